@@ -1,0 +1,139 @@
+#define FK_ABI_VERSION 1
+
+#define FK_OFFSETS_I32 0
+
+#define FK_OFFSETS_I64 1
+
+#define FK_OFFSETS_CHAR_LENGTHS 2
+
+#define FK_PATTERN_IGNORE_CASE 1
+
+#define FK_FINDALL_LOWERCASE 1
+
+typedef enum FkStatus {
+  FK_STATUS_OK = 0,
+  FK_STATUS_NULL_POINTER = 1,
+  FK_STATUS_INVALID_ARGUMENT = 2,
+  FK_STATUS_INVALID_UTF8 = 3,
+  FK_STATUS_PATTERN_SYNTAX = 4,
+  FK_STATUS_PATTERN_UNSUPPORTED = 5,
+  FK_STATUS_PATTERN_TOO_LARGE = 6,
+  FK_STATUS_INVALID_VALUE = 7,
+  FK_STATUS_BUFFER_TOO_SMALL = 8,
+  FK_STATUS_OVERLAP = 9,
+  FK_STATUS_DTYPE = 10,
+  FK_STATUS_OUT_OF_MEMORY = 11,
+  FK_STATUS_IO = 12,
+  FK_STATUS_DATA = 13,
+  FK_STATUS_CANCELLED = 14,
+  FK_STATUS_INVALID_HANDLE = 15,
+  FK_STATUS_PANIC = 16,
+} FkStatus;
+
+typedef struct FkFrequencies FkFrequencies;
+
+typedef struct FkKeySums FkKeySums;
+
+typedef struct FkMatches FkMatches;
+
+typedef struct FkPattern FkPattern;
+
+typedef struct FkTexts {
+  const uint8_t *data;
+  size_t data_len;
+  const void *offsets;
+  size_t n_texts;
+  uint32_t offset_kind;
+} FkTexts;
+
+typedef struct FkMatchesView {
+  const uint8_t *data;
+  size_t data_len;
+  const uint64_t *field_offsets;
+  size_t n_fields;
+  size_t fields_per_match;
+  const uint64_t *text_offsets;
+  size_t n_texts;
+} FkMatchesView;
+
+typedef struct FkKeySumsView {
+  const uint8_t *keys;
+  size_t keys_len;
+  const uint64_t *key_offsets;
+  const int64_t *values;
+  size_t n_entries;
+  const uint64_t *big_index;
+  size_t n_big;
+  const uint8_t *big_data;
+  size_t big_data_len;
+  const uint64_t *big_offsets;
+  const uint64_t *text_offsets;
+  size_t n_texts;
+} FkKeySumsView;
+
+typedef struct FkFrequenciesView {
+  const uint8_t *data;
+  size_t data_len;
+  const uint64_t *offsets;
+  const uint64_t *counts;
+  size_t n_items;
+} FkFrequenciesView;
+
+const char *fk_version(void);
+
+uint32_t fk_abi_version(void);
+
+const char *fk_last_error_message(void);
+
+enum FkStatus fk_set_threads(size_t n);
+
+size_t fk_threads(void);
+
+enum FkStatus fk_pattern_new(const uint8_t *pattern,
+                             size_t len,
+                             uint32_t flags,
+                             struct FkPattern **out);
+
+void fk_pattern_free(struct FkPattern *pattern);
+
+enum FkStatus fk_pattern_groups(const struct FkPattern *pattern, size_t *out);
+
+enum FkStatus fk_findall(const struct FkPattern *pattern,
+                         const struct FkTexts *texts,
+                         uint32_t options,
+                         struct FkMatches **out);
+
+enum FkStatus fk_count(const struct FkPattern *pattern,
+                       const struct FkTexts *texts,
+                       uint64_t *out,
+                       size_t out_len);
+
+enum FkStatus fk_sum_by_key(const struct FkPattern *pattern,
+                            const struct FkTexts *texts,
+                            size_t max_digits,
+                            struct FkKeySums **out);
+
+enum FkStatus fk_frequencies(const struct FkPattern *pattern,
+                             const struct FkTexts *texts,
+                             int64_t group,
+                             size_t top,
+                             struct FkFrequencies **out);
+
+enum FkStatus fk_extract_emails(const struct FkTexts *texts, struct FkMatches **out);
+
+enum FkStatus fk_extract_and_aggregate(const struct FkTexts *texts,
+                                       size_t max_digits,
+                                       struct FkKeySums **out);
+
+enum FkStatus fk_matches_view(const struct FkMatches *matches, struct FkMatchesView *view);
+
+void fk_matches_free(struct FkMatches *matches);
+
+enum FkStatus fk_key_sums_view(const struct FkKeySums *sums, struct FkKeySumsView *view);
+
+void fk_key_sums_free(struct FkKeySums *sums);
+
+enum FkStatus fk_frequencies_view(const struct FkFrequencies *freqs,
+                                  struct FkFrequenciesView *view);
+
+void fk_frequencies_free(struct FkFrequencies *freqs);

@@ -1,0 +1,48 @@
+//! Generates the C header from the `extern "C"` layer with cbindgen, twice:
+//! * `include/ferrokern.h`: the documented header for C and C++ (committed; a test fails
+//!   when the committed copy is stale);
+//! * `bindings/python/ferrokern/_cdef.h`: the same declarations without preprocessor
+//!   directives, includes or comments, which is what cffi's `cdef()` accepts. Generated
+//!   rather than regex-stripped from the first, so it cannot drift.
+//! Files are only rewritten when their content changes, so builds stay incremental.
+
+use std::path::Path;
+
+fn write_if_changed(path: &Path, text: &str) {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+}
+
+fn render(crate_dir: &str, config: cbindgen::Config) -> String {
+    let mut buf = Vec::new();
+    cbindgen::Builder::new()
+        .with_crate(crate_dir)
+        .with_config(config)
+        .generate()
+        .expect("cbindgen could not generate the header")
+        .write(&mut buf);
+    String::from_utf8(buf).unwrap()
+}
+
+fn main() {
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let root = Path::new(&crate_dir);
+    println!("cargo:rerun-if-changed=src/ffi");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    write_if_changed(&root.join("include/ferrokern.h"), &render(&crate_dir, config.clone()));
+
+    let mut cdef = config;
+    cdef.cpp_compat = false;
+    cdef.include_guard = None;
+    cdef.sys_includes = Vec::new();
+    cdef.no_includes = true;
+    cdef.header = None;
+    cdef.autogen_warning = None;
+    cdef.documentation = false;
+    write_if_changed(&root.join("bindings/python/ferrokern/_cdef.h"), &render(&crate_dir, cdef));
+}

@@ -1,0 +1,62 @@
+//! The kernels' error type. Pure Rust: the FFI layer maps [`ErrorKind`] onto the C status
+//! enum and the message onto the thread's last-error string.
+
+use std::fmt;
+
+/// What went wrong, coarse enough to pick an exception class from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A required pointer argument was NULL.
+    NullPointer,
+    /// An argument is out of range or inconsistent (length overflow, bad offsets, bad flag, …).
+    InvalidArgument,
+    /// A text is not valid UTF-8.
+    InvalidUtf8,
+    /// The pattern does not parse.
+    PatternSyntax,
+    /// The pattern uses syntax the engine does not support (backreferences, look-around).
+    PatternUnsupported,
+    /// The compiled pattern exceeds the size limit.
+    PatternTooLarge,
+    /// A value extracted from the text cannot be converted (Python's `int()` would raise).
+    InvalidValue,
+    /// A caller-provided output buffer is too small.
+    BufferTooSmall,
+    /// Input and output buffers overlap where they must not.
+    Overlap,
+    /// Unsupported element type or layout.
+    Dtype,
+    /// An allocation failed.
+    OutOfMemory,
+    /// Reading a file failed.
+    Io,
+    /// The input data is malformed (truncated gzip, …).
+    Data,
+    /// The caller cancelled the operation (from a callback).
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { kind, message: message.into() }
+    }
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidArgument, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

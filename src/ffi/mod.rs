@@ -1,0 +1,270 @@
+//! The C ABI. Thin and uniform: every export is a plain `#[no_mangle] pub extern "C" fn`
+//! whose body is one call to [`guard`], which clears the thread's last error, runs the
+//! closure under `catch_unwind` (no panic ever crosses into C), and turns the `Result` into
+//! an [`FkStatus`] plus a last-error message. Argument conversion lives in the helpers
+//! below; algorithms live in the kernel modules.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, ErrorKind, Result};
+
+pub mod text;
+
+/// ABI version: bumped on any incompatible change of an exported signature or struct.
+pub const FK_ABI_VERSION: u32 = 1;
+
+/// Status of a fallible call. `FK_STATUS_OK` is 0; on anything else
+/// `fk_last_error_message()` says what was wrong.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FkStatus {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullPointer = 1,
+    /// An argument is out of range or inconsistent (lengths, offsets, flags, shapes).
+    InvalidArgument = 2,
+    /// A text is not valid UTF-8; the message names the text and the byte.
+    InvalidUtf8 = 3,
+    /// The pattern does not parse.
+    PatternSyntax = 4,
+    /// The pattern uses unsupported syntax (backreferences, look-around).
+    PatternUnsupported = 5,
+    /// The compiled pattern exceeds the size limit.
+    PatternTooLarge = 6,
+    /// A value in the text cannot be converted (where Python's `int()` would raise).
+    InvalidValue = 7,
+    /// A caller-provided output buffer is too small.
+    BufferTooSmall = 8,
+    /// Input and output buffers overlap.
+    Overlap = 9,
+    /// Unsupported element type or memory layout.
+    Dtype = 10,
+    /// An allocation failed.
+    OutOfMemory = 11,
+    /// Reading a file failed.
+    Io = 12,
+    /// Malformed input data (truncated gzip, …).
+    Data = 13,
+    /// Cancelled by the caller's callback.
+    Cancelled = 14,
+    /// The handle is not a live object of the expected type (freed, or the wrong kind).
+    InvalidHandle = 15,
+    /// An internal error (a Rust panic, caught at the boundary). Please report it.
+    Panic = 16,
+}
+
+impl From<ErrorKind> for FkStatus {
+    fn from(k: ErrorKind) -> FkStatus {
+        match k {
+            ErrorKind::NullPointer => FkStatus::NullPointer,
+            ErrorKind::InvalidArgument => FkStatus::InvalidArgument,
+            ErrorKind::InvalidUtf8 => FkStatus::InvalidUtf8,
+            ErrorKind::PatternSyntax => FkStatus::PatternSyntax,
+            ErrorKind::PatternUnsupported => FkStatus::PatternUnsupported,
+            ErrorKind::PatternTooLarge => FkStatus::PatternTooLarge,
+            ErrorKind::InvalidValue => FkStatus::InvalidValue,
+            ErrorKind::BufferTooSmall => FkStatus::BufferTooSmall,
+            ErrorKind::Overlap => FkStatus::Overlap,
+            ErrorKind::Dtype => FkStatus::Dtype,
+            ErrorKind::OutOfMemory => FkStatus::OutOfMemory,
+            ErrorKind::Io => FkStatus::Io,
+            ErrorKind::Data => FkStatus::Data,
+            ErrorKind::Cancelled => FkStatus::Cancelled,
+        }
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(msg: &str) {
+    let c = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+/// Internal: an error for a bad handle (it is not an [`ErrorKind`] because kernels never see handles).
+pub(crate) struct HandleError(pub String);
+
+pub(crate) enum FfiError {
+    Kernel(Error),
+    Handle(HandleError),
+}
+
+impl From<Error> for FfiError {
+    fn from(e: Error) -> Self {
+        FfiError::Kernel(e)
+    }
+}
+impl From<HandleError> for FfiError {
+    fn from(e: HandleError) -> Self {
+        FfiError::Handle(e)
+    }
+}
+
+pub(crate) type FfiResult<T> = std::result::Result<T, FfiError>;
+
+/// Run an export's body: clear the last error, catch panics, map errors to a status.
+pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> FkStatus {
+    set_last_error("");
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => FkStatus::Ok,
+        Ok(Err(FfiError::Kernel(e))) => {
+            set_last_error(&e.message);
+            e.kind.into()
+        }
+        Ok(Err(FfiError::Handle(HandleError(m)))) => {
+            set_last_error(&m);
+            FkStatus::InvalidHandle
+        }
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!("internal error (Rust panic caught at the C boundary): {what}; please report this"));
+            FkStatus::Panic
+        }
+    }
+}
+
+/// Borrow `len` elements at `ptr`. NULL is accepted only for `len == 0`.
+pub(crate) unsafe fn slice_arg<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a [T]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    check_ptr(ptr, len, what)?;
+    Ok(std::slice::from_raw_parts(ptr, len))
+}
+
+/// Mutable version of [`slice_arg`].
+pub(crate) unsafe fn slice_arg_mut<'a, T>(ptr: *mut T, len: usize, what: &str) -> Result<&'a mut [T]> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    check_ptr(ptr, len, what)?;
+    Ok(std::slice::from_raw_parts_mut(ptr, len))
+}
+
+fn check_ptr<T>(ptr: *const T, len: usize, what: &str) -> Result<()> {
+    if ptr.is_null() {
+        return Err(Error::new(ErrorKind::NullPointer, format!("{what} is NULL but its length is {len}")));
+    }
+    let bytes = len.checked_mul(std::mem::size_of::<T>()).filter(|&b| b <= isize::MAX as usize);
+    if bytes.is_none() || (ptr as usize).checked_add(bytes.unwrap()).is_none() {
+        return Err(Error::invalid(format!("{what}: length {len} overflows the address space")));
+    }
+    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+        return Err(Error::invalid(format!(
+            "{what} is not aligned to {} bytes (address {:p})",
+            std::mem::align_of::<T>(),
+            ptr
+        )));
+    }
+    Ok(())
+}
+
+/// Byte span of a slice, for overlap checks.
+pub(crate) fn span<T>(s: &[T]) -> std::ops::Range<usize> {
+    let a = s.as_ptr() as usize;
+    a..a + std::mem::size_of_val(s)
+}
+
+pub(crate) fn check_no_overlap(out: std::ops::Range<usize>, input: std::ops::Range<usize>, what: &str) -> Result<()> {
+    if out.start < input.end && input.start < out.end && !out.is_empty() && !input.is_empty() {
+        return Err(Error::new(ErrorKind::Overlap, format!("{what}: the output buffer overlaps the input")));
+    }
+    Ok(())
+}
+
+/// Write through a required out-pointer.
+pub(crate) unsafe fn write_out<T>(out: *mut T, value: T, what: &str) -> Result<()> {
+    if out.is_null() {
+        return Err(Error::new(ErrorKind::NullPointer, format!("{what} (out-pointer) is NULL")));
+    }
+    out.write(value);
+    Ok(())
+}
+
+pub(crate) fn null_err(what: &str) -> Error {
+    Error::new(ErrorKind::NullPointer, format!("{what} is NULL"))
+}
+
+/// Opaque handles carry a tag, checked on every use: cheap insurance against a freed or
+/// foreign pointer being passed back (it catches most, it cannot catch all).
+pub(crate) trait Tagged {
+    const TAG: u64;
+    const NAME: &'static str;
+    fn tag(&self) -> u64;
+}
+
+pub(crate) unsafe fn handle_ref<'a, T: Tagged>(p: *const T) -> FfiResult<&'a T> {
+    if p.is_null() {
+        return Err(null_err(T::NAME).into());
+    }
+    let r = &*p;
+    if r.tag() != T::TAG {
+        return Err(HandleError(format!("{} handle is not live (already freed, or not a {})", T::NAME, T::NAME)).into());
+    }
+    Ok(r)
+}
+
+/// Box a value into a handle pointer.
+pub(crate) fn into_handle<T>(v: T) -> *mut T {
+    Box::into_raw(Box::new(v))
+}
+
+/// Free a handle: NULL is a no-op; the tag is wiped first so a second free is detected
+/// (as far as the allocator has not reused the memory).
+pub(crate) fn free_handle<T: Tagged>(h: Option<Box<T>>, wipe: impl FnOnce(&mut T)) {
+    if let Some(mut b) = h {
+        if b.tag() == T::TAG {
+            wipe(&mut b);
+            drop(b);
+        } else {
+            // Not a live handle: leaking is the only safe thing left to do.
+            std::mem::forget(b);
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Library-wide exports
+// ----------------------------------------------------------------------------------------
+
+/// The library version as a NUL-terminated string (static storage; never free it).
+#[no_mangle]
+pub extern "C" fn fk_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// The ABI version the library was built with; compare with `FK_ABI_VERSION` from the header.
+#[no_mangle]
+pub extern "C" fn fk_abi_version() -> u32 {
+    FK_ABI_VERSION
+}
+
+/// The message of the last failed call on this thread ("" if the last call succeeded).
+/// The pointer is valid until the next `fk_` call on the same thread; copy it to keep it.
+/// Thread-safe: every thread has its own message.
+#[no_mangle]
+pub extern "C" fn fk_last_error_message() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// Set the worker-thread count for later calls (all threads of the process); 0 restores the
+/// default (`FERROKERN_THREADS`, else every core). Results never depend on it.
+#[no_mangle]
+pub extern "C" fn fk_set_threads(n: usize) -> FkStatus {
+    guard(|| Ok(crate::parallel::set_threads(n)?))
+}
+
+/// The worker-thread count the next parallel call will use.
+#[no_mangle]
+pub extern "C" fn fk_threads() -> usize {
+    crate::parallel::threads()
+}

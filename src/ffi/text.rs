@@ -1,0 +1,354 @@
+//! Text exports: batches in (Arrow string layout), pattern handles, flat result handles out.
+
+use std::ffi::c_void;
+
+use super::{free_handle, guard, handle_ref, into_handle, slice_arg, slice_arg_mut, write_out, FkStatus, Tagged};
+use crate::error::{Error, Result};
+use crate::text::{self, Frequencies, KeySums, Matches, Offsets, Pattern, TextBatch};
+
+/// `FkTexts.offset_kind`: `offsets` points to `n_texts + 1` `int32_t` (Arrow `utf8`).
+pub const FK_OFFSETS_I32: u32 = 0;
+/// `FkTexts.offset_kind`: `offsets` points to `n_texts + 1` `int64_t` (Arrow `large_utf8`).
+pub const FK_OFFSETS_I64: u32 = 1;
+/// `FkTexts.offset_kind`: `offsets` points to `n_texts` `uint64_t` lengths in Unicode code
+/// points (Python's `len(str)`) of texts stored back to back from `data[0]`.
+pub const FK_OFFSETS_CHAR_LENGTHS: u32 = 2;
+
+/// `fk_pattern_new` flag: case-insensitive matching.
+pub const FK_PATTERN_IGNORE_CASE: u32 = 1;
+/// `fk_findall` option: lowercase every result string (Unicode default lowercasing).
+pub const FK_FINDALL_LOWERCASE: u32 = 1;
+
+/// A batch of texts: one UTF-8 buffer and offsets, borrowed for the duration of a call.
+/// Text i is `data[offsets[i] .. offsets[i+1]]`; offsets must be non-negative,
+/// non-decreasing and at most `data_len`. `data` may be NULL when `data_len` is 0.
+#[repr(C)]
+pub struct FkTexts {
+    pub data: *const u8,
+    pub data_len: usize,
+    /// `int32_t*`, `int64_t*` or `uint64_t*` according to `offset_kind`.
+    pub offsets: *const c_void,
+    pub n_texts: usize,
+    /// One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`.
+    pub offset_kind: u32,
+}
+
+/// Read-only view of an `FkMatches`, valid until `fk_matches_free`.
+/// Match j of text i is for j in `text_offsets[i] .. text_offsets[i+1]`; its fields are
+/// strings `j*fields_per_match .. (j+1)*fields_per_match`; string k is
+/// `data[field_offsets[k] .. field_offsets[k+1]]` (UTF-8, not NUL-terminated).
+#[repr(C)]
+pub struct FkMatchesView {
+    pub data: *const u8,
+    pub data_len: usize,
+    /// `n_fields + 1` entries.
+    pub field_offsets: *const u64,
+    pub n_fields: usize,
+    /// 1 for a pattern without groups, else the number of groups.
+    pub fields_per_match: usize,
+    /// `n_texts + 1` entries, counted in matches.
+    pub text_offsets: *const u64,
+    pub n_texts: usize,
+}
+
+/// Read-only view of an `FkKeySums`, valid until `fk_key_sums_free`.
+/// Entry e of text i for e in `text_offsets[i] .. text_offsets[i+1]`, keys in first-seen
+/// order; key e is `keys[key_offsets[e] .. key_offsets[e+1]]`. Sums that fit in int64 are
+/// `values[e]`; a larger sum has `values[e] == 0` and is listed in `big_index` (ascending),
+/// its exact decimal text (optional '-') being string b of `big_data`/`big_offsets`.
+#[repr(C)]
+pub struct FkKeySumsView {
+    pub keys: *const u8,
+    pub keys_len: usize,
+    /// `n_entries + 1` entries.
+    pub key_offsets: *const u64,
+    pub values: *const i64,
+    pub n_entries: usize,
+    pub big_index: *const u64,
+    pub n_big: usize,
+    pub big_data: *const u8,
+    pub big_data_len: usize,
+    /// `n_big + 1` entries.
+    pub big_offsets: *const u64,
+    /// `n_texts + 1` entries, counted in entries.
+    pub text_offsets: *const u64,
+    pub n_texts: usize,
+}
+
+/// Read-only view of an `FkFrequencies`, valid until `fk_frequencies_free`. Item i is
+/// `data[offsets[i] .. offsets[i+1]]` seen `counts[i]` times; sorted by count descending,
+/// ties by code point order ascending.
+#[repr(C)]
+pub struct FkFrequenciesView {
+    pub data: *const u8,
+    pub data_len: usize,
+    /// `n_items + 1` entries.
+    pub offsets: *const u64,
+    pub counts: *const u64,
+    pub n_items: usize,
+}
+
+/// A compiled pattern. Immutable: share it freely between threads; free it once.
+pub struct FkPattern {
+    tag: u64,
+    inner: Pattern,
+}
+/// Per-text findall results (see `FkMatchesView`).
+pub struct FkMatches {
+    tag: u64,
+    inner: Matches,
+}
+/// Per-text key → sum results (see `FkKeySumsView`).
+pub struct FkKeySums {
+    tag: u64,
+    inner: KeySums,
+}
+/// Batch-wide counts (see `FkFrequenciesView`).
+pub struct FkFrequencies {
+    tag: u64,
+    inner: Frequencies,
+}
+
+macro_rules! tagged {
+    ($t:ty, $tag:expr, $name:expr) => {
+        impl Tagged for $t {
+            const TAG: u64 = $tag;
+            const NAME: &'static str = $name;
+            fn tag(&self) -> u64 {
+                self.tag
+            }
+        }
+    };
+}
+tagged!(FkPattern, 0x4b46_5041_5454_4552, "FkPattern");
+tagged!(FkMatches, 0x4b46_4d41_5443_4845, "FkMatches");
+tagged!(FkKeySums, 0x4b46_4b45_5953_554d, "FkKeySums");
+tagged!(FkFrequencies, 0x4b46_4652_4551_5300, "FkFrequencies");
+
+/// Validate an `FkTexts` and run `f` on the batch it describes.
+pub(crate) unsafe fn with_batch<R>(texts: *const FkTexts, f: impl FnOnce(&TextBatch) -> Result<R>) -> Result<R> {
+    let t = texts.as_ref().ok_or_else(|| super::null_err("texts"))?;
+    let data = slice_arg(t.data, t.data_len, "texts.data")?;
+    let n1 = t
+        .n_texts
+        .checked_add(1)
+        .ok_or_else(|| Error::invalid(format!("texts.n_texts = {} overflows", t.n_texts)))?;
+    match t.offset_kind {
+        FK_OFFSETS_I32 => f(&TextBatch::new(data, Offsets::I32(slice_arg(t.offsets as *const i32, n1, "texts.offsets")?))?),
+        FK_OFFSETS_I64 => f(&TextBatch::new(data, Offsets::I64(slice_arg(t.offsets as *const i64, n1, "texts.offsets")?))?),
+        FK_OFFSETS_CHAR_LENGTHS => {
+            let lens = slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets")?;
+            let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
+            f(&TextBatch::new(data, Offsets::Usize(&offs))?)
+        }
+        k => Err(Error::invalid(format!("texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS"))),
+    }
+}
+
+/// Compile `pattern` (UTF-8, `len` bytes, not NUL-terminated) into `*out`.
+/// `flags`: 0 or `FK_PATTERN_IGNORE_CASE`. Syntax: the Rust regex crate's, with `\w \d \s`
+/// (and negations) meaning what they mean in Python, and `\Z` = end of text. Errors:
+/// `PATTERN_SYNTAX`, `PATTERN_UNSUPPORTED` (backreferences, look-around),
+/// `PATTERN_TOO_LARGE`, `INVALID_UTF8`. Free with `fk_pattern_free`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_pattern_new(pattern: *const u8, len: usize, flags: u32, out: *mut *mut FkPattern) -> FkStatus {
+    guard(|| {
+        let bytes = slice_arg(pattern, len, "pattern")?;
+        let src = std::str::from_utf8(bytes)
+            .map_err(|e| Error::new(crate::error::ErrorKind::InvalidUtf8, format!("pattern is not valid UTF-8 at byte {}", e.valid_up_to())))?;
+        if flags & !FK_PATTERN_IGNORE_CASE != 0 {
+            return Err(Error::invalid(format!("unknown pattern flags {flags:#x}")).into());
+        }
+        let p = Pattern::new(src, flags & FK_PATTERN_IGNORE_CASE != 0)?;
+        write_out(out, into_handle(FkPattern { tag: FkPattern::TAG, inner: p }), "out")?;
+        Ok(())
+    })
+}
+
+/// Free a pattern. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn fk_pattern_free(pattern: Option<Box<FkPattern>>) {
+    free_handle(pattern, |p| p.tag = 0);
+}
+
+/// Number of capture groups of `pattern` (group 0 not counted) into `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut usize) -> FkStatus {
+    guard(|| {
+        let p = handle_ref(pattern)?;
+        write_out(out, p.inner.groups(), "out")?;
+        Ok(())
+    })
+}
+
+/// `re.findall` on every text: whole matches for a pattern without groups, else every group
+/// (`""` for a group that did not take part); Python 3.7+ empty-match rules. `options`: 0 or
+/// `FK_FINDALL_LOWERCASE`. Result into `*out`; free with `fk_matches_free`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_findall(pattern: *const FkPattern, texts: *const FkTexts, options: u32, out: *mut *mut FkMatches) -> FkStatus {
+    guard(|| {
+        let p = handle_ref(pattern)?;
+        if options & !FK_FINDALL_LOWERCASE != 0 {
+            return Err(Error::invalid(format!("unknown findall options {options:#x}")).into());
+        }
+        let mut m = with_batch(texts, |b| p.inner.findall(b))?;
+        if options & FK_FINDALL_LOWERCASE != 0 {
+            m.fields = lowercase_table(&m.fields);
+        }
+        write_out(out, into_handle(FkMatches { tag: FkMatches::TAG, inner: m }), "out")?;
+        Ok(())
+    })
+}
+
+fn lowercase_table(t: &text::StringTable) -> text::StringTable {
+    let mut out = text::StringTable::default();
+    for s in t.iter() {
+        out.push(&s.to_lowercase());
+    }
+    out
+}
+
+/// Number of `findall` matches of every text, into `out[0 .. n_texts]` (`out_len` must be
+/// at least `texts->n_texts`, else `BUFFER_TOO_SMALL`; it must not overlap the input).
+#[no_mangle]
+pub unsafe extern "C" fn fk_count(pattern: *const FkPattern, texts: *const FkTexts, out: *mut u64, out_len: usize) -> FkStatus {
+    guard(|| {
+        let p = handle_ref(pattern)?;
+        let out = slice_arg_mut(out, out_len, "out")?;
+        with_batch(texts, |b| {
+            let t = &*texts;
+            super::check_no_overlap(super::span(out), t.data as usize..t.data as usize + t.data_len, "fk_count")?;
+            p.inner.count_into(b, out)
+        })?;
+        Ok(())
+    })
+}
+
+/// Per text, `{group1: sum(int(group2))}` for a two-group pattern, keys in first-seen
+/// order, integers read with Python's `int()` rules and summed exactly. `max_digits` is
+/// Python's `sys.get_int_max_str_digits()` (0 = no limit): a longer number gives
+/// `INVALID_VALUE`, as it raises ValueError in Python. Free with `fk_key_sums_free`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sum_by_key(pattern: *const FkPattern, texts: *const FkTexts, max_digits: usize, out: *mut *mut FkKeySums) -> FkStatus {
+    guard(|| {
+        let p = handle_ref(pattern)?;
+        let r = with_batch(texts, |b| p.inner.sum_by_key(b, max_digits))?;
+        write_out(out, into_handle(FkKeySums { tag: FkKeySums::TAG, inner: r }), "out")?;
+        Ok(())
+    })
+}
+
+/// Batch-wide counts of one group of every match (`group` < 0: group 1 if the pattern has
+/// groups, else the whole match; 0: the whole match), most frequent first, ties by code
+/// point order; `top` = 0 keeps all. Free with `fk_frequencies_free`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_frequencies(pattern: *const FkPattern, texts: *const FkTexts, group: i64, top: usize, out: *mut *mut FkFrequencies) -> FkStatus {
+    guard(|| {
+        let p = handle_ref(pattern)?;
+        let g = if group < 0 { None } else { Some(group as usize) };
+        let r = with_batch(texts, |b| p.inner.frequencies(b, g, top))?;
+        write_out(out, into_handle(FkFrequencies { tag: FkFrequencies::TAG, inner: r }), "out")?;
+        Ok(())
+    })
+}
+
+/// Exactly Python's `[EMAIL_RE.findall(t.lower()) for t in texts]` with
+/// `EMAIL_RE = r"[a-z0-9\.\-+_]+@[a-z0-9\.\-+_]+\.[a-z]+"`. Free with `fk_matches_free`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_extract_emails(texts: *const FkTexts, out: *mut *mut FkMatches) -> FkStatus {
+    guard(|| {
+        let r = with_batch(texts, text::extract_emails)?;
+        write_out(out, into_handle(FkMatches { tag: FkMatches::TAG, inner: r }), "out")?;
+        Ok(())
+    })
+}
+
+/// Exactly Python's per-text `{key: sum(int(value))}` over `re.findall(r"(\w+)\s+(\d+)", t)`,
+/// Unicode classes and digits as Python has them, sums of any size. `max_digits` as for
+/// `fk_sum_by_key`. Free with `fk_key_sums_free`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_extract_and_aggregate(texts: *const FkTexts, max_digits: usize, out: *mut *mut FkKeySums) -> FkStatus {
+    guard(|| {
+        let r = with_batch(texts, |b| text::extract_and_aggregate(b, max_digits))?;
+        write_out(out, into_handle(FkKeySums { tag: FkKeySums::TAG, inner: r }), "out")?;
+        Ok(())
+    })
+}
+
+/// Fill `*view` with pointers into `matches` (valid until it is freed).
+#[no_mangle]
+pub unsafe extern "C" fn fk_matches_view(matches: *const FkMatches, view: *mut FkMatchesView) -> FkStatus {
+    guard(|| {
+        let m = &handle_ref(matches)?.inner;
+        let v = FkMatchesView {
+            data: m.fields.data.as_ptr(),
+            data_len: m.fields.data.len(),
+            field_offsets: m.fields.offsets.as_ptr(),
+            n_fields: m.fields.len(),
+            fields_per_match: m.fields_per_match,
+            text_offsets: m.text_offsets.0.as_ptr(),
+            n_texts: m.text_offsets.0.len() - 1,
+        };
+        write_out(view, v, "view")?;
+        Ok(())
+    })
+}
+
+/// Free a matches result. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn fk_matches_free(matches: Option<Box<FkMatches>>) {
+    free_handle(matches, |m| m.tag = 0);
+}
+
+/// Fill `*view` with pointers into `sums` (valid until it is freed).
+#[no_mangle]
+pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkKeySumsView) -> FkStatus {
+    guard(|| {
+        let s = &handle_ref(sums)?.inner;
+        let v = FkKeySumsView {
+            keys: s.keys.data.as_ptr(),
+            keys_len: s.keys.data.len(),
+            key_offsets: s.keys.offsets.as_ptr(),
+            values: s.values.as_ptr(),
+            n_entries: s.values.len(),
+            big_index: s.big_index.as_ptr(),
+            n_big: s.big_index.len(),
+            big_data: s.big_decimal.data.as_ptr(),
+            big_data_len: s.big_decimal.data.len(),
+            big_offsets: s.big_decimal.offsets.as_ptr(),
+            text_offsets: s.text_offsets.0.as_ptr(),
+            n_texts: s.text_offsets.0.len() - 1,
+        };
+        write_out(view, v, "view")?;
+        Ok(())
+    })
+}
+
+/// Free a key-sums result. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn fk_key_sums_free(sums: Option<Box<FkKeySums>>) {
+    free_handle(sums, |s| s.tag = 0);
+}
+
+/// Fill `*view` with pointers into `freqs` (valid until it is freed).
+#[no_mangle]
+pub unsafe extern "C" fn fk_frequencies_view(freqs: *const FkFrequencies, view: *mut FkFrequenciesView) -> FkStatus {
+    guard(|| {
+        let f = &handle_ref(freqs)?.inner;
+        let v = FkFrequenciesView {
+            data: f.items.data.as_ptr(),
+            data_len: f.items.data.len(),
+            offsets: f.items.offsets.as_ptr(),
+            counts: f.counts.as_ptr(),
+            n_items: f.counts.len(),
+        };
+        write_out(view, v, "view")?;
+        Ok(())
+    })
+}
+
+/// Free a frequencies result. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn fk_frequencies_free(freqs: Option<Box<FkFrequencies>>) {
+    free_handle(freqs, |f| f.tag = 0);
+}

@@ -1,0 +1,145 @@
+//! The library's own rayon pool: sized by `FERROKERN_THREADS` or [`set_threads`], and rebuilt
+//! in a child process after `fork()`.
+//!
+//! Why not rayon's global pool: a forked child inherits the pool's bookkeeping but none of its
+//! threads, so the child's first parallel call would wait forever for workers that do not
+//! exist (Python's `multiprocessing` forks by default on Linux). We remember the pid that
+//! built the pool and build a fresh one when it changes. The stale pool is leaked on purpose:
+//! dropping it would try to talk to threads that are not there.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+use crate::error::{Error, ErrorKind, Result};
+
+struct PoolState {
+    pid: u32,
+    threads: usize,
+    pool: Arc<ThreadPool>,
+}
+
+static POOL: Mutex<Option<PoolState>> = Mutex::new(None);
+/// 0 means "not set": use `FERROKERN_THREADS`, else every core.
+static REQUESTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Upper bound on a thread count, to turn absurd requests into an error instead of an abort.
+pub(crate) const MAX_THREADS: usize = 1024;
+
+/// Set the number of worker threads for later calls; 0 restores the default.
+pub fn set_threads(n: usize) -> Result<()> {
+    if n > MAX_THREADS {
+        return Err(Error::invalid(format!("thread count {n} is above the limit of {MAX_THREADS}")));
+    }
+    REQUESTED.store(n, Ordering::SeqCst);
+    Ok(())
+}
+
+/// The thread count the next parallel call will use.
+pub fn threads() -> usize {
+    match REQUESTED.load(Ordering::SeqCst) {
+        0 => default_threads(),
+        n => n,
+    }
+}
+
+fn default_threads() -> usize {
+    if let Ok(v) = std::env::var("FERROKERN_THREADS") {
+        if let Ok(n) = v.trim().parse::<usize>() {
+            if (1..=MAX_THREADS).contains(&n) {
+                return n;
+            }
+        }
+    }
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn current_pool() -> Result<Arc<ThreadPool>> {
+    let want = threads();
+    let pid = std::process::id();
+    // A poisoned lock only means another call panicked while holding it; the state is still valid.
+    let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(state) = guard.as_ref() {
+        if state.pid == pid && state.threads == want {
+            return Ok(state.pool.clone());
+        }
+    }
+    if let Some(old) = guard.take() {
+        if old.pid != pid {
+            std::mem::forget(old); // its threads belong to the parent process
+        }
+    }
+    let pool = ThreadPoolBuilder::new()
+        .num_threads(want)
+        .thread_name(|i| format!("ferrokern-{i}"))
+        .build()
+        .map_err(|e| Error::new(ErrorKind::OutOfMemory, format!("cannot start {want} worker threads: {e}")))?;
+    let pool = Arc::new(pool);
+    *guard = Some(PoolState { pid, threads: want, pool: pool.clone() });
+    Ok(pool)
+}
+
+/// Run `f` inside the library's pool (so rayon calls in `f` use it).
+pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
+    let pool = current_pool()?;
+    Ok(pool.install(f))
+}
+
+/// Split `0..n` items into contiguous ranges of roughly `target` weight each, where
+/// `weight(i)` is item i's cost (bytes for texts). A heavy item gets a range of its own, so
+/// one big document among many small ones does not serialize the batch. The split depends
+/// only on the weights and `target`, never on timing.
+pub fn balanced_ranges(n: usize, target: usize, max_items: usize, weight: impl Fn(usize) -> usize) -> Vec<std::ops::Range<usize>> {
+    let target = target.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut acc = 0usize;
+    for i in 0..n {
+        let w = weight(i).saturating_add(16); // per-item overhead, so empty texts still count
+        if i > start && (acc + w > target || i - start >= max_items) {
+            out.push(start..i);
+            start = i;
+            acc = 0;
+        }
+        acc += w;
+    }
+    if start < n {
+        out.push(start..n);
+    }
+    out
+}
+
+/// Chunk size for a batch of `total` bytes: several chunks per thread for balance, but not so
+/// small that per-chunk overhead shows.
+pub fn chunk_target(total: usize) -> usize {
+    let per = total / (threads() * 8).max(1);
+    per.clamp(64 * 1024, 8 * 1024 * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_everything_in_order() {
+        let w = [5usize, 100_000, 3, 3, 3, 7, 0, 0];
+        let r = balanced_ranges(w.len(), 64, 1000, |i| w[i]);
+        let flat: Vec<usize> = r.iter().flat_map(|r| r.clone()).collect();
+        assert_eq!(flat, (0..w.len()).collect::<Vec<_>>());
+        assert!(r.iter().any(|r| *r == (1..2)), "heavy item alone: {r:?}");
+    }
+
+    #[test]
+    fn max_items_caps_a_range() {
+        let r = balanced_ranges(10, usize::MAX, 3, |_| 0);
+        assert_eq!(r, vec![0..3, 3..6, 6..9, 9..10]);
+    }
+
+    #[test]
+    fn run_uses_requested_threads() {
+        let n = run(rayon::current_num_threads).unwrap();
+        assert_eq!(n, threads());
+        assert!(set_threads(MAX_THREADS + 1).is_err());
+    }
+}

@@ -1,0 +1,188 @@
+//! A batch of texts in the Arrow string layout: one UTF-8 buffer plus n+1 offsets.
+//! Borrowed, never copied; validated once up front (offsets) and per text (UTF-8) as the
+//! kernels reach it.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::parallel;
+
+/// The offsets of a batch, in the caller's own integer width.
+#[derive(Clone, Copy, Debug)]
+pub enum Offsets<'a> {
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+    /// Already-validated byte offsets (used for batches the library builds itself).
+    Usize(&'a [usize]),
+}
+
+impl Offsets<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Offsets::I32(o) => o.len(),
+            Offsets::I64(o) => o.len(),
+            Offsets::Usize(o) => o.len(),
+        }
+    }
+    #[inline]
+    fn get(&self, i: usize) -> i64 {
+        match self {
+            Offsets::I32(o) => o[i] as i64,
+            Offsets::I64(o) => o[i],
+            Offsets::Usize(o) => o[i] as i64,
+        }
+    }
+}
+
+/// n texts: text i is `data[offsets[i]..offsets[i+1]]`.
+#[derive(Clone, Copy, Debug)]
+pub struct TextBatch<'a> {
+    data: &'a [u8],
+    offsets: Offsets<'a>,
+}
+
+impl<'a> TextBatch<'a> {
+    /// Check the offsets: n+1 of them, non-negative, non-decreasing, within `data`.
+    /// UTF-8 is checked per text by [`TextBatch::text`].
+    pub fn new(data: &'a [u8], offsets: Offsets<'a>) -> Result<TextBatch<'a>> {
+        if offsets.len() == 0 {
+            return Err(Error::invalid("offsets must hold n_texts + 1 entries"));
+        }
+        let mut prev = offsets.get(0);
+        if prev < 0 {
+            return Err(Error::invalid(format!("offsets[0] = {prev} is negative")));
+        }
+        for i in 1..offsets.len() {
+            let o = offsets.get(i);
+            if o < prev {
+                return Err(Error::invalid(format!(
+                    "offsets are not monotonic: offsets[{i}] = {o} < offsets[{}] = {prev}",
+                    i - 1
+                )));
+            }
+            prev = o;
+        }
+        if prev as u64 > data.len() as u64 {
+            return Err(Error::invalid(format!(
+                "offsets[{}] = {prev} exceeds the data length {}",
+                offsets.len() - 1,
+                data.len()
+            )));
+        }
+        Ok(TextBatch { data, offsets })
+    }
+
+    /// Build a batch from per-text lengths counted in Unicode code points (what Python's
+    /// `len(str)` returns) over one UTF-8 buffer holding the texts back to back. This lets a
+    /// caller encode a whole list of `str` with one `''.join(texts).encode()`.
+    pub fn offsets_from_char_lengths(data: &[u8], char_lengths: &[u64]) -> Result<Vec<usize>> {
+        let mut out = Vec::with_capacity(char_lengths.len() + 1);
+        out.push(0usize);
+        let mut pos = 0usize;
+        for (i, &n) in char_lengths.iter().enumerate() {
+            let mut left = n;
+            // Walk n code points: count non-continuation bytes.
+            while left > 0 {
+                if pos >= data.len() {
+                    return Err(Error::invalid(format!(
+                        "character lengths exceed the data: text {i} needs {n} code points but the buffer ends"
+                    )));
+                }
+                pos += 1;
+                while pos < data.len() && (data[pos] & 0xC0) == 0x80 {
+                    pos += 1;
+                }
+                left -= 1;
+            }
+            out.push(pos);
+        }
+        if pos != data.len() {
+            return Err(Error::invalid(format!(
+                "character lengths cover {pos} of {} data bytes",
+                data.len()
+            )));
+        }
+        Ok(out)
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes covered by the texts.
+    pub fn total_bytes(&self) -> usize {
+        (self.offsets.get(self.len()) - self.offsets.get(0)) as usize
+    }
+
+    #[inline]
+    pub fn bytes(&self, i: usize) -> &'a [u8] {
+        &self.data[self.offsets.get(i) as usize..self.offsets.get(i + 1) as usize]
+    }
+
+    /// Text i as `&str`, or an error naming the text and the byte where UTF-8 breaks.
+    #[inline]
+    pub fn text(&self, i: usize) -> Result<&'a str> {
+        let b = self.bytes(i);
+        std::str::from_utf8(b).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidUtf8,
+                format!("text {i} is not valid UTF-8: invalid byte at offset {} of the text", e.valid_up_to()),
+            )
+        })
+    }
+
+    /// Contiguous ranges of texts of balanced byte weight.
+    pub fn chunks(&self) -> Vec<Range<usize>> {
+        let target = parallel::chunk_target(self.total_bytes());
+        parallel::balanced_ranges(self.len(), target, 1 << 16, |i| self.bytes(i).len())
+    }
+
+    /// Run `f` on every chunk in parallel and return the per-chunk results in input order.
+    /// The first error in input order wins, whatever thread hit it first.
+    pub fn map_chunks<T: Send>(&self, f: impl Fn(Range<usize>) -> Result<T> + Sync) -> Result<Vec<T>> {
+        let chunks = self.chunks();
+        let results: Vec<Result<T>> = parallel::run(|| chunks.into_par_iter().map(&f).collect())?;
+        results.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_offsets() {
+        let d = b"hello";
+        assert!(TextBatch::new(d, Offsets::I64(&[])).is_err());
+        assert!(TextBatch::new(d, Offsets::I64(&[-1, 2])).is_err());
+        assert!(TextBatch::new(d, Offsets::I64(&[0, 3, 2])).unwrap_err().message.contains("monotonic"));
+        assert!(TextBatch::new(d, Offsets::I32(&[0, 6])).unwrap_err().message.contains("exceeds"));
+        let b = TextBatch::new(d, Offsets::I32(&[1, 3, 5])).unwrap();
+        assert_eq!(b.text(0).unwrap(), "el");
+        assert_eq!(b.text(1).unwrap(), "lo");
+    }
+
+    #[test]
+    fn names_the_bad_text() {
+        let d = b"ok\xffno";
+        let b = TextBatch::new(d, Offsets::I64(&[0, 2, 5])).unwrap();
+        let e = b.text(1).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidUtf8);
+        assert!(e.message.contains("text 1"), "{}", e.message);
+    }
+
+    #[test]
+    fn char_lengths_to_offsets() {
+        let s = "aé中😀b";
+        let o = TextBatch::offsets_from_char_lengths(s.as_bytes(), &[2, 0, 2, 1]).unwrap();
+        assert_eq!(o, vec![0, 3, 3, 10, 11]);
+        assert!(TextBatch::offsets_from_char_lengths(s.as_bytes(), &[2, 9]).is_err());
+        assert!(TextBatch::offsets_from_char_lengths(s.as_bytes(), &[2]).is_err());
+    }
+}

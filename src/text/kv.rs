@@ -1,0 +1,222 @@
+//! `extract_and_aggregate`: per text, `(\w+)\s+(\d+)` with Python's classes, summed per key
+//! with Python's `int()`, keys in first-seen order.
+//!
+//! A hand-written scanner instead of a regex: one pass per text, no capture machinery, and
+//! linear where Python's backtracking is quadratic (on a long word run with no space after
+//! it, `re` retries from every position of the run). It gives exactly the matches of
+//! Python's leftmost, greedy search, because `\w` and `\s` are disjoint and `\d` is within
+//! `\w`:
+//! * a match starting inside a word run extends `\w+` to the run's end (backtracking to a
+//!   shorter run would leave a word character where `\s` must be), so the leftmost match
+//!   starts where the run starts, or where the previous match ended if that is later;
+//! * after the spaces, `\d+` takes the maximal digit run, and the next search starts right
+//!   after it — possibly in the middle of a word run (`"a 1b 2"` gives `a→1`, `b→2`).
+
+use super::hash::FxHashMap;
+use super::pyclass::PyClasses;
+use super::pyint::PyInt;
+use super::results::KeySums;
+use crate::error::{Error, ErrorKind, Result};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Outside,
+    Word,
+    Space,
+    Digits,
+}
+
+/// Call `emit(key, digits)` for every `(\w+)\s+(\d+)` match of `text`, in order.
+#[inline]
+pub fn for_each_kv<'t>(cls: &PyClasses, text: &'t str, mut emit: impl FnMut(&'t str, &'t str) -> Result<()>) -> Result<()> {
+    let mut state = State::Outside;
+    let (mut word_start, mut word_end, mut digit_start) = (0usize, 0usize, 0usize);
+    for (i, c) in text.char_indices() {
+        let (w, s, d) = if c.is_ascii() {
+            let b = c as u8;
+            (b.is_ascii_alphanumeric() || b == b'_', matches!(b, b'\t'..=b'\r' | 0x1c..=b' '), b.is_ascii_digit())
+        } else {
+            cls.classify(c)
+        };
+        state = match state {
+            State::Outside => {
+                if w {
+                    word_start = i;
+                    State::Word
+                } else {
+                    State::Outside
+                }
+            }
+            State::Word => {
+                if w {
+                    State::Word
+                } else if s {
+                    word_end = i;
+                    State::Space
+                } else {
+                    State::Outside
+                }
+            }
+            State::Space => {
+                if s {
+                    State::Space
+                } else if d {
+                    digit_start = i;
+                    State::Digits
+                } else if w {
+                    word_start = i;
+                    State::Word
+                } else {
+                    State::Outside
+                }
+            }
+            State::Digits => {
+                if d {
+                    State::Digits
+                } else {
+                    emit(&text[word_start..word_end], &text[digit_start..i])?;
+                    if w {
+                        word_start = i;
+                        State::Word
+                    } else {
+                        State::Outside
+                    }
+                }
+            }
+        };
+    }
+    if state == State::Digits {
+        emit(&text[word_start..word_end], &text[digit_start..])?;
+    }
+    Ok(())
+}
+
+/// Per-text key → sum, in first-seen key order. Small maps are searched linearly (most
+/// texts have a handful of keys); past 16 keys an index map takes over.
+#[derive(Default)]
+pub struct Aggregate<'t> {
+    pub entries: Vec<(&'t str, PyInt)>,
+    index: FxHashMap<&'t str, usize>,
+}
+
+impl<'t> Aggregate<'t> {
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.index.clear();
+    }
+
+    #[inline]
+    pub fn add(&mut self, key: &'t str, value: PyInt) {
+        let slot = if self.entries.len() <= 16 {
+            self.entries.iter().position(|(k, _)| *k == key)
+        } else {
+            if self.index.is_empty() {
+                for (i, (k, _)) in self.entries.iter().enumerate() {
+                    self.index.insert(k, i);
+                }
+            }
+            self.index.get(key).copied()
+        };
+        match slot {
+            Some(i) => self.entries[i].1.add_assign(&value),
+            None => {
+                if !self.index.is_empty() {
+                    self.index.insert(key, self.entries.len());
+                }
+                self.entries.push((key, value));
+            }
+        }
+    }
+}
+
+/// Parse a `\d+` run the way `int()` does, naming the text on failure.
+pub fn parse_value(digits: &str, text_index: usize, max_digits: usize) -> Result<PyInt> {
+    PyInt::from_digits(digits, max_digits)
+        .map_err(|e| Error::new(ErrorKind::InvalidValue, format!("text {text_index}: {}", e.python_message(digits))))
+}
+
+/// `extract_and_aggregate` over texts `range` of the batch, appending to `out`.
+pub fn aggregate_texts<'t>(
+    texts: impl Iterator<Item = (usize, Result<&'t str>)>,
+    max_digits: usize,
+    out: &mut KeySums,
+) -> Result<()> {
+    let cls = PyClasses::new();
+    let mut agg = Aggregate::default();
+    for (i, text) in texts {
+        let text = text?;
+        agg.clear();
+        for_each_kv(&cls, text, |k, v| {
+            agg.add(k, parse_value(v, i, max_digits)?);
+            Ok(())
+        })?;
+        for (k, v) in &agg.entries {
+            out.push(k, v);
+        }
+        out.text_offsets.close(out.values.len());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(text: &str) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        for_each_kv(&PyClasses::new(), text, |k, d| {
+            v.push((k.to_string(), d.to_string()));
+            Ok(())
+        })
+        .unwrap();
+        v
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn matches_python_findall() {
+        // Expected values are Python 3.11's re.findall(r"(\w+)\s+(\d+)", text).
+        assert_eq!(kv("a 1b 2"), pairs(&[("a", "1"), ("b", "2")]));
+        assert_eq!(kv("abc123 45x"), pairs(&[("abc123", "45")]));
+        assert_eq!(kv("x  \t 7"), pairs(&[("x", "7")]));
+        assert_eq!(kv("x y 1"), pairs(&[("y", "1")]));
+        assert_eq!(kv("x, 1"), pairs(&[]));
+        assert_eq!(kv("k\x1c5"), pairs(&[("k", "5")]));
+        assert_eq!(kv("x² ٣٤"), pairs(&[("x²", "٣٤")]));
+        assert_eq!(kv("e\u{301} 1"), pairs(&[]));
+        assert_eq!(kv("1 2 3"), pairs(&[("1", "2")]));
+        assert_eq!(kv("价格 12 数量 3"), pairs(&[("价格", "12"), ("数量", "3")]));
+    }
+
+    #[test]
+    fn aggregates_in_first_seen_order() {
+        let mut out = KeySums::default();
+        let texts = ["b 1 a 2 b 3", "", "z 99999999999999999999"];
+        aggregate_texts(texts.iter().enumerate().map(|(i, t)| (i, Ok(*t))), 4300, &mut out).unwrap();
+        assert_eq!(out.keys.iter().collect::<Vec<_>>(), vec!["b", "a", "z"]);
+        assert_eq!(out.values[..2], [4, 2]);
+        assert_eq!(out.value_decimal(2), "99999999999999999999");
+        assert_eq!(out.text_offsets.0, vec![0, 2, 2, 3]);
+    }
+
+    #[test]
+    fn many_keys_switch_to_the_index() {
+        let text: String = (0..100).map(|i| format!("k{} {} ", i % 40, i)).collect();
+        let mut out = KeySums::default();
+        aggregate_texts(std::iter::once((0, Ok(text.as_str()))), 0, &mut out).unwrap();
+        assert_eq!(out.keys.len(), 40);
+        assert_eq!(out.values[0], 40 + 80);
+    }
+
+    #[test]
+    fn too_many_digits_is_python_valueerror() {
+        let t = format!("k {}", "1".repeat(4301));
+        let mut out = KeySums::default();
+        let e = aggregate_texts(std::iter::once((3, Ok(t.as_str()))), 4300, &mut out).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidValue);
+        assert!(e.message.starts_with("text 3: Exceeds the limit (4300 digits)"), "{}", e.message);
+    }
+}

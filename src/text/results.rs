@@ -1,0 +1,169 @@
+//! Flat, variable-size results: every string of a result lives in one byte buffer with an
+//! offsets array, so a caller reads everything through a handful of pointers.
+
+/// Strings stored back to back: string i is `data[offsets[i]..offsets[i+1]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StringTable {
+    pub data: Vec<u8>,
+    pub offsets: Vec<u64>,
+}
+
+impl Default for StringTable {
+    fn default() -> Self {
+        StringTable { data: Vec::new(), offsets: vec![0] }
+    }
+}
+
+impl StringTable {
+    #[inline]
+    pub fn push(&mut self, s: &str) {
+        self.data.extend_from_slice(s.as_bytes());
+        self.offsets.push(self.data.len() as u64);
+    }
+    /// Push and lowercase ASCII letters on the way in.
+    pub fn push_ascii_lower(&mut self, s: &str) {
+        self.data.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
+        self.offsets.push(self.data.len() as u64);
+    }
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn get(&self, i: usize) -> &str {
+        // Only ever filled from &str, so always UTF-8.
+        std::str::from_utf8(&self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]).unwrap()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+    pub fn append(&mut self, other: &StringTable) {
+        let base = self.data.len() as u64;
+        self.data.extend_from_slice(&other.data);
+        self.offsets.extend(other.offsets[1..].iter().map(|o| o + base));
+    }
+}
+
+/// Running "n+1 offsets" over per-text item counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextOffsets(pub Vec<u64>);
+
+impl Default for TextOffsets {
+    fn default() -> Self {
+        TextOffsets(vec![0])
+    }
+}
+
+impl TextOffsets {
+    /// Close the current text at `items_so_far` items.
+    #[inline]
+    pub fn close(&mut self, items_so_far: usize) {
+        self.0.push(items_so_far as u64);
+    }
+    pub fn append(&mut self, other: &TextOffsets) {
+        let base = *self.0.last().unwrap();
+        self.0.extend(other.0[1..].iter().map(|o| o + base));
+    }
+    pub fn range(&self, text: usize) -> std::ops::Range<usize> {
+        self.0[text] as usize..self.0[text + 1] as usize
+    }
+}
+
+/// Per-text `findall` results: each match contributes `fields_per_match` strings (the whole
+/// match when the pattern has no group, else one per group, `""` for a group that did not
+/// take part).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Matches {
+    pub fields: StringTable,
+    pub fields_per_match: usize,
+    /// n_texts + 1 offsets, counted in matches.
+    pub text_offsets: TextOffsets,
+}
+
+impl Matches {
+    pub fn concat(parts: Vec<Matches>, fields_per_match: usize) -> Matches {
+        let mut out = Matches { fields_per_match, ..Default::default() };
+        for p in &parts {
+            out.fields.append(&p.fields);
+            out.text_offsets.append(&p.text_offsets);
+        }
+        out
+    }
+    pub fn n_matches(&self) -> usize {
+        *self.text_offsets.0.last().unwrap() as usize
+    }
+}
+
+/// Per-text key → integer sums, keys in first-seen order (as a Python dict keeps them).
+/// Sums that fit in i64 are in `values`; larger ones have `values[i] = 0` and their exact
+/// decimal text in `big_decimal`, with `i` listed in `big_index` (ascending).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeySums {
+    pub keys: StringTable,
+    pub values: Vec<i64>,
+    pub big_index: Vec<u64>,
+    pub big_decimal: StringTable,
+    /// n_texts + 1 offsets, counted in entries.
+    pub text_offsets: TextOffsets,
+}
+
+impl KeySums {
+    pub fn concat(parts: Vec<KeySums>) -> KeySums {
+        let mut out = KeySums::default();
+        for p in &parts {
+            let base = out.values.len() as u64;
+            out.keys.append(&p.keys);
+            out.values.extend_from_slice(&p.values);
+            out.big_index.extend(p.big_index.iter().map(|i| i + base));
+            out.big_decimal.append(&p.big_decimal);
+            out.text_offsets.append(&p.text_offsets);
+        }
+        out
+    }
+    pub fn push(&mut self, key: &str, value: &super::pyint::PyInt) {
+        use super::pyint::PyInt;
+        self.keys.push(key);
+        match value {
+            PyInt::Small(v) => self.values.push(*v),
+            big => {
+                self.big_index.push(self.values.len() as u64);
+                self.big_decimal.push(&big.to_decimal());
+                self.values.push(0);
+            }
+        }
+    }
+    /// Entry i's value as decimal text.
+    pub fn value_decimal(&self, i: usize) -> String {
+        match self.big_index.binary_search(&(i as u64)) {
+            Ok(j) => self.big_decimal.get(j).to_string(),
+            Err(_) => self.values[i].to_string(),
+        }
+    }
+}
+
+/// Batch-wide counts, sorted by count (descending), ties by the string's code points
+/// (ascending) — the same order as Python's `sorted(items, key=lambda kv: (-kv[1], kv[0]))`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Frequencies {
+    pub items: StringTable,
+    pub counts: Vec<u64>,
+}
+
+impl Frequencies {
+    /// Build from (string, count) pairs in any order; keep the first `top` (0 = all).
+    pub fn from_counts<'a>(pairs: impl Iterator<Item = (&'a str, u64)>, top: usize) -> Frequencies {
+        let mut v: Vec<(&str, u64)> = pairs.collect();
+        // UTF-8 byte order is code point order, which is how Python compares str.
+        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
+        if top > 0 {
+            v.truncate(top);
+        }
+        let mut out = Frequencies::default();
+        for (s, c) in v {
+            out.items.push(s);
+            out.counts.push(c);
+        }
+        out
+    }
+}
