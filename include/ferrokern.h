@@ -379,6 +379,17 @@ enum FkStatus fk_frequencies_view(const struct FkFrequencies *freqs,
  */
 void fk_frequencies_free(struct FkFrequencies *freqs);
 
+/**
+ * Convert `n` byte offsets into the UTF-8 buffer `data` to code-point offsets (what a
+ * Python `str` is indexed by), into `out[0 .. n]`. Offsets must be non-decreasing, within
+ * `data` and at character boundaries.
+ */
+enum FkStatus fk_utf8_char_offsets(const uint8_t *data,
+                                   size_t data_len,
+                                   const uint64_t *byte_offsets,
+                                   size_t n,
+                                   uint64_t *out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -352,3 +352,19 @@ pub unsafe extern "C" fn fk_frequencies_view(freqs: *const FkFrequencies, view: 
 pub extern "C" fn fk_frequencies_free(freqs: Option<Box<FkFrequencies>>) {
     free_handle(freqs, |f| f.tag = 0);
 }
+
+/// Convert `n` byte offsets into the UTF-8 buffer `data` to code-point offsets (what a
+/// Python `str` is indexed by), into `out[0 .. n]`. Offsets must be non-decreasing, within
+/// `data` and at character boundaries.
+#[no_mangle]
+pub unsafe extern "C" fn fk_utf8_char_offsets(data: *const u8, data_len: usize, byte_offsets: *const u64, n: usize, out: *mut u64) -> FkStatus {
+    guard(|| {
+        let d = slice_arg(data, data_len, "data")?;
+        let b = slice_arg(byte_offsets, n, "byte_offsets")?;
+        let o = slice_arg_mut(out, n, "out")?;
+        super::check_no_overlap(super::span(o), super::span(b), "fk_utf8_char_offsets")?;
+        super::check_no_overlap(super::span(o), super::span(d), "fk_utf8_char_offsets")?;
+        text::batch::char_offsets(d, b, o)?;
+        Ok(())
+    })
+}

@@ -22,8 +22,6 @@ use pyint::PyInt;
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Python's default `sys.get_int_max_str_digits()`.
-pub(crate) const PY_DEFAULT_MAX_DIGITS: usize = 4300;
 
 fn texts_of<'a>(batch: &TextBatch<'a>, r: std::ops::Range<usize>) -> impl Iterator<Item = (usize, Result<&'a str>)> + 'a {
     let b = *batch;

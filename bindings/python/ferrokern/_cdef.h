@@ -137,3 +137,9 @@ enum FkStatus fk_frequencies_view(const struct FkFrequencies *freqs,
                                   struct FkFrequenciesView *view);
 
 void fk_frequencies_free(struct FkFrequencies *freqs);
+
+enum FkStatus fk_utf8_char_offsets(const uint8_t *data,
+                                   size_t data_len,
+                                   const uint64_t *byte_offsets,
+                                   size_t n,
+                                   uint64_t *out);

@@ -1,0 +1,288 @@
+"""Text kernels: Python-exact regex extraction and aggregation over batches of str."""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from bisect import bisect_right
+from itertools import accumulate
+from typing import Any, Iterable, Sequence, Union
+
+from ._native import Handle, InvalidTextError, check, ffi, lib
+
+Texts = Union[Sequence[str], Any]  # a sequence of str, or a pyarrow / polars string array
+
+
+def _max_digits() -> int:
+    # Python's int() refuses longer digit strings (3.11+ and security releases); the
+    # reference raises ValueError there, so the library must too.
+    get = getattr(sys, "get_int_max_str_digits", None)
+    return int(get()) if get else 0
+
+
+class _Batch:
+    """An FkTexts describing `texts`, plus the objects that keep its memory alive."""
+
+    __slots__ = ("ptr", "keep", "n")
+
+    def __init__(self, texts: Texts):
+        kind = type(texts).__module__.split(".")[0]
+        if kind == "polars":
+            texts = texts.to_arrow()
+            kind = "pyarrow"
+        if kind == "pyarrow":
+            self._from_arrow(texts)
+        else:
+            self._from_sequence(texts)
+
+    def _from_sequence(self, texts: Iterable[str]) -> None:
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("texts must be a sequence of str, not a single " + type(texts).__name__)
+        if not isinstance(texts, (list, tuple)):
+            texts = list(texts)
+        try:
+            joined = "".join(texts)
+        except TypeError:
+            for i, t in enumerate(texts):
+                if not isinstance(t, str):
+                    raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str") from None
+            raise
+        try:
+            data = joined.encode("utf-8")
+        except UnicodeEncodeError as e:
+            ends = list(accumulate(map(len, texts)))
+            i = bisect_right(ends, e.start)
+            start = ends[i - 1] if i else 0
+            raise InvalidTextError(
+                f"texts[{i}] contains a lone surrogate {joined[e.start]!r} at index {e.start - start}, "
+                "which is not valid Unicode text and cannot be encoded as UTF-8"
+            ) from None
+        # One encode for the whole batch; the library finds the boundaries from the
+        # per-text lengths in code points.
+        lens = array("Q", map(len, texts))
+        self.n = len(lens)
+        d = ffi.from_buffer(data)
+        o = ffi.from_buffer("uint64_t[]", lens)
+        self.keep = (data, lens, d, o)
+        self.ptr = ffi.new("FkTexts*", {"data": d, "data_len": len(data), "offsets": o,
+                                        "n_texts": self.n, "offset_kind": lib.FK_OFFSETS_CHAR_LENGTHS})
+
+    def _from_arrow(self, arr) -> None:
+        import pyarrow as pa
+
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+        if pa.types.is_string_view(arr.type):
+            arr = arr.cast(pa.large_string())
+        if pa.types.is_string(arr.type):
+            kind, width = lib.FK_OFFSETS_I32, 4
+        elif pa.types.is_large_string(arr.type):
+            kind, width = lib.FK_OFFSETS_I64, 8
+        else:
+            raise TypeError(f"expected an Arrow string array, got type {arr.type}")
+        if arr.null_count:
+            raise InvalidTextError(
+                f"the Arrow array holds {arr.null_count} null(s); fill them first (e.g. .fill_null(''))")
+        _, offsets, data = arr.buffers()
+        self.n = len(arr)
+        # Zero copy: point straight at Arrow's buffers (offsets shifted for sliced arrays).
+        self.keep = (arr,)
+        self.ptr = ffi.new("FkTexts*", {
+            "data": ffi.cast("uint8_t*", data.address if data is not None else 0),
+            "data_len": data.size if data is not None else 0,
+            "offsets": ffi.cast("void*", offsets.address + arr.offset * width),
+            "n_texts": self.n,
+            "offset_kind": kind,
+        })
+
+
+def _strings(data_ptr, data_len: int, offsets_ptr, n: int) -> list[str]:
+    """n strings from a flat UTF-8 buffer + n+1 byte offsets."""
+    if n == 0:
+        return []
+    data = ffi.buffer(data_ptr, data_len)[:]
+    offs = ffi.unpack(offsets_ptr, n + 1)
+    s = data.decode("utf-8")
+    if len(s) != len(data):
+        # Non-ASCII: have the library turn byte offsets into code-point offsets, then slice
+        # the one decoded str (far cheaper than decoding every piece).
+        char_offs = ffi.new("uint64_t[]", n + 1)
+        check(lib.fk_utf8_char_offsets(data_ptr, data_len, offsets_ptr, n + 1, char_offs))
+        offs = ffi.unpack(char_offs, n + 1)
+    return [s[a:b] for a, b in zip(offs, offs[1:])]
+
+
+def _big_int(s: str) -> int:
+    # int() of a long decimal string may exceed sys.get_int_max_str_digits(); build it in
+    # pieces so exact sums of any size come back.
+    neg = s.startswith("-")
+    digits = s[1:] if neg else s
+    v = 0
+    for i in range(0, len(digits), 4000):
+        chunk = digits[i:i + 4000]
+        v = v * 10 ** len(chunk) + int(chunk)
+    return -v if neg else v
+
+
+def _matches_result(ptr, tuples: bool) -> list[list]:
+    try:
+        v = ffi.new("FkMatchesView*")
+        check(lib.fk_matches_view(ptr, v))
+        fields = _strings(v.data, v.data_len, v.field_offsets, v.n_fields)
+        k = v.fields_per_match
+        if tuples and k > 1:
+            fields = list(zip(*[iter(fields)] * k))
+        to = ffi.unpack(v.text_offsets, v.n_texts + 1)
+        return [fields[a:b] for a, b in zip(to, to[1:])]
+    finally:
+        lib.fk_matches_free(ptr)
+
+
+def _key_sums_result(ptr) -> list[dict[str, int]]:
+    try:
+        v = ffi.new("FkKeySumsView*")
+        check(lib.fk_key_sums_view(ptr, v))
+        keys = _strings(v.keys, v.keys_len, v.key_offsets, v.n_entries)
+        vals = ffi.unpack(v.values, v.n_entries) if v.n_entries else []
+        if v.n_big:
+            big = _strings(v.big_data, v.big_data_len, v.big_offsets, v.n_big)
+            for i, s in zip(ffi.unpack(v.big_index, v.n_big), big):
+                vals[i] = _big_int(s)
+        to = ffi.unpack(v.text_offsets, v.n_texts + 1)
+        return [dict(zip(keys[a:b], vals[a:b])) for a, b in zip(to, to[1:])]
+    finally:
+        lib.fk_key_sums_free(ptr)
+
+
+def _frequencies_result(ptr) -> list[tuple[str, int]]:
+    try:
+        v = ffi.new("FkFrequenciesView*")
+        check(lib.fk_frequencies_view(ptr, v))
+        items = _strings(v.data, v.data_len, v.offsets, v.n_items)
+        counts = ffi.unpack(v.counts, v.n_items) if v.n_items else []
+        return list(zip(items, counts))
+    finally:
+        lib.fk_frequencies_free(ptr)
+
+
+def extract_and_aggregate(texts: Texts) -> list[dict[str, int]]:
+    """Exactly the reference::
+
+        KV_RE = re.compile(r"(\\w+)\\s+(\\d+)")
+        [{key: sum(int(v) ...)} for each text]   # keys in first-seen order
+
+    with Python's own meaning of ``\\w``, ``\\s``, ``\\d`` and ``int()`` (any Unicode decimal
+    digit, sums of any size, ValueError past ``sys.get_int_max_str_digits()``)."""
+    b = _Batch(texts)
+    out = ffi.new("FkKeySums**")
+    check(lib.fk_extract_and_aggregate(b.ptr, _max_digits(), out))
+    return _key_sums_result(out[0])
+
+
+def extract_emails(texts: Texts) -> list[list[str]]:
+    """Exactly ``[EMAIL_RE.findall(t.lower()) for t in texts]`` with
+    ``EMAIL_RE = re.compile(r"[a-z0-9\\.\\-+_]+@[a-z0-9\\.\\-+_]+\\.[a-z]+")``."""
+    b = _Batch(texts)
+    out = ffi.new("FkMatches**")
+    check(lib.fk_extract_emails(b.ptr, out))
+    return _matches_result(out[0], tuples=False)
+
+
+class Pattern:
+    """A compiled pattern, shared by all worker threads. Use as a context manager or call
+    `close()` to free it deterministically; the garbage collector frees it otherwise.
+
+    Semantics: the syntax is the Rust regex crate's (no backreferences or look-around: they
+    raise PatternError); ``\\w \\d \\s`` and their negations mean what they mean in Python,
+    ``\\Z`` is end of text; matching is leftmost-first like Python's. See the README for the
+    remaining differences (``\\b``, case folding, ``$``, empty-alternative patterns)."""
+
+    def __init__(self, pattern: str, ignore_case: bool = False):
+        if not isinstance(pattern, str):
+            raise TypeError(f"pattern must be str, not {type(pattern).__name__}")
+        try:
+            src = pattern.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidTextError("pattern contains a lone surrogate") from None
+        out = ffi.new("FkPattern**")
+        check(lib.fk_pattern_new(src, len(src), lib.FK_PATTERN_IGNORE_CASE if ignore_case else 0, out))
+        self._h = Handle(out[0], lib.fk_pattern_free, "pattern")
+        n = ffi.new("size_t*")
+        check(lib.fk_pattern_groups(out[0], n))
+        self.pattern = pattern
+        self.ignore_case = bool(ignore_case)
+        self.groups = int(n[0])
+
+    def __repr__(self) -> str:
+        state = " (closed)" if self._h.closed else ""
+        return f"ferrokern.compile({self.pattern!r}, ignore_case={self.ignore_case}){state}"
+
+    def close(self) -> None:
+        self._h.close()
+
+    def __enter__(self) -> "Pattern":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _call(self, fn, *args):
+        p = self._h.acquire()
+        try:
+            return fn(p, *args)
+        finally:
+            self._h.release()
+
+    def findall(self, texts: Texts, lower: bool = False) -> list[list]:
+        """``re.findall`` per text: strings with no group or one group, tuples with more,
+        ``''`` for a group that did not take part. ``lower=True`` lowercases the results."""
+        b = _Batch(texts)
+        out = ffi.new("FkMatches**")
+        opts = lib.FK_FINDALL_LOWERCASE if lower else 0
+        check(self._call(lib.fk_findall, b.ptr, opts, out))
+        return _matches_result(out[0], tuples=True)
+
+    def count(self, texts: Texts, out=None) -> list[int]:
+        """Number of findall matches per text. With ``out`` (a writable uint64 buffer, e.g.
+        a numpy array of len(texts)), counts are written there and ``out`` is returned."""
+        b = _Batch(texts)
+        if out is None:
+            buf = ffi.new("uint64_t[]", max(b.n, 1))
+            check(self._call(lib.fk_count, b.ptr, buf, b.n))
+            return ffi.unpack(buf, b.n) if b.n else []
+        mv = memoryview(out)
+        if mv.readonly:
+            raise ValueError("out is read-only")
+        if mv.format not in ("Q", "L" if mv.itemsize == 8 else "?", "<Q", "=Q") or mv.itemsize != 8:
+            raise TypeError(f"out must hold uint64 (format 'Q'), got format {mv.format!r}")
+        if not mv.c_contiguous:
+            raise ValueError("out must be contiguous")
+        dst = ffi.from_buffer("uint64_t[]", out, require_writable=True)
+        check(self._call(lib.fk_count, b.ptr, dst, mv.nbytes // 8))
+        return out
+
+    def sum_by_key(self, texts: Texts) -> list[dict[str, int]]:
+        """Per text, ``{group1: sum(int(group2))}`` for a two-group pattern, keys in
+        first-seen order, with Python's ``int()`` rules."""
+        b = _Batch(texts)
+        out = ffi.new("FkKeySums**")
+        check(self._call(lib.fk_sum_by_key, b.ptr, _max_digits(), out))
+        return _key_sums_result(out[0])
+
+    def frequencies(self, texts: Texts, group: int | None = None, top: int = 0) -> list[tuple[str, int]]:
+        """Batch-wide ``[(string, count), ...]`` of one group of every match (default: group 1
+        if the pattern has groups, else the whole match), most frequent first, ties in code
+        point order; ``top`` > 0 keeps only that many."""
+        if group is not None and (not isinstance(group, int) or group < 0):
+            raise ValueError(f"group must be a non-negative int or None, got {group!r}")
+        if not isinstance(top, int) or top < 0:
+            raise ValueError(f"top must be a non-negative int, got {top!r}")
+        b = _Batch(texts)
+        out = ffi.new("FkFrequencies**")
+        check(self._call(lib.fk_frequencies, b.ptr, -1 if group is None else group, top, out))
+        return _frequencies_result(out[0])
+
+
+def compile(pattern: str, ignore_case: bool = False) -> Pattern:  # noqa: A001 - mirrors re.compile
+    """Compile `pattern` once; use the result from any number of threads."""
+    return Pattern(pattern, ignore_case)
