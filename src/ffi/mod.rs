@@ -181,56 +181,73 @@ pub(crate) fn check_no_overlap(out: std::ops::Range<usize>, input: std::ops::Ran
     Ok(())
 }
 
-/// Write through a required out-pointer.
-pub(crate) unsafe fn write_out<T>(out: *mut T, value: T, what: &str) -> Result<()> {
-    if out.is_null() {
-        return Err(Error::new(ErrorKind::NullPointer, format!("{what} (out-pointer) is NULL")));
-    }
-    out.write(value);
-    Ok(())
+/// A required out-pointer, checked before any work is done (so a NULL one can never leave
+/// a freshly built handle with no owner).
+pub(crate) unsafe fn out_arg<'a, T>(out: *mut T, what: &str) -> Result<&'a mut T> {
+    out.as_mut().ok_or_else(|| Error::new(ErrorKind::NullPointer, format!("{what} (out-pointer) is NULL")))
 }
 
 pub(crate) fn null_err(what: &str) -> Error {
     Error::new(ErrorKind::NullPointer, format!("{what} is NULL"))
 }
 
-/// Opaque handles carry a tag, checked on every use: cheap insurance against a freed or
-/// foreign pointer being passed back (it catches most, it cannot catch all).
-pub(crate) trait Tagged {
-    const TAG: u64;
-    const NAME: &'static str;
-    fn tag(&self) -> u64;
+/// What a handle pointer really points to: the tag first (offset 0, so checking the tag of
+/// a pointer to any handle type reads inside its allocation), then the value. The tag is
+/// checked on every use: cheap insurance against a freed or foreign pointer being passed
+/// back (it catches most, it cannot catch all).
+#[repr(C)]
+pub(crate) struct Tagged<T> {
+    tag: u64,
+    inner: T,
 }
 
-pub(crate) unsafe fn handle_ref<'a, T: Tagged>(p: *const T) -> FfiResult<&'a T> {
+/// Implemented by each opaque `Fk*` handle type (a zero-sized marker the header declares as
+/// an incomplete struct) to name what it owns.
+pub(crate) trait HandleKind {
+    type Inner;
+    const TAG: u64;
+    const NAME: &'static str;
+}
+
+pub(crate) unsafe fn handle_ref<'a, H: HandleKind>(p: *const H) -> FfiResult<&'a H::Inner> {
     if p.is_null() {
-        return Err(null_err(T::NAME).into());
+        return Err(null_err(H::NAME).into());
     }
-    let r = &*p;
-    if r.tag() != T::TAG {
-        return Err(HandleError(format!("{} handle is not live (already freed, or not a {})", T::NAME, T::NAME)).into());
+    if (p as usize) % std::mem::align_of::<Tagged<H::Inner>>() != 0 || *(p as *const u64) != H::TAG {
+        return Err(HandleError(format!("{} handle is not live (already freed, or not a {})", H::NAME, H::NAME)).into());
     }
-    Ok(r)
+    Ok(&(*(p as *const Tagged<H::Inner>)).inner)
 }
 
 /// Box a value into a handle pointer.
-pub(crate) fn into_handle<T>(v: T) -> *mut T {
-    Box::into_raw(Box::new(v))
+pub(crate) fn into_handle<H: HandleKind>(v: H::Inner) -> *mut H {
+    Box::into_raw(Box::new(Tagged { tag: H::TAG, inner: v })) as *mut H
 }
 
 /// Free a handle: NULL is a no-op; the tag is wiped first so a second free is detected
-/// (as far as the allocator has not reused the memory).
-pub(crate) fn free_handle<T: Tagged>(h: Option<Box<T>>, wipe: impl FnOnce(&mut T)) {
-    if let Some(mut b) = h {
-        if b.tag() == T::TAG {
-            wipe(&mut b);
-            drop(b);
-        } else {
-            // Not a live handle: leaking is the only safe thing left to do.
-            std::mem::forget(b);
-        }
+/// (as far as the allocator has not reused the memory). A pointer without the tag is left
+/// alone: leaking is the only safe thing to do with it.
+pub(crate) unsafe fn free_handle<H: HandleKind>(p: *mut H) {
+    if p.is_null() || (p as usize) % std::mem::align_of::<Tagged<H::Inner>>() != 0 || *(p as *const u64) != H::TAG {
+        return;
     }
+    let mut b = Box::from_raw(p as *mut Tagged<H::Inner>);
+    b.tag = 0;
+    drop(b);
 }
+
+/// Tie an opaque handle type (written out as a plain struct, so cbindgen sees it) to what
+/// it owns.
+macro_rules! handle_kind {
+    ($name:ident owns $inner:ty, tag $tag:expr) => {
+        impl $crate::ffi::HandleKind for $name {
+            type Inner = $inner;
+            const TAG: u64 = $tag;
+            const NAME: &'static str = stringify!($name);
+        }
+    };
+}
+pub(crate) use handle_kind;
 
 // ----------------------------------------------------------------------------------------
 // Library-wide exports

@@ -2,7 +2,7 @@
 
 use std::ffi::c_void;
 
-use super::{free_handle, guard, handle_ref, into_handle, slice_arg, slice_arg_mut, write_out, FkStatus, Tagged};
+use super::{free_handle, guard, handle_ref, handle_kind, into_handle, out_arg, slice_arg, slice_arg_mut, FkStatus};
 use crate::error::{Error, Result};
 use crate::text::{self, Frequencies, KeySums, Matches, Offsets, Pattern, TextBatch};
 
@@ -90,40 +90,24 @@ pub struct FkFrequenciesView {
 
 /// A compiled pattern. Immutable: share it freely between threads; free it once.
 pub struct FkPattern {
-    tag: u64,
-    inner: Pattern,
+    _opaque: [u8; 0],
 }
 /// Per-text findall results (see `FkMatchesView`).
 pub struct FkMatches {
-    tag: u64,
-    inner: Matches,
+    _opaque: [u8; 0],
 }
 /// Per-text key → sum results (see `FkKeySumsView`).
 pub struct FkKeySums {
-    tag: u64,
-    inner: KeySums,
+    _opaque: [u8; 0],
 }
 /// Batch-wide counts (see `FkFrequenciesView`).
 pub struct FkFrequencies {
-    tag: u64,
-    inner: Frequencies,
+    _opaque: [u8; 0],
 }
-
-macro_rules! tagged {
-    ($t:ty, $tag:expr, $name:expr) => {
-        impl Tagged for $t {
-            const TAG: u64 = $tag;
-            const NAME: &'static str = $name;
-            fn tag(&self) -> u64 {
-                self.tag
-            }
-        }
-    };
-}
-tagged!(FkPattern, 0x4b46_5041_5454_4552, "FkPattern");
-tagged!(FkMatches, 0x4b46_4d41_5443_4845, "FkMatches");
-tagged!(FkKeySums, 0x4b46_4b45_5953_554d, "FkKeySums");
-tagged!(FkFrequencies, 0x4b46_4652_4551_5300, "FkFrequencies");
+handle_kind!(FkPattern owns Pattern, tag 0x4b46_5041_5454_4552);
+handle_kind!(FkMatches owns Matches, tag 0x4b46_4d41_5443_4845);
+handle_kind!(FkKeySums owns KeySums, tag 0x4b46_4b45_5953_554d);
+handle_kind!(FkFrequencies owns Frequencies, tag 0x4b46_4652_4551_5300);
 
 /// Validate an `FkTexts` and run `f` on the batch it describes.
 pub(crate) unsafe fn with_batch<R>(texts: *const FkTexts, f: impl FnOnce(&TextBatch) -> Result<R>) -> Result<R> {
@@ -153,6 +137,7 @@ pub(crate) unsafe fn with_batch<R>(texts: *const FkTexts, f: impl FnOnce(&TextBa
 #[no_mangle]
 pub unsafe extern "C" fn fk_pattern_new(pattern: *const u8, len: usize, flags: u32, out: *mut *mut FkPattern) -> FkStatus {
     guard(|| {
+        let out = out_arg(out, "out")?;
         let bytes = slice_arg(pattern, len, "pattern")?;
         let src = std::str::from_utf8(bytes)
             .map_err(|e| Error::new(crate::error::ErrorKind::InvalidUtf8, format!("pattern is not valid UTF-8 at byte {}", e.valid_up_to())))?;
@@ -160,23 +145,24 @@ pub unsafe extern "C" fn fk_pattern_new(pattern: *const u8, len: usize, flags: u
             return Err(Error::invalid(format!("unknown pattern flags {flags:#x}")).into());
         }
         let p = Pattern::new(src, flags & FK_PATTERN_IGNORE_CASE != 0)?;
-        write_out(out, into_handle(FkPattern { tag: FkPattern::TAG, inner: p }), "out")?;
+        *out = into_handle(p);
         Ok(())
     })
 }
 
 /// Free a pattern. NULL is a no-op.
 #[no_mangle]
-pub extern "C" fn fk_pattern_free(pattern: Option<Box<FkPattern>>) {
-    free_handle(pattern, |p| p.tag = 0);
+pub unsafe extern "C" fn fk_pattern_free(pattern: *mut FkPattern) {
+    free_handle(pattern);
 }
 
 /// Number of capture groups of `pattern` (group 0 not counted) into `*out`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut usize) -> FkStatus {
     guard(|| {
+        let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
-        write_out(out, p.inner.groups(), "out")?;
+        *out = p.groups();
         Ok(())
     })
 }
@@ -187,15 +173,16 @@ pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut 
 #[no_mangle]
 pub unsafe extern "C" fn fk_findall(pattern: *const FkPattern, texts: *const FkTexts, options: u32, out: *mut *mut FkMatches) -> FkStatus {
     guard(|| {
+        let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
         if options & !FK_FINDALL_LOWERCASE != 0 {
             return Err(Error::invalid(format!("unknown findall options {options:#x}")).into());
         }
-        let mut m = with_batch(texts, |b| p.inner.findall(b))?;
+        let mut m = with_batch(texts, |b| p.findall(b))?;
         if options & FK_FINDALL_LOWERCASE != 0 {
             m.fields = lowercase_table(&m.fields);
         }
-        write_out(out, into_handle(FkMatches { tag: FkMatches::TAG, inner: m }), "out")?;
+        *out = into_handle(m);
         Ok(())
     })
 }
@@ -218,7 +205,7 @@ pub unsafe extern "C" fn fk_count(pattern: *const FkPattern, texts: *const FkTex
         with_batch(texts, |b| {
             let t = &*texts;
             super::check_no_overlap(super::span(out), t.data as usize..t.data as usize + t.data_len, "fk_count")?;
-            p.inner.count_into(b, out)
+            p.count_into(b, out)
         })?;
         Ok(())
     })
@@ -231,9 +218,10 @@ pub unsafe extern "C" fn fk_count(pattern: *const FkPattern, texts: *const FkTex
 #[no_mangle]
 pub unsafe extern "C" fn fk_sum_by_key(pattern: *const FkPattern, texts: *const FkTexts, max_digits: usize, out: *mut *mut FkKeySums) -> FkStatus {
     guard(|| {
+        let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
-        let r = with_batch(texts, |b| p.inner.sum_by_key(b, max_digits))?;
-        write_out(out, into_handle(FkKeySums { tag: FkKeySums::TAG, inner: r }), "out")?;
+        let r = with_batch(texts, |b| p.sum_by_key(b, max_digits))?;
+        *out = into_handle(r);
         Ok(())
     })
 }
@@ -244,10 +232,11 @@ pub unsafe extern "C" fn fk_sum_by_key(pattern: *const FkPattern, texts: *const 
 #[no_mangle]
 pub unsafe extern "C" fn fk_frequencies(pattern: *const FkPattern, texts: *const FkTexts, group: i64, top: usize, out: *mut *mut FkFrequencies) -> FkStatus {
     guard(|| {
+        let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
         let g = if group < 0 { None } else { Some(group as usize) };
-        let r = with_batch(texts, |b| p.inner.frequencies(b, g, top))?;
-        write_out(out, into_handle(FkFrequencies { tag: FkFrequencies::TAG, inner: r }), "out")?;
+        let r = with_batch(texts, |b| p.frequencies(b, g, top))?;
+        *out = into_handle(r);
         Ok(())
     })
 }
@@ -257,8 +246,9 @@ pub unsafe extern "C" fn fk_frequencies(pattern: *const FkPattern, texts: *const
 #[no_mangle]
 pub unsafe extern "C" fn fk_extract_emails(texts: *const FkTexts, out: *mut *mut FkMatches) -> FkStatus {
     guard(|| {
+        let out = out_arg(out, "out")?;
         let r = with_batch(texts, text::extract_emails)?;
-        write_out(out, into_handle(FkMatches { tag: FkMatches::TAG, inner: r }), "out")?;
+        *out = into_handle(r);
         Ok(())
     })
 }
@@ -269,8 +259,9 @@ pub unsafe extern "C" fn fk_extract_emails(texts: *const FkTexts, out: *mut *mut
 #[no_mangle]
 pub unsafe extern "C" fn fk_extract_and_aggregate(texts: *const FkTexts, max_digits: usize, out: *mut *mut FkKeySums) -> FkStatus {
     guard(|| {
+        let out = out_arg(out, "out")?;
         let r = with_batch(texts, |b| text::extract_and_aggregate(b, max_digits))?;
-        write_out(out, into_handle(FkKeySums { tag: FkKeySums::TAG, inner: r }), "out")?;
+        *out = into_handle(r);
         Ok(())
     })
 }
@@ -279,7 +270,8 @@ pub unsafe extern "C" fn fk_extract_and_aggregate(texts: *const FkTexts, max_dig
 #[no_mangle]
 pub unsafe extern "C" fn fk_matches_view(matches: *const FkMatches, view: *mut FkMatchesView) -> FkStatus {
     guard(|| {
-        let m = &handle_ref(matches)?.inner;
+        let view = out_arg(view, "view")?;
+        let m = handle_ref(matches)?;
         let v = FkMatchesView {
             data: m.fields.data.as_ptr(),
             data_len: m.fields.data.len(),
@@ -289,22 +281,23 @@ pub unsafe extern "C" fn fk_matches_view(matches: *const FkMatches, view: *mut F
             text_offsets: m.text_offsets.0.as_ptr(),
             n_texts: m.text_offsets.0.len() - 1,
         };
-        write_out(view, v, "view")?;
+        *view = v;
         Ok(())
     })
 }
 
 /// Free a matches result. NULL is a no-op.
 #[no_mangle]
-pub extern "C" fn fk_matches_free(matches: Option<Box<FkMatches>>) {
-    free_handle(matches, |m| m.tag = 0);
+pub unsafe extern "C" fn fk_matches_free(matches: *mut FkMatches) {
+    free_handle(matches);
 }
 
 /// Fill `*view` with pointers into `sums` (valid until it is freed).
 #[no_mangle]
 pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkKeySumsView) -> FkStatus {
     guard(|| {
-        let s = &handle_ref(sums)?.inner;
+        let view = out_arg(view, "view")?;
+        let s = handle_ref(sums)?;
         let v = FkKeySumsView {
             keys: s.keys.data.as_ptr(),
             keys_len: s.keys.data.len(),
@@ -319,22 +312,23 @@ pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkK
             text_offsets: s.text_offsets.0.as_ptr(),
             n_texts: s.text_offsets.0.len() - 1,
         };
-        write_out(view, v, "view")?;
+        *view = v;
         Ok(())
     })
 }
 
 /// Free a key-sums result. NULL is a no-op.
 #[no_mangle]
-pub extern "C" fn fk_key_sums_free(sums: Option<Box<FkKeySums>>) {
-    free_handle(sums, |s| s.tag = 0);
+pub unsafe extern "C" fn fk_key_sums_free(sums: *mut FkKeySums) {
+    free_handle(sums);
 }
 
 /// Fill `*view` with pointers into `freqs` (valid until it is freed).
 #[no_mangle]
 pub unsafe extern "C" fn fk_frequencies_view(freqs: *const FkFrequencies, view: *mut FkFrequenciesView) -> FkStatus {
     guard(|| {
-        let f = &handle_ref(freqs)?.inner;
+        let view = out_arg(view, "view")?;
+        let f = handle_ref(freqs)?;
         let v = FkFrequenciesView {
             data: f.items.data.as_ptr(),
             data_len: f.items.data.len(),
@@ -342,15 +336,15 @@ pub unsafe extern "C" fn fk_frequencies_view(freqs: *const FkFrequencies, view: 
             counts: f.counts.as_ptr(),
             n_items: f.counts.len(),
         };
-        write_out(view, v, "view")?;
+        *view = v;
         Ok(())
     })
 }
 
 /// Free a frequencies result. NULL is a no-op.
 #[no_mangle]
-pub extern "C" fn fk_frequencies_free(freqs: Option<Box<FkFrequencies>>) {
-    free_handle(freqs, |f| f.tag = 0);
+pub unsafe extern "C" fn fk_frequencies_free(freqs: *mut FkFrequencies) {
+    free_handle(freqs);
 }
 
 /// Convert `n` byte offsets into the UTF-8 buffer `data` to code-point offsets (what a
