@@ -9,7 +9,10 @@
 
 pub mod error;
 pub mod ffi;
+pub mod image;
+pub mod numeric;
 pub mod parallel;
+pub mod report;
 pub mod text;
 
 #[cfg(feature = "mimalloc")]

@@ -10,6 +10,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub mod arrays;
+pub mod report;
 pub mod text;
 
 /// ABI version: bumped on any incompatible change of an exported signature or struct.

@@ -1,0 +1,3 @@
+"""Image and array kernels (issue 3)."""
+
+__all__: list[str] = []

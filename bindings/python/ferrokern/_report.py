@@ -1,0 +1,3 @@
+"""Streaming reports (issue 4)."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+//! Exports of the image and numeric kernels. See issue 3.

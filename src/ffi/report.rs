@@ -1,0 +1,1 @@
+//! Exports of the streaming report. See issue 4.

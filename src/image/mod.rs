@@ -1,0 +1,1 @@
+//! Image kernels (Sobel, grayscale, edges) over strided views. See issue 3.

@@ -1,0 +1,1 @@
+//! Numeric kernels (exact sum, polyval, prime counting). See issue 3.

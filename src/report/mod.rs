@@ -1,0 +1,1 @@
+//! Streaming reports over corpora of any size. See issue 4.
