@@ -13,7 +13,7 @@
 use regex::{Regex, RegexBuilder};
 use regex_syntax::ast;
 
-use super::pyclass::translate_python_classes;
+use super::pyclass::{translate_python_anchors, translate_python_classes};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Compiled size limit: big enough for the Python classes, small enough to fail fast.
@@ -30,7 +30,7 @@ pub struct Pattern {
 impl Pattern {
     pub fn new(pattern: &str, ignore_case: bool) -> Result<Pattern> {
         // Parse the user's own text first so errors point into what they wrote.
-        if let Err(e) = ast::parse::Parser::new().parse(pattern) {
+        if let Err(e) = ast::parse::Parser::new().parse(&translate_python_anchors(pattern)) {
             let kind = match e.kind() {
                 ast::ErrorKind::UnsupportedBackreference => {
                     return Err(Error::new(

@@ -144,6 +144,16 @@ pub fn class_syntax(which: char) -> &'static str {
 /// replacement is a bracketed class, which the regex crate accepts both outside and inside
 /// another class (nested classes are unions), so no class tracking is needed.
 pub fn translate_python_classes(pattern: &str) -> String {
+    translate(pattern, true)
+}
+
+/// Only the length-preserving part of [`translate_python_classes`] (`\Z` → `\z`), so a
+/// parse error's position still points into the user's own pattern.
+pub fn translate_python_anchors(pattern: &str) -> String {
+    translate(pattern, false)
+}
+
+fn translate(pattern: &str, classes: bool) -> String {
     let mut out = String::with_capacity(pattern.len());
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
@@ -152,6 +162,10 @@ pub fn translate_python_classes(pattern: &str) -> String {
             continue;
         }
         match chars.next() {
+            Some(e @ ('w' | 'd' | 's' | 'W' | 'D' | 'S')) if !classes => {
+                out.push('\\');
+                out.push(e);
+            }
             Some(e @ ('w' | 'd' | 's')) => {
                 out.push('[');
                 out.push_str(class_syntax(e));

@@ -1,0 +1,24 @@
+"""The pure-Python reference implementations, verbatim from the issue: ferrokern must return
+exactly what these return (or raise what they raise), for every input."""
+
+import re
+from collections import defaultdict
+
+KV_RE = re.compile(r"(\w+)\s+(\d+)")
+
+
+def extract_and_aggregate(texts):
+    results = []
+    for text in texts:
+        agg = defaultdict(int)
+        for key, value in KV_RE.findall(text):
+            agg[key] += int(value)
+        results.append(dict(agg))
+    return results
+
+
+EMAIL_RE = re.compile(r"[a-z0-9\.\-+_]+@[a-z0-9\.\-+_]+\.[a-z]+")
+
+
+def extract_emails(texts):
+    return [EMAIL_RE.findall(t.lower()) for t in texts]

@@ -1,0 +1,301 @@
+"""Differential tests of the text API against Python's re (and the issue's reference)."""
+
+import re
+from collections import Counter
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import ferrokern
+import reference
+
+# Characters where Python's \w \d \s, int() or str.lower() differ from Unicode's or from
+# the regex crate's defaults: combining marks, connector punctuation, superscripts,
+# fractions, the U+001C..U+001F separators, non-ASCII digits, the two characters whose
+# lowercase is ASCII, long s, zero-width joiners, CJK, emoji.
+TRICKY = (
+    "aZ_09 \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u2029\u202f\u205f\u3000"
+    "\u0301\u0308\u203f\u2040\u200b\u200c\u200d\u00b2\u00b3\u00b9\u00bd\u2155\u2160\u3007"
+    "\u0663\u06f4\u0966\uff11\U0001d7ce\U0001d7d7\u0130\u212a\u017f\u00df\u0131\u03a3\u1e9e"
+    "\u4e2d\u6587\u4ef7\u683c\U0001f600@.-+_,;:!?()[]'\"/\\"
+)
+tricky_text = st.text(alphabet=st.sampled_from(TRICKY), max_size=60)
+any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+# Fragments that make matches likely, glued with arbitrary text in between.
+FRAGMENTS = ["price 42", "数量 7", "x² ٣٤", "k\x1c5", "a 1b 2", "Bob.Smith+x@Example.COM",
+             "\u212aim@x.org", "a\u0130b@x.org", "li@163.com", "e\u0301 9", "_ 0", "𝟎𝟗 𝟏",
+             "v 99999999999999999999", "w -3", "  ", "\n"]
+mixed_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), tricky_text, any_text), max_size=8).map("".join)
+texts_strategy = st.lists(st.one_of(mixed_text, tricky_text, any_text), max_size=12)
+
+
+def items(dicts):
+    # Compare dicts including key order: a Python dict remembers first-seen order.
+    return [list(d.items()) for d in dicts]
+
+
+@given(texts_strategy)
+@example(["a 1b 2", "abc123 45x", "x y 1", "k\x1c5", "x² ٣٤", "e\u0301 1", "1 2 3"])
+@example(["价格 12 数量 3 价格 1", "v 18446744073709551615 v 18446744073709551615", "w 1" * 3])
+def test_extract_and_aggregate_equals_reference(texts):
+    assert items(ferrokern.extract_and_aggregate(texts)) == items(reference.extract_and_aggregate(texts))
+
+
+@given(texts_strategy)
+@example(["Mail Bob.Smith+x@Example.COM, 联系 li@163.com。", "\u212aim@x.org", "a\u0130b@x.org", "\u017fam@x.org"])
+@example(["a@b.c.d@e.fg", "x@y.z" * 3, "A.B@C.D.EF."])
+def test_extract_emails_equals_reference(texts):
+    assert ferrokern.extract_emails(texts) == reference.extract_emails(texts)
+
+
+def test_digit_limit_raises_like_int():
+    import sys
+
+    limit = sys.get_int_max_str_digits()
+    ok = [f"k {'9' * limit} k 1"]
+    assert ferrokern.extract_and_aggregate(ok) == reference.extract_and_aggregate(ok)
+    bad = ["fine 1", f"k {'0' * (limit + 1)}"]
+    with pytest.raises(ValueError) as ref:
+        reference.extract_and_aggregate(bad)
+    with pytest.raises(ValueError) as ours:
+        ferrokern.extract_and_aggregate(bad)
+    assert str(ref.value) in str(ours.value) and "text 1" in str(ours.value)
+
+
+def test_huge_sums_are_exact():
+    texts = [" ".join(f"k {'9' * 5000}" for _ in range(3))]
+    import sys
+
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        assert ferrokern.extract_and_aggregate(texts) == reference.extract_and_aggregate(texts)
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
+# --- user patterns -------------------------------------------------------------------
+
+PATTERNS = [r"\w+", r"(\w+)\s+(\d+)", r"x*", r"(a)|(b)", r"\d+", r"[^\W\d]+", r"\s+", r"(\w)(\w)?",
+            r"\S+@\S+", r"[a-z]+\Z", r"\D\d", r"(?P<k>\w+)=(?P<v>\d*)", r"", r"[\w.+-]+@[\w-]+\.\w+"]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@given(texts=texts_strategy)
+def test_findall_equals_re(pattern, texts):
+    rx = re.compile(pattern)
+    with ferrokern.compile(pattern) as p:
+        assert p.findall(texts) == [rx.findall(t) for t in texts]
+        assert p.count(texts) == [len(rx.findall(t)) for t in texts]
+
+
+@given(texts=st.lists(st.text(alphabet="abcXYZ _-", max_size=30), max_size=10))
+def test_ignore_case_ascii_equals_re(texts):
+    for pattern in [r"abc", r"[a-c]+", r"x(y)z"]:
+        p = ferrokern.compile(pattern, ignore_case=True)
+        assert p.findall(texts) == [re.findall(pattern, t, re.IGNORECASE) for t in texts]
+
+
+@given(texts=texts_strategy)
+def test_lowercased_findall(texts):
+    p = ferrokern.compile(r"\w+")
+    assert p.findall(texts, lower=True) == [[m.lower() for m in re.findall(r"\w+", t)] for t in texts]
+
+
+@given(texts=texts_strategy)
+def test_frequencies_equal_counter(texts):
+    rx = re.compile(r"(\w+)@")
+    c = Counter(m for t in texts for m in rx.findall(t))
+    want = sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
+    p = ferrokern.compile(r"(\w+)@")
+    assert p.frequencies(texts) == want
+    assert p.frequencies(texts, top=2) == want[:2]
+    whole = Counter(m for t in texts for m in re.findall(r"\w+@", t))
+    assert p.frequencies(texts, group=0) == sorted(whole.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+@given(texts=st.lists(st.text(alphabet="ab=_ -+0123456789٣", max_size=40), max_size=10))
+def test_sum_by_key_equals_int(texts):
+    rx = re.compile(r"(\w+)=([-+]?\d+(?:_\d+)*)")
+    want = []
+    for t in texts:
+        d = {}
+        for k, v in rx.findall(t):
+            d[k] = d.get(k, 0) + int(v)
+        want.append(list(d.items()))
+    with ferrokern.compile(r"(\w+)=([-+]?\d+(?:_\d+)*)") as p:
+        assert [list(d.items()) for d in p.sum_by_key(texts)] == want
+
+
+def test_sum_by_key_errors():
+    with ferrokern.compile(r"(\w+)=(\S+)") as p:
+        with pytest.raises(ValueError, match=r"text 1: invalid literal for int\(\) with base 10: 'x'"):
+            p.sum_by_key(["a=1", "b=x"])
+    with pytest.raises(ValueError, match="exactly two capture groups"):
+        ferrokern.compile(r"(\w+)").sum_by_key(["a"])
+
+
+def test_documented_empty_alternative_difference():
+    # Python retries a non-empty match at the position of an empty one; we move on (README).
+    assert re.findall(r"|a", "a") == ["", "a", ""]
+    assert ferrokern.compile(r"|a").findall(["a"]) == [["", ""]]
+
+
+def test_linear_time_where_re_backtracks():
+    # (a+)+$ on "a"*26 + "!" takes seconds in re; linear here (no timing asserted).
+    assert ferrokern.compile(r"(a+)+$").count(["a" * 26 + "!"]) == [0]
+    big = "中" * 10_000
+    assert ferrokern.extract_and_aggregate([big + " 1"]) == [{big: 1}]
+
+
+# --- errors --------------------------------------------------------------------------
+
+def test_pattern_errors_are_clear():
+    with pytest.raises(ferrokern.PatternSyntaxError) as e:
+        ferrokern.compile("a(")
+    assert isinstance(e.value, ValueError) and isinstance(e.value, ferrokern.Error)
+    with pytest.raises(ferrokern.PatternUnsupportedError, match="backreferences"):
+        ferrokern.compile(r"(a)\1")
+    with pytest.raises(ferrokern.PatternUnsupportedError, match="look-around"):
+        ferrokern.compile(r"a(?!b)")
+    with pytest.raises(ferrokern.PatternTooLargeError):
+        ferrokern.compile(r"\w{1000}{1000}")
+    with pytest.raises(TypeError):
+        ferrokern.compile(b"abc")
+
+
+def test_bad_texts():
+    with pytest.raises(ferrokern.InvalidTextError, match=r"texts\[1\] contains a lone surrogate"):
+        ferrokern.extract_emails(["fine", "bad \ud800 here"])
+    with pytest.raises(ValueError):
+        ferrokern.extract_and_aggregate(["\udfff"])
+    with pytest.raises(TypeError, match=r"texts\[2\] is int"):
+        ferrokern.extract_emails(["a", "b", 3])
+    with pytest.raises(TypeError):
+        ferrokern.extract_emails("not a list")
+    assert ferrokern.extract_emails([]) == []
+    assert ferrokern.extract_and_aggregate(iter(["a 1"])) == [{"a": 1}]
+
+
+def test_closed_pattern_raises_never_crashes():
+    p = ferrokern.compile(r"\w+")
+    assert p.findall(["x"]) == [["x"]]
+    p.close()
+    p.close()
+    for call in (lambda: p.findall(["x"]), lambda: p.count(["x"]), lambda: p.frequencies(["x"])):
+        with pytest.raises(ValueError, match="closed"):
+            call()
+    with ferrokern.compile("a") as q:
+        pass
+    with pytest.raises(ValueError):
+        q.count(["a"])
+    assert "closed" in repr(q)
+
+
+def test_count_into_caller_buffer():
+    np = pytest.importorskip("numpy")
+    out = np.zeros(3, dtype=np.uint64)
+    p = ferrokern.compile("a")
+    assert p.count(["a", "aa", ""], out=out) is out
+    assert out.tolist() == [1, 2, 0]
+    with pytest.raises(ValueError, match="3 texts"):
+        p.count(["a", "aa", ""], out=np.zeros(2, dtype=np.uint64))
+    with pytest.raises(TypeError):
+        p.count(["a"], out=np.zeros(1, dtype=np.float64))
+    ro = np.zeros(1, dtype=np.uint64)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        p.count(["a"], out=ro)
+
+
+# --- inputs: Arrow and polars, zero copy ---------------------------------------------
+
+def test_arrow_and_polars_inputs():
+    pa = pytest.importorskip("pyarrow")
+    texts = ["a 1 b 2", "Mail X@Y.com", "", "中 3 中 4", "z 9"]
+    want_kv = reference.extract_and_aggregate(texts)
+    want_em = reference.extract_emails(texts)
+    for typ in (pa.string(), pa.large_string()):
+        arr = pa.array(texts, type=typ)
+        assert ferrokern.extract_and_aggregate(arr) == want_kv
+        assert ferrokern.extract_emails(arr) == want_em
+        assert ferrokern.extract_and_aggregate(arr.slice(1, 3)) == want_kv[1:4]  # offsets[0] != 0
+        chunked = pa.chunked_array([texts[:2], texts[2:]], type=typ)
+        assert ferrokern.extract_and_aggregate(chunked) == want_kv
+    with pytest.raises(ferrokern.InvalidTextError, match="null"):
+        ferrokern.extract_emails(pa.array(["a", None]))
+    with pytest.raises(TypeError, match="string array"):
+        ferrokern.extract_emails(pa.array([1, 2]))
+    pl = pytest.importorskip("polars")
+    assert ferrokern.extract_and_aggregate(pl.Series(texts)) == want_kv
+
+
+# --- threads, fork, determinism ------------------------------------------------------
+
+def _corpus(n=3000):
+    return [f"user{i % 17} {i} 名{i % 5} {i % 7} Mail{i % 11}@Host{i % 3}.COM x² ٣" * (1 + (i % 4 == 0) * 40)
+            for i in range(n)]
+
+
+def test_results_independent_of_thread_count():
+    texts = _corpus()
+    p = ferrokern.compile(r"(\w+)@(\w+)")
+    runs = []
+    for n in (1, 2, 3, 8):
+        ferrokern.set_threads(n)
+        assert ferrokern.threads() == n
+        runs.append((ferrokern.extract_and_aggregate(texts), ferrokern.extract_emails(texts),
+                     p.findall(texts), p.frequencies(texts)))
+    ferrokern.set_threads(0)
+    assert all(r == runs[0] for r in runs)
+    with pytest.raises(ValueError):
+        ferrokern.set_threads(-1)
+
+
+def test_eight_python_threads_match_serial():
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [_corpus(200 + 50 * i) for i in range(8)]
+    p = ferrokern.compile(r"(\w+)\s+(\d+)")
+    serial = [(ferrokern.extract_and_aggregate(b), ferrokern.extract_emails(b), p.sum_by_key(b)) for b in batches]
+    with ThreadPoolExecutor(8) as ex:
+        for _ in range(3):
+            got = list(ex.map(lambda b: (ferrokern.extract_and_aggregate(b), ferrokern.extract_emails(b),
+                                         p.sum_by_key(b)), batches))
+            assert got == serial
+
+
+def _child_call(q):
+    texts = _corpus(2000)
+    q.put(ferrokern.extract_and_aggregate(texts) == reference.extract_and_aggregate(texts))
+
+
+@pytest.mark.timeout(120)
+def test_forked_child_after_parallel_call_completes():
+    import multiprocessing as mp
+
+    ferrokern.extract_and_aggregate(_corpus(2000))  # the parent's pool now exists
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_child_call, args=(q,))
+    proc.start()
+    proc.join(60)
+    alive = proc.is_alive()
+    if alive:
+        proc.kill()
+    assert not alive, "forked child deadlocked in its parallel call"
+    assert q.get(timeout=5) is True
+
+
+def test_thread_count_from_environment():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import ferrokern; print(ferrokern.threads())"
+    env = {"FERROKERN_THREADS": "3", "PYTHONPATH": str(Path(ferrokern.__file__).parents[1]),
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "3"
