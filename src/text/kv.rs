@@ -26,18 +26,46 @@ enum State {
     Digits,
 }
 
+const W: u8 = 1;
+const S: u8 = 2;
+const D: u8 = 4;
+
+/// Python's classes for ASCII, so the common case needs no decoding and no table walk.
+const ASCII_FLAGS: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            t[b] = W;
+        } else if c.is_ascii_digit() {
+            t[b] = W | D;
+        } else if matches!(c, b'\t'..=b'\r' | 0x1c..=b' ') {
+            t[b] = S;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// Call `emit(key, digits)` for every `(\w+)\s+(\d+)` match of `text`, in order.
 #[inline]
 pub fn for_each_kv<'t>(cls: &PyClasses, text: &'t str, mut emit: impl FnMut(&'t str, &'t str) -> Result<()>) -> Result<()> {
+    let bytes = text.as_bytes();
     let mut state = State::Outside;
     let (mut word_start, mut word_end, mut digit_start) = (0usize, 0usize, 0usize);
-    for (i, c) in text.char_indices() {
-        let (w, s, d) = if c.is_ascii() {
-            let b = c as u8;
-            (b.is_ascii_alphanumeric() || b == b'_', matches!(b, b'\t'..=b'\r' | 0x1c..=b' '), b.is_ascii_digit())
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (f, len) = if b < 0x80 {
+            (ASCII_FLAGS[b as usize], 1)
         } else {
-            cls.classify(c)
+            // SAFETY of the slice: i is always at a char boundary (we advance by whole chars).
+            let c = text[i..].chars().next().unwrap();
+            let (w, s, d) = cls.classify(c);
+            ((w as u8) * W | (s as u8) * S | (d as u8) * D, c.len_utf8())
         };
+        let (w, s, d) = (f & W != 0, f & S != 0, f & D != 0);
         state = match state {
             State::Outside => {
                 if w {
@@ -84,6 +112,7 @@ pub fn for_each_kv<'t>(cls: &PyClasses, text: &'t str, mut emit: impl FnMut(&'t 
                 }
             }
         };
+        i += len;
     }
     if state == State::Digits {
         emit(&text[word_start..word_end], &text[digit_start..])?;

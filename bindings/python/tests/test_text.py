@@ -8,7 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import ferrokern
-import reference
+from ferrokern import reference
 
 # Characters where Python's \w \d \s, int() or str.lower() differ from Unicode's or from
 # the regex crate's defaults: combining marks, connector punctuation, superscripts,
