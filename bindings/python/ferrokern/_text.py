@@ -20,46 +20,85 @@ def _max_digits() -> int:
     return int(get()) if get else 0
 
 
+#: Code points marshalled per library call for a list of str. The join + encode copies are
+#: the only memory ferrokern adds on top of the caller's input and the results, so slicing
+#: bounds them (about 4 bytes per code point) whatever the batch size.
+SLICE_CODE_POINTS = 1 << 25
+
+
+def _is_arrow(texts) -> bool:
+    return type(texts).__module__.split(".")[0] in ("pyarrow", "polars")
+
+
+def _as_sequence(texts) -> Sequence[str]:
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a sequence of str, not a single " + type(texts).__name__)
+    return texts if isinstance(texts, (list, tuple)) else list(texts)
+
+
+def _batches(texts: Texts):
+    """Yield _Batch objects covering `texts` in order: one for an Arrow array (zero copy),
+    slices of about SLICE_CODE_POINTS for a sequence of str."""
+    if _is_arrow(texts):
+        yield _Batch(texts)
+        return
+    texts = _as_sequence(texts)
+    try:
+        lens = array("Q", map(len, texts))
+    except TypeError:
+        _raise_not_str(texts)
+    total = sum(lens)
+    if total <= SLICE_CODE_POINTS:
+        yield _Batch(texts, lens)
+        return
+    ends = array("Q", accumulate(lens))
+    start, base = 0, 0
+    while start < len(texts):
+        stop = max(bisect_right(ends, base + SLICE_CODE_POINTS), start + 1)
+        yield _Batch(texts[start:stop], lens[start:stop], first_index=start)
+        base = ends[stop - 1]
+        start = stop
+
+
+def _raise_not_str(texts):
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str") from None
+    raise TypeError("texts must be a sequence of str")
+
+
 class _Batch:
     """An FkTexts describing `texts`, plus the objects that keep its memory alive."""
 
     __slots__ = ("ptr", "keep", "n")
 
-    def __init__(self, texts: Texts):
-        kind = type(texts).__module__.split(".")[0]
-        if kind == "polars":
-            texts = texts.to_arrow()
-            kind = "pyarrow"
-        if kind == "pyarrow":
+    def __init__(self, texts: Texts, lens=None, first_index: int = 0):
+        if _is_arrow(texts):
+            if type(texts).__module__.split(".")[0] == "polars":
+                texts = texts.to_arrow()
             self._from_arrow(texts)
         else:
-            self._from_sequence(texts)
+            texts = _as_sequence(texts)
+            self._from_sequence(texts, lens if lens is not None else array("Q", map(len, texts)), first_index)
 
-    def _from_sequence(self, texts: Iterable[str]) -> None:
-        if isinstance(texts, (str, bytes)):
-            raise TypeError("texts must be a sequence of str, not a single " + type(texts).__name__)
-        if not isinstance(texts, (list, tuple)):
-            texts = list(texts)
+    def _from_sequence(self, texts: Sequence[str], lens, first_index: int) -> None:
         try:
             joined = "".join(texts)
         except TypeError:
-            for i, t in enumerate(texts):
-                if not isinstance(t, str):
-                    raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str") from None
-            raise
+            _raise_not_str(texts)
         try:
             data = joined.encode("utf-8")
         except UnicodeEncodeError as e:
-            ends = list(accumulate(map(len, texts)))
+            ends = list(accumulate(lens))
             i = bisect_right(ends, e.start)
             start = ends[i - 1] if i else 0
             raise InvalidTextError(
-                f"texts[{i}] contains a lone surrogate {joined[e.start]!r} at index {e.start - start}, "
+                f"texts[{first_index + i}] contains a lone surrogate {joined[e.start]!r} at index {e.start - start}, "
                 "which is not valid Unicode text and cannot be encoded as UTF-8"
             ) from None
-        # One encode for the whole batch; the library finds the boundaries from the
+        del joined  # only the UTF-8 copy is needed from here on
+        # One encode for the whole slice; the library finds the boundaries from the
         # per-text lengths in code points.
-        lens = array("Q", map(len, texts))
         self.n = len(lens)
         d = ffi.from_buffer(data)
         o = ffi.from_buffer("uint64_t[]", lens)
@@ -173,19 +212,24 @@ def extract_and_aggregate(texts: Texts) -> list[dict[str, int]]:
 
     with Python's own meaning of ``\\w``, ``\\s``, ``\\d`` and ``int()`` (any Unicode decimal
     digit, sums of any size, ValueError past ``sys.get_int_max_str_digits()``)."""
-    b = _Batch(texts)
-    out = ffi.new("FkKeySums**")
-    check(lib.fk_extract_and_aggregate(b.ptr, _max_digits(), out))
-    return _key_sums_result(out[0])
+    limit = _max_digits()
+    result: list[dict[str, int]] = []
+    for b in _batches(texts):
+        out = ffi.new("FkKeySums**")
+        check(lib.fk_extract_and_aggregate(b.ptr, limit, out))
+        result += _key_sums_result(out[0])
+    return result
 
 
 def extract_emails(texts: Texts) -> list[list[str]]:
     """Exactly ``[EMAIL_RE.findall(t.lower()) for t in texts]`` with
     ``EMAIL_RE = re.compile(r"[a-z0-9\\.\\-+_]+@[a-z0-9\\.\\-+_]+\\.[a-z]+")``."""
-    b = _Batch(texts)
-    out = ffi.new("FkMatches**")
-    check(lib.fk_extract_emails(b.ptr, out))
-    return _matches_result(out[0], tuples=False)
+    result: list[list[str]] = []
+    for b in _batches(texts):
+        out = ffi.new("FkMatches**")
+        check(lib.fk_extract_emails(b.ptr, out))
+        result += _matches_result(out[0], tuples=False)
+    return result
 
 
 class Pattern:
@@ -236,20 +280,25 @@ class Pattern:
     def findall(self, texts: Texts, lower: bool = False) -> list[list]:
         """``re.findall`` per text: strings with no group or one group, tuples with more,
         ``''`` for a group that did not take part. ``lower=True`` lowercases the results."""
-        b = _Batch(texts)
-        out = ffi.new("FkMatches**")
         opts = lib.FK_FINDALL_LOWERCASE if lower else 0
-        check(self._call(lib.fk_findall, b.ptr, opts, out))
-        return _matches_result(out[0], tuples=True)
+        result: list[list] = []
+        for b in _batches(texts):
+            out = ffi.new("FkMatches**")
+            check(self._call(lib.fk_findall, b.ptr, opts, out))
+            result += _matches_result(out[0], tuples=True)
+        return result
 
     def count(self, texts: Texts, out=None) -> list[int]:
         """Number of findall matches per text. With ``out`` (a writable uint64 buffer, e.g.
         a numpy array of len(texts)), counts are written there and ``out`` is returned."""
-        b = _Batch(texts)
         if out is None:
-            buf = ffi.new("uint64_t[]", max(b.n, 1))
-            check(self._call(lib.fk_count, b.ptr, buf, b.n))
-            return ffi.unpack(buf, b.n) if b.n else []
+            result: list[int] = []
+            for b in _batches(texts):
+                buf = ffi.new("uint64_t[]", max(b.n, 1))
+                check(self._call(lib.fk_count, b.ptr, buf, b.n))
+                result += ffi.unpack(buf, b.n) if b.n else []
+            return result
+        b = _Batch(texts)
         mv = memoryview(out)
         if mv.readonly:
             raise ValueError("out is read-only")
@@ -264,10 +313,13 @@ class Pattern:
     def sum_by_key(self, texts: Texts) -> list[dict[str, int]]:
         """Per text, ``{group1: sum(int(group2))}`` for a two-group pattern, keys in
         first-seen order, with Python's ``int()`` rules."""
-        b = _Batch(texts)
-        out = ffi.new("FkKeySums**")
-        check(self._call(lib.fk_sum_by_key, b.ptr, _max_digits(), out))
-        return _key_sums_result(out[0])
+        limit = _max_digits()
+        result: list[dict[str, int]] = []
+        for b in _batches(texts):
+            out = ffi.new("FkKeySums**")
+            check(self._call(lib.fk_sum_by_key, b.ptr, limit, out))
+            result += _key_sums_result(out[0])
+        return result
 
     def frequencies(self, texts: Texts, group: int | None = None, top: int = 0) -> list[tuple[str, int]]:
         """Batch-wide ``[(string, count), ...]`` of one group of every match (default: group 1
@@ -277,10 +329,25 @@ class Pattern:
             raise ValueError(f"group must be a non-negative int or None, got {group!r}")
         if not isinstance(top, int) or top < 0:
             raise ValueError(f"top must be a non-negative int, got {top!r}")
-        b = _Batch(texts)
-        out = ffi.new("FkFrequencies**")
-        check(self._call(lib.fk_frequencies, b.ptr, -1 if group is None else group, top, out))
-        return _frequencies_result(out[0])
+        g = -1 if group is None else group
+
+        def run(b, keep):
+            out = ffi.new("FkFrequencies**")
+            check(self._call(lib.fk_frequencies, b.ptr, g, keep, out))
+            return _frequencies_result(out[0])
+
+        batches = _batches(texts)
+        first = next(batches)
+        second = next(batches, None)
+        if second is None:  # one call: the library ranks and cuts to `top` itself
+            return run(first, top)
+        # Counts are additive across slices; re-rank with the same tie rule.
+        total: dict[str, int] = {}
+        for b in (first, second, *batches):
+            for k, c in run(b, 0):
+                total[k] = total.get(k, 0) + c
+        merged = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
+        return merged[:top] if top else merged
 
 
 def compile(pattern: str, ignore_case: bool = False) -> Pattern:  # noqa: A001 - mirrors re.compile

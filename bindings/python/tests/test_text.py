@@ -299,3 +299,24 @@ def test_thread_count_from_environment():
            "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "3"
+
+
+def test_slicing_a_big_list_changes_nothing(monkeypatch):
+    from ferrokern import _text
+
+    texts = _corpus(400) + ["", "a 1"]
+    p = ferrokern.compile(r"(\w+)@(\w+)")
+    whole = (ferrokern.extract_and_aggregate(texts), ferrokern.extract_emails(texts), p.findall(texts),
+             p.count(texts), p.frequencies(texts), p.frequencies(texts, top=3),
+             ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts))
+    monkeypatch.setattr(_text, "SLICE_CODE_POINTS", 1000)  # many slices of a few texts
+    sliced = (ferrokern.extract_and_aggregate(texts), ferrokern.extract_emails(texts), p.findall(texts),
+              p.count(texts), p.frequencies(texts), p.frequencies(texts, top=3),
+              ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts))
+    assert sliced == whole
+    assert len(list(_text._batches(texts))) > 10
+    bad = texts[:300] + ["x\ud800"]
+    with pytest.raises(ferrokern.InvalidTextError, match=r"texts\[300\]"):
+        ferrokern.extract_emails(bad)
+    with pytest.raises(TypeError, match=r"texts\[301\] is NoneType"):
+        ferrokern.extract_emails(texts[:301] + [None])
