@@ -204,7 +204,10 @@ pub unsafe extern "C" fn fk_count(pattern: *const FkPattern, texts: *const FkTex
         let out = slice_arg_mut(out, out_len, "out")?;
         with_batch(texts, |b| {
             let t = &*texts;
+            let width = if t.offset_kind == FK_OFFSETS_I32 { 4 } else { 8 };
+            let offsets_len = (t.n_texts + 1) * width; // cannot overflow: with_batch checked it
             super::check_no_overlap(super::span(out), t.data as usize..t.data as usize + t.data_len, "fk_count")?;
+            super::check_no_overlap(super::span(out), t.offsets as usize..t.offsets as usize + offsets_len, "fk_count")?;
             p.count_into(b, out)
         })?;
         Ok(())

@@ -89,6 +89,7 @@ static void test_pattern(void) {
     CHECK(counts[0] == 3 && counts[1] == 1 && counts[2] == 0);
     CHECK_ERR(fk_count(p, &t, counts, 2), FK_STATUS_BUFFER_TOO_SMALL, "3 texts");
     CHECK_ERR(fk_count(p, &t, (uint64_t *)(void *)b.data, 3), FK_STATUS_OVERLAP, "overlaps");
+    CHECK_ERR(fk_count(p, &t, (uint64_t *)(void *)b.offsets, 3), FK_STATUS_OVERLAP, "overlaps");
 
     FkKeySums *s = NULL;
     CHECK_OK(fk_sum_by_key(p, &t, 0, &s));

@@ -302,7 +302,7 @@ class Pattern:
         mv = memoryview(out)
         if mv.readonly:
             raise ValueError("out is read-only")
-        if mv.format not in ("Q", "L" if mv.itemsize == 8 else "?", "<Q", "=Q") or mv.itemsize != 8:
+        if mv.itemsize != 8 or mv.format.lstrip("@=<") not in ("Q", "L"):  # native unsigned 64-bit
             raise TypeError(f"out must hold uint64 (format 'Q'), got format {mv.format!r}")
         if not mv.c_contiguous:
             raise ValueError("out must be contiguous")
