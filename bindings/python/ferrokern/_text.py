@@ -204,6 +204,17 @@ def _frequencies_result(ptr) -> list[tuple[str, int]]:
         lib.fk_frequencies_free(ptr)
 
 
+def _per_text(texts: Texts, handle_type: str, call, convert) -> list:
+    """Run `call(batch_ptr, out_handle_ptr)` on every slice of `texts` and concatenate the
+    converted per-text results (each handle is freed by `convert`)."""
+    result: list = []
+    for b in _batches(texts):
+        out = ffi.new(handle_type + "**")
+        check(call(b.ptr, out))
+        result += convert(out[0])
+    return result
+
+
 def extract_and_aggregate(texts: Texts) -> list[dict[str, int]]:
     """Exactly the reference::
 
@@ -213,23 +224,13 @@ def extract_and_aggregate(texts: Texts) -> list[dict[str, int]]:
     with Python's own meaning of ``\\w``, ``\\s``, ``\\d`` and ``int()`` (any Unicode decimal
     digit, sums of any size, ValueError past ``sys.get_int_max_str_digits()``)."""
     limit = _max_digits()
-    result: list[dict[str, int]] = []
-    for b in _batches(texts):
-        out = ffi.new("FkKeySums**")
-        check(lib.fk_extract_and_aggregate(b.ptr, limit, out))
-        result += _key_sums_result(out[0])
-    return result
+    return _per_text(texts, "FkKeySums", lambda b, out: lib.fk_extract_and_aggregate(b, limit, out), _key_sums_result)
 
 
 def extract_emails(texts: Texts) -> list[list[str]]:
     """Exactly ``[EMAIL_RE.findall(t.lower()) for t in texts]`` with
     ``EMAIL_RE = re.compile(r"[a-z0-9\\.\\-+_]+@[a-z0-9\\.\\-+_]+\\.[a-z]+")``."""
-    result: list[list[str]] = []
-    for b in _batches(texts):
-        out = ffi.new("FkMatches**")
-        check(lib.fk_extract_emails(b.ptr, out))
-        result += _matches_result(out[0], tuples=False)
-    return result
+    return _per_text(texts, "FkMatches", lib.fk_extract_emails, lambda h: _matches_result(h, tuples=False))
 
 
 class Pattern:
@@ -281,12 +282,8 @@ class Pattern:
         """``re.findall`` per text: strings with no group or one group, tuples with more,
         ``''`` for a group that did not take part. ``lower=True`` lowercases the results."""
         opts = lib.FK_FINDALL_LOWERCASE if lower else 0
-        result: list[list] = []
-        for b in _batches(texts):
-            out = ffi.new("FkMatches**")
-            check(self._call(lib.fk_findall, b.ptr, opts, out))
-            result += _matches_result(out[0], tuples=True)
-        return result
+        return _per_text(texts, "FkMatches", lambda b, out: self._call(lib.fk_findall, b, opts, out),
+                         lambda h: _matches_result(h, tuples=True))
 
     def count(self, texts: Texts, out=None) -> list[int]:
         """Number of findall matches per text. With ``out`` (a writable uint64 buffer, e.g.
@@ -314,12 +311,8 @@ class Pattern:
         """Per text, ``{group1: sum(int(group2))}`` for a two-group pattern, keys in
         first-seen order, with Python's ``int()`` rules."""
         limit = _max_digits()
-        result: list[dict[str, int]] = []
-        for b in _batches(texts):
-            out = ffi.new("FkKeySums**")
-            check(self._call(lib.fk_sum_by_key, b.ptr, limit, out))
-            result += _key_sums_result(out[0])
-        return result
+        return _per_text(texts, "FkKeySums", lambda b, out: self._call(lib.fk_sum_by_key, b, limit, out),
+                         _key_sums_result)
 
     def frequencies(self, texts: Texts, group: int | None = None, top: int = 0) -> list[tuple[str, int]]:
         """Batch-wide ``[(string, count), ...]`` of one group of every match (default: group 1
