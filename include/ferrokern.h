@@ -91,36 +91,6 @@
 #define FK_FINDALL_LOWERCASE 1
 
 /**
- * Default size of the pieces of input processed as one task: big enough that per-chunk
- * overhead (one task, one partial map per chunk) does not show, small enough that
- * `chunks in flight × chunk size` stays a few tens of MB.
- */
-#define DEFAULT_CHUNK_BYTES (2 << 20)
-
-/**
- * Smallest chunk size accepted (tests use tiny chunks to exercise the chunk seams).
- */
-#define MIN_CHUNK_BYTES 256
-
-/**
- * Default longest line: a longer line is counted invalid and skipped without being held
- * in memory. Raise it to process longer documents (memory grows with it).
- */
-#define DEFAULT_MAX_LINE_BYTES (64 << 20)
-
-/**
- * How many invalid lines are kept as samples (the count covers all of them).
- */
-#define INVALID_SAMPLES 10
-
-/**
- * Characters of an invalid line shown in its sample.
- */
-#define PREVIEW_CHARS 80
-
-#define VERSION 1
-
-/**
  * Status of a fallible call. `FK_STATUS_OK` is 0; on anything else
  * `fk_last_error_message()` says what was wrong.
  */

@@ -6,16 +6,16 @@ use crate::text::Pattern;
 /// Default size of the pieces of input processed as one task: big enough that per-chunk
 /// overhead (one task, one partial map per chunk) does not show, small enough that
 /// `chunks in flight × chunk size` stays a few tens of MB.
-pub const DEFAULT_CHUNK_BYTES: usize = 2 << 20;
+pub(crate) const DEFAULT_CHUNK_BYTES: usize = 2 << 20;
 /// Smallest chunk size accepted (tests use tiny chunks to exercise the chunk seams).
-pub const MIN_CHUNK_BYTES: usize = 256;
+pub(crate) const MIN_CHUNK_BYTES: usize = 256;
 /// Default longest line: a longer line is counted invalid and skipped without being held
 /// in memory. Raise it to process longer documents (memory grows with it).
-pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+pub(crate) const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
 /// How many invalid lines are kept as samples (the count covers all of them).
-pub const INVALID_SAMPLES: usize = 10;
+pub(crate) const INVALID_SAMPLES: usize = 10;
 /// Characters of an invalid line shown in its sample.
-pub const PREVIEW_CHARS: usize = 80;
+pub(crate) const PREVIEW_CHARS: usize = 80;
 
 /// What a named user pattern contributes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

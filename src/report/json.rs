@@ -25,8 +25,8 @@ use crate::text::hash::FxHashMap;
 use crate::text::pyint::PyInt;
 use crate::text::Pattern;
 
-pub const FORMAT: &str = "ferrokern.report";
-pub const VERSION: u32 = 1;
+pub(crate) const FORMAT: &str = "ferrokern.report";
+pub(crate) const VERSION: u32 = 1;
 
 /// Order of two Python ints.
 pub fn cmp_int(a: &PyInt, b: &PyInt) -> Ordering {

@@ -44,7 +44,7 @@ use reader::{Item, Progress, Source};
 use tally::Processor;
 
 /// Source name of documents fed from memory, in invalid-line samples.
-pub const TEXTS_SOURCE: &str = "<texts>";
+pub(crate) const TEXTS_SOURCE: &str = "<texts>";
 
 struct PerDoc {
     path: PathBuf,

@@ -24,18 +24,6 @@
 
 #define FK_FINDALL_LOWERCASE 1
 
-#define DEFAULT_CHUNK_BYTES (2 << 20)
-
-#define MIN_CHUNK_BYTES 256
-
-#define DEFAULT_MAX_LINE_BYTES (64 << 20)
-
-#define INVALID_SAMPLES 10
-
-#define PREVIEW_CHARS 80
-
-#define VERSION 1
-
 typedef enum FkStatus {
   FK_STATUS_OK = 0,
   FK_STATUS_NULL_POINTER = 1,
