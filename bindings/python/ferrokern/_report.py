@@ -56,7 +56,8 @@ def _raise_os_error(e: Exception, path: PathLike) -> None:
     (FileNotFoundError, PermissionError, IsADirectoryError, ...), message kept."""
     m = _OS_ERROR.search(str(e))
     if isinstance(e, OSError) and m:
-        raise OSError(int(m.group(1)), str(e), os.fsdecode(os.fspath(path))) from e
+        msg = _OS_ERROR.sub("", str(e)).rstrip()
+        raise OSError(int(m.group(1)), msg, os.fsdecode(os.fspath(path))) from e
     raise e
 
 

@@ -525,3 +525,22 @@ def test_arbitrary_unicode_lines_equal_reference(tmp_path_factory, lines):
     p.write_bytes("\n".join(lines).encode("utf-8"))
     with fk.report(p, totals=True, progress=False, chunk_size=256) as r:
         assert comparable(r) == reference_report([p])
+
+
+def test_cli_report(tmp_path, corpus):
+    import subprocess
+
+    out, per_doc = tmp_path / "r.json", tmp_path / "d.jsonl"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    cmd = [sys.executable, "-m", "ferrokern", "report", str(corpus), "--top", "5", "-o", str(out),
+           "--per-doc", str(per_doc), "--pattern", r"at=(\w+)@", "--totals"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "documents" in p.stderr and str(out) in p.stderr
+    got = json.loads(out.read_text("utf-8"))
+    want = reference_report([corpus], top=5)
+    assert comparable(got) == want
+    assert len(per_doc.read_text("utf-8").splitlines()) == want["lines"]
+    p = subprocess.run(cmd[:4] + [str(tmp_path / "missing.txt"), "-o", str(tmp_path / "no.json")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 1 and "missing.txt" in p.stderr and not (tmp_path / "no.json").exists()
