@@ -118,8 +118,14 @@ unsafe fn path_arg(p: *const u8, len: usize) -> Result<PathBuf> {
 
 fn callback(cb: FkProgressFn, user_data: *mut c_void) -> impl FnMut(u64, u64) -> bool {
     move |done, total| match cb {
-        // SAFETY: the caller promised a valid function for the duration of the feed.
-        Some(f) => unsafe { f(user_data, done, total) == 0 },
+        Some(f) => {
+            // SAFETY: the caller promised a valid function for the duration of the feed.
+            let go_on = unsafe { f(user_data, done, total) == 0 };
+            // An fk_ call made inside the callback may have set this thread's message; the
+            // feed itself has not failed (yet).
+            super::set_last_error("");
+            go_on
+        }
         None => true,
     }
 }
