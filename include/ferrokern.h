@@ -27,6 +27,44 @@
 #define FK_ABI_VERSION 1
 
 /**
+ * `FkReportConfig.extractors`: the built-in `extract_emails`.
+ */
+#define FK_REPORT_EMAILS 1
+
+/**
+ * `FkReportConfig.extractors`: the built-in `extract_and_aggregate` (key/value sums).
+ */
+#define FK_REPORT_KV 2
+
+/**
+ * `FkReportConfig.options`: the JSON summary lists every key's total and document
+ * frequency (`kv.totals`, `kv.document_frequencies`), not only the top.
+ */
+#define FK_REPORT_KV_TOTALS 1
+
+/**
+ * `fk_report_add_pattern` mode: count each distinct match (group 1 if the pattern has
+ * groups, else the whole match): `total`, `distinct`, `top`.
+ */
+#define FK_REPORT_PATTERN_FINDALL 0
+
+/**
+ * `fk_report_add_pattern` mode: only count matches (`total`).
+ */
+#define FK_REPORT_PATTERN_COUNT 1
+
+/**
+ * `fk_report_to_json` / `fk_report_write_json` flag: write the full state (every count,
+ * not only the top), which `fk_report_from_json` needs to load the report back.
+ */
+#define FK_REPORT_JSON_FULL 1
+
+/**
+ * `fk_report_to_json` / `fk_report_write_json` flag: indent the JSON.
+ */
+#define FK_REPORT_JSON_PRETTY 2
+
+/**
  * `FkTexts.offset_kind`: `offsets` points to `n_texts + 1` `int32_t` (Arrow `utf8`).
  */
 #define FK_OFFSETS_I32 0
@@ -128,6 +166,12 @@ typedef enum FkStatus {
 } FkStatus;
 
 /**
+ * An owned byte buffer (a report's JSON). Read it with `fk_bytes_data`; free with
+ * `fk_bytes_free`.
+ */
+typedef struct FkBytes FkBytes;
+
+/**
  * Batch-wide counts (see `FkFrequenciesView`).
  */
 typedef struct FkFrequencies FkFrequencies;
@@ -148,6 +192,53 @@ typedef struct FkMatches FkMatches;
 typedef struct FkPattern FkPattern;
 
 /**
+ * A streaming report. Not safe to use from two threads at once: a call made while
+ * another call is using the report fails with `FK_STATUS_INVALID_ARGUMENT` ("busy")
+ * instead of waiting. Free with `fk_report_free`.
+ */
+typedef struct FkReport FkReport;
+
+/**
+ * How a report reads and what it extracts. Fill it with `fk_report_config_default`, then
+ * change what you need. Borrowed for the duration of `fk_report_new` only.
+ */
+typedef struct FkReportConfig {
+  /**
+   * Bit set of `FK_REPORT_EMAILS` and `FK_REPORT_KV` (0 is allowed with named patterns).
+   */
+  uint32_t extractors;
+  /**
+   * Bit set of `FK_REPORT_KV_TOTALS`.
+   */
+  uint32_t options;
+  /**
+   * Entries in every `top` list of the JSON.
+   */
+  size_t top;
+  /**
+   * NULL: one document per line. Otherwise JSON lines, and the document is this string
+   * field of each line's object (UTF-8, `text_field_len` bytes, not NUL-terminated).
+   */
+  const uint8_t *text_field;
+  size_t text_field_len;
+  /**
+   * Python's `sys.get_int_max_str_digits()` (0 = no limit). A document holding a longer
+   * number is counted invalid (where the reference's `int()` raises ValueError).
+   */
+  size_t max_digits;
+  /**
+   * Longest line in bytes; a longer line is counted invalid and skipped without being
+   * held in memory. 0 = the default (64 MiB).
+   */
+  size_t max_line_bytes;
+  /**
+   * Bytes per processing chunk (at least 256); 0 = the default (2 MiB). Memory is about
+   * `(3 × threads + 2) × chunk_bytes` plus the aggregate state. Never changes a result.
+   */
+  size_t chunk_bytes;
+} FkReportConfig;
+
+/**
  * A batch of texts: one UTF-8 buffer and offsets, borrowed for the duration of a call.
  * Text i is `data[offsets[i] .. offsets[i+1]]`; offsets must be non-negative,
  * non-decreasing and at most `data_len`. `data` may be NULL when `data_len` is 0.
@@ -165,6 +256,14 @@ typedef struct FkTexts {
    */
   uint32_t offset_kind;
 } FkTexts;
+
+/**
+ * Called on the feeding thread after each chunk of a file is merged (never per document)
+ * with the bytes of the file (of the range, for a byte range; compressed bytes for gzip)
+ * done so far and the total. Return 0 to go on, anything else to cancel the feed
+ * (`FK_STATUS_CANCELLED`). It must not call any `fk_report_` function on the same report.
+ */
+typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
 
 /**
  * Read-only view of an `FkMatches`, valid until `fk_matches_free`.
@@ -269,6 +368,132 @@ enum FkStatus fk_set_threads(size_t n);
  * The worker-thread count the next parallel call will use.
  */
 size_t fk_threads(void);
+
+/**
+ * Fill `*out` with the defaults: both built-in extractors, top 20, no kv totals, plain
+ * lines, `max_digits` 4300 (Python's default), default line limit and chunk size.
+ */
+enum FkStatus fk_report_config_default(struct FkReportConfig *out);
+
+/**
+ * Create an empty report into `*out`. Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (unknown
+ * extractor or option bits, chunk size below 256, empty text field), `INVALID_UTF8` (text
+ * field). Free with `fk_report_free`.
+ */
+enum FkStatus fk_report_new(const struct FkReportConfig *config, struct FkReport **out);
+
+/**
+ * Free a report (flushing its per-document output, if any; use
+ * `fk_report_set_per_doc(report, NULL, 0)` first to learn of a write error). NULL is a no-op.
+ */
+void fk_report_free(struct FkReport *report);
+
+/**
+ * Add a named user pattern (`name`: UTF-8, `name_len` bytes, unique, not empty) in mode
+ * `FK_REPORT_PATTERN_FINDALL` or `FK_REPORT_PATTERN_COUNT`. The report keeps its own
+ * reference to the compiled pattern: `pattern` may be freed afterwards. Only before the
+ * first feed (`INVALID_ARGUMENT` after).
+ */
+enum FkStatus fk_report_add_pattern(struct FkReport *report,
+                                    const uint8_t *name,
+                                    size_t name_len,
+                                    const struct FkPattern *pattern,
+                                    uint32_t mode);
+
+/**
+ * Write one JSON line per document fed from now on, in input order, to the file at
+ * `path` (`path_len` bytes, not NUL-terminated; created or truncated):
+ * `{"kv": {...}, "emails": [...], "patterns": {...}}` with the extractors the report runs
+ * (each exactly what `extract_and_aggregate` / `extract_emails` / `re.findall` give for
+ * that document), or `{"invalid": "reason"}`. `path` NULL: flush and close the current
+ * output (reports a write error as `IO`).
+ */
+enum FkStatus fk_report_set_per_doc(struct FkReport *report, const uint8_t *path, size_t path_len);
+
+/**
+ * Feed every text of `texts` as one document (parsed as one JSON line when the report
+ * reads JSON lines). Call it as often as needed: the buffers are only read during the
+ * call. A text that is not valid UTF-8 or not a valid JSON line is counted invalid (its
+ * sample names its index among all texts fed), not an error. Errors: `NULL_POINTER`,
+ * `INVALID_ARGUMENT` (bad offsets), `IO` (writing the per-document output).
+ */
+enum FkStatus fk_report_feed_texts(struct FkReport *report, const struct FkTexts *texts);
+
+/**
+ * Feed the file at `path` (`path_len` bytes, not NUL-terminated), one document per line
+ * ('\n'; a '\r' before it is dropped), gzip-decompressed when it starts with the gzip
+ * magic bytes. `progress` may be NULL. Errors: `IO` (cannot open/read, naming the file
+ * and the OS error as "(os error N)"; the file shrank while being read), `DATA`
+ * (truncated or corrupt gzip, with the compressed byte offset), `CANCELLED`. On any error
+ * the report keeps what was merged before it but is marked incomplete (`"complete":
+ * false` and the message in `"errors"` of its JSON).
+ */
+enum FkStatus fk_report_feed_file(struct FkReport *report,
+                                  const uint8_t *path,
+                                  size_t path_len,
+                                  FkProgressFn progress,
+                                  void *user_data);
+
+/**
+ * Feed the lines of `path` that start in the byte range `[start, end)` (`end` is clamped
+ * to the file size), like a Hadoop input split: a range starting inside a line leaves that
+ * line to the range before, and the last line is read to its end past `end`. Ranges that
+ * partition a file therefore see each line exactly once, and merging their reports in
+ * range order gives the whole file's report. A gzip file cannot be split: its only
+ * accepted range is the whole file (`INVALID_ARGUMENT` otherwise). Otherwise as
+ * `fk_report_feed_file`.
+ */
+enum FkStatus fk_report_feed_file_range(struct FkReport *report,
+                                        const uint8_t *path,
+                                        size_t path_len,
+                                        uint64_t start,
+                                        uint64_t end,
+                                        FkProgressFn progress,
+                                        void *user_data);
+
+/**
+ * Add `src` (unchanged) into `dst`, as if `dst` had also been fed `src`'s input after its
+ * own. Merging partial reports in input order gives the report of the whole input. Both
+ * must extract the same things from the same kind of lines (`INVALID_ARGUMENT`
+ * otherwise, and for `dst == src`); `dst` keeps its `top` and options.
+ */
+enum FkStatus fk_report_merge(struct FkReport *dst, const struct FkReport *src);
+
+/**
+ * The report as JSON (UTF-8) into `*out`. `flags`: bit set of `FK_REPORT_JSON_FULL`
+ * (every count, loadable by `fk_report_from_json`) and `FK_REPORT_JSON_PRETTY`. The schema
+ * is in docs/report.md. Free with `fk_bytes_free`.
+ */
+enum FkStatus fk_report_to_json(const struct FkReport *report,
+                                uint32_t flags,
+                                struct FkBytes **out);
+
+/**
+ * Write the report as JSON to the file at `path` (created or truncated) through a
+ * buffered writer. `flags` as for `fk_report_to_json`. Errors: `IO` naming the file.
+ */
+enum FkStatus fk_report_write_json(const struct FkReport *report,
+                                   uint32_t flags,
+                                   const uint8_t *path,
+                                   size_t path_len);
+
+/**
+ * Load a report from JSON written with `FK_REPORT_JSON_FULL` (`len` bytes at `data`) into
+ * `*out`, ready to be merged or fed more input. Errors: `INVALID_ARGUMENT` (not JSON, not
+ * a full report of a version this library reads, inconsistent), pattern errors if a
+ * pattern no longer compiles. Free with `fk_report_free`.
+ */
+enum FkStatus fk_report_from_json(const uint8_t *data, size_t len, struct FkReport **out);
+
+/**
+ * Point `*data` / `*len` at the buffer's bytes (valid until `fk_bytes_free`).
+ */
+enum FkStatus fk_bytes_data(const struct FkBytes *bytes, const uint8_t **data, size_t *len);
+
+/**
+ * Free a byte buffer. NULL is a no-op.
+ */
+void fk_bytes_free(struct FkBytes *bytes);
 
 /**
  * Compile `pattern` (UTF-8, `len` bytes, not NUL-terminated) into `*out`.

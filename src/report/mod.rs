@@ -1,1 +1,462 @@
-//! Streaming reports over corpora of any size. See issue 4.
+//! Streaming reports over corpora of any size (pure Rust; the C exports are in
+//! `ffi::report`).
+//!
+//! A [`Report`] is configured with extractors (the built-in `emails` and `kv`, exactly as
+//! `extract_emails` / `extract_and_aggregate`, and named user patterns), then fed texts
+//! from memory, whole files, or byte ranges of files. It keeps only aggregate state
+//! ([`Tally`]), which grows with the number of distinct keys/emails/matches, never with the
+//! input. Two reports merge; a report serializes to JSON and loads back ([`json`]).
+//!
+//! Files are processed as a pipeline: one reader thread reads (and decompresses) chunks of
+//! whole lines; each chunk becomes a task on the library's pool that produces a chunk
+//! [`Tally`]; the calling thread merges chunk tallies strictly in input order, writes the
+//! per-document lines, and calls the progress callback. At most `2 × threads` chunks are
+//! in flight and `threads` more wait in the reader's queue, so memory is bounded by
+//! about `(3 × threads + 2) × chunk_bytes` plus the aggregate state.
+//!
+//! Determinism: tallies merge by addition (associative and commutative) except the
+//! invalid-line samples, which keep the first ones in input order, and every list in the
+//! JSON is sorted by a total order (count descending, then code point order ascending).
+//! So the report is identical for any thread count, chunk size or byte-range split.
+
+pub mod config;
+pub mod json;
+pub mod reader;
+pub mod tally;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+pub use config::{Config, NamedPattern, PatternMode};
+pub use tally::{InvalidLine, KeyStat, Pos, Tally};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::parallel;
+use crate::text::{Pattern, TextBatch};
+use reader::{Item, Progress, Source};
+use tally::Processor;
+
+/// Source name of documents fed from memory, in invalid-line samples.
+pub(crate) const TEXTS_SOURCE: &str = "<texts>";
+
+struct PerDoc {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl PerDoc {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes).map_err(|e| self.error(e))
+    }
+    fn error(&self, e: std::io::Error) -> Error {
+        Error::new(ErrorKind::Io, format!("cannot write the per-document output '{}': {e}", self.path.display()))
+    }
+}
+
+pub struct Report {
+    config: Arc<Config>,
+    pub tally: Tally,
+    /// Why the report does not cover all the input it was given (a failed or cancelled
+    /// feed). Empty means complete.
+    pub errors: Vec<String>,
+    /// Texts fed from memory so far (numbers the invalid-text samples).
+    texts_fed: u64,
+    fed: bool,
+    per_doc: Option<PerDoc>,
+}
+
+/// Called after each chunk with (bytes done, bytes total) of the current file; returning
+/// false cancels the feed.
+pub type ProgressFn<'a> = dyn FnMut(u64, u64) -> bool + 'a;
+
+type ChunkResult = std::thread::Result<(Tally, Vec<u8>)>;
+
+impl Report {
+    pub fn new(config: Config) -> Result<Report> {
+        config.validate()?;
+        let tally = Tally::new(&config);
+        Ok(Report { config: Arc::new(config), tally, errors: Vec::new(), texts_fed: 0, fed: false, per_doc: None })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Add a named pattern; only before anything is fed (every document must see every
+    /// extractor).
+    pub fn add_pattern(&mut self, name: &str, pattern: Pattern, mode: PatternMode) -> Result<()> {
+        if self.fed {
+            return Err(Error::invalid("patterns must be added before the first document is fed"));
+        }
+        let mut cfg = (*self.config).clone();
+        cfg.add_pattern(name, pattern, mode)?;
+        self.tally = Tally::new(&cfg);
+        self.config = Arc::new(cfg);
+        Ok(())
+    }
+
+    /// Write one JSON line per document fed from now on to `path` (truncated first), or
+    /// with `None` flush and close the current output.
+    pub fn set_per_doc(&mut self, path: Option<&Path>) -> Result<()> {
+        if let Some(mut old) = self.per_doc.take() {
+            old.out.flush().map_err(|e| old.error(e))?;
+        }
+        if let Some(p) = path {
+            let f = File::create(p)
+                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create the per-document output '{}': {e}", p.display())))?;
+            self.per_doc = Some(PerDoc { path: p.to_path_buf(), out: BufWriter::with_capacity(1 << 20, f) });
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        self.errors.push(e.message.clone());
+        e
+    }
+
+    fn absorb(&mut self, t: Tally, per_doc: &[u8]) -> Result<()> {
+        self.tally.merge(t);
+        if let Some(pd) = &mut self.per_doc {
+            pd.write(per_doc)?;
+        }
+        Ok(())
+    }
+
+    /// Feed every text of `batch` as one document (as one line of JSON when the report
+    /// reads JSON lines). Texts are not split at newlines; a text that is not UTF-8 is an
+    /// invalid document, not an error.
+    pub fn feed_texts(&mut self, batch: &TextBatch) -> Result<()> {
+        self.fed = true;
+        let cfg = self.config.clone();
+        let per_doc = self.per_doc.is_some();
+        let first = self.texts_fed;
+        let ranges = batch.chunks();
+        let parts: Vec<(Tally, Vec<u8>)> = parallel::run(|| {
+            ranges
+                .into_par_iter()
+                .map(|r| {
+                    let p = Processor::new(&cfg, per_doc);
+                    let mut t = Tally::new(&cfg);
+                    let mut out = Vec::new();
+                    for i in r {
+                        let b = batch.bytes(i);
+                        p.doc(&mut t, &mut out, TEXTS_SOURCE, Pos::Index(first + i as u64), b, b.len() as u64);
+                    }
+                    (t, out)
+                })
+                .collect()
+        })?;
+        self.texts_fed += batch.len() as u64;
+        for (t, out) in parts {
+            self.absorb(t, &out).map_err(|e| self.fail(e))?;
+        }
+        Ok(())
+    }
+
+    /// Feed a file, or with `range = Some((start, end))` the lines that start in that byte
+    /// range of it. On failure (or cancellation) the report keeps what it merged so far
+    /// but is marked incomplete, with the error in `errors`.
+    pub fn feed_file(&mut self, path: &Path, range: Option<(u64, u64)>, progress: &mut ProgressFn) -> Result<()> {
+        self.fed = true;
+        let r = Source::open(path, range).and_then(|src| self.feed_source(src, progress));
+        r.map_err(|e| self.fail(e))
+    }
+
+    fn feed_source(&mut self, src: Source, progress: &mut ProgressFn) -> Result<()> {
+        let threads = parallel::threads();
+        let (chunk, max_line) = (self.config.chunk_bytes, self.config.max_line_bytes);
+        let (item_tx, item_rx) = sync_channel::<Result<Progress>>(threads);
+        let name: Arc<str> = src.name.as_str().into();
+        let total = src.total;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let r = src.run(chunk, max_line, |p| item_tx.send(Ok(p)).is_ok());
+                if let Err(e) = r {
+                    let _ = item_tx.send(Err(e));
+                }
+            });
+            // item_rx is moved in, so it is dropped when `drive` returns for any reason,
+            // which stops the reader at its next send.
+            self.drive(item_rx, 2 * threads, &name, total, progress)
+        })
+    }
+
+    fn drive(
+        &mut self,
+        items: Receiver<Result<Progress>>,
+        max_in_flight: usize,
+        name: &Arc<str>,
+        total: u64,
+        progress: &mut ProgressFn,
+    ) -> Result<()> {
+        let (res_tx, res_rx) = channel::<(u64, ChunkResult, u64)>();
+        let mut pending: BTreeMap<u64, (ChunkResult, u64)> = BTreeMap::new();
+        let (mut next_seq, mut next_merge, mut in_flight) = (0u64, 0u64, 0usize);
+        let mut reader_done = false;
+        loop {
+            while in_flight < max_in_flight && !reader_done {
+                // Block for the reader only when no chunk is being processed.
+                let msg = if in_flight == 0 {
+                    items.recv().ok()
+                } else {
+                    match items.try_recv() {
+                        Ok(m) => Some(m),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => None,
+                    }
+                };
+                match msg {
+                    None => reader_done = true,
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(p)) => {
+                        self.spawn_chunk(next_seq, p, name.clone(), res_tx.clone())?;
+                        next_seq += 1;
+                        in_flight += 1;
+                    }
+                }
+            }
+            if in_flight == 0 {
+                return Ok(());
+            }
+            let (seq, r, pos) = res_rx.recv().map_err(|_| Error::new(ErrorKind::OutOfMemory, "a worker task was lost"))?;
+            in_flight -= 1;
+            pending.insert(seq, (r, pos));
+            while let Some((r, pos)) = pending.remove(&next_merge) {
+                next_merge += 1;
+                let (t, out) = r.map_err(|p| {
+                    let what = p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Error::new(ErrorKind::OutOfMemory, format!("internal error while processing a chunk: {what}"))
+                })?;
+                self.absorb(t, &out)?;
+                if !progress(pos, total) {
+                    return Err(Error::new(ErrorKind::Cancelled, "cancelled by the progress callback"));
+                }
+            }
+        }
+    }
+
+    fn spawn_chunk(&self, seq: u64, p: Progress, name: Arc<str>, tx: Sender<(u64, ChunkResult, u64)>) -> Result<()> {
+        let cfg = self.config.clone();
+        let per_doc = self.per_doc.is_some();
+        let Progress { item, file_pos } = p;
+        parallel::run(move || {
+            rayon::spawn(move || {
+                // A panic must come back as a value: in a spawned task it would abort.
+                let r = catch_unwind(AssertUnwindSafe(|| process_item(&cfg, &name, item, per_doc)));
+                let _ = tx.send((seq, r, file_pos));
+            })
+        })
+    }
+
+    /// Merge `other` (covering input after this report's) into this report.
+    pub fn merge(&mut self, other: &Report) -> Result<()> {
+        if let Some(why) = self.config.merge_mismatch(&other.config) {
+            return Err(Error::invalid(format!("cannot merge these reports: {why}")));
+        }
+        self.tally.merge(other.tally.clone());
+        self.errors.extend(other.errors.iter().cloned());
+        self.texts_fed += other.texts_fed;
+        self.fed = true;
+        Ok(())
+    }
+
+    /// Flush the per-document output (also done on drop, where an error cannot be reported).
+    pub fn flush(&mut self) -> Result<()> {
+        if let Some(pd) = &mut self.per_doc {
+            pd.out.flush().map_err(|e| pd.error(e))?;
+        }
+        Ok(())
+    }
+}
+
+fn process_item(cfg: &Config, source: &str, item: Item, per_doc: bool) -> (Tally, Vec<u8>) {
+    let p = Processor::new(cfg, per_doc);
+    let mut t = Tally::new(cfg);
+    let mut out = Vec::new();
+    match item {
+        Item::Lines { data, base } => {
+            let mut start = 0usize;
+            for nl in memchr::memchr_iter(b'\n', &data) {
+                p.line(&mut t, &mut out, source, Pos::Offset(base + start as u64), &data[start..nl], (nl + 1 - start) as u64);
+                start = nl + 1;
+            }
+            if start < data.len() {
+                p.line(&mut t, &mut out, source, Pos::Offset(base + start as u64), &data[start..], (data.len() - start) as u64);
+            }
+        }
+        Item::Overlong { offset, content_len, raw_len, head } => {
+            p.overlong(&mut t, &mut out, source, offset, content_len, raw_len, &head);
+        }
+    }
+    (t, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus() -> Vec<u8> {
+        let mut s = Vec::new();
+        for i in 0..3000 {
+            match i % 7 {
+                0 => s.extend_from_slice(b"\xff\xfe garbage 1\n"),
+                1 => s.extend_from_slice(format!("Mail Bob{}@Example.com key{} {}\r\n", i % 5, i % 11, i).as_bytes()),
+                2 => s.extend_from_slice("价格 12 数量 3 li@163.com\n".as_bytes()),
+                3 => s.extend_from_slice(b"\n"),
+                4 => s.extend_from_slice(format!("big {}\n", "9".repeat(30)).as_bytes()),
+                _ => s.extend_from_slice(format!("k{} {} x{} {} a@b.org\n", i % 13, i, i % 3, i * 7).as_bytes()),
+            }
+        }
+        s.extend_from_slice(b"last 5"); // no final newline
+        s
+    }
+
+    fn tmp(name: &str, data: &[u8]) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("fk-report-{}-{name}", std::process::id()));
+        std::fs::File::create(&p).unwrap().write_all(data).unwrap();
+        p
+    }
+
+    fn json(r: &Report) -> String {
+        let mut v = Vec::new();
+        json::write_report(r, &mut v, true, false).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    fn cfg(chunk: usize) -> Config {
+        let mut c = Config { chunk_bytes: chunk, ..Config::default() };
+        c.add_pattern("words", Pattern::new(r"k(\d+)", false).unwrap(), PatternMode::Findall).unwrap();
+        c.add_pattern("ats", Pattern::new(r"@", false).unwrap(), PatternMode::Count).unwrap();
+        c
+    }
+
+    fn run_file(c: Config, p: &Path, range: Option<(u64, u64)>) -> Report {
+        let mut r = Report::new(c).unwrap();
+        r.feed_file(p, range, &mut |_, _| true).unwrap();
+        r
+    }
+
+    #[test]
+    fn same_report_for_any_chunking_threads_and_split() {
+        let data = corpus();
+        let p = tmp("split", &data);
+        parallel::set_threads(1).unwrap();
+        let one = json(&run_file(cfg(1 << 20), &p, None));
+        parallel::set_threads(3).unwrap();
+        let small = json(&run_file(cfg(300), &p, None));
+        assert_eq!(one, small);
+        for parts in [2u64, 3, 7, 50] {
+            let size = data.len() as u64;
+            let mut merged = Report::new(cfg(1000)).unwrap();
+            for k in 0..parts {
+                let r = run_file(cfg(512), &p, Some((size * k / parts, size * (k + 1) / parts)));
+                merged.merge(&r).unwrap();
+            }
+            assert_eq!(one, json(&merged), "{parts} parts");
+        }
+        parallel::set_threads(0).unwrap();
+        let back = json::read_report(one.as_bytes()).unwrap();
+        assert_eq!(one, json(&back));
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn texts_and_lines_agree_on_counts() {
+        let data = corpus();
+        let p = tmp("texts", &data);
+        let from_file = run_file(cfg(4096), &p, None);
+        let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+        let mut buf = Vec::new();
+        let mut offs = vec![0i64];
+        for l in &lines {
+            buf.extend_from_slice(l.strip_suffix(b"\r").unwrap_or(l));
+            offs.push(buf.len() as i64);
+        }
+        let b = TextBatch::new(&buf, crate::text::Offsets::I64(&offs)).unwrap();
+        let mut r = Report::new(cfg(4096)).unwrap();
+        r.feed_texts(&b).unwrap();
+        assert_eq!(r.tally.kv, from_file.tally.kv);
+        assert_eq!(r.tally.emails, from_file.tally.emails);
+        assert_eq!(r.tally.documents, from_file.tally.documents);
+        assert_eq!(r.tally.invalid_count, from_file.tally.invalid_count);
+        assert!(r.tally.invalid_count > 0);
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn gzip_whole_and_truncated() {
+        let data = corpus();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&data).unwrap();
+        let gz = enc.finish().unwrap();
+        let plain = tmp("plain", &data);
+        let good = tmp("good.gz", &gz);
+        let want = json(&run_file(cfg(700), &plain, None));
+        let got = json(&run_file(cfg(700), &good, None));
+        assert_eq!(want, got.replace(&*good.to_string_lossy(), &plain.to_string_lossy()));
+        let mut r = Report::new(cfg(700)).unwrap();
+        let e = r.feed_file(&good, Some((0, 10)), &mut |_, _| true).unwrap_err();
+        assert!(e.message.contains("cannot be split"), "{}", e.message);
+        let cut = tmp("cut.gz", &gz[..gz.len() / 2]);
+        let mut r = Report::new(cfg(700)).unwrap();
+        let e = r.feed_file(&cut, None, &mut |_, _| true).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Data);
+        assert!(e.message.contains(&format!("ends at byte {}", gz.len() / 2)), "{}", e.message);
+        assert!(!r.is_complete());
+        for p in [plain, good, cut] {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+
+    #[test]
+    fn overlong_lines_are_invalid_whatever_the_chunk() {
+        let mut data = b"a 1\n".to_vec();
+        data.extend(std::iter::repeat(b'x').take(5000));
+        data.extend_from_slice(b" 7\r\nb 2\nxxxxxxxxx 3\n");
+        let p = tmp("long", &data);
+        let mut outs = Vec::new();
+        for chunk in [256, 1000, 100_000] {
+            let c = Config { chunk_bytes: chunk, max_line_bytes: 1000, ..Config::default() };
+            let r = run_file(c, &p, None);
+            assert_eq!(r.tally.invalid_count, 1);
+            assert_eq!(r.tally.invalid[0].reason, "line of 5002 bytes exceeds the limit of 1000 bytes");
+            assert_eq!(r.tally.documents, 3);
+            outs.push(json(&r));
+        }
+        assert!(outs.windows(2).all(|w| w[0] == w[1]));
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn missing_file_names_it() {
+        let mut r = Report::new(Config::default()).unwrap();
+        let e = r.feed_file(Path::new("/nonexistent/x.txt"), None, &mut |_, _| true).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Io);
+        assert!(e.message.contains("'/nonexistent/x.txt'") && e.message.contains("os error 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn big_sums_round_trip_exactly() {
+        let p = tmp("big", format!("k {0}\nk {0}\nj 1\n", "9".repeat(40)).as_bytes());
+        let r = run_file(Config::default(), &p, None);
+        let j = json(&r);
+        assert!(j.contains(&format!("[\"k\",1{}8]", "9".repeat(39))), "{j}");
+        assert_eq!(json(&json::read_report(j.as_bytes()).unwrap()), j);
+        std::fs::remove_file(p).unwrap();
+    }
+}

@@ -1,5 +1,19 @@
 #define FK_ABI_VERSION 1
 
+#define FK_REPORT_EMAILS 1
+
+#define FK_REPORT_KV 2
+
+#define FK_REPORT_KV_TOTALS 1
+
+#define FK_REPORT_PATTERN_FINDALL 0
+
+#define FK_REPORT_PATTERN_COUNT 1
+
+#define FK_REPORT_JSON_FULL 1
+
+#define FK_REPORT_JSON_PRETTY 2
+
 #define FK_OFFSETS_I32 0
 
 #define FK_OFFSETS_I64 1
@@ -30,6 +44,8 @@ typedef enum FkStatus {
   FK_STATUS_PANIC = 16,
 } FkStatus;
 
+typedef struct FkBytes FkBytes;
+
 typedef struct FkFrequencies FkFrequencies;
 
 typedef struct FkKeySums FkKeySums;
@@ -38,6 +54,19 @@ typedef struct FkMatches FkMatches;
 
 typedef struct FkPattern FkPattern;
 
+typedef struct FkReport FkReport;
+
+typedef struct FkReportConfig {
+  uint32_t extractors;
+  uint32_t options;
+  size_t top;
+  const uint8_t *text_field;
+  size_t text_field_len;
+  size_t max_digits;
+  size_t max_line_bytes;
+  size_t chunk_bytes;
+} FkReportConfig;
+
 typedef struct FkTexts {
   const uint8_t *data;
   size_t data_len;
@@ -45,6 +74,8 @@ typedef struct FkTexts {
   size_t n_texts;
   uint32_t offset_kind;
 } FkTexts;
+
+typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
 
 typedef struct FkMatchesView {
   const uint8_t *data;
@@ -88,6 +119,53 @@ const char *fk_last_error_message(void);
 enum FkStatus fk_set_threads(size_t n);
 
 size_t fk_threads(void);
+
+enum FkStatus fk_report_config_default(struct FkReportConfig *out);
+
+enum FkStatus fk_report_new(const struct FkReportConfig *config, struct FkReport **out);
+
+void fk_report_free(struct FkReport *report);
+
+enum FkStatus fk_report_add_pattern(struct FkReport *report,
+                                    const uint8_t *name,
+                                    size_t name_len,
+                                    const struct FkPattern *pattern,
+                                    uint32_t mode);
+
+enum FkStatus fk_report_set_per_doc(struct FkReport *report, const uint8_t *path, size_t path_len);
+
+enum FkStatus fk_report_feed_texts(struct FkReport *report, const struct FkTexts *texts);
+
+enum FkStatus fk_report_feed_file(struct FkReport *report,
+                                  const uint8_t *path,
+                                  size_t path_len,
+                                  FkProgressFn progress,
+                                  void *user_data);
+
+enum FkStatus fk_report_feed_file_range(struct FkReport *report,
+                                        const uint8_t *path,
+                                        size_t path_len,
+                                        uint64_t start,
+                                        uint64_t end,
+                                        FkProgressFn progress,
+                                        void *user_data);
+
+enum FkStatus fk_report_merge(struct FkReport *dst, const struct FkReport *src);
+
+enum FkStatus fk_report_to_json(const struct FkReport *report,
+                                uint32_t flags,
+                                struct FkBytes **out);
+
+enum FkStatus fk_report_write_json(const struct FkReport *report,
+                                   uint32_t flags,
+                                   const uint8_t *path,
+                                   size_t path_len);
+
+enum FkStatus fk_report_from_json(const uint8_t *data, size_t len, struct FkReport **out);
+
+enum FkStatus fk_bytes_data(const struct FkBytes *bytes, const uint8_t **data, size_t *len);
+
+void fk_bytes_free(struct FkBytes *bytes);
 
 enum FkStatus fk_pattern_new(const uint8_t *pattern,
                              size_t len,

@@ -1,3 +1,419 @@
-"""Streaming reports (issue 4)."""
+"""Streaming reports over corpora of any size: files of one document per line or JSON lines
+(gzip detected by its magic bytes), read in chunks on all cores, in bounded memory.
 
-__all__: list[str] = []
+::
+
+    r = ferrokern.report(["day1.jsonl.gz", "day2.jsonl"], text_field="text")
+    r["kv"]["top"]            # [[key, total], ...]
+    r["emails"]["domains"]    # [[domain, count], ...]
+    r.to_json()               # the JSON report (schema: docs/report.md)
+
+A `Report` is also built and fed by hand (`Report(...)`, `feed_file`, `feed_texts`), merged
+with another (`merge`), and written as *full* JSON (`to_json(full=True)`) that
+`Report.from_json` loads back: that is how partial reports travel between processes
+(see `ferrokern.dask`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Tuple, Union
+
+from ._native import Handle, check, ffi, lib
+from ._text import Pattern, Texts, _Batch, _big_int, _max_digits
+
+__all__ = ["report", "Report"]
+
+PathLike = Union[str, bytes, "os.PathLike[str]"]
+#: A named pattern: a regex (findall mode), a compiled Pattern, or (regex or Pattern, mode)
+#: with mode "findall" or "count".
+PatternSpec = Union[str, Pattern, Tuple[Union[str, Pattern], str]]
+
+_EXTRACTORS = {"emails": lib.FK_REPORT_EMAILS, "kv": lib.FK_REPORT_KV}
+_MODES = {"findall": lib.FK_REPORT_PATTERN_FINDALL, "count": lib.FK_REPORT_PATTERN_COUNT}
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def _parse_int(s: str) -> int:
+    # json's int() is subject to sys.get_int_max_str_digits(); exact sums may be longer.
+    return int(s) if len(s) < 4000 else _big_int(s)
+
+
+def _loads(data: Union[str, bytes]) -> dict:
+    return json.loads(data, parse_int=_parse_int)
+
+
+def _fspath(p: PathLike) -> bytes:
+    return os.fsencode(os.fspath(p))
+
+
+def _raise_os_error(e: Exception, path: PathLike) -> None:
+    """Re-raise a library I/O error about `path` as the matching OSError subclass
+    (FileNotFoundError, PermissionError, IsADirectoryError, ...), message kept."""
+    m = _OS_ERROR.search(str(e))
+    if isinstance(e, OSError) and m:
+        msg = _OS_ERROR.sub("", str(e)).rstrip()
+        raise OSError(int(m.group(1)), msg, os.fsdecode(os.fspath(path))) from e
+    raise e
+
+
+class Report(Mapping):
+    """A streaming report. Mapping-like: ``r["documents"]``, ``r["kv"]["top"]`` read the JSON
+    summary (recomputed after each feed). Free it with `close()` or a ``with`` block (the
+    garbage collector frees it otherwise).
+
+    Arguments: `extractors` (any of ``"emails"``, ``"kv"``), `patterns` (``{name: spec}``,
+    see `add_pattern`), `text_field` (None: one document per line; a name: JSON lines, the
+    document is that string field), `top` (length of every top list), `totals` (list every
+    kv key's total and document frequency), `max_line_bytes` (longer lines are invalid;
+    0: 64 MiB), `chunk_size` (bytes per processing chunk; 0: 2 MiB; never changes results).
+    """
+
+    def __init__(
+        self,
+        *,
+        extractors: Iterable[str] = ("emails", "kv"),
+        patterns: Optional[Mapping[str, PatternSpec]] = None,
+        text_field: Optional[str] = None,
+        top: int = 20,
+        totals: bool = False,
+        max_line_bytes: int = 0,
+        chunk_size: int = 0,
+        _ptr: Any = None,
+    ):
+        self._cache: Optional[dict] = None
+        if _ptr is not None:
+            self._h = Handle(_ptr, lib.fk_report_free, "report")
+            return
+        if isinstance(extractors, str):
+            extractors = [extractors]
+        bits = 0
+        for e in extractors:
+            if e not in _EXTRACTORS:
+                raise ValueError(f"unknown extractor {e!r}: expected 'emails' or 'kv' (named patterns go in patterns=)")
+            bits |= _EXTRACTORS[e]
+        for name, v in (("top", top), ("max_line_bytes", max_line_bytes), ("chunk_size", chunk_size)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {v!r}")
+        cfg = ffi.new("FkReportConfig*")
+        check(lib.fk_report_config_default(cfg))
+        cfg.extractors = bits
+        cfg.options = lib.FK_REPORT_KV_TOTALS if totals else 0
+        cfg.top = top
+        cfg.max_digits = _max_digits()
+        cfg.max_line_bytes = max_line_bytes
+        cfg.chunk_bytes = chunk_size
+        field = None
+        if text_field is not None:
+            if not isinstance(text_field, str):
+                raise TypeError(f"text_field must be str or None, not {type(text_field).__name__}")
+            field = text_field.encode("utf-8")
+            cfg.text_field = ffi.from_buffer(field)
+            cfg.text_field_len = len(field)
+        out = ffi.new("FkReport**")
+        check(lib.fk_report_new(cfg, out))
+        self._h = Handle(out[0], lib.fk_report_free, "report")
+        for name, spec in (patterns or {}).items():
+            if isinstance(spec, tuple):
+                self.add_pattern(name, spec[0], mode=spec[1])
+            else:
+                self.add_pattern(name, spec)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _call(self, fn, *args):
+        p = self._h.acquire()
+        try:
+            return fn(p, *args)
+        finally:
+            self._h.release()
+
+    def close(self) -> None:
+        """Free the native report now (flushing any per-document output)."""
+        self._h.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._h.closed
+
+    def __enter__(self) -> "Report":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self._h.closed:
+            return "<ferrokern.Report (closed)>"
+        d = self._data()
+        return f"<ferrokern.Report documents={d['documents']} invalid={d['invalid']['count']} complete={d['complete']}>"
+
+    # -- building ------------------------------------------------------------------------
+
+    def add_pattern(self, name: str, pattern: Union[str, Pattern], mode: str = "findall", ignore_case: bool = False) -> None:
+        """Add a named user pattern (before the first feed). ``mode="findall"`` counts each
+        distinct match (group 1 if the pattern has groups, else the whole match);
+        ``mode="count"`` only counts matches. Pattern semantics are `ferrokern.compile`'s."""
+        if mode not in _MODES:
+            raise ValueError(f"mode must be 'findall' or 'count', got {mode!r}")
+        if not isinstance(name, str):
+            raise TypeError(f"pattern name must be str, not {type(name).__name__}")
+        pat = pattern if isinstance(pattern, Pattern) else Pattern(pattern, ignore_case)
+        nb = name.encode("utf-8")
+        pp = pat._h.acquire()
+        try:
+            check(self._call(lib.fk_report_add_pattern, nb, len(nb), pp, _MODES[mode]))
+        finally:
+            pat._h.release()
+        self._cache = None
+
+    def set_per_doc(self, path: Optional[PathLike]) -> None:
+        """Write one JSON line per document fed from now on to `path` (truncated first):
+        ``{"kv": {...}, "emails": [...]}`` exactly as `extract_and_aggregate` /
+        `extract_emails` give for that document, or ``{"invalid": "reason"}``.
+        ``None`` flushes and closes the output."""
+        if path is None:
+            check(self._call(lib.fk_report_set_per_doc, ffi.NULL, 0))
+            return
+        b = _fspath(path)
+        try:
+            check(self._call(lib.fk_report_set_per_doc, b, len(b)))
+        except OSError as e:
+            _raise_os_error(e, path)
+
+    def feed_texts(self, texts: Texts) -> "Report":
+        """Feed each text as one document (one JSON line when `text_field` is set)."""
+        b = _Batch(texts)
+        check(self._call(lib.fk_report_feed_texts, b.ptr))
+        self._cache = None
+        return self
+
+    def feed_file(
+        self,
+        path: PathLike,
+        progress: Optional[Callable[[int, int], Any]] = None,
+        range: Optional[Tuple[int, int]] = None,  # noqa: A002 - the natural name
+    ) -> "Report":
+        """Feed a file (gzip detected by its magic bytes), or with ``range=(start, end)`` the
+        lines that start in that byte range (Hadoop-style splits: ranges that partition a
+        file see every line once). `progress(bytes_done, bytes_total)` is called after each
+        chunk; an exception raised in it cancels the feed and is re-raised here.
+
+        Raises FileNotFoundError/PermissionError/OSError naming the file, ValueError
+        (DataError) for truncated or corrupt gzip with the compressed offset. After an
+        error the report is marked incomplete (``r["complete"]`` is False)."""
+        b = _fspath(path)
+        cb = ffi.NULL
+        failure: list = []
+        if progress is not None:
+            def on_error(exc_type, exc, tb):
+                failure.append(exc)
+                return 1
+
+            @ffi.callback("int32_t(void*, uint64_t, uint64_t)", onerror=on_error)
+            def cb(_user, done, total):
+                progress(done, total)
+                return 0
+
+        self._cache = None
+        if range is None:
+            status = self._call(lib.fk_report_feed_file, b, len(b), cb, ffi.NULL)
+        else:
+            start, end = range
+            if not (isinstance(start, int) and isinstance(end, int)) or start < 0 or end < 0:
+                raise ValueError(f"range must be two non-negative ints, got {range!r}")
+            status = self._call(lib.fk_report_feed_file_range, b, len(b), start, end, cb, ffi.NULL)
+        if failure:
+            raise failure[0]
+        try:
+            check(status)
+        except OSError as e:
+            _raise_os_error(e, path)
+        return self
+
+    def merge(self, other: "Report") -> "Report":
+        """Add `other` (unchanged) into this report, as if its input came after this one's.
+        Returns self."""
+        if not isinstance(other, Report):
+            raise TypeError(f"can only merge a Report, not {type(other).__name__}")
+        if other is self:
+            raise ValueError("cannot merge a report into itself")
+        op = other._h.acquire()
+        try:
+            check(self._call(lib.fk_report_merge, op))
+        finally:
+            other._h.release()
+        self._cache = None
+        return self
+
+    # -- output --------------------------------------------------------------------------
+
+    @staticmethod
+    def _flags(full: bool, indent: bool) -> int:
+        return (lib.FK_REPORT_JSON_FULL if full else 0) | (lib.FK_REPORT_JSON_PRETTY if indent else 0)
+
+    def to_json(self, full: bool = False, indent: bool = False) -> str:
+        """The report as JSON. ``full=True`` keeps every count (the form `from_json` loads
+        and `merge` needs); the default keeps the top lists only."""
+        out = ffi.new("FkBytes**")
+        check(self._call(lib.fk_report_to_json, self._flags(full, indent), out))
+        try:
+            data, n = ffi.new("uint8_t**"), ffi.new("size_t*")
+            check(lib.fk_bytes_data(out[0], data, n))
+            return ffi.buffer(data[0], n[0])[:].decode("utf-8")
+        finally:
+            lib.fk_bytes_free(out[0])
+
+    def write_json(self, path: PathLike, full: bool = False, indent: bool = True) -> None:
+        """Write the JSON report to `path` (buffered, straight from the library)."""
+        b = _fspath(path)
+        try:
+            check(self._call(lib.fk_report_write_json, self._flags(full, indent), b, len(b)))
+        except OSError as e:
+            _raise_os_error(e, path)
+
+    @classmethod
+    def from_json(cls, data: Union[str, bytes]) -> "Report":
+        """Load a report written by ``to_json(full=True)``."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        out = ffi.new("FkReport**")
+        check(lib.fk_report_from_json(data, len(data), out))
+        return cls(_ptr=out[0])
+
+    def _data(self) -> dict:
+        if self._cache is None:
+            self._cache = _loads(self.to_json())
+        return self._cache
+
+    def to_dict(self) -> dict:
+        """The JSON summary as a dict (a fresh copy)."""
+        return _loads(self.to_json())
+
+    @property
+    def complete(self) -> bool:
+        """False when a feed failed or was cancelled: the report does not cover its input."""
+        return bool(self._data()["complete"])
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
+class _Progress:
+    """A progress display over several files: tqdm when installed, else a line on stderr
+    redrawn at most twice a second. Only shown when `enabled` (by default: stderr is a
+    terminal)."""
+
+    def __init__(self, paths: Sequence[PathLike], enabled: Optional[bool] = None):
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        self.enabled = bool(enabled)
+        self.total = 0
+        for p in paths:
+            try:
+                self.total += os.path.getsize(p)
+            except OSError:
+                pass  # the feed will raise the proper error
+        self.base = 0
+        self.pos = 0
+        self.bar = None
+        self.last = 0.0
+        if self.enabled:
+            try:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024, desc="report",
+                                file=sys.stderr, dynamic_ncols=True)
+            except ImportError:
+                self.bar = None
+
+    def for_file(self, path: PathLike) -> Optional[Callable[[int, int], None]]:
+        if not self.enabled:
+            return None
+
+        def update(done: int, total: int) -> None:
+            self._set(self.base + done)
+
+        return update
+
+    def file_done(self, path: PathLike) -> None:
+        try:
+            self.base += os.path.getsize(path)
+        except OSError:
+            pass
+        if self.enabled:
+            self._set(self.base)
+
+    def _set(self, pos: int) -> None:
+        if self.bar is not None:
+            self.bar.update(max(0, pos - self.pos))
+        else:
+            now = time.monotonic()
+            if now - self.last >= 0.5 or pos >= self.total:
+                self.last = now
+                pct = 100.0 * pos / self.total if self.total else 100.0
+                sys.stderr.write(f"\rreport: {pct:5.1f}%  {pos / 1e6:,.1f} of {self.total / 1e6:,.1f} MB")
+                sys.stderr.flush()
+        self.pos = pos
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled:
+            sys.stderr.write("\n")
+
+
+def _as_paths(paths: Union[PathLike, Iterable[PathLike]]) -> list:
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        return [paths]
+    return list(paths)
+
+
+def report(
+    paths: Union[PathLike, Iterable[PathLike]],
+    *,
+    extractors: Iterable[str] = ("emails", "kv"),
+    patterns: Optional[Mapping[str, PatternSpec]] = None,
+    text_field: Optional[str] = None,
+    top: int = 20,
+    totals: bool = False,
+    progress: Optional[bool] = True,
+    per_doc: Optional[PathLike] = None,
+    max_line_bytes: int = 0,
+    chunk_size: int = 0,
+) -> Report:
+    """Run the extractors over every line of every file (in order) and return the `Report`.
+
+    `progress=True` shows a progress bar on stderr when it is a terminal (tqdm if
+    installed); False never shows one. `per_doc` writes one JSON line per document. Other
+    arguments as for `Report`. Raises FileNotFoundError (etc.) naming a missing file,
+    ferrokern.DataError for truncated gzip."""
+    paths = _as_paths(paths)
+    r = Report(extractors=extractors, patterns=patterns, text_field=text_field, top=top, totals=totals,
+               max_line_bytes=max_line_bytes, chunk_size=chunk_size)
+    try:
+        if per_doc is not None:
+            r.set_per_doc(per_doc)
+        bar = _Progress(paths, None if progress else False)
+        try:
+            for p in paths:
+                r.feed_file(p, progress=bar.for_file(p))
+                bar.file_done(p)
+        finally:
+            bar.close()
+        if per_doc is not None:
+            r.set_per_doc(None)
+    except BaseException:
+        r.close()
+        raise
+    return r

@@ -1,0 +1,157 @@
+"""Command line: ``python -m ferrokern COMMAND ...``.
+
+Each subcommand is one ``add_<name>_command(subparsers)`` function that declares its
+arguments and sets ``func`` to the function that runs it (returning the exit status).
+To add a subcommand, write such a function and append it to `COMMANDS`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Callable, List, Optional
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+def _pattern_arg(text: str):
+    name, sep, regex = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=REGEX, got {text!r}")
+    return name, regex
+
+
+# ---------------------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------------------
+
+def add_report_command(sub) -> None:
+    p = sub.add_parser(
+        "report",
+        help="stream files through the extractors into a JSON report",
+        description="Run the extractors over every line of every FILE (one document per line, or JSON lines "
+        "with --jsonl-field; gzip is detected by its magic bytes) and write a JSON report.",
+    )
+    p.add_argument("files", metavar="FILE", nargs="+", help="input files, read in this order")
+    p.add_argument("--jsonl-field", metavar="NAME", help="read JSON lines; the document is this string field")
+    p.add_argument("--top", type=int, default=20, metavar="N", help="entries in each top list (default 20)")
+    p.add_argument("-o", "--output", default="report.json", metavar="PATH",
+                   help="where to write the JSON report (default report.json; '-' for stdout)")
+    p.add_argument("--per-doc", metavar="PATH", help="also write one JSON line per document, in input order")
+    p.add_argument("--extractors", default="emails,kv", metavar="LIST",
+                   help="built-in extractors, comma-separated: emails,kv (default both; '' for none)")
+    p.add_argument("--pattern", action="append", default=[], type=_pattern_arg, metavar="NAME=REGEX",
+                   help="a named pattern whose distinct matches are counted (repeatable)")
+    p.add_argument("--count-pattern", action="append", default=[], type=_pattern_arg, metavar="NAME=REGEX",
+                   help="a named pattern whose matches are only counted (repeatable)")
+    p.add_argument("--totals", action="store_true", help="list every key's total and document frequency")
+    p.add_argument("--full", action="store_true", help="write the full state (mergeable, loadable with Report.from_json)")
+    p.add_argument("--threads", type=int, default=0, metavar="N", help="worker threads (default: all cores)")
+    p.add_argument("--max-line-bytes", type=int, default=0, metavar="N",
+                   help="longer lines are counted invalid (default 64 MiB)")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show progress (default: only on a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
+    p.set_defaults(func=run_report)
+
+
+def _summary(r, seconds: float, files: List[str], output: Optional[str], per_doc: Optional[str]) -> str:
+    d = r.to_dict()
+    rate = d["bytes"] / seconds / 1e6 if seconds > 0 else 0.0
+    out = [f"ferrokern report: {len(files)} file(s), {_human(d['bytes'])} in {seconds:.2f} s ({rate:,.1f} MB/s)"]
+    inv = d["invalid"]
+    out.append(f"  documents  {d['documents']:,} valid of {d['lines']:,} lines; {inv['count']:,} invalid")
+    for x in inv["lines"][:3]:
+        where = f"byte {x['offset']}" if "offset" in x else f"text {x.get('index')}"
+        out.append(f"             invalid: {x['source']} {where}: {x['reason']}")
+    if "kv" in d:
+        kv = d["kv"]
+        top = ", ".join(f"{k}={v}" for k, v in kv["top"][:5])
+        out.append(f"  kv         {kv['pairs']:,} pairs, {kv['distinct']:,} distinct keys; top: {top or '-'}")
+    if "emails" in d:
+        e = d["emails"]
+        top = ", ".join(f"{k} ({v})" for k, v in e["domains"][:5])
+        out.append(f"  emails     {e['total']:,} found, {e['distinct']:,} distinct; top domains: {top or '-'}")
+    for name, p in d.get("patterns", {}).items():
+        extra = f", {p['distinct']:,} distinct; top: " + ", ".join(f"{k} ({v})" for k, v in p["top"][:5]) if "top" in p else ""
+        out.append(f"  {name:<10} {p['total']:,} matches{extra}")
+    if output:
+        out.append(f"  report     {output}")
+    if per_doc:
+        out.append(f"  per-doc    {per_doc}")
+    return "\n".join(out)
+
+
+def run_report(args) -> int:
+    import ferrokern as fk
+
+    extractors = [e for e in args.extractors.split(",") if e]
+    patterns = {name: (regex, "findall") for name, regex in args.pattern}
+    for name, regex in args.count_pattern:
+        patterns[name] = (regex, "count")
+    if args.threads:
+        fk.set_threads(args.threads)
+    t0 = time.perf_counter()
+    try:
+        r = fk.report(args.files, extractors=extractors, patterns=patterns, text_field=args.jsonl_field,
+                      top=args.top, totals=args.totals, progress=args.progress if args.progress is not None else True,
+                      per_doc=args.per_doc, max_line_bytes=args.max_line_bytes)
+    except KeyboardInterrupt:
+        print("ferrokern report: interrupted; no report written", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as e:
+        # A missing file, truncated gzip, ...: the report would not cover its input, so
+        # none is written.
+        print(f"ferrokern report: error: {e}\nno report written", file=sys.stderr)
+        return EXIT_ERROR
+    seconds = time.perf_counter() - t0
+    with r:
+        try:
+            if args.output == "-":
+                sys.stdout.write(r.to_json(full=args.full, indent=True) + "\n")
+                sys.stdout.flush()
+            else:
+                r.write_json(args.output, full=args.full, indent=True)
+        except OSError as e:
+            print(f"ferrokern report: error: {e}", file=sys.stderr)
+            return EXIT_ERROR
+        print(_summary(r, seconds, args.files, None if args.output == "-" else args.output, args.per_doc), file=sys.stderr)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------
+
+#: Every subcommand's `add_<name>_command`, in the order `--help` lists them.
+COMMANDS: List[Callable] = [add_report_command]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ferrokern",
+                                     description="ferrokern: native-speed, all-cores kernels for data pipelines.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "threads", 0) and args.threads < 0:
+        print("--threads must be >= 0", file=sys.stderr)
+        return EXIT_USAGE
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

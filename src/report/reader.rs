@@ -1,0 +1,360 @@
+//! Reading a file (or a byte range of one) as a stream of chunks of whole lines.
+//!
+//! * gzip is recognised by its magic bytes (1f 8b) and decompressed as it is read
+//!   (concatenated members too, like `gzip -dc`). A gzip stream cannot be split, so a byte
+//!   range of a gzip file is refused.
+//! * A byte range `[start, end)` owns exactly the lines that *start* in it, like a Hadoop
+//!   input split: a range with `start > 0` skips the line in progress at `start` (its
+//!   owner is the range before), and a range reads past `end` to finish its last line. So
+//!   the ranges of any partition of a file see every line exactly once.
+//! * The file's size is taken when it is opened and nothing past it is read: data appended
+//!   while the report runs is not part of it, so byte-range splits computed from one size
+//!   agree. A file that ends *before* that size (truncated while being read) is an error.
+//! * A line longer than `max_line_bytes` is never held in memory: it is skipped and
+//!   reported as an [`Item::Overlong`].
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// What the reader hands to the processing side.
+pub enum Item {
+    /// Whole lines (each ending in '\n', except possibly the last line of the input),
+    /// the first starting at stream offset `base`.
+    Lines { data: Vec<u8>, base: u64 },
+    /// A line too long to hold: where it starts, its length without terminator, its length
+    /// with it, and its first bytes (for the invalid-line sample).
+    Overlong { offset: u64, content_len: u64, raw_len: u64, head: Vec<u8> },
+}
+
+/// An item plus how far into the file (compressed bytes for gzip) the reader was.
+pub struct Progress {
+    pub item: Item,
+    pub file_pos: u64,
+}
+
+/// Counts bytes taken from the file and notices when the file ends before its size at open.
+struct Counted {
+    inner: io::Take<File>,
+    count: u64,
+    limit: u64,
+    hit_eof: bool,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.hit_eof = true;
+        }
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+enum Input {
+    Plain(Counted),
+    Gzip(MultiGzDecoder<Counted>),
+}
+
+impl Input {
+    fn counted(&self) -> &Counted {
+        match self {
+            Input::Plain(c) => c,
+            Input::Gzip(g) => g.get_ref(),
+        }
+    }
+}
+
+/// An opened input: a file or a byte range of one.
+pub struct Source {
+    /// How the file is named in messages and invalid-line samples.
+    pub name: String,
+    input: Input,
+    gzip: bool,
+    /// File offset where reading began (`start - 1` for a range that must skip a partial line).
+    first_byte: u64,
+    /// `start > 0`: drop everything up to and including the first '\n'.
+    skip_partial: bool,
+    /// Lines must start before this stream offset (plain ranges only).
+    end: Option<u64>,
+    /// File bytes this source is expected to cover, for progress.
+    pub total: u64,
+    /// File offset of the range's start, for progress.
+    pub start: u64,
+}
+
+fn io_error(what: String, e: io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{what}: {e}"))
+}
+
+impl Source {
+    /// Open `path`; `range` is `Some((start, end))` to read only the lines starting in
+    /// `[start, end)` (end clamped to the file size).
+    pub fn open(path: &Path, range: Option<(u64, u64)>) -> Result<Source> {
+        let name = path.display().to_string();
+        let mut file = File::open(path).map_err(|e| io_error(format!("cannot open '{name}'"), e))?;
+        let meta = file.metadata().map_err(|e| io_error(format!("cannot stat '{name}'"), e))?;
+        if meta.is_dir() {
+            return Err(Error::new(ErrorKind::Io, format!("cannot read '{name}': it is a directory")));
+        }
+        let size = meta.len();
+        let mut magic = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            match file.read(&mut magic[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error(format!("cannot read '{name}'"), e)),
+            }
+        }
+        let gzip = got == 2 && magic == [0x1f, 0x8b];
+        let (start, end) = match range {
+            None => (0, size),
+            Some((s, e)) => {
+                if s > e {
+                    return Err(Error::invalid(format!("byte range of '{name}' starts at {s}, after its end {e}")));
+                }
+                if gzip && (s != 0 || e < size) {
+                    return Err(Error::invalid(format!(
+                        "'{name}' is gzip-compressed: a gzip stream cannot be split into byte ranges; read it whole"
+                    )));
+                }
+                (s.min(size), e.min(size))
+            }
+        };
+        let skip_partial = start > 0;
+        let first_byte = if skip_partial { start - 1 } else { 0 };
+        file.seek(SeekFrom::Start(first_byte)).map_err(|e| io_error(format!("cannot seek in '{name}'"), e))?;
+        let limit = size - first_byte;
+        let counted = Counted { inner: file.take(limit), count: 0, limit, hit_eof: false };
+        let input = if gzip { Input::Gzip(MultiGzDecoder::new(counted)) } else { Input::Plain(counted) };
+        Ok(Source {
+            name,
+            input,
+            gzip,
+            first_byte,
+            skip_partial,
+            end: if range.is_some() && !gzip { Some(end) } else { None },
+            total: if gzip { size } else { end - start },
+            start,
+        })
+    }
+
+    /// Bytes of the file consumed so far, relative to the range start (for progress).
+    fn file_pos(&self) -> u64 {
+        (self.first_byte + self.input.counted().count).saturating_sub(self.start).min(self.total)
+    }
+
+    fn read_some(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<usize> {
+        let old = buf.len();
+        buf.resize(old + want, 0);
+        let r = loop {
+            let r = match &mut self.input {
+                Input::Plain(c) => c.read(&mut buf[old..]),
+                Input::Gzip(g) => g.read(&mut buf[old..]),
+            };
+            match r {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match r {
+            Ok(n) => {
+                buf.truncate(old + n);
+                if n == 0 {
+                    self.check_not_shrunk()?;
+                }
+                Ok(n)
+            }
+            Err(e) => {
+                buf.truncate(old);
+                self.check_not_shrunk()?;
+                Err(self.read_error(e))
+            }
+        }
+    }
+
+    fn check_not_shrunk(&self) -> Result<()> {
+        let c = self.input.counted();
+        if c.hit_eof && c.count < c.limit {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "'{}' shrank while being read: it had {} bytes when opened but ended at byte {}",
+                    self.name,
+                    self.first_byte + c.limit,
+                    self.first_byte + c.count
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn read_error(&self, e: io::Error) -> Error {
+        let at = self.first_byte + self.input.counted().count;
+        if !self.gzip {
+            return io_error(format!("error reading '{}' near byte {at}", self.name), e);
+        }
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            Error::new(
+                ErrorKind::Data,
+                format!(
+                    "'{}': truncated gzip stream: the compressed data ends at byte {at} before the stream is complete ({e})",
+                    self.name
+                ),
+            )
+        } else if matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData) {
+            Error::new(ErrorKind::Data, format!("'{}': corrupt gzip data near compressed byte {at}: {e}", self.name))
+        } else {
+            io_error(format!("error reading '{}' near compressed byte {at}", self.name), e)
+        }
+    }
+
+    /// Read the whole source, handing each chunk of whole lines to `emit` (which returns
+    /// false to stop early). Chunks are about `chunk` bytes; a line is never split.
+    pub fn run(mut self, chunk: usize, max_line: usize, mut emit: impl FnMut(Progress) -> bool) -> Result<()> {
+        let mut buf: Vec<u8> = Vec::with_capacity(chunk + 1024);
+        let mut eof = false;
+        // Stream offset of buf[0].
+        let mut base: u64 = self.first_byte;
+
+        if self.skip_partial {
+            // The line in progress at `start` belongs to the range before (reading from
+            // start-1 makes a line that begins exactly at `start` ours).
+            loop {
+                if self.read_some(&mut buf, chunk)? == 0 {
+                    return Ok(());
+                }
+                if let Some(i) = memchr::memchr(b'\n', &buf) {
+                    buf.drain(..=i);
+                    base += i as u64 + 1;
+                    break;
+                }
+                base += buf.len() as u64;
+                buf.clear();
+            }
+        }
+
+        // `buf` always starts at a line start; `scanned` bytes of it are known to hold no '\n'.
+        let mut scanned = 0usize;
+        loop {
+            if let Some(end) = self.end {
+                if base >= end {
+                    return Ok(());
+                }
+            }
+            while !eof && buf.len() < chunk {
+                let want = chunk - buf.len();
+                if self.read_some(&mut buf, want)? == 0 {
+                    eof = true;
+                }
+            }
+            if buf.is_empty() {
+                return Ok(());
+            }
+            // A range ends with the line that holds its last byte.
+            if let Some(end) = self.end {
+                let last = (end - base - 1) as usize; // index of the range's last byte in buf
+                if last < buf.len() {
+                    let from = last.max(scanned);
+                    if let Some(i) = memchr::memchr(b'\n', &buf[from..]) {
+                        let n = from + i + 1;
+                        buf.truncate(n);
+                        emit(Progress { item: Item::Lines { data: buf, base }, file_pos: self.file_pos() });
+                        return Ok(());
+                    }
+                }
+            }
+            match memchr::memrchr(b'\n', &buf[scanned..]) {
+                Some(i) => {
+                    let n = scanned + i + 1;
+                    let rest = buf[n..].to_vec();
+                    let mut data = std::mem::replace(&mut buf, Vec::with_capacity(chunk + 1024));
+                    data.truncate(n);
+                    buf.extend_from_slice(&rest);
+                    scanned = 0;
+                    let len = data.len() as u64;
+                    if !emit(Progress { item: Item::Lines { data, base }, file_pos: self.file_pos() }) {
+                        return Ok(());
+                    }
+                    base += len;
+                    continue;
+                }
+                None => scanned = buf.len(),
+            }
+            // No complete line in buf.
+            if eof {
+                // The last line, without terminator.
+                emit(Progress { item: Item::Lines { data: buf, base }, file_pos: self.file_pos() });
+                return Ok(());
+            }
+            // `max_line + 1`: a CRLF line's '\r' is not content, and a line of exactly the
+            // limit must be judged by the processor, whatever the chunk size.
+            if buf.len() > max_line.saturating_add(1) {
+                let offset = base;
+                let head: Vec<u8> = buf[..buf.len().min(1024)].to_vec();
+                let (content_len, raw_len, rest) = self.skip_line(buf, chunk)?;
+                if !emit(Progress { item: Item::Overlong { offset, content_len, raw_len, head }, file_pos: self.file_pos() }) {
+                    return Ok(());
+                }
+                base += raw_len;
+                buf = rest;
+                scanned = 0;
+                eof = false;
+                continue;
+            }
+            // The line is longer than a chunk but allowed: read on.
+            let grow = chunk.min(max_line.saturating_add(2).saturating_sub(buf.len())).max(1);
+            if self.read_some(&mut buf, grow)? == 0 {
+                eof = true;
+            }
+        }
+    }
+
+    /// Skip the rest of a line whose first `buf.len()` bytes (no '\n' among them) are in
+    /// `buf`. Returns its length without and with the terminator, and the bytes after it.
+    /// The content length leaves out a '\r' before the '\n', as the processor does.
+    fn skip_line(&mut self, mut buf: Vec<u8>, chunk: usize) -> Result<(u64, u64, Vec<u8>)> {
+        let mut len = buf.len() as u64;
+        let mut last = buf.last().copied();
+        loop {
+            buf.clear();
+            if self.read_some(&mut buf, chunk)? == 0 {
+                let content = if last == Some(b'\r') { len - 1 } else { len };
+                return Ok((content, len, Vec::new()));
+            }
+            if let Some(i) = memchr::memchr(b'\n', &buf) {
+                let before = if i > 0 { Some(buf[i - 1]) } else { last };
+                let raw = len + i as u64 + 1;
+                let content = if before == Some(b'\r') { raw - 2 } else { raw - 1 };
+                let rest = buf[i + 1..].to_vec();
+                return Ok((content, raw, rest));
+            }
+            len += buf.len() as u64;
+            last = buf.last().copied().or(last);
+        }
+    }
+}
+
+/// Split `path`'s bytes into ranges of about `target` bytes, for workers (gzip files come
+/// back as one range: they cannot be split). Offsets need not fall on line boundaries.
+pub fn split_ranges(size: u64, target: u64) -> Vec<(u64, u64)> {
+    let target = target.max(1);
+    let mut out = Vec::new();
+    let mut s = 0;
+    while s < size {
+        let e = (s + target).min(size);
+        out.push((s, e));
+        s = e;
+    }
+    if out.is_empty() {
+        out.push((0, 0));
+    }
+    out
+}

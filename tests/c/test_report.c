@@ -1,0 +1,282 @@
+/* The report C API from C: every function and every error path. Run under valgrind by
+ * `make test-c` (no leaks, no invalid accesses). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "check.h"
+
+#define P(s) (const uint8_t *)(s), strlen(s)
+
+static char g_dir[64];
+
+static const char *path_of(const char *name) {
+    static char buf[4][128];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
+    return buf[k];
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, len, f);
+    fclose(f);
+}
+
+/* The report's JSON as a NUL-terminated malloc'ed string. */
+static char *json_of(const FkReport *r, uint32_t flags) {
+    FkBytes *b = NULL;
+    if (fk_report_to_json(r, flags, &b) != FK_STATUS_OK) return NULL;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK_OK(fk_bytes_data(b, &data, &len));
+    char *s = malloc(len + 1);
+    memcpy(s, data, len);
+    s[len] = 0;
+    fk_bytes_free(b);
+    return s;
+}
+
+static FkReport *new_report(size_t chunk) {
+    FkReportConfig c;
+    CHECK_OK(fk_report_config_default(&c));
+    c.chunk_bytes = chunk;
+    FkReport *r = NULL;
+    CHECK_OK(fk_report_new(&c, &r));
+    return r;
+}
+
+static const char CORPUS[] =
+    "Mail Bob@Example.COM a 1 b 2\n"
+    "\xff\xfe not utf-8\n"
+    "\xe4\xbb\xb7\xe6\xa0\xbc 12 li@163.com\r\n"
+    "\n"
+    "k 99999999999999999999 k 1\n"
+    "last 5"; /* no final newline */
+
+static void test_config_errors(void) {
+    FkReportConfig c;
+    CHECK_ERR(fk_report_config_default(NULL), FK_STATUS_NULL_POINTER, "out");
+    CHECK_OK(fk_report_config_default(&c));
+    CHECK(c.extractors == (FK_REPORT_EMAILS | FK_REPORT_KV) && c.top == 20 && c.max_digits == 4300);
+    FkReport *r = NULL;
+    CHECK_ERR(fk_report_new(NULL, &r), FK_STATUS_NULL_POINTER, "config");
+    CHECK_ERR(fk_report_new(&c, NULL), FK_STATUS_NULL_POINTER, "out");
+    c.extractors = 8;
+    CHECK_ERR(fk_report_new(&c, &r), FK_STATUS_INVALID_ARGUMENT, "extractor");
+    c.extractors = FK_REPORT_KV;
+    c.options = 4;
+    CHECK_ERR(fk_report_new(&c, &r), FK_STATUS_INVALID_ARGUMENT, "options");
+    c.options = 0;
+    c.chunk_bytes = 10;
+    CHECK_ERR(fk_report_new(&c, &r), FK_STATUS_INVALID_ARGUMENT, "chunk size");
+    c.chunk_bytes = 0;
+    c.text_field = (const uint8_t *)"\xff";
+    c.text_field_len = 1;
+    CHECK_ERR(fk_report_new(&c, &r), FK_STATUS_INVALID_UTF8, "text_field");
+    CHECK(r == NULL);
+    fk_report_free(NULL);
+    fk_bytes_free(NULL);
+}
+
+static void test_patterns_and_texts(void) {
+    FkReport *r = new_report(0);
+    FkPattern *p = NULL;
+    CHECK_OK(fk_pattern_new(P("(\\w+)@"), 0, &p));
+    CHECK_OK(fk_report_add_pattern(r, P("users"), p, FK_REPORT_PATTERN_FINDALL));
+    CHECK_ERR(fk_report_add_pattern(r, P("users"), p, FK_REPORT_PATTERN_COUNT), FK_STATUS_INVALID_ARGUMENT, "already");
+    CHECK_ERR(fk_report_add_pattern(r, P("x"), p, 7), FK_STATUS_INVALID_ARGUMENT, "mode");
+    CHECK_ERR(fk_report_add_pattern(r, P("x"), NULL, 0), FK_STATUS_NULL_POINTER, "FkPattern");
+    CHECK_ERR(fk_report_add_pattern(r, (const uint8_t *)"\xff", 1, p, 0), FK_STATUS_INVALID_UTF8, "name");
+    CHECK_ERR(fk_report_add_pattern(NULL, P("x"), p, 0), FK_STATUS_NULL_POINTER, "FkReport");
+    CHECK_ERR(fk_report_add_pattern((FkReport *)p, P("x"), p, 0), FK_STATUS_INVALID_HANDLE, "not live");
+    fk_pattern_free(p); /* the report keeps its own reference */
+
+    const char *texts[] = {"a 1 Bob@X.org", "\xff", "a 2"};
+    Batch b;
+    FkTexts t = batch_texts(&b, texts, 3);
+    CHECK_OK(fk_report_feed_texts(r, &t));
+    CHECK_ERR(fk_report_feed_texts(r, NULL), FK_STATUS_NULL_POINTER, "texts");
+    t.offset_kind = 9;
+    CHECK_ERR(fk_report_feed_texts(r, &t), FK_STATUS_INVALID_ARGUMENT, "offset_kind");
+    CHECK_OK(fk_pattern_new(P("z"), 0, &p));
+    CHECK_ERR(fk_report_add_pattern(r, P("late"), p, 0), FK_STATUS_INVALID_ARGUMENT, "before the first");
+    fk_pattern_free(p);
+
+    char *j = json_of(r, 0);
+    CHECK(j && strstr(j, "\"documents\":2") && strstr(j, "\"top\":[[\"a\",3]]"));
+    CHECK(j && strstr(j, "\"users\":{\"mode\":\"findall\",\"total\":1,\"distinct\":1,\"top\":[[\"Bob\",1]]}"));
+    CHECK(j && strstr(j, "\"source\":\"<texts>\",\"index\":1"));
+    free(j);
+    fk_report_free(r);
+}
+
+static int g_calls;
+static FkReport *g_self;
+static FkStatus g_inner;
+
+static int32_t count_progress(void *user, uint64_t done, uint64_t total) {
+    (void)user;
+    CHECK(done <= total);
+    g_calls++;
+    return 0;
+}
+
+static int32_t cancel_progress(void *user, uint64_t done, uint64_t total) {
+    (void)user, (void)done, (void)total;
+    return 1;
+}
+
+static int32_t reentrant_progress(void *user, uint64_t done, uint64_t total) {
+    (void)user, (void)done, (void)total;
+    FkBytes *b = NULL;
+    g_inner = fk_report_to_json(g_self, 0, &b); /* the report is in use: must fail, not deadlock */
+    fk_bytes_free(b);
+    return 0;
+}
+
+static void test_files_ranges_merge_json(void) {
+    const char *path = path_of("corpus.txt");
+    write_file(path, CORPUS, strlen(CORPUS));
+    size_t size = strlen(CORPUS);
+
+    FkReport *whole = new_report(256);
+    g_calls = 0;
+    CHECK_OK(fk_report_feed_file(whole, P(path), count_progress, NULL));
+    CHECK(g_calls >= 1);
+    char *want = json_of(whole, FK_REPORT_JSON_FULL);
+    CHECK(want && strstr(want, "\"lines\":6,\"documents\":5"));
+    CHECK(want && strstr(want, "[\"k\",100000000000000000000]"));
+    CHECK(want && strstr(want, "\"offset\":29,\"reason\":\"invalid UTF-8 at byte 0 of the line\""));
+
+    /* Byte ranges cut anywhere (mid-line, mid-character) merge back to the whole. */
+    for (size_t cut = 1; cut < size; cut += 7) {
+        FkReport *a = new_report(256), *b = new_report(256), *m = new_report(0);
+        CHECK_OK(fk_report_feed_file_range(a, P(path), 0, cut, NULL, NULL));
+        CHECK_OK(fk_report_feed_file_range(b, P(path), cut, UINT64_MAX, NULL, NULL));
+        CHECK_OK(fk_report_merge(m, a));
+        CHECK_OK(fk_report_merge(m, b));
+        char *got = json_of(m, FK_REPORT_JSON_FULL);
+        CHECK(got && want && strcmp(got, want) == 0);
+        free(got);
+        fk_report_free(a);
+        fk_report_free(b);
+        fk_report_free(m);
+    }
+    CHECK_ERR(fk_report_feed_file_range(whole, P(path), 10, 5, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "after its end");
+
+    /* JSON round trip */
+    FkReport *back = NULL;
+    CHECK_OK(fk_report_from_json((const uint8_t *)want, strlen(want), &back));
+    char *again = json_of(back, FK_REPORT_JSON_FULL);
+    CHECK(again && strcmp(again, want) == 0);
+    free(again);
+    char *summary = json_of(whole, FK_REPORT_JSON_PRETTY);
+    FkReport *no = NULL;
+    CHECK_ERR(fk_report_from_json((const uint8_t *)summary, strlen(summary), &no), FK_STATUS_INVALID_ARGUMENT, "full");
+    CHECK_ERR(fk_report_from_json((const uint8_t *)"[1", 2, &no), FK_STATUS_INVALID_ARGUMENT, "not a loadable");
+    CHECK_ERR(fk_report_from_json(NULL, 5, &no), FK_STATUS_NULL_POINTER, "data");
+    CHECK(no == NULL);
+    free(summary);
+
+    /* merge errors */
+    CHECK_ERR(fk_report_merge(back, back), FK_STATUS_INVALID_ARGUMENT, "itself");
+    FkReportConfig c;
+    fk_report_config_default(&c);
+    c.extractors = FK_REPORT_KV;
+    FkReport *kv_only = NULL;
+    CHECK_OK(fk_report_new(&c, &kv_only));
+    CHECK_ERR(fk_report_merge(back, kv_only), FK_STATUS_INVALID_ARGUMENT, "built-in extractors");
+    CHECK_ERR(fk_report_merge(back, NULL), FK_STATUS_NULL_POINTER, "FkReport");
+    fk_report_free(kv_only);
+    fk_report_free(back);
+
+    /* to_json / write_json / bytes errors */
+    FkBytes *bytes = NULL;
+    CHECK_ERR(fk_report_to_json(whole, 0, NULL), FK_STATUS_NULL_POINTER, "out");
+    CHECK_ERR(fk_report_to_json(whole, 64, &bytes), FK_STATUS_INVALID_ARGUMENT, "flags");
+    CHECK_ERR(fk_bytes_data(NULL, NULL, NULL), FK_STATUS_NULL_POINTER, "data");
+    const char *out = path_of("report.json");
+    CHECK_OK(fk_report_write_json(whole, FK_REPORT_JSON_PRETTY, P(out)));
+    CHECK(access(out, F_OK) == 0);
+    unlink(out);
+    CHECK_ERR(fk_report_write_json(whole, 0, P("/nonexistent-dir/r.json")), FK_STATUS_IO, "/nonexistent-dir/r.json");
+
+    /* progress: cancel, and a re-entrant call fails instead of deadlocking */
+    CHECK_ERR(fk_report_feed_file(whole, P(path), cancel_progress, NULL), FK_STATUS_CANCELLED, "cancelled");
+    g_self = whole;
+    CHECK_OK(fk_report_feed_file(whole, P(path), reentrant_progress, NULL));
+    CHECK(g_inner == FK_STATUS_INVALID_ARGUMENT);
+    char *after = json_of(whole, 0);
+    CHECK(after && strstr(after, "\"complete\":false") && strstr(after, "cancelled by the progress callback"));
+    free(after);
+    free(want);
+    fk_report_free(whole);
+    unlink(path);
+}
+
+static void test_bad_files_and_gzip(void) {
+    static const unsigned char GZ[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xcb, 0x56,
+                                       0x30, 0x55, 0x48, 0x74, 0x48, 0xd2, 0xcb, 0x2f, 0x4a, 0xe7, 0xca, 0x56,
+                                       0x30, 0xe7, 0x02, 0x00, 0xb7, 0x2d, 0xb4, 0xe8, 0x10, 0x00, 0x00, 0x00};
+    const char *gz = path_of("k.gz"), *cut = path_of("cut.gz");
+    write_file(gz, GZ, sizeof GZ);
+    write_file(cut, GZ, 20);
+    FkReport *r = new_report(0);
+    CHECK_OK(fk_report_feed_file(r, P(gz), NULL, NULL));
+    char *j = json_of(r, 0);
+    CHECK(j && strstr(j, "\"top\":[[\"k\",12]]") && strstr(j, "[\"a@b.org\",1]"));
+    free(j);
+    CHECK_ERR(fk_report_feed_file_range(r, P(gz), 3, 9, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "cannot be split");
+    CHECK_ERR(fk_report_feed_file(r, P(cut), NULL, NULL), FK_STATUS_DATA, "ends at byte 20");
+    CHECK_ERR(fk_report_feed_file(r, P("/nonexistent/in.txt"), NULL, NULL), FK_STATUS_IO, "'/nonexistent/in.txt'");
+    CHECK_ERR(fk_report_feed_file(r, P(g_dir), NULL, NULL), FK_STATUS_IO, "directory");
+    CHECK_ERR(fk_report_feed_file(r, NULL, 3, NULL, NULL), FK_STATUS_NULL_POINTER, "path");
+    CHECK_ERR(fk_report_feed_file(r, (const uint8_t *)"x", 0, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "empty");
+    j = json_of(r, 0);
+    CHECK(j && strstr(j, "\"complete\":false") && strstr(j, "truncated gzip"));
+    free(j);
+    fk_report_free(r);
+    unlink(gz);
+    unlink(cut);
+}
+
+static void test_per_doc_and_jsonl(void) {
+    const char *in = path_of("docs.jsonl"), *out = path_of("per_doc.jsonl");
+    const char *lines = "{\"text\": \"a 1 A@B.com\"}\n{\"body\": 1}\n{\"text\": \"b 2\"}\n";
+    write_file(in, lines, strlen(lines));
+    FkReportConfig c;
+    fk_report_config_default(&c);
+    c.text_field = (const uint8_t *)"text";
+    c.text_field_len = 4;
+    FkReport *r = NULL;
+    CHECK_OK(fk_report_new(&c, &r));
+    CHECK_OK(fk_report_set_per_doc(r, P(out)));
+    CHECK_OK(fk_report_feed_file(r, P(in), NULL, NULL));
+    CHECK_OK(fk_report_set_per_doc(r, NULL, 0));
+    CHECK_ERR(fk_report_set_per_doc(r, P("/nonexistent-dir/x.jsonl")), FK_STATUS_IO, "per-document");
+    char got[512] = {0};
+    FILE *f = fopen(out, "rb");
+    size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
+    if (f) fclose(f);
+    CHECK(n > 0);
+    CHECK(strcmp(got, "{\"kv\":{\"a\":1},\"emails\":[\"a@b.com\"]}\n{\"invalid\":\"missing field \\\"text\\\"\"}\n"
+                      "{\"kv\":{\"b\":2},\"emails\":[]}\n") == 0);
+    fk_report_free(r);
+    unlink(in);
+    unlink(out);
+}
+
+int main(void) {
+    snprintf(g_dir, sizeof g_dir, "/tmp/fk-test-report-%d", (int)getpid());
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", g_dir);
+    if (system(cmd) != 0) return 2;
+    test_config_errors();
+    test_patterns_and_texts();
+    test_files_ranges_merge_json();
+    test_bad_files_and_gzip();
+    test_per_doc_and_jsonl();
+    rmdir(g_dir);
+    return finish("test_report");
+}
