@@ -29,7 +29,9 @@ fn render(crate_dir: &str, config: cbindgen::Config) -> String {
 fn main() {
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     let root = Path::new(&crate_dir);
-    println!("cargo:rerun-if-changed=src/ffi");
+    // cbindgen reads the whole crate (any pub const lands in the header), so any source
+    // change may change the header.
+    println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
 
