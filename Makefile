@@ -27,7 +27,7 @@ $(PY): bindings/python/requirements-test.txt
 venv: $(PY)
 
 demo: build venv
-	PYTHONPATH=bindings/python $(PY) -m ferrokern.demo
+	PYTHONPATH=bindings/python $(PY) -m ferrokern demo
 
 test: build venv test-rust test-header test-c test-python
 

@@ -130,9 +130,22 @@ def run_report(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------------------
+
+def add_demo_command(sub) -> None:
+    from . import demo
+
+    p = sub.add_parser("demo", help="the main job on built-in sample data (what `make demo` runs)",
+                       description=demo.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_arguments(p)
+    p.set_defaults(func=lambda args: demo.run(args))
+
+
+# ---------------------------------------------------------------------------------------
 
 #: Every subcommand's `add_<name>_command`, in the order `--help` lists them.
-COMMANDS: List[Callable] = [add_report_command]
+COMMANDS: List[Callable] = [add_report_command, add_demo_command]
 
 
 def build_parser() -> argparse.ArgumentParser:
