@@ -67,7 +67,10 @@
  */
 #define FK_BORDER_REFLECT 3
 
-
+/**
+ * Largest `limit` `fk_count_primes` accepts (10^13).
+ */
+#define FK_MAX_PRIME_LIMIT 10000000000000
 
 /**
  * `FkTexts.offset_kind`: `offsets` points to `n_texts + 1` `int32_t` (Arrow `utf8`).

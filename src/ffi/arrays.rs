@@ -33,7 +33,9 @@ pub const FK_BORDER_REFLECT101: u32 = 2;
 pub const FK_BORDER_REFLECT: u32 = 3;
 
 /// Largest `limit` `fk_count_primes` accepts (10^13).
-pub const FK_MAX_PRIME_LIMIT: u64 = numeric::MAX_PRIME_LIMIT;
+pub const FK_MAX_PRIME_LIMIT: u64 = 10_000_000_000_000;
+// Written out for cbindgen (it would export the kernel's name); kept equal at compile time.
+const _: () = assert!(FK_MAX_PRIME_LIMIT == numeric::MAX_PRIME_LIMIT);
 
 /// A read-only 2-D image: pixel (y, x) is at `data + y*row_stride + x*col_stride` (bytes).
 /// Strides may be negative or zero; `data` must be aligned for `dtype` and the strides

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
+/// cbindgen:ignore
 /// Largest accepted limit. A sieve to 10¹² takes minutes on a laptop; ten times that is
 /// already hours, and anything beyond is treated as a mistake rather than queued for days.
 pub const MAX_PRIME_LIMIT: u64 = 10_000_000_000_000;
