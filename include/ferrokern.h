@@ -99,12 +99,6 @@
 #define FK_FINDALL_LOWERCASE 1
 
 /**
- * Largest accepted limit. A sieve to 10¹² takes minutes on a laptop; ten times that is
- * already hours, and anything beyond is treated as a mistake rather than queued for days.
- */
-#define MAX_PRIME_LIMIT 10000000000000
-
-/**
  * Status of a fallible call. `FK_STATUS_OK` is 0; on anything else
  * `fk_last_error_message()` says what was wrong.
  */

@@ -28,8 +28,6 @@
 
 #define FK_FINDALL_LOWERCASE 1
 
-#define MAX_PRIME_LIMIT 10000000000000
-
 typedef enum FkStatus {
   FK_STATUS_OK = 0,
   FK_STATUS_NULL_POINTER = 1,
