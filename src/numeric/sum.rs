@@ -12,8 +12,8 @@
 //!   and Oishi, *Accurate floating-point summation*, SIAM J. Sci. Comput. 2008): with σ a
 //!   power of two large enough for the block, `q = (σ + x) − σ` is exactly the high part of
 //!   `x` on the grid of σ's half-ulp, `r = x − q` is exactly the rest, and the block's sum
-//!   of the `q` is exact in ordinary floating point. Two such levels capture the top ~86
-//!   bits of the block's range with three flops per value per level; the per-block sums go
+//!   of the `q` is exact in ordinary floating point. Two such levels, fused in one pass,
+//!   capture the top ~86 bits of the block's range with eight flops per value; the per-block sums go
 //!   into the superaccumulator, and the rare nonzero remainders (values more than 2⁸⁶
 //!   times smaller than the block's largest) are added to it one by one. Blocks the fast
 //!   path cannot take (infinities, NaN, values near the ends of the exponent range, all
@@ -213,26 +213,37 @@ fn pow2(e: i32) -> f64 {
     f64::from_bits(((e + 1023) as u64) << 52)
 }
 
-/// Sum of the `q = (σ + x) − σ` of `xs`, with the remainders `x − q` written to `rest`.
-/// Eight independent lanes so that the loop vectorizes; the lane totals are exact, so
-/// adding them up in any order is exact too.
+/// Two extraction levels fused in one pass: `q1 = (σ1 + x) − σ1`, `r1 = x − q1`,
+/// `q2 = (σ2 + r1) − σ2`, `r2 = r1 − q2`. Returns the block sums of q1 and q2 (exact) and
+/// whether any `r2` is nonzero. Eight independent lanes so that the loop vectorizes; lane
+/// totals are exact, so adding them up in any order is exact too.
 #[inline(always)]
-fn extract(xs: &[f64], rest: &mut [f64], sigma: f64) -> f64 {
-    let mut t = [0.0f64; 8];
+fn extract2(xs: &[f64], s1: f64, s2: f64) -> (f64, f64, bool) {
+    let mut t1 = [0.0f64; 8];
+    let mut t2 = [0.0f64; 8];
+    let mut any = [0u64; 8];
     let n8 = xs.len() / 8 * 8;
-    for (xc, rc) in xs[..n8].chunks_exact(8).zip(rest[..n8].chunks_exact_mut(8)) {
+    for c in xs[..n8].chunks_exact(8) {
         for j in 0..8 {
-            let q = (sigma + xc[j]) - sigma;
-            rc[j] = xc[j] - q;
-            t[j] += q;
+            let q1 = (s1 + c[j]) - s1;
+            let r1 = c[j] - q1;
+            let q2 = (s2 + r1) - s2;
+            let r2 = r1 - q2;
+            t1[j] += q1;
+            t2[j] += q2;
+            any[j] |= r2.to_bits() << 1; // ignores the sign of a zero
         }
     }
-    for (x, r) in xs[n8..].iter().zip(rest[n8..].iter_mut()) {
-        let q = (sigma + x) - sigma;
-        *r = x - q;
-        t[0] += q;
+    for &x in &xs[n8..] {
+        let q1 = (s1 + x) - s1;
+        let r1 = x - q1;
+        let q2 = (s2 + r1) - s2;
+        let r2 = r1 - q2;
+        t1[0] += q1;
+        t2[0] += q2;
+        any[0] |= r2.to_bits() << 1;
     }
-    t.iter().sum()
+    (t1.iter().sum(), t2.iter().sum(), any.iter().any(|&a| a != 0))
 }
 
 /// Largest |x|, ignoring NaN (a NaN is caught later: it makes the block's sums NaN).
@@ -267,26 +278,24 @@ fn block_fast(acc: &mut ExactSum, xs: &[f64]) -> bool {
     if e > 1012 || e < -989 {
         return false;
     }
-    let mut r1 = [0.0f64; BLOCK];
-    let mut r2 = [0.0f64; BLOCK];
-    let n = xs.len();
-    // n·(max|x| + ulp(σ)/2) < σ keeps every partial sum of the q on the grid and below σ.
-    let t1 = extract(xs, &mut r1[..n], pow2(e + 11));
-    // |r1| ≤ 2^(e−43), so the same rule gives σ = 2^(e−32).
-    let t2 = extract(&r1[..n], &mut r2[..n], pow2(e - 32));
+    // n·(max|x| + ulp(σ)/2) < σ keeps every partial sum of the q on the grid and below σ:
+    // σ1 = 2^(e+11) for blocks of at most 2¹⁰ values. |r1| ≤ 2^(e−43), so σ2 = 2^(e−32).
+    let (s1, s2) = (pow2(e + 11), pow2(e - 32));
+    let (t1, t2, rest) = extract2(xs, s1, s2);
     if !(t1.is_finite() && t2.is_finite()) {
         return false; // a NaN the max ignored
     }
     acc.add(t1);
     acc.add(t2);
-    let mut any = 0u64;
-    for r in &r2[..n] {
-        any |= r.to_bits() << 1; // ignores the sign of a zero
-    }
-    if any != 0 {
-        for &r in &r2[..n] {
-            if r != 0.0 {
-                acc.add(r);
+    if rest {
+        // Values more than 2⁸⁶ below the block's largest: recompute their remainders (the
+        // same operations, so the same values) and add them exactly.
+        for &x in xs {
+            let q1 = (s1 + x) - s1;
+            let r1 = x - q1;
+            let r2 = r1 - ((s2 + r1) - s2);
+            if r2 != 0.0 {
+                acc.add(r2);
             }
         }
     }
