@@ -338,7 +338,12 @@ def test_sum_heavy_cancellation_and_subnormals(xs, tiny, rnd):
     vals = xs + [-x for x in xs] + tiny + [5e-324, -2.5e-323]
     rnd.shuffle(vals)
     a = np.array(vals * 40)  # long enough for the vectorized blocks
-    assert fk.sum(a) == math.fsum(a.tolist()) == exact_sum(a.tolist())
+    got = fk.sum(a)
+    assert got == exact_sum(a.tolist())
+    try:
+        assert got == math.fsum(a.tolist())
+    except OverflowError:
+        pass  # fsum gives up on intermediate overflow; the exact reference covers it
 
 
 @settings(max_examples=100, deadline=None)
