@@ -74,8 +74,14 @@ fn presieve_pattern() -> Vec<u8> {
 #[inline]
 fn cross_off(seg: &mut [u8], start: usize, p: usize) -> usize {
     let bits = seg.len() * 8;
-    if start >= bits {
-        return start;
+    if start.saturating_add(8 * p) >= bits {
+        // Fewer than eight hits (large primes): not worth setting up the unrolled loop.
+        let mut i = start;
+        while i < bits {
+            seg[i >> 3] &= !(1u8 << (i & 7));
+            i += p;
+        }
+        return i;
     }
     // Eight consecutive multiples have fixed bit positions relative to a byte that moves
     // by p bytes per round, since 8p bits are p bytes.
