@@ -27,6 +27,52 @@
 #define FK_ABI_VERSION 1
 
 /**
+ * Element type code: `uint8_t`.
+ */
+#define FK_DTYPE_U8 1
+
+/**
+ * Element type code: `uint16_t` (native byte order).
+ */
+#define FK_DTYPE_U16 2
+
+/**
+ * Element type code: `float` (native byte order).
+ */
+#define FK_DTYPE_F32 3
+
+/**
+ * Element type code: `double` (native byte order).
+ */
+#define FK_DTYPE_F64 4
+
+/**
+ * Sobel border mode: output pixels on the image border are 0 (the reference loop).
+ */
+#define FK_BORDER_ZERO 0
+
+/**
+ * Sobel border mode: the edge pixel repeats (`aaa|abcd|ddd`).
+ */
+#define FK_BORDER_REPLICATE 1
+
+/**
+ * Sobel border mode: mirror without repeating the edge (`dcb|abcd|cba`, OpenCV's default).
+ */
+#define FK_BORDER_REFLECT101 2
+
+/**
+ * Sobel border mode: mirror repeating the edge (`cba|abcd|dcb`, scipy.ndimage's default;
+ * for a 3×3 kernel the same values as `FK_BORDER_REPLICATE`).
+ */
+#define FK_BORDER_REFLECT 3
+
+/**
+ * Largest `limit` `fk_count_primes` accepts (10^13).
+ */
+#define FK_MAX_PRIME_LIMIT 10000000000000
+
+/**
  * `FkReportConfig.extractors`: the built-in `extract_emails`.
  */
 #define FK_REPORT_EMAILS 1
@@ -199,6 +245,57 @@ typedef struct FkPattern FkPattern;
 typedef struct FkReport FkReport;
 
 /**
+ * A read-only 2-D image: pixel (y, x) is at `data + y*row_stride + x*col_stride` (bytes).
+ * Strides may be negative or zero; `data` must be aligned for `dtype` and the strides
+ * multiples of its size. `height` and `width` must be at least 1.
+ */
+typedef struct FkImage {
+  const void *data;
+  /**
+   * One of `FK_DTYPE_U8`, `FK_DTYPE_U16`, `FK_DTYPE_F32`, `FK_DTYPE_F64`.
+   */
+  uint32_t dtype;
+  size_t height;
+  size_t width;
+  ptrdiff_t row_stride;
+  ptrdiff_t col_stride;
+} FkImage;
+
+/**
+ * A writable 2-D image, laid out as `FkImage`. Its elements must not overlap each other
+ * (no zero strides) nor any input of the call.
+ */
+typedef struct FkImageOut {
+  void *data;
+  /**
+   * `FK_DTYPE_F32` or `FK_DTYPE_F64`.
+   */
+  uint32_t dtype;
+  size_t height;
+  size_t width;
+  ptrdiff_t row_stride;
+  ptrdiff_t col_stride;
+} FkImageOut;
+
+/**
+ * A read-only H×W×C colour image (C = 3: R, G, B; C = 4: R, G, B, A ignored): channel c
+ * of pixel (y, x) is at `data + y*row_stride + x*col_stride + c*channel_stride` (bytes).
+ */
+typedef struct FkColorImage {
+  const void *data;
+  /**
+   * `FK_DTYPE_U8`, `FK_DTYPE_U16`, `FK_DTYPE_F32` or `FK_DTYPE_F64`.
+   */
+  uint32_t dtype;
+  size_t height;
+  size_t width;
+  size_t channels;
+  ptrdiff_t row_stride;
+  ptrdiff_t col_stride;
+  ptrdiff_t channel_stride;
+} FkColorImage;
+
+/**
  * How a report reads and what it extracts. Fill it with `fk_report_config_default`, then
  * change what you need. Borrowed for the duration of `fk_report_new` only.
  */
@@ -368,6 +465,80 @@ enum FkStatus fk_set_threads(size_t n);
  * The worker-thread count the next parallel call will use.
  */
 size_t fk_threads(void);
+
+/**
+ * Sobel gradient magnitude `sqrt(gx² + gy²)` of `src` into `magnitude`, and the gradients
+ * into `gx` and `gy` unless they are NULL, with
+ * `gx = (p[y-1,x+1] + 2p[y,x+1] + p[y+1,x+1]) - (p[y-1,x-1] + 2p[y,x-1] + p[y+1,x-1])` and
+ * `gy = (p[y+1,x-1] + 2p[y+1,x] + p[y+1,x+1]) - (p[y-1,x-1] + 2p[y-1,x] + p[y-1,x+1])`.
+ * `src`: any `FK_DTYPE_*`. Outputs: `FK_DTYPE_F32` or `FK_DTYPE_F64`, all the same, of the
+ * input's height and width; computed in double precision when the input or the outputs are
+ * `FK_DTYPE_F64`, else in single. `border`: one of `FK_BORDER_*`. A NaN in the input makes
+ * NaN only the outputs whose formula uses it (its 8 neighbours). Images smaller than 3×3
+ * are valid. Runs in parallel; results do not depend on the thread count.
+ * Errors: `NULL_POINTER` (`src`, `magnitude` or a data pointer), `DTYPE` (unsupported or
+ * mixed output dtypes), `INVALID_ARGUMENT` (empty image, shape mismatch, a stride that is
+ * not a multiple of the element size, misaligned data, unknown border, byte extents that
+ * overflow), `OVERLAP` (an output overlaps the input or another output, or itself).
+ */
+enum FkStatus fk_sobel(const struct FkImage *src,
+                       uint32_t border,
+                       const struct FkImageOut *magnitude,
+                       const struct FkImageOut *gx,
+                       const struct FkImageOut *gy);
+
+/**
+ * Luma `0.2989 R + 0.5870 G + 0.1140 B` of every pixel of `src` (computed in double
+ * precision, as `np.dot(img[..., :3], [0.2989, 0.5870, 0.1140])`) into `out`
+ * (`FK_DTYPE_F32` or `FK_DTYPE_F64`, height × width). Errors as for `fk_sobel`, and
+ * `INVALID_ARGUMENT` for a channel count other than 3 or 4.
+ */
+enum FkStatus fk_grayscale(const struct FkColorImage *src, const struct FkImageOut *out);
+
+/**
+ * Sobel magnitude of the luma of `src` (as `fk_grayscale`, then `fk_sobel`) in one pass,
+ * without storing the grayscale image. The luma is rounded to the working precision
+ * (double when `src` or `magnitude` is `FK_DTYPE_F64`, else single) before the gradients.
+ * Errors as for `fk_sobel` and `fk_grayscale`.
+ */
+enum FkStatus fk_edges(const struct FkColorImage *src,
+                       uint32_t border,
+                       const struct FkImageOut *magnitude);
+
+/**
+ * The correctly rounded sum of `n` native-endian doubles (the exact sum rounded once, to
+ * nearest even: `math.fsum` for finite values) into `*out`. Value i is read from
+ * `data + i*stride` (bytes); `data` needs no alignment and `stride` may be negative, zero
+ * or any byte count. NaN if any value is NaN or both infinities occur; ±inf if an
+ * infinity occurs or the exact sum rounds beyond the largest double; -0.0 only when every
+ * value is -0.0; 0.0 for `n` = 0 (`data` may then be NULL). Deterministic for any thread
+ * count. Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (the byte range overflows).
+ */
+enum FkStatus fk_sum_f64(const void *data, size_t n, ptrdiff_t stride, double *out);
+
+/**
+ * numpy.polyval: `out[i] = (…((0·x + c[0])·x + c[1])·x + …) + c[n_coeffs-1]` for `x[i]`,
+ * coefficients highest degree first, without fused multiply-adds (bit for bit what numpy
+ * computes; `n_coeffs` = 0 gives zeros). `x` has `n` doubles at byte stride `x_stride`,
+ * `out` has `n` at `out_stride`; both aligned, strides multiples of 8, possibly negative.
+ * `out` may be exactly `x` (same pointer and stride: in place); any other overlap, of
+ * `out` with `x`, `coeffs` or itself, is `OVERLAP`. Errors: `NULL_POINTER`,
+ * `INVALID_ARGUMENT` (misaligned, bad stride, overflow), `OVERLAP`.
+ */
+enum FkStatus fk_polyval_f64(const double *coeffs,
+                             size_t n_coeffs,
+                             const double *x,
+                             size_t n,
+                             ptrdiff_t x_stride,
+                             double *out,
+                             ptrdiff_t out_stride);
+
+/**
+ * The number of primes p < `limit` into `*out` (segmented parallel sieve, linear in
+ * `limit`: π(10^9) takes about 0.1 s on two cores, π(10^12) minutes). Errors: `NULL_POINTER`,
+ * `INVALID_ARGUMENT` (`limit` above `FK_MAX_PRIME_LIMIT`).
+ */
+enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
 
 /**
  * Fill `*out` with the defaults: both built-in extractors, top 20, no kv totals, plain

@@ -1,1 +1,11 @@
-//! Numeric kernels (exact sum, polyval, prime counting). See issue 3.
+//! Numeric kernels: a correctly rounded parallel sum ([`sum`]), Horner polynomial
+//! evaluation with numpy's semantics ([`polyval`]) and prime counting with a segmented
+//! parallel sieve ([`primes`]). Pure Rust; the C layer lives in `ffi::arrays`.
+
+pub mod polyval;
+pub mod primes;
+pub mod sum;
+
+pub use polyval::{polyval, polyval_inplace};
+pub use primes::{count_primes, MAX_PRIME_LIMIT};
+pub use sum::{sum, sum_bytes, ExactSum};

@@ -1,3 +1,275 @@
-"""Image and array kernels (issue 3)."""
+"""Image and array kernels: Sobel, grayscale, fused edges, exact sum, polyval, prime counting.
 
-__all__: list[str] = []
+Arrays are passed to the library as pointer + shape + byte strides, so numpy views (sliced,
+transposed, flipped, Fortran order, broadcast inputs) are used in place, never copied. Only
+layouts the library cannot read directly are copied first: non-native byte order and
+misaligned data (for the image kernels and polyval; ``sum`` reads misaligned data as is).
+numpy is imported by the functions that return arrays, not by ``sum`` or ``count_primes``.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from array import array
+from typing import Any
+
+from ._native import check, ffi, lib
+
+__all__ = ["sobel", "grayscale", "edges", "sum", "polyval", "count_primes"]
+
+_BORDERS = {
+    "zero": lib.FK_BORDER_ZERO,
+    "replicate": lib.FK_BORDER_REPLICATE,
+    "reflect101": lib.FK_BORDER_REFLECT101,
+    "reflect": lib.FK_BORDER_REFLECT,
+}
+_IN_DTYPES = {"uint8": lib.FK_DTYPE_U8, "uint16": lib.FK_DTYPE_U16, "float32": lib.FK_DTYPE_F32, "float64": lib.FK_DTYPE_F64}
+_OUT_DTYPES = {"float32": lib.FK_DTYPE_F32, "float64": lib.FK_DTYPE_F64}
+
+
+def _np():
+    import numpy as np
+
+    return np
+
+
+def _address(a) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def _border(border: str) -> int:
+    try:
+        return _BORDERS[border]
+    except (KeyError, TypeError):
+        raise ValueError(f"border must be one of {', '.join(map(repr, _BORDERS))}; got {border!r}") from None
+
+
+def _readable(func: str, a, ndim: int, shape_hint: str):
+    """`a` as an ndarray the library can read in place (copied only when it cannot)."""
+    np = _np()
+    a = np.asarray(a)
+    if a.ndim != ndim:
+        raise ValueError(f"{func}: expected a {ndim}-D array {shape_hint}, got {a.ndim}-D with shape {a.shape}")
+    if a.dtype.name not in _IN_DTYPES or a.dtype.kind not in "uf":
+        raise TypeError(f"{func}: dtype {a.dtype} is not supported; expected uint8, uint16, float32 or float64")
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))  # the library reads native byte order only
+    if not a.flags.aligned:
+        a = np.require(a, requirements=["ALIGNED"])
+    if 0 in a.shape:
+        raise ValueError(f"{func}: the image is empty (shape {a.shape})")
+    return a
+
+
+def _out(func: str, what: str, out, shape, dtype):
+    """A writable native float32/float64 array of `shape`: `out` checked, or a new one."""
+    np = _np()
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{func}: {what} must be a numpy array, got {type(out).__name__}")
+    if out.dtype.name not in _OUT_DTYPES or not out.dtype.isnative:
+        raise TypeError(f"{func}: {what} has dtype {out.dtype}; expected float32 or float64 in native byte order")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{func}: {what} has shape {out.shape}; expected {tuple(shape)}")
+    if not out.flags.writeable:
+        raise ValueError(f"{func}: {what} is read-only")
+    if not out.flags.aligned:
+        raise ValueError(f"{func}: {what} is not aligned to its element size")
+    return out
+
+
+def _out_dtype(func: str, dtype, default: str):
+    if dtype is None:
+        return default
+    name = _np().dtype(dtype).name
+    if name not in _OUT_DTYPES:
+        raise TypeError(f"{func}: dtype {name} is not supported for the output; expected float32 or float64")
+    return name
+
+
+def _image(a, cls: str):
+    s = a.strides
+    return ffi.new(f"{cls}*", {
+        "data": ffi.cast("void *", _address(a)), "dtype": (_IN_DTYPES if cls == "FkImage" else _OUT_DTYPES)[a.dtype.name],
+        "height": a.shape[0], "width": a.shape[1], "row_stride": s[0], "col_stride": s[1],
+    })
+
+
+def sobel(img, border: str = "zero", out=None, *, dtype=None, gradients: bool = False):
+    """Sobel gradient magnitude ``sqrt(gx**2 + gy**2)`` of a 2-D image.
+
+    ``img``: uint8, uint16, float32 or float64, any strides. ``border``: ``"zero"`` (border
+    pixels of the result are 0, as in the reference loop), ``"replicate"``, ``"reflect101"``
+    (OpenCV's default) or ``"reflect"`` (scipy.ndimage's default). The result is float64 for
+    float64 input and float32 otherwise, unless ``dtype`` (or ``out``) says otherwise.
+    ``gradients=True`` returns ``(magnitude, gx, gy)``. NaN spreads to its 8 neighbours only.
+    """
+    a = _readable("sobel", img, 2, "(height, width)")
+    default = "float64" if a.dtype.name == "float64" else "float32"
+    dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("sobel", dtype, default)
+    m = _out("sobel", "out", out, a.shape, dt)
+    b = _border(border)
+    if gradients:
+        gx, gy = _np().empty(a.shape, dtype=m.dtype), _np().empty(a.shape, dtype=m.dtype)
+        check(lib.fk_sobel(_image(a, "FkImage"), b, _image(m, "FkImageOut"), _image(gx, "FkImageOut"), _image(gy, "FkImageOut")))
+        return m, gx, gy
+    check(lib.fk_sobel(_image(a, "FkImage"), b, _image(m, "FkImageOut"), ffi.NULL, ffi.NULL))
+    return m
+
+
+def _color(a):
+    s = a.strides
+    return ffi.new("FkColorImage*", {
+        "data": ffi.cast("void *", _address(a)), "dtype": _IN_DTYPES[a.dtype.name], "height": a.shape[0],
+        "width": a.shape[1], "channels": a.shape[2], "row_stride": s[0], "col_stride": s[1], "channel_stride": s[2],
+    })
+
+
+def _rgb(func: str, rgb):
+    a = _readable(func, rgb, 3, "(height, width, 3 or 4)")
+    if a.shape[2] not in (3, 4):
+        raise ValueError(f"{func}: expected 3 (RGB) or 4 (RGBA) channels in the last axis, got shape {a.shape}")
+    return a
+
+
+def grayscale(rgb, out=None, *, dtype=None):
+    """Luma ``0.2989 R + 0.5870 G + 0.1140 B`` of an (H, W, 3 or 4) image, as
+    ``np.dot(rgb[..., :3], [0.2989, 0.5870, 0.1140])``; float64 unless ``dtype``/``out`` say
+    float32."""
+    a = _rgb("grayscale", rgb)
+    dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("grayscale", dtype, "float64")
+    o = _out("grayscale", "out", out, a.shape[:2], dt)
+    check(lib.fk_grayscale(_color(a), _image(o, "FkImageOut")))
+    return o
+
+
+def edges(rgb, border: str = "zero", out=None, *, dtype=None):
+    """``sobel(grayscale(rgb), border)`` in one pass, without the grayscale image. float64
+    for float64 input, float32 otherwise (or ``dtype``/``out``)."""
+    a = _rgb("edges", rgb)
+    default = "float64" if a.dtype.name == "float64" else "float32"
+    dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("edges", dtype, default)
+    o = _out("edges", "out", out, a.shape[:2], dt)
+    check(lib.fk_edges(_color(a), _border(border), _image(o, "FkImageOut")))
+    return o
+
+
+def _sum_raw(address, n: int, stride: int) -> float:
+    res = ffi.new("double*")
+    check(lib.fk_sum_f64(address, n, stride, res))
+    return res[0]
+
+
+def sum(buf: Any) -> float:  # noqa: A001 - the issue's name for it
+    """The correctly rounded sum of float64 values: equal to ``math.fsum`` for finite values,
+    the same for any thread count.
+
+    Accepts a numpy float64 array (any shape and strides, misaligned too), or any buffer of
+    doubles: ``array.array('d')``, a ``memoryview``, ``bytes``/``bytearray`` holding native
+    doubles (the length must be a multiple of 8), or else an iterable of numbers. NaN if any
+    value is NaN or both infinities occur; ±inf for an infinity, or when the exact sum is
+    beyond the float range (where ``math.fsum`` raises OverflowError); -0.0 only if every
+    value is -0.0."""
+    np = sys.modules.get("numpy")  # a numpy array implies numpy is imported already
+    if np is not None and isinstance(buf, np.ndarray):
+        return _sum_ndarray(np, buf)
+    try:
+        mv = memoryview(buf)
+    except TypeError:
+        if isinstance(buf, (str, dict)):
+            raise TypeError(f"sum: expected a buffer or an iterable of numbers, got {type(buf).__name__}") from None
+        try:
+            mv = memoryview(array("d", buf))
+        except TypeError as e:
+            raise TypeError(f"sum: expected a buffer of doubles or an iterable of numbers ({e})") from None
+    fmt = mv.format
+    if fmt in ("B", "b", "c"):
+        if mv.nbytes % 8:
+            raise ValueError(f"sum: a buffer of {mv.nbytes} bytes is not a whole number of 8-byte doubles")
+    elif fmt not in ("d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d"):
+        raise TypeError(f"sum: expected a buffer of native doubles (format 'd'), got format {fmt!r}")
+    if not mv.c_contiguous:
+        mv = memoryview(mv.tobytes())
+    if mv.nbytes == 0:
+        return 0.0
+    return _sum_raw(ffi.cast("void *", ffi.from_buffer(mv)), mv.nbytes // 8, 8)
+
+
+def _sum_ndarray(np, a) -> float:
+    if a.dtype.kind != "f" or a.dtype.itemsize != 8:
+        raise TypeError(f"sum: expected float64 values, got dtype {a.dtype}")
+    if not a.dtype.isnative:
+        a = a.astype(np.float64)
+    if a.size == 0:
+        return 0.0
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if a.ndim > 1:
+        # The order of the values does not matter: any single-stride walk over them works.
+        if a.flags.c_contiguous or a.flags.f_contiguous:
+            return _sum_raw(ffi.cast("void *", _address(a)), a.size, 8)
+        a = np.ascontiguousarray(a).reshape(-1)
+    return _sum_raw(ffi.cast("void *", _address(a)), a.shape[0], a.strides[0])
+
+
+def polyval(coeffs, x, out=None):
+    """``numpy.polyval(coeffs, x)`` (highest degree first, Horner, bit for bit numpy's
+    result) for float64 ``x``, in parallel. ``out`` may be ``x`` itself (in place).
+    ``x`` must be float64 if it is a numpy array; lists and scalars are converted."""
+    np = _np()
+    c = np.ascontiguousarray(coeffs, dtype=np.float64)
+    if c.ndim != 1:
+        raise ValueError(f"polyval: coeffs must be 1-D, got shape {c.shape}")
+    scalar = not isinstance(x, np.ndarray) and np.ndim(x) == 0
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind != "f" or x.dtype.itemsize != 8:
+            raise TypeError(f"polyval: x has dtype {x.dtype}; expected float64 (convert with x.astype(np.float64))")
+        xa = x
+    else:
+        try:
+            xa = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"polyval: x must be float64 numbers ({e})") from None
+    o = _out("polyval", "out", out, xa.shape, "float64")
+    if out is not None and out.dtype != np.float64:
+        raise TypeError(f"polyval: out has dtype {out.dtype}; expected float64")
+    if not xa.dtype.isnative or not xa.flags.aligned:
+        xa = np.require(xa.astype(np.float64), requirements=["ALIGNED"])
+    both_c = xa.flags.c_contiguous and o.flags.c_contiguous
+    if xa.ndim <= 1 or both_c or (xa.flags.f_contiguous and o.flags.f_contiguous):
+        # One strided run each (reshaping a contiguous array gives a view, never a copy).
+        order = "C" if xa.ndim <= 1 or both_c else "F"
+        _polyval_raw(c, xa.reshape(-1, order=order), o.reshape(-1, order=order))
+    else:
+        # A multi-dimensional layout that is not one strided run: through a contiguous copy.
+        tmp = np.ascontiguousarray(xa)
+        _polyval_raw(c, tmp.reshape(-1), tmp.reshape(-1))
+        o[...] = tmp
+    return o[()] if scalar and out is None else o
+
+
+def _polyval_raw(c, x, o) -> None:
+    check(lib.fk_polyval_f64(
+        ffi.cast("double *", _address(c)), c.shape[0], ffi.cast("double *", _address(x)), x.shape[0], x.strides[0],
+        ffi.cast("double *", _address(o)), o.strides[0],
+    ))
+
+
+def count_primes(limit: int) -> int:
+    """The number of primes p < ``limit`` (so ``count_primes(10**9)`` is π(10⁹) = 50847534),
+    with a segmented parallel sieve. ``limit`` must be an integer in [0, 10**13]."""
+    if isinstance(limit, float) and limit.is_integer():
+        limit = int(limit)
+    try:
+        n = operator.index(limit)
+    except TypeError:
+        raise TypeError(f"count_primes: limit must be an integer, got {type(limit).__name__}") from None
+    if n < 0:
+        raise ValueError(f"count_primes: limit must be >= 0, got {n}")
+    if n > lib.FK_MAX_PRIME_LIMIT:
+        raise ValueError(f"count_primes: limit {n} is above the maximum {lib.FK_MAX_PRIME_LIMIT} (10**13)")
+    res = ffi.new("uint64_t*")
+    check(lib.fk_count_primes(n, res))
+    return int(res[0])

@@ -1,5 +1,23 @@
 #define FK_ABI_VERSION 1
 
+#define FK_DTYPE_U8 1
+
+#define FK_DTYPE_U16 2
+
+#define FK_DTYPE_F32 3
+
+#define FK_DTYPE_F64 4
+
+#define FK_BORDER_ZERO 0
+
+#define FK_BORDER_REPLICATE 1
+
+#define FK_BORDER_REFLECT101 2
+
+#define FK_BORDER_REFLECT 3
+
+#define FK_MAX_PRIME_LIMIT 10000000000000
+
 #define FK_REPORT_EMAILS 1
 
 #define FK_REPORT_KV 2
@@ -55,6 +73,35 @@ typedef struct FkMatches FkMatches;
 typedef struct FkPattern FkPattern;
 
 typedef struct FkReport FkReport;
+
+typedef struct FkImage {
+  const void *data;
+  uint32_t dtype;
+  size_t height;
+  size_t width;
+  ptrdiff_t row_stride;
+  ptrdiff_t col_stride;
+} FkImage;
+
+typedef struct FkImageOut {
+  void *data;
+  uint32_t dtype;
+  size_t height;
+  size_t width;
+  ptrdiff_t row_stride;
+  ptrdiff_t col_stride;
+} FkImageOut;
+
+typedef struct FkColorImage {
+  const void *data;
+  uint32_t dtype;
+  size_t height;
+  size_t width;
+  size_t channels;
+  ptrdiff_t row_stride;
+  ptrdiff_t col_stride;
+  ptrdiff_t channel_stride;
+} FkColorImage;
 
 typedef struct FkReportConfig {
   uint32_t extractors;
@@ -119,6 +166,30 @@ const char *fk_last_error_message(void);
 enum FkStatus fk_set_threads(size_t n);
 
 size_t fk_threads(void);
+
+enum FkStatus fk_sobel(const struct FkImage *src,
+                       uint32_t border,
+                       const struct FkImageOut *magnitude,
+                       const struct FkImageOut *gx,
+                       const struct FkImageOut *gy);
+
+enum FkStatus fk_grayscale(const struct FkColorImage *src, const struct FkImageOut *out);
+
+enum FkStatus fk_edges(const struct FkColorImage *src,
+                       uint32_t border,
+                       const struct FkImageOut *magnitude);
+
+enum FkStatus fk_sum_f64(const void *data, size_t n, ptrdiff_t stride, double *out);
+
+enum FkStatus fk_polyval_f64(const double *coeffs,
+                             size_t n_coeffs,
+                             const double *x,
+                             size_t n,
+                             ptrdiff_t x_stride,
+                             double *out,
+                             ptrdiff_t out_stride);
+
+enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
 
 enum FkStatus fk_report_config_default(struct FkReportConfig *out);
 

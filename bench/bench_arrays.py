@@ -1,0 +1,179 @@
+"""Benchmark of the image and array kernels against what a user would pick instead,
+measured side by side in one run, with a memory-bandwidth roofline (np.copyto on all
+threads) and each kernel's share of it.
+
+    PYTHONPATH=bindings/python .venv/bin/python bench/bench_arrays.py [--quick]
+
+Every timing is the best of a few runs after a warm-up, of the call as a user writes it
+(outputs allocated by the call, on both sides). ferrokern, OpenCV and numexpr use all
+threads (FERROKERN_THREADS / cv2.setNumThreads / numexpr.set_num_threads); numpy and scipy
+are single-threaded by design. Prints a markdown table and writes bench/out/arrays.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+import ferrokern as fk
+
+ROOT = Path(__file__).resolve().parent
+
+
+def best(f, repeat=3):
+    f()  # warm-up: page in code, the pool, caches
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = ap.parse_args()
+    threads = fk.threads()
+    side = 1024 if args.quick else 4096
+    n = 10**7 if args.quick else 10**8
+    prime_limit = 10**8 if args.quick else 10**9
+
+    import cv2
+    import numexpr
+    import scipy.ndimage as ndi
+
+    cv2.setNumThreads(threads)
+    numexpr.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    rows: list[tuple] = []  # (kernel, impl, seconds, unit count, unit, bytes moved, note)
+
+    # -- roofline: np.copyto on every thread (numpy copies without the GIL) --------------
+    src = rng.standard_normal(n)
+    dst = np.empty_like(src)
+    halves = np.array_split(np.arange(n), threads)
+    bounds = [(h[0], h[-1] + 1) for h in halves]
+    pool = ThreadPoolExecutor(threads)
+
+    def copy_all():
+        list(pool.map(lambda b: np.copyto(dst[b[0]:b[1]], src[b[0]:b[1]]), bounds))
+
+    t_copy = best(copy_all, 5)
+    roof = 2 * src.nbytes / t_copy  # bytes read + written per second
+    rows.append(("roofline", f"np.copyto, {threads} threads", t_copy, None, "", 2 * src.nbytes, "read + write"))
+    del dst
+
+    # -- Sobel f64 -> f64 ------------------------------------------------------------
+    img = rng.random((side, side))
+    mp = side * side / 1e6
+
+    def cv_sobel(a, depth):
+        return cv2.magnitude(cv2.Sobel(a, depth, 1, 0, ksize=3), cv2.Sobel(a, depth, 0, 1, ksize=3))
+
+    def np_sobel(p):
+        p = np.pad(p, 1, mode="reflect")
+        gx = (p[:-2, 2:] + 2 * p[1:-1, 2:] + p[2:, 2:]) - (p[:-2, :-2] + 2 * p[1:-1, :-2] + p[2:, :-2])
+        gy = (p[2:, :-2] + 2 * p[2:, 1:-1] + p[2:, 2:]) - (p[:-2, :-2] + 2 * p[:-2, 1:-1] + p[:-2, 2:])
+        return np.sqrt(gx * gx + gy * gy)
+
+    k = f"Sobel {side}x{side} f64->f64"
+    moved = 16 * side * side
+    rows.append((k, "ferrokern.sobel(img, 'reflect101')", best(lambda: fk.sobel(img, "reflect101")), mp, "MP", moved, ""))
+    rows.append((k, "OpenCV Sobel dx, dy CV_64F + magnitude", best(lambda: cv_sobel(img, cv2.CV_64F)), mp, "MP", moved, ""))
+    rows.append((k, "scipy.ndimage.sobel x2 + np.hypot", best(lambda: np.hypot(ndi.sobel(img, 1), ndi.sobel(img, 0)), 1), mp, "MP", moved, "1 thread"))
+    rows.append((k, "numpy vectorized (pad + slices)", best(lambda: np_sobel(img), 1), mp, "MP", moved, "1 thread"))
+
+    # -- Sobel u8 -> f32 ---------------------------------------------------------------
+    u8 = (img * 255).astype(np.uint8)
+    k = f"Sobel {side}x{side} u8->f32"
+    moved = 5 * side * side
+    rows.append((k, "ferrokern.sobel(u8, 'reflect101')", best(lambda: fk.sobel(u8, "reflect101")), mp, "MP", moved, ""))
+    rows.append((k, "OpenCV Sobel CV_32F + magnitude", best(lambda: cv_sobel(u8, cv2.CV_32F)), mp, "MP", moved, ""))
+
+    # -- grayscale, edges ----------------------------------------------------------------
+    rgb = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+    w = [0.2989, 0.5870, 0.1140]
+    k = f"grayscale {side}x{side} u8 RGB->f64"
+    moved = 11 * side * side
+    rows.append((k, "ferrokern.grayscale(rgb)", best(lambda: fk.grayscale(rgb)), mp, "MP", moved, ""))
+    rows.append((k, "np.dot(rgb[..., :3], w)", best(lambda: np.dot(rgb[..., :3], w), 1), mp, "MP", moved, "1 thread"))
+    k = f"edges {side}x{side} u8 RGB->f32"
+    moved = 7 * side * side
+    rows.append((k, "ferrokern.edges(rgb, 'reflect101') (fused)", best(lambda: fk.edges(rgb, "reflect101")), mp, "MP", moved, ""))
+    rows.append((k, "OpenCV cvtColor gray + Sobel CV_32F + magnitude",
+                 best(lambda: cv_sobel(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.CV_32F)), mp, "MP", moved,
+                 "u8 gray, OpenCV weights"))
+
+    # -- sum -----------------------------------------------------------------------------
+    x = rng.standard_normal(n)
+    k = f"sum of {n:.0e} f64"
+    rows.append((k, "ferrokern.sum(x) (correctly rounded)", best(lambda: fk.sum(x), 5), n / 1e6, "M", x.nbytes, ""))
+    rows.append((k, "np.sum(x) (pairwise, not exact)", best(lambda: np.sum(x), 5), n / 1e6, "M", x.nbytes, "1 thread"))
+    sub = x[: n // 100]
+    t_fsum = best(lambda: math.fsum(sub), 1) * 100
+    rows.append((k, "math.fsum(x)", t_fsum, n / 1e6, "M", x.nbytes, "timed on 1% of x, x100"))
+    assert fk.sum(x) == math.fsum(x)
+
+    # -- polyval -------------------------------------------------------------------------
+    k = f"polyval([1,2,0], x), {n:.0e} f64"
+    moved = 2 * x.nbytes
+    rows.append((k, "ferrokern.polyval([1, 2, 0], x)", best(lambda: fk.polyval([1, 2, 0], x)), n / 1e6, "M", moved, ""))
+    rows.append((k, "numexpr.evaluate('x*x + 2*x')", best(lambda: numexpr.evaluate("x*x + 2*x", local_dict={"x": x})), n / 1e6, "M", moved, ""))
+    rows.append((k, "numpy x*x + 2*x", best(lambda: x * x + 2 * x, 2), n / 1e6, "M", moved, "1 thread"))
+    del x
+
+    # -- count_primes --------------------------------------------------------------------
+    k = f"count_primes({prime_limit:.0e})"
+    rows.append((k, "ferrokern.count_primes", best(lambda: fk.count_primes(prime_limit)), None, "", None, ""))
+    ps = shutil.which("primesieve")
+    if ps:
+        def run_ps():
+            out = subprocess.run([ps, str(prime_limit), "--count", f"-t{threads}", "--time", "-q"],
+                                 capture_output=True, text=True, check=True).stdout
+            m = re.search(r"Seconds:\s*([0-9.]+)", out)
+            return float(m.group(1)) if m else float("nan")
+
+        t_ps = min(run_ps() for _ in range(4))
+        rows.append((k, f"primesieve CLI -t{threads} (its own timer)", t_ps, None, "", None, ""))
+    else:
+        rows.append((k, "primesieve: not installed (apt-get install primesieve)", float("nan"), None, "", None, ""))
+
+    # -- table ---------------------------------------------------------------------------
+    first: dict[str, float] = {}
+    lines = [
+        f"ferrokern {fk.library_version}, {threads} threads, {os.cpu_count()} CPUs; roofline np.copyto "
+        f"{roof / 1e9:.1f} GB/s (read + write)",
+        "",
+        "| kernel | implementation | time | throughput | GB/s moved | share of roofline | ferrokern speed-up | note |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for kernel, impl, t, units, unit, nbytes, note in rows:
+        first.setdefault(kernel, t)
+        thr = f"{units / t:,.0f} {unit}/s" if units else ""
+        gbs = f"{nbytes / t / 1e9:.1f}" if nbytes else ""
+        share = f"{nbytes / t / roof:.0%}" if nbytes else ""
+        ratio = "" if kernel == "roofline" or t == first[kernel] else f"{t / first[kernel]:.2f}x"
+        lines.append(f"| {kernel} | {impl} | {t * 1e3:,.1f} ms | {thr} | {gbs} | {share} | {ratio} | {note} |")
+    lines += [
+        "",
+        "`ferrokern speed-up` = the alternative's time / ferrokern's time on the same row group.",
+        "`GB/s moved` counts the compulsory traffic: input bytes read + output bytes written.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    out_dir = ROOT / "out"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "arrays.md").write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

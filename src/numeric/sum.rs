@@ -1,0 +1,524 @@
+//! Correctly rounded summation of `f64` values: the exact sum of the inputs, rounded once
+//! (to nearest, ties to even). Equal to Python's `math.fsum` for finite inputs, and the same
+//! for any thread count, because every partial result is exact and exact addition is
+//! associative.
+//!
+//! Two layers:
+//! * [`ExactSum`], a fixed-point superaccumulator covering the whole `f64` range (every
+//!   finite double is an integer multiple of 2⁻¹⁰⁷⁴ below 2¹⁰²⁴, so 67 chunks of 32 bits
+//!   hold any of them exactly, with headroom for carries). Adding one double is a few
+//!   integer operations and touches up to three chunks; carries are propagated lazily.
+//! * A vectorized fast path for blocks of 1024 values ("error-free extraction", Rump, Ogita
+//!   and Oishi, *Accurate floating-point summation*, SIAM J. Sci. Comput. 2008): with σ a
+//!   power of two large enough for the block, `q = (σ + x) − σ` is exactly the high part of
+//!   `x` on the grid of σ's half-ulp, `r = x − q` is exactly the rest, and the block's sum
+//!   of the `q` is exact in ordinary floating point. Two such levels, fused in one pass,
+//!   capture the top ~86 bits of the block's range with eight flops per value; the per-block sums go
+//!   into the superaccumulator, and the rare nonzero remainders (values more than 2⁸⁶
+//!   times smaller than the block's largest) are added to it one by one. Blocks the fast
+//!   path cannot take (infinities, NaN, values near the ends of the exponent range, all
+//!   zeros) go through the superaccumulator directly. Either way nothing is rounded before
+//!   the final [`ExactSum::value`].
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Chunk `i` has weight 2^(32·i − 1074).
+const CHUNK_BITS: u32 = 32;
+/// 2098 bits of finite doubles (bit 0 = 2⁻¹⁰⁷⁴, the top bit of the largest double is bit
+/// 2097) plus room for the carries of up to 2⁶⁴ additions.
+const N_CHUNKS: usize = 67;
+/// Carries are propagated after this many additions: each addition changes a chunk by less
+/// than 2³², so a chunk stays below 2³² + 2³⁰·2³² < 2⁶³ in magnitude.
+const NORMALIZE_EVERY: u32 = 1 << 30;
+/// Values per fast-path block. The block size enters the choice of σ (2¹¹ ≥ 2·BLOCK).
+const BLOCK: usize = 1024;
+/// Values per parallel task.
+const TASK: usize = 1 << 16;
+
+/// An exact running sum of `f64` values (see the module documentation).
+#[derive(Clone, Debug)]
+pub struct ExactSum {
+    chunks: [i64; N_CHUNKS],
+    pending: u32,
+    nan: bool,
+    pos_inf: bool,
+    neg_inf: bool,
+    /// No value was added (the empty sum is +0.0).
+    empty: bool,
+    /// Every value added was -0.0: only then is the (zero) sum -0.0, as in IEEE arithmetic.
+    only_neg_zeros: bool,
+}
+
+impl Default for ExactSum {
+    fn default() -> Self {
+        ExactSum::new()
+    }
+}
+
+impl ExactSum {
+    pub fn new() -> ExactSum {
+        ExactSum { chunks: [0; N_CHUNKS], pending: 0, nan: false, pos_inf: false, neg_inf: false, empty: true, only_neg_zeros: true }
+    }
+
+    /// Add one value exactly.
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        let bits = x.to_bits();
+        let neg = bits >> 63 != 0;
+        let exp = ((bits >> 52) & 0x7ff) as u32;
+        let frac = bits & ((1u64 << 52) - 1);
+        self.empty = false;
+        if exp == 0x7ff {
+            self.only_neg_zeros = false;
+            if frac != 0 {
+                self.nan = true;
+            } else if neg {
+                self.neg_inf = true;
+            } else {
+                self.pos_inf = true;
+            }
+            return;
+        }
+        if bits != 1u64 << 63 {
+            self.only_neg_zeros = false;
+        }
+        // x = ±m · 2^(pos − 1074): subnormals have exponent field 0 and no implicit bit.
+        let (m, pos) = if exp == 0 { (frac, 0) } else { (frac | (1u64 << 52), exp - 1) };
+        if m == 0 {
+            return;
+        }
+        let i = (pos / CHUNK_BITS) as usize;
+        let v = (m as u128) << (pos % CHUNK_BITS); // at most 84 bits: three chunks
+        let lo = (v as u64 & 0xffff_ffff) as i64;
+        let mid = ((v >> 32) as u64 & 0xffff_ffff) as i64;
+        let hi = (v >> 64) as i64;
+        if neg {
+            self.chunks[i] -= lo;
+            self.chunks[i + 1] -= mid;
+            self.chunks[i + 2] -= hi;
+        } else {
+            self.chunks[i] += lo;
+            self.chunks[i + 1] += mid;
+            self.chunks[i + 2] += hi;
+        }
+        self.pending += 1;
+        if self.pending >= NORMALIZE_EVERY {
+            self.normalize();
+        }
+    }
+
+    /// Propagate carries: afterwards every chunk but the top one is in [0, 2³²) and the top
+    /// one carries the sign.
+    fn normalize(&mut self) {
+        for i in 0..N_CHUNKS - 1 {
+            let carry = self.chunks[i] >> CHUNK_BITS; // floor division by 2³²
+            self.chunks[i] -= carry << CHUNK_BITS;
+            self.chunks[i + 1] += carry;
+        }
+        self.pending = 0;
+    }
+
+    /// Add everything `other` holds (exact, so the order of merges does not matter).
+    pub fn merge(&mut self, other: &ExactSum) {
+        let mut o = other.clone();
+        o.normalize();
+        self.normalize();
+        for (a, b) in self.chunks.iter_mut().zip(o.chunks.iter()) {
+            *a += *b;
+        }
+        self.pending = 2; // chunks are now below 2³³: far from the limit
+        self.nan |= o.nan;
+        self.pos_inf |= o.pos_inf;
+        self.neg_inf |= o.neg_inf;
+        self.only_neg_zeros &= o.only_neg_zeros;
+        self.empty &= o.empty;
+    }
+
+    /// Add a slice, using the vectorized block path.
+    pub fn add_slice(&mut self, xs: &[f64]) {
+        for block in xs.chunks(BLOCK) {
+            add_block(self, block);
+        }
+    }
+
+    /// The exact sum rounded to the nearest double (ties to even). NaN if any value was NaN
+    /// or both infinities occurred; ±inf if an infinity occurred, or if the exact sum of
+    /// finite values rounds beyond the largest double.
+    pub fn value(&self) -> f64 {
+        if self.nan || (self.pos_inf && self.neg_inf) {
+            return f64::NAN;
+        }
+        if self.pos_inf {
+            return f64::INFINITY;
+        }
+        if self.neg_inf {
+            return f64::NEG_INFINITY;
+        }
+        let mut a = self.clone();
+        a.normalize();
+        let neg = a.chunks[N_CHUNKS - 1] < 0;
+        if neg {
+            for c in a.chunks.iter_mut() {
+                *c = -*c;
+            }
+            a.normalize();
+        }
+        // Magnitude as 32-bit words (the top chunk may exceed 32 bits: split it).
+        let mut words = [0u64; N_CHUNKS + 1];
+        for i in 0..N_CHUNKS {
+            words[i] = a.chunks[i] as u64;
+        }
+        words[N_CHUNKS] = words[N_CHUNKS - 1] >> 32;
+        words[N_CHUNKS - 1] &= 0xffff_ffff;
+        let top_word = match words.iter().rposition(|&w| w != 0) {
+            Some(k) => k,
+            None => return if !self.empty && self.only_neg_zeros { -0.0 } else { 0.0 },
+        };
+        let top = top_word * 32 + 63 - words[top_word].leading_zeros() as usize; // highest set bit
+        let bit = |j: usize| (words[j / 32] >> (j % 32)) & 1;
+        let sign = if neg { -1.0 } else { 1.0 };
+        if top < 53 {
+            // Below 2⁻¹⁰²¹ every multiple of 2⁻¹⁰⁷⁴ is a double: exact.
+            let m = words[0] | (words[1] << 32);
+            return sign * (m as f64 * f64::from_bits(1));
+        }
+        let mut m: u64 = 0;
+        for j in (top - 52..=top).rev() {
+            m = (m << 1) | bit(j);
+        }
+        let guard = bit(top - 53) == 1;
+        let sticky = (0..top - 53).any(|j| bit(j) == 1);
+        let mut top = top;
+        if guard && (sticky || m & 1 == 1) {
+            m += 1;
+            if m == 1u64 << 53 {
+                m >>= 1;
+                top += 1;
+            }
+        }
+        // Value = m · 2^(top − 52 − 1074); biased exponent = top − 1074 + 1023.
+        let biased = top as u64 - 51;
+        if biased >= 0x7ff {
+            return sign * f64::INFINITY;
+        }
+        f64::from_bits(((neg as u64) << 63) | (biased << 52) | (m & ((1u64 << 52) - 1)))
+    }
+}
+
+/// σ = 2^e as a double (e within the normal range).
+#[inline]
+fn pow2(e: i32) -> f64 {
+    f64::from_bits(((e + 1023) as u64) << 52)
+}
+
+/// Two extraction levels fused in one pass: `q1 = (σ1 + x) − σ1`, `r1 = x − q1`,
+/// `q2 = (σ2 + r1) − σ2`, `r2 = r1 − q2`. Returns the block sums of q1 and q2 (exact) and
+/// whether any `r2` is nonzero. Eight independent lanes so that the loop vectorizes; lane
+/// totals are exact, so adding them up in any order is exact too.
+#[inline(always)]
+fn extract2(xs: &[f64], s1: f64, s2: f64) -> (f64, f64, bool) {
+    let mut t1 = [0.0f64; 8];
+    let mut t2 = [0.0f64; 8];
+    let mut any = [0u64; 8];
+    let n8 = xs.len() / 8 * 8;
+    for c in xs[..n8].chunks_exact(8) {
+        for j in 0..8 {
+            let q1 = (s1 + c[j]) - s1;
+            let r1 = c[j] - q1;
+            let q2 = (s2 + r1) - s2;
+            let r2 = r1 - q2;
+            t1[j] += q1;
+            t2[j] += q2;
+            any[j] |= r2.to_bits() << 1; // ignores the sign of a zero
+        }
+    }
+    for &x in &xs[n8..] {
+        let q1 = (s1 + x) - s1;
+        let r1 = x - q1;
+        let q2 = (s2 + r1) - s2;
+        let r2 = r1 - q2;
+        t1[0] += q1;
+        t2[0] += q2;
+        any[0] |= r2.to_bits() << 1;
+    }
+    (t1.iter().sum(), t2.iter().sum(), any.iter().any(|&a| a != 0))
+}
+
+/// Largest |x|, ignoring NaN (a NaN is caught later: it makes the block's sums NaN).
+#[inline(always)]
+fn max_abs(xs: &[f64]) -> f64 {
+    let mut m = [0.0f64; 8];
+    let n8 = xs.len() / 8 * 8;
+    for c in xs[..n8].chunks_exact(8) {
+        for j in 0..8 {
+            let a = c[j].abs();
+            m[j] = if a > m[j] { a } else { m[j] };
+        }
+    }
+    for x in &xs[n8..] {
+        let a = x.abs();
+        m[0] = if a > m[0] { a } else { m[0] };
+    }
+    m.iter().fold(0.0, |a, &b| if b > a { b } else { a })
+}
+
+/// The fast path for one block; `false` when the block needs the exact scalar path.
+#[inline(always)]
+fn block_fast(acc: &mut ExactSum, xs: &[f64]) -> bool {
+    let m = max_abs(xs);
+    if !(m > 0.0) || !m.is_finite() {
+        return false;
+    }
+    // |x| ≤ 2^e for every x of the block.
+    let e = ((m.to_bits() >> 52) & 0x7ff) as i32 - 1023 + 1;
+    // Level 1 uses σ = 2^(e+11), level 2 σ = 2^(e−32); both must be normal doubles with a
+    // normal half-ulp grid for the extraction lemma (−1021 ≤ log2 σ ≤ 1023).
+    if e > 1012 || e < -989 {
+        return false;
+    }
+    // n·(max|x| + ulp(σ)/2) < σ keeps every partial sum of the q on the grid and below σ:
+    // σ1 = 2^(e+11) for blocks of at most 2¹⁰ values. |r1| ≤ 2^(e−43), so σ2 = 2^(e−32).
+    let (s1, s2) = (pow2(e + 11), pow2(e - 32));
+    let (t1, t2, rest) = extract2(xs, s1, s2);
+    if !(t1.is_finite() && t2.is_finite()) {
+        return false; // a NaN the max ignored
+    }
+    acc.add(t1);
+    acc.add(t2);
+    if rest {
+        // Values more than 2⁸⁶ below the block's largest: recompute their remainders (the
+        // same operations, so the same values) and add them exactly.
+        for &x in xs {
+            let q1 = (s1 + x) - s1;
+            let r1 = x - q1;
+            let r2 = r1 - ((s2 + r1) - s2);
+            if r2 != 0.0 {
+                acc.add(r2);
+            }
+        }
+    }
+    // The block has a nonzero value: the sum is not a sum of -0.0 only.
+    acc.empty = false;
+    acc.only_neg_zeros = false;
+    true
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn block_fast_avx2(acc: &mut ExactSum, xs: &[f64]) -> bool {
+    block_fast(acc, xs)
+}
+
+fn add_block(acc: &mut ExactSum, xs: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    let fast = if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just now).
+        unsafe { block_fast_avx2(acc, xs) }
+    } else {
+        block_fast(acc, xs)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let fast = block_fast(acc, xs);
+    if !fast {
+        for &x in xs {
+            acc.add(x);
+        }
+    }
+}
+
+/// Correctly rounded sum of `xs`, in parallel in the library's pool.
+pub fn sum(xs: &[f64]) -> Result<f64> {
+    let acc = crate::parallel::run(|| {
+        xs.par_chunks(TASK)
+            .fold(ExactSum::new, |mut acc, c| {
+                acc.add_slice(c);
+                acc
+            })
+            .reduce(ExactSum::new, |mut a, b| {
+                a.merge(&b);
+                a
+            })
+    })?;
+    Ok(acc.value())
+}
+
+/// Correctly rounded sum of `len` native-endian doubles stored in `bytes`, value `i` at byte
+/// `first + i·stride` (any alignment; `stride` may be negative, zero or not a multiple of
+/// 8). Errors if a value would fall outside `bytes`.
+pub fn sum_bytes(bytes: &[u8], first: usize, len: usize, stride: isize) -> Result<f64> {
+    if len == 0 {
+        return Ok(0.0);
+    }
+    let last = (len as i128 - 1) * stride as i128 + first as i128;
+    let (lo, hi) = ((first as i128).min(last), (first as i128).max(last));
+    if lo < 0 || hi + 8 > bytes.len() as i128 {
+        return Err(Error::invalid(format!(
+            "{len} doubles with stride {stride} from byte {first} do not fit in a buffer of {} bytes",
+            bytes.len()
+        )));
+    }
+    if stride == 8 && (bytes.as_ptr() as usize + first) % 8 == 0 {
+        // SAFETY: in bounds (checked above) and aligned; any bit pattern is a valid f64.
+        let xs = unsafe { std::slice::from_raw_parts(bytes.as_ptr().add(first) as *const f64, len) };
+        return sum(xs);
+    }
+    let read = |i: usize| -> f64 {
+        let at = (first as isize + i as isize * stride) as usize;
+        f64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap())
+    };
+    let acc = crate::parallel::run(|| {
+        (0..len.div_ceil(TASK))
+            .into_par_iter()
+            .fold(ExactSum::new, |mut acc, t| {
+                // Gather into an aligned block, then take the same path as a slice.
+                let mut buf = [0.0f64; BLOCK];
+                let end = ((t + 1) * TASK).min(len);
+                let mut i = t * TASK;
+                while i < end {
+                    let n = (end - i).min(BLOCK);
+                    for (k, b) in buf[..n].iter_mut().enumerate() {
+                        *b = read(i + k);
+                    }
+                    add_block(&mut acc, &buf[..n]);
+                    i += n;
+                }
+                acc
+            })
+            .reduce(ExactSum::new, |mut a, b| {
+                a.merge(&b);
+                a
+            })
+    })?;
+    Ok(acc.value())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: exact rational sum via the scalar accumulator only.
+    fn scalar(xs: &[f64]) -> f64 {
+        let mut a = ExactSum::new();
+        for &x in xs {
+            a.add(x);
+        }
+        a.value()
+    }
+
+    /// A small deterministic generator (xorshift), so the tests need no dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        /// Any finite double, sign and exponent spread over the whole range.
+        fn any_finite(&mut self) -> f64 {
+            loop {
+                let x = f64::from_bits(self.next());
+                if x.is_finite() {
+                    return x;
+                }
+            }
+        }
+        fn unit(&mut self) -> f64 {
+            (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    #[test]
+    fn simple_values() {
+        assert_eq!(scalar(&[]), 0.0);
+        assert_eq!(scalar(&[1.0, 2.0, 3.0]), 6.0);
+        assert_eq!(scalar(&[0.1; 10]), 1.0); // fsum([0.1]*10) == 1.0
+        assert_eq!(scalar(&[1e100, 1.0, -1e100]), 1.0);
+        assert_eq!(scalar(&[1.0, 1e-16, 1e-16]), 1.0000000000000002);
+        assert_eq!(scalar(&[f64::MAX, f64::MAX, -f64::MAX]), f64::MAX);
+        assert_eq!(scalar(&[f64::MAX, f64::MAX]), f64::INFINITY);
+        assert_eq!(scalar(&[-f64::MAX, -f64::MAX]), f64::NEG_INFINITY);
+        assert_eq!(scalar(&[5e-324, 5e-324]), 1e-323);
+        assert_eq!(scalar(&[f64::MIN_POSITIVE, -5e-324]).to_bits(), (f64::MIN_POSITIVE - 5e-324).to_bits());
+        assert!(scalar(&[f64::INFINITY, f64::NEG_INFINITY]).is_nan());
+        assert!(scalar(&[1.0, f64::NAN]).is_nan());
+        assert_eq!(scalar(&[f64::INFINITY, f64::MAX, f64::MAX]), f64::INFINITY);
+        assert_eq!(scalar(&[-0.0, -0.0]).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(scalar(&[-0.0, 0.0]).to_bits(), 0);
+        assert_eq!(scalar(&[1.0, -1.0]).to_bits(), 0);
+    }
+
+    #[test]
+    fn rounding_ties_to_even_and_halfway_to_infinity() {
+        // 1 + 2^-53 is a tie: rounds to 1 (even); 1 + 2^-53 + tiny is above the tie.
+        assert_eq!(scalar(&[1.0, 2f64.powi(-53)]), 1.0);
+        assert_eq!(scalar(&[1.0, 2f64.powi(-53), 5e-324]), 1.0 + f64::EPSILON);
+        assert_eq!(scalar(&[1.0 + f64::EPSILON, 2f64.powi(-53)]), 1.0 + 2.0 * f64::EPSILON);
+        // Halfway between MAX and 2^1024 rounds to infinity; just below it does not.
+        let half_ulp = 2f64.powi(970);
+        assert_eq!(scalar(&[f64::MAX, half_ulp]), f64::INFINITY);
+        assert_eq!(scalar(&[f64::MAX, half_ulp, -5e-324]), f64::MAX);
+    }
+
+    #[test]
+    fn fast_path_equals_scalar_path() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..60 {
+            let n = [1, 7, 1023, 1024, 1025, 5000][case % 6];
+            let xs: Vec<f64> = (0..n)
+                .map(|i| match case % 5 {
+                    0 => rng.unit() * 2.0 - 1.0,
+                    1 => rng.any_finite(),
+                    2 => (rng.unit() - 0.5) * 2f64.powi((rng.next() % 200) as i32 - 100),
+                    3 => if i % 2 == 0 { 1e16 } else { rng.unit() - 1e16 },
+                    _ => (rng.unit() - 0.5) * 1e-310, // subnormals
+                })
+                .collect();
+            let mut a = ExactSum::new();
+            a.add_slice(&xs);
+            assert_eq!(a.value().to_bits(), scalar(&xs).to_bits(), "case {case}");
+        }
+    }
+
+    #[test]
+    fn cancellation_to_exact_values() {
+        let mut rng = Rng(12345);
+        let mut xs: Vec<f64> = (0..10_000).map(|_| rng.any_finite() / 4.0).collect();
+        let neg: Vec<f64> = xs.iter().map(|x| -x).collect();
+        xs.extend(neg);
+        xs.push(0.1);
+        assert_eq!(sum(&xs).unwrap(), 0.1);
+    }
+
+    #[test]
+    fn deterministic_for_any_thread_count() {
+        let mut rng = Rng(777);
+        let xs: Vec<f64> = (0..300_000).map(|_| (rng.unit() - 0.5) * 2f64.powi((rng.next() % 60) as i32)).collect();
+        let want = scalar(&xs);
+        for t in [1, 2, 3, 7] {
+            crate::parallel::set_threads(t).unwrap();
+            assert_eq!(sum(&xs).unwrap().to_bits(), want.to_bits(), "{t} threads");
+        }
+        crate::parallel::set_threads(0).unwrap();
+    }
+
+    #[test]
+    fn strided_and_unaligned_bytes() {
+        let xs: Vec<f64> = (0..5000).map(|i| (i as f64).sqrt() - 30.0).collect();
+        let mut bytes = vec![0u8; 3];
+        for x in &xs {
+            bytes.extend_from_slice(&x.to_ne_bytes());
+        }
+        let want = scalar(&xs);
+        assert_eq!(sum_bytes(&bytes, 3, xs.len(), 8).unwrap(), want);
+        let last = 3 + 8 * (xs.len() - 1);
+        assert_eq!(sum_bytes(&bytes, last, xs.len(), -8).unwrap(), want);
+        let every_other: Vec<f64> = xs.iter().step_by(2).copied().collect();
+        assert_eq!(sum_bytes(&bytes, 3, xs.len().div_ceil(2), 16).unwrap(), scalar(&every_other));
+        assert_eq!(sum_bytes(&bytes, 3, 4, 0).unwrap(), 4.0 * xs[0]);
+        assert!(sum_bytes(&bytes, 3, xs.len() + 1, 8).is_err());
+        assert!(sum_bytes(&bytes, 3, 2, -8).is_err());
+    }
+}

@@ -1,0 +1,272 @@
+/* The image and array C API from C: every function and every error path. Run under
+ * valgrind by `make test-c` (no leaks, no invalid accesses, no uninitialised reads). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "check.h"
+
+#define H 5
+#define W 6
+
+static FkImage gray_u8(const uint8_t *px) {
+    FkImage im = {px, FK_DTYPE_U8, H, W, W, 1};
+    return im;
+}
+
+static FkImageOut out_f32(float *px) {
+    FkImageOut o = {px, FK_DTYPE_F32, H, W, W * (ptrdiff_t)sizeof(float), sizeof(float)};
+    return o;
+}
+
+/* The formula at (y, x) with replicated borders, in double. */
+static double ref_mag(const double *p, int h, int w, int y, int x, double *gx_out, double *gy_out) {
+#define P(yy, xx) p[(((yy) < 0 ? 0 : (yy) >= h ? h - 1 : (yy))) * w + ((xx) < 0 ? 0 : (xx) >= w ? w - 1 : (xx))]
+    double gx = (P(y - 1, x + 1) + 2 * P(y, x + 1) + P(y + 1, x + 1)) - (P(y - 1, x - 1) + 2 * P(y, x - 1) + P(y + 1, x - 1));
+    double gy = (P(y + 1, x - 1) + 2 * P(y + 1, x) + P(y + 1, x + 1)) - (P(y - 1, x - 1) + 2 * P(y - 1, x) + P(y - 1, x + 1));
+#undef P
+    if (gx_out) *gx_out = gx;
+    if (gy_out) *gy_out = gy;
+    return sqrt(gx * gx + gy * gy);
+}
+
+static void test_sobel(void) {
+    uint8_t px[H * W];
+    double pd[H * W];
+    for (int i = 0; i < H * W; i++) {
+        px[i] = (uint8_t)((i * 37) % 251);
+        pd[i] = px[i];
+    }
+    float mag[H * W];
+    FkImage src = gray_u8(px);
+    FkImageOut m = out_f32(mag);
+
+    /* zero border: border pixels 0, interior the formula */
+    CHECK_OK(fk_sobel(&src, FK_BORDER_ZERO, &m, NULL, NULL));
+    int ok = 1;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double want = (y == 0 || x == 0 || y == H - 1 || x == W - 1) ? 0.0 : ref_mag(pd, H, W, y, x, NULL, NULL);
+            ok &= fabs(mag[y * W + x] - want) <= 1e-5 * (want + 1);
+        }
+    CHECK(ok);
+
+    /* f64 image read bottom-up (negative row stride) into f64 outputs with gradients */
+    double md[H * W], gx[H * W], gy[H * W];
+    FkImage flipped = {pd + (H - 1) * W, FK_DTYPE_F64, H, W, -W * (ptrdiff_t)sizeof(double), sizeof(double)};
+    FkImageOut o64 = {md, FK_DTYPE_F64, H, W, W * (ptrdiff_t)sizeof(double), sizeof(double)};
+    FkImageOut ogx = o64, ogy = o64;
+    ogx.data = gx;
+    ogy.data = gy;
+    CHECK_OK(fk_sobel(&flipped, FK_BORDER_REPLICATE, &o64, &ogx, &ogy));
+    ok = 1;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double wgx, wgy;
+            /* row y of the flipped view is row H-1-y of pd; gy changes sign, gx does not */
+            double want = ref_mag(pd, H, W, H - 1 - y, x, &wgx, &wgy);
+            ok &= md[y * W + x] == want && gx[y * W + x] == wgx && gy[y * W + x] == -wgy;
+        }
+    CHECK(ok);
+
+    /* every border mode and every dtype pairing runs */
+    uint16_t p16[H * W];
+    float pf[H * W];
+    for (int i = 0; i < H * W; i++) {
+        p16[i] = (uint16_t)(px[i] * 200);
+        pf[i] = (float)pd[i];
+    }
+    FkImage s16 = {p16, FK_DTYPE_U16, H, W, W * 2, 2};
+    FkImage sf = {pf, FK_DTYPE_F32, H, W, W * 4, 4};
+    for (uint32_t b = FK_BORDER_ZERO; b <= FK_BORDER_REFLECT; b++) {
+        CHECK_OK(fk_sobel(&src, b, &o64, NULL, NULL));
+        CHECK_OK(fk_sobel(&s16, b, &m, NULL, NULL));
+        CHECK_OK(fk_sobel(&sf, b, &o64, NULL, &ogy));
+        CHECK_OK(fk_sobel(&flipped, b, &m, NULL, NULL));
+    }
+    /* a 1x1 image is valid */
+    FkImage one = {px, FK_DTYPE_U8, 1, 1, 1, 1};
+    FkImageOut o1 = {mag, FK_DTYPE_F32, 1, 1, 4, 4};
+    mag[0] = 5;
+    CHECK_OK(fk_sobel(&one, FK_BORDER_REFLECT101, &o1, NULL, NULL));
+    CHECK(mag[0] == 0.0f);
+
+    /* errors */
+    CHECK_ERR(fk_sobel(NULL, 0, &m, NULL, NULL), FK_STATUS_NULL_POINTER, "src");
+    CHECK_ERR(fk_sobel(&src, 0, NULL, NULL, NULL), FK_STATUS_NULL_POINTER, "magnitude");
+    FkImage bad = src;
+    bad.data = NULL;
+    CHECK_ERR(fk_sobel(&bad, 0, &m, NULL, NULL), FK_STATUS_NULL_POINTER, "src is NULL");
+    CHECK_ERR(fk_sobel(&src, 4, &m, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "border = 4");
+    bad = src;
+    bad.dtype = 99;
+    CHECK_ERR(fk_sobel(&bad, 0, &m, NULL, NULL), FK_STATUS_DTYPE, "expected FK_DTYPE_U8");
+    FkImageOut badout = m;
+    badout.dtype = FK_DTYPE_U8;
+    CHECK_ERR(fk_sobel(&src, 0, &badout, NULL, NULL), FK_STATUS_DTYPE, "FK_DTYPE_F32 or FK_DTYPE_F64");
+    CHECK_ERR(fk_sobel(&src, 0, &m, &ogx, NULL), FK_STATUS_DTYPE, "share one dtype");
+    bad = src;
+    bad.height = 0;
+    CHECK_ERR(fk_sobel(&bad, 0, &m, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "empty");
+    badout = m;
+    badout.width = W - 1;
+    CHECK_ERR(fk_sobel(&src, 0, &badout, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "but the image is 5");
+    FkImage odd = sf;
+    odd.row_stride = W * 4 + 2;
+    CHECK_ERR(fk_sobel(&odd, 0, &o64, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "not a multiple of the element size");
+    FkImage mis = sf;
+    mis.data = (const char *)pf + 1;
+    mis.width = W - 1;
+    FkImageOut o64n = o64;
+    o64n.width = W - 1;
+    CHECK_ERR(fk_sobel(&mis, 0, &o64n, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "not aligned");
+    FkImage huge = src;
+    huge.height = SIZE_MAX / 2;
+    huge.row_stride = PTRDIFF_MAX;
+    CHECK_ERR(fk_sobel(&huge, 0, &m, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "overflows");
+    /* output over the input, outputs over each other, output over itself */
+    float shared[H * W];
+    FkImage sin = {shared, FK_DTYPE_F32, H, W, W * 4, 4};
+    FkImageOut sout = out_f32(shared);
+    CHECK_ERR(fk_sobel(&sin, 0, &sout, NULL, NULL), FK_STATUS_OVERLAP, "overlaps the input");
+    CHECK_ERR(fk_sobel(&src, 0, &o64, &o64, NULL), FK_STATUS_OVERLAP, "gx and magnitude");
+    FkImageOut zero = m;
+    zero.row_stride = 0;
+    CHECK_ERR(fk_sobel(&src, 0, &zero, NULL, NULL), FK_STATUS_OVERLAP, "elements overlap");
+}
+
+static void test_grayscale_and_edges(void) {
+    uint8_t rgb[H * W * 4];
+    for (int i = 0; i < H * W * 4; i++) rgb[i] = (uint8_t)((i * 29) % 256);
+    double g[H * W];
+    FkColorImage src = {rgb, FK_DTYPE_U8, H, W, 4, W * 4, 4, 1};
+    FkImageOut out = {g, FK_DTYPE_F64, H, W, W * 8, 8};
+    CHECK_OK(fk_grayscale(&src, &out));
+    int ok = 1;
+    for (int i = 0; i < H * W; i++)
+        ok &= g[i] == rgb[4 * i] * 0.2989 + rgb[4 * i + 1] * 0.5870 + rgb[4 * i + 2] * 0.1140;
+    CHECK(ok);
+
+    /* edges == sobel(grayscale) */
+    double e[H * W], s[H * W];
+    FkImageOut eo = out, so = out;
+    eo.data = e;
+    so.data = s;
+    CHECK_OK(fk_edges(&src, FK_BORDER_REFLECT101, &eo));
+    FkImage gi = {g, FK_DTYPE_F64, H, W, W * 8, 8};
+    CHECK_OK(fk_sobel(&gi, FK_BORDER_REFLECT101, &so, NULL, NULL));
+    CHECK(memcmp(e, s, sizeof e) == 0);
+    float ef[H * W];
+    FkImageOut efo = out_f32(ef);
+    CHECK_OK(fk_edges(&src, FK_BORDER_ZERO, &efo));
+    CHECK(ef[0] == 0.0f);
+
+    CHECK_ERR(fk_grayscale(NULL, &out), FK_STATUS_NULL_POINTER, "src");
+    CHECK_ERR(fk_grayscale(&src, NULL), FK_STATUS_NULL_POINTER, "out");
+    CHECK_ERR(fk_edges(&src, 0, NULL), FK_STATUS_NULL_POINTER, "magnitude");
+    FkColorImage two = src;
+    two.channels = 2;
+    CHECK_ERR(fk_grayscale(&two, &out), FK_STATUS_INVALID_ARGUMENT, "expected 3 (RGB) or 4 (RGBA)");
+    CHECK_ERR(fk_edges(&two, 0, &eo), FK_STATUS_INVALID_ARGUMENT, "channels");
+    FkColorImage bad = src;
+    bad.dtype = 0;
+    CHECK_ERR(fk_grayscale(&bad, &out), FK_STATUS_DTYPE, "dtype code 0");
+    CHECK_ERR(fk_edges(&bad, 0, &eo), FK_STATUS_DTYPE, "dtype code 0");
+    FkImageOut badout = out;
+    badout.dtype = FK_DTYPE_U16;
+    CHECK_ERR(fk_grayscale(&src, &badout), FK_STATUS_DTYPE, "expected FK_DTYPE_F32");
+    CHECK_ERR(fk_edges(&src, 7, &eo), FK_STATUS_INVALID_ARGUMENT, "border");
+    FkImageOut over = {rgb, FK_DTYPE_F32, 2, 2, 8, 4};
+    FkColorImage small = {rgb, FK_DTYPE_U8, 2, 2, 3, 6, 3, 1};
+    CHECK_ERR(fk_grayscale(&small, &over), FK_STATUS_OVERLAP, "overlaps the input");
+    CHECK_ERR(fk_edges(&small, 0, &over), FK_STATUS_OVERLAP, "overlaps the input");
+}
+
+static void test_sum(void) {
+    double xs[8] = {1e100, 0.1, -1e100, 0.2, 0.3, 1e-300, -1e-300, 0.4};
+    double r = -1;
+    CHECK_OK(fk_sum_f64(xs, 8, 8, &r));
+    CHECK(r == 1.0); /* fsum: 0.1 + 0.2 + 0.3 + 0.4 rounds to 1.0 */
+    CHECK_OK(fk_sum_f64(xs + 7, 8, -8, &r));
+    CHECK(r == 1.0);
+    CHECK_OK(fk_sum_f64(xs + 1, 3, 0, &r));
+    CHECK(r == 0.30000000000000004);
+    CHECK_OK(fk_sum_f64(xs, 4, 16, &r)); /* 1e100, -1e100, 0.3, -1e-300 */
+    CHECK(r == 0.3);
+    /* misaligned start and a stride that is not a multiple of 8 */
+    unsigned char buf[3 + 5 * 11];
+    for (int i = 0; i < 5; i++) {
+        double v = i + 0.5;
+        memcpy(buf + 3 + 11 * i, &v, 8);
+    }
+    CHECK_OK(fk_sum_f64(buf + 3, 5, 11, &r));
+    CHECK(r == 12.5);
+    r = 1;
+    CHECK_OK(fk_sum_f64(NULL, 0, 8, &r));
+    CHECK(r == 0.0);
+    double inf[2] = {INFINITY, -INFINITY};
+    CHECK_OK(fk_sum_f64(inf, 2, 8, &r));
+    CHECK(isnan(r));
+    double big[3] = {1e308, 1e308, -1e308};
+    CHECK_OK(fk_sum_f64(big, 3, 8, &r));
+    CHECK(r == 1e308);
+    CHECK_OK(fk_sum_f64(big, 2, 8, &r));
+    CHECK(isinf(r) && r > 0);
+
+    CHECK_ERR(fk_sum_f64(NULL, 1, 8, &r), FK_STATUS_NULL_POINTER, "data");
+    CHECK_ERR(fk_sum_f64(xs, 8, 8, NULL), FK_STATUS_NULL_POINTER, "out");
+    CHECK_ERR(fk_sum_f64(xs, SIZE_MAX / 4, PTRDIFF_MAX, &r), FK_STATUS_INVALID_ARGUMENT, "overflows");
+}
+
+static void test_polyval(void) {
+    double c[3] = {1, 2, 0}; /* x*x + 2*x */
+    double x[6] = {0, 1, 2, -3, 0.5, 10};
+    double out[6];
+    CHECK_OK(fk_polyval_f64(c, 3, x, 6, 8, out, 8));
+    int ok = 1;
+    for (int i = 0; i < 6; i++) ok &= out[i] == x[i] * x[i] + 2 * x[i];
+    CHECK(ok);
+    /* reversed input into every other slot */
+    double wide[12] = {0};
+    CHECK_OK(fk_polyval_f64(c, 3, x + 5, 6, -8, wide, 16));
+    CHECK(wide[0] == 120 && wide[10] == 0 && wide[1] == 0);
+    /* in place */
+    double y[6];
+    memcpy(y, x, sizeof y);
+    CHECK_OK(fk_polyval_f64(c, 3, y, 6, 8, y, 8));
+    CHECK(memcmp(y, out, sizeof y) == 0);
+    CHECK_OK(fk_polyval_f64(NULL, 0, x, 6, 8, out, 8));
+    CHECK(out[5] == 0.0);
+    CHECK_OK(fk_polyval_f64(c, 3, NULL, 0, 8, NULL, 8));
+
+    CHECK_ERR(fk_polyval_f64(NULL, 3, x, 6, 8, out, 8), FK_STATUS_NULL_POINTER, "coeffs");
+    CHECK_ERR(fk_polyval_f64(c, 3, NULL, 6, 8, out, 8), FK_STATUS_NULL_POINTER, "x");
+    CHECK_ERR(fk_polyval_f64(c, 3, x, 6, 8, NULL, 8), FK_STATUS_NULL_POINTER, "out");
+    CHECK_ERR(fk_polyval_f64(c, 3, y, 5, 8, y + 1, 8), FK_STATUS_OVERLAP, "out and x");
+    CHECK_ERR(fk_polyval_f64(c, 3, x, 6, 8, c, 0), FK_STATUS_OVERLAP, "elements overlap");
+    CHECK_ERR(fk_polyval_f64(c, 3, x, 2, 8, c, 8), FK_STATUS_OVERLAP, "coeffs");
+    CHECK_ERR(fk_polyval_f64(c, 3, (const double *)((const char *)x + 1), 2, 8, out, 8), FK_STATUS_INVALID_ARGUMENT, "not aligned");
+    CHECK_ERR(fk_polyval_f64(c, 3, x, 2, 12, out, 8), FK_STATUS_INVALID_ARGUMENT, "multiple of the element size");
+    CHECK_ERR(fk_polyval_f64(c, 3, x, SIZE_MAX / 2, 8, out, 8), FK_STATUS_INVALID_ARGUMENT, "overflows");
+}
+
+static void test_count_primes(void) {
+    uint64_t n = 0;
+    CHECK_OK(fk_count_primes(10, &n));
+    CHECK(n == 4);
+    CHECK_OK(fk_count_primes(2, &n));
+    CHECK(n == 0);
+    CHECK_OK(fk_count_primes(100000, &n));
+    CHECK(n == 9592);
+    CHECK_ERR(fk_count_primes(10, NULL), FK_STATUS_NULL_POINTER, "out");
+    CHECK_ERR(fk_count_primes(FK_MAX_PRIME_LIMIT + 1, &n), FK_STATUS_INVALID_ARGUMENT, "above the maximum");
+}
+
+int main(void) {
+    (void)batch_texts; /* check.h's text helper, unused here */
+    test_sobel();
+    test_grayscale_and_edges();
+    test_sum();
+    test_polyval();
+    test_count_primes();
+    return finish("test_arrays");
+}
