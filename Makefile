@@ -56,6 +56,8 @@ test-python: venv
 bench: build venv
 	$(PY) -m pip install -q -r bench/requirements.txt
 	PYTHONPATH=bindings/python $(PY) bench/bench_text.py
+	PYTHONPATH=bindings/python $(PY) bench/bench_arrays.py
+	PYTHONPATH=bindings/python $(PY) bench/bench_report.py
 
 python-package: build
 	cp $(LIB) bindings/python/ferrokern/
