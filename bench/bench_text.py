@@ -28,6 +28,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+# numpy's OpenBLAS spins worker threads that would compete with ours on a 2-core machine.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bindings" / "python"))
 CACHE = Path(os.environ.get("FERROKERN_BENCH_CACHE", "/tmp/ferrokern_bench"))
@@ -225,34 +227,38 @@ def load_corpus(mb: float, seed: int, want_arrow: bool = True):
             w.write_table(tbl)
         tmp.rename(p)
         print(f"# generated {len(docs)} documents in {time.perf_counter() - t:.1f}s -> {p}", file=sys.stderr)
-    # Memory-mapped: the Arrow buffers are the file's pages, not an allocator's.
-    with pa.memory_map(str(p)) as src:
-        arr = pa.ipc.open_file(src).read_all().column("text").combine_chunks()
-    docs = arr.to_pylist()
     if not want_arrow:
+        # Memory-mapped: the Arrow buffers are the file's pages, not an allocator's (RSS child).
+        with pa.memory_map(str(p)) as src:
+            arr = pa.ipc.open_file(src).read_all().column("text").combine_chunks()
+        docs = arr.to_pylist()
         del arr
         return docs, None
-    # Private in-memory copy, so timings never fault pages in from the file.
-    arr = pa.array(docs, type=pa.large_string())
-    return docs, arr
+    # Read into memory (not pa.array(docs): converting a list[str] to Arrow makes CPython
+    # cache each str's UTF-8 form, which would flatter every later str.encode()).
+    with pa.OSFile(str(p)) as src:
+        arr = pa.ipc.open_file(src).read_all().column("text").combine_chunks()
+    return arr.to_pylist(), arr
 
 
 # --------------------------------------------------------------------------------------
 # Timing.
 
-def bench_round_robin(fns: dict, repeat: int, prepare=None):
-    """{name: best seconds}; fns run in turn, `repeat` rounds. `prepare(name)` (untimed)
-    returns the argument for that run, when a call consumes its input (a result handle)."""
+def bench_round_robin(fns: dict, repeat: int, prepare=None, fast=0.25, inner=5):
+    """{name: best seconds}; fns run in turn, `repeat` rounds. A function faster than `fast`
+    seconds runs up to `inner` times per round (noise on a shared machine is in bursts).
+    `prepare(name)` (untimed) returns the argument for a run that consumes its input."""
     best = {k: float("inf") for k in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            arg = prepare(name) if prepare else None
-            gc.collect()
-            t = time.perf_counter()
-            r = fn(arg) if prepare else fn()
-            dt = time.perf_counter() - t
-            del r
-            best[name] = min(best[name], dt)
+            for _ in range(inner if best[name] < fast else 1):
+                arg = prepare(name) if prepare else None
+                gc.collect()
+                t = time.perf_counter()
+                r = fn(arg) if prepare else fn()
+                dt = time.perf_counter() - t
+                del r
+                best[name] = min(best[name], dt)
     return best
 
 
@@ -359,7 +365,29 @@ def fk_paths():
         check(lib.fk_extract_emails(b.ptr, out))
         return out[0]
 
-    return dict(np=np, ferrokern=ferrokern, Batch=_Batch, kv_flat=kv_flat, kv_flat_to_dicts=kv_flat_to_dicts,
+    class BytesBatch:
+        """Prototype (bench only) of a faster list[str] marshalling: encode each str, join the
+        bytes, pass byte offsets (FK_OFFSETS_I64), so the library has no char-length walk."""
+
+        def __init__(self, texts):
+            from array import array
+            from itertools import accumulate
+
+            # In slices, so the transient is one UTF-8 copy (no widened join, no list of
+            # every encoded text).
+            data, lens, enc = bytearray(), array("q"), str.encode
+            for i in range(0, len(texts), 2048):
+                encs = list(map(enc, texts[i:i + 2048]))
+                lens.extend(map(len, encs))
+                data += b"".join(encs)
+            offs = array("q", accumulate(lens, initial=0))
+            d = ffi.from_buffer(data)
+            o = ffi.from_buffer("int64_t[]", offs)
+            self.keep = (data, offs, d, o)
+            self.ptr = ffi.new("FkTexts*", {"data": d, "data_len": len(data), "offsets": o,
+                                            "n_texts": len(lens), "offset_kind": lib.FK_OFFSETS_I64})
+
+    return dict(np=np, ferrokern=ferrokern, Batch=_Batch, BytesBatch=BytesBatch, kv_flat=kv_flat, kv_flat_to_dicts=kv_flat_to_dicts,
                 emails_flat=emails_flat, kv_kernel=kv_kernel, emails_kernel=emails_kernel,
                 kv_handle=kv_handle, emails_handle=emails_handle,
                 kv_to_python=_key_sums_result, emails_to_python=lambda h: _matches_result(h, tuples=False))
@@ -418,13 +446,28 @@ def child_alloc(args):
     print(json.dumps({"lib": str(fk.library_path()), "best": best}))
 
 
+def _deep_size(results) -> int:
+    """Bytes of a list[dict[str, int]] / list[list[str]] as Python objects."""
+    n = sys.getsizeof(results)
+    for r in results:
+        n += sys.getsizeof(r)
+        if isinstance(r, dict):
+            n += sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in r.items())
+        else:
+            n += sum(sys.getsizeof(x) for x in r)
+    return n
+
+
 def child_rss(args):
-    """Peak RSS of one end-to-end call, relative to what the process holds at the end."""
+    """Peak RSS of one end-to-end call over the interpreter's baseline, relative to the
+    input (list[str]) plus output (list[dict] / list[list]) as Python objects."""
+    import pyarrow  # noqa: F401  (loading the corpus needs it: keep it out of the measurement)
+
     import ferrokern
 
     which = args.child_arg
-    if which.startswith("fk"):
-        ferrokern.extract_and_aggregate(["warm 1"] * 10_000)  # start the pool and allocator
+    ferrokern.extract_and_aggregate(["warm 1"] * 10_000)  # start the pool and allocator
+    ferrokern.extract_emails(["a@b.cd"] * 10_000)
     gc.collect()
     rss0 = vm_status("VmRSS")
     docs, _ = load_corpus(args.mb, args.seed, want_arrow=False)
@@ -434,7 +477,12 @@ def child_rss(args):
     in_obj = sum(sys.getsizeof(d) for d in docs) + sys.getsizeof(docs)
     with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM to the current RSS
         f.write("5")
-    fn = {"fk_kv": ferrokern.extract_and_aggregate, "ref_kv": ref_extract_and_aggregate,
+    if which == "fk_kv_proto":
+        P = fk_paths()
+        fn = lambda d: P["kv_to_python"](P["kv_handle"](P["BytesBatch"](d)))  # noqa: E731
+    else:
+        fn = None
+    fn = fn or {"fk_kv": ferrokern.extract_and_aggregate, "ref_kv": ref_extract_and_aggregate,
           "fk_emails": ferrokern.extract_emails, "ref_emails": ref_extract_emails}[which]
     t = time.perf_counter()
     res = fn(docs)
@@ -443,7 +491,7 @@ def child_rss(args):
     gc.collect()
     rss2 = vm_status("VmRSS")
     print(json.dumps({"which": which, "rss0": rss0, "rss1": rss1, "hwm": hwm, "rss2": rss2,
-                      "in_utf8": in_utf8, "in_obj": in_obj, "n": len(res), "seconds": dt}))
+                      "in_utf8": in_utf8, "in_obj": in_obj, "out_obj": _deep_size(res), "n": len(res), "seconds": dt}))
 
 
 def run_child(args, kind, arg="", env_extra=None, timeout=600):
@@ -497,6 +545,7 @@ def main():
     def log(msg):
         print(f"# [{time.perf_counter() - t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
+    load_before = os.getloadavg()
     docs, arr = load_corpus(args.mb, args.seed)
     nbytes = sum(len(d.encode("utf-8")) for d in docs)
     big = sum(1 for d in docs if len(d) >= 30_000)
@@ -552,6 +601,8 @@ def main():
         "kernel_list": lambda: P["kv_kernel"](b_list),
         "marshal_list": lambda: P["Batch"](docs),
         "marshal_arrow": lambda: P["Batch"](arr),
+        "marshal_proto": lambda: P["BytesBatch"](docs),
+        "e2e_proto": lambda: P["kv_to_python"](P["kv_handle"](P["BytesBatch"](docs))),
         "pl_dicts": lambda: pl_kv_dicts(df),
         "pl_frame": lambda: pl_kv_frame(df),
     }, R)
@@ -574,6 +625,10 @@ def main():
     add(S, "phase: result handle → list[dict] (`_key_sums_result`)", kv_conv["to_python"], kv["ref"])
     add(S, "marshalling alone: list[str] → FkTexts (`_Batch`: join+encode)", kv["marshal_list"], None)
     add(S, "marshalling alone: pyarrow → FkTexts (zero copy)", kv["marshal_arrow"], None)
+    add(S, "prototype marshalling: per-str encode + byte offsets (I64)", kv["marshal_proto"], None,
+        "bench-only prototype; no char-length walk needed in the library")
+    add(S, "prototype end to end: that marshalling + kernel + `_key_sums_result`", kv["e2e_proto"], kv["ref"],
+        "what the first row would be with the prototype marshalling")
     add(S, "(for reference) list[str] → pyarrow `pa.array`", to_arrow["pa.array"], None)
     add(S, "polars extract_all+extract_groups+explode+group_by → list[dict]", kv["pl_dicts"], kv["ref"],
         f"differs from reference on {len(pl_kv_diff)} docs ({pct(pl_kv_diff)})")
@@ -589,6 +644,7 @@ def main():
         "kernel_arrow": lambda: P["emails_kernel"](b_arrow),
         "kernel_list": lambda: P["emails_kernel"](b_list),
         "pl_lists": lambda: pl_emails(df),
+        "e2e_proto": lambda: P["emails_to_python"](P["emails_handle"](P["BytesBatch"](docs))),
     }, R)
     em_conv = bench_round_robin({"to_python": P["emails_to_python"]}, R, prepare=lambda _: P["emails_handle"](b_arrow))
     S = "emails: `EMAIL_RE.findall(t.lower())` per text"
@@ -599,6 +655,8 @@ def main():
     add(S, "ferrokern kernel alone (Arrow i64 offsets)", em["kernel_arrow"], em["ref"])
     add(S, "ferrokern kernel alone (list layout: char-length offsets)", em["kernel_list"], em["ref"])
     add(S, "phase: result handle → list[list[str]] (`_matches_result`)", em_conv["to_python"], em["ref"])
+    add(S, "prototype end to end: per-str encode + byte offsets + kernel + `_matches_result`", em["e2e_proto"], em["ref"],
+        "bench-only prototype marshalling")
     add(S, "polars `str.to_lowercase().str.extract_all` → lists", em["pl_lists"], em["ref"],
         f"differs from reference on {len(pl_em_diff)} docs ({pct(pl_em_diff)})")
 
@@ -673,19 +731,19 @@ def main():
     # ---- peak RSS ------------------------------------------------------------------
     log("peak RSS (subprocesses)")
     S = "peak RSS of one end-to-end call (subprocess, list[str] in)"
-    rss_rows = []
-    for which in ("fk_kv", "ref_kv", "fk_emails"):
+    for which in ("fk_kv", "fk_kv_proto", "ref_kv", "fk_emails", "ref_emails"):
         r = run_child(args, "rss", which)
-        held = r["rss2"] - r["rss0"]  # input + output, as the process holds them afterwards
-        inp = r["rss1"] - r["rss0"]
-        peak = r["hwm"] - r["rss0"]
-        rss_rows.append((which, r))
+        # Peak attributable to the job: the input objects plus whatever the call added on top
+        # of the RSS it started from (loading the corpus leaves allocator slack in rss1).
+        peak = r["in_obj"] + (r["hwm"] - r["rss1"])
+        io = r["in_obj"] + r["out_obj"]
         rows.append((S, {"fk_kv": "ferrokern extract_and_aggregate", "ref_kv": "reference extract_and_aggregate",
-                         "fk_emails": "ferrokern extract_emails"}[which], r["seconds"], "",
-                     f"{peak / held:.2f}× (in+out)",
-                     f"peak {peak / 2**20:.0f} MiB over baseline; input {inp / 2**20:.0f} MiB "
-                     f"({r['in_utf8'] / 2**20:.0f} MiB UTF-8), output {(r['rss2'] - r['rss1']) / 2**20:.0f} MiB; "
-                     f"transient {(r['hwm'] - r['rss2']) / 2**20:.0f} MiB"))
+                         "fk_kv_proto": "ferrokern kv, prototype per-str-encode marshalling (bench only)",
+                         "fk_emails": "ferrokern extract_emails", "ref_emails": "reference extract_emails"}[which],
+                     r["seconds"], "", f"{peak / io:.2f}× (in+out)",
+                     f"peak {peak / 2**20:.0f} MiB = input + {(r['hwm'] - r['rss1']) / 2**20:.0f} MiB RSS growth during the call; input {r['in_obj'] / 2**20:.0f} MiB "
+                     f"as str objects ({r['in_utf8'] / 2**20:.0f} MiB UTF-8), output {r['out_obj'] / 2**20:.0f} MiB "
+                     f"as Python objects; peak − RSS after the call: {(r['hwm'] - r['rss2']) / 2**20:.0f} MiB"))
 
     # ---- table ---------------------------------------------------------------------
     cmd = "PYTHONPATH=bindings/python /work/main/.venv/bin/python bench/bench_text.py" + (" --quick" if args.quick else
@@ -694,6 +752,8 @@ def main():
              f"Corpus: {len(docs):,} documents, {nbytes / MB:.1f} MB UTF-8 (seed {args.seed}, {big} documents ≥ 30 000 chars); "
              f"best of {R}, round-robin; {os.cpu_count()} CPUs; ferrokern {fk.library_version} "
              f"({fk.library_path()}), {default_threads} threads by default; polars {pl.__version__}; Python {sys.version.split()[0]}.",
+             f"Load average (1 min) at start/end: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f} "
+             "(the machine is shared; every row is best-of-N, round-robin within a section).",
              "", f"Command: `{cmd}`", "",
              f"Correctness on the whole corpus: **{total_fk_mismatch} mismatching documents** "
              + "(" + "; ".join(f"{k}: {len(v)}" for k, v in checks.items()) + ")."
