@@ -458,6 +458,24 @@ def _deep_size(results) -> int:
     return n
 
 
+def child_toarrow(args):
+    """pa.array(list[str]) on strs that have never been converted (CPython caches a str's
+    UTF-8 form on first conversion, so a second conversion in the same process is a copy)."""
+    import pyarrow as pa
+
+    docs, _ = load_corpus(args.mb, args.seed, want_arrow=False)
+    gc.collect()
+    t = time.perf_counter()
+    a = pa.array(docs, type=pa.large_string())
+    first = time.perf_counter() - t
+    del a
+    gc.collect()
+    t = time.perf_counter()
+    a = pa.array(docs, type=pa.large_string())
+    second = time.perf_counter() - t
+    print(json.dumps({"first": first, "second": second}))
+
+
 def child_rss(args):
     """Peak RSS of one end-to-end call over the interpreter's baseline, relative to the
     input (list[str]) plus output (list[dict] / list[list]) as Python objects."""
@@ -529,11 +547,26 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "text.md"))
     ap.add_argument("--nomimalloc-lib", default=str(ROOT / "target" / "nomimalloc" / "release" / "libferrokern.so"))
+    ap.add_argument("--dump-bin", metavar="PATH", help="write the corpus for bench/kernel_proto (u64 n, n+1 i64 offsets, UTF-8) and exit")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-arg", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
         args.mb = 10.0
+    if args.dump_bin:
+        import struct
+
+        _, arr = load_corpus(args.mb, args.seed)
+        _, offs, data = arr.buffers()
+        n = len(arr)
+        end = memoryview(offs).cast("q")[n]
+        with open(args.dump_bin, "wb") as f:
+            f.write(struct.pack("<Q", n))
+            f.write(memoryview(offs)[: 8 * (n + 1)])
+            f.write(memoryview(data)[:end])
+        return None
+    if args.child == "toarrow":
+        return child_toarrow(args)
     if args.child == "alloc":
         return child_alloc(args)
     if args.child == "rss":
@@ -607,7 +640,7 @@ def main():
         "pl_frame": lambda: pl_kv_frame(df),
     }, R)
     kv_conv = bench_round_robin({"to_python": P["kv_to_python"]}, R, prepare=lambda _: P["kv_handle"](b_arrow))
-    to_arrow = bench_round_robin({"pa.array": lambda: __import__("pyarrow").array(docs, type=arr.type)}, R)
+    to_arrow = [run_child(args, "toarrow") for _ in range(2)]
     log(f"kv done (reference best {kv['ref']:.2f}s)")
 
     def add(section, name, secs, ref_secs, note=""):
@@ -629,7 +662,10 @@ def main():
         "bench-only prototype; no char-length walk needed in the library")
     add(S, "prototype end to end: that marshalling + kernel + `_key_sums_result`", kv["e2e_proto"], kv["ref"],
         "what the first row would be with the prototype marshalling")
-    add(S, "(for reference) list[str] → pyarrow `pa.array`", to_arrow["pa.array"], None)
+    add(S, "(for reference) list[str] → pyarrow `pa.array`, first conversion (subprocess)",
+        min(r["first"] for r in to_arrow), None,
+        f"a second `pa.array` of the same strs: {fmt_rate(nbytes, min(r['second'] for r in to_arrow))} "
+        "(CPython caches each str's UTF-8 on the first)")
     add(S, "polars extract_all+extract_groups+explode+group_by → list[dict]", kv["pl_dicts"], kv["ref"],
         f"differs from reference on {len(pl_kv_diff)} docs ({pct(pl_kv_diff)})")
     add(S, "polars same → kv frame (doc, key, sum)", kv["pl_frame"], kv["ref"], "same answers as the row above")
@@ -744,6 +780,25 @@ def main():
                      f"peak {peak / 2**20:.0f} MiB = input + {(r['hwm'] - r['rss1']) / 2**20:.0f} MiB RSS growth during the call; input {r['in_obj'] / 2**20:.0f} MiB "
                      f"as str objects ({r['in_utf8'] / 2**20:.0f} MiB UTF-8), output {r['out_obj'] / 2**20:.0f} MiB "
                      f"as Python objects; peak − RSS after the call: {(r['hwm'] - r['rss2']) / 2**20:.0f} MiB"))
+
+    # ---- kernel prototypes (bench/kernel_proto, Rust, single thread) -----------------
+    S = "kernel prototypes (bench/kernel_proto: single thread, same corpus; not ferrokern code paths)"
+    manifest = ROOT / "bench" / "kernel_proto" / "Cargo.toml"
+    try:
+        log("kernel prototypes (cargo)")
+        dump = CACHE / f"corpus_v{CORPUS_VERSION}_{args.mb:g}mb_seed{args.seed}.bin"
+        if not dump.exists():
+            subprocess.run([sys.executable, __file__, "--mb", str(args.mb), "--seed", str(args.seed),
+                            "--dump-bin", str(dump)], check=True)
+        p = subprocess.run(["cargo", "run", "-q", "--release", "--manifest-path", str(manifest), "--", str(dump)],
+                           capture_output=True, text=True, timeout=300, check=True)
+        for line in p.stdout.splitlines():
+            m = re.match(r"(.+?)\s{2,}(\S.+?)\s+([\d.]+) ms\s+(\d+) MB/s\s*(.*)$", line)
+            if m:
+                rows.append((S, f"{m.group(1)}: {m.group(2).strip()}", float(m.group(3)) / 1e3, f"{m.group(4)} MB/s", "",
+                             m.group(5).strip()))
+    except Exception as e:  # cargo missing or offline: the rest of the benchmark stands
+        rows.append((S, f"skipped: {type(e).__name__}: {str(e)[:120]}", None, "", "", ""))
 
     # ---- table ---------------------------------------------------------------------
     cmd = "PYTHONPATH=bindings/python /work/main/.venv/bin/python bench/bench_text.py" + (" --quick" if args.quick else
