@@ -667,7 +667,8 @@ def main():
         f"a second `pa.array` of the same strs: {fmt_rate(nbytes, min(r['second'] for r in to_arrow))} "
         "(CPython caches each str's UTF-8 on the first)")
     add(S, "polars extract_all+extract_groups+explode+group_by → list[dict]", kv["pl_dicts"], kv["ref"],
-        f"differs from reference on {len(pl_kv_diff)} docs ({pct(pl_kv_diff)})")
+        f"differs from reference on {len(pl_kv_diff)} docs ({pct(pl_kv_diff)}); input is a polars Series "
+        "already in Arrow memory (a list[str] would first cost about the `pa.array` row)")
     add(S, "polars same → kv frame (doc, key, sum)", kv["pl_frame"], kv["ref"], "same answers as the row above")
 
     # ---- emails --------------------------------------------------------------------
@@ -694,7 +695,7 @@ def main():
     add(S, "prototype end to end: per-str encode + byte offsets + kernel + `_matches_result`", em["e2e_proto"], em["ref"],
         "bench-only prototype marshalling")
     add(S, "polars `str.to_lowercase().str.extract_all` → lists", em["pl_lists"], em["ref"],
-        f"differs from reference on {len(pl_em_diff)} docs ({pct(pl_em_diff)})")
+        f"differs from reference on {len(pl_em_diff)} docs ({pct(pl_em_diff)}); input already a polars Series")
 
     # ---- threads -------------------------------------------------------------------
     log("thread scaling")
@@ -706,12 +707,26 @@ def main():
                                    "kv_e2e": lambda: fk.extract_and_aggregate(docs)}, 1)
             for k, v in r.items():
                 thr[(k, n)] = min(thr.get((k, n), float("inf")), v)
+    # Parallelism actually obtained (CPU seconds / wall seconds of one more call): on a
+    # shared machine a low figure means the other core was busy, not that we do not scale.
+    par = {}
+    fns = {"kv": lambda: P["kv_kernel"](b_arrow), "emails": lambda: P["emails_kernel"](b_arrow),
+           "kv_e2e": lambda: fk.extract_and_aggregate(docs)}
+    for n in (1, 0):
+        fk.set_threads(n)
+        for k, fn in fns.items():
+            gc.collect()
+            c0, w0 = os.times(), time.perf_counter()
+            fn()
+            c1, w1 = os.times(), time.perf_counter()
+            par[(k, n)] = (c1.user + c1.system - c0.user - c0.system) / (w1 - w0)
     fk.set_threads(0)
-    S = f"threads (kernel alone, Arrow input): 1 vs default ({default_threads})"
+    S = f"threads: 1 vs default ({default_threads}); kernels on Arrow input"
     for k, label, ref in (("kv", "kv kernel", kv["ref"]), ("emails", "emails kernel", em["ref"]),
                           ("kv_e2e", "kv end to end (list[str] → list[dict])", kv["ref"])):
-        add(S, f"{label}, 1 thread", thr[(k, 1)], ref)
-        add(S, f"{label}, {default_threads} threads", thr[(k, 0)], ref, f"scaling {thr[(k, 1)] / thr[(k, 0)]:.2f}×")
+        add(S, f"{label}, 1 thread", thr[(k, 1)], ref, f"CPU/wall {par[(k, 1)]:.2f}")
+        add(S, f"{label}, {default_threads} threads", thr[(k, 0)], ref,
+            f"scaling {thr[(k, 1)] / thr[(k, 0)]:.2f}×; CPU/wall {par[(k, 0)]:.2f}")
 
     # ---- worst cases ---------------------------------------------------------------
     log("worst cases")
@@ -767,13 +782,17 @@ def main():
     # ---- peak RSS ------------------------------------------------------------------
     log("peak RSS (subprocesses)")
     S = "peak RSS of one end-to-end call (subprocess, list[str] in)"
-    for which in ("fk_kv", "fk_kv_proto", "ref_kv", "fk_emails", "ref_emails"):
-        r = run_child(args, "rss", which)
+    nomi_env = {"FERROKERN_LIBRARY": str(nomi)} if nomi.is_file() else None
+    for which in ("fk_kv", "fk_kv_nomi", "fk_kv_proto", "ref_kv", "fk_emails", "ref_emails"):
+        if which == "fk_kv_nomi" and not nomi_env:
+            continue
+        r = run_child(args, "rss", which.replace("_nomi", ""), env_extra=nomi_env if which.endswith("_nomi") else None)
         # Peak attributable to the job: the input objects plus whatever the call added on top
         # of the RSS it started from (loading the corpus leaves allocator slack in rss1).
         peak = r["in_obj"] + (r["hwm"] - r["rss1"])
         io = r["in_obj"] + r["out_obj"]
-        rows.append((S, {"fk_kv": "ferrokern extract_and_aggregate", "ref_kv": "reference extract_and_aggregate",
+        rows.append((S, {"fk_kv": "ferrokern extract_and_aggregate", "fk_kv_nomi": "ferrokern extract_and_aggregate, system-malloc build",
+                         "ref_kv": "reference extract_and_aggregate",
                          "fk_kv_proto": "ferrokern kv, prototype per-str-encode marshalling (bench only)",
                          "fk_emails": "ferrokern extract_emails", "ref_emails": "reference extract_emails"}[which],
                      r["seconds"], "", f"{peak / io:.2f}× (in+out)",
@@ -802,7 +821,7 @@ def main():
 
     # ---- table ---------------------------------------------------------------------
     cmd = "PYTHONPATH=bindings/python /work/main/.venv/bin/python bench/bench_text.py" + (" --quick" if args.quick else
-                                                                                          (f" --mb {args.mb:g}" if args.mb != 100 else ""))
+                                                                                          (f" --mb {args.mb:g}" if args.mb != 100 else "")) + (f" --repeat {R}" if R != 3 else "")
     lines = [f"# ferrokern text benchmark", "",
              f"Corpus: {len(docs):,} documents, {nbytes / MB:.1f} MB UTF-8 (seed {args.seed}, {big} documents ≥ 30 000 chars); "
              f"best of {R}, round-robin; {os.cpu_count()} CPUs; ferrokern {fk.library_version} "
