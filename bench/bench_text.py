@@ -798,7 +798,7 @@ def main():
                      r["seconds"], "", f"{peak / io:.2f}× (in+out)",
                      f"peak {peak / 2**20:.0f} MiB = input + {(r['hwm'] - r['rss1']) / 2**20:.0f} MiB RSS growth during the call; input {r['in_obj'] / 2**20:.0f} MiB "
                      f"as str objects ({r['in_utf8'] / 2**20:.0f} MiB UTF-8), output {r['out_obj'] / 2**20:.0f} MiB "
-                     f"as Python objects; peak − RSS after the call: {(r['hwm'] - r['rss2']) / 2**20:.0f} MiB"))
+                     f"as Python objects; still resident after the call (output included): {(r['rss2'] - r['rss1']) / 2**20:.0f} MiB"))
 
     # ---- kernel prototypes (bench/kernel_proto, Rust, single thread) -----------------
     S = "kernel prototypes (bench/kernel_proto: single thread, same corpus; not ferrokern code paths)"
