@@ -9,9 +9,10 @@ use std::sync::OnceLock;
 
 use super::unicode_tables::{PY_DIGIT, PY_SPACE, PY_WORD};
 
-const WORD: u8 = 1;
-const SPACE: u8 = 2;
-const DIGIT: u8 = 4;
+/// Class flags, as [`PyClasses::flags`] returns them.
+pub(crate) const WORD: u8 = 1;
+pub(crate) const SPACE: u8 = 2;
+pub(crate) const DIGIT: u8 = 4;
 
 /// Class flags for every BMP code point (64 KiB, built once).
 fn bmp_table() -> &'static [u8; 0x10000] {
@@ -63,8 +64,9 @@ impl PyClasses {
         PyClasses { bmp: bmp_table() }
     }
 
+    /// `WORD | SPACE | DIGIT` bits of `c`.
     #[inline]
-    fn flags(&self, c: char) -> u8 {
+    pub(crate) fn flags(&self, c: char) -> u8 {
         let cp = c as u32;
         if cp < 0x10000 {
             self.bmp[cp as usize]
