@@ -786,6 +786,20 @@ enum FkStatus fk_utf8_char_offsets(const uint8_t *data,
                                    size_t n,
                                    uint64_t *out);
 
+/**
+ * Copy the `n` strings `data[offsets[k] .. offsets[k+1]]` (k < n; `offsets` has n + 1
+ * entries, e.g. a view's) into `out`, separated by the byte `sep`, so a caller can split
+ * them with one call. `out_len` must be exactly the strings' total length plus n - 1
+ * (`BUFFER_TOO_SMALL` otherwise). `INVALID_VALUE` if a string contains `sep`.
+ */
+enum FkStatus fk_join_strings(const uint8_t *data,
+                              size_t data_len,
+                              const uint64_t *offsets,
+                              size_t n,
+                              uint8_t sep,
+                              uint8_t *out,
+                              size_t out_len);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

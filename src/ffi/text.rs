@@ -365,3 +365,20 @@ pub unsafe extern "C" fn fk_utf8_char_offsets(data: *const u8, data_len: usize, 
         Ok(())
     })
 }
+
+/// Copy the `n` strings `data[offsets[k] .. offsets[k+1]]` (k < n; `offsets` has n + 1
+/// entries, e.g. a view's) into `out`, separated by the byte `sep`, so a caller can split
+/// them with one call. `out_len` must be exactly the strings' total length plus n - 1
+/// (`BUFFER_TOO_SMALL` otherwise). `INVALID_VALUE` if a string contains `sep`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_join_strings(data: *const u8, data_len: usize, offsets: *const u64, n: usize, sep: u8, out: *mut u8, out_len: usize) -> FkStatus {
+    guard(|| {
+        let d = slice_arg(data, data_len, "data")?;
+        let o = slice_arg(offsets, n.checked_add(1).ok_or_else(|| Error::invalid("n overflows"))?, "offsets")?;
+        let w = slice_arg_mut(out, out_len, "out")?;
+        super::check_no_overlap(super::span(w), super::span(d), "fk_join_strings")?;
+        super::check_no_overlap(super::span(w), super::span(o), "fk_join_strings")?;
+        text::results::join_strings(d, o, sep, w)?;
+        Ok(())
+    })
+}

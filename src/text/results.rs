@@ -167,3 +167,33 @@ impl Frequencies {
         out
     }
 }
+
+/// Write strings `offsets[0..n+1]` of `data` into `out` separated by `sep` (n-1 separators,
+/// none after the last), so a caller can split them apart with one call. Fails if a string
+/// contains `sep` (the split would then be wrong) or `out` is not exactly the needed size.
+pub fn join_strings(data: &[u8], offsets: &[u64], sep: u8, out: &mut [u8]) -> crate::error::Result<()> {
+    use crate::error::{Error, ErrorKind};
+    let n = offsets.len().saturating_sub(1);
+    let (first, last) = (offsets.first().copied().unwrap_or(0) as usize, offsets.last().copied().unwrap_or(0) as usize);
+    if offsets.windows(2).any(|w| w[0] > w[1]) || last > data.len() {
+        return Err(Error::invalid("offsets are not monotonic or exceed the data"));
+    }
+    let need = last - first + n.saturating_sub(1);
+    if out.len() != need {
+        return Err(Error::new(ErrorKind::BufferTooSmall, format!("output must hold exactly {need} bytes, it holds {}", out.len())));
+    }
+    if memchr::memchr(sep, &data[first..last]).is_some() {
+        return Err(Error::new(ErrorKind::InvalidValue, format!("a string contains the separator byte {sep:#04x}")));
+    }
+    let mut pos = 0;
+    for (k, w) in offsets.windows(2).enumerate() {
+        if k > 0 {
+            out[pos] = sep;
+            pos += 1;
+        }
+        let s = &data[w[0] as usize..w[1] as usize];
+        out[pos..pos + s.len()].copy_from_slice(s);
+        pos += s.len();
+    }
+    Ok(())
+}

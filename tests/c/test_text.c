@@ -260,6 +260,23 @@ static void test_char_offsets(void) {
     CHECK_ERR(fk_utf8_char_offsets((const uint8_t *)s, 7, NULL, 4, chars), FK_STATUS_NULL_POINTER, "byte_offsets");
 }
 
+static void test_join_strings(void) {
+    const char *data = "ab" "" "c\xc3\xa9";
+    uint64_t offs[4] = {0, 2, 2, 5};
+    uint8_t out[7];
+    CHECK_OK(fk_join_strings((const uint8_t *)data, 5, offs, 3, 0, out, 7));
+    CHECK(memcmp(out, "ab\0\0c\xc3\xa9", 7) == 0);
+    CHECK_ERR(fk_join_strings((const uint8_t *)data, 5, offs, 3, 0, out, 6), FK_STATUS_BUFFER_TOO_SMALL, "exactly 7 bytes");
+    CHECK_ERR(fk_join_strings((const uint8_t *)data, 5, offs, 3, 'b', out, 7), FK_STATUS_INVALID_VALUE, "separator");
+    CHECK_ERR(fk_join_strings((const uint8_t *)data, 5, offs, 3, 0, (uint8_t *)offs, 7), FK_STATUS_OVERLAP, "overlaps");
+    uint64_t bad[2] = {3, 1};
+    CHECK_ERR(fk_join_strings((const uint8_t *)data, 5, bad, 1, 0, out, 0), FK_STATUS_INVALID_ARGUMENT, "monotonic");
+    CHECK_ERR(fk_join_strings((const uint8_t *)data, 5, NULL, 1, 0, out, 1), FK_STATUS_NULL_POINTER, "offsets");
+    CHECK_ERR(fk_join_strings((const uint8_t *)data, 5, offs, SIZE_MAX, 0, out, 1), FK_STATUS_INVALID_ARGUMENT, "overflows");
+    uint64_t zero = 0;
+    CHECK_OK(fk_join_strings(NULL, 0, &zero, 0, 0, NULL, 0));
+}
+
 int main(void) {
     test_version_and_threads();
     test_extract_and_aggregate();
@@ -269,5 +286,6 @@ int main(void) {
     test_batch_errors();
     test_handles_and_views();
     test_char_offsets();
+    test_join_strings();
     return finish("C text API");
 }

@@ -292,3 +292,11 @@ enum FkStatus fk_utf8_char_offsets(const uint8_t *data,
                                    const uint64_t *byte_offsets,
                                    size_t n,
                                    uint64_t *out);
+
+enum FkStatus fk_join_strings(const uint8_t *data,
+                              size_t data_len,
+                              const uint64_t *offsets,
+                              size_t n,
+                              uint8_t sep,
+                              uint8_t *out,
+                              size_t out_len);

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 from array import array
-from bisect import bisect_right
-from itertools import accumulate
-from typing import Any, Iterable, Sequence, Union
+from itertools import accumulate, islice
+from typing import Any, Optional, Sequence, Union
 
 from ._native import Handle, InvalidTextError, check, ffi, lib
 
@@ -20,10 +19,12 @@ def _max_digits() -> int:
     return int(get()) if get else 0
 
 
-#: Code points marshalled per library call for a list of str. The join + encode copies are
-#: the only memory ferrokern adds on top of the caller's input and the results, so slicing
-#: bounds them (about 4 bytes per code point) whatever the batch size.
-SLICE_CODE_POINTS = 1 << 25
+#: UTF-8 bytes marshalled per library call for a list of str. The encoded copy is the only
+#: memory ferrokern adds on top of the caller's input and the results, so slicing bounds it
+#: whatever the batch size.
+SLICE_BYTES = 1 << 26
+#: strs encoded per step (one C-level map + join each).
+_ENCODE_STEP = 2048
 
 
 def _is_arrow(texts) -> bool:
@@ -36,75 +37,79 @@ def _as_sequence(texts) -> Sequence[str]:
     return texts if isinstance(texts, (list, tuple)) else list(texts)
 
 
-def _batches(texts: Texts):
-    """Yield _Batch objects covering `texts` in order: one for an Arrow array (zero copy),
-    slices of about SLICE_CODE_POINTS for a sequence of str."""
+def _bad_text(chunk: Sequence[str], first_index: int):
+    """Raise the precise error for the first text of `chunk` that cannot be encoded."""
+    for j, t in enumerate(chunk):
+        if not isinstance(t, str):
+            raise TypeError(f"texts[{first_index + j}] is {type(t).__name__}, expected str") from None
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidTextError(
+                f"texts[{first_index + j}] contains a lone surrogate {t[e.start]!r} at index {e.start}, "
+                "which is not valid Unicode text and cannot be encoded as UTF-8") from None
+    raise TypeError("texts must be a sequence of str")
+
+
+def _batches(texts: Texts, slice_bytes: Optional[int] = None):
+    """Yield _Batch objects covering `texts` in order: one for an Arrow array (zero copy);
+    for a sequence of str, slices of about `slice_bytes` of UTF-8 (default SLICE_BYTES),
+    at least one even for an empty sequence."""
     if _is_arrow(texts):
         yield _Batch(texts)
         return
     texts = _as_sequence(texts)
-    try:
-        lens = array("Q", map(len, texts))
-    except TypeError:
-        _raise_not_str(texts)
-    total = sum(lens)
-    if total <= SLICE_CODE_POINTS:
-        yield _Batch(texts, lens)
-        return
-    ends = array("Q", accumulate(lens))
-    start, base = 0, 0
-    while start < len(texts):
-        stop = max(bisect_right(ends, base + SLICE_CODE_POINTS), start + 1)
-        yield _Batch(texts[start:stop], lens[start:stop], first_index=start)
-        base = ends[stop - 1]
-        start = stop
-
-
-def _raise_not_str(texts):
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str") from None
-    raise TypeError("texts must be a sequence of str")
+    limit = SLICE_BYTES if slice_bytes is None else slice_bytes
+    n, start = len(texts), 0
+    while True:
+        # Encode each str on its own: ''.join() would first widen the whole batch to its
+        # widest character (one emoji makes it 4 bytes per character), and byte offsets
+        # spare the library a walk over the data.
+        data = bytearray()
+        offsets = array("q", [0])
+        i = start
+        while i < n and len(data) < limit:
+            chunk = texts[i:i + _ENCODE_STEP]
+            try:
+                encoded = list(map(str.encode, chunk))
+            except (TypeError, UnicodeEncodeError):
+                _bad_text(chunk, i)
+            data += b"".join(encoded)
+            ends = accumulate(map(len, encoded), initial=offsets[-1])
+            next(ends)
+            offsets.extend(ends)
+            i += len(chunk)
+        yield _Batch.from_utf8(data, offsets)
+        start = i
+        if start >= n:
+            return
 
 
 class _Batch:
-    """An FkTexts describing `texts`, plus the objects that keep its memory alive."""
+    """An FkTexts describing a batch, plus the objects that keep its memory alive."""
 
     __slots__ = ("ptr", "keep", "n")
 
-    def __init__(self, texts: Texts, lens=None, first_index: int = 0):
+    def __init__(self, texts: Texts):
+        """One batch for all of `texts` (Arrow: zero copy; a sequence: one encoded copy)."""
         if _is_arrow(texts):
             if type(texts).__module__.split(".")[0] == "polars":
                 texts = texts.to_arrow()
             self._from_arrow(texts)
         else:
-            texts = _as_sequence(texts)
-            self._from_sequence(texts, lens if lens is not None else array("Q", map(len, texts)), first_index)
+            b = next(_batches(texts, slice_bytes=1 << 62))
+            self.ptr, self.keep, self.n = b.ptr, b.keep, b.n
 
-    def _from_sequence(self, texts: Sequence[str], lens, first_index: int) -> None:
-        try:
-            joined = "".join(texts)
-        except TypeError:
-            _raise_not_str(texts)
-        try:
-            data = joined.encode("utf-8")
-        except UnicodeEncodeError as e:
-            ends = list(accumulate(lens))
-            i = bisect_right(ends, e.start)
-            start = ends[i - 1] if i else 0
-            raise InvalidTextError(
-                f"texts[{first_index + i}] contains a lone surrogate {joined[e.start]!r} at index {e.start - start}, "
-                "which is not valid Unicode text and cannot be encoded as UTF-8"
-            ) from None
-        del joined  # only the UTF-8 copy is needed from here on
-        # One encode for the whole slice; the library finds the boundaries from the
-        # per-text lengths in code points.
-        self.n = len(lens)
+    @classmethod
+    def from_utf8(cls, data: bytearray, offsets: array) -> "_Batch":
+        self = cls.__new__(cls)
+        self.n = len(offsets) - 1
         d = ffi.from_buffer(data)
-        o = ffi.from_buffer("uint64_t[]", lens)
-        self.keep = (data, lens, d, o)
+        o = ffi.from_buffer("int64_t[]", offsets)
+        self.keep = (data, offsets, d, o)
         self.ptr = ffi.new("FkTexts*", {"data": d, "data_len": len(data), "offsets": o,
-                                        "n_texts": self.n, "offset_kind": lib.FK_OFFSETS_CHAR_LENGTHS})
+                                        "n_texts": self.n, "offset_kind": lib.FK_OFFSETS_I64})
+        return self
 
     def _from_arrow(self, arr) -> None:
         import pyarrow as pa
@@ -139,12 +144,19 @@ def _strings(data_ptr, data_len: int, offsets_ptr, n: int) -> list[str]:
     """n strings from a flat UTF-8 buffer + n+1 byte offsets."""
     if n == 0:
         return []
+    # Fast path: the library joins them with NUL (after checking none contains one: true
+    # for kv keys and emails, usual for matches), and one decode + split makes the strs.
+    joined = bytearray(data_len + n - 1)
+    status = lib.fk_join_strings(data_ptr, data_len, offsets_ptr, n, 0, ffi.from_buffer(joined), len(joined))
+    if status == 0:
+        return joined.decode("utf-8").split("\0")
+    if status != lib.FK_STATUS_INVALID_VALUE:
+        check(status)
+    # Some string holds a NUL: slice one decoded str by code-point offsets instead.
     data = ffi.buffer(data_ptr, data_len)[:]
-    offs = ffi.unpack(offsets_ptr, n + 1)
     s = data.decode("utf-8")
+    offs = ffi.unpack(offsets_ptr, n + 1)
     if len(s) != len(data):
-        # Non-ASCII: have the library turn byte offsets into code-point offsets, then slice
-        # the one decoded str (far cheaper than decoding every piece).
         char_offs = ffi.new("uint64_t[]", n + 1)
         check(lib.fk_utf8_char_offsets(data_ptr, data_len, offsets_ptr, n + 1, char_offs))
         offs = ffi.unpack(char_offs, n + 1)
@@ -188,7 +200,8 @@ def _key_sums_result(ptr) -> list[dict[str, int]]:
             for i, s in zip(ffi.unpack(v.big_index, v.n_big), big):
                 vals[i] = _big_int(s)
         to = ffi.unpack(v.text_offsets, v.n_texts + 1)
-        return [dict(zip(keys[a:b], vals[a:b])) for a, b in zip(to, to[1:])]
+        pairs = zip(keys, vals)
+        return [dict(islice(pairs, b - a)) if b > a else {} for a, b in zip(to, to[1:])]
     finally:
         lib.fk_key_sums_free(ptr)
 

@@ -137,6 +137,12 @@ def test_sum_by_key_errors():
         ferrokern.compile(r"(\w+)").sum_by_key(["a"])
 
 
+def test_results_holding_nul_take_the_slicing_path():
+    texts = ["a\x00b ab", "中\x00文 x", ""]
+    for pattern in [r"a\x00?b", r"\S+", r"(\S)(\S)?"]:
+        assert ferrokern.compile(pattern).findall(texts) == [re.findall(pattern, t) for t in texts]
+
+
 def test_documented_empty_alternative_difference():
     # Python retries a non-empty match at the position of an empty one; we move on (README).
     assert re.findall(r"|a", "a") == ["", "a", ""]
@@ -309,7 +315,8 @@ def test_slicing_a_big_list_changes_nothing(monkeypatch):
     whole = (ferrokern.extract_and_aggregate(texts), ferrokern.extract_emails(texts), p.findall(texts),
              p.count(texts), p.frequencies(texts), p.frequencies(texts, top=3),
              ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts))
-    monkeypatch.setattr(_text, "SLICE_CODE_POINTS", 1000)  # many slices of a few texts
+    monkeypatch.setattr(_text, "SLICE_BYTES", 1000)  # many slices
+    monkeypatch.setattr(_text, "_ENCODE_STEP", 7)  # and steps that do not divide them
     sliced = (ferrokern.extract_and_aggregate(texts), ferrokern.extract_emails(texts), p.findall(texts),
               p.count(texts), p.frequencies(texts), p.frequencies(texts, top=3),
               ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts))
