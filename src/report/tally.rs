@@ -176,10 +176,10 @@ impl<'c> Processor<'c> {
             return self.invalid(t, out, source, pos, reason, line);
         }
         let text: Cow<str> = match &self.cfg.text_field {
-            None => match std::str::from_utf8(line) {
+            None => match crate::text::batch::utf8(line) {
                 Ok(s) => Cow::Borrowed(s),
-                Err(e) => {
-                    let reason = format!("invalid UTF-8 at byte {} of the line", e.valid_up_to());
+                Err(at) => {
+                    let reason = format!("invalid UTF-8 at byte {at} of the line");
                     return self.invalid(t, out, source, pos, reason, line);
                 }
             },
