@@ -5,9 +5,9 @@ threads) and each kernel's share of it.
     PYTHONPATH=bindings/python .venv/bin/python bench/bench_arrays.py [--quick]
 
 Every timing is the best of a few runs after a warm-up, of the call as a user writes it
-(outputs allocated by the call, on both sides). ferrokern, OpenCV and numexpr use all
-threads (FERROKERN_THREADS / cv2.setNumThreads / numexpr.set_num_threads); numpy and scipy
-are single-threaded by design. Prints a markdown table and writes bench/out/arrays.md.
+(outputs allocated by the call, on both sides); polyval is also timed with a preallocated
+`out` on every side. ferrokern, OpenCV and numexpr use all threads (FERROKERN_THREADS /
+cv2.setNumThreads / numexpr.set_num_threads); numpy and scipy are single-threaded by design. Prints a markdown table and writes bench/out/arrays.md.
 """
 
 from __future__ import annotations
@@ -124,12 +124,30 @@ def main() -> None:
     assert fk.sum(x) == math.fsum(x)
 
     # -- polyval -------------------------------------------------------------------------
-    k = f"polyval([1,2,0], x), {n:.0e} f64"
+    # Fresh outputs on every side (as a user writes it: each call allocates its result, and
+    # a fresh array's pages are faulted and zeroed by the kernel on first write), then the
+    # same with a preallocated `out` on every side. np.copy / np.copyto are the floors.
+    k = f"polyval([1,2,0], x), {n:.0e} f64, fresh output"
     moved = 2 * x.nbytes
-    rows.append((k, "ferrokern.polyval([1, 2, 0], x)", best(lambda: fk.polyval([1, 2, 0], x)), n / 1e6, "M", moved, ""))
-    rows.append((k, "numexpr.evaluate('x*x + 2*x')", best(lambda: numexpr.evaluate("x*x + 2*x", local_dict={"x": x})), n / 1e6, "M", moved, ""))
-    rows.append((k, "numpy x*x + 2*x", best(lambda: x * x + 2 * x, 2), n / 1e6, "M", moved, "1 thread"))
-    del x
+    rows.append((k, "ferrokern.polyval([1, 2, 0], x)", best(lambda: fk.polyval([1, 2, 0], x), 5), n / 1e6, "M", moved, ""))
+    rows.append((k, "numexpr.evaluate('x*x + 2*x')", best(lambda: numexpr.evaluate("x*x + 2*x", local_dict={"x": x}), 5), n / 1e6, "M", moved, ""))
+    rows.append((k, "numpy x*x + 2*x", best(lambda: x * x + 2 * x, 5), n / 1e6, "M", moved, "1 thread"))
+    rows.append((k, "floor: np.copy(x)", best(lambda: np.copy(x), 5), n / 1e6, "M", moved, "1 thread, no arithmetic"))
+    o = np.empty_like(x)
+    tmp = np.empty_like(x)
+
+    def np_out():
+        np.multiply(x, x, out=o)
+        np.multiply(2.0, x, out=tmp)
+        np.add(o, tmp, out=o)
+
+    k = f"polyval([1,2,0], x), {n:.0e} f64, preallocated out"
+    rows.append((k, "ferrokern.polyval([1, 2, 0], x, out=o)", best(lambda: fk.polyval([1, 2, 0], x, out=o), 5), n / 1e6, "M", moved, ""))
+    rows.append((k, "numexpr.evaluate('x*x + 2*x', out=o)",
+                 best(lambda: numexpr.evaluate("x*x + 2*x", local_dict={"x": x}, out=o), 5), n / 1e6, "M", moved, ""))
+    rows.append((k, "numpy multiply/add with out= (+ a preallocated temporary)", best(np_out, 5), n / 1e6, "M", moved, "1 thread"))
+    rows.append((k, "floor: np.copyto(o, x)", best(lambda: np.copyto(o, x), 5), n / 1e6, "M", moved, "1 thread, no arithmetic"))
+    del x, o, tmp
 
     # -- count_primes --------------------------------------------------------------------
     k = f"count_primes({prime_limit:.0e})"

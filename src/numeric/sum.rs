@@ -49,6 +49,9 @@ pub struct ExactSum {
     empty: bool,
     /// Every value added was -0.0: only then is the (zero) sum -0.0, as in IEEE arithmetic.
     only_neg_zeros: bool,
+    /// The exponent the next fast-path block is tried with (from the last block; out of
+    /// range when there is none yet). Affects speed only, never the value.
+    guess: i32,
 }
 
 impl Default for ExactSum {
@@ -59,7 +62,7 @@ impl Default for ExactSum {
 
 impl ExactSum {
     pub fn new() -> ExactSum {
-        ExactSum { chunks: [0; N_CHUNKS], pending: 0, nan: false, pos_inf: false, neg_inf: false, empty: true, only_neg_zeros: true }
+        ExactSum { chunks: [0; N_CHUNKS], pending: 0, nan: false, pos_inf: false, neg_inf: false, empty: true, only_neg_zeros: true, guess: i32::MIN }
     }
 
     /// Add one value exactly.
@@ -138,8 +141,9 @@ impl ExactSum {
 
     /// Add a slice, using the vectorized block path.
     pub fn add_slice(&mut self, xs: &[f64]) {
+        let isa = isa();
         for block in xs.chunks(BLOCK) {
-            add_block(self, block);
+            add_block_with(self, block, isa);
         }
     }
 
@@ -213,10 +217,242 @@ fn pow2(e: i32) -> f64 {
     f64::from_bits(((e + 1023) as u64) << 52)
 }
 
+/// Exponent range of the fast paths: σ1 = 2^(e+11) ≤ 2¹⁰²³, and every σ and threshold used
+/// (down to 2^(e−33)) is a normal double.
+const E_MIN: i32 = -989;
+const E_MAX: i32 = 1012;
+/// The guess for the next block is the last block's exponent plus this: blocks whose
+/// largest value grows by up to 2^SLACK still take the one-pass path. A guess too large is
+/// still exact (only the range of values the one-level path accepts shrinks by as much).
+const SLACK: i32 = 1;
+const ABS: u64 = !(1u64 << 63);
+
+/// `e` such that |x| ≤ 2^e for every x whose |x| has bits `max_bits` (finite, nonzero).
+#[inline]
+fn exponent_of(max_bits: u64) -> i32 {
+    (max_bits >> 52) as i32 - 1023 + 1
+}
+
+/// What one pass of the one-level extraction gives for a block, for a given e:
+/// `t1` = Σ q1 with q1 = (σ1 + x) − σ1, σ1 = 2^(e+11); `t2` = Σ (x − q1);
+/// `max_bits` = the largest |x| as bits (a NaN may be missed: it makes `t1` NaN);
+/// `min_key` = the smallest (|x| as bits) − 1, wrapping (so that zeros count as largest).
+///
+/// Exactness (the block has at most 1024 values): if every |x| ≤ 2^e, q1 is exact, a
+/// multiple of 2^(e−42) with |q1| ≤ 2^e + 2^(e−42), and r1 = x − q1 is exact with
+/// |r1| ≤ 2^(e−42); every partial sum of the q1 is a multiple of 2^(e−42) below
+/// 2^(e+11) = 2⁵³·2^(e−42), so it is a double: `t1` is exact in any order. The r1 are
+/// multiples of ulp(x) (or 0), so if moreover every nonzero |x| ≥ 2^(e−33) (ulp(x) ≥
+/// 2^(e−85)), every partial sum of the r1 is a multiple of 2^(e−85) of magnitude at most
+/// 2¹⁰·2^(e−42) = 2⁵³·2^(e−85): a double, and `t2` is exact too. [`accept`] checks both
+/// conditions from `max_bits` and `min_key`.
+#[derive(Clone, Copy)]
+struct Pass {
+    t1: f64,
+    t2: f64,
+    max_bits: u64,
+    min_key: u64,
+}
+
+#[inline(always)]
+fn accept(p: &Pass, e: i32) -> bool {
+    p.max_bits <= pow2(e).to_bits()
+        && p.min_key >= pow2(e - 33).to_bits() - 1
+        && p.t1.is_finite()
+        && p.t2.is_finite()
+}
+
+/// Portable [`Pass`]: eight independent lanes, so that it vectorizes somewhat.
+#[inline(always)]
+fn pass_portable(xs: &[f64], e: i32) -> Pass {
+    let s1 = pow2(e + 11);
+    let mut t1 = [0.0f64; 8];
+    let mut t2 = [0.0f64; 8];
+    let mut mx = [0u64; 8];
+    let mut mn = [u64::MAX; 8];
+    let n8 = xs.len() / 8 * 8;
+    for c in xs[..n8].chunks_exact(8) {
+        for j in 0..8 {
+            let q1 = (s1 + c[j]) - s1;
+            t1[j] += q1;
+            t2[j] += c[j] - q1;
+            let a = c[j].to_bits() & ABS;
+            mx[j] = mx[j].max(a);
+            mn[j] = mn[j].min(a.wrapping_sub(1));
+        }
+    }
+    for &x in &xs[n8..] {
+        let q1 = (s1 + x) - s1;
+        t1[0] += q1;
+        t2[0] += x - q1;
+        let a = x.to_bits() & ABS;
+        mx[0] = mx[0].max(a);
+        mn[0] = mn[0].min(a.wrapping_sub(1));
+    }
+    Pass {
+        t1: t1.iter().sum(),
+        t2: t2.iter().sum(),
+        max_bits: mx.iter().copied().max().unwrap(),
+        min_key: mn.iter().copied().min().unwrap(),
+    }
+}
+
+/// The scalar tail of the SIMD passes, folded into `p` (exact sums: any order).
+#[inline(always)]
+fn pass_tail(xs: &[f64], s1: f64, p: &mut Pass) {
+    for &x in xs {
+        let q1 = (s1 + x) - s1;
+        p.t1 += q1;
+        p.t2 += x - q1;
+        let a = x.to_bits() & ABS;
+        p.max_bits = p.max_bits.max(a);
+        p.min_key = p.min_key.min(a.wrapping_sub(1));
+    }
+}
+
+/// [`Pass`] with AVX-512: four independent accumulators of eight lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn pass_avx512(xs: &[f64], e: i32) -> Pass {
+    use std::arch::x86_64::*;
+    let s1v = pow2(e + 11);
+    let s1 = _mm512_set1_pd(s1v);
+    let absm = _mm512_set1_epi64(ABS as i64);
+    let ones = _mm512_set1_epi64(-1);
+    let mut t1 = [_mm512_setzero_pd(); 4];
+    let mut t2 = [_mm512_setzero_pd(); 4];
+    let mut mx = [_mm512_setzero_si512(); 4];
+    let mut mn = [_mm512_set1_epi64(-1); 4];
+    let n32 = xs.len() / 32 * 32;
+    let p = xs.as_ptr();
+    let mut i = 0;
+    while i < n32 {
+        for k in 0..4 {
+            // SAFETY: i + 8k + 8 ≤ n32 ≤ xs.len().
+            let x = unsafe { _mm512_loadu_pd(p.add(i + 8 * k)) };
+            let q1 = _mm512_sub_pd(_mm512_add_pd(s1, x), s1);
+            t1[k] = _mm512_add_pd(t1[k], q1);
+            t2[k] = _mm512_add_pd(t2[k], _mm512_sub_pd(x, q1));
+            let a = _mm512_and_si512(_mm512_castpd_si512(x), absm);
+            mx[k] = _mm512_max_epu64(mx[k], a);
+            mn[k] = _mm512_min_epu64(mn[k], _mm512_add_epi64(a, ones));
+        }
+        i += 32;
+    }
+    let t1 = _mm512_add_pd(_mm512_add_pd(t1[0], t1[1]), _mm512_add_pd(t1[2], t1[3]));
+    let t2 = _mm512_add_pd(_mm512_add_pd(t2[0], t2[1]), _mm512_add_pd(t2[2], t2[3]));
+    let mx = _mm512_max_epu64(_mm512_max_epu64(mx[0], mx[1]), _mm512_max_epu64(mx[2], mx[3]));
+    let mn = _mm512_min_epu64(_mm512_min_epu64(mn[0], mn[1]), _mm512_min_epu64(mn[2], mn[3]));
+    let mut r = Pass {
+        t1: _mm512_reduce_add_pd(t1),
+        t2: _mm512_reduce_add_pd(t2),
+        max_bits: _mm512_reduce_max_epu64(mx),
+        min_key: _mm512_reduce_min_epu64(mn),
+    };
+    pass_tail(&xs[n32..], s1v, &mut r);
+    r
+}
+
+/// [`Pass`] with AVX2: two independent accumulators of four lanes. The maximum is taken
+/// on doubles (a NaN is skipped there, and caught by `t1`); the minimum on keys
+/// |x|bits + (2⁶³ − 1), which order as signed integers like (|x|bits − 1) as unsigned.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pass_avx2(xs: &[f64], e: i32) -> Pass {
+    use std::arch::x86_64::*;
+    let s1v = pow2(e + 11);
+    let s1 = _mm256_set1_pd(s1v);
+    let absm = _mm256_castsi256_pd(_mm256_set1_epi64x(ABS as i64));
+    let bias = _mm256_set1_epi64x(i64::MAX);
+    let mut t1 = [_mm256_setzero_pd(); 2];
+    let mut t2 = [_mm256_setzero_pd(); 2];
+    let mut mx = [_mm256_setzero_pd(); 2];
+    let mut mn = [_mm256_set1_epi64x(i64::MAX); 2];
+    let n8 = xs.len() / 8 * 8;
+    let p = xs.as_ptr();
+    let mut i = 0;
+    while i < n8 {
+        for k in 0..2 {
+            // SAFETY: i + 4k + 4 ≤ n8 ≤ xs.len().
+            let x = unsafe { _mm256_loadu_pd(p.add(i + 4 * k)) };
+            let q1 = _mm256_sub_pd(_mm256_add_pd(s1, x), s1);
+            t1[k] = _mm256_add_pd(t1[k], q1);
+            t2[k] = _mm256_add_pd(t2[k], _mm256_sub_pd(x, q1));
+            let a = _mm256_and_pd(x, absm);
+            mx[k] = _mm256_max_pd(a, mx[k]);
+            let key = _mm256_add_epi64(_mm256_castpd_si256(a), bias);
+            let lt = _mm256_cmpgt_epi64(mn[k], key);
+            mn[k] = _mm256_castpd_si256(_mm256_blendv_pd(
+                _mm256_castsi256_pd(mn[k]),
+                _mm256_castsi256_pd(key),
+                _mm256_castsi256_pd(lt),
+            ));
+        }
+        i += 8;
+    }
+    let mut l1 = [0.0f64; 4];
+    let mut l2 = [0.0f64; 4];
+    let mut lm = [0.0f64; 4];
+    let mut ln = [0i64; 4];
+    let mut ln2 = [0i64; 4];
+    // SAFETY: four-element arrays, unaligned stores.
+    unsafe {
+        _mm256_storeu_pd(l1.as_mut_ptr(), _mm256_add_pd(t1[0], t1[1]));
+        _mm256_storeu_pd(l2.as_mut_ptr(), _mm256_add_pd(t2[0], t2[1]));
+        _mm256_storeu_pd(lm.as_mut_ptr(), _mm256_max_pd(mx[0], mx[1]));
+        _mm256_storeu_si256(ln.as_mut_ptr() as *mut __m256i, mn[0]);
+        _mm256_storeu_si256(ln2.as_mut_ptr() as *mut __m256i, mn[1]);
+    }
+    let mut r = Pass {
+        t1: l1.iter().sum(),
+        t2: l2.iter().sum(),
+        max_bits: lm.iter().map(|m| m.to_bits()).max().unwrap(),
+        min_key: ln.iter().chain(&ln2).map(|&k| k as u64 ^ (1u64 << 63)).min().unwrap(),
+    };
+    pass_tail(&xs[n8..], s1v, &mut r);
+    r
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Isa {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            return Isa::Avx512;
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Portable
+}
+
+#[inline(always)]
+fn pass(isa: Isa, xs: &[f64], e: i32) -> Pass {
+    match isa {
+        // SAFETY: the CPU has the feature (`isa()` checked it).
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { pass_avx512(xs, e) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { pass_avx2(xs, e) },
+        Isa::Portable => pass_portable(xs, e),
+    }
+}
+
 /// Two extraction levels fused in one pass: `q1 = (σ1 + x) − σ1`, `r1 = x − q1`,
 /// `q2 = (σ2 + r1) − σ2`, `r2 = r1 − q2`. Returns the block sums of q1 and q2 (exact) and
 /// whether any `r2` is nonzero. Eight independent lanes so that the loop vectorizes; lane
-/// totals are exact, so adding them up in any order is exact too.
+/// totals are exact, so adding them up in any order is exact too. The fallback for blocks
+/// whose values span more than the one-level path allows.
 #[inline(always)]
 fn extract2(xs: &[f64], s1: f64, s2: f64) -> (f64, f64, bool) {
     let mut t1 = [0.0f64; 8];
@@ -246,44 +482,15 @@ fn extract2(xs: &[f64], s1: f64, s2: f64) -> (f64, f64, bool) {
     (t1.iter().sum(), t2.iter().sum(), any.iter().any(|&a| a != 0))
 }
 
-/// Largest |x|, ignoring NaN (a NaN is caught later: it makes the block's sums NaN).
-#[inline(always)]
-fn max_abs(xs: &[f64]) -> f64 {
-    let mut m = [0.0f64; 8];
-    let n8 = xs.len() / 8 * 8;
-    for c in xs[..n8].chunks_exact(8) {
-        for j in 0..8 {
-            let a = c[j].abs();
-            m[j] = if a > m[j] { a } else { m[j] };
-        }
-    }
-    for x in &xs[n8..] {
-        let a = x.abs();
-        m[0] = if a > m[0] { a } else { m[0] };
-    }
-    m.iter().fold(0.0, |a, &b| if b > a { b } else { a })
-}
-
-/// The fast path for one block; `false` when the block needs the exact scalar path.
-#[inline(always)]
-fn block_fast(acc: &mut ExactSum, xs: &[f64]) -> bool {
-    let m = max_abs(xs);
-    if !(m > 0.0) || !m.is_finite() {
-        return false;
-    }
-    // |x| ≤ 2^e for every x of the block.
-    let e = ((m.to_bits() >> 52) & 0x7ff) as i32 - 1023 + 1;
-    // Level 1 uses σ = 2^(e+11), level 2 σ = 2^(e−32); both must be normal doubles with a
-    // normal half-ulp grid for the extraction lemma (−1021 ≤ log2 σ ≤ 1023).
-    if e > 1012 || e < -989 {
-        return false;
-    }
+/// The two-level path for a block with |x| ≤ 2^e (e in [E_MIN, E_MAX]); `false` if the
+/// block holds a NaN or infinity after all.
+fn block_two_level(acc: &mut ExactSum, xs: &[f64], e: i32) -> bool {
     // n·(max|x| + ulp(σ)/2) < σ keeps every partial sum of the q on the grid and below σ:
-    // σ1 = 2^(e+11) for blocks of at most 2¹⁰ values. |r1| ≤ 2^(e−43), so σ2 = 2^(e−32).
+    // σ1 = 2^(e+11) for blocks of at most 2¹⁰ values. |r1| ≤ 2^(e−42), so σ2 = 2^(e−32).
     let (s1, s2) = (pow2(e + 11), pow2(e - 32));
     let (t1, t2, rest) = extract2(xs, s1, s2);
     if !(t1.is_finite() && t2.is_finite()) {
-        return false; // a NaN the max ignored
+        return false;
     }
     acc.add(t1);
     acc.add(t2);
@@ -299,35 +506,91 @@ fn block_fast(acc: &mut ExactSum, xs: &[f64]) -> bool {
             }
         }
     }
-    // The block has a nonzero value: the sum is not a sum of -0.0 only.
-    acc.empty = false;
-    acc.only_neg_zeros = false;
     true
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn block_fast_avx2(acc: &mut ExactSum, xs: &[f64]) -> bool {
-    block_fast(acc, xs)
+/// Largest |x| as bits (NaN counts as larger than infinity).
+fn max_abs_bits(xs: &[f64]) -> u64 {
+    xs.iter().map(|x| x.to_bits() & ABS).max().unwrap_or(0)
 }
 
-fn add_block(acc: &mut ExactSum, xs: &[f64]) {
-    #[cfg(target_arch = "x86_64")]
-    let fast = if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just now).
-        unsafe { block_fast_avx2(acc, xs) }
-    } else {
-        block_fast(acc, xs)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let fast = block_fast(acc, xs);
-    if !fast {
-        for &x in xs {
-            acc.add(x);
+/// Add an accepted one-level pass's sums; `max_bits` says whether the block was all zeros.
+#[inline(always)]
+fn take(acc: &mut ExactSum, xs: &[f64], p: &Pass) {
+    acc.empty = false;
+    if p.max_bits == 0 {
+        // Only zeros (nothing to add): the sum stays -0.0 only if all of them are -0.0.
+        if xs.iter().any(|x| x.to_bits() == 0) {
+            acc.only_neg_zeros = false;
         }
+    } else {
+        acc.add(p.t1);
+        acc.add(p.t2);
+        acc.only_neg_zeros = false;
+        acc.guess = exponent_of(p.max_bits) + SLACK;
     }
 }
 
+/// Add one block (at most [`BLOCK`] values) exactly.
+///
+/// The usual case is one pass over the block: the one-level extraction with the exponent
+/// guessed from the previous block, checked afterwards with the block's max and min
+/// (exact either way; a wrong guess costs a second pass with the block's own exponent).
+/// Blocks spanning too wide a range take the two-level extraction; blocks with NaN or
+/// infinities, or values near the ends of the exponent range, the superaccumulator.
+fn add_block_with(acc: &mut ExactSum, xs: &[f64], isa: Isa) {
+    debug_assert!(xs.len() <= BLOCK);
+    if xs.is_empty() {
+        return;
+    }
+    let g = acc.guess;
+    let mut tried = None;
+    let max_bits = if (E_MIN..=E_MAX).contains(&g) {
+        let p = pass(isa, xs, g);
+        if accept(&p, g) {
+            return take(acc, xs, &p);
+        }
+        tried = Some(p);
+        p.max_bits
+    } else {
+        max_abs_bits(xs)
+    };
+    let scalar = |acc: &mut ExactSum| {
+        for &x in xs {
+            acc.add(x);
+        }
+    };
+    if max_bits >= f64::INFINITY.to_bits() {
+        return scalar(acc); // NaN or infinity
+    }
+    if max_bits == 0 {
+        // Only zeros (any guess in range accepts those, this is the no-guess case).
+        let p = Pass { t1: 0.0, t2: 0.0, max_bits: 0, min_key: u64::MAX };
+        return take(acc, xs, &p);
+    }
+    let e = exponent_of(max_bits);
+    acc.guess = e + SLACK;
+    if !(E_MIN..=E_MAX).contains(&e) {
+        return scalar(acc);
+    }
+    let p = match tried {
+        Some(p) if g == e => p,
+        _ => pass(isa, xs, e),
+    };
+    if accept(&p, e) {
+        return take(acc, xs, &p);
+    }
+    if !p.t1.is_finite() || !block_two_level(acc, xs, e) {
+        // A NaN the maximum skipped.
+        return scalar(acc);
+    }
+    acc.empty = false;
+    acc.only_neg_zeros = false;
+}
+
+fn add_block(acc: &mut ExactSum, xs: &[f64]) {
+    add_block_with(acc, xs, isa())
+}
 /// Correctly rounded sum of `xs`, in parallel in the library's pool.
 pub fn sum(xs: &[f64]) -> Result<f64> {
     let acc = crate::parallel::run(|| {
@@ -479,6 +742,96 @@ mod tests {
             let mut a = ExactSum::new();
             a.add_slice(&xs);
             assert_eq!(a.value().to_bits(), scalar(&xs).to_bits(), "case {case}");
+        }
+    }
+
+    /// Every pass this CPU can run, the portable one included.
+    fn isas() -> Vec<Isa> {
+        let mut v = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                v.push(Isa::Avx2);
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                v.push(Isa::Avx512);
+            }
+        }
+        v
+    }
+
+    fn blocks_with(xs: &[f64], isa: Isa) -> f64 {
+        let mut a = ExactSum::new();
+        for b in xs.chunks(BLOCK) {
+            add_block_with(&mut a, b, isa);
+        }
+        a.value()
+    }
+
+    /// Blocks built to hit each branch of the guessed one-pass path, for every ISA:
+    /// the guess right, too small (max grows), far too large (max shrinks), values below
+    /// the one-level range (two-level path, remainders), subnormals, zeros of both signs,
+    /// NaN and infinities in the middle of a block, exponents near both ends, odd lengths.
+    #[test]
+    fn guessed_exponent_paths_equal_scalar_path() {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut blocks: Vec<Vec<f64>> = Vec::new();
+        let unit = |rng: &mut Rng| rng.unit() * 2.0 - 1.0;
+        for scale in [0, 1, 2, 30, -30, 300, -300, 900, -900, 1000, -1000, 1015, -1015, 1023, -1060] {
+            let b: Vec<f64> = (0..BLOCK).map(|_| unit(&mut rng) * 2f64.powi(scale)).collect();
+            blocks.push(b);
+        }
+        // Max exactly at the guess bound, and just above it.
+        let mut b: Vec<f64> = (0..BLOCK).map(|_| unit(&mut rng)).collect();
+        b[17] = 2.0;
+        blocks.push(b.clone());
+        b[17] = 2.0f64.next_up();
+        blocks.push(b.clone());
+        b[17] = -8.0;
+        blocks.push(b);
+        // A tiny value at, just below and far below the one-level threshold 2^(e−33).
+        for tiny in [2f64.powi(-33), 2f64.powi(-33).next_down(), 3.0 * 2f64.powi(-90), 5e-324, -1e-310] {
+            let mut b: Vec<f64> = (0..BLOCK).map(|_| unit(&mut rng)).collect();
+            b[0] = 1.0;
+            b[999] = tiny;
+            blocks.push(b);
+        }
+        // Zeros: all -0.0, all +0.0, mixed, zeros among values.
+        blocks.push(vec![-0.0; BLOCK]);
+        blocks.push(vec![0.0; BLOCK]);
+        blocks.push((0..BLOCK).map(|i| if i % 3 == 0 { 0.0 } else { -0.0 }).collect());
+        blocks.push((0..BLOCK).map(|i| if i % 2 == 0 { 0.0 } else { unit(&mut rng) }).collect());
+        // Specials inside a block.
+        for special in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MAX, -f64::MAX, f64::MIN_POSITIVE] {
+            let mut b: Vec<f64> = (0..BLOCK).map(|_| unit(&mut rng)).collect();
+            b[513] = special;
+            blocks.push(b);
+        }
+        // Sequences of blocks: each ordering exercises guesses from a different predecessor.
+        let n = blocks.len();
+        for round in 0..40 {
+            let mut xs = Vec::new();
+            for k in 0..6 {
+                let b = &blocks[(rng.next() as usize) % n];
+                let len = if (round + k) % 5 == 0 { (rng.next() as usize) % BLOCK + 1 } else { BLOCK };
+                xs.extend_from_slice(&b[..len]);
+            }
+            let want = scalar(&xs);
+            for isa in isas() {
+                let got = blocks_with(&xs, isa);
+                assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "round {round}");
+            }
+        }
+        // Every block after every other block, each ISA.
+        for i in 0..n {
+            for j in 0..n {
+                let xs: Vec<f64> = blocks[i].iter().chain(&blocks[j]).copied().collect();
+                let want = scalar(&xs);
+                for isa in isas() {
+                    let got = blocks_with(&xs, isa);
+                    assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "blocks {i} then {j}");
+                }
+            }
         }
     }
 
