@@ -25,7 +25,6 @@ import re
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 # numpy's OpenBLAS spins worker threads that would compete with ours on a 2-core machine.
@@ -37,26 +36,10 @@ CORPUS_VERSION = 1
 MB = 1e6
 
 # --------------------------------------------------------------------------------------
-# The reference, exactly as in issue 2.
-
-KV_RE = re.compile(r"(\w+)\s+(\d+)")
-
-
-def ref_extract_and_aggregate(texts):
-    results = []
-    for text in texts:
-        agg = defaultdict(int)
-        for key, value in KV_RE.findall(text):
-            agg[key] += int(value)
-        results.append(dict(agg))
-    return results
-
-
-EMAIL_RE = re.compile(r"[a-z0-9\.\-+_]+@[a-z0-9\.\-+_]+\.[a-z]+")
-
-
-def ref_extract_emails(texts):
-    return [EMAIL_RE.findall(t.lower()) for t in texts]
+# The reference, exactly as in issue 2: the package ships it verbatim.
+from ferrokern.reference import EMAIL_RE, KV_RE  # noqa: E402,F401
+from ferrokern.reference import extract_and_aggregate as ref_extract_and_aggregate  # noqa: E402
+from ferrokern.reference import extract_emails as ref_extract_emails  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------
@@ -365,29 +348,7 @@ def fk_paths():
         check(lib.fk_extract_emails(b.ptr, out))
         return out[0]
 
-    class BytesBatch:
-        """Prototype (bench only) of a faster list[str] marshalling: encode each str, join the
-        bytes, pass byte offsets (FK_OFFSETS_I64), so the library has no char-length walk."""
-
-        def __init__(self, texts):
-            from array import array
-            from itertools import accumulate
-
-            # In slices, so the transient is one UTF-8 copy (no widened join, no list of
-            # every encoded text).
-            data, lens, enc = bytearray(), array("q"), str.encode
-            for i in range(0, len(texts), 2048):
-                encs = list(map(enc, texts[i:i + 2048]))
-                lens.extend(map(len, encs))
-                data += b"".join(encs)
-            offs = array("q", accumulate(lens, initial=0))
-            d = ffi.from_buffer(data)
-            o = ffi.from_buffer("int64_t[]", offs)
-            self.keep = (data, offs, d, o)
-            self.ptr = ffi.new("FkTexts*", {"data": d, "data_len": len(data), "offsets": o,
-                                            "n_texts": len(lens), "offset_kind": lib.FK_OFFSETS_I64})
-
-    return dict(np=np, ferrokern=ferrokern, Batch=_Batch, BytesBatch=BytesBatch, kv_flat=kv_flat, kv_flat_to_dicts=kv_flat_to_dicts,
+    return dict(np=np, ferrokern=ferrokern, Batch=_Batch, kv_flat=kv_flat, kv_flat_to_dicts=kv_flat_to_dicts,
                 emails_flat=emails_flat, kv_kernel=kv_kernel, emails_kernel=emails_kernel,
                 kv_handle=kv_handle, emails_handle=emails_handle,
                 kv_to_python=_key_sums_result, emails_to_python=lambda h: _matches_result(h, tuples=False))
@@ -495,12 +456,7 @@ def child_rss(args):
     in_obj = sum(sys.getsizeof(d) for d in docs) + sys.getsizeof(docs)
     with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM to the current RSS
         f.write("5")
-    if which == "fk_kv_proto":
-        P = fk_paths()
-        fn = lambda d: P["kv_to_python"](P["kv_handle"](P["BytesBatch"](d)))  # noqa: E731
-    else:
-        fn = None
-    fn = fn or {"fk_kv": ferrokern.extract_and_aggregate, "ref_kv": ref_extract_and_aggregate,
+    fn = {"fk_kv": ferrokern.extract_and_aggregate, "ref_kv": ref_extract_and_aggregate,
           "fk_emails": ferrokern.extract_emails, "ref_emails": ref_extract_emails}[which]
     t = time.perf_counter()
     res = fn(docs)
@@ -634,8 +590,6 @@ def main():
         "kernel_list": lambda: P["kv_kernel"](b_list),
         "marshal_list": lambda: P["Batch"](docs),
         "marshal_arrow": lambda: P["Batch"](arr),
-        "marshal_proto": lambda: P["BytesBatch"](docs),
-        "e2e_proto": lambda: P["kv_to_python"](P["kv_handle"](P["BytesBatch"](docs))),
         "pl_dicts": lambda: pl_kv_dicts(df),
         "pl_frame": lambda: pl_kv_frame(df),
     }, R)
@@ -653,15 +607,10 @@ def main():
     add(S, "ferrokern pyarrow large_string → list[dict]", kv["e2e_arrow"], kv["ref"])
     add(S, "ferrokern flat arrays (pyarrow in → C views via numpy, no dicts)", kv["flat"], kv["ref"])
     add(S, "ferrokern kernel alone (Arrow i64 offsets, handle freed)", kv["kernel_arrow"], kv["ref"])
-    add(S, "ferrokern kernel alone (list layout: char-length offsets)", kv["kernel_list"], kv["ref"],
-        "includes the library's serial char-length → byte-offset walk")
+    add(S, "ferrokern kernel alone (list[str] as `_Batch` marshals it: int64 byte offsets)", kv["kernel_list"], kv["ref"])
     add(S, "phase: result handle → list[dict] (`_key_sums_result`)", kv_conv["to_python"], kv["ref"])
-    add(S, "marshalling alone: list[str] → FkTexts (`_Batch`: join+encode)", kv["marshal_list"], None)
+    add(S, "marshalling alone: list[str] → FkTexts (`_Batch`: per-str encode + int64 byte offsets)", kv["marshal_list"], None)
     add(S, "marshalling alone: pyarrow → FkTexts (zero copy)", kv["marshal_arrow"], None)
-    add(S, "prototype marshalling: per-str encode + byte offsets (I64)", kv["marshal_proto"], None,
-        "bench-only prototype; no char-length walk needed in the library")
-    add(S, "prototype end to end: that marshalling + kernel + `_key_sums_result`", kv["e2e_proto"], kv["ref"],
-        "what the first row would be with the prototype marshalling")
     add(S, "(for reference) list[str] → pyarrow `pa.array`, first conversion (subprocess)",
         min(r["first"] for r in to_arrow), None,
         f"a second `pa.array` of the same strs: {fmt_rate(nbytes, min(r['second'] for r in to_arrow))} "
@@ -681,7 +630,6 @@ def main():
         "kernel_arrow": lambda: P["emails_kernel"](b_arrow),
         "kernel_list": lambda: P["emails_kernel"](b_list),
         "pl_lists": lambda: pl_emails(df),
-        "e2e_proto": lambda: P["emails_to_python"](P["emails_handle"](P["BytesBatch"](docs))),
     }, R)
     em_conv = bench_round_robin({"to_python": P["emails_to_python"]}, R, prepare=lambda _: P["emails_handle"](b_arrow))
     S = "emails: `EMAIL_RE.findall(t.lower())` per text"
@@ -690,10 +638,8 @@ def main():
     add(S, "ferrokern pyarrow large_string → list[list[str]]", em["e2e_arrow"], em["ref"])
     add(S, "ferrokern flat arrays (pyarrow in → C views via numpy)", em["flat"], em["ref"])
     add(S, "ferrokern kernel alone (Arrow i64 offsets)", em["kernel_arrow"], em["ref"])
-    add(S, "ferrokern kernel alone (list layout: char-length offsets)", em["kernel_list"], em["ref"])
+    add(S, "ferrokern kernel alone (list[str] as `_Batch` marshals it)", em["kernel_list"], em["ref"])
     add(S, "phase: result handle → list[list[str]] (`_matches_result`)", em_conv["to_python"], em["ref"])
-    add(S, "prototype end to end: per-str encode + byte offsets + kernel + `_matches_result`", em["e2e_proto"], em["ref"],
-        "bench-only prototype marshalling")
     add(S, "polars `str.to_lowercase().str.extract_all` → lists", em["pl_lists"], em["ref"],
         f"differs from reference on {len(pl_em_diff)} docs ({pct(pl_em_diff)}); input already a polars Series")
 
@@ -783,7 +729,7 @@ def main():
     log("peak RSS (subprocesses)")
     S = "peak RSS of one end-to-end call (subprocess, list[str] in)"
     nomi_env = {"FERROKERN_LIBRARY": str(nomi)} if nomi.is_file() else None
-    for which in ("fk_kv", "fk_kv_nomi", "fk_kv_proto", "ref_kv", "fk_emails", "ref_emails"):
+    for which in ("fk_kv", "fk_kv_nomi", "ref_kv", "fk_emails", "ref_emails"):
         if which == "fk_kv_nomi" and not nomi_env:
             continue
         r = run_child(args, "rss", which.replace("_nomi", ""), env_extra=nomi_env if which.endswith("_nomi") else None)
@@ -793,7 +739,6 @@ def main():
         io = r["in_obj"] + r["out_obj"]
         rows.append((S, {"fk_kv": "ferrokern extract_and_aggregate", "fk_kv_nomi": "ferrokern extract_and_aggregate, system-malloc build",
                          "ref_kv": "reference extract_and_aggregate",
-                         "fk_kv_proto": "ferrokern kv, prototype per-str-encode marshalling (bench only)",
                          "fk_emails": "ferrokern extract_emails", "ref_emails": "reference extract_emails"}[which],
                      r["seconds"], "", f"{peak / io:.2f}× (in+out)",
                      f"peak {peak / 2**20:.0f} MiB = input + {(r['hwm'] - r['rss1']) / 2**20:.0f} MiB RSS growth during the call; input {r['in_obj'] / 2**20:.0f} MiB "

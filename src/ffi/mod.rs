@@ -235,7 +235,8 @@ pub(crate) unsafe fn free_handle<H: HandleKind>(p: *mut H) {
     }
     let mut b = Box::from_raw(p as *mut Tagged<H::Inner>);
     b.tag = 0;
-    drop(b);
+    // A destructor that panicked (say, one that flushes a file) must not unwind into C.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
 }
 
 /// Tie an opaque handle type (written out as a plain struct, so cbindgen sees it) to what

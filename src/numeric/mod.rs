@@ -2,6 +2,7 @@
 //! evaluation with numpy's semantics ([`polyval`]) and prime counting with a segmented
 //! parallel sieve ([`primes`]). Pure Rust; the C layer lives in `ffi::arrays`.
 
+mod isa;
 pub mod polyval;
 pub mod primes;
 pub mod sum;

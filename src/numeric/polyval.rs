@@ -9,6 +9,8 @@
 use ndarray::{ArrayView1, ArrayViewMut1, Axis};
 use rayon::prelude::*;
 
+use super::isa::{self, Isa};
+
 use crate::error::{Error, Result};
 
 /// Elements per parallel task.
@@ -146,31 +148,10 @@ unsafe fn horner_avx2(coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Isa {
-    Portable,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-}
-
-fn isa() -> Isa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            return Isa::Avx512;
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            return Isa::Avx2;
-        }
-    }
-    Isa::Portable
-}
 
 fn horner_dispatch(isa: Isa, coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) {
     match isa {
-        // SAFETY: the CPU has the feature (`isa()` checked it).
+        // SAFETY: the CPU has the feature (`isa::best()` checked it).
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => unsafe { horner_avx512(coeffs, x, y, stream) },
         // SAFETY: as above.
@@ -208,7 +189,7 @@ fn chunk(isa: Isa, coeffs: &[f64], x: ArrayView1<f64>, mut out: ArrayViewMut1<f6
 /// `out[i] = polyval(coeffs, x[i])`. `x` and `out` must have the same length; they cannot
 /// alias (use [`polyval_inplace`] for that).
 pub fn polyval(coeffs: &[f64], x: ArrayView1<f64>, out: ArrayViewMut1<f64>) -> Result<()> {
-    polyval_with(isa(), coeffs, x, out)
+    polyval_with(isa::best(), coeffs, x, out)
 }
 
 fn polyval_with(isa: Isa, coeffs: &[f64], x: ArrayView1<f64>, mut out: ArrayViewMut1<f64>) -> Result<()> {
@@ -223,7 +204,7 @@ fn polyval_with(isa: Isa, coeffs: &[f64], x: ArrayView1<f64>, mut out: ArrayView
 
 /// `x[i] = polyval(coeffs, x[i])`, in place.
 pub fn polyval_inplace(coeffs: &[f64], mut x: ArrayViewMut1<f64>) -> Result<()> {
-    let isa = isa();
+    let isa = isa::best();
     let xs: Vec<_> = x.axis_chunks_iter_mut(Axis(0), TASK).collect();
     crate::parallel::run(|| {
         xs.into_par_iter().for_each(|mut x| {
@@ -295,16 +276,7 @@ mod tests {
     /// degree 0 to 20 and special values: bit for bit the scalar reference.
     #[test]
     fn every_kernel_matches_reference() {
-        let mut isas = vec![Isa::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") {
-                isas.push(Isa::Avx2);
-            }
-            if std::is_x86_feature_detected!("avx512f") {
-                isas.push(Isa::Avx512);
-            }
-        }
+        let isas = isa::available();
         let mut xs: Vec<f64> = (0..300).map(|i| (i as f64 - 150.0) / 7.0).collect();
         xs.extend([f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -0.0, 0.0, 1e300, -1e-300, 5e-324]);
         let coeff_sets: Vec<Vec<f64>> = vec![

@@ -22,6 +22,8 @@
 
 use rayon::prelude::*;
 
+use super::isa::{self, Isa};
+
 use crate::error::{Error, Result};
 
 /// Chunk `i` has weight 2^(32·i − 1074).
@@ -141,7 +143,7 @@ impl ExactSum {
 
     /// Add a slice, using the vectorized block path.
     pub fn add_slice(&mut self, xs: &[f64]) {
-        let isa = isa();
+        let isa = isa::best();
         for block in xs.chunks(BLOCK) {
             add_block_with(self, block, isa);
         }
@@ -413,32 +415,11 @@ unsafe fn pass_avx2(xs: &[f64], e: i32) -> Pass {
     r
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Isa {
-    Portable,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-}
-
-fn isa() -> Isa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            return Isa::Avx512;
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            return Isa::Avx2;
-        }
-    }
-    Isa::Portable
-}
 
 #[inline(always)]
 fn pass(isa: Isa, xs: &[f64], e: i32) -> Pass {
     match isa {
-        // SAFETY: the CPU has the feature (`isa()` checked it).
+        // SAFETY: the CPU has the feature (`isa::best()` checked it).
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => unsafe { pass_avx512(xs, e) },
         // SAFETY: as above.
@@ -589,7 +570,7 @@ fn add_block_with(acc: &mut ExactSum, xs: &[f64], isa: Isa) {
 }
 
 fn add_block(acc: &mut ExactSum, xs: &[f64]) {
-    add_block_with(acc, xs, isa())
+    add_block_with(acc, xs, isa::best())
 }
 /// Correctly rounded sum of `xs`, in parallel in the library's pool.
 pub fn sum(xs: &[f64]) -> Result<f64> {
@@ -745,19 +726,8 @@ mod tests {
         }
     }
 
-    /// Every pass this CPU can run, the portable one included.
     fn isas() -> Vec<Isa> {
-        let mut v = vec![Isa::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") {
-                v.push(Isa::Avx2);
-            }
-            if std::is_x86_feature_detected!("avx512f") {
-                v.push(Isa::Avx512);
-            }
-        }
-        v
+        isa::available()
     }
 
     fn blocks_with(xs: &[f64], isa: Isa) -> f64 {
