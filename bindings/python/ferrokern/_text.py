@@ -56,7 +56,14 @@ def _batches(texts: Texts, slice_bytes: Optional[int] = None):
     for a sequence of str, slices of about `slice_bytes` of UTF-8 (default SLICE_BYTES),
     at least one even for an empty sequence."""
     if _is_arrow(texts):
-        yield _Batch(texts)
+        if type(texts).__module__.split(".")[0] == "polars":
+            texts = texts.to_arrow()
+        chunks = getattr(texts, "chunks", None)  # a ChunkedArray: each chunk, zero copy
+        if chunks:
+            for chunk in chunks:
+                yield _Batch(chunk)
+        else:
+            yield _Batch(texts)
         return
     texts = _as_sequence(texts)
     limit = SLICE_BYTES if slice_bytes is None else slice_bytes
@@ -91,7 +98,8 @@ class _Batch:
     __slots__ = ("ptr", "keep", "n")
 
     def __init__(self, texts: Texts):
-        """One batch for all of `texts` (Arrow: zero copy; a sequence: one encoded copy)."""
+        """One batch for all of `texts` (an Arrow array: zero copy; a chunked one is combined
+        first; a sequence: one encoded copy)."""
         if _is_arrow(texts):
             if type(texts).__module__.split(".")[0] == "polars":
                 texts = texts.to_arrow()

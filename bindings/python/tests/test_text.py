@@ -228,8 +228,12 @@ def test_arrow_and_polars_inputs():
         assert ferrokern.extract_and_aggregate(arr) == want_kv
         assert ferrokern.extract_emails(arr) == want_em
         assert ferrokern.extract_and_aggregate(arr.slice(1, 3)) == want_kv[1:4]  # offsets[0] != 0
-        chunked = pa.chunked_array([texts[:2], texts[2:]], type=typ)
+        chunked = pa.chunked_array([texts[:2], [], texts[2:]], type=typ)
         assert ferrokern.extract_and_aggregate(chunked) == want_kv
+        assert ferrokern.extract_emails(chunked) == want_em
+        assert ferrokern.compile("a").count(chunked) == [t.count("a") for t in texts]
+        assert ferrokern.compile(r"\w+").frequencies(chunked) == ferrokern.compile(r"\w+").frequencies(texts)
+        assert ferrokern.extract_emails(pa.chunked_array([], type=typ)) == []
     with pytest.raises(ferrokern.InvalidTextError, match="null"):
         ferrokern.extract_emails(pa.array(["a", None]))
     with pytest.raises(TypeError, match="string array"):
