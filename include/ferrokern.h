@@ -24,7 +24,7 @@
 /**
  * ABI version: bumped on any incompatible change of an exported signature or struct.
  */
-#define FK_ABI_VERSION 1
+#define FK_ABI_VERSION 2
 
 /**
  * Element type code: `uint8_t`.
@@ -352,6 +352,11 @@ typedef struct FkTexts {
    * One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`.
    */
   uint32_t offset_kind;
+  /**
+   * The caller's number for text 0, used only in error messages ("text 5 is not valid
+   * UTF-8"), for a batch that is a slice of a longer list. 0 when zero-initialised.
+   */
+  uint64_t first_index;
 } FkTexts;
 
 /**

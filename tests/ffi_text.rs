@@ -23,7 +23,7 @@ fn last_error() -> String {
 #[test]
 fn extract_and_aggregate_through_the_abi() {
     let (data, offs) = batch(&["a 1 b 2 a 3", "价 12"]);
-    let t = FkTexts { data: data.as_ptr(), data_len: data.len(), offsets: offs.as_ptr().cast(), n_texts: 2, offset_kind: FK_OFFSETS_I64 };
+    let t = FkTexts { data: data.as_ptr(), data_len: data.len(), offsets: offs.as_ptr().cast(), n_texts: 2, offset_kind: FK_OFFSETS_I64, first_index: 0 };
     let mut h = ptr::null_mut();
     assert_eq!(unsafe { fk_extract_and_aggregate(&t, 4300, &mut h) }, FkStatus::Ok);
     let mut v = std::mem::MaybeUninit::<FkKeySumsView>::uninit();
@@ -43,10 +43,20 @@ fn bad_inputs_give_statuses_not_crashes() {
     assert!(last_error().contains("texts is NULL"));
     let (data, _) = batch(&["x"]);
     let offs = [0i64, 5];
-    let t = FkTexts { data: data.as_ptr(), data_len: data.len(), offsets: offs.as_ptr().cast(), n_texts: 1, offset_kind: FK_OFFSETS_I64 };
+    let t = FkTexts { data: data.as_ptr(), data_len: data.len(), offsets: offs.as_ptr().cast(), n_texts: 1, offset_kind: FK_OFFSETS_I64, first_index: 0 };
     assert_eq!(unsafe { fk_extract_emails(&t, &mut h) }, FkStatus::InvalidArgument);
     assert!(last_error().contains("exceeds the data length 1"), "{}", last_error());
     let mut p = ptr::null_mut();
     assert_eq!(unsafe { fk_pattern_new(b"(?<=a)b".as_ptr(), 7, 0, &mut p) }, FkStatus::PatternUnsupported);
     assert!(p.is_null());
+}
+
+#[test]
+fn messages_name_the_callers_index() {
+    let data = b"ok\xff";
+    let offs = [0i64, 2, 3];
+    let t = FkTexts { data: data.as_ptr(), data_len: 3, offsets: offs.as_ptr().cast(), n_texts: 2, offset_kind: FK_OFFSETS_I64, first_index: 4000 };
+    let mut h = ptr::null_mut();
+    assert_eq!(unsafe { fk_extract_emails(&t, &mut h) }, FkStatus::InvalidUtf8);
+    assert!(last_error().starts_with("text 4001 is not valid UTF-8"), "{}", last_error());
 }

@@ -31,6 +31,9 @@ pub struct FkTexts {
     pub n_texts: usize,
     /// One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`.
     pub offset_kind: u32,
+    /// The caller's number for text 0, used only in error messages ("text 5 is not valid
+    /// UTF-8"), for a batch that is a slice of a longer list. 0 when zero-initialised.
+    pub first_index: u64,
 }
 
 /// Read-only view of an `FkMatches`, valid until `fk_matches_free`.
@@ -113,17 +116,18 @@ handle_kind!(FkFrequencies owns Frequencies, tag 0x4b46_4652_4551_5300);
 pub(crate) unsafe fn with_batch<R>(texts: *const FkTexts, f: impl FnOnce(&TextBatch) -> Result<R>) -> Result<R> {
     let t = texts.as_ref().ok_or_else(|| super::null_err("texts"))?;
     let data = slice_arg(t.data, t.data_len, "texts.data")?;
+    let first = usize::try_from(t.first_index).unwrap_or(usize::MAX);
     let n1 = t
         .n_texts
         .checked_add(1)
         .ok_or_else(|| Error::invalid(format!("texts.n_texts = {} overflows", t.n_texts)))?;
     match t.offset_kind {
-        FK_OFFSETS_I32 => f(&TextBatch::new(data, Offsets::I32(slice_arg(t.offsets as *const i32, n1, "texts.offsets")?))?),
-        FK_OFFSETS_I64 => f(&TextBatch::new(data, Offsets::I64(slice_arg(t.offsets as *const i64, n1, "texts.offsets")?))?),
+        FK_OFFSETS_I32 => f(&TextBatch::new(data, Offsets::I32(slice_arg(t.offsets as *const i32, n1, "texts.offsets")?))?.with_first_index(first)),
+        FK_OFFSETS_I64 => f(&TextBatch::new(data, Offsets::I64(slice_arg(t.offsets as *const i64, n1, "texts.offsets")?))?.with_first_index(first)),
         FK_OFFSETS_CHAR_LENGTHS => {
             let lens = slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets")?;
             let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
-            f(&TextBatch::new(data, Offsets::Usize(&offs))?)
+            f(&TextBatch::new(data, Offsets::Usize(&offs))?.with_first_index(first))
         }
         k => Err(Error::invalid(format!("texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS"))),
     }

@@ -52,6 +52,8 @@ impl Offsets<'_> {
 pub struct TextBatch<'a> {
     data: &'a [u8],
     offsets: Offsets<'a>,
+    /// The caller's number for text 0 (a slice of a bigger list), used only in messages.
+    first_index: usize,
 }
 
 impl<'a> TextBatch<'a> {
@@ -82,7 +84,7 @@ impl<'a> TextBatch<'a> {
                 data.len()
             )));
         }
-        Ok(TextBatch { data, offsets })
+        Ok(TextBatch { data, offsets, first_index: 0 })
     }
 
     /// Build a batch from per-text lengths counted in Unicode code points (what Python's
@@ -118,6 +120,18 @@ impl<'a> TextBatch<'a> {
         Ok(out)
     }
 
+    /// Number texts from `first` in error messages (the batch is a slice of the caller's list).
+    pub fn with_first_index(mut self, first: usize) -> TextBatch<'a> {
+        self.first_index = first;
+        self
+    }
+
+    /// The caller's number for text `i`, as error messages name it.
+    #[inline]
+    pub fn caller_index(&self, i: usize) -> usize {
+        self.first_index.saturating_add(i)
+    }
+
     pub fn len(&self) -> usize {
         self.offsets.len() - 1
     }
@@ -140,7 +154,8 @@ impl<'a> TextBatch<'a> {
     #[inline]
     pub fn text(&self, i: usize) -> Result<&'a str> {
         utf8(self.bytes(i)).map_err(|at| {
-            Error::new(ErrorKind::InvalidUtf8, format!("text {i} is not valid UTF-8: invalid byte at offset {at} of the text"))
+            let n = self.caller_index(i);
+            Error::new(ErrorKind::InvalidUtf8, format!("text {n} is not valid UTF-8: invalid byte at offset {at} of the text"))
         })
     }
 
@@ -182,6 +197,12 @@ mod tests {
         let e = b.text(1).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidUtf8);
         assert!(e.message.contains("text 1"), "{}", e.message);
+    }
+
+    #[test]
+    fn messages_use_the_callers_numbering() {
+        let b = TextBatch::new(b"ok\xff", Offsets::I64(&[0, 2, 3])).unwrap().with_first_index(500);
+        assert!(b.text(1).unwrap_err().message.starts_with("text 501 "));
     }
 
     #[test]

@@ -23,9 +23,10 @@ use pyint::PyInt;
 use crate::error::{Error, ErrorKind, Result};
 
 
+/// Texts `r` of the batch, each with the number error messages should give it.
 fn texts_of<'a>(batch: &TextBatch<'a>, r: std::ops::Range<usize>) -> impl Iterator<Item = (usize, Result<&'a str>)> + 'a {
     let b = *batch;
-    r.map(move |i| (i, b.text(i)))
+    r.map(move |i| (b.caller_index(i), b.text(i)))
 }
 
 /// The reference's `extract_and_aggregate`: per text, `(\w+)\s+(\d+)` summed per key.

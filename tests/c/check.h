@@ -46,7 +46,7 @@ static FkTexts batch_texts(Batch *b, const char *const *texts, size_t n) {
     b->data = buf;
     b->len = pos;
     b->n = n;
-    FkTexts t = {(const uint8_t *)buf, pos, b->offsets, n, FK_OFFSETS_I64};
+    FkTexts t = {(const uint8_t *)buf, pos, b->offsets, n, FK_OFFSETS_I64, 0};
     return t;
 }
 #endif

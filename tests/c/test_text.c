@@ -166,8 +166,11 @@ static void test_batch_errors(void) {
     CHECK_ERR(fk_extract_and_aggregate(NULL, 0, &s), FK_STATUS_NULL_POINTER, "texts is NULL");
 
     int64_t offs[3] = {0, 2, 5};
-    FkTexts t = {(const uint8_t *)"ok\xffno", 5, offs, 2, FK_OFFSETS_I64};
+    FkTexts t = {(const uint8_t *)"ok\xffno", 5, offs, 2, FK_OFFSETS_I64, 0};
     CHECK_ERR(fk_extract_emails(&t, &m), FK_STATUS_INVALID_UTF8, "text 1 is not valid UTF-8");
+    t.first_index = 4000; /* a slice of a longer list: messages use the caller's numbering */
+    CHECK_ERR(fk_extract_emails(&t, &m), FK_STATUS_INVALID_UTF8, "text 4001 is not valid UTF-8");
+    t.first_index = 0;
 
     int64_t back[3] = {0, 3, 2};
     t.offsets = back;
@@ -198,14 +201,14 @@ static void test_batch_errors(void) {
 
     /* 32-bit offsets, a sliced array (offsets[0] != 0), and an empty batch */
     int32_t o32[3] = {1, 4, 7};
-    FkTexts t32 = {(const uint8_t *)"xa 1b 2", 7, o32, 2, FK_OFFSETS_I32};
+    FkTexts t32 = {(const uint8_t *)"xa 1b 2", 7, o32, 2, FK_OFFSETS_I32, 0};
     CHECK_OK(fk_extract_and_aggregate(&t32, 0, &s));
     FkKeySumsView v;
     CHECK_OK(fk_key_sums_view(s, &v));
     CHECK(v.n_texts == 2 && v.n_entries == 2 && streq(v.keys, v.key_offsets, 0, "a") && v.values[1] == 2);
     fk_key_sums_free(s);
     int64_t zero = 0;
-    FkTexts empty = {NULL, 0, &zero, 0, FK_OFFSETS_I64};
+    FkTexts empty = {NULL, 0, &zero, 0, FK_OFFSETS_I64, 0};
     CHECK_OK(fk_extract_emails(&empty, &m));
     FkMatchesView mv;
     CHECK_OK(fk_matches_view(m, &mv));
@@ -214,7 +217,7 @@ static void test_batch_errors(void) {
 
     /* Python-style code-point lengths */
     uint64_t lens[2] = {2, 3};
-    FkTexts tl = {(const uint8_t *)"\xc3\xa9" "a" "b 1", 6, lens, 2, FK_OFFSETS_CHAR_LENGTHS};
+    FkTexts tl = {(const uint8_t *)"\xc3\xa9" "a" "b 1", 6, lens, 2, FK_OFFSETS_CHAR_LENGTHS, 0};
     CHECK_OK(fk_extract_and_aggregate(&tl, 0, &s));
     CHECK_OK(fk_key_sums_view(s, &v));
     CHECK(v.n_entries == 1 && streq(v.keys, v.key_offsets, 0, "b"));
@@ -241,7 +244,7 @@ static void test_handles_and_views(void) {
     CHECK_ERR(fk_matches_view((const FkMatches *)(const void *)p, &v), FK_STATUS_INVALID_HANDLE, "not live");
     FkMatches *m = NULL;
     int64_t offs[2] = {0, 1};
-    FkTexts t = {(const uint8_t *)"a", 1, offs, 1, FK_OFFSETS_I64};
+    FkTexts t = {(const uint8_t *)"a", 1, offs, 1, FK_OFFSETS_I64, 0};
     CHECK_OK(fk_findall(p, &t, 0, &m));
     CHECK_ERR(fk_matches_view(m, NULL), FK_STATUS_NULL_POINTER, "view");
     fk_matches_free(m);

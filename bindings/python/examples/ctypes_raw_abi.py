@@ -15,7 +15,7 @@ lib = C.CDLL(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "target" / "releas
 
 class FkTexts(C.Structure):
     _fields_ = [("data", C.c_void_p), ("data_len", C.c_size_t), ("offsets", C.c_void_p),
-                ("n_texts", C.c_size_t), ("offset_kind", C.c_uint32)]
+                ("n_texts", C.c_size_t), ("offset_kind", C.c_uint32), ("first_index", C.c_uint64)]
 
 
 class FkKeySumsView(C.Structure):
@@ -41,7 +41,7 @@ def extract_and_aggregate(texts):
     for i, e in enumerate(encoded):
         offsets[i + 1] = offsets[i] + len(e)
     buf = C.create_string_buffer(data, len(data))
-    batch = FkTexts(C.cast(buf, C.c_void_p), len(data), C.cast(offsets, C.c_void_p), len(texts), FK_OFFSETS_I64)
+    batch = FkTexts(C.cast(buf, C.c_void_p), len(data), C.cast(offsets, C.c_void_p), len(texts), FK_OFFSETS_I64, 0)
     handle = C.c_void_p()
     status = lib.fk_extract_and_aggregate(C.byref(batch), 4300, C.byref(handle))
     if status != 0:

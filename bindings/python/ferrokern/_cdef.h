@@ -1,4 +1,4 @@
-#define FK_ABI_VERSION 1
+#define FK_ABI_VERSION 2
 
 #define FK_DTYPE_U8 1
 
@@ -120,6 +120,7 @@ typedef struct FkTexts {
   const void *offsets;
   size_t n_texts;
   uint32_t offset_kind;
+  uint64_t first_index;
 } FkTexts;
 
 typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);

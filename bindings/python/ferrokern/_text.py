@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from itertools import accumulate, islice
+from itertools import accumulate, chain, islice
 from typing import Any, Optional, Sequence, Union
 
 from ._native import Handle, InvalidTextError, check, ffi, lib
@@ -74,19 +74,24 @@ def _batches(texts: Texts, slice_bytes: Optional[int] = None):
         # spare the library a walk over the data.
         data = bytearray()
         offsets = array("q", [0])
-        i = start
+        i, step = start, 16
         while i < n and len(data) < limit:
-            chunk = texts[i:i + _ENCODE_STEP]
+            chunk = texts[i:i + step]
             try:
                 encoded = list(map(str.encode, chunk))
             except (TypeError, UnicodeEncodeError):
                 _bad_text(chunk, i)
-            data += b"".join(encoded)
+            joined = b"".join(encoded)
+            data += joined
             ends = accumulate(map(len, encoded), initial=offsets[-1])
             next(ends)
             offsets.extend(ends)
             i += len(chunk)
-        yield _Batch.from_utf8(data, offsets)
+            # Size the next step from the bytes per text seen so far, so a slice of big
+            # documents stays near its limit instead of overshooting by a whole step.
+            per_text = max(len(joined) // len(chunk), 1)
+            step = max(1, min(_ENCODE_STEP, (limit - len(data)) // per_text))
+        yield _Batch.from_utf8(data, offsets, first_index=start)
         start = i
         if start >= n:
             return
@@ -109,14 +114,15 @@ class _Batch:
             self.ptr, self.keep, self.n = b.ptr, b.keep, b.n
 
     @classmethod
-    def from_utf8(cls, data: bytearray, offsets: array) -> "_Batch":
+    def from_utf8(cls, data: bytearray, offsets: array, first_index: int = 0) -> "_Batch":
         self = cls.__new__(cls)
         self.n = len(offsets) - 1
         d = ffi.from_buffer(data)
         o = ffi.from_buffer("int64_t[]", offsets)
         self.keep = (data, offsets, d, o)
         self.ptr = ffi.new("FkTexts*", {"data": d, "data_len": len(data), "offsets": o,
-                                        "n_texts": self.n, "offset_kind": lib.FK_OFFSETS_I64})
+                                        "n_texts": self.n, "offset_kind": lib.FK_OFFSETS_I64,
+                                        "first_index": first_index})
         return self
 
     def _from_arrow(self, arr) -> None:
@@ -225,14 +231,48 @@ def _frequencies_result(ptr) -> list[tuple[str, int]]:
         lib.fk_frequencies_free(ptr)
 
 
+#: Slice size when per-text results are pipelined: small enough that encoding, the
+#: library call and result conversion of neighbouring slices overlap well.
+PIPELINE_SLICE_BYTES = 1 << 23
+
+
 def _per_text(texts: Texts, handle_type: str, call, convert) -> list:
     """Run `call(batch_ptr, out_handle_ptr)` on every slice of `texts` and concatenate the
-    converted per-text results (each handle is freed by `convert`)."""
-    result: list = []
-    for b in _batches(texts):
+    converted per-text results (`convert` frees each handle).
+
+    With several slices the work is pipelined: a worker thread runs the library call on
+    slice i (which releases the GIL) while this thread encodes slice i+1 and converts slice
+    i-1. Results stay in input order; an error frees whatever is still in flight."""
+
+    def run(b: _Batch):
         out = ffi.new(handle_type + "**")
-        check(call(b.ptr, out))
-        result += convert(out[0])
+        check(call(b.ptr, out))  # in the thread that made the call: the message is per thread
+        return out[0]
+
+    batches = _batches(texts, PIPELINE_SLICE_BYTES)
+    first = next(batches)
+    second = next(batches, None)
+    if second is None:
+        return convert(run(first))
+    from concurrent.futures import ThreadPoolExecutor
+
+    free = {"FkKeySums": lib.fk_key_sums_free, "FkMatches": lib.fk_matches_free}[handle_type]
+    result: list = []
+    with ThreadPoolExecutor(1, thread_name_prefix="ferrokern") as ex:
+        pending = ex.submit(run, first)
+        try:
+            for b in chain((second,), batches):
+                handle = pending.result()
+                pending = ex.submit(run, b)
+                result += convert(handle)
+            handle, pending = pending.result(), None
+            result += convert(handle)
+        finally:
+            if pending is not None:  # an error left a call in flight: free what it makes
+                try:
+                    free(pending.result())
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    pass
     return result
 
 

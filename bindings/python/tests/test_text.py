@@ -331,3 +331,24 @@ def test_slicing_a_big_list_changes_nothing(monkeypatch):
         ferrokern.extract_emails(bad)
     with pytest.raises(TypeError, match=r"texts\[301\] is NoneType"):
         ferrokern.extract_emails(texts[:301] + [None])
+
+
+def test_pipelined_slices_keep_order_and_errors(monkeypatch):
+    from ferrokern import _text
+
+    texts = _corpus(600)
+    want = (reference.extract_and_aggregate(texts), reference.extract_emails(texts))
+    monkeypatch.setattr(_text, "PIPELINE_SLICE_BYTES", 5000)
+    slices = list(_text._batches(texts, _text.PIPELINE_SLICE_BYTES))
+    assert len(slices) > 20
+    # The adaptive step keeps every slice near the limit (big documents included).
+    assert max(len(b.keep[0]) for b in slices) < 5000 + 2 * max(len(t.encode()) for t in texts)
+    assert (ferrokern.extract_and_aggregate(texts), ferrokern.extract_emails(texts)) == want
+    p = ferrokern.compile(r"(\w+)\s+(\d+)")
+    assert p.sum_by_key(texts) == want[0]
+    # An error in a later slice (marshalling, or the library) surfaces with the right index.
+    with pytest.raises(ferrokern.InvalidTextError, match=r"texts\[500\]"):
+        ferrokern.extract_emails(texts[:500] + ["\ud800"] + texts[:50])
+    big = texts[:400] + [f"k {'1' * 5000}"] + texts[:50]
+    with pytest.raises(ValueError, match="text 400: Exceeds the limit"):  # the caller's index
+        ferrokern.extract_and_aggregate(big)
