@@ -182,21 +182,10 @@ pub unsafe extern "C" fn fk_findall(pattern: *const FkPattern, texts: *const FkT
         if options & !FK_FINDALL_LOWERCASE != 0 {
             return Err(Error::invalid(format!("unknown findall options {options:#x}")).into());
         }
-        let mut m = with_batch(texts, |b| p.findall(b))?;
-        if options & FK_FINDALL_LOWERCASE != 0 {
-            m.fields = lowercase_table(&m.fields);
-        }
+        let m = with_batch(texts, |b| p.findall(b, options & FK_FINDALL_LOWERCASE != 0))?;
         *out = into_handle(m);
         Ok(())
     })
-}
-
-fn lowercase_table(t: &text::StringTable) -> text::StringTable {
-    let mut out = text::StringTable::default();
-    for s in t.iter() {
-        out.push(&s.to_lowercase());
-    }
-    out
 }
 
 /// Number of `findall` matches of every text, into `out[0 .. n_texts]` (`out_len` must be

@@ -31,21 +31,17 @@ fn lower_for_ascii_matching(text: &str) -> Cow<'_, str> {
 
 /// Append the emails of `text` (lowercased) to `out`; returns how many.
 pub fn extract_into(text: &str, out: &mut StringTable) -> usize {
-    // Most texts hold no '@' at all: one SIMD scan rules them out before any regex work.
-    if memchr::memchr(b'@', text.as_bytes()).is_none() {
-        return 0;
-    }
-    let t = lower_for_ascii_matching(text);
     let mut n = 0;
-    for m in email_regex().find_iter(&t) {
-        out.push_ascii_lower(m.as_str());
+    for_each_email(text, |e| {
+        out.push(e);
         n += 1;
-    }
+    });
     n
 }
 
 /// Call `f` on every email of `text` (lowercased), in order.
 pub fn for_each_email(text: &str, mut f: impl FnMut(&str)) {
+    // Most texts hold no '@' at all: one SIMD scan rules them out before any regex work.
     if memchr::memchr(b'@', text.as_bytes()).is_none() {
         return;
     }

@@ -54,8 +54,9 @@ pub fn extract_emails(batch: &TextBatch) -> Result<Matches> {
 }
 
 impl Pattern {
-    /// `re.findall` per text.
-    pub fn findall(&self, batch: &TextBatch) -> Result<Matches> {
+    /// `re.findall` per text; `lower` lowercases every result (Unicode default lowercasing,
+    /// as `str.lower()`), inside the parallel chunks.
+    pub fn findall(&self, batch: &TextBatch, lower: bool) -> Result<Matches> {
         let k = self.fields_per_match();
         let parts = batch.map_chunks(|r| {
             let mut out = Matches { fields_per_match: k, ..Default::default() };
@@ -63,7 +64,11 @@ impl Pattern {
             for (_, t) in texts_of(batch, r) {
                 self.for_each_match(t?, |fields| {
                     for f in fields {
-                        out.fields.push(f);
+                        if lower {
+                            out.fields.push(&f.to_lowercase());
+                        } else {
+                            out.fields.push(f);
+                        }
                     }
                     n += 1;
                 });
@@ -195,7 +200,7 @@ mod tests {
             (
                 extract_and_aggregate(&b, 4300).unwrap(),
                 extract_emails(&b).unwrap(),
-                p.findall(&b).unwrap(),
+                p.findall(&b, false).unwrap(),
                 p.frequencies(&b, None, 0).unwrap(),
             )
         };

@@ -20,11 +20,6 @@ impl StringTable {
         self.data.extend_from_slice(s.as_bytes());
         self.offsets.push(self.data.len() as u64);
     }
-    /// Push and lowercase ASCII letters on the way in.
-    pub fn push_ascii_lower(&mut self, s: &str) {
-        self.data.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
-        self.offsets.push(self.data.len() as u64);
-    }
     pub fn len(&self) -> usize {
         self.offsets.len() - 1
     }
