@@ -11,7 +11,8 @@ CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --track-origins=yes
 
-.PHONY: all build venv demo test test-rust test-header test-c test-python bench clean python-package
+.PHONY: all build venv demo test test-rust test-header test-c test-python test-python-dev bench clean \
+        wheel sdist test-sdist python-package
 
 all: build
 
@@ -29,7 +30,7 @@ venv: $(PY)
 demo: build venv
 	PYTHONPATH=bindings/python $(PY) -m ferrokern demo
 
-test: build venv test-rust test-header test-c test-python
+test: build venv test-rust test-header test-c test-python test-sdist
 
 test-rust:
 	cargo test --release
@@ -50,8 +51,53 @@ test-c:
 	  LD_LIBRARY_PATH=$(VGLIB_DIR) FERROKERN_THREADS=2 $(VALGRIND) $$bin; \
 	done
 
-test-python: venv
+# --- Python wheel and sdist (maturin) -------------------------------------------------------
+# The wheel is what users install: built by maturin with zig as the linker so that it runs on
+# glibc >= 2.17 (manylinux_2_17, which `auditwheel show` must confirm), stripped, tagged
+# py3-none-<platform> (cffi ABI mode: no CPython ABI). `make test` runs the whole pytest suite
+# against it, installed into a fresh venv, from outside the checkout, with no Rust on PATH.
+BUILD_VENV := target/build-venv
+WHEEL_DIR  := target/wheels
+WHEEL_VENV := target/wheel-venv
+MANYLINUX  ?= manylinux_2_17
+# The PATH maturin runs with: the build venv first (it finds zig as `python -m ziglang`).
+BUILD_PATH := $(abspath $(BUILD_VENV))/bin:$(PATH)
+# Tests of the installed package run with only the venv and the system on PATH: no cargo.
+TEST_PATH  := $(abspath $(WHEEL_VENV))/bin:/usr/local/bin:/usr/bin:/bin
+
+$(BUILD_VENV)/.installed: bindings/python/requirements-build.txt
+	python3 -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/pip install -q -r $<
+	touch $@
+
+wheel: $(BUILD_VENV)/.installed
+	rm -f $(WHEEL_DIR)/ferrokern-*.whl
+	cd bindings/python && PATH=$(BUILD_PATH) maturin build --release --zig \
+	  --compatibility $(MANYLINUX) -o $(abspath $(WHEEL_DIR))
+	$(BUILD_VENV)/bin/python tools/check_wheel.py --policy $(MANYLINUX) \
+	  --auditwheel $(BUILD_VENV)/bin/auditwheel $(WHEEL_DIR)/ferrokern-*.whl
+
+sdist: $(BUILD_VENV)/.installed
+	rm -f $(WHEEL_DIR)/ferrokern-*.tar.gz
+	cd bindings/python && PATH=$(BUILD_PATH) maturin sdist -o $(abspath $(WHEEL_DIR))
+
+test-python: wheel
+	rm -rf $(WHEEL_VENV)
+	python3 -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install -q $(WHEEL_DIR)/ferrokern-*.whl -r bindings/python/requirements-test.txt
+	cd $$(mktemp -d) && env -u PYTHONPATH -u FERROKERN_LIBRARY PATH=$(TEST_PATH) FERROKERN_TEST_INSTALLED=1 \
+	  $(abspath $(WHEEL_VENV))/bin/python -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
+
+# The same suite against the checkout (PYTHONPATH, target/release): the quick loop while developing.
+test-python-dev: build venv
 	PYTHONPATH=bindings/python $(PY) -m pytest -q bindings/python/tests
+
+# The sdist builds from source with cargo (into target/sdist-build, so reruns are incremental),
+# and, without a Rust toolchain, fails at install time with maturin's message instead of
+# installing a package that cannot import.
+test-sdist: sdist
+	$(BUILD_VENV)/bin/python tools/check_sdist.py --sdist $(WHEEL_DIR)/ferrokern-*.tar.gz \
+	  --target-dir $(abspath target/sdist-build) --work target/sdist-test
 
 bench: build venv
 	$(PY) -m pip install -q -r bench/requirements.txt
@@ -60,10 +106,9 @@ bench: build venv
 	PYTHONPATH=bindings/python $(PY) bench/bench_arrays.py
 	PYTHONPATH=bindings/python $(PY) bench/bench_report.py
 
-python-package: build
-	cp $(LIB) bindings/python/ferrokern/
-	$(PY) -m pip wheel --no-deps -w target/wheels bindings/python
+# The old name of `make wheel`.
+python-package: wheel
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) bindings/python/ferrokern/_lib

@@ -1,6 +1,7 @@
 """The C boundary itself: the cffi declarations, the exported symbols, the raw ABI."""
 
 import ctypes
+import os
 import re
 import shutil
 import subprocess
@@ -87,6 +88,11 @@ def test_readme_c_example_compiles_and_prints(tmp_path):
     cc = shutil.which("cc")
     if cc is None:
         pytest.skip("no C compiler")
+    if os.environ.get("FERROKERN_TEST_INSTALLED"):
+        # The wheel's copy is the Python package's private library (named by maturin), not a
+        # library to link against; `make test-install` builds the C examples against an
+        # installed prefix instead.
+        pytest.skip("C linking is tested against `make install`, not against the wheel")
     readme = (ROOT / "README.md").read_text()
     code = re.search(r"```c\n(.*?)```", readme, re.S).group(1)
     body = code.split('#include "ferrokern.h"\n', 1)[1]
