@@ -50,6 +50,17 @@ test-c:
 	  LD_LIBRARY_PATH=$(VGLIB_DIR) FERROKERN_THREADS=2 $(VALGRIND) $$bin; \
 	done
 
+# The Node.js example binding (koffi, pinned in bindings/node/package-lock.json) against the
+# Python reference's results and the C struct layouts.
+.PHONY: test-node test-ffi-layout
+test: test-node test-ffi-layout
+test-node: build
+	cd bindings/node && npm ci --no-audit --no-fund && node --test
+
+# docs/ffi.md's struct layout table is what the C compiler measures for include/ferrokern.h.
+test-ffi-layout:
+	python3 tools/ffi_layout.py --check
+
 test-python: venv
 	PYTHONPATH=bindings/python $(PY) -m pytest -q bindings/python/tests
 
