@@ -61,6 +61,12 @@ test-node: build
 test-ffi-layout:
 	python3 tools/ffi_layout.py --check
 
+# The Go (cgo) and JNA snippets of docs/ffi.md, compiled and run as written; needs go and
+# javac + JNA (Debian: golang-go default-jdk-headless libjna-java), so not part of `test`.
+.PHONY: check-ffi-snippets
+check-ffi-snippets: build
+	python3 tools/check_ffi_snippets.py
+
 test-python: venv
 	PYTHONPATH=bindings/python $(PY) -m pytest -q bindings/python/tests
 

@@ -134,7 +134,7 @@ def render(structs, sizes, offsets, enum_info, scalars):
     out.append("| C type | size | alignment |")
     out.append("|---|---:|---:|")
     for name, (size, align) in enum_info.items():
-        out.append(f"| `enum {name}` (as a return value or field) | {size} | {align} |")
+        out.append(f"| `enum {name}` | {size} | {align} |")
     for name, (size, align) in scalars.items():
         out.append(f"| `{name}` | {size} | {align} |")
     for name, fields in structs.items():
