@@ -51,6 +51,24 @@ test-c:
 	  LD_LIBRARY_PATH=$(VGLIB_DIR) FERROKERN_THREADS=2 $(VALGRIND) $$bin; \
 	done
 
+# The Node.js example binding (koffi, pinned in bindings/node/package-lock.json) against the
+# Python reference's results and the C struct layouts.
+.PHONY: test-node test-ffi-layout
+test: test-node test-ffi-layout
+test-node: build
+	cd bindings/node && npm ci --no-audit --no-fund && node --test
+
+# docs/ffi.md's struct layout table is what the C compiler measures for include/ferrokern.h.
+test-ffi-layout:
+	python3 tools/ffi_layout.py --check
+
+# The Go (cgo) and JNA snippets of docs/ffi.md, compiled and run as written; needs go and
+# javac + JNA (Debian: golang-go default-jdk-headless libjna-java), so not part of `test`.
+.PHONY: check-ffi-snippets
+check-ffi-snippets: build
+	python3 tools/check_ffi_snippets.py
+
+test-python: venv
 # --- Python wheel and sdist (maturin) -------------------------------------------------------
 # The wheel is what users install: built by maturin with zig as the linker so that it runs on
 # glibc >= 2.17 (manylinux_2_17, which `auditwheel show` must confirm), stripped, tagged
