@@ -34,6 +34,7 @@ def _pattern_arg(text: str):
 # report
 # ---------------------------------------------------------------------------------------
 
+
 def add_report_command(sub) -> None:
     p = sub.add_parser(
         "report",
@@ -44,23 +45,56 @@ def add_report_command(sub) -> None:
     p.add_argument("files", metavar="FILE", nargs="+", help="input files, read in this order")
     p.add_argument("--jsonl-field", metavar="NAME", help="read JSON lines; the document is this string field")
     p.add_argument("--top", type=int, default=20, metavar="N", help="entries in each top list (default 20)")
-    p.add_argument("-o", "--output", default="report.json", metavar="PATH",
-                   help="where to write the JSON report (default report.json; '-' for stdout)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="report.json",
+        metavar="PATH",
+        help="where to write the JSON report (default report.json; '-' for stdout)",
+    )
     p.add_argument("--per-doc", metavar="PATH", help="also write one JSON line per document, in input order")
-    p.add_argument("--extractors", default="emails,kv", metavar="LIST",
-                   help="built-in extractors, comma-separated: emails,kv (default both; '' for none)")
-    p.add_argument("--pattern", action="append", default=[], type=_pattern_arg, metavar="NAME=REGEX",
-                   help="a named pattern whose distinct matches are counted (repeatable)")
-    p.add_argument("--count-pattern", action="append", default=[], type=_pattern_arg, metavar="NAME=REGEX",
-                   help="a named pattern whose matches are only counted (repeatable)")
+    p.add_argument(
+        "--extractors",
+        default="emails,kv",
+        metavar="LIST",
+        help="built-in extractors, comma-separated: emails,kv (default both; '' for none)",
+    )
+    p.add_argument(
+        "--pattern",
+        action="append",
+        default=[],
+        type=_pattern_arg,
+        metavar="NAME=REGEX",
+        help="a named pattern whose distinct matches are counted (repeatable)",
+    )
+    p.add_argument(
+        "--count-pattern",
+        action="append",
+        default=[],
+        type=_pattern_arg,
+        metavar="NAME=REGEX",
+        help="a named pattern whose matches are only counted (repeatable)",
+    )
     p.add_argument("--totals", action="store_true", help="list every key's total and document frequency")
-    p.add_argument("--full", action="store_true", help="write the full state (mergeable, loadable with Report.from_json)")
+    p.add_argument(
+        "--full", action="store_true", help="write the full state (mergeable, loadable with Report.from_json)"
+    )
     p.add_argument("--threads", type=int, default=0, metavar="N", help="worker threads (default: all cores)")
-    p.add_argument("--max-line-bytes", type=int, default=0, metavar="N",
-                   help="longer lines are counted invalid (default 64 MiB)")
+    p.add_argument(
+        "--max-line-bytes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="longer lines are counted invalid (default 64 MiB)",
+    )
     bar = p.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show progress (default: only on a terminal)")
+    bar.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="always show progress (default: only on a terminal)",
+    )
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
     p.set_defaults(func=run_report)
 
@@ -68,7 +102,9 @@ def add_report_command(sub) -> None:
 def _summary(r, seconds: float, files: List[str], output: Optional[str], per_doc: Optional[str]) -> str:
     d = r.to_dict()
     rate = d["bytes"] / seconds / 1e6 if seconds > 0 else 0.0
-    out = [f"ferrokern report: {len(files)} file(s), {_human(d['bytes'])} in {seconds:.2f} s ({rate:,.1f} MB/s)"]
+    out = [
+        f"ferrokern report: {len(files)} file(s), {_human(d['bytes'])} in {seconds:.2f} s ({rate:,.1f} MB/s)"
+    ]
     inv = d["invalid"]
     out.append(f"  documents  {d['documents']:,} valid of {d['lines']:,} lines; {inv['count']:,} invalid")
     for x in inv["lines"][:3]:
@@ -81,9 +117,15 @@ def _summary(r, seconds: float, files: List[str], output: Optional[str], per_doc
     if "emails" in d:
         e = d["emails"]
         top = ", ".join(f"{k} ({v})" for k, v in e["domains"][:5])
-        out.append(f"  emails     {e['total']:,} found, {e['distinct']:,} distinct; top domains: {top or '-'}")
+        out.append(
+            f"  emails     {e['total']:,} found, {e['distinct']:,} distinct; top domains: {top or '-'}"
+        )
     for name, p in d.get("patterns", {}).items():
-        extra = f", {p['distinct']:,} distinct; top: " + ", ".join(f"{k} ({v})" for k, v in p["top"][:5]) if "top" in p else ""
+        extra = (
+            f", {p['distinct']:,} distinct; top: " + ", ".join(f"{k} ({v})" for k, v in p["top"][:5])
+            if "top" in p
+            else ""
+        )
         out.append(f"  {name:<10} {p['total']:,} matches{extra}")
     if output:
         out.append(f"  report     {output}")
@@ -103,9 +145,17 @@ def run_report(args) -> int:
         fk.set_threads(args.threads)
     t0 = time.perf_counter()
     try:
-        r = fk.report(args.files, extractors=extractors, patterns=patterns, text_field=args.jsonl_field,
-                      top=args.top, totals=args.totals, progress=args.progress if args.progress is not None else True,
-                      per_doc=args.per_doc, max_line_bytes=args.max_line_bytes)
+        r = fk.report(
+            args.files,
+            extractors=extractors,
+            patterns=patterns,
+            text_field=args.jsonl_field,
+            top=args.top,
+            totals=args.totals,
+            progress=args.progress if args.progress is not None else True,
+            per_doc=args.per_doc,
+            max_line_bytes=args.max_line_bytes,
+        )
     except KeyboardInterrupt:
         print("ferrokern report: interrupted; no report written", file=sys.stderr)
         return 130
@@ -125,7 +175,10 @@ def run_report(args) -> int:
         except OSError as e:
             print(f"ferrokern report: error: {e}", file=sys.stderr)
             return EXIT_ERROR
-        print(_summary(r, seconds, args.files, None if args.output == "-" else args.output, args.per_doc), file=sys.stderr)
+        print(
+            _summary(r, seconds, args.files, None if args.output == "-" else args.output, args.per_doc),
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -133,11 +186,16 @@ def run_report(args) -> int:
 # demo
 # ---------------------------------------------------------------------------------------
 
+
 def add_demo_command(sub) -> None:
     from . import demo
 
-    p = sub.add_parser("demo", help="the main job on built-in sample data (what `make demo` runs)",
-                       description=demo.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "demo",
+        help="the main job on built-in sample data (what `make demo` runs)",
+        description=demo.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     demo.add_arguments(p)
     p.set_defaults(func=lambda args: demo.run(args))
 
@@ -146,10 +204,14 @@ def add_demo_command(sub) -> None:
 # edges
 # ---------------------------------------------------------------------------------------
 
+
 def add_edges_command(sub) -> None:
-    p = sub.add_parser("edges", help="Sobel edge magnitude of an image, written as a PNG (needs Pillow)",
-                       description="Grayscale + Sobel in one fused pass (ferrokern.edges); the magnitude is "
-                                   "scaled to 0..255 (or written raw as 16-bit with --raw).")
+    p = sub.add_parser(
+        "edges",
+        help="Sobel edge magnitude of an image, written as a PNG (needs Pillow)",
+        description="Grayscale + Sobel in one fused pass (ferrokern.edges); the magnitude is "
+        "scaled to 0..255 (or written raw as 16-bit with --raw).",
+    )
     p.add_argument("image", help="input image (any format Pillow reads; grayscale, RGB or RGBA)")
     p.add_argument("-o", "--output", required=True, help="output PNG")
     p.add_argument("--border", default="zero", choices=["zero", "replicate", "reflect101", "reflect"])
@@ -185,14 +247,19 @@ def run_edges(args) -> int:
         img = Image.fromarray(np.clip(mag, 0, 65535).astype(np.uint16))
     else:
         peak = float(np.nanmax(mag)) if mag.size else 0.0
-        img = Image.fromarray(np.clip(np.nan_to_num(mag) * (255.0 / peak if peak > 0 else 0.0), 0, 255).astype(np.uint8))
+        img = Image.fromarray(
+            np.clip(np.nan_to_num(mag) * (255.0 / peak if peak > 0 else 0.0), 0, 255).astype(np.uint8)
+        )
     try:
         img.save(args.output, format="PNG")
     except (OSError, ValueError) as e:
         print(f"ferrokern edges: cannot write {args.output}: {e}", file=sys.stderr)
         return EXIT_ERROR
     h, w = mag.shape
-    print(f"ferrokern edges: {args.image} ({w}x{h} {kind}) -> {args.output} in {seconds * 1e3:.1f} ms", file=sys.stderr)
+    print(
+        f"ferrokern edges: {args.image} ({w}x{h} {kind}) -> {args.output} in {seconds * 1e3:.1f} ms",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -203,8 +270,10 @@ COMMANDS: List[Callable] = [add_report_command, add_edges_command, add_demo_comm
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ferrokern",
-                                     description="ferrokern: native-speed, all-cores kernels for data pipelines.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ferrokern",
+        description="ferrokern: native-speed, all-cores kernels for data pipelines.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for add in COMMANDS:

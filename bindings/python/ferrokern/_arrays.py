@@ -24,7 +24,12 @@ _BORDERS = {
     "reflect101": lib.FK_BORDER_REFLECT101,
     "reflect": lib.FK_BORDER_REFLECT,
 }
-_IN_DTYPES = {"uint8": lib.FK_DTYPE_U8, "uint16": lib.FK_DTYPE_U16, "float32": lib.FK_DTYPE_F32, "float64": lib.FK_DTYPE_F64}
+_IN_DTYPES = {
+    "uint8": lib.FK_DTYPE_U8,
+    "uint16": lib.FK_DTYPE_U16,
+    "float32": lib.FK_DTYPE_F32,
+    "float64": lib.FK_DTYPE_F64,
+}
 _OUT_DTYPES = {"float32": lib.FK_DTYPE_F32, "float64": lib.FK_DTYPE_F64}
 
 
@@ -50,9 +55,13 @@ def _readable(func: str, a, ndim: int, shape_hint: str):
     np = _np()
     a = np.asarray(a)
     if a.ndim != ndim:
-        raise ValueError(f"{func}: expected a {ndim}-D array {shape_hint}, got {a.ndim}-D with shape {a.shape}")
+        raise ValueError(
+            f"{func}: expected a {ndim}-D array {shape_hint}, got {a.ndim}-D with shape {a.shape}"
+        )
     if a.dtype.name not in _IN_DTYPES or a.dtype.kind not in "uf":
-        raise TypeError(f"{func}: dtype {a.dtype} is not supported; expected uint8, uint16, float32 or float64")
+        raise TypeError(
+            f"{func}: dtype {a.dtype} is not supported; expected uint8, uint16, float32 or float64"
+        )
     if not a.dtype.isnative:
         a = a.astype(a.dtype.newbyteorder("="))  # the library reads native byte order only
     if not a.flags.aligned:
@@ -70,7 +79,9 @@ def _out(func: str, what: str, out, shape, dtype):
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{func}: {what} must be a numpy array, got {type(out).__name__}")
     if out.dtype.name not in _OUT_DTYPES or not out.dtype.isnative:
-        raise TypeError(f"{func}: {what} has dtype {out.dtype}; expected float32 or float64 in native byte order")
+        raise TypeError(
+            f"{func}: {what} has dtype {out.dtype}; expected float32 or float64 in native byte order"
+        )
     if out.shape != tuple(shape):
         raise ValueError(f"{func}: {what} has shape {out.shape}; expected {tuple(shape)}")
     if not out.flags.writeable:
@@ -91,10 +102,17 @@ def _out_dtype(func: str, dtype, default: str):
 
 def _image(a, cls: str):
     s = a.strides
-    return ffi.new(f"{cls}*", {
-        "data": ffi.cast("void *", _address(a)), "dtype": (_IN_DTYPES if cls == "FkImage" else _OUT_DTYPES)[a.dtype.name],
-        "height": a.shape[0], "width": a.shape[1], "row_stride": s[0], "col_stride": s[1],
-    })
+    return ffi.new(
+        f"{cls}*",
+        {
+            "data": ffi.cast("void *", _address(a)),
+            "dtype": (_IN_DTYPES if cls == "FkImage" else _OUT_DTYPES)[a.dtype.name],
+            "height": a.shape[0],
+            "width": a.shape[1],
+            "row_stride": s[0],
+            "col_stride": s[1],
+        },
+    )
 
 
 def sobel(img, border: str = "zero", out=None, *, dtype=None, gradients: bool = False):
@@ -113,7 +131,15 @@ def sobel(img, border: str = "zero", out=None, *, dtype=None, gradients: bool = 
     b = _border(border)
     if gradients:
         gx, gy = _np().empty(a.shape, dtype=m.dtype), _np().empty(a.shape, dtype=m.dtype)
-        check(lib.fk_sobel(_image(a, "FkImage"), b, _image(m, "FkImageOut"), _image(gx, "FkImageOut"), _image(gy, "FkImageOut")))
+        check(
+            lib.fk_sobel(
+                _image(a, "FkImage"),
+                b,
+                _image(m, "FkImageOut"),
+                _image(gx, "FkImageOut"),
+                _image(gy, "FkImageOut"),
+            )
+        )
         return m, gx, gy
     check(lib.fk_sobel(_image(a, "FkImage"), b, _image(m, "FkImageOut"), ffi.NULL, ffi.NULL))
     return m
@@ -121,16 +147,27 @@ def sobel(img, border: str = "zero", out=None, *, dtype=None, gradients: bool = 
 
 def _color(a):
     s = a.strides
-    return ffi.new("FkColorImage*", {
-        "data": ffi.cast("void *", _address(a)), "dtype": _IN_DTYPES[a.dtype.name], "height": a.shape[0],
-        "width": a.shape[1], "channels": a.shape[2], "row_stride": s[0], "col_stride": s[1], "channel_stride": s[2],
-    })
+    return ffi.new(
+        "FkColorImage*",
+        {
+            "data": ffi.cast("void *", _address(a)),
+            "dtype": _IN_DTYPES[a.dtype.name],
+            "height": a.shape[0],
+            "width": a.shape[1],
+            "channels": a.shape[2],
+            "row_stride": s[0],
+            "col_stride": s[1],
+            "channel_stride": s[2],
+        },
+    )
 
 
 def _rgb(func: str, rgb):
     a = _readable(func, rgb, 3, "(height, width, 3 or 4)")
     if a.shape[2] not in (3, 4):
-        raise ValueError(f"{func}: expected 3 (RGB) or 4 (RGBA) channels in the last axis, got shape {a.shape}")
+        raise ValueError(
+            f"{func}: expected 3 (RGB) or 4 (RGBA) channels in the last axis, got shape {a.shape}"
+        )
     return a
 
 
@@ -179,7 +216,9 @@ def sum(buf: Any) -> float:  # noqa: A001 - the issue's name for it
         mv = memoryview(buf)
     except TypeError:
         if isinstance(buf, (str, dict)):
-            raise TypeError(f"sum: expected a buffer or an iterable of numbers, got {type(buf).__name__}") from None
+            raise TypeError(
+                f"sum: expected a buffer or an iterable of numbers, got {type(buf).__name__}"
+            ) from None
         try:
             mv = memoryview(array("d", buf))
         except TypeError as e:
@@ -225,7 +264,9 @@ def polyval(coeffs, x, out=None):
     scalar = not isinstance(x, np.ndarray) and np.ndim(x) == 0
     if isinstance(x, np.ndarray):
         if x.dtype.kind != "f" or x.dtype.itemsize != 8:
-            raise TypeError(f"polyval: x has dtype {x.dtype}; expected float64 (convert with x.astype(np.float64))")
+            raise TypeError(
+                f"polyval: x has dtype {x.dtype}; expected float64 (convert with x.astype(np.float64))"
+            )
         xa = x
     else:
         try:
@@ -251,10 +292,17 @@ def polyval(coeffs, x, out=None):
 
 
 def _polyval_raw(c, x, o) -> None:
-    check(lib.fk_polyval_f64(
-        ffi.cast("double *", _address(c)), c.shape[0], ffi.cast("double *", _address(x)), x.shape[0], x.strides[0],
-        ffi.cast("double *", _address(o)), o.strides[0],
-    ))
+    check(
+        lib.fk_polyval_f64(
+            ffi.cast("double *", _address(c)),
+            c.shape[0],
+            ffi.cast("double *", _address(x)),
+            x.shape[0],
+            x.strides[0],
+            ffi.cast("double *", _address(o)),
+            o.strides[0],
+        )
+    )
 
 
 def count_primes(limit: int) -> int:

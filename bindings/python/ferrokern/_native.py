@@ -94,7 +94,7 @@ def _make_exceptions() -> dict[int, type[Error]]:
     for name in dir(lib):
         if not name.startswith("FK_STATUS_") or name == "FK_STATUS_OK":
             continue
-        short = name[len("FK_STATUS_"):]
+        short = name[len("FK_STATUS_") :]
         cls_name = "".join(w.capitalize() for w in short.split("_")) + "Error"
         cls_name = cls_name.replace("Utf8", "UTF8")
         base: tuple[type, ...] = (PatternError,) if short.startswith("PATTERN_") else (Error,)

@@ -94,7 +94,9 @@ class Report(Mapping):
         bits = 0
         for e in extractors:
             if e not in _EXTRACTORS:
-                raise ValueError(f"unknown extractor {e!r}: expected 'emails' or 'kv' (named patterns go in patterns=)")
+                raise ValueError(
+                    f"unknown extractor {e!r}: expected 'emails' or 'kv' (named patterns go in patterns=)"
+                )
             bits |= _EXTRACTORS[e]
         for name, v in (("top", top), ("max_line_bytes", max_line_bytes), ("chunk_size", chunk_size)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -154,7 +156,9 @@ class Report(Mapping):
 
     # -- building ------------------------------------------------------------------------
 
-    def add_pattern(self, name: str, pattern: Union[str, Pattern], mode: str = "findall", ignore_case: bool = False) -> None:
+    def add_pattern(
+        self, name: str, pattern: Union[str, Pattern], mode: str = "findall", ignore_case: bool = False
+    ) -> None:
         """Add a named user pattern (before the first feed). ``mode="findall"`` counts each
         distinct match (group 1 if the pattern has groups, else the whole match);
         ``mode="count"`` only counts matches. Pattern semantics are `ferrokern.compile`'s."""
@@ -210,6 +214,7 @@ class Report(Mapping):
         cb = ffi.NULL
         failure: list = []
         if progress is not None:
+
             def on_error(exc_type, exc, tb):
                 failure.append(exc)
                 return 1
@@ -332,8 +337,15 @@ class _Progress:
             try:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024, desc="report",
-                                file=sys.stderr, dynamic_ncols=True)
+                self.bar = tqdm(
+                    total=self.total,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc="report",
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                )
             except ImportError:
                 self.bar = None
 
@@ -399,8 +411,15 @@ def report(
     arguments as for `Report`. Raises FileNotFoundError (etc.) naming a missing file,
     ferrokern.DataError for truncated gzip."""
     paths = _as_paths(paths)
-    r = Report(extractors=extractors, patterns=patterns, text_field=text_field, top=top, totals=totals,
-               max_line_bytes=max_line_bytes, chunk_size=chunk_size)
+    r = Report(
+        extractors=extractors,
+        patterns=patterns,
+        text_field=text_field,
+        top=top,
+        totals=totals,
+        max_line_bytes=max_line_bytes,
+        chunk_size=chunk_size,
+    )
     try:
         if per_doc is not None:
             r.set_per_doc(per_doc)

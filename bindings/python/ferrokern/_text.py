@@ -47,7 +47,8 @@ def _bad_text(chunk: Sequence[str], first_index: int):
         except UnicodeEncodeError as e:
             raise InvalidTextError(
                 f"texts[{first_index + j}] contains a lone surrogate {t[e.start]!r} at index {e.start}, "
-                "which is not valid Unicode text and cannot be encoded as UTF-8") from None
+                "which is not valid Unicode text and cannot be encoded as UTF-8"
+            ) from None
     raise TypeError("texts must be a sequence of str")
 
 
@@ -76,7 +77,7 @@ def _batches(texts: Texts, slice_bytes: Optional[int] = None):
         offsets = array("q", [0])
         i, step = start, 16
         while i < n and len(data) < limit:
-            chunk = texts[i:i + step]
+            chunk = texts[i : i + step]
             try:
                 encoded = list(map(str.encode, chunk))
             except (TypeError, UnicodeEncodeError):
@@ -120,9 +121,17 @@ class _Batch:
         d = ffi.from_buffer(data)
         o = ffi.from_buffer("int64_t[]", offsets)
         self.keep = (data, offsets, d, o)
-        self.ptr = ffi.new("FkTexts*", {"data": d, "data_len": len(data), "offsets": o,
-                                        "n_texts": self.n, "offset_kind": lib.FK_OFFSETS_I64,
-                                        "first_index": first_index})
+        self.ptr = ffi.new(
+            "FkTexts*",
+            {
+                "data": d,
+                "data_len": len(data),
+                "offsets": o,
+                "n_texts": self.n,
+                "offset_kind": lib.FK_OFFSETS_I64,
+                "first_index": first_index,
+            },
+        )
         return self
 
     def _from_arrow(self, arr) -> None:
@@ -140,18 +149,22 @@ class _Batch:
             raise TypeError(f"expected an Arrow string array, got type {arr.type}")
         if arr.null_count:
             raise InvalidTextError(
-                f"the Arrow array holds {arr.null_count} null(s); fill them first (e.g. .fill_null(''))")
+                f"the Arrow array holds {arr.null_count} null(s); fill them first (e.g. .fill_null(''))"
+            )
         _, offsets, data = arr.buffers()
         self.n = len(arr)
         # Zero copy: point straight at Arrow's buffers (offsets shifted for sliced arrays).
         self.keep = (arr,)
-        self.ptr = ffi.new("FkTexts*", {
-            "data": ffi.cast("uint8_t*", data.address if data is not None else 0),
-            "data_len": data.size if data is not None else 0,
-            "offsets": ffi.cast("void*", offsets.address + arr.offset * width),
-            "n_texts": self.n,
-            "offset_kind": kind,
-        })
+        self.ptr = ffi.new(
+            "FkTexts*",
+            {
+                "data": ffi.cast("uint8_t*", data.address if data is not None else 0),
+                "data_len": data.size if data is not None else 0,
+                "offsets": ffi.cast("void*", offsets.address + arr.offset * width),
+                "n_texts": self.n,
+                "offset_kind": kind,
+            },
+        )
 
 
 def _strings(data_ptr, data_len: int, offsets_ptr, n: int) -> list[str]:
@@ -184,7 +197,7 @@ def _big_int(s: str) -> int:
     digits = s[1:] if neg else s
     v = 0
     for i in range(0, len(digits), 4000):
-        chunk = digits[i:i + 4000]
+        chunk = digits[i : i + 4000]
         v = v * 10 ** len(chunk) + int(chunk)
     return -v if neg else v
 
@@ -285,7 +298,9 @@ def extract_and_aggregate(texts: Texts) -> list[dict[str, int]]:
     with Python's own meaning of ``\\w``, ``\\s``, ``\\d`` and ``int()`` (any Unicode decimal
     digit, sums of any size, ValueError past ``sys.get_int_max_str_digits()``)."""
     limit = _max_digits()
-    return _per_text(texts, "FkKeySums", lambda b, out: lib.fk_extract_and_aggregate(b, limit, out), _key_sums_result)
+    return _per_text(
+        texts, "FkKeySums", lambda b, out: lib.fk_extract_and_aggregate(b, limit, out), _key_sums_result
+    )
 
 
 def extract_emails(texts: Texts) -> list[list[str]]:
@@ -343,8 +358,12 @@ class Pattern:
         """``re.findall`` per text: strings with no group or one group, tuples with more,
         ``''`` for a group that did not take part. ``lower=True`` lowercases the results."""
         opts = lib.FK_FINDALL_LOWERCASE if lower else 0
-        return _per_text(texts, "FkMatches", lambda b, out: self._call(lib.fk_findall, b, opts, out),
-                         lambda h: _matches_result(h, tuples=True))
+        return _per_text(
+            texts,
+            "FkMatches",
+            lambda b, out: self._call(lib.fk_findall, b, opts, out),
+            lambda h: _matches_result(h, tuples=True),
+        )
 
     def count(self, texts: Texts, out=None) -> list[int]:
         """Number of findall matches per text. With ``out`` (a writable uint64 buffer, e.g.
@@ -372,8 +391,9 @@ class Pattern:
         """Per text, ``{group1: sum(int(group2))}`` for a two-group pattern, keys in
         first-seen order, with Python's ``int()`` rules."""
         limit = _max_digits()
-        return _per_text(texts, "FkKeySums", lambda b, out: self._call(lib.fk_sum_by_key, b, limit, out),
-                         _key_sums_result)
+        return _per_text(
+            texts, "FkKeySums", lambda b, out: self._call(lib.fk_sum_by_key, b, limit, out), _key_sums_result
+        )
 
     def frequencies(self, texts: Texts, group: int | None = None, top: int = 0) -> list[tuple[str, int]]:
         """Batch-wide ``[(string, count), ...]`` of one group of every match (default: group 1

@@ -42,9 +42,11 @@ def generate_corpus(mb: float, seed: int = 7) -> list[str]:
         for _ in range(rng.randint(3, 30)):
             r = rng.random()
             if r < 0.35:
-                parts.append(f"{rng.choice(EN + ZH)} {rng.randint(0, 10**rng.randint(1, 6))}")
+                parts.append(f"{rng.choice(EN + ZH)} {rng.randint(0, 10 ** rng.randint(1, 6))}")
             elif r < 0.45:
-                parts.append(f"{rng.choice(EN).title()}.{rng.choice(EN)}{rng.randint(1, 99)}@{rng.choice(DOMAINS)}")
+                parts.append(
+                    f"{rng.choice(EN).title()}.{rng.choice(EN)}{rng.randint(1, 99)}@{rng.choice(DOMAINS)}"
+                )
             elif r < 0.6:
                 parts.append("".join(rng.choice(ZH) for _ in range(rng.randint(2, 40))))
             else:
@@ -70,8 +72,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m ferrokern demo", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m ferrokern demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(ap)
     return run(ap.parse_args(argv))
 
@@ -86,7 +91,9 @@ def run(args) -> int:
 
 
 def demo_text_kernels(corpus_mb: float) -> bool:
-    print(f"ferrokern {ferrokern.library_version} from {ferrokern.library_path()}, {ferrokern.threads()} threads\n")
+    print(
+        f"ferrokern {ferrokern.library_version} from {ferrokern.library_path()}, {ferrokern.threads()} threads\n"
+    )
     print("== Built-in sample texts")
     kv = ferrokern.extract_and_aggregate(SAMPLE)
     emails = ferrokern.extract_emails(SAMPLE)
@@ -101,8 +108,10 @@ def demo_text_kernels(corpus_mb: float) -> bool:
     mb = sum(len(d.encode()) for d in docs) / 1e6
     print(f"== Generated corpus: {len(docs):,} documents, {mb:.1f} MB (list[str] in, Python objects out)")
     rows = []
-    for name, ours, ref in [("extract_and_aggregate", ferrokern.extract_and_aggregate, reference.extract_and_aggregate),
-                            ("extract_emails", ferrokern.extract_emails, reference.extract_emails)]:
+    for name, ours, ref in [
+        ("extract_and_aggregate", ferrokern.extract_and_aggregate, reference.extract_and_aggregate),
+        ("extract_emails", ferrokern.extract_emails, reference.extract_emails),
+    ]:
         t_ref = _best(lambda: ref(docs), repeat=1)
         t_ours = _best(lambda: ours(docs))
         equal = ours(docs) == ref(docs)
@@ -131,8 +140,9 @@ def demo_report(out: Path, corpus_mb: float) -> bool:
                 f.write(json.dumps({"id": i, "text": d}, ensure_ascii=False) + "\n")
             f.write("{not json}\n")  # counted as invalid, never dropped
         t = time.perf_counter()
-        with ferrokern.report([str(corpus)], text_field="text", top=10, progress=False,
-                              patterns={"users": r"(\w+)@"}) as r:
+        with ferrokern.report(
+            [str(corpus)], text_field="text", top=10, progress=False, patterns={"users": r"(\w+)@"}
+        ) as r:
             seconds = time.perf_counter() - t
             target = out / "report.json"
             r.write_json(target)
@@ -144,9 +154,13 @@ def demo_report(out: Path, corpus_mb: float) -> bool:
         for k, v in agg.items():
             want_kv[k] = want_kv.get(k, 0) + v
     want_emails = sum(len(e) for e in reference.extract_emails(docs))
-    same = (d["documents"] == len(docs) and d["invalid"]["count"] == 1 and d["emails"]["total"] == want_emails
-            and d["kv"]["distinct"] == len(want_kv)
-            and all(want_kv[k] == v for k, v in d["kv"]["top"]))
+    same = (
+        d["documents"] == len(docs)
+        and d["invalid"]["count"] == 1
+        and d["emails"]["total"] == want_emails
+        and d["kv"]["distinct"] == len(want_kv)
+        and all(want_kv[k] == v for k, v in d["kv"]["top"])
+    )
     print(f"  identical to the reference's totals: {same}\n")
     return same
 
@@ -171,8 +185,10 @@ def demo_edges(out: Path) -> bool:
     out.mkdir(parents=True, exist_ok=True)
     Image.fromarray(rgb).save(out / "sample.png")
     Image.fromarray(img).save(out / "edges.png")
-    print(f"== Edges: {rgb.shape[1]}x{rgb.shape[0]} sample image -> {out / 'edges.png'} "
-          f"(input saved as {out / 'sample.png'}, {seconds * 1e3:.1f} ms)")
+    print(
+        f"== Edges: {rgb.shape[1]}x{rgb.shape[0]} sample image -> {out / 'edges.png'} "
+        f"(input saved as {out / 'sample.png'}, {seconds * 1e3:.1f} ms)"
+    )
     return True
 
 
@@ -194,7 +210,7 @@ def sample_image(h: int = 480, w: int = 640):
     roof = (y <= 0.45 * h) & (y > 0.3 * h) & (np.abs(x - 0.3 * w) < (y - 0.3 * h) * (0.1 * w) / (0.15 * h))
     img[roof] = (90, 40, 30)
     board = (x > 0.55 * w) & (x < 0.7 * w) & (y > 0.72 * h) & (y < 0.92 * h)
-    checks = ((x // 12 + y // 12) % 2 == 0)
+    checks = (x // 12 + y // 12) % 2 == 0
     img[board & checks] = (250, 250, 250)
     img[board & ~checks] = (20, 20, 20)
     return img.astype(np.uint8)
