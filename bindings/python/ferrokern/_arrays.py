@@ -16,7 +16,8 @@ from typing import Any
 
 from ._native import check, ffi, lib
 
-__all__ = ["sobel", "grayscale", "edges", "sum", "polyval", "count_primes"]
+# `sum` is left out: `from ferrokern import *` must not shadow the builtin (ferrokern.sum by name).
+__all__ = ["sobel", "grayscale", "edges", "polyval", "count_primes"]
 
 _BORDERS = {
     "zero": lib.FK_BORDER_ZERO,
@@ -199,7 +200,7 @@ def _sum_raw(address, n: int, stride: int) -> float:
     return res[0]
 
 
-def sum(buf: Any) -> float:  # noqa: A001 - the issue's name for it
+def sum(buf: Any) -> float:  # noqa: A001 - ferrokern.sum by name; not in __all__, so `import *` keeps the builtin
     """The correctly rounded sum of float64 values: equal to ``math.fsum`` for finite values,
     the same for any thread count.
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 from cffi import FFI
 
@@ -46,7 +49,37 @@ if lib.fk_abi_version() != lib.FK_ABI_VERSION:
     )
 
 #: Version of the loaded native library.
-library_version: str = ffi.string(lib.fk_version()).decode()
+library_version: str = ffi.string(lib.fk_version()).decode()  # type: ignore[union-attr] # bytes for char*
+
+_R = TypeVar("_R")
+
+# What `ferrokern` re-exports from here: the exceptions (declared below for type checkers,
+# generated from the header at import) and the library-wide settings.
+__all__ = [
+    "Error",
+    "PatternError",
+    "InvalidTextError",
+    "NullPointerError",
+    "InvalidArgumentError",
+    "InvalidUTF8Error",
+    "PatternSyntaxError",
+    "PatternUnsupportedError",
+    "PatternTooLargeError",
+    "InvalidValueError",
+    "BufferTooSmallError",
+    "OverlapError",
+    "DtypeError",
+    "OutOfMemoryError",
+    "IoError",
+    "DataError",
+    "CancelledError",
+    "InvalidHandleError",
+    "PanicError",
+    "library_path",
+    "library_version",
+    "set_threads",
+    "threads",
+]
 
 
 class Error(Exception):
@@ -87,6 +120,12 @@ class InvalidTextError(Error, ValueError):
     __module__ = "ferrokern"
 
 
+def _exception_name(status_name: str) -> str:
+    """``FK_STATUS_INVALID_UTF8`` -> ``InvalidUTF8Error``."""
+    short = status_name[len("FK_STATUS_") :]
+    return ("".join(w.capitalize() for w in short.split("_")) + "Error").replace("Utf8", "UTF8")
+
+
 def _make_exceptions() -> dict[int, type[Error]]:
     # One class per FK_STATUS_* constant, generated from the library's own header, so a new
     # status can never go unmapped.
@@ -95,56 +134,91 @@ def _make_exceptions() -> dict[int, type[Error]]:
         if not name.startswith("FK_STATUS_") or name == "FK_STATUS_OK":
             continue
         short = name[len("FK_STATUS_") :]
-        cls_name = "".join(w.capitalize() for w in short.split("_")) + "Error"
-        cls_name = cls_name.replace("Utf8", "UTF8")
         base: tuple[type, ...] = (PatternError,) if short.startswith("PATTERN_") else (Error,)
         also = _ALSO.get(short)
         if also is not None and not issubclass(base[0], also):
             base = base + (also,)
         code = getattr(lib, name)
-        out[code] = type(cls_name, base, {"status": code, "__module__": "ferrokern"})
+        out[code] = type(_exception_name(name), base, {"status": code, "__module__": "ferrokern"})
     return out
 
 
 _EXCEPTIONS = _make_exceptions()
+# The one place the generated classes get their names; `ferrokern` re-exports them from
+# here. The declarations below name them for type checkers (a test checks that they list
+# exactly the generated classes).
 globals().update({cls.__name__: cls for cls in _EXCEPTIONS.values()})
+NullPointerError: type[Error]
+InvalidArgumentError: type[Error]
+InvalidUTF8Error: type[Error]
+PatternSyntaxError: type[PatternError]
+PatternUnsupportedError: type[PatternError]
+PatternTooLargeError: type[PatternError]
+InvalidValueError: type[Error]
+BufferTooSmallError: type[Error]
+OverlapError: type[Error]
+DtypeError: type[Error]
+OutOfMemoryError: type[Error]
+IoError: type[Error]
+DataError: type[Error]
+CancelledError: type[Error]
+InvalidHandleError: type[Error]
+PanicError: type[Error]
 
 
 def check(status: int) -> None:
     """Raise the exception for a non-OK status, with the library's message."""
     if status != 0:
-        msg = ffi.string(lib.fk_last_error_message()).decode("utf-8", "replace")
+        msg = _text(lib.fk_last_error_message()).decode("utf-8", "replace")
         raise _EXCEPTIONS.get(status, Error)(msg or f"ferrokern status {status}")
+
+
+def _text(p: Any) -> bytes:
+    """The bytes of a NUL-terminated C string."""
+    s = ffi.string(p)
+    assert isinstance(s, bytes)
+    return s
 
 
 class Handle:
     """Owns one opaque native handle. Freed exactly once: by `close()`, by the context
     manager, or by the garbage collector. Using it after close raises ValueError; closing
-    while another thread is inside a call defers the free until that call returns."""
+    while another thread is inside a call defers the free until that call returns.
+
+    Every call that passes the handle to the library goes through `call` (or `borrow`, for a
+    handle passed as another call's argument), so no call can see a freed pointer."""
 
     __slots__ = ("_ptr", "_free", "_lock", "_users", "_closed", "_what")
 
-    def __init__(self, ptr, free, what: str):
+    def __init__(self, ptr: Any, free: Callable[[Any], None], what: str) -> None:
         self._what = what
         self._free = free
         self._lock = threading.Lock()
         self._users = 0
         self._closed = False
         # ffi.gc frees it if the owner is dropped without close(); close() detaches it first.
-        self._ptr = ffi.gc(ptr, free)
+        self._ptr: Any = ffi.gc(ptr, free)
 
-    def acquire(self):
+    @contextmanager
+    def borrow(self) -> Iterator[Any]:
+        """The pointer, kept alive (not freed by a concurrent `close`) for the block."""
         with self._lock:
             if self._closed:
                 raise ValueError(f"{self._what} is closed")
             self._users += 1
-            return self._ptr
+            ptr = self._ptr
+        try:
+            yield ptr
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._closed and self._users == 0:
+                    self._do_free()
 
-    def release(self) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._closed and self._users == 0:
-                self._do_free()
+    def call(self, fn: Callable[..., _R], *args: Any) -> _R:
+        """``fn(pointer, *args)`` with the pointer kept alive for the call."""
+        with self.borrow() as p:
+            return fn(p, *args)
 
     def close(self) -> None:
         with self._lock:

@@ -5,15 +5,19 @@ a worker, and the partial reports (full JSON) are merged pairwise in input order
 ::
 
     from dask.distributed import Client
-    import ferrokern.dask
-    r = ferrokern.dask.report(["/shared/day1.jsonl", "/shared/day2.jsonl.gz"],
-                              client=Client("scheduler:8786"), text_field="text")
+    import ferrokern
+    client = Client("scheduler:8786")   # or Client() for a local cluster on this machine
+    r = ferrokern.dask.report(["/shared/day1.jsonl", "/shared/day2.jsonl.gz"], text_field="text")
 
 The result is identical to ``ferrokern.report(paths, ...)`` on one machine, whatever the
 number of workers or the split size. Paths must name the same files on the client (which
 reads their sizes and gzip magic bytes to plan the splits) and on every worker (shared or
 replicated storage). Every worker needs ferrokern importable and its library loadable.
-A gzip file cannot be split: it is one task."""
+A gzip file cannot be split: it is one task.
+
+``report`` uses the client given, else the current one (the last ``Client`` created); with
+none it raises ValueError saying how to start one. It never starts a cluster by itself: a
+cluster is a set of processes whose lifetime and size the caller should own."""
 
 from __future__ import annotations
 
@@ -91,6 +95,23 @@ def _merge(a: str, b: str) -> str:
         return ra.to_json(full=True)
 
 
+def _current_client() -> Any:
+    try:
+        from dask.distributed import default_client
+    except ImportError as e:
+        raise ImportError(
+            f"ferrokern.dask needs dask.distributed ({e}): pip install 'dask[distributed]'"
+        ) from None
+    try:
+        return default_client()
+    except ValueError:  # dask's "No clients found"
+        raise ValueError(
+            "ferrokern.dask.report needs a Dask client and none is running: pass client=..., or "
+            "start one first, e.g. `from dask.distributed import Client; client = Client()` (a local "
+            "cluster on this machine) or `client = Client('scheduler-host:8786')`"
+        ) from None
+
+
 def report(
     paths: Union[PathLike, Iterable[PathLike]],
     client: Any = None,
@@ -106,10 +127,10 @@ def report(
     """`ferrokern.report` on a Dask cluster (`client`: a ``dask.distributed.Client``; default:
     the current one). Returns the merged `Report` in this process. A failing split (missing
     file on a worker, truncated gzip, ...) raises its exception here: no partial result is
-    returned as if it were complete."""
-    from dask.distributed import default_client
-
-    client = client if client is not None else default_client()
+    returned as if it were complete. Without a client and with none running, raises
+    ValueError saying how to start one; without dask installed, ImportError saying how to
+    install it."""
+    client = client if client is not None else _current_client()
     config = {
         "extractors": list(extractors),
         "patterns": _portable_patterns(patterns),

@@ -1,5 +1,6 @@
-"""The pure-Python reference implementations, verbatim from the issue: ferrokern must return
-exactly what these return (or raise what they raise), for every input."""
+"""The pure-Python reference implementations that the text kernels replace, kept verbatim
+as the specification: ferrokern must return exactly what these return (or raise what they
+raise), for every input."""
 
 import re
 from collections import defaultdict

@@ -1,4 +1,4 @@
-"""Differential tests of the text API against Python's re (and the issue's reference)."""
+"""Differential tests of the text API against Python's re (and ferrokern.reference)."""
 
 import os
 import re
