@@ -15,6 +15,7 @@ with another (`merge`), and written as *full* JSON (`to_json(full=True)`) that
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate
-from typing import Any, Callable, Optional, Protocol, Tuple, Union, cast
+from typing import Any, Callable, Protocol, Union, cast
 
 from ._native import Handle, check, ffi, lib
 from ._text import Pattern, Texts, _Batch, _batches, _big_int, _max_digits
@@ -44,7 +45,7 @@ class ReadableBinary(Protocol):
 Source = Union[PathLike, ReadableBinary]
 #: A named pattern: a regex (findall mode), a compiled Pattern, or (regex or Pattern, mode)
 #: with mode "findall" or "count".
-PatternSpec = Union[str, Pattern, Tuple[Union[str, Pattern], str]]
+PatternSpec = Union[str, Pattern, tuple[Union[str, Pattern], str]]
 
 _EXTRACTORS = {"emails": lib.FK_REPORT_EMAILS, "kv": lib.FK_REPORT_KV}
 _MODES = {"findall": lib.FK_REPORT_PATTERN_FINDALL, "count": lib.FK_REPORT_PATTERN_COUNT}
@@ -56,8 +57,9 @@ def _parse_int(s: str) -> int:
     return int(s) if len(s) < 4000 else _big_int(s)
 
 
-def _loads(data: Union[str, bytes]) -> dict:
-    return json.loads(data, parse_int=_parse_int)
+def _loads(data: str | bytes) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(data, parse_int=_parse_int)
+    return out
 
 
 def _fspath(p: PathLike) -> bytes:
@@ -91,6 +93,10 @@ class _Counted:
         self.back = data + self.back
         self.count -= len(data)
 
+    def seek(self, offset: int, /) -> int:
+        # gzip.GzipFile only seeks to rewind, which feed_stream never asks for.
+        raise io.UnsupportedOperation("a stream fed to a report cannot seek")
+
     def read(self, size: int = -1, /) -> bytes:
         if self.back:
             data = self.back if size < 0 else self.back[:size]
@@ -119,15 +125,15 @@ class Report(Mapping[str, Any]):
         self,
         *,
         extractors: Iterable[str] = ("emails", "kv"),
-        patterns: Optional[Mapping[str, PatternSpec]] = None,
-        text_field: Optional[str] = None,
+        patterns: Mapping[str, PatternSpec] | None = None,
+        text_field: str | None = None,
         top: int = 20,
         totals: bool = False,
         max_line_bytes: int = 0,
         chunk_size: int = 0,
         _ptr: Any = None,
     ):
-        self._cache: Optional[dict] = None
+        self._cache: dict[str, Any] | None = None
         if _ptr is not None:
             self._h = Handle(_ptr, lib.fk_report_free, "report")
             return
@@ -177,22 +183,23 @@ class Report(Mapping[str, Any]):
     def closed(self) -> bool:
         return self._h.closed
 
-    def __enter__(self) -> "Report":
+    def __enter__(self) -> Report:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
         if self._h.closed:
             return "<ferrokern.Report (closed)>"
         d = self._data()
-        return f"<ferrokern.Report documents={d['documents']} invalid={d['invalid']['count']} complete={d['complete']}>"
+        invalid = d["invalid"]["count"]
+        return f"<ferrokern.Report documents={d['documents']} invalid={invalid} complete={d['complete']}>"
 
     # -- building ------------------------------------------------------------------------
 
     def add_pattern(
-        self, name: str, pattern: Union[str, Pattern], mode: str = "findall", ignore_case: bool = False
+        self, name: str, pattern: str | Pattern, mode: str = "findall", ignore_case: bool = False
     ) -> None:
         """Add a named user pattern (before the first feed). ``mode="findall"`` counts each
         distinct match (group 1 if the pattern has groups, else the whole match);
@@ -207,7 +214,7 @@ class Report(Mapping[str, Any]):
             check(self._h.call(lib.fk_report_add_pattern, nb, len(nb), pp, _MODES[mode]))
         self._cache = None
 
-    def set_per_doc(self, path: Optional[PathLike]) -> None:
+    def set_per_doc(self, path: PathLike | None) -> None:
         """Write one JSON line per document fed from now on to `path` (truncated first):
         ``{"kv": {...}, "emails": [...]}`` exactly as `extract_and_aggregate` /
         `extract_emails` give for that document, or ``{"invalid": "reason"}``.
@@ -221,7 +228,7 @@ class Report(Mapping[str, Any]):
         except OSError as e:
             _raise_os_error(e, path)
 
-    def feed_texts(self, texts: Texts) -> "Report":
+    def feed_texts(self, texts: Texts) -> Report:
         """Feed each text as one document (one JSON line when `text_field` is set)."""
         self._cache = None
         for b in _batches(texts):
@@ -231,9 +238,9 @@ class Report(Mapping[str, Any]):
     def feed_file(
         self,
         path: PathLike,
-        progress: Optional[Callable[[int, int], Any]] = None,
-        range: Optional[Tuple[int, int]] = None,  # noqa: A002 - the natural name
-    ) -> "Report":
+        progress: Callable[[int, int], Any] | None = None,
+        range: tuple[int, int] | None = None,  # noqa: A002 - the natural name
+    ) -> Report:
         """Feed a file (gzip detected by its magic bytes), or with ``range=(start, end)`` the
         lines that start in that byte range (Hadoop-style splits: ranges that partition a
         file see every line once). `progress(bytes_done, bytes_total)` is called after each
@@ -244,17 +251,19 @@ class Report(Mapping[str, Any]):
         error the report is marked incomplete (``r["complete"]`` is False)."""
         b = _fspath(path)
         cb = ffi.NULL
-        failure: list = []
+        failure: list[BaseException] = []
         if progress is not None:
+            report_progress = progress
 
-            def on_error(exc_type, exc, tb):
+            def on_error(exc_type: type[BaseException], exc: BaseException, tb: object) -> int:
                 failure.append(exc)
                 return 1
 
-            @ffi.callback("int32_t(void*, uint64_t, uint64_t)", onerror=on_error)
-            def cb(_user, done, total):
-                progress(done, total)
+            def call_progress(_user: Any, done: int, total: int) -> int:
+                report_progress(done, total)
                 return 0
+
+            cb = ffi.callback("int32_t(void*, uint64_t, uint64_t)", call_progress, onerror=on_error)
 
         self._cache = None
         if range is None:
@@ -298,7 +307,7 @@ class Report(Mapping[str, Any]):
         if head == b"\x1f\x8b":
             import gzip
 
-            reader = gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[arg-type]
+            reader = gzip.GzipFile(fileobj=src, mode="rb")
         self._cache = None
         pending: list[bytes] = []
         while True:
@@ -337,7 +346,7 @@ class Report(Mapping[str, Any]):
         b = _Batch.from_utf8(buf, offsets)
         check(self._h.call(lib.fk_report_feed_texts, b.ptr))
 
-    def merge(self, other: "Report") -> "Report":
+    def merge(self, other: Report) -> Report:
         """Add `other` (unchanged) into this report, as if its input came after this one's.
         Returns self."""
         if not isinstance(other, Report):
@@ -363,7 +372,8 @@ class Report(Mapping[str, Any]):
         try:
             data, n = ffi.new("uint8_t**"), ffi.new("size_t*")
             check(lib.fk_bytes_data(out[0], data, n))
-            return ffi.buffer(data[0], n[0])[:].decode("utf-8")
+            text: str = ffi.buffer(data[0], n[0])[:].decode("utf-8")
+            return text
         finally:
             lib.fk_bytes_free(out[0])
 
@@ -376,7 +386,7 @@ class Report(Mapping[str, Any]):
             _raise_os_error(e, path)
 
     @classmethod
-    def from_json(cls, data: Union[str, bytes]) -> "Report":
+    def from_json(cls, data: str | bytes) -> Report:
         """Load a report written by ``to_json(full=True)``."""
         if isinstance(data, str):
             data = data.encode("utf-8")
@@ -384,12 +394,12 @@ class Report(Mapping[str, Any]):
         check(lib.fk_report_from_json(data, len(data), out))
         return cls(_ptr=out[0])
 
-    def _data(self) -> dict:
+    def _data(self) -> dict[str, Any]:
         if self._cache is None:
             self._cache = _loads(self.to_json())
         return self._cache
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON summary as a dict (a fresh copy)."""
         return _loads(self.to_json())
 
@@ -429,8 +439,9 @@ class _Progress:
         self.last = 0.0
         if self.enabled and tty:
             try:
-                from tqdm import tqdm
+                import importlib
 
+                tqdm = importlib.import_module("tqdm").tqdm  # optional, and untyped
                 self.bar = tqdm(
                     total=self.total,
                     unit="B",

@@ -8,9 +8,12 @@ from array import array
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from itertools import accumulate, chain, islice
-from typing import Any, Callable, NoReturn, Protocol, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Protocol, TypeVar, Union, cast, overload
 
 from ._native import Handle, InvalidTextError, check, ffi, lib
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = ["Pattern", "extract_and_aggregate", "extract_emails"]
 
@@ -33,6 +36,7 @@ class ArrowStream(Protocol):
 Texts = Union[Sequence[str], ArrowArray, ArrowStream]
 
 _T = TypeVar("_T")
+# Unbounded: numpy arrays only declare the buffer protocol to type checkers on Python 3.12+.
 _Buffer = TypeVar("_Buffer")
 
 
@@ -173,8 +177,9 @@ class _Batch:
     @classmethod
     def from_arrow(cls, arr: Any, first_index: int) -> _Batch:
         """A pyarrow string array (not chunked), zero copy."""
-        import pyarrow as pa
+        import importlib
 
+        pa: Any = importlib.import_module("pyarrow")  # installed when an Arrow array came in; untyped
         if pa.types.is_string_view(arr.type):
             arr = arr.cast(pa.large_string())
         if pa.types.is_string(arr.type):
@@ -425,7 +430,7 @@ class Pattern:
                 check(self._h.call(lib.fk_count, b.ptr, buf, b.n))
                 result += ffi.unpack(buf, b.n) if b.n else []
             return result
-        mv = memoryview(out)
+        mv = memoryview(cast("Buffer", out))  # TypeError if it is not a buffer
         if mv.readonly:
             raise ValueError("out is read-only")
         if mv.itemsize != 8 or mv.format.lstrip("@=<") not in ("Q", "L"):  # native unsigned 64-bit

@@ -22,9 +22,10 @@ cluster is a set of processes whose lifetime and size the caller should own."""
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional, cast
 
-from ._report import PathLike, PatternSpec, Report, _as_paths
+from ._report import PathLike, PatternSpec, Report, _as_paths, _is_stream
 from ._text import Pattern
 
 __all__ = ["report", "plan"]
@@ -33,7 +34,7 @@ __all__ = ["report", "plan"]
 #: report's JSON) is small, small enough to spread a file over many workers.
 DEFAULT_SPLIT_BYTES = 64 << 20
 
-Split = Tuple[str, int, Optional[int]]
+Split = tuple[str, int, Optional[int]]
 
 
 def _is_gzip(path: str) -> bool:
@@ -41,15 +42,17 @@ def _is_gzip(path: str) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
-def plan(paths: Union[PathLike, Iterable[PathLike]], split_bytes: int = DEFAULT_SPLIT_BYTES) -> List[Split]:
+def plan(paths: PathLike | Iterable[PathLike], split_bytes: int = DEFAULT_SPLIT_BYTES) -> list[Split]:
     """The tasks for `paths`: ``(path, start, end)`` byte ranges in input order, or
     ``(path, 0, None)`` for a whole file (gzip, or empty). Raises FileNotFoundError for a
     missing file before anything is submitted."""
     if not isinstance(split_bytes, int) or split_bytes <= 0:
         raise ValueError(f"split_bytes must be a positive int, got {split_bytes!r}")
-    out: List[Split] = []
-    for p in _as_paths(paths):
-        p = os.fsdecode(os.fspath(p))
+    out: list[Split] = []
+    for path in _as_paths(paths):
+        if _is_stream(path):
+            raise TypeError("ferrokern.dask.report reads files by path on the workers, not streams")
+        p = os.fsdecode(os.fspath(cast(PathLike, path)))
         size = os.path.getsize(p)
         if size == 0 or _is_gzip(p):
             out.append((p, 0, None))
@@ -59,9 +62,13 @@ def plan(paths: Union[PathLike, Iterable[PathLike]], split_bytes: int = DEFAULT_
     return out
 
 
-def _portable_patterns(patterns: Optional[Mapping[str, PatternSpec]]) -> dict:
+#: A pattern as it travels to a worker: (source, ignore_case, mode).
+PortablePattern = tuple[str, bool, str]
+
+
+def _portable_patterns(patterns: Mapping[str, PatternSpec] | None) -> dict[str, PortablePattern]:
     # Compiled patterns hold native handles; ship their source instead.
-    out = {}
+    out: dict[str, PortablePattern] = {}
     for name, spec in (patterns or {}).items():
         pat, mode = spec if isinstance(spec, tuple) else (spec, "findall")
         if isinstance(pat, Pattern):
@@ -71,7 +78,7 @@ def _portable_patterns(patterns: Optional[Mapping[str, PatternSpec]]) -> dict:
     return out
 
 
-def _make_report(config: dict) -> Report:
+def _make_report(config: dict[str, Any]) -> Report:
     cfg = dict(config)
     pats = cfg.pop("patterns")
     r = Report(**cfg)
@@ -80,7 +87,7 @@ def _make_report(config: dict) -> Report:
     return r
 
 
-def _run_split(split: Split, config: dict) -> str:
+def _run_split(split: Split, config: dict[str, Any]) -> str:
     """On a worker: the full JSON of one split's report."""
     path, start, end = split
     with _make_report(config) as r:
@@ -103,7 +110,7 @@ def _current_client() -> Any:
             f"ferrokern.dask needs dask.distributed ({e}): pip install 'dask[distributed]'"
         ) from None
     try:
-        return default_client()
+        return default_client()  # type: ignore[no-untyped-call]
     except ValueError:  # dask's "No clients found"
         raise ValueError(
             "ferrokern.dask.report needs a Dask client and none is running: pass client=..., or "
@@ -113,12 +120,12 @@ def _current_client() -> Any:
 
 
 def report(
-    paths: Union[PathLike, Iterable[PathLike]],
+    paths: PathLike | Iterable[PathLike],
     client: Any = None,
     *,
     extractors: Iterable[str] = ("emails", "kv"),
-    patterns: Optional[Mapping[str, PatternSpec]] = None,
-    text_field: Optional[str] = None,
+    patterns: Mapping[str, PatternSpec] | None = None,
+    text_field: str | None = None,
     top: int = 20,
     totals: bool = False,
     max_line_bytes: int = 0,

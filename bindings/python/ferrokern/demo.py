@@ -13,7 +13,13 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 import ferrokern
 from ferrokern import reference
@@ -57,7 +63,7 @@ def generate_corpus(mb: float, seed: int = 7) -> list[str]:
     return docs
 
 
-def _best(fn, repeat: int = 3) -> float:
+def _best(fn: Callable[[], object], repeat: int = 3) -> float:
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
@@ -81,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     return run(ap.parse_args(argv))
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     ok = demo_text_kernels(args.mb)
     ok = demo_report(Path(args.out), args.mb) and ok
     ok = demo_edges(Path(args.out)) and ok
@@ -91,9 +97,8 @@ def run(args) -> int:
 
 
 def demo_text_kernels(corpus_mb: float) -> bool:
-    print(
-        f"ferrokern {ferrokern.library_version} from {ferrokern.library_path()}, {ferrokern.threads()} threads\n"
-    )
+    lib = f"ferrokern {ferrokern.library_version} from {ferrokern.library_path()}"
+    print(f"{lib}, {ferrokern.threads()} threads\n")
     print("== Built-in sample texts")
     kv = ferrokern.extract_and_aggregate(SAMPLE)
     emails = ferrokern.extract_emails(SAMPLE)
@@ -112,8 +117,8 @@ def demo_text_kernels(corpus_mb: float) -> bool:
         ("extract_and_aggregate", ferrokern.extract_and_aggregate, reference.extract_and_aggregate),
         ("extract_emails", ferrokern.extract_emails, reference.extract_emails),
     ]:
-        t_ref = _best(lambda: ref(docs), repeat=1)
-        t_ours = _best(lambda: ours(docs))
+        t_ref = _best(partial(ref, docs), repeat=1)
+        t_ours = _best(partial(ours, docs))
         equal = ours(docs) == ref(docs)
         rows.append((name, mb / t_ref, mb / t_ours, t_ref / t_ours, equal))
     print(f"  {'':24}{'reference':>12}{'ferrokern':>12}{'speedup':>10}  identical")
@@ -147,7 +152,7 @@ def demo_report(out: Path, corpus_mb: float) -> bool:
             target = out / "report.json"
             r.write_json(target)
             print(_summary(r, seconds, 1, str(target), None))
-            d = r.to_dict()
+            got = r.to_dict()
     # The same numbers from the reference, computed document by document.
     want_kv: dict[str, int] = {}
     for agg in reference.extract_and_aggregate(docs):
@@ -155,11 +160,11 @@ def demo_report(out: Path, corpus_mb: float) -> bool:
             want_kv[k] = want_kv.get(k, 0) + v
     want_emails = sum(len(e) for e in reference.extract_emails(docs))
     same = (
-        d["documents"] == len(docs)
-        and d["invalid"]["count"] == 1
-        and d["emails"]["total"] == want_emails
-        and d["kv"]["distinct"] == len(want_kv)
-        and all(want_kv[k] == v for k, v in d["kv"]["top"])
+        got["documents"] == len(docs)
+        and got["invalid"]["count"] == 1
+        and got["emails"]["total"] == want_emails
+        and got["kv"]["distinct"] == len(want_kv)
+        and all(want_kv[k] == v for k, v in got["kv"]["top"])
     )
     print(f"  identical to the reference's totals: {same}\n")
     return same
@@ -188,7 +193,7 @@ def demo_edges(out: Path) -> bool:
     return True
 
 
-def sample_image(h: int = 480, w: int = 640):
+def sample_image(h: int = 480, w: int = 640) -> NDArray[np.uint8]:
     """A deterministic RGB test picture: gradient sky, sun, hills, a house, a checkerboard."""
     import numpy as np
 

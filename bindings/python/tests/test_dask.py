@@ -11,9 +11,9 @@ import pytest
 import ferrokern as fk
 
 distributed = pytest.importorskip("dask.distributed")
-import ferrokern.dask  # noqa: E402
-
 from test_report import write_corpus, write_jsonl  # noqa: E402
+
+import ferrokern.dask  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ import sys
 from collections import Counter, defaultdict
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ferrokern as fk
 
@@ -324,7 +325,7 @@ def test_named_patterns(tmp_path, corpus):
         "ci": (fk.compile("mail", ignore_case=True), "findall"),
     }
     with fk.report(corpus, patterns=pats, progress=False) as r:
-        lines = [ref_document(l, None, 1 << 30) for _, l, _ in ref_lines(corpus)]
+        lines = [ref_document(line, None, 1 << 30) for _, line, _ in ref_lines(corpus)]
         valid = []
         for t in lines:
             try:
