@@ -3,6 +3,9 @@
 SHELL := /bin/bash
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# `make demo` gets its own small venv: only what the demo needs (requirements-demo.txt).
+DEMO_VENV ?= .venv-demo
+DEMO_PY   := $(DEMO_VENV)/bin/python
 LIB    := target/release/libferrokern.so
 # valgrind cannot see mimalloc's allocations, so the C tests run against a build with the
 # system allocator, where every Rust allocation is visible to memcheck.
@@ -11,14 +14,14 @@ CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --track-origins=yes
 
-.PHONY: all build venv demo test test-rust test-header test-c test-python bench clean python-package
+.PHONY: all build venv demo test test-rust test-header test-c test-python lint-python bench clean python-package
 
 all: build
 
 build:
 	cargo build --release
 
-$(PY): bindings/python/requirements-test.txt
+$(PY): bindings/python/requirements-test.txt bindings/python/requirements-demo.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r bindings/python/requirements-test.txt
@@ -26,10 +29,16 @@ $(PY): bindings/python/requirements-test.txt
 
 venv: $(PY)
 
-demo: build venv
-	PYTHONPATH=bindings/python $(PY) -m ferrokern demo
+$(DEMO_PY): bindings/python/requirements-demo.txt
+	python3 -m venv $(DEMO_VENV)
+	$(DEMO_PY) -m pip install -q --upgrade pip
+	$(DEMO_PY) -m pip install -q -r bindings/python/requirements-demo.txt
+	touch $(DEMO_PY)
 
-test: build venv test-rust test-header test-c test-python
+demo: build $(DEMO_PY)
+	PYTHONPATH=bindings/python $(DEMO_PY) -m ferrokern demo
+
+test: build venv lint-python test-rust test-header test-c test-python
 
 test-rust:
 	cargo test --release
@@ -50,6 +59,12 @@ test-c:
 	  LD_LIBRARY_PATH=$(VGLIB_DIR) FERROKERN_THREADS=2 $(VALGRIND) $$bin; \
 	done
 
+# Formatting, lint and strict typing of the Python package (config: bindings/python/ruff.toml).
+lint-python: venv
+	$(VENV)/bin/ruff format --check bindings/python
+	$(VENV)/bin/ruff check bindings/python
+	$(VENV)/bin/mypy --strict bindings/python/ferrokern
+
 test-python: venv
 	PYTHONPATH=bindings/python $(PY) -m pytest -q bindings/python/tests
 
@@ -66,4 +81,4 @@ python-package: build
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(DEMO_VENV)
