@@ -15,6 +15,7 @@ with another (`merge`), and written as *full* JSON (`to_json(full=True)`) that
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -27,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate
 from typing import Any, Callable, Protocol, Union, cast
 
-from ._native import Handle, check, ffi, lib
+from ._native import DataError, Handle, check, ffi, lib
 from ._text import Pattern, Texts, _Batch, _batches, _big_int, _max_digits
 
 __all__ = ["report", "Report"]
@@ -302,20 +303,20 @@ class Report(Mapping[str, Any]):
         (unlike `feed_file`, the report cannot mark itself incomplete)."""
         src = _Counted(stream)
         head = src.read(2)
+        if not isinstance(head, bytes):
+            raise TypeError(
+                f"feed_stream needs a binary stream (e.g. sys.stdin.buffer), got {type(head).__name__}"
+            )
         src.unread(head)
         reader: ReadableBinary = src
         if head == b"\x1f\x8b":
-            import gzip
-
             reader = gzip.GzipFile(fileobj=src, mode="rb")
         self._cache = None
         pending: list[bytes] = []
         while True:
             try:
                 data = reader.read(STREAM_CHUNK_BYTES)
-            except (EOFError, OSError, zlib.error) as e:
-                from ._native import DataError
-
+            except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # only GzipFile raises these
                 raise DataError(f"{name}: bad gzip data after compressed byte {src.count}: {e}") from None
             if not data:
                 break

@@ -352,3 +352,23 @@ def test_demo_requirements_cover_exactly_what_the_demo_imports():
     assert names == {"cffi"} | {DISTRIBUTIONS.get(m, m).lower() for m in third_party}
     test_reqs = (reqs_dir / "requirements-test.txt").read_text().splitlines()
     assert "-r requirements-demo.txt" in test_reqs
+
+
+def test_feed_stream_api_equals_feed_file(tmp_path):
+    import io
+
+    data = corpus_lines(4000) + b"tail 1"
+    f = tmp_path / "in.txt"
+    f.write_bytes(data)
+    want = _counts(_report_of(f))
+    packed = gzip.compress(data)
+    with ferrokern.Report() as r:
+        seen: list[int] = []
+        r.feed_stream(io.BytesIO(packed), progress=lambda done, total: seen.append(done))
+        assert _counts(r.to_dict()) == want
+        # Compressed bytes read so far, after each chunk.
+        assert seen and seen == sorted(seen) and 0 < seen[-1] <= len(packed)
+    with ferrokern.report([io.BytesIO(data), f], progress=False) as r:
+        assert r["documents"] == 2 * want["documents"]
+    with ferrokern.Report() as r, pytest.raises(TypeError, match="binary stream"):
+        r.feed_stream(io.StringIO("a 1\n"))  # type: ignore[arg-type]
