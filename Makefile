@@ -1,8 +1,12 @@
 # The README's commands:  `make demo` (build everything, run the main job on sample data)
-#                          `make test` (every test: Rust, C under valgrind, C++ header, Python)
+#                          `make test` (every test: lint, Rust, C under valgrind, C++, the Python
+#                                       wheel and sdist, Node)
 SHELL := /bin/bash
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# `make demo` gets its own small venv: only what the demo needs (requirements-demo.txt).
+DEMO_VENV ?= .venv-demo
+DEMO_PY   := $(DEMO_VENV)/bin/python
 LIB    := target/release/libferrokern.so
 # valgrind cannot see mimalloc's allocations, so the C tests run against a build with the
 # system allocator, where every Rust allocation is visible to memcheck.
@@ -11,15 +15,15 @@ CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --track-origins=yes
 
-.PHONY: all build venv demo test test-rust test-header test-c test-python test-python-dev bench clean \
-        wheel sdist test-sdist python-package
+.PHONY: all build venv demo test test-rust test-header test-c test-python test-python-dev lint-python \
+        test-node test-ffi-layout check-ffi-snippets wheel sdist test-sdist python-package bench clean
 
 all: build
 
 build:
 	cargo build --release
 
-$(PY): bindings/python/requirements-test.txt
+$(PY): bindings/python/requirements-test.txt bindings/python/requirements-demo.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r bindings/python/requirements-test.txt
@@ -27,10 +31,16 @@ $(PY): bindings/python/requirements-test.txt
 
 venv: $(PY)
 
-demo: build venv
-	PYTHONPATH=bindings/python $(PY) -m ferrokern demo
+$(DEMO_PY): bindings/python/requirements-demo.txt
+	python3 -m venv $(DEMO_VENV)
+	$(DEMO_PY) -m pip install -q --upgrade pip
+	$(DEMO_PY) -m pip install -q -r bindings/python/requirements-demo.txt
+	touch $(DEMO_PY)
 
-test: build venv test-rust test-header test-c test-python test-sdist
+demo: build $(DEMO_PY)
+	PYTHONPATH=bindings/python $(DEMO_PY) -m ferrokern demo
+
+test: build venv lint-python test-rust test-header test-c test-python test-sdist test-node test-ffi-layout
 
 test-rust:
 	cargo test --release
@@ -53,8 +63,6 @@ test-c:
 
 # The Node.js example binding (koffi, pinned in bindings/node/package-lock.json) against the
 # Python reference's results and the C struct layouts.
-.PHONY: test-node test-ffi-layout
-test: test-node test-ffi-layout
 test-node: build
 	cd bindings/node && npm ci --no-audit --no-fund && node --test
 
@@ -64,11 +72,15 @@ test-ffi-layout:
 
 # The Go (cgo) and JNA snippets of docs/ffi.md, compiled and run as written; needs go and
 # javac + JNA (Debian: golang-go default-jdk-headless libjna-java), so not part of `test`.
-.PHONY: check-ffi-snippets
 check-ffi-snippets: build
 	python3 tools/check_ffi_snippets.py
 
-test-python: venv
+# Formatting, lint and strict typing of the Python package (config: bindings/python/ruff.toml).
+lint-python: venv
+	$(VENV)/bin/ruff format --check bindings/python
+	$(VENV)/bin/ruff check bindings/python
+	$(VENV)/bin/mypy --strict bindings/python/ferrokern
+
 # --- Python wheel and sdist (maturin) -------------------------------------------------------
 # The wheel is what users install: built by maturin with zig as the linker so that it runs on
 # glibc >= 2.17 (manylinux_2_17, which `auditwheel show` must confirm), stripped, tagged
@@ -94,6 +106,9 @@ wheel: $(BUILD_VENV)/.installed
 	  --compatibility $(MANYLINUX) -o $(abspath $(WHEEL_DIR))
 	$(BUILD_VENV)/bin/python tools/check_wheel.py --policy $(MANYLINUX) \
 	  --auditwheel $(BUILD_VENV)/bin/auditwheel $(WHEEL_DIR)/ferrokern-*.whl
+
+# The old name of `make wheel`.
+python-package: wheel
 
 sdist: $(BUILD_VENV)/.installed
 	rm -f $(WHEEL_DIR)/ferrokern-*.tar.gz
@@ -124,9 +139,6 @@ bench: build venv
 	PYTHONPATH=bindings/python $(PY) bench/bench_arrays.py
 	PYTHONPATH=bindings/python $(PY) bench/bench_report.py
 
-# The old name of `make wheel`.
-python-package: wheel
-
 clean:
 	cargo clean
-	rm -rf $(VENV) bindings/python/ferrokern/_lib
+	rm -rf $(VENV) $(DEMO_VENV) bindings/python/ferrokern/_lib

@@ -7,23 +7,16 @@ To add a subcommand, write such a function and append it to `COMMANDS`."""
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import sys
 import time
-from typing import Callable, List, Optional
+from typing import Any, Callable
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return str(n)
-
-
-def _pattern_arg(text: str):
+def _pattern_arg(text: str) -> tuple[str, str]:
     name, sep, regex = text.partition("=")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=REGEX, got {text!r}")
@@ -34,78 +27,126 @@ def _pattern_arg(text: str):
 # report
 # ---------------------------------------------------------------------------------------
 
-def add_report_command(sub) -> None:
+
+def add_report_command(sub: Any) -> None:
     p = sub.add_parser(
         "report",
         help="stream files through the extractors into a JSON report",
         description="Run the extractors over every line of every FILE (one document per line, or JSON lines "
         "with --jsonl-field; gzip is detected by its magic bytes) and write a JSON report.",
     )
-    p.add_argument("files", metavar="FILE", nargs="+", help="input files, read in this order")
+    p.add_argument(
+        "files",
+        metavar="FILE",
+        nargs="+",
+        help="input files, read in this order; '-' reads standard input (a pipe too); a glob pattern "
+        "(*, ?, [...], ** for subdirectories) is expanded, in sorted order, for shells that do not",
+    )
     p.add_argument("--jsonl-field", metavar="NAME", help="read JSON lines; the document is this string field")
     p.add_argument("--top", type=int, default=20, metavar="N", help="entries in each top list (default 20)")
-    p.add_argument("-o", "--output", default="report.json", metavar="PATH",
-                   help="where to write the JSON report (default report.json; '-' for stdout)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="report.json",
+        metavar="PATH",
+        help="where to write the JSON report (default report.json; '-' for stdout)",
+    )
     p.add_argument("--per-doc", metavar="PATH", help="also write one JSON line per document, in input order")
-    p.add_argument("--extractors", default="emails,kv", metavar="LIST",
-                   help="built-in extractors, comma-separated: emails,kv (default both; '' for none)")
-    p.add_argument("--pattern", action="append", default=[], type=_pattern_arg, metavar="NAME=REGEX",
-                   help="a named pattern whose distinct matches are counted (repeatable)")
-    p.add_argument("--count-pattern", action="append", default=[], type=_pattern_arg, metavar="NAME=REGEX",
-                   help="a named pattern whose matches are only counted (repeatable)")
+    p.add_argument(
+        "--extractors",
+        default="emails,kv",
+        metavar="LIST",
+        help="built-in extractors, comma-separated: emails,kv (default both; '' for none)",
+    )
+    p.add_argument(
+        "--pattern",
+        action="append",
+        default=[],
+        type=_pattern_arg,
+        metavar="NAME=REGEX",
+        help="a named pattern whose distinct matches are counted (repeatable)",
+    )
+    p.add_argument(
+        "--count-pattern",
+        action="append",
+        default=[],
+        type=_pattern_arg,
+        metavar="NAME=REGEX",
+        help="a named pattern whose matches are only counted (repeatable)",
+    )
     p.add_argument("--totals", action="store_true", help="list every key's total and document frequency")
-    p.add_argument("--full", action="store_true", help="write the full state (mergeable, loadable with Report.from_json)")
+    p.add_argument(
+        "--full", action="store_true", help="write the full state (mergeable, loadable with Report.from_json)"
+    )
     p.add_argument("--threads", type=int, default=0, metavar="N", help="worker threads (default: all cores)")
-    p.add_argument("--max-line-bytes", type=int, default=0, metavar="N",
-                   help="longer lines are counted invalid (default 64 MiB)")
+    p.add_argument(
+        "--max-line-bytes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="longer lines are counted invalid (default 64 MiB)",
+    )
     bar = p.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show progress (default: only on a terminal)")
+    bar.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="always show progress on stderr: a line every few seconds when it is not a terminal "
+        "(default: only on a terminal)",
+    )
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
     p.set_defaults(func=run_report)
 
 
-def _summary(r, seconds: float, files: List[str], output: Optional[str], per_doc: Optional[str]) -> str:
-    d = r.to_dict()
-    rate = d["bytes"] / seconds / 1e6 if seconds > 0 else 0.0
-    out = [f"ferrokern report: {len(files)} file(s), {_human(d['bytes'])} in {seconds:.2f} s ({rate:,.1f} MB/s)"]
-    inv = d["invalid"]
-    out.append(f"  documents  {d['documents']:,} valid of {d['lines']:,} lines; {inv['count']:,} invalid")
-    for x in inv["lines"][:3]:
-        where = f"byte {x['offset']}" if "offset" in x else f"text {x.get('index')}"
-        out.append(f"             invalid: {x['source']} {where}: {x['reason']}")
-    if "kv" in d:
-        kv = d["kv"]
-        top = ", ".join(f"{k}={v}" for k, v in kv["top"][:5])
-        out.append(f"  kv         {kv['pairs']:,} pairs, {kv['distinct']:,} distinct keys; top: {top or '-'}")
-    if "emails" in d:
-        e = d["emails"]
-        top = ", ".join(f"{k} ({v})" for k, v in e["domains"][:5])
-        out.append(f"  emails     {e['total']:,} found, {e['distinct']:,} distinct; top domains: {top or '-'}")
-    for name, p in d.get("patterns", {}).items():
-        extra = f", {p['distinct']:,} distinct; top: " + ", ".join(f"{k} ({v})" for k, v in p["top"][:5]) if "top" in p else ""
-        out.append(f"  {name:<10} {p['total']:,} matches{extra}")
-    if output:
-        out.append(f"  report     {output}")
-    if per_doc:
-        out.append(f"  per-doc    {per_doc}")
-    return "\n".join(out)
+def _expand_inputs(names: list[str]) -> list[Any]:
+    """The report's inputs: '-' is standard input, a glob pattern the files it matches
+    (sorted; recursive with **), anything else a path. Raises ValueError naming a pattern
+    that matches nothing, or a second '-'."""
+    out: list[Any] = []
+    for name in names:
+        if name == "-":
+            if any(x is sys.stdin.buffer for x in out):
+                raise ValueError("'-' (standard input) is given more than once")
+            out.append(sys.stdin.buffer)
+        elif glob.has_magic(name) and not os.path.lexists(name):
+            matches = sorted(glob.glob(name, recursive=True))
+            if not matches:
+                raise ValueError(f"no file matches {name!r}")
+            out.extend(matches)
+        else:
+            out.append(name)
+    return out
 
 
-def run_report(args) -> int:
+def run_report(args: argparse.Namespace) -> int:
     import ferrokern as fk
+    from ferrokern._report import _summary
 
+    try:
+        inputs = _expand_inputs(args.files)
+    except ValueError as e:
+        print(f"ferrokern report: error: {e}\nno report written", file=sys.stderr)
+        return EXIT_ERROR
     extractors = [e for e in args.extractors.split(",") if e]
-    patterns = {name: (regex, "findall") for name, regex in args.pattern}
+    patterns: dict[str, fk._report.PatternSpec] = {name: (regex, "findall") for name, regex in args.pattern}
     for name, regex in args.count_pattern:
         patterns[name] = (regex, "count")
     if args.threads:
         fk.set_threads(args.threads)
     t0 = time.perf_counter()
     try:
-        r = fk.report(args.files, extractors=extractors, patterns=patterns, text_field=args.jsonl_field,
-                      top=args.top, totals=args.totals, progress=args.progress if args.progress is not None else True,
-                      per_doc=args.per_doc, max_line_bytes=args.max_line_bytes)
+        r = fk.report(
+            inputs,
+            extractors=extractors,
+            patterns=patterns,
+            text_field=args.jsonl_field,
+            top=args.top,
+            totals=args.totals,
+            progress=args.progress,
+            per_doc=args.per_doc,
+            max_line_bytes=args.max_line_bytes,
+        )
     except KeyboardInterrupt:
         print("ferrokern report: interrupted; no report written", file=sys.stderr)
         return 130
@@ -125,7 +166,8 @@ def run_report(args) -> int:
         except OSError as e:
             print(f"ferrokern report: error: {e}", file=sys.stderr)
             return EXIT_ERROR
-        print(_summary(r, seconds, args.files, None if args.output == "-" else args.output, args.per_doc), file=sys.stderr)
+        output = None if args.output == "-" else args.output
+        print(_summary(r, seconds, len(inputs), output, args.per_doc), file=sys.stderr)
     return EXIT_OK
 
 
@@ -133,23 +175,32 @@ def run_report(args) -> int:
 # demo
 # ---------------------------------------------------------------------------------------
 
-def add_demo_command(sub) -> None:
+
+def add_demo_command(sub: Any) -> None:
     from . import demo
 
-    p = sub.add_parser("demo", help="the main job on built-in sample data (what `make demo` runs)",
-                       description=demo.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "demo",
+        help="the main job on built-in sample data (what `make demo` runs)",
+        description=demo.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     demo.add_arguments(p)
-    p.set_defaults(func=lambda args: demo.run(args))
+    p.set_defaults(func=demo.run)
 
 
 # ---------------------------------------------------------------------------------------
 # edges
 # ---------------------------------------------------------------------------------------
 
-def add_edges_command(sub) -> None:
-    p = sub.add_parser("edges", help="Sobel edge magnitude of an image, written as a PNG (needs Pillow)",
-                       description="Grayscale + Sobel in one fused pass (ferrokern.edges); the magnitude is "
-                                   "scaled to 0..255 (or written raw as 16-bit with --raw).")
+
+def add_edges_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "edges",
+        help="Sobel edge magnitude of an image, written as a PNG (needs Pillow)",
+        description="Grayscale + Sobel in one fused pass (ferrokern.edges); the magnitude is "
+        "scaled to 0..255 (or written raw as 16-bit with --raw).",
+    )
     p.add_argument("image", help="input image (any format Pillow reads; grayscale, RGB or RGBA)")
     p.add_argument("-o", "--output", required=True, help="output PNG")
     p.add_argument("--border", default="zero", choices=["zero", "replicate", "reflect101", "reflect"])
@@ -157,7 +208,7 @@ def add_edges_command(sub) -> None:
     p.set_defaults(func=run_edges)
 
 
-def run_edges(args) -> int:
+def run_edges(args: argparse.Namespace) -> int:
     try:
         import numpy as np
         from PIL import Image
@@ -185,26 +236,54 @@ def run_edges(args) -> int:
         img = Image.fromarray(np.clip(mag, 0, 65535).astype(np.uint16))
     else:
         peak = float(np.nanmax(mag)) if mag.size else 0.0
-        img = Image.fromarray(np.clip(np.nan_to_num(mag) * (255.0 / peak if peak > 0 else 0.0), 0, 255).astype(np.uint8))
+        img = Image.fromarray(
+            np.clip(np.nan_to_num(mag) * (255.0 / peak if peak > 0 else 0.0), 0, 255).astype(np.uint8)
+        )
     try:
         img.save(args.output, format="PNG")
     except (OSError, ValueError) as e:
         print(f"ferrokern edges: cannot write {args.output}: {e}", file=sys.stderr)
         return EXIT_ERROR
     h, w = mag.shape
-    print(f"ferrokern edges: {args.image} ({w}x{h} {kind}) -> {args.output} in {seconds * 1e3:.1f} ms", file=sys.stderr)
+    print(
+        f"ferrokern edges: {args.image} ({w}x{h} {kind}) -> {args.output} in {seconds * 1e3:.1f} ms",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------
 
 #: Every subcommand's `add_<name>_command`, in the order `--help` lists them.
-COMMANDS: List[Callable] = [add_report_command, add_edges_command, add_demo_command]
+COMMANDS: list[Callable[[Any], None]] = [add_report_command, add_edges_command, add_demo_command]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ferrokern",
-                                     description="ferrokern: native-speed, all-cores kernels for data pipelines.")
+class _VersionAction(argparse.Action):
+    """--version: the package's and the native library's versions (which can differ when
+    FERROKERN_LIBRARY points elsewhere). Imports ferrokern only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, help="print the package and library versions and exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        import ferrokern as fk
+
+        print(f"ferrokern {fk.__version__} (library {fk.library_version}, {fk.library_path()})")
+        parser.exit()
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    if prog is None:
+        # `python -m ferrokern` or the `ferrokern` console script, as it was called.
+        called = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+        prog = "python -m ferrokern" if called in ("", "__main__.py", "-c") else called
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="ferrokern: native-speed, all-cores kernels for data pipelines.",
+    )
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for add in COMMANDS:
@@ -212,12 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """The command line (`python -m ferrokern`, or the `ferrokern` console script)."""
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", 0) and args.threads < 0:
         print("--threads must be >= 0", file=sys.stderr)
         return EXIT_USAGE
-    return args.func(args)
+    status: int = args.func(args)
+    return status
 
 
 if __name__ == "__main__":

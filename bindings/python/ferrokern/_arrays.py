@@ -12,11 +12,24 @@ from __future__ import annotations
 import operator
 import sys
 from array import array
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, Union, cast, overload
 
 from ._native import check, ffi, lib
 
-__all__ = ["sobel", "grayscale", "edges", "sum", "polyval", "count_primes"]
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from typing_extensions import Buffer
+
+    #: A float32 or float64 result (the dtype follows the input, or `dtype` / `out`).
+    FloatArray = NDArray[Union[np.float32, np.float64]]
+
+#: Border modes of the image kernels.
+Border = Literal["zero", "replicate", "reflect101", "reflect"]
+
+# `sum` is left out: `from ferrokern import *` must not shadow the builtin (ferrokern.sum by name).
+__all__ = ["sobel", "grayscale", "edges", "polyval", "count_primes"]
 
 _BORDERS = {
     "zero": lib.FK_BORDER_ZERO,
@@ -24,35 +37,49 @@ _BORDERS = {
     "reflect101": lib.FK_BORDER_REFLECT101,
     "reflect": lib.FK_BORDER_REFLECT,
 }
-_IN_DTYPES = {"uint8": lib.FK_DTYPE_U8, "uint16": lib.FK_DTYPE_U16, "float32": lib.FK_DTYPE_F32, "float64": lib.FK_DTYPE_F64}
+_IN_DTYPES = {
+    "uint8": lib.FK_DTYPE_U8,
+    "uint16": lib.FK_DTYPE_U16,
+    "float32": lib.FK_DTYPE_F32,
+    "float64": lib.FK_DTYPE_F64,
+}
 _OUT_DTYPES = {"float32": lib.FK_DTYPE_F32, "float64": lib.FK_DTYPE_F64}
 
 
-def _np():
+def _np() -> Any:
+    # numpy is imported on first use (sum and count_primes never need it). Any: the
+    # internals below pass arrays of every dtype through; the public signatures say what
+    # goes in and comes out.
     import numpy as np
 
     return np
 
 
-def _address(a) -> int:
-    return a.__array_interface__["data"][0]
+def _address(a: Any) -> int:
+    address: int = a.__array_interface__["data"][0]
+    return address
 
 
 def _border(border: str) -> int:
     try:
-        return _BORDERS[border]
+        code: int = _BORDERS[border]
+        return code
     except (KeyError, TypeError):
         raise ValueError(f"border must be one of {', '.join(map(repr, _BORDERS))}; got {border!r}") from None
 
 
-def _readable(func: str, a, ndim: int, shape_hint: str):
+def _readable(func: str, a: Any, ndim: int, shape_hint: str) -> Any:
     """`a` as an ndarray the library can read in place (copied only when it cannot)."""
     np = _np()
     a = np.asarray(a)
     if a.ndim != ndim:
-        raise ValueError(f"{func}: expected a {ndim}-D array {shape_hint}, got {a.ndim}-D with shape {a.shape}")
+        raise ValueError(
+            f"{func}: expected a {ndim}-D array {shape_hint}, got {a.ndim}-D with shape {a.shape}"
+        )
     if a.dtype.name not in _IN_DTYPES or a.dtype.kind not in "uf":
-        raise TypeError(f"{func}: dtype {a.dtype} is not supported; expected uint8, uint16, float32 or float64")
+        raise TypeError(
+            f"{func}: dtype {a.dtype} is not supported; expected uint8, uint16, float32 or float64"
+        )
     if not a.dtype.isnative:
         a = a.astype(a.dtype.newbyteorder("="))  # the library reads native byte order only
     if not a.flags.aligned:
@@ -62,7 +89,7 @@ def _readable(func: str, a, ndim: int, shape_hint: str):
     return a
 
 
-def _out(func: str, what: str, out, shape, dtype):
+def _out(func: str, what: str, out: Any, shape: tuple[int, ...], dtype: str) -> Any:
     """A writable native float32/float64 array of `shape`: `out` checked, or a new one."""
     np = _np()
     if out is None:
@@ -70,7 +97,9 @@ def _out(func: str, what: str, out, shape, dtype):
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{func}: {what} must be a numpy array, got {type(out).__name__}")
     if out.dtype.name not in _OUT_DTYPES or not out.dtype.isnative:
-        raise TypeError(f"{func}: {what} has dtype {out.dtype}; expected float32 or float64 in native byte order")
+        raise TypeError(
+            f"{func}: {what} has dtype {out.dtype}; expected float32 or float64 in native byte order"
+        )
     if out.shape != tuple(shape):
         raise ValueError(f"{func}: {what} has shape {out.shape}; expected {tuple(shape)}")
     if not out.flags.writeable:
@@ -80,24 +109,58 @@ def _out(func: str, what: str, out, shape, dtype):
     return out
 
 
-def _out_dtype(func: str, dtype, default: str):
+def _out_dtype(func: str, dtype: Any, default: str) -> str:
     if dtype is None:
         return default
-    name = _np().dtype(dtype).name
+    name: str = _np().dtype(dtype).name
     if name not in _OUT_DTYPES:
         raise TypeError(f"{func}: dtype {name} is not supported for the output; expected float32 or float64")
     return name
 
 
-def _image(a, cls: str):
+def _image(a: Any, cls: str) -> Any:
     s = a.strides
-    return ffi.new(f"{cls}*", {
-        "data": ffi.cast("void *", _address(a)), "dtype": (_IN_DTYPES if cls == "FkImage" else _OUT_DTYPES)[a.dtype.name],
-        "height": a.shape[0], "width": a.shape[1], "row_stride": s[0], "col_stride": s[1],
-    })
+    return ffi.new(
+        f"{cls}*",
+        {
+            "data": ffi.cast("void *", _address(a)),
+            "dtype": (_IN_DTYPES if cls == "FkImage" else _OUT_DTYPES)[a.dtype.name],
+            "height": a.shape[0],
+            "width": a.shape[1],
+            "row_stride": s[0],
+            "col_stride": s[1],
+        },
+    )
 
 
-def sobel(img, border: str = "zero", out=None, *, dtype=None, gradients: bool = False):
+@overload
+def sobel(
+    img: ArrayLike,
+    border: Border = "zero",
+    out: FloatArray | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+    gradients: Literal[False] = False,
+) -> FloatArray: ...
+@overload
+def sobel(
+    img: ArrayLike,
+    border: Border = "zero",
+    out: FloatArray | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+    gradients: Literal[True],
+) -> tuple[FloatArray, FloatArray, FloatArray]: ...
+
+
+def sobel(
+    img: ArrayLike,
+    border: Border = "zero",
+    out: FloatArray | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+    gradients: bool = False,
+) -> FloatArray | tuple[FloatArray, FloatArray, FloatArray]:
     """Sobel gradient magnitude ``sqrt(gx**2 + gy**2)`` of a 2-D image.
 
     ``img``: uint8, uint16, float32 or float64, any strides. ``border``: ``"zero"`` (border
@@ -113,28 +176,47 @@ def sobel(img, border: str = "zero", out=None, *, dtype=None, gradients: bool = 
     b = _border(border)
     if gradients:
         gx, gy = _np().empty(a.shape, dtype=m.dtype), _np().empty(a.shape, dtype=m.dtype)
-        check(lib.fk_sobel(_image(a, "FkImage"), b, _image(m, "FkImageOut"), _image(gx, "FkImageOut"), _image(gy, "FkImageOut")))
-        return m, gx, gy
+        check(
+            lib.fk_sobel(
+                _image(a, "FkImage"),
+                b,
+                _image(m, "FkImageOut"),
+                _image(gx, "FkImageOut"),
+                _image(gy, "FkImageOut"),
+            )
+        )
+        return cast("tuple[FloatArray, FloatArray, FloatArray]", (m, gx, gy))
     check(lib.fk_sobel(_image(a, "FkImage"), b, _image(m, "FkImageOut"), ffi.NULL, ffi.NULL))
-    return m
+    return cast("FloatArray", m)
 
 
-def _color(a):
+def _color(a: Any) -> Any:
     s = a.strides
-    return ffi.new("FkColorImage*", {
-        "data": ffi.cast("void *", _address(a)), "dtype": _IN_DTYPES[a.dtype.name], "height": a.shape[0],
-        "width": a.shape[1], "channels": a.shape[2], "row_stride": s[0], "col_stride": s[1], "channel_stride": s[2],
-    })
+    return ffi.new(
+        "FkColorImage*",
+        {
+            "data": ffi.cast("void *", _address(a)),
+            "dtype": _IN_DTYPES[a.dtype.name],
+            "height": a.shape[0],
+            "width": a.shape[1],
+            "channels": a.shape[2],
+            "row_stride": s[0],
+            "col_stride": s[1],
+            "channel_stride": s[2],
+        },
+    )
 
 
-def _rgb(func: str, rgb):
+def _rgb(func: str, rgb: ArrayLike) -> Any:
     a = _readable(func, rgb, 3, "(height, width, 3 or 4)")
     if a.shape[2] not in (3, 4):
-        raise ValueError(f"{func}: expected 3 (RGB) or 4 (RGBA) channels in the last axis, got shape {a.shape}")
+        raise ValueError(
+            f"{func}: expected 3 (RGB) or 4 (RGBA) channels in the last axis, got shape {a.shape}"
+        )
     return a
 
 
-def grayscale(rgb, out=None, *, dtype=None):
+def grayscale(rgb: ArrayLike, out: FloatArray | None = None, *, dtype: DTypeLike | None = None) -> FloatArray:
     """Luma ``0.2989 R + 0.5870 G + 0.1140 B`` of an (H, W, 3 or 4) image, as
     ``np.dot(rgb[..., :3], [0.2989, 0.5870, 0.1140])``; float64 unless ``dtype``/``out`` say
     float32."""
@@ -142,10 +224,12 @@ def grayscale(rgb, out=None, *, dtype=None):
     dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("grayscale", dtype, "float64")
     o = _out("grayscale", "out", out, a.shape[:2], dt)
     check(lib.fk_grayscale(_color(a), _image(o, "FkImageOut")))
-    return o
+    return cast("FloatArray", o)
 
 
-def edges(rgb, border: str = "zero", out=None, *, dtype=None):
+def edges(
+    rgb: ArrayLike, border: Border = "zero", out: FloatArray | None = None, *, dtype: DTypeLike | None = None
+) -> FloatArray:
     """``sobel(grayscale(rgb), border)`` in one pass, without the grayscale image. float64
     for float64 input, float32 otherwise (or ``dtype``/``out``)."""
     a = _rgb("edges", rgb)
@@ -153,16 +237,16 @@ def edges(rgb, border: str = "zero", out=None, *, dtype=None):
     dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("edges", dtype, default)
     o = _out("edges", "out", out, a.shape[:2], dt)
     check(lib.fk_edges(_color(a), _border(border), _image(o, "FkImageOut")))
-    return o
+    return cast("FloatArray", o)
 
 
-def _sum_raw(address, n: int, stride: int) -> float:
+def _sum_raw(address: Any, n: int, stride: int) -> float:
     res = ffi.new("double*")
     check(lib.fk_sum_f64(address, n, stride, res))
-    return res[0]
+    return float(res[0])
 
 
-def sum(buf: Any) -> float:  # noqa: A001 - the issue's name for it
+def sum(buf: Buffer | Iterable[float]) -> float:  # noqa: A001 - ferrokern.sum by name; not in __all__, so `import *` keeps the builtin
     """The correctly rounded sum of float64 values: equal to ``math.fsum`` for finite values,
     the same for any thread count.
 
@@ -176,12 +260,14 @@ def sum(buf: Any) -> float:  # noqa: A001 - the issue's name for it
     if np is not None and isinstance(buf, np.ndarray):
         return _sum_ndarray(np, buf)
     try:
-        mv = memoryview(buf)
+        mv = memoryview(cast("Buffer", buf))  # TypeError when it is not one
     except TypeError:
         if isinstance(buf, (str, dict)):
-            raise TypeError(f"sum: expected a buffer or an iterable of numbers, got {type(buf).__name__}") from None
+            raise TypeError(
+                f"sum: expected a buffer or an iterable of numbers, got {type(buf).__name__}"
+            ) from None
         try:
-            mv = memoryview(array("d", buf))
+            mv = memoryview(array("d", cast("Iterable[float]", buf)))
         except TypeError as e:
             raise TypeError(f"sum: expected a buffer of doubles or an iterable of numbers ({e})") from None
     fmt = mv.format
@@ -197,7 +283,7 @@ def sum(buf: Any) -> float:  # noqa: A001 - the issue's name for it
     return _sum_raw(ffi.cast("void *", ffi.from_buffer(mv)), mv.nbytes // 8, 8)
 
 
-def _sum_ndarray(np, a) -> float:
+def _sum_ndarray(np: Any, a: Any) -> float:
     if a.dtype.kind != "f" or a.dtype.itemsize != 8:
         raise TypeError(f"sum: expected float64 values, got dtype {a.dtype}")
     if not a.dtype.isnative:
@@ -214,29 +300,41 @@ def _sum_ndarray(np, a) -> float:
     return _sum_raw(ffi.cast("void *", _address(a)), a.shape[0], a.strides[0])
 
 
-def polyval(coeffs, x, out=None):
+@overload
+def polyval(coeffs: ArrayLike, x: float, out: None = None) -> np.float64: ...
+@overload
+def polyval(
+    coeffs: ArrayLike, x: ArrayLike, out: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]: ...
+
+
+def polyval(
+    coeffs: ArrayLike, x: ArrayLike, out: NDArray[np.float64] | None = None
+) -> NDArray[np.float64] | np.float64:
     """``numpy.polyval(coeffs, x)`` (highest degree first, Horner, bit for bit numpy's
     result) for float64 ``x``, in parallel. ``out`` may be ``x`` itself (in place).
     ``x`` must be float64 if it is a numpy array; lists and scalars are converted."""
-    np = _np()
-    c = np.ascontiguousarray(coeffs, dtype=np.float64)
+    numpy = _np()
+    c = numpy.ascontiguousarray(coeffs, dtype=numpy.float64)
     if c.ndim != 1:
         raise ValueError(f"polyval: coeffs must be 1-D, got shape {c.shape}")
-    scalar = not isinstance(x, np.ndarray) and np.ndim(x) == 0
-    if isinstance(x, np.ndarray):
+    scalar = not isinstance(x, numpy.ndarray) and numpy.ndim(x) == 0
+    if isinstance(x, numpy.ndarray):
         if x.dtype.kind != "f" or x.dtype.itemsize != 8:
-            raise TypeError(f"polyval: x has dtype {x.dtype}; expected float64 (convert with x.astype(np.float64))")
+            raise TypeError(
+                f"polyval: x has dtype {x.dtype}; expected float64 (convert with x.astype(np.float64))"
+            )
         xa = x
     else:
         try:
-            xa = np.asarray(x, dtype=np.float64)
+            xa = numpy.asarray(x, dtype=numpy.float64)
         except (TypeError, ValueError) as e:
             raise TypeError(f"polyval: x must be float64 numbers ({e})") from None
     o = _out("polyval", "out", out, xa.shape, "float64")
-    if out is not None and out.dtype != np.float64:
+    if out is not None and out.dtype != numpy.float64:
         raise TypeError(f"polyval: out has dtype {out.dtype}; expected float64")
     if not xa.dtype.isnative or not xa.flags.aligned:
-        xa = np.require(xa.astype(np.float64), requirements=["ALIGNED"])
+        xa = numpy.require(xa.astype(numpy.float64), requirements=["ALIGNED"])
     both_c = xa.flags.c_contiguous and o.flags.c_contiguous
     if xa.ndim <= 1 or both_c or (xa.flags.f_contiguous and o.flags.f_contiguous):
         # One strided run each (reshaping a contiguous array gives a view, never a copy).
@@ -244,26 +342,33 @@ def polyval(coeffs, x, out=None):
         _polyval_raw(c, xa.reshape(-1, order=order), o.reshape(-1, order=order))
     else:
         # A multi-dimensional layout that is not one strided run: through a contiguous copy.
-        tmp = np.ascontiguousarray(xa)
+        tmp = numpy.ascontiguousarray(xa)
         _polyval_raw(c, tmp.reshape(-1), tmp.reshape(-1))
         o[...] = tmp
-    return o[()] if scalar and out is None else o
+    return cast("NDArray[np.float64] | np.float64", o[()] if scalar and out is None else o)
 
 
-def _polyval_raw(c, x, o) -> None:
-    check(lib.fk_polyval_f64(
-        ffi.cast("double *", _address(c)), c.shape[0], ffi.cast("double *", _address(x)), x.shape[0], x.strides[0],
-        ffi.cast("double *", _address(o)), o.strides[0],
-    ))
+def _polyval_raw(c: Any, x: Any, o: Any) -> None:
+    check(
+        lib.fk_polyval_f64(
+            ffi.cast("double *", _address(c)),
+            c.shape[0],
+            ffi.cast("double *", _address(x)),
+            x.shape[0],
+            x.strides[0],
+            ffi.cast("double *", _address(o)),
+            o.strides[0],
+        )
+    )
 
 
-def count_primes(limit: int) -> int:
+def count_primes(limit: SupportsIndex | float) -> int:
     """The number of primes p < ``limit`` (so ``count_primes(10**9)`` is π(10⁹) = 50847534),
     with a segmented parallel sieve. ``limit`` must be an integer in [0, 10**13]."""
     if isinstance(limit, float) and limit.is_integer():
         limit = int(limit)
     try:
-        n = operator.index(limit)
+        n = operator.index(limit)  # type: ignore[arg-type] # a float is refused here
     except TypeError:
         raise TypeError(f"count_primes: limit must be an integer, got {type(limit).__name__}") from None
     if n < 0:

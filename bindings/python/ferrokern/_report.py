@@ -15,23 +15,38 @@ with another (`merge`), and written as *full* JSON (`to_json(full=True)`) that
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import re
 import sys
 import time
-from collections.abc import Mapping
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Tuple, Union
+import zlib
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import accumulate
+from typing import Any, Callable, Protocol, Union, cast
 
-from ._native import Handle, check, ffi, lib
-from ._text import Pattern, Texts, _Batch, _big_int, _max_digits
+from ._native import DataError, Handle, check, ffi, lib
+from ._text import Pattern, Texts, _Batch, _batches, _big_int, _max_digits
 
 __all__ = ["report", "Report"]
 
-PathLike = Union[str, bytes, "os.PathLike[str]"]
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+class ReadableBinary(Protocol):
+    """A binary stream: ``sys.stdin.buffer``, an open pipe or socket file, ``io.BytesIO``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+#: An input of `report`: a file path, or a binary stream.
+Source = Union[PathLike, ReadableBinary]
 #: A named pattern: a regex (findall mode), a compiled Pattern, or (regex or Pattern, mode)
 #: with mode "findall" or "count".
-PatternSpec = Union[str, Pattern, Tuple[Union[str, Pattern], str]]
+PatternSpec = Union[str, Pattern, tuple[Union[str, Pattern], str]]
 
 _EXTRACTORS = {"emails": lib.FK_REPORT_EMAILS, "kv": lib.FK_REPORT_KV}
 _MODES = {"findall": lib.FK_REPORT_PATTERN_FINDALL, "count": lib.FK_REPORT_PATTERN_COUNT}
@@ -43,8 +58,9 @@ def _parse_int(s: str) -> int:
     return int(s) if len(s) < 4000 else _big_int(s)
 
 
-def _loads(data: Union[str, bytes]) -> dict:
-    return json.loads(data, parse_int=_parse_int)
+def _loads(data: str | bytes) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(data, parse_int=_parse_int)
+    return out
 
 
 def _fspath(p: PathLike) -> bytes:
@@ -61,7 +77,40 @@ def _raise_os_error(e: Exception, path: PathLike) -> None:
     raise e
 
 
-class Report(Mapping):
+#: Bytes read from a stream per step (`Report.feed_stream`).
+STREAM_CHUNK_BYTES = 8 << 20
+
+
+class _Counted:
+    """A read-only view of a binary stream that counts the bytes read from it and can push
+    back what it read first (to sniff gzip's magic bytes on a stream that cannot seek)."""
+
+    def __init__(self, stream: ReadableBinary) -> None:
+        self.stream = stream
+        self.back = b""
+        self.count = 0
+
+    def unread(self, data: bytes) -> None:
+        self.back = data + self.back
+        self.count -= len(data)
+
+    def seek(self, offset: int, /) -> int:
+        # gzip.GzipFile only seeks to rewind, which feed_stream never asks for.
+        raise io.UnsupportedOperation("a stream fed to a report cannot seek")
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self.back:
+            data = self.back if size < 0 else self.back[:size]
+            self.back = self.back[len(data) :]
+            if size < 0 or len(data) < size:
+                data += self.stream.read(size if size < 0 else size - len(data))
+        else:
+            data = self.stream.read(size)
+        self.count += len(data)
+        return data
+
+
+class Report(Mapping[str, Any]):
     """A streaming report. Mapping-like: ``r["documents"]``, ``r["kv"]["top"]`` read the JSON
     summary (recomputed after each feed). Free it with `close()` or a ``with`` block (the
     garbage collector frees it otherwise).
@@ -77,15 +126,15 @@ class Report(Mapping):
         self,
         *,
         extractors: Iterable[str] = ("emails", "kv"),
-        patterns: Optional[Mapping[str, PatternSpec]] = None,
-        text_field: Optional[str] = None,
+        patterns: Mapping[str, PatternSpec] | None = None,
+        text_field: str | None = None,
         top: int = 20,
         totals: bool = False,
         max_line_bytes: int = 0,
         chunk_size: int = 0,
         _ptr: Any = None,
     ):
-        self._cache: Optional[dict] = None
+        self._cache: dict[str, Any] | None = None
         if _ptr is not None:
             self._h = Handle(_ptr, lib.fk_report_free, "report")
             return
@@ -94,7 +143,9 @@ class Report(Mapping):
         bits = 0
         for e in extractors:
             if e not in _EXTRACTORS:
-                raise ValueError(f"unknown extractor {e!r}: expected 'emails' or 'kv' (named patterns go in patterns=)")
+                raise ValueError(
+                    f"unknown extractor {e!r}: expected 'emails' or 'kv' (named patterns go in patterns=)"
+                )
             bits |= _EXTRACTORS[e]
         for name, v in (("top", top), ("max_line_bytes", max_line_bytes), ("chunk_size", chunk_size)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -125,13 +176,6 @@ class Report(Mapping):
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _call(self, fn, *args):
-        p = self._h.acquire()
-        try:
-            return fn(p, *args)
-        finally:
-            self._h.release()
-
     def close(self) -> None:
         """Free the native report now (flushing any per-document output)."""
         self._h.close()
@@ -140,21 +184,24 @@ class Report(Mapping):
     def closed(self) -> bool:
         return self._h.closed
 
-    def __enter__(self) -> "Report":
+    def __enter__(self) -> Report:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
         if self._h.closed:
             return "<ferrokern.Report (closed)>"
         d = self._data()
-        return f"<ferrokern.Report documents={d['documents']} invalid={d['invalid']['count']} complete={d['complete']}>"
+        invalid = d["invalid"]["count"]
+        return f"<ferrokern.Report documents={d['documents']} invalid={invalid} complete={d['complete']}>"
 
     # -- building ------------------------------------------------------------------------
 
-    def add_pattern(self, name: str, pattern: Union[str, Pattern], mode: str = "findall", ignore_case: bool = False) -> None:
+    def add_pattern(
+        self, name: str, pattern: str | Pattern, mode: str = "findall", ignore_case: bool = False
+    ) -> None:
         """Add a named user pattern (before the first feed). ``mode="findall"`` counts each
         distinct match (group 1 if the pattern has groups, else the whole match);
         ``mode="count"`` only counts matches. Pattern semantics are `ferrokern.compile`'s."""
@@ -164,40 +211,37 @@ class Report(Mapping):
             raise TypeError(f"pattern name must be str, not {type(name).__name__}")
         pat = pattern if isinstance(pattern, Pattern) else Pattern(pattern, ignore_case)
         nb = name.encode("utf-8")
-        pp = pat._h.acquire()
-        try:
-            check(self._call(lib.fk_report_add_pattern, nb, len(nb), pp, _MODES[mode]))
-        finally:
-            pat._h.release()
+        with pat._h.borrow() as pp:
+            check(self._h.call(lib.fk_report_add_pattern, nb, len(nb), pp, _MODES[mode]))
         self._cache = None
 
-    def set_per_doc(self, path: Optional[PathLike]) -> None:
+    def set_per_doc(self, path: PathLike | None) -> None:
         """Write one JSON line per document fed from now on to `path` (truncated first):
         ``{"kv": {...}, "emails": [...]}`` exactly as `extract_and_aggregate` /
         `extract_emails` give for that document, or ``{"invalid": "reason"}``.
         ``None`` flushes and closes the output."""
         if path is None:
-            check(self._call(lib.fk_report_set_per_doc, ffi.NULL, 0))
+            check(self._h.call(lib.fk_report_set_per_doc, ffi.NULL, 0))
             return
         b = _fspath(path)
         try:
-            check(self._call(lib.fk_report_set_per_doc, b, len(b)))
+            check(self._h.call(lib.fk_report_set_per_doc, b, len(b)))
         except OSError as e:
             _raise_os_error(e, path)
 
-    def feed_texts(self, texts: Texts) -> "Report":
+    def feed_texts(self, texts: Texts) -> Report:
         """Feed each text as one document (one JSON line when `text_field` is set)."""
-        b = _Batch(texts)
-        check(self._call(lib.fk_report_feed_texts, b.ptr))
         self._cache = None
+        for b in _batches(texts):
+            check(self._h.call(lib.fk_report_feed_texts, b.ptr))
         return self
 
     def feed_file(
         self,
         path: PathLike,
-        progress: Optional[Callable[[int, int], Any]] = None,
-        range: Optional[Tuple[int, int]] = None,  # noqa: A002 - the natural name
-    ) -> "Report":
+        progress: Callable[[int, int], Any] | None = None,
+        range: tuple[int, int] | None = None,  # noqa: A002 - the natural name
+    ) -> Report:
         """Feed a file (gzip detected by its magic bytes), or with ``range=(start, end)`` the
         lines that start in that byte range (Hadoop-style splits: ranges that partition a
         file see every line once). `progress(bytes_done, bytes_total)` is called after each
@@ -208,25 +252,28 @@ class Report(Mapping):
         error the report is marked incomplete (``r["complete"]`` is False)."""
         b = _fspath(path)
         cb = ffi.NULL
-        failure: list = []
+        failure: list[BaseException] = []
         if progress is not None:
-            def on_error(exc_type, exc, tb):
+            report_progress = progress
+
+            def on_error(exc_type: type[BaseException], exc: BaseException, tb: object) -> int:
                 failure.append(exc)
                 return 1
 
-            @ffi.callback("int32_t(void*, uint64_t, uint64_t)", onerror=on_error)
-            def cb(_user, done, total):
-                progress(done, total)
+            def call_progress(_user: Any, done: int, total: int) -> int:
+                report_progress(done, total)
                 return 0
+
+            cb = ffi.callback("int32_t(void*, uint64_t, uint64_t)", call_progress, onerror=on_error)
 
         self._cache = None
         if range is None:
-            status = self._call(lib.fk_report_feed_file, b, len(b), cb, ffi.NULL)
+            status = self._h.call(lib.fk_report_feed_file, b, len(b), cb, ffi.NULL)
         else:
             start, end = range
             if not (isinstance(start, int) and isinstance(end, int)) or start < 0 or end < 0:
                 raise ValueError(f"range must be two non-negative ints, got {range!r}")
-            status = self._call(lib.fk_report_feed_file_range, b, len(b), start, end, cb, ffi.NULL)
+            status = self._h.call(lib.fk_report_feed_file_range, b, len(b), start, end, cb, ffi.NULL)
         if failure:
             raise failure[0]
         try:
@@ -235,18 +282,80 @@ class Report(Mapping):
             _raise_os_error(e, path)
         return self
 
-    def merge(self, other: "Report") -> "Report":
+    def feed_stream(
+        self,
+        stream: ReadableBinary,
+        progress: Callable[[int, int], Any] | None = None,
+        name: str = "<stream>",
+    ) -> Report:
+        """Feed a binary stream that cannot be opened by path or seeked (``sys.stdin.buffer``,
+        a pipe, a socket file, an HTTP response): it is read in chunks, gunzipped when it
+        starts with gzip's magic bytes (concatenated members, as ``gzip -d`` reads them),
+        split into lines (a ``"\\r"`` before the ``"\\n"`` belongs to the terminator, as for
+        files) and fed to the library as texts, so memory stays bounded by the chunk size and
+        the longest line. `progress(bytes_read, 0)` is called after each chunk (the total
+        is not known).
+
+        Results are those of `feed_file` on the same bytes, except that invalid lines are
+        named by their index among the texts fed (not a byte offset) and ``bytes`` counts
+        the lines without their terminators. Raises ferrokern.DataError for truncated or
+        corrupt gzip. After an error the report covers only part of the stream: discard it
+        (unlike `feed_file`, the report cannot mark itself incomplete)."""
+        src = _Counted(stream)
+        head = src.read(2)
+        if not isinstance(head, bytes):
+            raise TypeError(
+                f"feed_stream needs a binary stream (e.g. sys.stdin.buffer), got {type(head).__name__}"
+            )
+        src.unread(head)
+        reader: ReadableBinary = src
+        if head == b"\x1f\x8b":
+            reader = gzip.GzipFile(fileobj=src, mode="rb")
+        self._cache = None
+        pending: list[bytes] = []
+        while True:
+            try:
+                data = reader.read(STREAM_CHUNK_BYTES)
+            except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # only GzipFile raises these
+                raise DataError(f"{name}: bad gzip data after compressed byte {src.count}: {e}") from None
+            if not data:
+                break
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                pending.append(data)
+            else:
+                pending.append(data[:cut])
+                self._feed_lines(b"".join(pending))
+                pending = [data[cut + 1 :]]
+            if progress is not None:
+                progress(src.count, 0)
+        tail = b"".join(pending)
+        if tail:  # a last line without "\n"
+            self._feed_lines(tail)
+        return self
+
+    def _feed_lines(self, data: bytes) -> None:
+        """Feed the "\\n"-separated lines of `data` (one document each)."""
+        lines = data.split(b"\n")
+        # A CRLF line's "\r" is not content (the file reader drops it the same way).
+        lines = [x[:-1] if x.endswith(b"\r") else x for x in lines]
+        buf = bytearray().join(lines)
+        offsets = array("q", [0])
+        ends = accumulate(map(len, lines), initial=0)
+        next(ends)
+        offsets.extend(ends)
+        b = _Batch.from_utf8(buf, offsets)
+        check(self._h.call(lib.fk_report_feed_texts, b.ptr))
+
+    def merge(self, other: Report) -> Report:
         """Add `other` (unchanged) into this report, as if its input came after this one's.
         Returns self."""
         if not isinstance(other, Report):
             raise TypeError(f"can only merge a Report, not {type(other).__name__}")
         if other is self:
             raise ValueError("cannot merge a report into itself")
-        op = other._h.acquire()
-        try:
-            check(self._call(lib.fk_report_merge, op))
-        finally:
-            other._h.release()
+        with other._h.borrow() as op:
+            check(self._h.call(lib.fk_report_merge, op))
         self._cache = None
         return self
 
@@ -260,11 +369,12 @@ class Report(Mapping):
         """The report as JSON. ``full=True`` keeps every count (the form `from_json` loads
         and `merge` needs); the default keeps the top lists only."""
         out = ffi.new("FkBytes**")
-        check(self._call(lib.fk_report_to_json, self._flags(full, indent), out))
+        check(self._h.call(lib.fk_report_to_json, self._flags(full, indent), out))
         try:
             data, n = ffi.new("uint8_t**"), ffi.new("size_t*")
             check(lib.fk_bytes_data(out[0], data, n))
-            return ffi.buffer(data[0], n[0])[:].decode("utf-8")
+            text: str = ffi.buffer(data[0], n[0])[:].decode("utf-8")
+            return text
         finally:
             lib.fk_bytes_free(out[0])
 
@@ -272,12 +382,12 @@ class Report(Mapping):
         """Write the JSON report to `path` (buffered, straight from the library)."""
         b = _fspath(path)
         try:
-            check(self._call(lib.fk_report_write_json, self._flags(full, indent), b, len(b)))
+            check(self._h.call(lib.fk_report_write_json, self._flags(full, indent), b, len(b)))
         except OSError as e:
             _raise_os_error(e, path)
 
     @classmethod
-    def from_json(cls, data: Union[str, bytes]) -> "Report":
+    def from_json(cls, data: str | bytes) -> Report:
         """Load a report written by ``to_json(full=True)``."""
         if isinstance(data, str):
             data = data.encode("utf-8")
@@ -285,12 +395,12 @@ class Report(Mapping):
         check(lib.fk_report_from_json(data, len(data), out))
         return cls(_ptr=out[0])
 
-    def _data(self) -> dict:
+    def _data(self) -> dict[str, Any]:
         if self._cache is None:
             self._cache = _loads(self.to_json())
         return self._cache
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON summary as a dict (a fresh copy)."""
         return _loads(self.to_json())
 
@@ -310,34 +420,42 @@ class Report(Mapping):
 
 
 class _Progress:
-    """A progress display over several files: tqdm when installed, else a line on stderr
-    redrawn at most twice a second. Only shown when `enabled` (by default: stderr is a
-    terminal)."""
+    """Progress over several inputs on stderr. On a terminal: tqdm when installed, else one
+    line redrawn in place at most twice a second. Elsewhere (a log file, a pipe, a CI job)
+    only when asked for (`enabled=True`): a new line every few seconds and after each input,
+    which is what a captured stderr can show."""
 
-    def __init__(self, paths: Sequence[PathLike], enabled: Optional[bool] = None):
-        if enabled is None:
-            enabled = sys.stderr.isatty()
-        self.enabled = bool(enabled)
-        self.total = 0
-        for p in paths:
-            try:
-                self.total += os.path.getsize(p)
-            except OSError:
-                pass  # the feed will raise the proper error
+    def __init__(self, sources: Sequence[Source], enabled: bool | None = None) -> None:
+        tty = sys.stderr.isatty()
+        self.enabled = tty if enabled is None else bool(enabled)
+        self.tty = tty
+        self.interval = 0.5 if tty else 2.0
+        # A stream's size is not known in advance: then progress is shown in bytes only.
+        self.total: int | None = None
+        if not any(_is_stream(p) for p in sources):
+            self.total = sum(_size(cast(PathLike, p)) for p in sources)
         self.base = 0
         self.pos = 0
-        self.bar = None
+        self.bar: Any = None
         self.last = 0.0
-        if self.enabled:
+        if self.enabled and tty:
             try:
-                from tqdm import tqdm
+                import importlib
 
-                self.bar = tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024, desc="report",
-                                file=sys.stderr, dynamic_ncols=True)
+                tqdm = importlib.import_module("tqdm").tqdm  # optional, and untyped
+                self.bar = tqdm(
+                    total=self.total,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc="report",
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                )
             except ImportError:
                 self.bar = None
 
-    def for_file(self, path: PathLike) -> Optional[Callable[[int, int], None]]:
+    def for_source(self) -> Callable[[int, int], None] | None:
         if not self.enabled:
             return None
 
@@ -346,69 +464,100 @@ class _Progress:
 
         return update
 
-    def file_done(self, path: PathLike) -> None:
-        try:
-            self.base += os.path.getsize(path)
-        except OSError:
-            pass
+    def source_done(self, size: int | None) -> None:
+        """An input is done: a file of `size` bytes, or a stream (None: as far as it was read)."""
+        self.base = self.pos if size is None else self.base + size
         if self.enabled:
-            self._set(self.base)
+            self._set(self.base, force=True)
 
-    def _set(self, pos: int) -> None:
+    def _set(self, pos: int, force: bool = False) -> None:
         if self.bar is not None:
             self.bar.update(max(0, pos - self.pos))
         else:
             now = time.monotonic()
-            if now - self.last >= 0.5 or pos >= self.total:
+            if force or now - self.last >= self.interval:
                 self.last = now
-                pct = 100.0 * pos / self.total if self.total else 100.0
-                sys.stderr.write(f"\rreport: {pct:5.1f}%  {pos / 1e6:,.1f} of {self.total / 1e6:,.1f} MB")
+                mb = f"{pos / 1e6:,.1f} MB"
+                if self.total is not None:
+                    pct = 100.0 * pos / self.total if self.total else 100.0
+                    mb = f"{pct:5.1f}%  {mb} of {self.total / 1e6:,.1f} MB"
+                sys.stderr.write(f"\rreport: {mb}" if self.tty else f"report: {mb}\n")
                 sys.stderr.flush()
         self.pos = pos
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        elif self.enabled:
+        elif self.enabled and self.tty:
             sys.stderr.write("\n")
 
 
-def _as_paths(paths: Union[PathLike, Iterable[PathLike]]) -> list:
-    if isinstance(paths, (str, bytes, os.PathLike)):
-        return [paths]
-    return list(paths)
+def _size(path: PathLike) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0  # the feed raises the proper error
+
+
+def _stream_name(stream: object) -> str:
+    name = getattr(stream, "name", None)
+    return name if isinstance(name, str) else "<stream>"
+
+
+def _is_stream(p: object) -> bool:
+    return callable(getattr(p, "read", None))
+
+
+def _as_paths(paths: Source | Iterable[Source]) -> list[Source]:
+    if isinstance(paths, (str, bytes, os.PathLike)) or _is_stream(paths):
+        return [cast(Source, paths)]
+    return list(cast("Iterable[Source]", paths))
 
 
 def report(
-    paths: Union[PathLike, Iterable[PathLike]],
+    paths: Source | Iterable[Source],
     *,
     extractors: Iterable[str] = ("emails", "kv"),
-    patterns: Optional[Mapping[str, PatternSpec]] = None,
-    text_field: Optional[str] = None,
+    patterns: Mapping[str, PatternSpec] | None = None,
+    text_field: str | None = None,
     top: int = 20,
     totals: bool = False,
-    progress: Optional[bool] = True,
-    per_doc: Optional[PathLike] = None,
+    progress: bool | None = None,
+    per_doc: PathLike | None = None,
     max_line_bytes: int = 0,
     chunk_size: int = 0,
 ) -> Report:
-    """Run the extractors over every line of every file (in order) and return the `Report`.
+    """Run the extractors over every line of every input (in order) and return the `Report`.
 
-    `progress=True` shows a progress bar on stderr when it is a terminal (tqdm if
-    installed); False never shows one. `per_doc` writes one JSON line per document. Other
-    arguments as for `Report`. Raises FileNotFoundError (etc.) naming a missing file,
+    `paths`: file paths, or binary streams (``sys.stdin.buffer``, a pipe, ...) read with
+    `Report.feed_stream`. `progress`: None (default) shows progress on stderr when it is a
+    terminal (tqdm if installed); True always shows it (a line every few seconds when
+    stderr is not a terminal); False never. `per_doc` writes one JSON line per document.
+    Other arguments as for `Report`. Raises FileNotFoundError (etc.) naming a missing file,
     ferrokern.DataError for truncated gzip."""
-    paths = _as_paths(paths)
-    r = Report(extractors=extractors, patterns=patterns, text_field=text_field, top=top, totals=totals,
-               max_line_bytes=max_line_bytes, chunk_size=chunk_size)
+    sources = _as_paths(paths)
+    r = Report(
+        extractors=extractors,
+        patterns=patterns,
+        text_field=text_field,
+        top=top,
+        totals=totals,
+        max_line_bytes=max_line_bytes,
+        chunk_size=chunk_size,
+    )
     try:
         if per_doc is not None:
             r.set_per_doc(per_doc)
-        bar = _Progress(paths, None if progress else False)
+        bar = _Progress(sources, progress)
         try:
-            for p in paths:
-                r.feed_file(p, progress=bar.for_file(p))
-                bar.file_done(p)
+            for p in sources:
+                if _is_stream(p):
+                    r.feed_stream(cast(ReadableBinary, p), progress=bar.for_source(), name=_stream_name(p))
+                    bar.source_done(None)
+                else:
+                    path = cast(PathLike, p)
+                    r.feed_file(path, progress=bar.for_source())
+                    bar.source_done(_size(path))
         finally:
             bar.close()
         if per_doc is not None:
@@ -417,3 +566,45 @@ def report(
         r.close()
         raise
     return r
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+def _summary(r: Report, seconds: float, n_inputs: int, output: str | None, per_doc: str | None) -> str:
+    """The few lines the CLI and the demo print about a finished report."""
+    d = r.to_dict()
+    rate = d["bytes"] / seconds / 1e6 if seconds > 0 else 0.0
+    out = [
+        f"ferrokern report: {n_inputs} input(s), {_human(d['bytes'])} in {seconds:.2f} s ({rate:,.1f} MB/s)"
+    ]
+    inv = d["invalid"]
+    out.append(f"  documents  {d['documents']:,} valid of {d['lines']:,} lines; {inv['count']:,} invalid")
+    for x in inv["lines"][:3]:
+        where = f"byte {x['offset']}" if "offset" in x else f"text {x.get('index')}"
+        out.append(f"             invalid: {x['source']} {where}: {x['reason']}")
+    if "kv" in d:
+        kv = d["kv"]
+        top = ", ".join(f"{k}={v}" for k, v in kv["top"][:5])
+        out.append(f"  kv         {kv['pairs']:,} pairs, {kv['distinct']:,} distinct keys; top: {top or '-'}")
+    if "emails" in d:
+        e = d["emails"]
+        top = ", ".join(f"{k} ({v})" for k, v in e["domains"][:5])
+        out.append(
+            f"  emails     {e['total']:,} found, {e['distinct']:,} distinct; top domains: {top or '-'}"
+        )
+    for name, p in d.get("patterns", {}).items():
+        extra = ""
+        if "top" in p:
+            extra = f", {p['distinct']:,} distinct; top: " + ", ".join(f"{k} ({v})" for k, v in p["top"][:5])
+        out.append(f"  {name:<10} {p['total']:,} matches{extra}")
+    if output:
+        out.append(f"  report     {output}")
+    if per_doc:
+        out.append(f"  per-doc    {per_doc}")
+    return "\n".join(out)

@@ -5,22 +5,27 @@ a worker, and the partial reports (full JSON) are merged pairwise in input order
 ::
 
     from dask.distributed import Client
-    import ferrokern.dask
-    r = ferrokern.dask.report(["/shared/day1.jsonl", "/shared/day2.jsonl.gz"],
-                              client=Client("scheduler:8786"), text_field="text")
+    import ferrokern
+    client = Client("scheduler:8786")   # or Client() for a local cluster on this machine
+    r = ferrokern.dask.report(["/shared/day1.jsonl", "/shared/day2.jsonl.gz"], text_field="text")
 
 The result is identical to ``ferrokern.report(paths, ...)`` on one machine, whatever the
 number of workers or the split size. Paths must name the same files on the client (which
 reads their sizes and gzip magic bytes to plan the splits) and on every worker (shared or
 replicated storage). Every worker needs ferrokern importable and its library loadable.
-A gzip file cannot be split: it is one task."""
+A gzip file cannot be split: it is one task.
+
+``report`` uses the client given, else the current one (the last ``Client`` created); with
+none it raises ValueError saying how to start one. It never starts a cluster by itself: a
+cluster is a set of processes whose lifetime and size the caller should own."""
 
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional, cast
 
-from ._report import PathLike, PatternSpec, Report, _as_paths
+from ._report import PathLike, PatternSpec, Report, _as_paths, _is_stream
 from ._text import Pattern
 
 __all__ = ["report", "plan"]
@@ -29,7 +34,7 @@ __all__ = ["report", "plan"]
 #: report's JSON) is small, small enough to spread a file over many workers.
 DEFAULT_SPLIT_BYTES = 64 << 20
 
-Split = Tuple[str, int, Optional[int]]
+Split = tuple[str, int, Optional[int]]
 
 
 def _is_gzip(path: str) -> bool:
@@ -37,15 +42,17 @@ def _is_gzip(path: str) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
-def plan(paths: Union[PathLike, Iterable[PathLike]], split_bytes: int = DEFAULT_SPLIT_BYTES) -> List[Split]:
+def plan(paths: PathLike | Iterable[PathLike], split_bytes: int = DEFAULT_SPLIT_BYTES) -> list[Split]:
     """The tasks for `paths`: ``(path, start, end)`` byte ranges in input order, or
     ``(path, 0, None)`` for a whole file (gzip, or empty). Raises FileNotFoundError for a
     missing file before anything is submitted."""
     if not isinstance(split_bytes, int) or split_bytes <= 0:
         raise ValueError(f"split_bytes must be a positive int, got {split_bytes!r}")
-    out: List[Split] = []
-    for p in _as_paths(paths):
-        p = os.fsdecode(os.fspath(p))
+    out: list[Split] = []
+    for path in _as_paths(paths):
+        if _is_stream(path):
+            raise TypeError("ferrokern.dask.report reads files by path on the workers, not streams")
+        p = os.fsdecode(os.fspath(cast(PathLike, path)))
         size = os.path.getsize(p)
         if size == 0 or _is_gzip(p):
             out.append((p, 0, None))
@@ -55,9 +62,13 @@ def plan(paths: Union[PathLike, Iterable[PathLike]], split_bytes: int = DEFAULT_
     return out
 
 
-def _portable_patterns(patterns: Optional[Mapping[str, PatternSpec]]) -> dict:
+#: A pattern as it travels to a worker: (source, ignore_case, mode).
+PortablePattern = tuple[str, bool, str]
+
+
+def _portable_patterns(patterns: Mapping[str, PatternSpec] | None) -> dict[str, PortablePattern]:
     # Compiled patterns hold native handles; ship their source instead.
-    out = {}
+    out: dict[str, PortablePattern] = {}
     for name, spec in (patterns or {}).items():
         pat, mode = spec if isinstance(spec, tuple) else (spec, "findall")
         if isinstance(pat, Pattern):
@@ -67,7 +78,7 @@ def _portable_patterns(patterns: Optional[Mapping[str, PatternSpec]]) -> dict:
     return out
 
 
-def _make_report(config: dict) -> Report:
+def _make_report(config: dict[str, Any]) -> Report:
     cfg = dict(config)
     pats = cfg.pop("patterns")
     r = Report(**cfg)
@@ -76,7 +87,7 @@ def _make_report(config: dict) -> Report:
     return r
 
 
-def _run_split(split: Split, config: dict) -> str:
+def _run_split(split: Split, config: dict[str, Any]) -> str:
     """On a worker: the full JSON of one split's report."""
     path, start, end = split
     with _make_report(config) as r:
@@ -91,13 +102,30 @@ def _merge(a: str, b: str) -> str:
         return ra.to_json(full=True)
 
 
+def _current_client() -> Any:
+    try:
+        from dask.distributed import default_client
+    except ImportError as e:
+        raise ImportError(
+            f"ferrokern.dask needs dask.distributed ({e}): pip install 'dask[distributed]'"
+        ) from None
+    try:
+        return default_client()  # type: ignore[no-untyped-call]
+    except ValueError:  # dask's "No clients found"
+        raise ValueError(
+            "ferrokern.dask.report needs a Dask client and none is running: pass client=..., or "
+            "start one first, e.g. `from dask.distributed import Client; client = Client()` (a local "
+            "cluster on this machine) or `client = Client('scheduler-host:8786')`"
+        ) from None
+
+
 def report(
-    paths: Union[PathLike, Iterable[PathLike]],
+    paths: PathLike | Iterable[PathLike],
     client: Any = None,
     *,
     extractors: Iterable[str] = ("emails", "kv"),
-    patterns: Optional[Mapping[str, PatternSpec]] = None,
-    text_field: Optional[str] = None,
+    patterns: Mapping[str, PatternSpec] | None = None,
+    text_field: str | None = None,
     top: int = 20,
     totals: bool = False,
     max_line_bytes: int = 0,
@@ -106,10 +134,10 @@ def report(
     """`ferrokern.report` on a Dask cluster (`client`: a ``dask.distributed.Client``; default:
     the current one). Returns the merged `Report` in this process. A failing split (missing
     file on a worker, truncated gzip, ...) raises its exception here: no partial result is
-    returned as if it were complete."""
-    from dask.distributed import default_client
-
-    client = client if client is not None else default_client()
+    returned as if it were complete. Without a client and with none running, raises
+    ValueError saying how to start one; without dask installed, ImportError saying how to
+    install it."""
+    client = client if client is not None else _current_client()
     config = {
         "extractors": list(extractors),
         "patterns": _portable_patterns(patterns),

@@ -36,8 +36,12 @@ def test_every_export_is_declared_and_every_declaration_resolves():
     nm = shutil.which("nm")
     if nm is None:
         pytest.skip("nm not available")
-    out = subprocess.run([nm, "-D", "--defined-only", str(ferrokern.library_path())],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [nm, "-D", "--defined-only", str(ferrokern.library_path())],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     exported = {line.split()[-1] for line in out.splitlines() if re.search(r" T fk_", line)}
     declared = header_functions()
     assert exported == declared, f"exported-only: {exported - declared}, declared-only: {declared - exported}"
@@ -58,8 +62,9 @@ def test_status_exceptions_cover_every_status():
 
 def test_ctypes_example_runs():
     ex = ROOT / "bindings" / "python" / "examples" / "ctypes_raw_abi.py"
-    out = subprocess.run([sys.executable, str(ex), str(ferrokern.library_path())],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(ex), str(ferrokern.library_path())], capture_output=True, text=True, check=True
+    ).stdout
     assert "{'apples': 7, 'pears': 5}" in out
     assert "{'big': 100000000000000000000}" in out
 
@@ -100,8 +105,22 @@ def test_readme_c_example_compiles_and_prints(tmp_path):
     src.write_text('#include <stdio.h>\n#include "ferrokern.h"\nint main(void) {\n' + body + "return 0;\n}\n")
     libdir = ferrokern.library_path().parent
     exe = tmp_path / "example"
-    subprocess.run([cc, "-std=c11", "-Wall", "-Werror", f"-I{ROOT / 'include'}", str(src), f"-L{libdir}",
-                    "-lferrokern", "-o", str(exe)], check=True)
-    out = subprocess.run([str(exe)], env={"LD_LIBRARY_PATH": str(libdir)}, capture_output=True, text=True,
-                         check=True).stdout
+    subprocess.run(
+        [
+            cc,
+            "-std=c11",
+            "-Wall",
+            "-Werror",
+            f"-I{ROOT / 'include'}",
+            str(src),
+            f"-L{libdir}",
+            "-lferrokern",
+            "-o",
+            str(exe),
+        ],
+        check=True,
+    )
+    out = subprocess.run(
+        [str(exe)], env={"LD_LIBRARY_PATH": str(libdir)}, capture_output=True, text=True, check=True
+    ).stdout
     assert out.splitlines() == ["text 0: apples = 3", "text 0: pears = 5", "text 1: 价格 = 12"]

@@ -12,7 +12,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import ferrokern as fk
@@ -24,6 +25,7 @@ BORDERS = ["zero", "replicate", "reflect101", "reflect"]
 # ---------------------------------------------------------------------------------------
 # References
 # ---------------------------------------------------------------------------------------
+
 
 def ref_gradients(img, border, work):
     """The issue's formulas in numpy, evaluated in `work` precision in the same order."""
@@ -78,6 +80,7 @@ def same_float(a, b):
 # Layouts: every way a numpy array can hold the same values
 # ---------------------------------------------------------------------------------------
 
+
 def layouts(a):
     """(name, array equal to `a`) for each memory layout."""
     yield "contiguous", a.copy()
@@ -117,6 +120,7 @@ def image(shape, dtype, seed=0):
 # Sobel
 # ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
 @pytest.mark.parametrize("border", BORDERS)
 def test_sobel_every_layout_dtype_and_border(dtype, border):
@@ -155,8 +159,12 @@ def test_sobel_zero_border_is_the_reference_loop():
     for y in range(1, a.shape[0] - 1):
         for x in range(1, a.shape[1] - 1):
             p = a
-            gx = (p[y - 1, x + 1] + 2 * p[y, x + 1] + p[y + 1, x + 1]) - (p[y - 1, x - 1] + 2 * p[y, x - 1] + p[y + 1, x - 1])
-            gy = (p[y + 1, x - 1] + 2 * p[y + 1, x] + p[y + 1, x + 1]) - (p[y - 1, x - 1] + 2 * p[y - 1, x] + p[y - 1, x + 1])
+            gx = (p[y - 1, x + 1] + 2 * p[y, x + 1] + p[y + 1, x + 1]) - (
+                p[y - 1, x - 1] + 2 * p[y, x - 1] + p[y + 1, x - 1]
+            )
+            gy = (p[y + 1, x - 1] + 2 * p[y + 1, x] + p[y + 1, x + 1]) - (
+                p[y - 1, x - 1] + 2 * p[y - 1, x] + p[y - 1, x + 1]
+            )
             want[y, x] = math.sqrt(gx * gx + gy * gy)
     np.testing.assert_array_equal(fk.sobel(a), want)
 
@@ -202,8 +210,11 @@ def test_sobel_broadcast_input():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    a=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
-                 elements=st.floats(allow_subnormal=True, width=64)),
+    a=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
+        elements=st.floats(allow_subnormal=True, width=64),
+    ),
     border=st.sampled_from(BORDERS),
     flip=st.booleans(),
 )
@@ -267,6 +278,7 @@ def test_sobel_errors():
 # Grayscale and edges
 # ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("channels", [3, 4])
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
 def test_grayscale_every_layout(dtype, channels):
@@ -287,7 +299,10 @@ def test_grayscale_every_layout(dtype, channels):
 
 
 @pytest.mark.parametrize("border", BORDERS)
-@pytest.mark.parametrize("dtype,out_dt", [(np.uint8, np.float32), (np.uint8, np.float64), (np.float64, np.float64), (np.float32, np.float32)])
+@pytest.mark.parametrize(
+    "dtype,out_dt",
+    [(np.uint8, np.float32), (np.uint8, np.float64), (np.float64, np.float64), (np.float32, np.float32)],
+)
 def test_edges_is_grayscale_then_sobel(dtype, out_dt, border):
     rgb = image((19, 14, 3), dtype, seed=6)
     work = work_dtype(dtype, out_dt)
@@ -333,7 +348,9 @@ def test_sum_equals_fsum_for_finite_values(xs):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(finite, min_size=1, max_size=40), st.lists(st.floats(-1e-300, 1e-300), max_size=20), st.randoms())
+@given(
+    st.lists(finite, min_size=1, max_size=40), st.lists(st.floats(-1e-300, 1e-300), max_size=20), st.randoms()
+)
 def test_sum_heavy_cancellation_and_subnormals(xs, tiny, rnd):
     vals = xs + [-x for x in xs] + tiny + [5e-324, -2.5e-323]
     rnd.shuffle(vals)
@@ -430,6 +447,7 @@ def test_sum_and_count_primes_do_not_import_numpy():
 # polyval
 # ---------------------------------------------------------------------------------------
 
+
 def test_polyval_every_layout_bitwise_numpy():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((37, 41)) * 3
@@ -441,7 +459,9 @@ def test_polyval_every_layout_bitwise_numpy():
             np.testing.assert_array_equal(v, before, err_msg=name)
     flat = rng.standard_normal(100_001)
     np.testing.assert_array_equal(fk.polyval([1, 2, 0], flat[::-3]), np.polyval([1, 2, 0], flat[::-3]))
-    np.testing.assert_array_equal(fk.polyval([1, 2, 0], np.broadcast_to(flat[:1], (50,))), np.polyval([1, 2, 0], np.full(50, flat[0])))
+    np.testing.assert_array_equal(
+        fk.polyval([1, 2, 0], np.broadcast_to(flat[:1], (50,))), np.polyval([1, 2, 0], np.full(50, flat[0]))
+    )
 
 
 def test_polyval_in_place_and_out():
@@ -504,12 +524,13 @@ def test_polyval_errors():
 # count_primes
 # ---------------------------------------------------------------------------------------
 
+
 def _pi_table(n):
     sieve = np.ones(n, bool)
     sieve[:2] = False
-    for p in range(2, int(n ** 0.5) + 1):
+    for p in range(2, int(n**0.5) + 1):
         if sieve[p]:
-            sieve[p * p::p] = False
+            sieve[p * p :: p] = False
     return np.concatenate([[0], np.cumsum(sieve)])  # table[k] = #primes < k
 
 
@@ -522,13 +543,17 @@ def test_count_primes_small_limits(limit):
     assert fk.count_primes(limit) == PI[limit]
 
 
-@pytest.mark.parametrize("limit,pi", [(10, 4), (100, 25), (10**6, 78498), (10**9, 50847534), (10**10, 455052511)])
+@pytest.mark.parametrize(
+    "limit,pi", [(10, 4), (100, 25), (10**6, 78498), (10**9, 50847534), (10**10, 455052511)]
+)
 def test_count_primes_known_values(limit, pi):
     assert fk.count_primes(limit) == pi
 
 
-@pytest.mark.skipif(not os.environ.get("FERROKERN_SLOW_TESTS"),
-                    reason="pi(10^12) takes minutes on 2 cores; set FERROKERN_SLOW_TESTS=1")
+@pytest.mark.skipif(
+    not os.environ.get("FERROKERN_SLOW_TESTS"),
+    reason="pi(10^12) takes minutes on 2 cores; set FERROKERN_SLOW_TESTS=1",
+)
 def test_count_primes_10_to_12():
     assert fk.count_primes(10**12) == 37607912018
 

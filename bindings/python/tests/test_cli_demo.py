@@ -15,7 +15,9 @@ PKG = str(Path(ferrokern.__file__).resolve().parents[1])
 
 def run(*args, **kw):
     env = dict(os.environ, PYTHONPATH=PKG)
-    return subprocess.run([sys.executable, "-m", "ferrokern", *args], capture_output=True, text=True, env=env, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "ferrokern", *args], capture_output=True, text=True, env=env, **kw
+    )
 
 
 def test_edges_cli_writes_the_sobel_of_the_image(tmp_path):

@@ -11,14 +11,16 @@ import pytest
 import ferrokern as fk
 
 distributed = pytest.importorskip("dask.distributed")
-import ferrokern.dask  # noqa: E402
-
 from test_report import write_corpus, write_jsonl  # noqa: E402
+
+import ferrokern.dask  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster) as c:
             yield c
 
@@ -31,7 +33,12 @@ def test_plan_splits_plain_files_and_keeps_gzip_whole(tmp_path):
     e = tmp_path / "e.txt"
     e.write_bytes(b"")
     assert ferrokern.dask.plan([a, g, e], split_bytes=1000) == [
-        (str(a), 0, 1000), (str(a), 1000, 2000), (str(a), 2000, 2500), (str(g), 0, None), (str(e), 0, None)]
+        (str(a), 0, 1000),
+        (str(a), 1000, 2000),
+        (str(a), 2000, 2500),
+        (str(g), 0, None),
+        (str(e), 0, None),
+    ]
     with pytest.raises(FileNotFoundError):
         ferrokern.dask.plan([tmp_path / "missing"])
 
@@ -40,7 +47,7 @@ def test_cluster_report_equals_single_process(client, tmp_path):
     plain = tmp_path / "a.txt"
     write_corpus(plain, 6000, seed=21)
     gz = tmp_path / "b.txt.gz"
-    gz.write_bytes(gzip.compress(plain.read_bytes()[: 50_000]))
+    gz.write_bytes(gzip.compress(plain.read_bytes()[:50_000]))
     paths = [plain, gz, plain]
     pats = {"at": (r"(\w+)@", "findall"), "n": (r"\d", "count")}
     with fk.report(paths, patterns=pats, totals=True, progress=False) as local:

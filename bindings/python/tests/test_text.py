@@ -1,5 +1,6 @@
-"""Differential tests of the text API against Python's re (and the issue's reference)."""
+"""Differential tests of the text API against Python's re (and ferrokern.reference)."""
 
+import os
 import re
 from collections import Counter
 
@@ -24,9 +25,24 @@ tricky_text = st.text(alphabet=st.sampled_from(TRICKY), max_size=60)
 any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
 
 # Fragments that make matches likely, glued with arbitrary text in between.
-FRAGMENTS = ["price 42", "数量 7", "x² ٣٤", "k\x1c5", "a 1b 2", "Bob.Smith+x@Example.COM",
-             "\u212aim@x.org", "a\u0130b@x.org", "li@163.com", "e\u0301 9", "_ 0", "𝟎𝟗 𝟏",
-             "v 99999999999999999999", "w -3", "  ", "\n"]
+FRAGMENTS = [
+    "price 42",
+    "数量 7",
+    "x² ٣٤",
+    "k\x1c5",
+    "a 1b 2",
+    "Bob.Smith+x@Example.COM",
+    "\u212aim@x.org",
+    "a\u0130b@x.org",
+    "li@163.com",
+    "e\u0301 9",
+    "_ 0",
+    "𝟎𝟗 𝟏",
+    "v 99999999999999999999",
+    "w -3",
+    "  ",
+    "\n",
+]
 mixed_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), tricky_text, any_text), max_size=8).map("".join)
 texts_strategy = st.lists(st.one_of(mixed_text, tricky_text, any_text), max_size=12)
 
@@ -44,7 +60,9 @@ def test_extract_and_aggregate_equals_reference(texts):
 
 
 @given(texts_strategy)
-@example(["Mail Bob.Smith+x@Example.COM, 联系 li@163.com。", "\u212aim@x.org", "a\u0130b@x.org", "\u017fam@x.org"])
+@example(
+    ["Mail Bob.Smith+x@Example.COM, 联系 li@163.com。", "\u212aim@x.org", "a\u0130b@x.org", "\u017fam@x.org"]
+)
 @example(["a@b.c.d@e.fg", "x@y.z" * 3, "A.B@C.D.EF."])
 def test_extract_emails_equals_reference(texts):
     assert ferrokern.extract_emails(texts) == reference.extract_emails(texts)
@@ -78,8 +96,22 @@ def test_huge_sums_are_exact():
 
 # --- user patterns -------------------------------------------------------------------
 
-PATTERNS = [r"\w+", r"(\w+)\s+(\d+)", r"x*", r"(a)|(b)", r"\d+", r"[^\W\d]+", r"\s+", r"(\w)(\w)?",
-            r"\S+@\S+", r"[a-z]+\Z", r"\D\d", r"(?P<k>\w+)=(?P<v>\d*)", r"", r"[\w.+-]+@[\w-]+\.\w+"]
+PATTERNS = [
+    r"\w+",
+    r"(\w+)\s+(\d+)",
+    r"x*",
+    r"(a)|(b)",
+    r"\d+",
+    r"[^\W\d]+",
+    r"\s+",
+    r"(\w)(\w)?",
+    r"\S+@\S+",
+    r"[a-z]+\Z",
+    r"\D\d",
+    r"(?P<k>\w+)=(?P<v>\d*)",
+    r"",
+    r"[\w.+-]+@[\w-]+\.\w+",
+]
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -158,6 +190,7 @@ def test_linear_time_where_re_backtracks():
 
 # --- errors --------------------------------------------------------------------------
 
+
 def test_pattern_errors_are_clear():
     with pytest.raises(ferrokern.PatternSyntaxError) as e:
         ferrokern.compile("a(")
@@ -218,6 +251,7 @@ def test_count_into_caller_buffer():
 
 # --- inputs: Arrow and polars, zero copy ---------------------------------------------
 
+
 def test_arrow_and_polars_inputs():
     pa = pytest.importorskip("pyarrow")
     texts = ["a 1 b 2", "Mail X@Y.com", "", "中 3 中 4", "z 9"]
@@ -244,9 +278,12 @@ def test_arrow_and_polars_inputs():
 
 # --- threads, fork, determinism ------------------------------------------------------
 
+
 def _corpus(n=3000):
-    return [f"user{i % 17} {i} 名{i % 5} {i % 7} Mail{i % 11}@Host{i % 3}.COM x² ٣" * (1 + (i % 4 == 0) * 40)
-            for i in range(n)]
+    return [
+        f"user{i % 17} {i} 名{i % 5} {i % 7} Mail{i % 11}@Host{i % 3}.COM x² ٣" * (1 + (i % 4 == 0) * 40)
+        for i in range(n)
+    ]
 
 
 def test_results_independent_of_thread_count():
@@ -256,8 +293,14 @@ def test_results_independent_of_thread_count():
     for n in (1, 2, 3, 8):
         ferrokern.set_threads(n)
         assert ferrokern.threads() == n
-        runs.append((ferrokern.extract_and_aggregate(texts), ferrokern.extract_emails(texts),
-                     p.findall(texts), p.frequencies(texts)))
+        runs.append(
+            (
+                ferrokern.extract_and_aggregate(texts),
+                ferrokern.extract_emails(texts),
+                p.findall(texts),
+                p.frequencies(texts),
+            )
+        )
     ferrokern.set_threads(0)
     assert all(r == runs[0] for r in runs)
     with pytest.raises(ValueError):
@@ -269,11 +312,21 @@ def test_eight_python_threads_match_serial():
 
     batches = [_corpus(200 + 50 * i) for i in range(8)]
     p = ferrokern.compile(r"(\w+)\s+(\d+)")
-    serial = [(ferrokern.extract_and_aggregate(b), ferrokern.extract_emails(b), p.sum_by_key(b)) for b in batches]
+    serial = [
+        (ferrokern.extract_and_aggregate(b), ferrokern.extract_emails(b), p.sum_by_key(b)) for b in batches
+    ]
     with ThreadPoolExecutor(8) as ex:
         for _ in range(3):
-            got = list(ex.map(lambda b: (ferrokern.extract_and_aggregate(b), ferrokern.extract_emails(b),
-                                         p.sum_by_key(b)), batches))
+            got = list(
+                ex.map(
+                    lambda b: (
+                        ferrokern.extract_and_aggregate(b),
+                        ferrokern.extract_emails(b),
+                        p.sum_by_key(b),
+                    ),
+                    batches,
+                )
+            )
             assert got == serial
 
 
@@ -305,8 +358,14 @@ def test_thread_count_from_environment():
     from pathlib import Path
 
     code = "import ferrokern; print(ferrokern.threads())"
-    env = {"FERROKERN_THREADS": "3", "PYTHONPATH": str(Path(ferrokern.__file__).parents[1]),
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "FERROKERN_THREADS": "3",
+        "PYTHONPATH": str(Path(ferrokern.__file__).parents[1]),
+        "PATH": "/usr/bin:/bin",
+    }
+    # A clean environment, except where the library comes from when it is set explicitly.
+    if "FERROKERN_LIBRARY" in os.environ:
+        env["FERROKERN_LIBRARY"] = os.environ["FERROKERN_LIBRARY"]
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "3"
 
@@ -316,14 +375,26 @@ def test_slicing_a_big_list_changes_nothing(monkeypatch):
 
     texts = _corpus(400) + ["", "a 1"]
     p = ferrokern.compile(r"(\w+)@(\w+)")
-    whole = (ferrokern.extract_and_aggregate(texts), ferrokern.extract_emails(texts), p.findall(texts),
-             p.count(texts), p.frequencies(texts), p.frequencies(texts, top=3),
-             ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts))
+    whole = (
+        ferrokern.extract_and_aggregate(texts),
+        ferrokern.extract_emails(texts),
+        p.findall(texts),
+        p.count(texts),
+        p.frequencies(texts),
+        p.frequencies(texts, top=3),
+        ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts),
+    )
     monkeypatch.setattr(_text, "SLICE_BYTES", 1000)  # many slices
     monkeypatch.setattr(_text, "_ENCODE_STEP", 7)  # and steps that do not divide them
-    sliced = (ferrokern.extract_and_aggregate(texts), ferrokern.extract_emails(texts), p.findall(texts),
-              p.count(texts), p.frequencies(texts), p.frequencies(texts, top=3),
-              ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts))
+    sliced = (
+        ferrokern.extract_and_aggregate(texts),
+        ferrokern.extract_emails(texts),
+        p.findall(texts),
+        p.count(texts),
+        p.frequencies(texts),
+        p.frequencies(texts, top=3),
+        ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts),
+    )
     assert sliced == whole
     assert len(list(_text._batches(texts))) > 10
     bad = texts[:300] + ["x\ud800"]
