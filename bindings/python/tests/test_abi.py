@@ -81,21 +81,3 @@ def test_mimalloc_is_linked_and_runs_under_dlopen():
     if not re.search(r" [tT] mi_free$", syms, re.M):
         pytest.skip("library built without the mimalloc feature")
     assert ferrokern.extract_and_aggregate(["a 1"] * 10_000) == [{"a": 1}] * 10_000
-
-
-def test_readme_c_example_compiles_and_prints(tmp_path):
-    cc = shutil.which("cc")
-    if cc is None:
-        pytest.skip("no C compiler")
-    readme = (ROOT / "README.md").read_text()
-    code = re.search(r"```c\n(.*?)```", readme, re.S).group(1)
-    body = code.split('#include "ferrokern.h"\n', 1)[1]
-    src = tmp_path / "example.c"
-    src.write_text('#include <stdio.h>\n#include "ferrokern.h"\nint main(void) {\n' + body + "return 0;\n}\n")
-    libdir = ferrokern.library_path().parent
-    exe = tmp_path / "example"
-    subprocess.run([cc, "-std=c11", "-Wall", "-Werror", f"-I{ROOT / 'include'}", str(src), f"-L{libdir}",
-                    "-lferrokern", "-o", str(exe)], check=True)
-    out = subprocess.run([str(exe)], env={"LD_LIBRARY_PATH": str(libdir)}, capture_output=True, text=True,
-                         check=True).stdout
-    assert out.splitlines() == ["text 0: apples = 3", "text 0: pears = 5", "text 1: 价格 = 12"]
