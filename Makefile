@@ -40,7 +40,8 @@ $(DEMO_PY): bindings/python/requirements-demo.txt
 demo: build $(DEMO_PY)
 	PYTHONPATH=bindings/python $(DEMO_PY) -m ferrokern demo
 
-test: build venv lint-python test-rust test-header test-c test-python test-sdist test-node test-ffi-layout
+test: build venv lint-python test-rust test-header test-c test-cpp-wrapper test-install test-python test-sdist \
+      test-node test-ffi-layout
 
 test-rust:
 	cargo test --release
@@ -50,10 +51,12 @@ test-header: build
 	@git diff --exit-code -- include/ferrokern.h bindings/python/ferrokern/_cdef.h \
 	  || { echo "include/ferrokern.h or _cdef.h is stale: commit the regenerated files"; exit 1; }
 	g++ -std=c++11 -Wall -Wextra -Werror -Iinclude -o target/test_header_cpp tests/c/header_cpp.cpp -L$(dir $(LIB)) -lferrokern
+	$(call fk_soname_link,$(dir $(LIB)))
 	LD_LIBRARY_PATH=$(dir $(LIB)) ./target/test_header_cpp
 
 test-c:
 	cargo build --release --no-default-features --target-dir target/valgrind
+	$(call fk_soname_link,$(VGLIB_DIR))
 	@set -e; for src in tests/c/*.c; do \
 	  bin=target/$$(basename $${src%.c}); \
 	  cc $(CFLAGS) -o $$bin $$src -L$(VGLIB_DIR) -lferrokern -lm; \
@@ -142,3 +145,90 @@ bench: build venv
 clean:
 	cargo clean
 	rm -rf $(VENV) $(DEMO_VENV) bindings/python/ferrokern/_lib
+
+# ---------------------------------------------------------------------------------------
+# C and C++ install (docs/c.md): `make install PREFIX=/usr/local` (DESTDIR honoured),
+# `make uninstall`; tested by test-install, the C++ wrapper by test-cpp-wrapper.
+# ---------------------------------------------------------------------------------------
+.PHONY: c-package install uninstall test-install test-cpp-wrapper
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+FK_CMAKEDIR = $(LIBDIR)/cmake/ferrokern
+FK_STAGE   := target/c-install
+# One source of truth each: the version is Cargo.toml's; the ABI version is the header's
+# FK_ABI_VERSION, which cbindgen renders from the Rust constant and from which build.rs sets
+# the SONAME. Expanded when a recipe runs, i.e. after the build has regenerated the header.
+FK_VERSION = $(shell sed -n '/^\[package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml)
+FK_ABI     = $(shell awk '$$2 == "FK_ABI_VERSION" {print $$3}' include/ferrokern.h)
+FK_SONAME  = libferrokern.so.$(FK_ABI)
+# Programs linked with -lferrokern record the SONAME (libferrokern.so.N) and load that
+# name at run time; cargo writes only libferrokern.so, so build trees get the link too.
+fk_soname_link = ln -sfn libferrokern.so $(1)/$(FK_SONAME)
+
+# Everything `install` copies that is not a plain build output, staged in target/c-install.
+# Libs.private is what rustc reports a static link needs (--print native-static-libs). rustc
+# says it only while linking a staticlib, and extra rustc flags in target/release would make
+# the next `cargo build --release` rebuild the crate, so a staticlib is built in its own
+# target dir (dev profile without debug info: the list does not depend on optimisation).
+# That costs one build the first time; after that cargo replays the note in a second.
+# The installed archive loses its debug sections and LLVM bitcode (.llvmbc, only rustc's LTO
+# reads it): 48 MB -> 16 MB, and a C linker ignores both.
+c-package: build
+	@set -euo pipefail; mkdir -p $(FK_STAGE); \
+	abi='$(FK_ABI)'; ver='$(FK_VERSION)'; \
+	[[ $$abi =~ ^[0-9]+$$ ]] || { echo "no FK_ABI_VERSION in include/ferrokern.h"; exit 1; }; \
+	[[ $$ver =~ ^([0-9]+)\.([0-9]+)\. ]] || { echo "no version in Cargo.toml"; exit 1; }; \
+	major=$${BASH_REMATCH[1]}; minor=$${BASH_REMATCH[2]}; \
+	echo "finding the libraries a static link needs (rustc --print native-static-libs)"; \
+	CARGO_PROFILE_DEV_DEBUG=0 cargo rustc --lib --crate-type staticlib --target-dir target/native-static-libs \
+	  -- --print native-static-libs > $(FK_STAGE)/native-static-libs.log 2>&1 \
+	  || { cat $(FK_STAGE)/native-static-libs.log; exit 1; }; \
+	libs=$$(sed -n 's/^note: native-static-libs: //p' $(FK_STAGE)/native-static-libs.log | tail -n 1); \
+	[ -n "$$libs" ] || { cat $(FK_STAGE)/native-static-libs.log; echo "rustc printed no native-static-libs"; exit 1; }; \
+	pclib='$(LIBDIR)'; pcinc='$(INCLUDEDIR)'; \
+	[[ $$pclib == '$(PREFIX)'/* ]] && pclib='$${prefix}'$${pclib#'$(PREFIX)'}; \
+	[[ $$pcinc == '$(PREFIX)'/* ]] && pcinc='$${prefix}'$${pcinc#'$(PREFIX)'}; \
+	subst="s|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g; s|@INCLUDEDIR@|$(INCLUDEDIR)|g; \
+	  s|@PC_LIBDIR@|$$pclib|g; s|@PC_INCLUDEDIR@|$$pcinc|g; \
+	  s|@VERSION@|$$ver|g; s|@VERSION_MAJOR@|$$major|g; s|@VERSION_MINOR@|$$minor|g; s|@ABI@|$$abi|g; \
+	  s|@SIZEOF_VOID_P@|$$(( $$(getconf LONG_BIT) / 8 ))|g; \
+	  s|@LIBS_PRIVATE@|$$libs|g; s|@CMAKE_LIBS_PRIVATE@|$${libs// /;}|g"; \
+	for f in ferrokern.pc ferrokern-config.cmake ferrokern-config-version.cmake; do \
+	  sed "$$subst" packaging/c/$$f.in > $(FK_STAGE)/$$f; \
+	done; \
+	objcopy --strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd \
+	  target/release/libferrokern.a $(FK_STAGE)/libferrokern.a; \
+	echo "staged ferrokern $$ver (ABI $$abi; static link also needs: $$libs) in $(FK_STAGE)"
+
+install: c-package
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(FK_CMAKEDIR)
+	install -m 644 include/ferrokern.h include/ferrokern.hpp $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/$(FK_SONAME)
+	ln -sfn $(FK_SONAME) $(DESTDIR)$(LIBDIR)/libferrokern.so
+	install -m 644 $(FK_STAGE)/libferrokern.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(FK_STAGE)/ferrokern.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(FK_STAGE)/ferrokern-config.cmake $(FK_STAGE)/ferrokern-config-version.cmake $(DESTDIR)$(FK_CMAKEDIR)/
+
+# Removes what `install` put there for this ABI version (a libferrokern.so.N of another
+# ABI, installed side by side, stays).
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/ferrokern.h $(DESTDIR)$(INCLUDEDIR)/ferrokern.hpp \
+	  $(DESTDIR)$(LIBDIR)/$(FK_SONAME) $(DESTDIR)$(LIBDIR)/libferrokern.so $(DESTDIR)$(LIBDIR)/libferrokern.a \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/ferrokern.pc \
+	  $(DESTDIR)$(FK_CMAKEDIR)/ferrokern-config.cmake $(DESTDIR)$(FK_CMAKEDIR)/ferrokern-config-version.cmake
+	-rmdir $(DESTDIR)$(FK_CMAKEDIR) 2>/dev/null
+
+# Install into a temporary prefix, then build and run C programs against it with pkg-config
+# only and CMake projects with find_package only, dynamically and statically.
+test-install:
+	MAKE='$(MAKE)' tests/install/test_install.sh
+
+# The header-only C++ wrapper's test, under valgrind against the system-allocator build
+# (like test-c).
+test-cpp-wrapper:
+	cargo build --release --no-default-features --target-dir target/valgrind
+	$(call fk_soname_link,$(VGLIB_DIR))
+	g++ -std=c++17 -O1 -g -Wall -Wextra -Wpedantic -Werror -Iinclude -o target/test_wrapper tests/cpp/test_wrapper.cpp \
+	  -L$(VGLIB_DIR) -lferrokern
+	LD_LIBRARY_PATH=$(VGLIB_DIR) FERROKERN_THREADS=2 $(VALGRIND) ./target/test_wrapper

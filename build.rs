@@ -26,6 +26,24 @@ fn render(crate_dir: &str, config: cbindgen::Config) -> String {
     String::from_utf8(buf).unwrap()
 }
 
+/// The shared library's SONAME is `libferrokern.so.<FK_ABI_VERSION>`, so programs linked
+/// against one ABI never load a library of another. The number is read from the header that
+/// cbindgen just rendered from the Rust constant `FK_ABI_VERSION` (build.rs cannot import the
+/// crate it builds), so there is one source of truth and no second number to keep in step.
+/// `make install` reads the same line of the header to name the installed file.
+fn set_soname(header: &str) {
+    let abi: u32 = header
+        .lines()
+        .find_map(|l| l.strip_prefix("#define FK_ABI_VERSION "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the generated header has no `#define FK_ABI_VERSION <n>`");
+    // ELF SONAMEs are a Linux (GNU ld / lld) convention here; other targets keep the
+    // linker's default.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libferrokern.so.{abi}");
+    }
+}
+
 fn main() {
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     let root = Path::new(&crate_dir);
@@ -36,7 +54,9 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    write_if_changed(&root.join("include/ferrokern.h"), &render(&crate_dir, config.clone()));
+    let header = render(&crate_dir, config.clone());
+    write_if_changed(&root.join("include/ferrokern.h"), &header);
+    set_soname(&header);
 
     let mut cdef = config;
     cdef.cpp_compat = false;

@@ -395,9 +395,14 @@ typedef struct FkMatchesView {
 /**
  * Read-only view of an `FkKeySums`, valid until `fk_key_sums_free`.
  * Entry e of text i for e in `text_offsets[i] .. text_offsets[i+1]`, keys in first-seen
- * order; key e is `keys[key_offsets[e] .. key_offsets[e+1]]`. Sums that fit in int64 are
- * `values[e]`; a larger sum has `values[e] == 0` and is listed in `big_index` (ascending),
- * its exact decimal text (optional '-') being string b of `big_data`/`big_offsets`.
+ * order; key e is `keys[key_offsets[e] .. key_offsets[e+1]]`.
+ *
+ * BIG SUMS: `values[e]` is the sum only when it fits in int64. A larger sum (any size)
+ * has `values[e] == 0` and its exact decimal text elsewhere: e is listed in `big_index`
+ * (ascending), at position b, and the text (optional '-') is string b of
+ * `big_data`/`big_offsets`. A reader that ignores `big_index` prints 0 for such a key.
+ * `fk_key_sums_big_value` answers "is entry e big, and what is its text" in one call; or
+ * walk `big_index` alongside e (both ascend).
  */
 typedef struct FkKeySumsView {
   const uint8_t *keys;
@@ -406,8 +411,14 @@ typedef struct FkKeySumsView {
    * `n_entries + 1` entries.
    */
   const uint64_t *key_offsets;
+  /**
+   * The sum of entry e if it fits in int64; 0 for a big sum (see `big_index`).
+   */
   const int64_t *values;
   size_t n_entries;
+  /**
+   * Entries whose sum does not fit in int64 (ascending); their `values[e]` is 0.
+   */
   const uint64_t *big_index;
   size_t n_big;
   const uint8_t *big_data;
@@ -763,6 +774,17 @@ void fk_matches_free(struct FkMatches *matches);
  * Fill `*view` with pointers into `sums` (valid until it is freed).
  */
 enum FkStatus fk_key_sums_view(const struct FkKeySums *sums, struct FkKeySumsView *view);
+
+/**
+ * Whether the sum of entry `entry` is too large for `values[entry]`: if so, `*text` and
+ * `*text_len` receive its exact decimal text (optional '-', not NUL-terminated, borrowed
+ * from `sums` until it is freed); if it fits in int64, `*text = NULL`, `*text_len = 0` and
+ * `values[entry]` is the sum. `INVALID_ARGUMENT` if `entry >= n_entries`.
+ */
+enum FkStatus fk_key_sums_big_value(const struct FkKeySums *sums,
+                                    size_t entry,
+                                    const uint8_t **text,
+                                    size_t *text_len);
 
 /**
  * Free a key-sums result. NULL is a no-op.

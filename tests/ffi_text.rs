@@ -37,6 +37,22 @@ fn extract_and_aggregate_through_the_abi() {
 }
 
 #[test]
+fn big_sums_are_flagged_per_entry() {
+    let (data, offs) = batch(&["k 18446744073709551615 k 18446744073709551615 j 5"]);
+    let t = FkTexts { data: data.as_ptr(), data_len: data.len(), offsets: offs.as_ptr().cast(), n_texts: 1, offset_kind: FK_OFFSETS_I64, first_index: 0 };
+    let mut h = ptr::null_mut();
+    assert_eq!(unsafe { fk_extract_and_aggregate(&t, 4300, &mut h) }, FkStatus::Ok);
+    let (mut p, mut n) = (ptr::null(), 0usize);
+    assert_eq!(unsafe { fk_key_sums_big_value(h, 0, &mut p, &mut n) }, FkStatus::Ok);
+    assert_eq!(unsafe { std::slice::from_raw_parts(p, n) }, b"36893488147419103230");
+    assert_eq!(unsafe { fk_key_sums_big_value(h, 1, &mut p, &mut n) }, FkStatus::Ok);
+    assert!(p.is_null() && n == 0);
+    assert_eq!(unsafe { fk_key_sums_big_value(h, 2, &mut p, &mut n) }, FkStatus::InvalidArgument);
+    assert!(last_error().contains("entry 2 is out of range"), "{}", last_error());
+    unsafe { fk_key_sums_free(h) };
+}
+
+#[test]
 fn bad_inputs_give_statuses_not_crashes() {
     let mut h = ptr::null_mut();
     assert_eq!(unsafe { fk_extract_emails(ptr::null(), &mut h) }, FkStatus::NullPointer);

@@ -56,17 +56,24 @@ pub struct FkMatchesView {
 
 /// Read-only view of an `FkKeySums`, valid until `fk_key_sums_free`.
 /// Entry e of text i for e in `text_offsets[i] .. text_offsets[i+1]`, keys in first-seen
-/// order; key e is `keys[key_offsets[e] .. key_offsets[e+1]]`. Sums that fit in int64 are
-/// `values[e]`; a larger sum has `values[e] == 0` and is listed in `big_index` (ascending),
-/// its exact decimal text (optional '-') being string b of `big_data`/`big_offsets`.
+/// order; key e is `keys[key_offsets[e] .. key_offsets[e+1]]`.
+///
+/// BIG SUMS: `values[e]` is the sum only when it fits in int64. A larger sum (any size)
+/// has `values[e] == 0` and its exact decimal text elsewhere: e is listed in `big_index`
+/// (ascending), at position b, and the text (optional '-') is string b of
+/// `big_data`/`big_offsets`. A reader that ignores `big_index` prints 0 for such a key.
+/// `fk_key_sums_big_value` answers "is entry e big, and what is its text" in one call; or
+/// walk `big_index` alongside e (both ascend).
 #[repr(C)]
 pub struct FkKeySumsView {
     pub keys: *const u8,
     pub keys_len: usize,
     /// `n_entries + 1` entries.
     pub key_offsets: *const u64,
+    /// The sum of entry e if it fits in int64; 0 for a big sum (see `big_index`).
     pub values: *const i64,
     pub n_entries: usize,
+    /// Entries whose sum does not fit in int64 (ascending); their `values[e]` is 0.
     pub big_index: *const u64,
     pub n_big: usize,
     pub big_data: *const u8,
@@ -309,6 +316,30 @@ pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkK
             n_texts: s.text_offsets.0.len() - 1,
         };
         *view = v;
+        Ok(())
+    })
+}
+
+/// Whether the sum of entry `entry` is too large for `values[entry]`: if so, `*text` and
+/// `*text_len` receive its exact decimal text (optional '-', not NUL-terminated, borrowed
+/// from `sums` until it is freed); if it fits in int64, `*text = NULL`, `*text_len = 0` and
+/// `values[entry]` is the sum. `INVALID_ARGUMENT` if `entry >= n_entries`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_key_sums_big_value(sums: *const FkKeySums, entry: usize, text: *mut *const u8, text_len: *mut usize) -> FkStatus {
+    guard(|| {
+        let text = out_arg(text, "text")?;
+        let text_len = out_arg(text_len, "text_len")?;
+        let s = handle_ref(sums)?;
+        if entry >= s.values.len() {
+            return Err(Error::invalid(format!("entry {entry} is out of range ({} entries)", s.values.len())).into());
+        }
+        (*text, *text_len) = match s.big_index.binary_search(&(entry as u64)) {
+            Ok(b) => {
+                let big = s.big_decimal.get(b);
+                (big.as_ptr(), big.len())
+            }
+            Err(_) => (std::ptr::null(), 0),
+        };
         Ok(())
     })
 }

@@ -34,6 +34,22 @@ static void test_extract_and_aggregate(void) {
     CHECK(streq(v.keys, v.key_offsets, 3, "x\xc2\xb2") && v.values[3] == 34); /* x² -> Arabic-Indic 34 */
     CHECK(v.n_big == 1 && v.big_index[0] == 4 && v.values[4] == 0);
     CHECK(streq(v.big_data, v.big_offsets, 0, "100000000000000000000"));
+
+    /* fk_key_sums_big_value: the big entry's text, NULL for every entry that fits */
+    const uint8_t *txt = (const uint8_t *)"x";
+    size_t txt_len = 99;
+    CHECK_OK(fk_key_sums_big_value(s, 4, &txt, &txt_len));
+    CHECK(txt != NULL && txt_len == 21 && memcmp(txt, "100000000000000000000", 21) == 0);
+    for (size_t e = 0; e < 4; e++) {
+        txt = (const uint8_t *)"x";
+        txt_len = 99;
+        CHECK_OK(fk_key_sums_big_value(s, e, &txt, &txt_len));
+        CHECK(txt == NULL && txt_len == 0);
+    }
+    CHECK_ERR(fk_key_sums_big_value(s, 5, &txt, &txt_len), FK_STATUS_INVALID_ARGUMENT, "entry 5 is out of range (5 entries)");
+    CHECK_ERR(fk_key_sums_big_value(s, 0, NULL, &txt_len), FK_STATUS_NULL_POINTER, "text");
+    CHECK_ERR(fk_key_sums_big_value(s, 0, &txt, NULL), FK_STATUS_NULL_POINTER, "text_len");
+    CHECK_ERR(fk_key_sums_big_value(NULL, 0, &txt, &txt_len), FK_STATUS_NULL_POINTER, "FkKeySums");
     fk_key_sums_free(s);
 
     /* Python's int() digit limit */

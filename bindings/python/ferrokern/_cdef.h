@@ -281,6 +281,11 @@ void fk_matches_free(struct FkMatches *matches);
 
 enum FkStatus fk_key_sums_view(const struct FkKeySums *sums, struct FkKeySumsView *view);
 
+enum FkStatus fk_key_sums_big_value(const struct FkKeySums *sums,
+                                    size_t entry,
+                                    const uint8_t **text,
+                                    size_t *text_len);
+
 void fk_key_sums_free(struct FkKeySums *sums);
 
 enum FkStatus fk_frequencies_view(const struct FkFrequencies *freqs,
