@@ -1,7 +1,6 @@
 """The C boundary itself: the cffi declarations, the exported symbols, the raw ABI."""
 
 import ctypes
-import os
 import re
 import shutil
 import subprocess

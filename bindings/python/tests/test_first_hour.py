@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -323,6 +324,21 @@ def test_cli_version_and_main_entry_point(tmp_path):
     f.write_bytes(b"a 1\n")
     assert main(["report", str(f), "-o", str(tmp_path / "o.json"), "--no-progress"]) == 0
     assert json.loads((tmp_path / "o.json").read_text())["kv"]["top"] == [["a", 1]]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("FERROKERN_TEST_INSTALLED"),
+    reason="the console script exists once the wheel is installed",
+)
+def test_installed_console_script_prints_the_version():
+    exe = shutil.which("ferrokern")
+    assert exe is not None, "the wheel installed no `ferrokern` console script"
+    r = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert r.stdout.startswith(f"ferrokern {ferrokern.__version__} (library {ferrokern.library_version}")
+    # The version is the package's metadata (Cargo.toml's, through maturin), not a copy.
+    import importlib.metadata
+
+    assert ferrokern.__version__ == importlib.metadata.version("ferrokern") == ferrokern.library_version
 
 
 # -- make demo ------------------------------------------------------------------------------
