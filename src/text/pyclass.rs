@@ -94,12 +94,6 @@ impl PyClasses {
     pub fn is_digit(&self, c: char) -> bool {
         self.flags(c) & DIGIT != 0
     }
-    /// (is_word, is_space, is_digit) in one lookup.
-    #[inline]
-    pub fn classify(&self, c: char) -> (bool, bool, bool) {
-        let f = self.flags(c);
-        (f & WORD != 0, f & SPACE != 0, f & DIGIT != 0)
-    }
 }
 
 /// The decimal value Python's `int()` gives a `\d` character.
