@@ -36,7 +36,10 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    write_if_changed(&root.join("include/ferrokern.h"), &render(&crate_dir, config.clone()));
+    write_if_changed(
+        &root.join("include/ferrokern.h"),
+        &render(&crate_dir, config.clone()),
+    );
 
     let mut cdef = config;
     cdef.cpp_compat = false;
@@ -46,5 +49,8 @@ fn main() {
     cdef.header = None;
     cdef.autogen_warning = None;
     cdef.documentation = false;
-    write_if_changed(&root.join("bindings/python/ferrokern/_cdef.h"), &render(&crate_dir, cdef));
+    write_if_changed(
+        &root.join("bindings/python/ferrokern/_cdef.h"),
+        &render(&crate_dir, cdef),
+    );
 }

@@ -90,7 +90,13 @@ fn dtype_name(code: u32) -> &'static str {
 }
 
 fn dtype_err(what: &str, code: u32, expected: &str) -> Error {
-    Error::new(ErrorKind::Dtype, format!("{what}: dtype code {code} ({}) is not supported; expected {expected}", dtype_name(code)))
+    Error::new(
+        ErrorKind::Dtype,
+        format!(
+            "{what}: dtype code {code} ({}) is not supported; expected {expected}",
+            dtype_name(code)
+        ),
+    )
 }
 
 fn border_arg(code: u32) -> Result<Border> {
@@ -99,7 +105,11 @@ fn border_arg(code: u32) -> Result<Border> {
         FK_BORDER_REPLICATE => Border::Replicate,
         FK_BORDER_REFLECT101 => Border::Reflect101,
         FK_BORDER_REFLECT => Border::Reflect,
-        _ => return Err(Error::invalid(format!("border = {code} is not one of FK_BORDER_ZERO/REPLICATE/REFLECT101/REFLECT (0..3)"))),
+        _ => {
+            return Err(Error::invalid(format!(
+                "border = {code} is not one of FK_BORDER_ZERO/REPLICATE/REFLECT101/REFLECT (0..3)"
+            )))
+        }
     })
 }
 
@@ -116,16 +126,30 @@ struct Layout {
 }
 
 /// Validate `shape`/`strides` (bytes) at `ptr` for elements of type T.
-fn layout<T>(ptr: *const c_void, shape: &[usize], strides: &[isize], what: &str, allow_empty: bool) -> Result<Layout> {
+fn layout<T>(
+    ptr: *const c_void,
+    shape: &[usize],
+    strides: &[isize],
+    what: &str,
+    allow_empty: bool,
+) -> Result<Layout> {
     let elem = std::mem::size_of::<T>() as i128;
     let n: Option<usize> = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     if n.is_none() || n.unwrap() as i128 * elem > isize::MAX as i128 {
-        return Err(Error::invalid(format!("{what}: shape {shape:?} overflows the address space")));
+        return Err(Error::invalid(format!(
+            "{what}: shape {shape:?} overflows the address space"
+        )));
     }
     if n == Some(0) {
         if allow_empty {
             let p = ptr as usize;
-            return Ok(Layout { base: p, extent: p..p, shape: shape.to_vec(), strides: vec![0; shape.len()], negative: vec![false; shape.len()] });
+            return Ok(Layout {
+                base: p,
+                extent: p..p,
+                shape: shape.to_vec(),
+                strides: vec![0; shape.len()],
+                negative: vec![false; shape.len()],
+            });
         }
         return Err(Error::invalid(format!("{what} is empty (shape {shape:?})")));
     }
@@ -148,7 +172,9 @@ fn layout<T>(ptr: *const c_void, shape: &[usize], strides: &[isize], what: &str,
     }
     let (start, end) = (ptr as usize as i128 + lo, ptr as usize as i128 + hi + elem);
     if start < 0 || end > usize::MAX as i128 || end - start > isize::MAX as i128 {
-        return Err(Error::invalid(format!("{what}: shape {shape:?} with strides {strides:?} bytes overflows the address space")));
+        return Err(Error::invalid(format!(
+            "{what}: shape {shape:?} with strides {strides:?} bytes overflows the address space"
+        )));
     }
     if (ptr as usize) % std::mem::align_of::<T>() != 0 {
         return Err(Error::invalid(format!(
@@ -160,7 +186,10 @@ fn layout<T>(ptr: *const c_void, shape: &[usize], strides: &[isize], what: &str,
         base: start as usize,
         extent: start as usize..end as usize,
         shape: shape.to_vec(),
-        strides: strides.iter().map(|&s| (s.unsigned_abs()) / elem as usize).collect(),
+        strides: strides
+            .iter()
+            .map(|&s| (s.unsigned_abs()) / elem as usize)
+            .collect(),
         negative: strides.iter().map(|&s| s < 0).collect(),
     })
 }
@@ -169,7 +198,13 @@ fn layout<T>(ptr: *const c_void, shape: &[usize], strides: &[isize], what: &str,
 /// written by several threads at once). Sufficient test: sorted by stride, every axis must
 /// step over the whole extent of the smaller ones.
 fn check_distinct(l: &Layout, what: &str) -> Result<()> {
-    let mut axes: Vec<(usize, usize)> = l.shape.iter().zip(&l.strides).filter(|(&d, _)| d > 1).map(|(&d, &s)| (s, d)).collect();
+    let mut axes: Vec<(usize, usize)> = l
+        .shape
+        .iter()
+        .zip(&l.strides)
+        .filter(|(&d, _)| d > 1)
+        .map(|(&d, &s)| (s, d))
+        .collect();
     axes.sort();
     let mut covered = 1usize; // elements spanned by the smaller axes
     for (s, d) in axes {
@@ -212,16 +247,31 @@ fn dim_mut<T, D: ndarray::Dimension>(v: ArrayViewMut<'_, T, IxDyn>) -> ArrayView
 }
 
 fn image_layout<T>(img: &FkImage, what: &str) -> Result<Layout> {
-    layout::<T>(img.data, &[img.height, img.width], &[img.row_stride, img.col_stride], what, false)
+    layout::<T>(
+        img.data,
+        &[img.height, img.width],
+        &[img.row_stride, img.col_stride],
+        what,
+        false,
+    )
 }
 fn out_layout<T>(img: &FkImageOut, what: &str) -> Result<Layout> {
-    let l = layout::<T>(img.data as *const c_void, &[img.height, img.width], &[img.row_stride, img.col_stride], what, false)?;
+    let l = layout::<T>(
+        img.data as *const c_void,
+        &[img.height, img.width],
+        &[img.row_stride, img.col_stride],
+        what,
+        false,
+    )?;
     check_distinct(&l, what)?;
     Ok(l)
 }
 fn color_layout<T>(img: &FkColorImage, what: &str) -> Result<Layout> {
     if img.channels != 3 && img.channels != 4 {
-        return Err(Error::invalid(format!("{what} has {} channels; expected 3 (RGB) or 4 (RGBA)", img.channels)));
+        return Err(Error::invalid(format!(
+            "{what} has {} channels; expected 3 (RGB) or 4 (RGBA)",
+            img.channels
+        )));
     }
     layout::<T>(
         img.data,
@@ -246,35 +296,71 @@ unsafe fn sobel_outputs<'a, O: Real>(
                 let l = out_layout::<O>(o, what)?;
                 check_no_overlap(l.extent.clone(), input.clone(), what)?;
                 for (other, other_what) in layouts.iter().flatten() {
-                    check_no_overlap(l.extent.clone(), other.extent.clone(), &format!("{what} and {other_what}"))?;
+                    check_no_overlap(
+                        l.extent.clone(),
+                        other.extent.clone(),
+                        &format!("{what} and {other_what}"),
+                    )?;
                 }
                 layouts.push(Some((l, what)));
             }
         }
     }
-    let mut it = layouts.into_iter().map(|l| l.map(|(l, _)| dim_mut::<O, Ix2>(make_view_mut::<O>(&l))));
+    let mut it = layouts
+        .into_iter()
+        .map(|l| l.map(|(l, _)| dim_mut::<O, Ix2>(make_view_mut::<O>(&l))));
     Ok([it.next().unwrap(), it.next().unwrap(), it.next().unwrap()])
 }
 
-unsafe fn sobel_typed<P: Pixel, A: Real, O: Real>(src: &FkImage, border: Border, outs: [(*const FkImageOut, &str); 3]) -> Result<()> {
+unsafe fn sobel_typed<P: Pixel, A: Real, O: Real>(
+    src: &FkImage,
+    border: Border,
+    outs: [(*const FkImageOut, &str); 3],
+) -> Result<()> {
     let l = image_layout::<P>(src, "src")?;
     let [m, gx, gy] = sobel_outputs::<O>(&l.extent, outs)?;
     let view = dim::<P, Ix2>(make_view::<P>(&l));
-    image::sobel::<A, O, _>(&Gray(view), border, SobelOut { magnitude: m.expect("checked"), gx, gy })
+    image::sobel::<A, O, _>(
+        &Gray(view),
+        border,
+        SobelOut {
+            magnitude: m.expect("checked"),
+            gx,
+            gy,
+        },
+    )
 }
 
-unsafe fn edges_typed<P: Pixel, A: Real, O: Real>(src: &FkColorImage, border: Border, out: *const FkImageOut) -> Result<()> {
+unsafe fn edges_typed<P: Pixel, A: Real, O: Real>(
+    src: &FkColorImage,
+    border: Border,
+    out: *const FkImageOut,
+) -> Result<()> {
     let l = color_layout::<P>(src, "src")?;
-    let [m, _, _] = sobel_outputs::<O>(&l.extent, [(out, "magnitude"), (std::ptr::null(), ""), (std::ptr::null(), "")])?;
+    let [m, _, _] = sobel_outputs::<O>(
+        &l.extent,
+        [(out, "magnitude"), (std::ptr::null(), ""), (std::ptr::null(), "")],
+    )?;
     let view = dim::<P, Ix3>(make_view::<P>(&l));
-    image::edges::<A, P, O>(view, border, SobelOut { magnitude: m.expect("checked"), gx: None, gy: None })
+    image::edges::<A, P, O>(
+        view,
+        border,
+        SobelOut {
+            magnitude: m.expect("checked"),
+            gx: None,
+            gy: None,
+        },
+    )
 }
 
 unsafe fn grayscale_typed<P: Pixel, O: Real>(src: &FkColorImage, out: &FkImageOut) -> Result<()> {
     let l = color_layout::<P>(src, "src")?;
     let o = out_layout::<O>(out, "out")?;
     check_no_overlap(o.extent.clone(), l.extent.clone(), "out")?;
-    image::grayscale(dim::<P, Ix3>(make_view::<P>(&l)), dim_mut::<O, Ix2>(make_view_mut::<O>(&o)))
+    image::grayscale(
+        dim::<P, Ix3>(make_view::<P>(&l)),
+        dim_mut::<O, Ix2>(make_view_mut::<O>(&o)),
+    )
 }
 
 /// Sobel gradient magnitude `sqrt(gx² + gy²)` of `src` into `magnitude`, and the gradients
@@ -307,7 +393,11 @@ pub unsafe extern "C" fn fk_sobel(
                 if o.dtype != m.dtype {
                     return Err(Error::new(
                         ErrorKind::Dtype,
-                        format!("{what} is {} but magnitude is {}; the outputs must share one dtype", dtype_name(o.dtype), dtype_name(m.dtype)),
+                        format!(
+                            "{what} is {} but magnitude is {}; the outputs must share one dtype",
+                            dtype_name(o.dtype),
+                            dtype_name(m.dtype)
+                        ),
                     )
                     .into());
                 }
@@ -323,8 +413,14 @@ pub unsafe extern "C" fn fk_sobel(
             (FK_DTYPE_F32, FK_DTYPE_F64) => sobel_typed::<f32, f64, f64>(src, border, outs),
             (FK_DTYPE_F64, FK_DTYPE_F32) => sobel_typed::<f64, f64, f32>(src, border, outs),
             (FK_DTYPE_F64, FK_DTYPE_F64) => sobel_typed::<f64, f64, f64>(src, border, outs),
-            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => Err(dtype_err("magnitude", o, "FK_DTYPE_F32 or FK_DTYPE_F64")),
-            (s, _) => Err(dtype_err("src", s, "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64")),
+            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => {
+                Err(dtype_err("magnitude", o, "FK_DTYPE_F32 or FK_DTYPE_F64"))
+            }
+            (s, _) => Err(dtype_err(
+                "src",
+                s,
+                "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64",
+            )),
         }?;
         Ok(())
     })
@@ -348,8 +444,14 @@ pub unsafe extern "C" fn fk_grayscale(src: *const FkColorImage, out: *const FkIm
             (FK_DTYPE_F32, FK_DTYPE_F64) => grayscale_typed::<f32, f64>(src, out),
             (FK_DTYPE_F64, FK_DTYPE_F32) => grayscale_typed::<f64, f32>(src, out),
             (FK_DTYPE_F64, FK_DTYPE_F64) => grayscale_typed::<f64, f64>(src, out),
-            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => Err(dtype_err("out", o, "FK_DTYPE_F32 or FK_DTYPE_F64")),
-            (s, _) => Err(dtype_err("src", s, "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64")),
+            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => {
+                Err(dtype_err("out", o, "FK_DTYPE_F32 or FK_DTYPE_F64"))
+            }
+            (s, _) => Err(dtype_err(
+                "src",
+                s,
+                "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64",
+            )),
         }?;
         Ok(())
     })
@@ -360,7 +462,11 @@ pub unsafe extern "C" fn fk_grayscale(src: *const FkColorImage, out: *const FkIm
 /// (double when `src` or `magnitude` is `FK_DTYPE_F64`, else single) before the gradients.
 /// Errors as for `fk_sobel` and `fk_grayscale`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_edges(src: *const FkColorImage, border: u32, magnitude: *const FkImageOut) -> FkStatus {
+pub unsafe extern "C" fn fk_edges(
+    src: *const FkColorImage,
+    border: u32,
+    magnitude: *const FkImageOut,
+) -> FkStatus {
     guard(|| {
         let src = src.as_ref().ok_or_else(|| super::null_err("src"))?;
         let m = magnitude.as_ref().ok_or_else(|| super::null_err("magnitude"))?;
@@ -374,8 +480,14 @@ pub unsafe extern "C" fn fk_edges(src: *const FkColorImage, border: u32, magnitu
             (FK_DTYPE_F32, FK_DTYPE_F64) => edges_typed::<f32, f64, f64>(src, border, magnitude),
             (FK_DTYPE_F64, FK_DTYPE_F32) => edges_typed::<f64, f64, f32>(src, border, magnitude),
             (FK_DTYPE_F64, FK_DTYPE_F64) => edges_typed::<f64, f64, f64>(src, border, magnitude),
-            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => Err(dtype_err("magnitude", o, "FK_DTYPE_F32 or FK_DTYPE_F64")),
-            (s, _) => Err(dtype_err("src", s, "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64")),
+            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => {
+                Err(dtype_err("magnitude", o, "FK_DTYPE_F32 or FK_DTYPE_F64"))
+            }
+            (s, _) => Err(dtype_err(
+                "src",
+                s,
+                "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64",
+            )),
         }?;
         Ok(())
     })
@@ -437,10 +549,21 @@ pub unsafe extern "C" fn fk_polyval_f64(
         check_distinct(&lo, "out")?;
         check_no_overlap(lo.extent.clone(), span(c), "out and coeffs")?;
         if x as usize == out as usize && x_stride == out_stride {
-            return Ok(numeric::polyval_inplace(c, dim_mut::<f64, Ix1>(make_view_mut::<f64>(&lo)))?);
+            return Ok(numeric::polyval_inplace(
+                c,
+                dim_mut::<f64, Ix1>(make_view_mut::<f64>(&lo)),
+            )?);
         }
-        check_no_overlap(lo.extent.clone(), lx.extent.clone(), "out and x (only exactly the same buffer and stride is allowed)")?;
-        numeric::polyval(c, dim::<f64, Ix1>(make_view::<f64>(&lx)), dim_mut::<f64, Ix1>(make_view_mut::<f64>(&lo)))?;
+        check_no_overlap(
+            lo.extent.clone(),
+            lx.extent.clone(),
+            "out and x (only exactly the same buffer and stride is allowed)",
+        )?;
+        numeric::polyval(
+            c,
+            dim::<f64, Ix1>(make_view::<f64>(&lx)),
+            dim_mut::<f64, Ix1>(make_view_mut::<f64>(&lo)),
+        )?;
         Ok(())
     })
 }

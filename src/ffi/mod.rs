@@ -128,7 +128,9 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> FkStatus {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            set_last_error(&format!("internal error (Rust panic caught at the C boundary): {what}; please report this"));
+            set_last_error(&format!(
+                "internal error (Rust panic caught at the C boundary): {what}; please report this"
+            ));
             FkStatus::Panic
         }
     }
@@ -154,11 +156,18 @@ pub(crate) unsafe fn slice_arg_mut<'a, T>(ptr: *mut T, len: usize, what: &str) -
 
 fn check_ptr<T>(ptr: *const T, len: usize, what: &str) -> Result<()> {
     if ptr.is_null() {
-        return Err(Error::new(ErrorKind::NullPointer, format!("{what} is NULL but its length is {len}")));
+        return Err(Error::new(
+            ErrorKind::NullPointer,
+            format!("{what} is NULL but its length is {len}"),
+        ));
     }
-    let bytes = len.checked_mul(std::mem::size_of::<T>()).filter(|&b| b <= isize::MAX as usize);
+    let bytes = len
+        .checked_mul(std::mem::size_of::<T>())
+        .filter(|&b| b <= isize::MAX as usize);
     if bytes.is_none() || (ptr as usize).checked_add(bytes.unwrap()).is_none() {
-        return Err(Error::invalid(format!("{what}: length {len} overflows the address space")));
+        return Err(Error::invalid(format!(
+            "{what}: length {len} overflows the address space"
+        )));
     }
     if (ptr as usize) % std::mem::align_of::<T>() != 0 {
         return Err(Error::invalid(format!(
@@ -176,9 +185,16 @@ pub(crate) fn span<T>(s: &[T]) -> std::ops::Range<usize> {
     a..a + std::mem::size_of_val(s)
 }
 
-pub(crate) fn check_no_overlap(out: std::ops::Range<usize>, input: std::ops::Range<usize>, what: &str) -> Result<()> {
+pub(crate) fn check_no_overlap(
+    out: std::ops::Range<usize>,
+    input: std::ops::Range<usize>,
+    what: &str,
+) -> Result<()> {
     if out.start < input.end && input.start < out.end && !out.is_empty() && !input.is_empty() {
-        return Err(Error::new(ErrorKind::Overlap, format!("{what}: the output buffer overlaps the input")));
+        return Err(Error::new(
+            ErrorKind::Overlap,
+            format!("{what}: the output buffer overlaps the input"),
+        ));
     }
     Ok(())
 }
@@ -186,7 +202,8 @@ pub(crate) fn check_no_overlap(out: std::ops::Range<usize>, input: std::ops::Ran
 /// A required out-pointer, checked before any work is done (so a NULL one can never leave
 /// a freshly built handle with no owner).
 pub(crate) unsafe fn out_arg<'a, T>(out: *mut T, what: &str) -> Result<&'a mut T> {
-    out.as_mut().ok_or_else(|| Error::new(ErrorKind::NullPointer, format!("{what} (out-pointer) is NULL")))
+    out.as_mut()
+        .ok_or_else(|| Error::new(ErrorKind::NullPointer, format!("{what} (out-pointer) is NULL")))
 }
 
 pub(crate) fn null_err(what: &str) -> Error {
@@ -216,21 +233,32 @@ pub(crate) unsafe fn handle_ref<'a, H: HandleKind>(p: *const H) -> FfiResult<&'a
         return Err(null_err(H::NAME).into());
     }
     if (p as usize) % std::mem::align_of::<Tagged<H::Inner>>() != 0 || *(p as *const u64) != H::TAG {
-        return Err(HandleError(format!("{} handle is not live (already freed, or not a {})", H::NAME, H::NAME)).into());
+        return Err(HandleError(format!(
+            "{} handle is not live (already freed, or not a {})",
+            H::NAME,
+            H::NAME
+        ))
+        .into());
     }
     Ok(&(*(p as *const Tagged<H::Inner>)).inner)
 }
 
 /// Box a value into a handle pointer.
 pub(crate) fn into_handle<H: HandleKind>(v: H::Inner) -> *mut H {
-    Box::into_raw(Box::new(Tagged { tag: H::TAG, inner: v })) as *mut H
+    Box::into_raw(Box::new(Tagged {
+        tag: H::TAG,
+        inner: v,
+    })) as *mut H
 }
 
 /// Free a handle: NULL is a no-op; the tag is wiped first so a second free is detected
 /// (as far as the allocator has not reused the memory). A pointer without the tag is left
 /// alone: leaking is the only safe thing to do with it.
 pub(crate) unsafe fn free_handle<H: HandleKind>(p: *mut H) {
-    if p.is_null() || (p as usize) % std::mem::align_of::<Tagged<H::Inner>>() != 0 || *(p as *const u64) != H::TAG {
+    if p.is_null()
+        || (p as usize) % std::mem::align_of::<Tagged<H::Inner>>() != 0
+        || *(p as *const u64) != H::TAG
+    {
         return;
     }
     let mut b = Box::from_raw(p as *mut Tagged<H::Inner>);
@@ -295,7 +323,10 @@ mod tests {
     use std::ffi::CStr;
 
     fn last() -> String {
-        unsafe { CStr::from_ptr(fk_last_error_message()) }.to_str().unwrap().to_string()
+        unsafe { CStr::from_ptr(fk_last_error_message()) }
+            .to_str()
+            .unwrap()
+            .to_string()
     }
 
     #[test]
@@ -316,7 +347,10 @@ mod tests {
         assert_eq!(st, FkStatus::Dtype);
         std::thread::spawn(|| assert_eq!(last(), "")).join().unwrap();
         assert_eq!(last(), "want f64");
-        assert_eq!(guard(|| Err(Error::invalid("nul \0 inside").into())), FkStatus::InvalidArgument);
+        assert_eq!(
+            guard(|| Err(Error::invalid("nul \0 inside").into())),
+            FkStatus::InvalidArgument
+        );
         assert_eq!(last(), "nul \\0 inside");
     }
 
@@ -324,11 +358,17 @@ mod tests {
     fn pointer_checks() {
         unsafe {
             assert!(slice_arg::<u8>(std::ptr::null(), 0, "x").unwrap().is_empty());
-            assert_eq!(slice_arg::<u8>(std::ptr::null(), 1, "x").unwrap_err().kind, ErrorKind::NullPointer);
+            assert_eq!(
+                slice_arg::<u8>(std::ptr::null(), 1, "x").unwrap_err().kind,
+                ErrorKind::NullPointer
+            );
             let v = [0u64; 4];
             let mis = (v.as_ptr() as *const u8).add(1) as *const u64;
             assert!(slice_arg(mis, 1, "x").unwrap_err().message.contains("aligned"));
-            assert!(slice_arg(v.as_ptr(), usize::MAX / 2, "x").unwrap_err().message.contains("overflows"));
+            assert!(slice_arg(v.as_ptr(), usize::MAX / 2, "x")
+                .unwrap_err()
+                .message
+                .contains("overflows"));
         }
         assert!(check_no_overlap(0..10, 5..15, "f").is_err());
         assert!(check_no_overlap(0..10, 10..15, "f").is_ok());

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use super::text::{with_batch, FkPattern, FkTexts};
-use super::{free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg, FfiResult, FkStatus, HandleError};
+use super::{
+    free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg, FfiResult, FkStatus,
+    HandleError,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::config::{DEFAULT_CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES};
 use crate::report::{json, Config, PatternMode, Report};
@@ -58,7 +61,8 @@ pub struct FkReportConfig {
 /// with the bytes of the file (of the range, for a byte range; compressed bytes for gzip)
 /// done so far and the total. Return 0 to go on, anything else to cancel the feed
 /// (`FK_STATUS_CANCELLED`). It must not call any `fk_report_` function on the same report.
-pub type FkProgressFn = Option<unsafe extern "C" fn(user_data: *mut c_void, bytes_done: u64, bytes_total: u64) -> i32>;
+pub type FkProgressFn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, bytes_done: u64, bytes_total: u64) -> i32>;
 
 /// A streaming report. Not safe to use from two threads at once: a call made while
 /// another call is using the report fails with `FK_STATUS_INVALID_ARGUMENT` ("busy")
@@ -91,7 +95,12 @@ fn lock(m: &Mutex<Report>) -> FfiResult<MutexGuard<'_, Report>> {
 
 unsafe fn str_arg<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a str> {
     let b = slice_arg(p, len, what)?;
-    std::str::from_utf8(b).map_err(|e| Error::new(ErrorKind::InvalidUtf8, format!("{what} is not valid UTF-8 at byte {}", e.valid_up_to())))
+    std::str::from_utf8(b).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidUtf8,
+            format!("{what} is not valid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })
 }
 
 unsafe fn path_arg(p: *const u8, len: usize) -> Result<PathBuf> {
@@ -165,7 +174,11 @@ pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut 
         if c.options & !FK_REPORT_KV_TOTALS != 0 {
             return Err(Error::invalid(format!("unknown report options {:#x}", c.options)).into());
         }
-        let text_field = if c.text_field.is_null() { None } else { Some(str_arg(c.text_field, c.text_field_len, "text_field")?.to_string()) };
+        let text_field = if c.text_field.is_null() {
+            None
+        } else {
+            Some(str_arg(c.text_field, c.text_field_len, "text_field")?.to_string())
+        };
         let cfg = Config {
             emails: c.extractors & FK_REPORT_EMAILS != 0,
             kv: c.extractors & FK_REPORT_KV != 0,
@@ -174,8 +187,16 @@ pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut 
             top: c.top,
             kv_totals: c.options & FK_REPORT_KV_TOTALS != 0,
             max_digits: c.max_digits,
-            max_line_bytes: if c.max_line_bytes == 0 { DEFAULT_MAX_LINE_BYTES } else { c.max_line_bytes },
-            chunk_bytes: if c.chunk_bytes == 0 { DEFAULT_CHUNK_BYTES } else { c.chunk_bytes },
+            max_line_bytes: if c.max_line_bytes == 0 {
+                DEFAULT_MAX_LINE_BYTES
+            } else {
+                c.max_line_bytes
+            },
+            chunk_bytes: if c.chunk_bytes == 0 {
+                DEFAULT_CHUNK_BYTES
+            } else {
+                c.chunk_bytes
+            },
         };
         *out = into_handle::<FkReport>(Mutex::new(Report::new(cfg)?));
         Ok(())
@@ -194,7 +215,13 @@ pub unsafe extern "C" fn fk_report_free(report: *mut FkReport) {
 /// reference to the compiled pattern: `pattern` may be freed afterwards. Only before the
 /// first feed (`INVALID_ARGUMENT` after).
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_add_pattern(report: *mut FkReport, name: *const u8, name_len: usize, pattern: *const FkPattern, mode: u32) -> FkStatus {
+pub unsafe extern "C" fn fk_report_add_pattern(
+    report: *mut FkReport,
+    name: *const u8,
+    name_len: usize,
+    pattern: *const FkPattern,
+    mode: u32,
+) -> FkStatus {
     guard(|| {
         let r = handle_ref(report)?;
         let p = handle_ref(pattern)?;
@@ -216,10 +243,18 @@ pub unsafe extern "C" fn fk_report_add_pattern(report: *mut FkReport, name: *con
 /// that document), or `{"invalid": "reason"}`. `path` NULL: flush and close the current
 /// output (reports a write error as `IO`).
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_set_per_doc(report: *mut FkReport, path: *const u8, path_len: usize) -> FkStatus {
+pub unsafe extern "C" fn fk_report_set_per_doc(
+    report: *mut FkReport,
+    path: *const u8,
+    path_len: usize,
+) -> FkStatus {
     guard(|| {
         let r = handle_ref(report)?;
-        let p = if path.is_null() { None } else { Some(path_arg(path, path_len)?) };
+        let p = if path.is_null() {
+            None
+        } else {
+            Some(path_arg(path, path_len)?)
+        };
         lock(r)?.set_per_doc(p.as_deref())?;
         Ok(())
     })
@@ -248,7 +283,13 @@ pub unsafe extern "C" fn fk_report_feed_texts(report: *mut FkReport, texts: *con
 /// the report keeps what was merged before it but is marked incomplete (`"complete":
 /// false` and the message in `"errors"` of its JSON).
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_feed_file(report: *mut FkReport, path: *const u8, path_len: usize, progress: FkProgressFn, user_data: *mut c_void) -> FkStatus {
+pub unsafe extern "C" fn fk_report_feed_file(
+    report: *mut FkReport,
+    path: *const u8,
+    path_len: usize,
+    progress: FkProgressFn,
+    user_data: *mut c_void,
+) -> FkStatus {
     guard(|| {
         let r = handle_ref(report)?;
         let path = path_arg(path, path_len)?;
@@ -307,7 +348,11 @@ pub unsafe extern "C" fn fk_report_merge(dst: *mut FkReport, src: *const FkRepor
 /// (every count, loadable by `fk_report_from_json`) and `FK_REPORT_JSON_PRETTY`. The schema
 /// is in docs/report.md. Free with `fk_bytes_free`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_to_json(report: *const FkReport, flags: u32, out: *mut *mut FkBytes) -> FkStatus {
+pub unsafe extern "C" fn fk_report_to_json(
+    report: *const FkReport,
+    flags: u32,
+    out: *mut *mut FkBytes,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let r = handle_ref(report)?;
@@ -322,12 +367,18 @@ pub unsafe extern "C" fn fk_report_to_json(report: *const FkReport, flags: u32, 
 /// Write the report as JSON to the file at `path` (created or truncated) through a
 /// buffered writer. `flags` as for `fk_report_to_json`. Errors: `IO` naming the file.
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_write_json(report: *const FkReport, flags: u32, path: *const u8, path_len: usize) -> FkStatus {
+pub unsafe extern "C" fn fk_report_write_json(
+    report: *const FkReport,
+    flags: u32,
+    path: *const u8,
+    path_len: usize,
+) -> FkStatus {
     guard(|| {
         let r = handle_ref(report)?;
         let (full, pretty) = json_flags(flags)?;
         let path = path_arg(path, path_len)?;
-        let io = |e: std::io::Error| Error::new(ErrorKind::Io, format!("cannot write '{}': {e}", path.display()));
+        let io =
+            |e: std::io::Error| Error::new(ErrorKind::Io, format!("cannot write '{}': {e}", path.display()));
         let f = std::fs::File::create(&path).map_err(io)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
         json::write_report(&*lock(r)?, &mut w, full, pretty)?;
@@ -340,7 +391,10 @@ fn json_flags(flags: u32) -> Result<(bool, bool)> {
     if flags & !(FK_REPORT_JSON_FULL | FK_REPORT_JSON_PRETTY) != 0 {
         return Err(Error::invalid(format!("unknown JSON flags {flags:#x}")));
     }
-    Ok((flags & FK_REPORT_JSON_FULL != 0, flags & FK_REPORT_JSON_PRETTY != 0))
+    Ok((
+        flags & FK_REPORT_JSON_FULL != 0,
+        flags & FK_REPORT_JSON_PRETTY != 0,
+    ))
 }
 
 /// Load a report from JSON written with `FK_REPORT_JSON_FULL` (`len` bytes at `data`) into
@@ -348,7 +402,11 @@ fn json_flags(flags: u32) -> Result<(bool, bool)> {
 /// a full report of a version this library reads, inconsistent), pattern errors if a
 /// pattern no longer compiles. Free with `fk_report_free`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_from_json(data: *const u8, len: usize, out: *mut *mut FkReport) -> FkStatus {
+pub unsafe extern "C" fn fk_report_from_json(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut FkReport,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let d = slice_arg(data, len, "data")?;
@@ -360,7 +418,11 @@ pub unsafe extern "C" fn fk_report_from_json(data: *const u8, len: usize, out: *
 
 /// Point `*data` / `*len` at the buffer's bytes (valid until `fk_bytes_free`).
 #[no_mangle]
-pub unsafe extern "C" fn fk_bytes_data(bytes: *const FkBytes, data: *mut *const u8, len: *mut usize) -> FkStatus {
+pub unsafe extern "C" fn fk_bytes_data(
+    bytes: *const FkBytes,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> FkStatus {
     guard(|| {
         let data = out_arg(data, "data")?;
         let len = out_arg(len, "len")?;

@@ -2,7 +2,9 @@
 
 use std::ffi::c_void;
 
-use super::{free_handle, guard, handle_ref, handle_kind, into_handle, out_arg, slice_arg, slice_arg_mut, FkStatus};
+use super::{
+    free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg, slice_arg_mut, FkStatus,
+};
 use crate::error::{Error, Result};
 use crate::text::{self, Frequencies, KeySums, Matches, Offsets, Pattern, TextBatch};
 
@@ -113,7 +115,10 @@ handle_kind!(FkKeySums owns KeySums, tag 0x4b46_4b45_5953_554d);
 handle_kind!(FkFrequencies owns Frequencies, tag 0x4b46_4652_4551_5300);
 
 /// Validate an `FkTexts` and run `f` on the batch it describes.
-pub(crate) unsafe fn with_batch<R>(texts: *const FkTexts, f: impl FnOnce(&TextBatch) -> Result<R>) -> Result<R> {
+pub(crate) unsafe fn with_batch<R>(
+    texts: *const FkTexts,
+    f: impl FnOnce(&TextBatch) -> Result<R>,
+) -> Result<R> {
     let t = texts.as_ref().ok_or_else(|| super::null_err("texts"))?;
     let data = slice_arg(t.data, t.data_len, "texts.data")?;
     let first = usize::try_from(t.first_index).unwrap_or(usize::MAX);
@@ -122,14 +127,24 @@ pub(crate) unsafe fn with_batch<R>(texts: *const FkTexts, f: impl FnOnce(&TextBa
         .checked_add(1)
         .ok_or_else(|| Error::invalid(format!("texts.n_texts = {} overflows", t.n_texts)))?;
     match t.offset_kind {
-        FK_OFFSETS_I32 => f(&TextBatch::new(data, Offsets::I32(slice_arg(t.offsets as *const i32, n1, "texts.offsets")?))?.with_first_index(first)),
-        FK_OFFSETS_I64 => f(&TextBatch::new(data, Offsets::I64(slice_arg(t.offsets as *const i64, n1, "texts.offsets")?))?.with_first_index(first)),
+        FK_OFFSETS_I32 => f(&TextBatch::new(
+            data,
+            Offsets::I32(slice_arg(t.offsets as *const i32, n1, "texts.offsets")?),
+        )?
+        .with_first_index(first)),
+        FK_OFFSETS_I64 => f(&TextBatch::new(
+            data,
+            Offsets::I64(slice_arg(t.offsets as *const i64, n1, "texts.offsets")?),
+        )?
+        .with_first_index(first)),
         FK_OFFSETS_CHAR_LENGTHS => {
             let lens = slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets")?;
             let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
             f(&TextBatch::new(data, Offsets::Usize(&offs))?.with_first_index(first))
         }
-        k => Err(Error::invalid(format!("texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS"))),
+        k => Err(Error::invalid(format!(
+            "texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS"
+        ))),
     }
 }
 
@@ -139,12 +154,21 @@ pub(crate) unsafe fn with_batch<R>(texts: *const FkTexts, f: impl FnOnce(&TextBa
 /// `PATTERN_SYNTAX`, `PATTERN_UNSUPPORTED` (backreferences, look-around),
 /// `PATTERN_TOO_LARGE`, `INVALID_UTF8`. Free with `fk_pattern_free`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_pattern_new(pattern: *const u8, len: usize, flags: u32, out: *mut *mut FkPattern) -> FkStatus {
+pub unsafe extern "C" fn fk_pattern_new(
+    pattern: *const u8,
+    len: usize,
+    flags: u32,
+    out: *mut *mut FkPattern,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let bytes = slice_arg(pattern, len, "pattern")?;
-        let src = std::str::from_utf8(bytes)
-            .map_err(|e| Error::new(crate::error::ErrorKind::InvalidUtf8, format!("pattern is not valid UTF-8 at byte {}", e.valid_up_to())))?;
+        let src = std::str::from_utf8(bytes).map_err(|e| {
+            Error::new(
+                crate::error::ErrorKind::InvalidUtf8,
+                format!("pattern is not valid UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })?;
         if flags & !FK_PATTERN_IGNORE_CASE != 0 {
             return Err(Error::invalid(format!("unknown pattern flags {flags:#x}")).into());
         }
@@ -175,7 +199,12 @@ pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut 
 /// (`""` for a group that did not take part); Python 3.7+ empty-match rules. `options`: 0 or
 /// `FK_FINDALL_LOWERCASE`. Result into `*out`; free with `fk_matches_free`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_findall(pattern: *const FkPattern, texts: *const FkTexts, options: u32, out: *mut *mut FkMatches) -> FkStatus {
+pub unsafe extern "C" fn fk_findall(
+    pattern: *const FkPattern,
+    texts: *const FkTexts,
+    options: u32,
+    out: *mut *mut FkMatches,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
@@ -191,7 +220,12 @@ pub unsafe extern "C" fn fk_findall(pattern: *const FkPattern, texts: *const FkT
 /// Number of `findall` matches of every text, into `out[0 .. n_texts]` (`out_len` must be
 /// at least `texts->n_texts`, else `BUFFER_TOO_SMALL`; it must not overlap the input).
 #[no_mangle]
-pub unsafe extern "C" fn fk_count(pattern: *const FkPattern, texts: *const FkTexts, out: *mut u64, out_len: usize) -> FkStatus {
+pub unsafe extern "C" fn fk_count(
+    pattern: *const FkPattern,
+    texts: *const FkTexts,
+    out: *mut u64,
+    out_len: usize,
+) -> FkStatus {
     guard(|| {
         let p = handle_ref(pattern)?;
         let out = slice_arg_mut(out, out_len, "out")?;
@@ -199,8 +233,16 @@ pub unsafe extern "C" fn fk_count(pattern: *const FkPattern, texts: *const FkTex
             let t = &*texts;
             let width = if t.offset_kind == FK_OFFSETS_I32 { 4 } else { 8 };
             let offsets_len = (t.n_texts + 1) * width; // cannot overflow: with_batch checked it
-            super::check_no_overlap(super::span(out), t.data as usize..t.data as usize + t.data_len, "fk_count")?;
-            super::check_no_overlap(super::span(out), t.offsets as usize..t.offsets as usize + offsets_len, "fk_count")?;
+            super::check_no_overlap(
+                super::span(out),
+                t.data as usize..t.data as usize + t.data_len,
+                "fk_count",
+            )?;
+            super::check_no_overlap(
+                super::span(out),
+                t.offsets as usize..t.offsets as usize + offsets_len,
+                "fk_count",
+            )?;
             p.count_into(b, out)
         })?;
         Ok(())
@@ -212,7 +254,12 @@ pub unsafe extern "C" fn fk_count(pattern: *const FkPattern, texts: *const FkTex
 /// Python's `sys.get_int_max_str_digits()` (0 = no limit): a longer number gives
 /// `INVALID_VALUE`, as it raises ValueError in Python. Free with `fk_key_sums_free`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_sum_by_key(pattern: *const FkPattern, texts: *const FkTexts, max_digits: usize, out: *mut *mut FkKeySums) -> FkStatus {
+pub unsafe extern "C" fn fk_sum_by_key(
+    pattern: *const FkPattern,
+    texts: *const FkTexts,
+    max_digits: usize,
+    out: *mut *mut FkKeySums,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
@@ -226,7 +273,13 @@ pub unsafe extern "C" fn fk_sum_by_key(pattern: *const FkPattern, texts: *const 
 /// groups, else the whole match; 0: the whole match), most frequent first, ties by code
 /// point order; `top` = 0 keeps all. Free with `fk_frequencies_free`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_frequencies(pattern: *const FkPattern, texts: *const FkTexts, group: i64, top: usize, out: *mut *mut FkFrequencies) -> FkStatus {
+pub unsafe extern "C" fn fk_frequencies(
+    pattern: *const FkPattern,
+    texts: *const FkTexts,
+    group: i64,
+    top: usize,
+    out: *mut *mut FkFrequencies,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
@@ -253,7 +306,11 @@ pub unsafe extern "C" fn fk_extract_emails(texts: *const FkTexts, out: *mut *mut
 /// Unicode classes and digits as Python has them, sums of any size. `max_digits` as for
 /// `fk_sum_by_key`. Free with `fk_key_sums_free`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_extract_and_aggregate(texts: *const FkTexts, max_digits: usize, out: *mut *mut FkKeySums) -> FkStatus {
+pub unsafe extern "C" fn fk_extract_and_aggregate(
+    texts: *const FkTexts,
+    max_digits: usize,
+    out: *mut *mut FkKeySums,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let r = with_batch(texts, |b| text::extract_and_aggregate(b, max_digits))?;
@@ -321,7 +378,10 @@ pub unsafe extern "C" fn fk_key_sums_free(sums: *mut FkKeySums) {
 
 /// Fill `*view` with pointers into `freqs` (valid until it is freed).
 #[no_mangle]
-pub unsafe extern "C" fn fk_frequencies_view(freqs: *const FkFrequencies, view: *mut FkFrequenciesView) -> FkStatus {
+pub unsafe extern "C" fn fk_frequencies_view(
+    freqs: *const FkFrequencies,
+    view: *mut FkFrequenciesView,
+) -> FkStatus {
     guard(|| {
         let view = out_arg(view, "view")?;
         let f = handle_ref(freqs)?;
@@ -347,7 +407,13 @@ pub unsafe extern "C" fn fk_frequencies_free(freqs: *mut FkFrequencies) {
 /// Python `str` is indexed by), into `out[0 .. n]`. Offsets must be non-decreasing, within
 /// `data` and at character boundaries.
 #[no_mangle]
-pub unsafe extern "C" fn fk_utf8_char_offsets(data: *const u8, data_len: usize, byte_offsets: *const u64, n: usize, out: *mut u64) -> FkStatus {
+pub unsafe extern "C" fn fk_utf8_char_offsets(
+    data: *const u8,
+    data_len: usize,
+    byte_offsets: *const u64,
+    n: usize,
+    out: *mut u64,
+) -> FkStatus {
     guard(|| {
         let d = slice_arg(data, data_len, "data")?;
         let b = slice_arg(byte_offsets, n, "byte_offsets")?;
@@ -364,10 +430,22 @@ pub unsafe extern "C" fn fk_utf8_char_offsets(data: *const u8, data_len: usize, 
 /// them with one call. `out_len` must be exactly the strings' total length plus n - 1
 /// (`BUFFER_TOO_SMALL` otherwise). `INVALID_VALUE` if a string contains `sep`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_join_strings(data: *const u8, data_len: usize, offsets: *const u64, n: usize, sep: u8, out: *mut u8, out_len: usize) -> FkStatus {
+pub unsafe extern "C" fn fk_join_strings(
+    data: *const u8,
+    data_len: usize,
+    offsets: *const u64,
+    n: usize,
+    sep: u8,
+    out: *mut u8,
+    out_len: usize,
+) -> FkStatus {
     guard(|| {
         let d = slice_arg(data, data_len, "data")?;
-        let o = slice_arg(offsets, n.checked_add(1).ok_or_else(|| Error::invalid("n overflows"))?, "offsets")?;
+        let o = slice_arg(
+            offsets,
+            n.checked_add(1).ok_or_else(|| Error::invalid("n overflows"))?,
+            "offsets",
+        )?;
         let w = slice_arg_mut(out, out_len, "out")?;
         super::check_no_overlap(super::span(w), super::span(d), "fk_join_strings")?;
         super::check_no_overlap(super::span(w), super::span(o), "fk_join_strings")?;

@@ -111,8 +111,15 @@ fn cross_off(seg: &mut [u8], start: usize, p: usize) -> usize {
 
 fn popcount(bytes: &[u8]) -> u64 {
     let mut words = bytes.chunks_exact(8);
-    let mut n: u64 = words.by_ref().map(|w| u64::from_ne_bytes(w.try_into().unwrap()).count_ones() as u64).sum();
-    n += words.remainder().iter().map(|b| b.count_ones() as u64).sum::<u64>();
+    let mut n: u64 = words
+        .by_ref()
+        .map(|w| u64::from_ne_bytes(w.try_into().unwrap()).count_ones() as u64)
+        .sum();
+    n += words
+        .remainder()
+        .iter()
+        .map(|b| b.count_ones() as u64)
+        .sum::<u64>();
     n
 }
 
@@ -180,7 +187,10 @@ pub fn count_primes(limit: u64) -> Result<u64> {
     }
     let bits = limit / 2; // odd numbers 2i + 1 < limit
     let root = isqrt(limit - 1); // sieving primes: p² < limit
-    let primes: Vec<u64> = small_primes(root).into_iter().filter(|&p| p > PRESIEVE[PRESIEVE.len() - 1]).collect();
+    let primes: Vec<u64> = small_primes(root)
+        .into_iter()
+        .filter(|&p| p > PRESIEVE[PRESIEVE.len() - 1])
+        .collect();
     let pattern = presieve_pattern();
     // Every sieving prime should hit every segment: segments of at least √limit numbers.
     let seg_bytes = SEG_BYTES.max(((root / 16 + 1) as usize).next_power_of_two());
@@ -206,7 +216,9 @@ mod tests {
     use super::*;
 
     fn naive(limit: u64) -> u64 {
-        (2..limit).filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)).count() as u64
+        (2..limit)
+            .filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0))
+            .count() as u64
     }
 
     #[test]

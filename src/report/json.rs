@@ -33,14 +33,33 @@ pub fn cmp_int(a: &PyInt, b: &PyInt) -> Ordering {
     match (a, b) {
         (PyInt::Small(x), PyInt::Small(y)) => x.cmp(y),
         // A Big never fits in i64, so its sign decides against a Small.
-        (PyInt::Small(_), PyInt::Big { neg, .. }) => if *neg { Ordering::Greater } else { Ordering::Less },
-        (PyInt::Big { neg, .. }, PyInt::Small(_)) => if *neg { Ordering::Less } else { Ordering::Greater },
+        (PyInt::Small(_), PyInt::Big { neg, .. }) => {
+            if *neg {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (PyInt::Big { neg, .. }, PyInt::Small(_)) => {
+            if *neg {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
         (PyInt::Big { neg: an, mag: am }, PyInt::Big { neg: bn, mag: bm }) => match (an, bn) {
             (false, true) => Ordering::Greater,
             (true, false) => Ordering::Less,
             _ => {
-                let m = am.len().cmp(&bm.len()).then_with(|| am.iter().rev().cmp(bm.iter().rev()));
-                if *an { m.reverse() } else { m }
+                let m = am
+                    .len()
+                    .cmp(&bm.len())
+                    .then_with(|| am.iter().rev().cmp(bm.iter().rev()));
+                if *an {
+                    m.reverse()
+                } else {
+                    m
+                }
             }
         },
     }
@@ -53,7 +72,9 @@ impl Serialize for Int<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match self.0 {
             PyInt::Small(v) => s.serialize_i64(*v),
-            big => serde_json::Number::from_str(&big.to_decimal()).map_err(serde::ser::Error::custom)?.serialize(s),
+            big => serde_json::Number::from_str(&big.to_decimal())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
         }
     }
 }
@@ -133,7 +154,13 @@ impl From<&InvalidLine> for InvalidOut {
             Pos::Offset(o) => (Some(o), None),
             Pos::Index(i) => (None, Some(i)),
         };
-        InvalidOut { source: l.source.clone(), offset, index, reason: l.reason.clone(), preview: l.preview.clone() }
+        InvalidOut {
+            source: l.source.clone(),
+            offset,
+            index,
+            reason: l.reason.clone(),
+            preview: l.preview.clone(),
+        }
     }
 }
 
@@ -170,15 +197,25 @@ pub fn write_report<W: Write>(r: &Report, w: W, full: bool, pretty: bool) -> Res
 
     let kv = cfg.kv.then(|| {
         let mut ranked: Vec<(&str, &KeyStat)> = t.kv.iter().map(|(k, s)| (&**k, s)).collect();
-        ranked.sort_unstable_by(|a, b| cmp_int(&b.1.total, &a.1.total).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
-        let top: Vec<(&str, Int)> = ranked.iter().take(cfg.top).map(|(k, s)| (*k, Int(&s.total))).collect();
+        ranked.sort_unstable_by(|a, b| {
+            cmp_int(&b.1.total, &a.1.total).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
+        });
+        let top: Vec<(&str, Int)> = ranked
+            .iter()
+            .take(cfg.top)
+            .map(|(k, s)| (*k, Int(&s.total)))
+            .collect();
         let all = (full || cfg.kv_totals).then(|| sorted_keys(&t.kv));
         KvOut {
             pairs: t.kv_pairs,
             distinct: t.kv.len() as u64,
             top,
-            totals: all.as_ref().map(|a| Entries::new(a.iter().map(|(k, s)| (*k, Int(&s.total))))),
-            document_frequencies: all.as_ref().map(|a| Entries::new(a.iter().map(|(k, s)| (*k, s.docs)))),
+            totals: all
+                .as_ref()
+                .map(|a| Entries::new(a.iter().map(|(k, s)| (*k, Int(&s.total))))),
+            document_frequencies: all
+                .as_ref()
+                .map(|a| Entries::new(a.iter().map(|(k, s)| (*k, s.docs)))),
         }
     });
 
@@ -199,7 +236,10 @@ pub fn write_report<W: Write>(r: &Report, w: W, full: bool, pretty: bool) -> Res
             distinct: t.emails.len() as u64,
             top: top_of(&t.emails, cfg.top),
             domains_distinct: domains.len() as u64,
-            domains: top_of(&domains, cfg.top).into_iter().map(|(d, c)| (d.to_string(), c)).collect(),
+            domains: top_of(&domains, cfg.top)
+                .into_iter()
+                .map(|(d, c)| (d.to_string(), c))
+                .collect(),
             counts: full.then(|| Entries::new(sorted_keys(&t.emails).into_iter().map(|(k, c)| (k, *c)))),
         }
     });
@@ -214,7 +254,8 @@ pub fn write_report<W: Write>(r: &Report, w: W, full: bool, pretty: bool) -> Res
                     total: pt.total,
                     distinct: findall.then_some(pt.counts.len() as u64),
                     top: findall.then(|| top_of(&pt.counts, cfg.top)),
-                    counts: (findall && full).then(|| Entries::new(sorted_keys(&pt.counts).into_iter().map(|(k, c)| (k, *c)))),
+                    counts: (findall && full)
+                        .then(|| Entries::new(sorted_keys(&pt.counts).into_iter().map(|(k, c)| (k, *c)))),
                 },
             )
         }))
@@ -230,19 +271,29 @@ pub fn write_report<W: Write>(r: &Report, w: W, full: bool, pretty: bool) -> Res
         lines: t.lines,
         documents: t.documents,
         bytes: t.bytes,
-        invalid: InvalidSection { count: t.invalid_count, lines: invalid },
+        invalid: InvalidSection {
+            count: t.invalid_count,
+            lines: invalid,
+        },
         kv,
         emails,
         patterns,
     };
     let res = if pretty {
-        let mut ser = serde_json::Serializer::with_formatter(w, serde_json::ser::PrettyFormatter::with_indent(b"  "));
+        let mut ser =
+            serde_json::Serializer::with_formatter(w, serde_json::ser::PrettyFormatter::with_indent(b"  "));
         out.serialize(&mut ser)
     } else {
         let mut ser = serde_json::Serializer::new(w);
         out.serialize(&mut ser)
     };
-    res.map_err(|e| if e.is_io() { Error::new(ErrorKind::Io, format!("cannot write the report: {e}")) } else { Error::invalid(e.to_string()) })
+    res.map_err(|e| {
+        if e.is_io() {
+            Error::new(ErrorKind::Io, format!("cannot write the report: {e}"))
+        } else {
+            Error::invalid(e.to_string())
+        }
+    })
 }
 
 #[derive(Serialize)]
@@ -383,7 +434,10 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
         return Err(bad(format!("its format is {:?}, expected {FORMAT:?}", r.format)));
     }
     if r.version != VERSION {
-        return Err(bad(format!("it is version {}, this library reads version {VERSION}", r.version)));
+        return Err(bad(format!(
+            "it is version {}, this library reads version {VERSION}",
+            r.version
+        )));
     }
     if !r.full {
         return Err(not_full("the full state"));
@@ -422,19 +476,33 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
         let pos = match (l.offset, l.index) {
             (Some(o), None) => Pos::Offset(o),
             (None, Some(i)) => Pos::Index(i),
-            _ => return Err(bad("an invalid-line sample needs exactly one of \"offset\" and \"index\"")),
+            _ => {
+                return Err(bad(
+                    "an invalid-line sample needs exactly one of \"offset\" and \"index\"",
+                ))
+            }
         };
-        t.invalid.push(InvalidLine { source: l.source, pos, reason: l.reason, preview: l.preview });
+        t.invalid.push(InvalidLine {
+            source: l.source,
+            pos,
+            reason: l.reason,
+            preview: l.preview,
+        });
     }
     if cfg.kv {
         let kv = r.kv.ok_or_else(|| not_full("\"kv\""))?;
         let totals = kv.totals.ok_or_else(|| not_full("\"kv.totals\""))?;
-        let mut docs = kv.document_frequencies.ok_or_else(|| not_full("\"kv.document_frequencies\""))?;
+        let mut docs = kv
+            .document_frequencies
+            .ok_or_else(|| not_full("\"kv.document_frequencies\""))?;
         t.kv_pairs = kv.pairs;
         t.kv.reserve(totals.len());
         for (k, n) in totals {
-            let total = PyInt::parse_python(n.as_str(), 0).map_err(|_| bad(format!("kv total of {k:?} is not an integer: {n}")))?;
-            let d = docs.remove(&k).ok_or_else(|| bad(format!("kv key {k:?} has a total but no document frequency")))?;
+            let total = PyInt::parse_python(n.as_str(), 0)
+                .map_err(|_| bad(format!("kv total of {k:?} is not an integer: {n}")))?;
+            let d = docs
+                .remove(&k)
+                .ok_or_else(|| bad(format!("kv key {k:?} has a total but no document frequency")))?;
             t.kv.insert(k.into_boxed_str(), KeyStat { total, docs: d });
         }
         if let Some(k) = docs.keys().next() {
@@ -448,12 +516,17 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
     }
     let mut pin = r.patterns;
     for (p, pt) in cfg.patterns.iter().zip(t.patterns.iter_mut()) {
-        let j = pin.remove(&p.name).ok_or_else(|| bad(format!("pattern {:?} has no entry in \"patterns\"", p.name)))?;
+        let j = pin
+            .remove(&p.name)
+            .ok_or_else(|| bad(format!("pattern {:?} has no entry in \"patterns\"", p.name)))?;
         *pt = PatternTally {
             total: j.total,
             counts: match p.mode {
                 PatternMode::Count => FxHashMap::default(),
-                PatternMode::Findall => to_map(j.counts.ok_or_else(|| not_full(&format!("\"patterns.{}.counts\"", p.name)))?),
+                PatternMode::Findall => to_map(
+                    j.counts
+                        .ok_or_else(|| not_full(&format!("\"patterns.{}.counts\"", p.name)))?,
+                ),
             },
         };
     }

@@ -56,7 +56,13 @@ impl PerDoc {
         self.out.write_all(bytes).map_err(|e| self.error(e))
     }
     fn error(&self, e: std::io::Error) -> Error {
-        Error::new(ErrorKind::Io, format!("cannot write the per-document output '{}': {e}", self.path.display()))
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "cannot write the per-document output '{}': {e}",
+                self.path.display()
+            ),
+        )
     }
 }
 
@@ -82,7 +88,14 @@ impl Report {
     pub fn new(config: Config) -> Result<Report> {
         config.validate()?;
         let tally = Tally::new(&config);
-        Ok(Report { config: Arc::new(config), tally, errors: Vec::new(), texts_fed: 0, fed: false, per_doc: None })
+        Ok(Report {
+            config: Arc::new(config),
+            tally,
+            errors: Vec::new(),
+            texts_fed: 0,
+            fed: false,
+            per_doc: None,
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -97,7 +110,9 @@ impl Report {
     /// extractor).
     pub fn add_pattern(&mut self, name: &str, pattern: Pattern, mode: PatternMode) -> Result<()> {
         if self.fed {
-            return Err(Error::invalid("patterns must be added before the first document is fed"));
+            return Err(Error::invalid(
+                "patterns must be added before the first document is fed",
+            ));
         }
         let mut cfg = (*self.config).clone();
         cfg.add_pattern(name, pattern, mode)?;
@@ -113,9 +128,16 @@ impl Report {
             old.out.flush().map_err(|e| old.error(e))?;
         }
         if let Some(p) = path {
-            let f = File::create(p)
-                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create the per-document output '{}': {e}", p.display())))?;
-            self.per_doc = Some(PerDoc { path: p.to_path_buf(), out: BufWriter::with_capacity(1 << 20, f) });
+            let f = File::create(p).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot create the per-document output '{}': {e}", p.display()),
+                )
+            })?;
+            self.per_doc = Some(PerDoc {
+                path: p.to_path_buf(),
+                out: BufWriter::with_capacity(1 << 20, f),
+            });
         }
         Ok(())
     }
@@ -151,7 +173,14 @@ impl Report {
                     let mut out = Vec::new();
                     for i in r {
                         let b = batch.bytes(i);
-                        p.doc(&mut t, &mut out, TEXTS_SOURCE, Pos::Index(first + i as u64), b, b.len() as u64);
+                        p.doc(
+                            &mut t,
+                            &mut out,
+                            TEXTS_SOURCE,
+                            Pos::Index(first + i as u64),
+                            b,
+                            b.len() as u64,
+                        );
                     }
                     (t, out)
                 })
@@ -167,7 +196,12 @@ impl Report {
     /// Feed a file, or with `range = Some((start, end))` the lines that start in that byte
     /// range of it. On failure (or cancellation) the report keeps what it merged so far
     /// but is marked incomplete, with the error in `errors`.
-    pub fn feed_file(&mut self, path: &Path, range: Option<(u64, u64)>, progress: &mut ProgressFn) -> Result<()> {
+    pub fn feed_file(
+        &mut self,
+        path: &Path,
+        range: Option<(u64, u64)>,
+        progress: &mut ProgressFn,
+    ) -> Result<()> {
         self.fed = true;
         let r = Source::open(path, range).and_then(|src| self.feed_source(src, progress));
         r.map_err(|e| self.fail(e))
@@ -229,7 +263,9 @@ impl Report {
             if in_flight == 0 {
                 return Ok(());
             }
-            let (seq, r, pos) = res_rx.recv().map_err(|_| Error::new(ErrorKind::OutOfMemory, "a worker task was lost"))?;
+            let (seq, r, pos) = res_rx
+                .recv()
+                .map_err(|_| Error::new(ErrorKind::OutOfMemory, "a worker task was lost"))?;
             in_flight -= 1;
             pending.insert(seq, (r, pos));
             while let Some((r, pos)) = pending.remove(&next_merge) {
@@ -240,17 +276,29 @@ impl Report {
                         .map(|s| s.to_string())
                         .or_else(|| p.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "unknown panic".into());
-                    Error::new(ErrorKind::OutOfMemory, format!("internal error while processing a chunk: {what}"))
+                    Error::new(
+                        ErrorKind::OutOfMemory,
+                        format!("internal error while processing a chunk: {what}"),
+                    )
                 })?;
                 self.absorb(t, &out)?;
                 if !progress(pos, total) {
-                    return Err(Error::new(ErrorKind::Cancelled, "cancelled by the progress callback"));
+                    return Err(Error::new(
+                        ErrorKind::Cancelled,
+                        "cancelled by the progress callback",
+                    ));
                 }
             }
         }
     }
 
-    fn spawn_chunk(&self, seq: u64, p: Progress, name: Arc<str>, tx: Sender<(u64, ChunkResult, u64)>) -> Result<()> {
+    fn spawn_chunk(
+        &self,
+        seq: u64,
+        p: Progress,
+        name: Arc<str>,
+        tx: Sender<(u64, ChunkResult, u64)>,
+    ) -> Result<()> {
         let cfg = self.config.clone();
         let per_doc = self.per_doc.is_some();
         let Progress { item, file_pos } = p;
@@ -292,14 +340,33 @@ fn process_item(cfg: &Config, source: &str, item: Item, per_doc: bool) -> (Tally
         Item::Lines { data, base } => {
             let mut start = 0usize;
             for nl in memchr::memchr_iter(b'\n', &data) {
-                p.line(&mut t, &mut out, source, Pos::Offset(base + start as u64), &data[start..nl], (nl + 1 - start) as u64);
+                p.line(
+                    &mut t,
+                    &mut out,
+                    source,
+                    Pos::Offset(base + start as u64),
+                    &data[start..nl],
+                    (nl + 1 - start) as u64,
+                );
                 start = nl + 1;
             }
             if start < data.len() {
-                p.line(&mut t, &mut out, source, Pos::Offset(base + start as u64), &data[start..], (data.len() - start) as u64);
+                p.line(
+                    &mut t,
+                    &mut out,
+                    source,
+                    Pos::Offset(base + start as u64),
+                    &data[start..],
+                    (data.len() - start) as u64,
+                );
             }
         }
-        Item::Overlong { offset, content_len, raw_len, head } => {
+        Item::Overlong {
+            offset,
+            content_len,
+            raw_len,
+            head,
+        } => {
             p.overlong(&mut t, &mut out, source, offset, content_len, raw_len, &head);
         }
     }
@@ -315,11 +382,15 @@ mod tests {
         for i in 0..3000 {
             match i % 7 {
                 0 => s.extend_from_slice(b"\xff\xfe garbage 1\n"),
-                1 => s.extend_from_slice(format!("Mail Bob{}@Example.com key{} {}\r\n", i % 5, i % 11, i).as_bytes()),
+                1 => s.extend_from_slice(
+                    format!("Mail Bob{}@Example.com key{} {}\r\n", i % 5, i % 11, i).as_bytes(),
+                ),
                 2 => s.extend_from_slice("价格 12 数量 3 li@163.com\n".as_bytes()),
                 3 => s.extend_from_slice(b"\n"),
                 4 => s.extend_from_slice(format!("big {}\n", "9".repeat(30)).as_bytes()),
-                _ => s.extend_from_slice(format!("k{} {} x{} {} a@b.org\n", i % 13, i, i % 3, i * 7).as_bytes()),
+                _ => s.extend_from_slice(
+                    format!("k{} {} x{} {} a@b.org\n", i % 13, i, i % 3, i * 7).as_bytes(),
+                ),
             }
         }
         s.extend_from_slice(b"last 5"); // no final newline
@@ -339,9 +410,18 @@ mod tests {
     }
 
     fn cfg(chunk: usize) -> Config {
-        let mut c = Config { chunk_bytes: chunk, ..Config::default() };
-        c.add_pattern("words", Pattern::new(r"k(\d+)", false).unwrap(), PatternMode::Findall).unwrap();
-        c.add_pattern("ats", Pattern::new(r"@", false).unwrap(), PatternMode::Count).unwrap();
+        let mut c = Config {
+            chunk_bytes: chunk,
+            ..Config::default()
+        };
+        c.add_pattern(
+            "words",
+            Pattern::new(r"k(\d+)", false).unwrap(),
+            PatternMode::Findall,
+        )
+        .unwrap();
+        c.add_pattern("ats", Pattern::new(r"@", false).unwrap(), PatternMode::Count)
+            .unwrap();
         c
     }
 
@@ -408,7 +488,10 @@ mod tests {
         let good = tmp("good.gz", &gz);
         let want = json(&run_file(cfg(700), &plain, None));
         let got = json(&run_file(cfg(700), &good, None));
-        assert_eq!(want, got.replace(&*good.to_string_lossy(), &plain.to_string_lossy()));
+        assert_eq!(
+            want,
+            got.replace(&*good.to_string_lossy(), &plain.to_string_lossy())
+        );
         let mut r = Report::new(cfg(700)).unwrap();
         let e = r.feed_file(&good, Some((0, 10)), &mut |_, _| true).unwrap_err();
         assert!(e.message.contains("cannot be split"), "{}", e.message);
@@ -416,7 +499,11 @@ mod tests {
         let mut r = Report::new(cfg(700)).unwrap();
         let e = r.feed_file(&cut, None, &mut |_, _| true).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Data);
-        assert!(e.message.contains(&format!("ends at byte {}", gz.len() / 2)), "{}", e.message);
+        assert!(
+            e.message.contains(&format!("ends at byte {}", gz.len() / 2)),
+            "{}",
+            e.message
+        );
         assert!(!r.is_complete());
         for p in [plain, good, cut] {
             std::fs::remove_file(p).unwrap();
@@ -431,10 +518,17 @@ mod tests {
         let p = tmp("long", &data);
         let mut outs = Vec::new();
         for chunk in [256, 1000, 100_000] {
-            let c = Config { chunk_bytes: chunk, max_line_bytes: 1000, ..Config::default() };
+            let c = Config {
+                chunk_bytes: chunk,
+                max_line_bytes: 1000,
+                ..Config::default()
+            };
             let r = run_file(c, &p, None);
             assert_eq!(r.tally.invalid_count, 1);
-            assert_eq!(r.tally.invalid[0].reason, "line of 5002 bytes exceeds the limit of 1000 bytes");
+            assert_eq!(
+                r.tally.invalid[0].reason,
+                "line of 5002 bytes exceeds the limit of 1000 bytes"
+            );
             assert_eq!(r.tally.documents, 3);
             outs.push(json(&r));
         }
@@ -445,9 +539,15 @@ mod tests {
     #[test]
     fn missing_file_names_it() {
         let mut r = Report::new(Config::default()).unwrap();
-        let e = r.feed_file(Path::new("/nonexistent/x.txt"), None, &mut |_, _| true).unwrap_err();
+        let e = r
+            .feed_file(Path::new("/nonexistent/x.txt"), None, &mut |_, _| true)
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Io);
-        assert!(e.message.contains("'/nonexistent/x.txt'") && e.message.contains("os error 2"), "{}", e.message);
+        assert!(
+            e.message.contains("'/nonexistent/x.txt'") && e.message.contains("os error 2"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

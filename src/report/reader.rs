@@ -28,7 +28,12 @@ pub enum Item {
     Lines { data: Vec<u8>, base: u64 },
     /// A line too long to hold: where it starts, its length without terminator, its length
     /// with it, and its first bytes (for the invalid-line sample).
-    Overlong { offset: u64, content_len: u64, raw_len: u64, head: Vec<u8> },
+    Overlong {
+        offset: u64,
+        content_len: u64,
+        raw_len: u64,
+        head: Vec<u8>,
+    },
 }
 
 /// An item plus how far into the file (compressed bytes for gzip) the reader was.
@@ -98,9 +103,14 @@ impl Source {
     pub fn open(path: &Path, range: Option<(u64, u64)>) -> Result<Source> {
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| io_error(format!("cannot open '{name}'"), e))?;
-        let meta = file.metadata().map_err(|e| io_error(format!("cannot stat '{name}'"), e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| io_error(format!("cannot stat '{name}'"), e))?;
         if meta.is_dir() {
-            return Err(Error::new(ErrorKind::Io, format!("cannot read '{name}': it is a directory")));
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("cannot read '{name}': it is a directory"),
+            ));
         }
         let size = meta.len();
         let mut magic = [0u8; 2];
@@ -118,7 +128,9 @@ impl Source {
             None => (0, size),
             Some((s, e)) => {
                 if s > e {
-                    return Err(Error::invalid(format!("byte range of '{name}' starts at {s}, after its end {e}")));
+                    return Err(Error::invalid(format!(
+                        "byte range of '{name}' starts at {s}, after its end {e}"
+                    )));
                 }
                 if gzip && (s != 0 || e < size) {
                     return Err(Error::invalid(format!(
@@ -130,10 +142,20 @@ impl Source {
         };
         let skip_partial = start > 0;
         let first_byte = if skip_partial { start - 1 } else { 0 };
-        file.seek(SeekFrom::Start(first_byte)).map_err(|e| io_error(format!("cannot seek in '{name}'"), e))?;
+        file.seek(SeekFrom::Start(first_byte))
+            .map_err(|e| io_error(format!("cannot seek in '{name}'"), e))?;
         let limit = size - first_byte;
-        let counted = Counted { inner: file.take(limit), count: 0, limit, hit_eof: false };
-        let input = if gzip { Input::Gzip(MultiGzDecoder::new(counted)) } else { Input::Plain(counted) };
+        let counted = Counted {
+            inner: file.take(limit),
+            count: 0,
+            limit,
+            hit_eof: false,
+        };
+        let input = if gzip {
+            Input::Gzip(MultiGzDecoder::new(counted))
+        } else {
+            Input::Plain(counted)
+        };
         Ok(Source {
             name,
             input,
@@ -148,7 +170,9 @@ impl Source {
 
     /// Bytes of the file consumed so far, relative to the range start (for progress).
     fn file_pos(&self) -> u64 {
-        (self.first_byte + self.input.counted().count).saturating_sub(self.start).min(self.total)
+        (self.first_byte + self.input.counted().count)
+            .saturating_sub(self.start)
+            .min(self.total)
     }
 
     fn read_some(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<usize> {
@@ -210,15 +234,29 @@ impl Source {
                 ),
             )
         } else if matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData) {
-            Error::new(ErrorKind::Data, format!("'{}': corrupt gzip data near compressed byte {at}: {e}", self.name))
+            Error::new(
+                ErrorKind::Data,
+                format!(
+                    "'{}': corrupt gzip data near compressed byte {at}: {e}",
+                    self.name
+                ),
+            )
         } else {
-            io_error(format!("error reading '{}' near compressed byte {at}", self.name), e)
+            io_error(
+                format!("error reading '{}' near compressed byte {at}", self.name),
+                e,
+            )
         }
     }
 
     /// Read the whole source, handing each chunk of whole lines to `emit` (which returns
     /// false to stop early). Chunks are about `chunk` bytes; a line is never split.
-    pub fn run(mut self, chunk: usize, max_line: usize, mut emit: impl FnMut(Progress) -> bool) -> Result<()> {
+    pub fn run(
+        mut self,
+        chunk: usize,
+        max_line: usize,
+        mut emit: impl FnMut(Progress) -> bool,
+    ) -> Result<()> {
         let mut buf: Vec<u8> = Vec::with_capacity(chunk + 1024);
         let mut eof = false;
         // Stream offset of buf[0].
@@ -266,7 +304,10 @@ impl Source {
                     if let Some(i) = memchr::memchr(b'\n', &buf[from..]) {
                         let n = from + i + 1;
                         buf.truncate(n);
-                        emit(Progress { item: Item::Lines { data: buf, base }, file_pos: self.file_pos() });
+                        emit(Progress {
+                            item: Item::Lines { data: buf, base },
+                            file_pos: self.file_pos(),
+                        });
                         return Ok(());
                     }
                 }
@@ -280,7 +321,10 @@ impl Source {
                     buf.extend_from_slice(&rest);
                     scanned = 0;
                     let len = data.len() as u64;
-                    if !emit(Progress { item: Item::Lines { data, base }, file_pos: self.file_pos() }) {
+                    if !emit(Progress {
+                        item: Item::Lines { data, base },
+                        file_pos: self.file_pos(),
+                    }) {
                         return Ok(());
                     }
                     base += len;
@@ -291,7 +335,10 @@ impl Source {
             // No complete line in buf.
             if eof {
                 // The last line, without terminator.
-                emit(Progress { item: Item::Lines { data: buf, base }, file_pos: self.file_pos() });
+                emit(Progress {
+                    item: Item::Lines { data: buf, base },
+                    file_pos: self.file_pos(),
+                });
                 return Ok(());
             }
             // `max_line + 1`: a CRLF line's '\r' is not content, and a line of exactly the
@@ -300,7 +347,15 @@ impl Source {
                 let offset = base;
                 let head: Vec<u8> = buf[..buf.len().min(1024)].to_vec();
                 let (content_len, raw_len, rest) = self.skip_line(buf, chunk)?;
-                if !emit(Progress { item: Item::Overlong { offset, content_len, raw_len, head }, file_pos: self.file_pos() }) {
+                if !emit(Progress {
+                    item: Item::Overlong {
+                        offset,
+                        content_len,
+                        raw_len,
+                        head,
+                    },
+                    file_pos: self.file_pos(),
+                }) {
                     return Ok(());
                 }
                 base += raw_len;
@@ -310,7 +365,9 @@ impl Source {
                 continue;
             }
             // The line is longer than a chunk but allowed: read on.
-            let grow = chunk.min(max_line.saturating_add(2).saturating_sub(buf.len())).max(1);
+            let grow = chunk
+                .min(max_line.saturating_add(2).saturating_sub(buf.len()))
+                .max(1);
             if self.read_some(&mut buf, grow)? == 0 {
                 eof = true;
             }

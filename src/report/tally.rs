@@ -95,15 +95,26 @@ fn merge_counts(dst: &mut FxHashMap<Box<str>, u64>, src: FxHashMap<Box<str>, u64
 
 impl Tally {
     pub fn new(cfg: &Config) -> Tally {
-        Tally { patterns: vec![PatternTally::default(); cfg.patterns.len()], ..Default::default() }
+        Tally {
+            patterns: vec![PatternTally::default(); cfg.patterns.len()],
+            ..Default::default()
+        }
     }
 
     fn add_invalid(&mut self, source: &str, pos: Pos, reason: String, line: &[u8]) {
         self.invalid_count += 1;
         if self.invalid.len() < INVALID_SAMPLES {
             let head = &line[..line.len().min(PREVIEW_CHARS * 4)];
-            let preview: String = String::from_utf8_lossy(head).chars().take(PREVIEW_CHARS).collect();
-            self.invalid.push(InvalidLine { source: source.to_string(), pos, reason, preview });
+            let preview: String = String::from_utf8_lossy(head)
+                .chars()
+                .take(PREVIEW_CHARS)
+                .collect();
+            self.invalid.push(InvalidLine {
+                source: source.to_string(),
+                pos,
+                reason,
+                preview,
+            });
         }
     }
 
@@ -157,7 +168,11 @@ struct DocResult<'t> {
 
 impl<'c> Processor<'c> {
     pub fn new(cfg: &'c Config, per_doc: bool) -> Processor<'c> {
-        Processor { cfg, cls: PyClasses::new(), per_doc }
+        Processor {
+            cfg,
+            cls: PyClasses::new(),
+            per_doc,
+        }
     }
 
     /// One input line ('\n' already removed; `raw_len` counts it) at `pos` of `source`.
@@ -172,7 +187,11 @@ impl<'c> Processor<'c> {
         t.lines += 1;
         t.bytes += raw_len;
         if line.len() > self.cfg.max_line_bytes {
-            let reason = format!("line of {} bytes exceeds the limit of {} bytes", line.len(), self.cfg.max_line_bytes);
+            let reason = format!(
+                "line of {} bytes exceeds the limit of {} bytes",
+                line.len(),
+                self.cfg.max_line_bytes
+            );
             return self.invalid(t, out, source, pos, reason, line);
         }
         let text: Cow<str> = match &self.cfg.text_field {
@@ -195,10 +214,22 @@ impl<'c> Processor<'c> {
     }
 
     /// An overlong line that the reader skipped without holding it.
-    pub fn overlong(&self, t: &mut Tally, out: &mut Vec<u8>, source: &str, offset: u64, content_len: u64, raw_len: u64, head: &[u8]) {
+    pub fn overlong(
+        &self,
+        t: &mut Tally,
+        out: &mut Vec<u8>,
+        source: &str,
+        offset: u64,
+        content_len: u64,
+        raw_len: u64,
+        head: &[u8],
+    ) {
         t.lines += 1;
         t.bytes += raw_len;
-        let reason = format!("line of {content_len} bytes exceeds the limit of {} bytes", self.cfg.max_line_bytes);
+        let reason = format!(
+            "line of {content_len} bytes exceeds the limit of {} bytes",
+            self.cfg.max_line_bytes
+        );
         self.invalid(t, out, source, Pos::Offset(offset), reason, head);
     }
 
@@ -219,7 +250,8 @@ impl<'c> Processor<'c> {
             for_each_kv(&self.cls, text, |k, digits| {
                 // The reference's int() raises here; the document is invalid rather than
                 // the whole run failing.
-                let v = PyInt::from_digits(digits, max).map_err(|e| crate::error::Error::invalid(e.python_message(digits)))?;
+                let v = PyInt::from_digits(digits, max)
+                    .map_err(|e| crate::error::Error::invalid(e.python_message(digits)))?;
                 kv.add(k, v);
                 kv_pairs += 1;
                 Ok(())
@@ -239,7 +271,13 @@ impl<'c> Processor<'c> {
                     s.docs += 1;
                 }
                 None => {
-                    t.kv.insert((*k).into(), KeyStat { total: v.clone(), docs: 1 });
+                    t.kv.insert(
+                        (*k).into(),
+                        KeyStat {
+                            total: v.clone(),
+                            docs: 1,
+                        },
+                    );
                 }
             }
         }
@@ -369,7 +407,9 @@ pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
 /// rejected (they are not JSON, and a lone surrogate is not text).
 pub fn json_text_field<'a>(line: &'a [u8], field: &str) -> Result<Cow<'a, str>, String> {
     let mut de = serde_json::Deserializer::from_slice(line);
-    let found = TopSeed { field }.deserialize(&mut de).and_then(|f| de.end().map(|_| f));
+    let found = TopSeed { field }
+        .deserialize(&mut de)
+        .and_then(|f| de.end().map(|_| f));
     match found {
         Ok(Found::Text(s)) => Ok(s),
         Ok(Found::Missing) => Err(format!("missing field {field:?}")),
@@ -486,7 +526,11 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
                 m.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(if is_number { Found::NotObject("number") } else { found })
+        Ok(if is_number {
+            Found::NotObject("number")
+        } else {
+            found
+        })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Found<'de>, A::Error> {
         while s.next_element::<IgnoredAny>()?.is_some() {}
@@ -526,18 +570,39 @@ mod tests {
         }
         assert_eq!(f(r#"{"id": 1, "text": "a 1"}"#).unwrap(), "a 1");
         assert!(matches!(f(r#"{"text": "plain"}"#).unwrap(), Cow::Borrowed(_)));
-        assert_eq!(f(r#"{"text": "e\u00e9\n", "x": [1, {"y": null}]}"#).unwrap(), "eé\n");
+        assert_eq!(
+            f(r#"{"text": "e\u00e9\n", "x": [1, {"y": null}]}"#).unwrap(),
+            "eé\n"
+        );
         assert_eq!(f(r#"{"text": "first", "text": "last"}"#).unwrap(), "last");
         assert_eq!(f(r#"{"id": 1}"#).unwrap_err(), "missing field \"text\"");
-        assert_eq!(f(r#"{"text": null}"#).unwrap_err(), "field \"text\" is null, not a string");
-        assert_eq!(f(r#"{"text": 12.5}"#).unwrap_err(), "field \"text\" is a number, not a string");
-        assert_eq!(f(r#"{"text": [1]}"#).unwrap_err(), "field \"text\" is an array, not a string");
-        assert_eq!(f(r#"[1, 2]"#).unwrap_err(), "the line is a JSON array, not an object");
+        assert_eq!(
+            f(r#"{"text": null}"#).unwrap_err(),
+            "field \"text\" is null, not a string"
+        );
+        assert_eq!(
+            f(r#"{"text": 12.5}"#).unwrap_err(),
+            "field \"text\" is a number, not a string"
+        );
+        assert_eq!(
+            f(r#"{"text": [1]}"#).unwrap_err(),
+            "field \"text\" is an array, not a string"
+        );
+        assert_eq!(
+            f(r#"[1, 2]"#).unwrap_err(),
+            "the line is a JSON array, not an object"
+        );
         assert_eq!(f(r#"7"#).unwrap_err(), "the line is a JSON number, not an object");
-        assert!(f(r#"{"text": "a"} x"#).unwrap_err().starts_with("invalid JSON: trailing characters"));
+        assert!(f(r#"{"text": "a"} x"#)
+            .unwrap_err()
+            .starts_with("invalid JSON: trailing characters"));
         assert!(f(r#"{"text": "a""#).unwrap_err().starts_with("invalid JSON"));
-        assert!(f(r#"{"text": "\ud800"}"#).unwrap_err().starts_with("invalid JSON"));
+        assert!(f(r#"{"text": "\ud800"}"#)
+            .unwrap_err()
+            .starts_with("invalid JSON"));
         assert!(f("").unwrap_err().starts_with("invalid JSON"));
-        assert!(json_text_field(b"{\"text\": \"\xff\"}", "text").unwrap_err().starts_with("invalid JSON"));
+        assert!(json_text_field(b"{\"text\": \"\xff\"}", "text")
+            .unwrap_err()
+            .starts_with("invalid JSON"));
     }
 }

@@ -22,9 +22,11 @@ use pyint::PyInt;
 
 use crate::error::{Error, ErrorKind, Result};
 
-
 /// Texts `r` of the batch, each with the number error messages should give it.
-fn texts_of<'a>(batch: &TextBatch<'a>, r: std::ops::Range<usize>) -> impl Iterator<Item = (usize, Result<&'a str>)> + 'a {
+fn texts_of<'a>(
+    batch: &TextBatch<'a>,
+    r: std::ops::Range<usize>,
+) -> impl Iterator<Item = (usize, Result<&'a str>)> + 'a {
     let b = *batch;
     r.map(move |i| (b.caller_index(i), b.text(i)))
 }
@@ -43,7 +45,10 @@ pub fn extract_and_aggregate(batch: &TextBatch, max_digits: usize) -> Result<Key
 /// The reference's `extract_emails`: per text, the emails of `text.lower()`.
 pub fn extract_emails(batch: &TextBatch) -> Result<Matches> {
     let parts = batch.map_chunks(|r| {
-        let mut out = Matches { fields_per_match: 1, ..Default::default() };
+        let mut out = Matches {
+            fields_per_match: 1,
+            ..Default::default()
+        };
         for (_, t) in texts_of(batch, r) {
             emails::extract_into(t?, &mut out.fields);
             out.text_offsets.close(out.fields.len());
@@ -59,7 +64,10 @@ impl Pattern {
     pub fn findall(&self, batch: &TextBatch, lower: bool) -> Result<Matches> {
         let k = self.fields_per_match();
         let parts = batch.map_chunks(|r| {
-            let mut out = Matches { fields_per_match: k, ..Default::default() };
+            let mut out = Matches {
+                fields_per_match: k,
+                ..Default::default()
+            };
             let mut n = 0;
             for (_, t) in texts_of(batch, r) {
                 self.for_each_match(t?, |fields| {
@@ -84,10 +92,18 @@ impl Pattern {
         if out.len() < batch.len() {
             return Err(Error::new(
                 ErrorKind::BufferTooSmall,
-                format!("output holds {} counts but the batch has {} texts", out.len(), batch.len()),
+                format!(
+                    "output holds {} counts but the batch has {} texts",
+                    out.len(),
+                    batch.len()
+                ),
             ));
         }
-        let parts = batch.map_chunks(|r| texts_of(batch, r).map(|(_, t)| Ok(self.count(t?))).collect::<Result<Vec<u64>>>())?;
+        let parts = batch.map_chunks(|r| {
+            texts_of(batch, r)
+                .map(|(_, t)| Ok(self.count(t?)))
+                .collect::<Result<Vec<u64>>>()
+        })?;
         let mut i = 0;
         for p in parts {
             out[i..i + p.len()].copy_from_slice(&p);
@@ -120,7 +136,12 @@ impl Pattern {
                     let val = fields.next().unwrap_or("");
                     match PyInt::parse_python(val, max_digits) {
                         Ok(v) => agg.add(key, v),
-                        Err(e) => err = Some(Error::new(ErrorKind::InvalidValue, format!("text {i}: {}", e.python_message(val)))),
+                        Err(e) => {
+                            err = Some(Error::new(
+                                ErrorKind::InvalidValue,
+                                format!("text {i}: {}", e.python_message(val)),
+                            ))
+                        }
                     }
                 });
                 if let Some(e) = err {
@@ -141,7 +162,10 @@ impl Pattern {
     pub fn frequencies(&self, batch: &TextBatch, group: Option<usize>, top: usize) -> Result<Frequencies> {
         let g = group.unwrap_or(if self.groups() > 0 { 1 } else { 0 });
         if g > self.groups() {
-            return Err(Error::invalid(format!("group {g} does not exist: the pattern has {} groups", self.groups())));
+            return Err(Error::invalid(format!(
+                "group {g} does not exist: the pattern has {} groups",
+                self.groups()
+            )));
         }
         let parts = batch.map_chunks(|r| {
             let mut m: FxHashMap<&str, u64> = FxHashMap::default();
@@ -188,7 +212,14 @@ mod tests {
                 if i == 77 {
                     "big 1 ".repeat(30_000)
                 } else {
-                    format!("user{} {} 名字 {} Mail{}@Host{}.com x", i % 13, i, i % 7, i % 5, i % 3)
+                    format!(
+                        "user{} {} 名字 {} Mail{}@Host{}.com x",
+                        i % 13,
+                        i,
+                        i % 7,
+                        i % 5,
+                        i % 3
+                    )
                 }
             })
             .collect();

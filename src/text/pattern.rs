@@ -62,7 +62,12 @@ impl Pattern {
                 other => Error::new(ErrorKind::PatternSyntax, format!("invalid pattern: {other}")),
             })?;
         let groups = regex.captures_len() - 1;
-        Ok(Pattern { regex, source: pattern.to_string(), groups, ignore_case })
+        Ok(Pattern {
+            regex,
+            source: pattern.to_string(),
+            groups,
+            ignore_case,
+        })
     }
 
     pub fn source(&self) -> &str {
@@ -86,7 +91,9 @@ impl Pattern {
         let mut locs = self.regex.capture_locations();
         let mut pos = 0;
         while pos <= text.len() {
-            let Some(m) = self.regex.captures_read_at(&mut locs, text, pos) else { break };
+            let Some(m) = self.regex.captures_read_at(&mut locs, text, pos) else {
+                break;
+            };
             let (s, e) = (m.start(), m.end());
             if self.groups == 0 {
                 f(&mut std::iter::once(m.as_str()));
@@ -102,9 +109,15 @@ impl Pattern {
         let mut n = 0;
         let mut pos = 0;
         while pos <= text.len() {
-            let Some(m) = self.regex.find_at(text, pos) else { break };
+            let Some(m) = self.regex.find_at(text, pos) else {
+                break;
+            };
             n += 1;
-            pos = if m.end() > m.start() { m.end() } else { next_char(text, m.end()) };
+            pos = if m.end() > m.start() {
+                m.end()
+            } else {
+                next_char(text, m.end())
+            };
         }
         n
     }
@@ -114,18 +127,30 @@ impl Pattern {
         if group == 0 {
             let mut pos = 0;
             while pos <= text.len() {
-                let Some(m) = self.regex.find_at(text, pos) else { break };
+                let Some(m) = self.regex.find_at(text, pos) else {
+                    break;
+                };
                 f(m.as_str());
-                pos = if m.end() > m.start() { m.end() } else { next_char(text, m.end()) };
+                pos = if m.end() > m.start() {
+                    m.end()
+                } else {
+                    next_char(text, m.end())
+                };
             }
             return;
         }
         let mut locs = self.regex.capture_locations();
         let mut pos = 0;
         while pos <= text.len() {
-            let Some(m) = self.regex.captures_read_at(&mut locs, text, pos) else { break };
+            let Some(m) = self.regex.captures_read_at(&mut locs, text, pos) else {
+                break;
+            };
             f(locs.get(group).map_or("", |(a, b)| &text[a..b]));
-            pos = if m.end() > m.start() { m.end() } else { next_char(text, m.end()) };
+            pos = if m.end() > m.start() {
+                m.end()
+            } else {
+                next_char(text, m.end())
+            };
         }
     }
 }
@@ -151,7 +176,10 @@ mod tests {
 
     #[test]
     fn empty_matches_like_python_37() {
-        let got: Vec<String> = findall("x*", "abxd").into_iter().map(|mut v| v.remove(0)).collect();
+        let got: Vec<String> = findall("x*", "abxd")
+            .into_iter()
+            .map(|mut v| v.remove(0))
+            .collect();
         assert_eq!(got, ["", "", "x", "", ""]);
         assert_eq!(Pattern::new("x*", false).unwrap().count("abxd"), 5);
         let got: Vec<String> = findall("", "中文").into_iter().map(|mut v| v.remove(0)).collect();
@@ -160,16 +188,34 @@ mod tests {
 
     #[test]
     fn groups_and_non_participating() {
-        assert_eq!(findall(r"(a)|(b)", "ab"), vec![vec!["a".to_string(), "".into()], vec!["".into(), "b".into()]]);
-        assert_eq!(findall(r"\w+", "x² e\u{301}"), vec![vec!["x²".to_string()], vec!["e".into()]]);
+        assert_eq!(
+            findall(r"(a)|(b)", "ab"),
+            vec![vec!["a".to_string(), "".into()], vec!["".into(), "b".into()]]
+        );
+        assert_eq!(
+            findall(r"\w+", "x² e\u{301}"),
+            vec![vec!["x²".to_string()], vec!["e".into()]]
+        );
     }
 
     #[test]
     fn errors_are_classified() {
-        assert_eq!(Pattern::new(r"(a)\1", false).unwrap_err().kind, ErrorKind::PatternUnsupported);
-        assert_eq!(Pattern::new(r"a(?=b)", false).unwrap_err().kind, ErrorKind::PatternUnsupported);
-        assert_eq!(Pattern::new(r"a(", false).unwrap_err().kind, ErrorKind::PatternSyntax);
-        assert_eq!(Pattern::new(r"\w{1000}{1000}", false).unwrap_err().kind, ErrorKind::PatternTooLarge);
+        assert_eq!(
+            Pattern::new(r"(a)\1", false).unwrap_err().kind,
+            ErrorKind::PatternUnsupported
+        );
+        assert_eq!(
+            Pattern::new(r"a(?=b)", false).unwrap_err().kind,
+            ErrorKind::PatternUnsupported
+        );
+        assert_eq!(
+            Pattern::new(r"a(", false).unwrap_err().kind,
+            ErrorKind::PatternSyntax
+        );
+        assert_eq!(
+            Pattern::new(r"\w{1000}{1000}", false).unwrap_err().kind,
+            ErrorKind::PatternTooLarge
+        );
     }
 
     #[test]

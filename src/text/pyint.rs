@@ -11,7 +11,10 @@ const BASE_DIGITS: usize = 18;
 pub enum PyInt {
     Small(i64),
     /// Never holds a value that fits in i64; `mag` is little-endian base 10^18, no leading zero limbs.
-    Big { neg: bool, mag: Vec<u64> },
+    Big {
+        neg: bool,
+        mag: Vec<u64>,
+    },
 }
 
 /// Why a string is not an int (the text Python would put in its ValueError).
@@ -35,12 +38,18 @@ impl IntError {
 
 /// Python's repr() of a str, close enough for an error message.
 fn py_repr(s: &str) -> String {
-    let shown: String = if s.chars().count() > 200 { s.chars().take(200).chain("...".chars()).collect() } else { s.to_string() };
+    let shown: String = if s.chars().count() > 200 {
+        s.chars().take(200).chain("...".chars()).collect()
+    } else {
+        s.to_string()
+    };
     format!("'{}'", shown.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 fn mag_cmp(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.iter().rev().cmp(b.iter().rev()))
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.iter().rev().cmp(b.iter().rev()))
 }
 
 fn mag_add(a: &[u64], b: &[u64]) -> Vec<u64> {
@@ -93,7 +102,10 @@ impl PyInt {
     fn from_sign_mag(neg: bool, mag: Vec<u64>) -> PyInt {
         // Fold back to Small when it fits.
         if mag.len() <= 2 {
-            let v = mag.iter().rev().fold(0u128, |acc, &l| acc * BASE as u128 + l as u128);
+            let v = mag
+                .iter()
+                .rev()
+                .fold(0u128, |acc, &l| acc * BASE as u128 + l as u128);
             if neg && v <= i64::MAX as u128 + 1 {
                 return PyInt::Small((v as i128).wrapping_neg() as i64);
             }
@@ -131,7 +143,10 @@ impl PyInt {
             return Err(IntError::Invalid);
         }
         if limit > 0 && digits.len() > limit {
-            return Err(IntError::TooManyDigits { digits: digits.len(), limit });
+            return Err(IntError::TooManyDigits {
+                digits: digits.len(),
+                limit,
+            });
         }
         if digits.len() <= 18 {
             return Ok(PyInt::Small(if neg { -(small as i64) } else { small as i64 }));
@@ -225,8 +240,14 @@ mod tests {
         let big = "123456789012345678901234567890";
         assert_eq!(PyInt::from_digits(big, 0).unwrap().to_decimal(), big);
         assert_eq!(PyInt::from_digits(&"0".repeat(40), 0).unwrap(), PyInt::Small(0));
-        assert!(matches!(PyInt::from_digits(&"1".repeat(4301), 4300), Err(IntError::TooManyDigits { digits: 4301, .. })));
-        assert_eq!(PyInt::parse_python(" -1_000\u{3000}", 0).unwrap(), PyInt::Small(-1000));
+        assert!(matches!(
+            PyInt::from_digits(&"1".repeat(4301), 4300),
+            Err(IntError::TooManyDigits { digits: 4301, .. })
+        ));
+        assert_eq!(
+            PyInt::parse_python(" -1_000\u{3000}", 0).unwrap(),
+            PyInt::Small(-1000)
+        );
         assert_eq!(PyInt::parse_python("+7", 0).unwrap(), PyInt::Small(7));
         for bad in ["", "-", "1__0", "_1", "1_", "12a", "--1", "²"] {
             assert!(PyInt::parse_python(bad, 0).is_err(), "{bad:?}");
@@ -245,7 +266,10 @@ mod tests {
         m.add_assign(&PyInt::Small(-1));
         assert_eq!(m.to_decimal(), "-9223372036854775809");
         let a = PyInt::parse_python("999999999999999999999999999999999999", 0).unwrap();
-        assert_eq!(a.add(&PyInt::Small(1)).to_decimal(), "1000000000000000000000000000000000000");
+        assert_eq!(
+            a.add(&PyInt::Small(1)).to_decimal(),
+            "1000000000000000000000000000000000000"
+        );
         let b = PyInt::parse_python("-1000000000000000000000000000000000000", 0).unwrap();
         assert_eq!(a.add(&b), PyInt::Small(-1));
     }

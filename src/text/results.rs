@@ -10,7 +10,10 @@ pub struct StringTable {
 
 impl Default for StringTable {
     fn default() -> Self {
-        StringTable { data: Vec::new(), offsets: vec![0] }
+        StringTable {
+            data: Vec::new(),
+            offsets: vec![0],
+        }
     }
 }
 
@@ -78,7 +81,10 @@ pub struct Matches {
 
 impl Matches {
     pub fn concat(parts: Vec<Matches>, fields_per_match: usize) -> Matches {
-        let mut out = Matches { fields_per_match, ..Default::default() };
+        let mut out = Matches {
+            fields_per_match,
+            ..Default::default()
+        };
         for p in &parts {
             out.fields.append(&p.fields);
             out.text_offsets.append(&p.text_offsets);
@@ -169,16 +175,25 @@ impl Frequencies {
 pub fn join_strings(data: &[u8], offsets: &[u64], sep: u8, out: &mut [u8]) -> crate::error::Result<()> {
     use crate::error::{Error, ErrorKind};
     let n = offsets.len().saturating_sub(1);
-    let (first, last) = (offsets.first().copied().unwrap_or(0) as usize, offsets.last().copied().unwrap_or(0) as usize);
+    let (first, last) = (
+        offsets.first().copied().unwrap_or(0) as usize,
+        offsets.last().copied().unwrap_or(0) as usize,
+    );
     if offsets.windows(2).any(|w| w[0] > w[1]) || last > data.len() {
         return Err(Error::invalid("offsets are not monotonic or exceed the data"));
     }
     let need = last - first + n.saturating_sub(1);
     if out.len() != need {
-        return Err(Error::new(ErrorKind::BufferTooSmall, format!("output must hold exactly {need} bytes, it holds {}", out.len())));
+        return Err(Error::new(
+            ErrorKind::BufferTooSmall,
+            format!("output must hold exactly {need} bytes, it holds {}", out.len()),
+        ));
     }
     if memchr::memchr(sep, &data[first..last]).is_some() {
-        return Err(Error::new(ErrorKind::InvalidValue, format!("a string contains the separator byte {sep:#04x}")));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("a string contains the separator byte {sep:#04x}"),
+        ));
     }
     let mut pos = 0;
     for (k, w) in offsets.windows(2).enumerate() {
