@@ -209,6 +209,11 @@ typedef enum FkStatus {
    * An internal error (a Rust panic, caught at the boundary). Please report it.
    */
   FK_STATUS_PANIC = 16,
+  /**
+   * An internal failure that is not a panic at the boundary nor an allocation failure (a
+   * worker task lost, a panic caught inside a worker). Please report it.
+   */
+  FK_STATUS_INTERNAL = 17,
 } FkStatus;
 
 /**

@@ -13,6 +13,7 @@ pub mod image;
 pub mod numeric;
 pub mod parallel;
 pub mod report;
+pub mod shared;
 pub mod text;
 
 #[cfg(feature = "mimalloc")]

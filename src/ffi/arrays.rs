@@ -6,9 +6,10 @@
 use std::ffi::c_void;
 use std::ops::Range;
 
-use ndarray::{ArrayView, ArrayViewMut, Axis, Ix1, Ix2, Ix3, IxDyn, ShapeBuilder};
+use ndarray::{ArrayViewMut, Ix1, Ix2, Ix3};
 
-use super::{check_no_overlap, guard, out_arg, slice_arg, span, FkStatus};
+use super::strided::{check_distinct, dim, dim_mut, layout, make_view, make_view_mut, Layout};
+use super::{check_no_overlap, guard, out_arg, ref_arg, slice_arg, span, FkStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::image::{self, Border, Gray, Pixel, Real, SobelOut};
 use crate::numeric;
@@ -113,139 +114,6 @@ fn border_arg(code: u32) -> Result<Border> {
     })
 }
 
-/// A validated strided layout: the byte range it touches and the view's parameters.
-struct Layout {
-    /// Lowest address touched.
-    base: usize,
-    /// Bytes from the lowest to one past the highest address touched.
-    extent: Range<usize>,
-    shape: Vec<usize>,
-    /// Strides in elements (absolute values) and which axes run backwards.
-    strides: Vec<usize>,
-    negative: Vec<bool>,
-}
-
-/// Validate `shape`/`strides` (bytes) at `ptr` for elements of type T.
-fn layout<T>(
-    ptr: *const c_void,
-    shape: &[usize],
-    strides: &[isize],
-    what: &str,
-    allow_empty: bool,
-) -> Result<Layout> {
-    let elem = std::mem::size_of::<T>() as i128;
-    let n: Option<usize> = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    if n.is_none() || n.unwrap() as i128 * elem > isize::MAX as i128 {
-        return Err(Error::invalid(format!(
-            "{what}: shape {shape:?} overflows the address space"
-        )));
-    }
-    if n == Some(0) {
-        if allow_empty {
-            let p = ptr as usize;
-            return Ok(Layout {
-                base: p,
-                extent: p..p,
-                shape: shape.to_vec(),
-                strides: vec![0; shape.len()],
-                negative: vec![false; shape.len()],
-            });
-        }
-        return Err(Error::invalid(format!("{what} is empty (shape {shape:?})")));
-    }
-    if ptr.is_null() {
-        return Err(super::null_err(what));
-    }
-    let (mut lo, mut hi) = (0i128, 0i128);
-    for (&d, &s) in shape.iter().zip(strides) {
-        if s as i128 % elem != 0 {
-            return Err(Error::invalid(format!(
-                "{what}: stride {s} bytes is not a multiple of the element size ({elem} bytes)"
-            )));
-        }
-        let span = (d as i128 - 1) * s as i128;
-        if span < 0 {
-            lo += span;
-        } else {
-            hi += span;
-        }
-    }
-    let (start, end) = (ptr as usize as i128 + lo, ptr as usize as i128 + hi + elem);
-    if start < 0 || end > usize::MAX as i128 || end - start > isize::MAX as i128 {
-        return Err(Error::invalid(format!(
-            "{what}: shape {shape:?} with strides {strides:?} bytes overflows the address space"
-        )));
-    }
-    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
-        return Err(Error::invalid(format!(
-            "{what} is not aligned to {} bytes (address {ptr:p}); copy it to an aligned buffer",
-            std::mem::align_of::<T>()
-        )));
-    }
-    Ok(Layout {
-        base: start as usize,
-        extent: start as usize..end as usize,
-        shape: shape.to_vec(),
-        strides: strides
-            .iter()
-            .map(|&s| (s.unsigned_abs()) / elem as usize)
-            .collect(),
-        negative: strides.iter().map(|&s| s < 0).collect(),
-    })
-}
-
-/// Reject a writable layout whose elements overlap each other (a broadcast output would be
-/// written by several threads at once). Sufficient test: sorted by stride, every axis must
-/// step over the whole extent of the smaller ones.
-fn check_distinct(l: &Layout, what: &str) -> Result<()> {
-    let mut axes: Vec<(usize, usize)> = l
-        .shape
-        .iter()
-        .zip(&l.strides)
-        .filter(|(&d, _)| d > 1)
-        .map(|(&d, &s)| (s, d))
-        .collect();
-    axes.sort();
-    let mut covered = 1usize; // elements spanned by the smaller axes
-    for (s, d) in axes {
-        if s < covered {
-            return Err(Error::new(
-                ErrorKind::Overlap,
-                format!("{what}: its elements overlap in memory (zero or interleaved strides); an output needs distinct elements"),
-            ));
-        }
-        covered = s.saturating_mul(d);
-    }
-    Ok(())
-}
-
-unsafe fn make_view<'a, T>(l: &Layout) -> ArrayView<'a, T, IxDyn> {
-    let mut v = ArrayView::from_shape_ptr(IxDyn(&l.shape).strides(IxDyn(&l.strides)), l.base as *const T);
-    for (k, &neg) in l.negative.iter().enumerate() {
-        if neg {
-            v.invert_axis(Axis(k));
-        }
-    }
-    v
-}
-
-unsafe fn make_view_mut<'a, T>(l: &Layout) -> ArrayViewMut<'a, T, IxDyn> {
-    let mut v = ArrayViewMut::from_shape_ptr(IxDyn(&l.shape).strides(IxDyn(&l.strides)), l.base as *mut T);
-    for (k, &neg) in l.negative.iter().enumerate() {
-        if neg {
-            v.invert_axis(Axis(k));
-        }
-    }
-    v
-}
-
-fn dim<T, D: ndarray::Dimension>(v: ArrayView<'_, T, IxDyn>) -> ArrayView<'_, T, D> {
-    v.into_dimensionality().expect("layout rank")
-}
-fn dim_mut<T, D: ndarray::Dimension>(v: ArrayViewMut<'_, T, IxDyn>) -> ArrayViewMut<'_, T, D> {
-    v.into_dimensionality().expect("layout rank")
-}
-
 fn image_layout<T>(img: &FkImage, what: &str) -> Result<Layout> {
     layout::<T>(
         img.data,
@@ -312,55 +180,107 @@ unsafe fn sobel_outputs<'a, O: Real>(
     Ok([it.next().unwrap(), it.next().unwrap(), it.next().unwrap()])
 }
 
-unsafe fn sobel_typed<P: Pixel, A: Real, O: Real>(
-    src: &FkImage,
+/// A kernel run at the element types that the caller's dtype codes name: `P` the input's,
+/// `A` the working precision (double when the input or the output is `FK_DTYPE_F64`, else
+/// single), `O` the output's.
+trait Typed {
+    /// # Safety
+    /// The export's own contract on the buffers it was given.
+    unsafe fn run<P: Pixel, A: Real, O: Real>(self) -> Result<()>;
+}
+
+/// The one dtype dispatch of the image exports: pick `P`, `A`, `O` from the input's and the
+/// output's codes (`out_what` names the output in errors) and run `k` with them.
+///
+/// # Safety
+/// As [`Typed::run`].
+unsafe fn dispatch(src: u32, out: u32, out_what: &str, k: impl Typed) -> Result<()> {
+    // SAFETY (every arm): forwarded contract.
+    unsafe {
+        match (src, out) {
+            (FK_DTYPE_U8, FK_DTYPE_F32) => k.run::<u8, f32, f32>(),
+            (FK_DTYPE_U8, FK_DTYPE_F64) => k.run::<u8, f64, f64>(),
+            (FK_DTYPE_U16, FK_DTYPE_F32) => k.run::<u16, f32, f32>(),
+            (FK_DTYPE_U16, FK_DTYPE_F64) => k.run::<u16, f64, f64>(),
+            (FK_DTYPE_F32, FK_DTYPE_F32) => k.run::<f32, f32, f32>(),
+            (FK_DTYPE_F32, FK_DTYPE_F64) => k.run::<f32, f64, f64>(),
+            (FK_DTYPE_F64, FK_DTYPE_F32) => k.run::<f64, f64, f32>(),
+            (FK_DTYPE_F64, FK_DTYPE_F64) => k.run::<f64, f64, f64>(),
+            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => {
+                Err(dtype_err(out_what, o, "FK_DTYPE_F32 or FK_DTYPE_F64"))
+            }
+            (s, _) => Err(dtype_err(
+                "src",
+                s,
+                "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64",
+            )),
+        }
+    }
+}
+
+struct SobelArgs<'a> {
+    src: &'a FkImage,
     border: Border,
-    outs: [(*const FkImageOut, &str); 3],
-) -> Result<()> {
-    let l = image_layout::<P>(src, "src")?;
-    let [m, gx, gy] = sobel_outputs::<O>(&l.extent, outs)?;
-    let view = dim::<P, Ix2>(make_view::<P>(&l));
-    image::sobel::<A, O, _>(
-        &Gray(view),
-        border,
-        SobelOut {
+    outs: [(*const FkImageOut, &'a str); 3],
+}
+
+impl Typed for SobelArgs<'_> {
+    unsafe fn run<P: Pixel, A: Real, O: Real>(self) -> Result<()> {
+        let l = image_layout::<P>(self.src, "src")?;
+        // SAFETY: the outputs are valid for their layouts (the export's contract), checked
+        // for overlaps with the input and each other.
+        let [m, gx, gy] = unsafe { sobel_outputs::<O>(&l.extent, self.outs) }?;
+        // SAFETY: the input is valid for its layout (the export's contract).
+        let view = dim::<P, Ix2>(unsafe { make_view::<P>(&l) });
+        let out = SobelOut {
             magnitude: m.expect("checked"),
             gx,
             gy,
-        },
-    )
+        };
+        image::sobel::<A, O, _>(&Gray(view), self.border, out)
+    }
 }
 
-unsafe fn edges_typed<P: Pixel, A: Real, O: Real>(
-    src: &FkColorImage,
+struct EdgesArgs<'a> {
+    src: &'a FkColorImage,
     border: Border,
-    out: *const FkImageOut,
-) -> Result<()> {
-    let l = color_layout::<P>(src, "src")?;
-    let [m, _, _] = sobel_outputs::<O>(
-        &l.extent,
-        [(out, "magnitude"), (std::ptr::null(), ""), (std::ptr::null(), "")],
-    )?;
-    let view = dim::<P, Ix3>(make_view::<P>(&l));
-    image::edges::<A, P, O>(
-        view,
-        border,
-        SobelOut {
+    magnitude: *const FkImageOut,
+}
+
+impl Typed for EdgesArgs<'_> {
+    unsafe fn run<P: Pixel, A: Real, O: Real>(self) -> Result<()> {
+        let l = color_layout::<P>(self.src, "src")?;
+        let none = (std::ptr::null(), "");
+        // SAFETY: as in `SobelArgs::run`.
+        let [m, _, _] =
+            unsafe { sobel_outputs::<O>(&l.extent, [(self.magnitude, "magnitude"), none, none]) }?;
+        // SAFETY: as in `SobelArgs::run`.
+        let view = dim::<P, Ix3>(unsafe { make_view::<P>(&l) });
+        let out = SobelOut {
             magnitude: m.expect("checked"),
             gx: None,
             gy: None,
-        },
-    )
+        };
+        image::edges::<A, P, O>(view, self.border, out)
+    }
 }
 
-unsafe fn grayscale_typed<P: Pixel, O: Real>(src: &FkColorImage, out: &FkImageOut) -> Result<()> {
-    let l = color_layout::<P>(src, "src")?;
-    let o = out_layout::<O>(out, "out")?;
-    check_no_overlap(o.extent.clone(), l.extent.clone(), "out")?;
-    image::grayscale(
-        dim::<P, Ix3>(make_view::<P>(&l)),
-        dim_mut::<O, Ix2>(make_view_mut::<O>(&o)),
-    )
+struct GrayscaleArgs<'a> {
+    src: &'a FkColorImage,
+    out: &'a FkImageOut,
+}
+
+impl Typed for GrayscaleArgs<'_> {
+    /// The luma is always computed in double precision: `A` is not used.
+    unsafe fn run<P: Pixel, A: Real, O: Real>(self) -> Result<()> {
+        let l = color_layout::<P>(self.src, "src")?;
+        let o = out_layout::<O>(self.out, "out")?;
+        check_no_overlap(o.extent.clone(), l.extent.clone(), "out")?;
+        // SAFETY: both buffers are valid for their layouts (the export's contract) and do
+        // not overlap (checked just above).
+        let (input, output) = unsafe { (make_view::<P>(&l), make_view_mut::<O>(&o)) };
+        image::grayscale(dim::<P, Ix3>(input), dim_mut::<O, Ix2>(output))
+    }
 }
 
 /// Sobel gradient magnitude `sqrt(gx² + gy²)` of `src` into `magnitude`, and the gradients
@@ -385,8 +305,8 @@ pub unsafe extern "C" fn fk_sobel(
     gy: *const FkImageOut,
 ) -> FkStatus {
     guard(|| {
-        let src = src.as_ref().ok_or_else(|| super::null_err("src"))?;
-        let m = magnitude.as_ref().ok_or_else(|| super::null_err("magnitude"))?;
+        let src = ref_arg(src, "src")?;
+        let m = ref_arg(magnitude, "magnitude")?;
         let border = border_arg(border)?;
         for (p, what) in [(gx, "gx"), (gy, "gy")] {
             if let Some(o) = p.as_ref() {
@@ -404,24 +324,7 @@ pub unsafe extern "C" fn fk_sobel(
             }
         }
         let outs = [(magnitude, "magnitude"), (gx, "gx"), (gy, "gy")];
-        match (src.dtype, m.dtype) {
-            (FK_DTYPE_U8, FK_DTYPE_F32) => sobel_typed::<u8, f32, f32>(src, border, outs),
-            (FK_DTYPE_U8, FK_DTYPE_F64) => sobel_typed::<u8, f64, f64>(src, border, outs),
-            (FK_DTYPE_U16, FK_DTYPE_F32) => sobel_typed::<u16, f32, f32>(src, border, outs),
-            (FK_DTYPE_U16, FK_DTYPE_F64) => sobel_typed::<u16, f64, f64>(src, border, outs),
-            (FK_DTYPE_F32, FK_DTYPE_F32) => sobel_typed::<f32, f32, f32>(src, border, outs),
-            (FK_DTYPE_F32, FK_DTYPE_F64) => sobel_typed::<f32, f64, f64>(src, border, outs),
-            (FK_DTYPE_F64, FK_DTYPE_F32) => sobel_typed::<f64, f64, f32>(src, border, outs),
-            (FK_DTYPE_F64, FK_DTYPE_F64) => sobel_typed::<f64, f64, f64>(src, border, outs),
-            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => {
-                Err(dtype_err("magnitude", o, "FK_DTYPE_F32 or FK_DTYPE_F64"))
-            }
-            (s, _) => Err(dtype_err(
-                "src",
-                s,
-                "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64",
-            )),
-        }?;
+        dispatch(src.dtype, m.dtype, "magnitude", SobelArgs { src, border, outs })?;
         Ok(())
     })
 }
@@ -433,26 +336,9 @@ pub unsafe extern "C" fn fk_sobel(
 #[no_mangle]
 pub unsafe extern "C" fn fk_grayscale(src: *const FkColorImage, out: *const FkImageOut) -> FkStatus {
     guard(|| {
-        let src = src.as_ref().ok_or_else(|| super::null_err("src"))?;
-        let out = out.as_ref().ok_or_else(|| super::null_err("out"))?;
-        match (src.dtype, out.dtype) {
-            (FK_DTYPE_U8, FK_DTYPE_F32) => grayscale_typed::<u8, f32>(src, out),
-            (FK_DTYPE_U8, FK_DTYPE_F64) => grayscale_typed::<u8, f64>(src, out),
-            (FK_DTYPE_U16, FK_DTYPE_F32) => grayscale_typed::<u16, f32>(src, out),
-            (FK_DTYPE_U16, FK_DTYPE_F64) => grayscale_typed::<u16, f64>(src, out),
-            (FK_DTYPE_F32, FK_DTYPE_F32) => grayscale_typed::<f32, f32>(src, out),
-            (FK_DTYPE_F32, FK_DTYPE_F64) => grayscale_typed::<f32, f64>(src, out),
-            (FK_DTYPE_F64, FK_DTYPE_F32) => grayscale_typed::<f64, f32>(src, out),
-            (FK_DTYPE_F64, FK_DTYPE_F64) => grayscale_typed::<f64, f64>(src, out),
-            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => {
-                Err(dtype_err("out", o, "FK_DTYPE_F32 or FK_DTYPE_F64"))
-            }
-            (s, _) => Err(dtype_err(
-                "src",
-                s,
-                "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64",
-            )),
-        }?;
+        let src = ref_arg(src, "src")?;
+        let out = ref_arg(out, "out")?;
+        dispatch(src.dtype, out.dtype, "out", GrayscaleArgs { src, out })?;
         Ok(())
     })
 }
@@ -468,27 +354,19 @@ pub unsafe extern "C" fn fk_edges(
     magnitude: *const FkImageOut,
 ) -> FkStatus {
     guard(|| {
-        let src = src.as_ref().ok_or_else(|| super::null_err("src"))?;
-        let m = magnitude.as_ref().ok_or_else(|| super::null_err("magnitude"))?;
+        let src = ref_arg(src, "src")?;
+        let m = ref_arg(magnitude, "magnitude")?;
         let border = border_arg(border)?;
-        match (src.dtype, m.dtype) {
-            (FK_DTYPE_U8, FK_DTYPE_F32) => edges_typed::<u8, f32, f32>(src, border, magnitude),
-            (FK_DTYPE_U8, FK_DTYPE_F64) => edges_typed::<u8, f64, f64>(src, border, magnitude),
-            (FK_DTYPE_U16, FK_DTYPE_F32) => edges_typed::<u16, f32, f32>(src, border, magnitude),
-            (FK_DTYPE_U16, FK_DTYPE_F64) => edges_typed::<u16, f64, f64>(src, border, magnitude),
-            (FK_DTYPE_F32, FK_DTYPE_F32) => edges_typed::<f32, f32, f32>(src, border, magnitude),
-            (FK_DTYPE_F32, FK_DTYPE_F64) => edges_typed::<f32, f64, f64>(src, border, magnitude),
-            (FK_DTYPE_F64, FK_DTYPE_F32) => edges_typed::<f64, f64, f32>(src, border, magnitude),
-            (FK_DTYPE_F64, FK_DTYPE_F64) => edges_typed::<f64, f64, f64>(src, border, magnitude),
-            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => {
-                Err(dtype_err("magnitude", o, "FK_DTYPE_F32 or FK_DTYPE_F64"))
-            }
-            (s, _) => Err(dtype_err(
-                "src",
-                s,
-                "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64",
-            )),
-        }?;
+        dispatch(
+            src.dtype,
+            m.dtype,
+            "magnitude",
+            EdgesArgs {
+                src,
+                border,
+                magnitude,
+            },
+        )?;
         Ok(())
     })
 }

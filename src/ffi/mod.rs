@@ -8,10 +8,16 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::error::{Error, ErrorKind, Result};
+use std::ops::Range;
+use std::path::PathBuf;
+
+use crate::error::{panic_message, Error, ErrorKind, Result};
+use crate::text::{Offsets, TextBatch};
+use text::{FkTexts, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32, FK_OFFSETS_I64};
 
 pub mod arrays;
 pub mod report;
+mod strided;
 pub mod text;
 
 /// ABI version: bumped on any incompatible change of an exported signature or struct.
@@ -56,6 +62,9 @@ pub enum FkStatus {
     InvalidHandle = 15,
     /// An internal error (a Rust panic, caught at the boundary). Please report it.
     Panic = 16,
+    /// An internal failure that is not a panic at the boundary nor an allocation failure (a
+    /// worker task lost, a panic caught inside a worker). Please report it.
+    Internal = 17,
 }
 
 impl From<ErrorKind> for FkStatus {
@@ -75,6 +84,7 @@ impl From<ErrorKind> for FkStatus {
             ErrorKind::Io => FkStatus::Io,
             ErrorKind::Data => FkStatus::Data,
             ErrorKind::Cancelled => FkStatus::Cancelled,
+            ErrorKind::Internal => FkStatus::Internal,
         }
     }
 }
@@ -123,11 +133,7 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> FkStatus {
             FkStatus::InvalidHandle
         }
         Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let what = panic_message(&*payload);
             set_last_error(&format!(
                 "internal error (Rust panic caught at the C boundary): {what}; please report this"
             ));
@@ -136,22 +142,37 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> FkStatus {
     }
 }
 
+// ----------------------------------------------------------------------------------------
+// Argument helpers: every export converts its raw arguments through these, so each check
+// (NULL, length overflow, alignment, UTF-8, overlap) is written once.
+// ----------------------------------------------------------------------------------------
+
 /// Borrow `len` elements at `ptr`. NULL is accepted only for `len == 0`.
+///
+/// # Safety
+/// Unless NULL (or `len == 0`), `ptr` must point to `len` initialised `T`s that stay valid
+/// and unmodified for `'a`. NULL, overflow and misalignment are checked here.
 pub(crate) unsafe fn slice_arg<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a [T]> {
     if len == 0 {
         return Ok(&[]);
     }
     check_ptr(ptr, len, what)?;
-    Ok(std::slice::from_raw_parts(ptr, len))
+    // SAFETY: non-NULL, aligned, the byte length fits in isize (checked above); validity
+    // for `len` elements is the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
 /// Mutable version of [`slice_arg`].
+///
+/// # Safety
+/// As [`slice_arg`], and nothing else may read or write the elements during `'a`.
 pub(crate) unsafe fn slice_arg_mut<'a, T>(ptr: *mut T, len: usize, what: &str) -> Result<&'a mut [T]> {
     if len == 0 {
         return Ok(&mut []);
     }
     check_ptr(ptr, len, what)?;
-    Ok(std::slice::from_raw_parts_mut(ptr, len))
+    // SAFETY: as in `slice_arg`; exclusive access is the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 
 fn check_ptr<T>(ptr: *const T, len: usize, what: &str) -> Result<()> {
@@ -164,12 +185,12 @@ fn check_ptr<T>(ptr: *const T, len: usize, what: &str) -> Result<()> {
     let bytes = len
         .checked_mul(std::mem::size_of::<T>())
         .filter(|&b| b <= isize::MAX as usize);
-    if bytes.is_none() || (ptr as usize).checked_add(bytes.unwrap()).is_none() {
+    if bytes.is_none_or(|b| (ptr as usize).checked_add(b).is_none()) {
         return Err(Error::invalid(format!(
             "{what}: length {len} overflows the address space"
         )));
     }
-    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+    if !(ptr as usize).is_multiple_of(std::mem::align_of::<T>()) {
         return Err(Error::invalid(format!(
             "{what} is not aligned to {} bytes (address {:p})",
             std::mem::align_of::<T>(),
@@ -179,17 +200,81 @@ fn check_ptr<T>(ptr: *const T, len: usize, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// A UTF-8 string argument: `len` bytes at `p`, not NUL-terminated.
+///
+/// # Safety
+/// As [`slice_arg`] for `len` bytes.
+pub(crate) unsafe fn str_arg<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a str> {
+    // SAFETY: forwarded contract.
+    let b = unsafe { slice_arg(p, len, what) }?;
+    std::str::from_utf8(b).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidUtf8,
+            format!("{what} is not valid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })
+}
+
+/// A file path argument: `len` bytes at `p`, not NUL-terminated, not empty, no NUL inside
+/// (any bytes on Unix, UTF-8 elsewhere).
+///
+/// # Safety
+/// As [`slice_arg`] for `len` bytes.
+pub(crate) unsafe fn path_arg(p: *const u8, len: usize) -> Result<PathBuf> {
+    if p.is_null() {
+        return Err(null_err("path"));
+    }
+    if len == 0 {
+        return Err(Error::invalid("path is empty"));
+    }
+    // SAFETY: forwarded contract.
+    let b = unsafe { slice_arg(p, len, "path") }?;
+    if b.contains(&0) {
+        return Err(Error::invalid("path contains a NUL byte"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(b)))
+    }
+    #[cfg(not(unix))]
+    {
+        // SAFETY: forwarded contract.
+        Ok(PathBuf::from(unsafe { str_arg(p, len, "path") }?))
+    }
+}
+
+/// A required input struct (`*const T` that must not be NULL).
+///
+/// # Safety
+/// Unless NULL, `p` must point to a valid, aligned `T` that outlives `'a`.
+pub(crate) unsafe fn ref_arg<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
+    // SAFETY: the caller's contract; NULL becomes an error.
+    unsafe { p.as_ref() }.ok_or_else(|| null_err(what))
+}
+
+/// A required out-pointer, checked before any work is done (so a NULL one can never leave
+/// a freshly built handle with no owner).
+///
+/// # Safety
+/// Unless NULL, `out` must be valid for writes of a `T` and not aliased during `'a`.
+pub(crate) unsafe fn out_arg<'a, T>(out: *mut T, what: &str) -> Result<&'a mut T> {
+    // SAFETY: the caller's contract; NULL becomes an error.
+    unsafe { out.as_mut() }
+        .ok_or_else(|| Error::new(ErrorKind::NullPointer, format!("{what} (out-pointer) is NULL")))
+}
+
+pub(crate) fn null_err(what: &str) -> Error {
+    Error::new(ErrorKind::NullPointer, format!("{what} is NULL"))
+}
+
 /// Byte span of a slice, for overlap checks.
-pub(crate) fn span<T>(s: &[T]) -> std::ops::Range<usize> {
+pub(crate) fn span<T>(s: &[T]) -> Range<usize> {
     let a = s.as_ptr() as usize;
     a..a + std::mem::size_of_val(s)
 }
 
-pub(crate) fn check_no_overlap(
-    out: std::ops::Range<usize>,
-    input: std::ops::Range<usize>,
-    what: &str,
-) -> Result<()> {
+pub(crate) fn check_no_overlap(out: Range<usize>, input: Range<usize>, what: &str) -> Result<()> {
     if out.start < input.end && input.start < out.end && !out.is_empty() && !input.is_empty() {
         return Err(Error::new(
             ErrorKind::Overlap,
@@ -199,16 +284,64 @@ pub(crate) fn check_no_overlap(
     Ok(())
 }
 
-/// A required out-pointer, checked before any work is done (so a NULL one can never leave
-/// a freshly built handle with no owner).
-pub(crate) unsafe fn out_arg<'a, T>(out: *mut T, what: &str) -> Result<&'a mut T> {
-    out.as_mut()
-        .ok_or_else(|| Error::new(ErrorKind::NullPointer, format!("{what} (out-pointer) is NULL")))
+/// Validate an `FkTexts` and run `f` on the batch it describes.
+///
+/// # Safety
+/// Unless NULL, `texts` must point to a valid `FkTexts` whose buffers are valid for their
+/// stated lengths (see `FkTexts`) and unmodified during the call.
+pub(crate) unsafe fn with_batch<R>(
+    texts: *const FkTexts,
+    f: impl FnOnce(&TextBatch) -> Result<R>,
+) -> Result<R> {
+    // SAFETY: forwarded contract.
+    unsafe { with_batch_spans(texts, |b, _| f(b)) }
 }
 
-pub(crate) fn null_err(what: &str) -> Error {
-    Error::new(ErrorKind::NullPointer, format!("{what} is NULL"))
+/// [`with_batch`], also giving `f` the byte spans of the caller's data and offsets
+/// buffers, for overlap checks against an output buffer.
+///
+/// # Safety
+/// As [`with_batch`].
+pub(crate) unsafe fn with_batch_spans<R>(
+    texts: *const FkTexts,
+    f: impl FnOnce(&TextBatch, [Range<usize>; 2]) -> Result<R>,
+) -> Result<R> {
+    // SAFETY (all blocks below): the caller's contract on `texts` and its buffers;
+    // `slice_arg` checks NULL, overflow and alignment for the offset type.
+    let t = unsafe { ref_arg(texts, "texts") }?;
+    let data = unsafe { slice_arg(t.data, t.data_len, "texts.data") }?;
+    let first = usize::try_from(t.first_index).unwrap_or(usize::MAX);
+    let n1 = t
+        .n_texts
+        .checked_add(1)
+        .ok_or_else(|| Error::invalid(format!("texts.n_texts = {} overflows", t.n_texts)))?;
+    let run = |offsets: Offsets, offsets_span: Range<usize>| {
+        let b = TextBatch::new(data, offsets)?.with_first_index(first);
+        f(&b, [span(data), offsets_span])
+    };
+    match t.offset_kind {
+        FK_OFFSETS_I32 => {
+            let o = unsafe { slice_arg(t.offsets as *const i32, n1, "texts.offsets") }?;
+            run(Offsets::I32(o), span(o))
+        }
+        FK_OFFSETS_I64 => {
+            let o = unsafe { slice_arg(t.offsets as *const i64, n1, "texts.offsets") }?;
+            run(Offsets::I64(o), span(o))
+        }
+        FK_OFFSETS_CHAR_LENGTHS => {
+            let lens = unsafe { slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets") }?;
+            let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
+            run(Offsets::Usize(&offs), span(lens))
+        }
+        k => Err(Error::invalid(format!(
+            "texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS"
+        ))),
+    }
 }
+
+// ----------------------------------------------------------------------------------------
+// Handles
+// ----------------------------------------------------------------------------------------
 
 /// What a handle pointer really points to: the tag first (offset 0, so checking the tag of
 /// a pointer to any handle type reads inside its allocation), then the value. The tag is
@@ -228,11 +361,29 @@ pub(crate) trait HandleKind {
     const NAME: &'static str;
 }
 
+/// Whether `p` (not NULL) is aligned for a handle and carries `H`'s tag.
+///
+/// # Safety
+/// `p` must be readable for 8 bytes when it is aligned (any pointer the library returned
+/// as a handle, live or freed-but-not-unmapped, is).
+unsafe fn has_tag<H: HandleKind>(p: *const H) -> bool {
+    (p as usize).is_multiple_of(std::mem::align_of::<Tagged<H::Inner>>())
+        // SAFETY: aligned (checked first) and readable (the caller's contract); the tag is
+        // the first field of every `Tagged`.
+        && unsafe { *(p as *const u64) } == H::TAG
+}
+
+/// Borrow what a handle owns, after checking its tag.
+///
+/// # Safety
+/// Unless NULL, `p` must be a pointer the library returned as a handle (of any type); it
+/// must not be freed during `'a`.
 pub(crate) unsafe fn handle_ref<'a, H: HandleKind>(p: *const H) -> FfiResult<&'a H::Inner> {
     if p.is_null() {
         return Err(null_err(H::NAME).into());
     }
-    if (p as usize) % std::mem::align_of::<Tagged<H::Inner>>() != 0 || *(p as *const u64) != H::TAG {
+    // SAFETY: the caller's contract.
+    if !unsafe { has_tag(p) } {
         return Err(HandleError(format!(
             "{} handle is not live (already freed, or not a {})",
             H::NAME,
@@ -240,7 +391,9 @@ pub(crate) unsafe fn handle_ref<'a, H: HandleKind>(p: *const H) -> FfiResult<&'a
         ))
         .into());
     }
-    Ok(&(*(p as *const Tagged<H::Inner>)).inner)
+    // SAFETY: the tag says `p` came from `into_handle::<H>`, so it is a live
+    // `Tagged<H::Inner>` (a freed one has its tag wiped).
+    Ok(unsafe { &(*(p as *const Tagged<H::Inner>)).inner })
 }
 
 /// Box a value into a handle pointer.
@@ -254,14 +407,17 @@ pub(crate) fn into_handle<H: HandleKind>(v: H::Inner) -> *mut H {
 /// Free a handle: NULL is a no-op; the tag is wiped first so a second free is detected
 /// (as far as the allocator has not reused the memory). A pointer without the tag is left
 /// alone: leaking is the only safe thing to do with it.
+///
+/// # Safety
+/// As [`handle_ref`]; no other thread may be using the handle.
 pub(crate) unsafe fn free_handle<H: HandleKind>(p: *mut H) {
-    if p.is_null()
-        || (p as usize) % std::mem::align_of::<Tagged<H::Inner>>() != 0
-        || *(p as *const u64) != H::TAG
-    {
+    // SAFETY: the caller's contract.
+    if p.is_null() || !unsafe { has_tag(p) } {
         return;
     }
-    let mut b = Box::from_raw(p as *mut Tagged<H::Inner>);
+    // SAFETY: tagged, so it is the `Box<Tagged<H::Inner>>` that `into_handle` leaked, and
+    // nobody else uses it (the caller's contract).
+    let mut b = unsafe { Box::from_raw(p as *mut Tagged<H::Inner>) };
     b.tag = 0;
     // A destructor that panicked (say, one that flushes a file) must not unwind into C.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));

@@ -2,15 +2,14 @@
 //! files or byte ranges of files, merged, and written to / read from JSON.
 
 use std::ffi::c_void;
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use super::text::{with_batch, FkPattern, FkTexts};
+use super::text::{FkPattern, FkTexts};
 use super::{
-    free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg, FfiResult, FkStatus,
-    HandleError,
+    free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, path_arg, ref_arg, slice_arg, str_arg,
+    with_batch, FfiResult, FkStatus, HandleError,
 };
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::report::config::{DEFAULT_CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES};
 use crate::report::{json, Config, PatternMode, Report};
 
@@ -93,38 +92,6 @@ fn lock(m: &Mutex<Report>) -> FfiResult<MutexGuard<'_, Report>> {
     }
 }
 
-unsafe fn str_arg<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a str> {
-    let b = slice_arg(p, len, what)?;
-    std::str::from_utf8(b).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidUtf8,
-            format!("{what} is not valid UTF-8 at byte {}", e.valid_up_to()),
-        )
-    })
-}
-
-unsafe fn path_arg(p: *const u8, len: usize) -> Result<PathBuf> {
-    if p.is_null() {
-        return Err(super::null_err("path"));
-    }
-    if len == 0 {
-        return Err(Error::invalid("path is empty"));
-    }
-    let b = slice_arg(p, len, "path")?;
-    if b.contains(&0) {
-        return Err(Error::invalid("path contains a NUL byte"));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(b)))
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(PathBuf::from(str_arg(p, len, "path")?))
-    }
-}
-
 fn callback(cb: FkProgressFn, user_data: *mut c_void) -> impl FnMut(u64, u64) -> bool {
     move |done, total| match cb {
         Some(f) => {
@@ -167,7 +134,7 @@ pub unsafe extern "C" fn fk_report_config_default(out: *mut FkReportConfig) -> F
 pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut *mut FkReport) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
-        let c = config.as_ref().ok_or_else(|| super::null_err("config"))?;
+        let c = ref_arg(config, "config")?;
         if c.extractors & !(FK_REPORT_EMAILS | FK_REPORT_KV) != 0 {
             return Err(Error::invalid(format!("unknown extractor bits {:#x}", c.extractors)).into());
         }
@@ -377,12 +344,7 @@ pub unsafe extern "C" fn fk_report_write_json(
         let r = handle_ref(report)?;
         let (full, pretty) = json_flags(flags)?;
         let path = path_arg(path, path_len)?;
-        let io =
-            |e: std::io::Error| Error::new(ErrorKind::Io, format!("cannot write '{}': {e}", path.display()));
-        let f = std::fs::File::create(&path).map_err(io)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        json::write_report(&*lock(r)?, &mut w, full, pretty)?;
-        std::io::Write::flush(&mut w).map_err(io)?;
+        json::write_report_file(&*lock(r)?, &path, full, pretty)?;
         Ok(())
     })
 }

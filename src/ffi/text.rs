@@ -3,10 +3,11 @@
 use std::ffi::c_void;
 
 use super::{
-    free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg, slice_arg_mut, FkStatus,
+    check_no_overlap, free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg,
+    slice_arg_mut, span, str_arg, with_batch, with_batch_spans, FkStatus,
 };
-use crate::error::{Error, Result};
-use crate::text::{self, Frequencies, KeySums, Matches, Offsets, Pattern, TextBatch};
+use crate::error::Error;
+use crate::text::{self, Frequencies, KeySums, Matches, Pattern};
 
 /// `FkTexts.offset_kind`: `offsets` points to `n_texts + 1` `int32_t` (Arrow `utf8`).
 pub const FK_OFFSETS_I32: u32 = 0;
@@ -114,40 +115,6 @@ handle_kind!(FkMatches owns Matches, tag 0x4b46_4d41_5443_4845);
 handle_kind!(FkKeySums owns KeySums, tag 0x4b46_4b45_5953_554d);
 handle_kind!(FkFrequencies owns Frequencies, tag 0x4b46_4652_4551_5300);
 
-/// Validate an `FkTexts` and run `f` on the batch it describes.
-pub(crate) unsafe fn with_batch<R>(
-    texts: *const FkTexts,
-    f: impl FnOnce(&TextBatch) -> Result<R>,
-) -> Result<R> {
-    let t = texts.as_ref().ok_or_else(|| super::null_err("texts"))?;
-    let data = slice_arg(t.data, t.data_len, "texts.data")?;
-    let first = usize::try_from(t.first_index).unwrap_or(usize::MAX);
-    let n1 = t
-        .n_texts
-        .checked_add(1)
-        .ok_or_else(|| Error::invalid(format!("texts.n_texts = {} overflows", t.n_texts)))?;
-    match t.offset_kind {
-        FK_OFFSETS_I32 => f(&TextBatch::new(
-            data,
-            Offsets::I32(slice_arg(t.offsets as *const i32, n1, "texts.offsets")?),
-        )?
-        .with_first_index(first)),
-        FK_OFFSETS_I64 => f(&TextBatch::new(
-            data,
-            Offsets::I64(slice_arg(t.offsets as *const i64, n1, "texts.offsets")?),
-        )?
-        .with_first_index(first)),
-        FK_OFFSETS_CHAR_LENGTHS => {
-            let lens = slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets")?;
-            let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
-            f(&TextBatch::new(data, Offsets::Usize(&offs))?.with_first_index(first))
-        }
-        k => Err(Error::invalid(format!(
-            "texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS"
-        ))),
-    }
-}
-
 /// Compile `pattern` (UTF-8, `len` bytes, not NUL-terminated) into `*out`.
 /// `flags`: 0 or `FK_PATTERN_IGNORE_CASE`. Syntax: the Rust regex crate's, with `\w \d \s`
 /// (and negations) meaning what they mean in Python, and `\Z` = end of text. Errors:
@@ -162,13 +129,7 @@ pub unsafe extern "C" fn fk_pattern_new(
 ) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
-        let bytes = slice_arg(pattern, len, "pattern")?;
-        let src = std::str::from_utf8(bytes).map_err(|e| {
-            Error::new(
-                crate::error::ErrorKind::InvalidUtf8,
-                format!("pattern is not valid UTF-8 at byte {}", e.valid_up_to()),
-            )
-        })?;
+        let src = str_arg(pattern, len, "pattern")?;
         if flags & !FK_PATTERN_IGNORE_CASE != 0 {
             return Err(Error::invalid(format!("unknown pattern flags {flags:#x}")).into());
         }
@@ -229,20 +190,9 @@ pub unsafe extern "C" fn fk_count(
     guard(|| {
         let p = handle_ref(pattern)?;
         let out = slice_arg_mut(out, out_len, "out")?;
-        with_batch(texts, |b| {
-            let t = &*texts;
-            let width = if t.offset_kind == FK_OFFSETS_I32 { 4 } else { 8 };
-            let offsets_len = (t.n_texts + 1) * width; // cannot overflow: with_batch checked it
-            super::check_no_overlap(
-                super::span(out),
-                t.data as usize..t.data as usize + t.data_len,
-                "fk_count",
-            )?;
-            super::check_no_overlap(
-                super::span(out),
-                t.offsets as usize..t.offsets as usize + offsets_len,
-                "fk_count",
-            )?;
+        with_batch_spans(texts, |b, [data, offsets]| {
+            check_no_overlap(span(out), data, "fk_count")?;
+            check_no_overlap(span(out), offsets, "fk_count")?;
             p.count_into(b, out)
         })?;
         Ok(())
@@ -418,9 +368,9 @@ pub unsafe extern "C" fn fk_utf8_char_offsets(
         let d = slice_arg(data, data_len, "data")?;
         let b = slice_arg(byte_offsets, n, "byte_offsets")?;
         let o = slice_arg_mut(out, n, "out")?;
-        super::check_no_overlap(super::span(o), super::span(b), "fk_utf8_char_offsets")?;
-        super::check_no_overlap(super::span(o), super::span(d), "fk_utf8_char_offsets")?;
-        text::batch::char_offsets(d, b, o)?;
+        check_no_overlap(span(o), span(b), "fk_utf8_char_offsets")?;
+        check_no_overlap(span(o), span(d), "fk_utf8_char_offsets")?;
+        text::char_offsets(d, b, o)?;
         Ok(())
     })
 }
@@ -447,9 +397,9 @@ pub unsafe extern "C" fn fk_join_strings(
             "offsets",
         )?;
         let w = slice_arg_mut(out, out_len, "out")?;
-        super::check_no_overlap(super::span(w), super::span(d), "fk_join_strings")?;
-        super::check_no_overlap(super::span(w), super::span(o), "fk_join_strings")?;
-        text::results::join_strings(d, o, sep, w)?;
+        check_no_overlap(span(w), span(d), "fk_join_strings")?;
+        check_no_overlap(span(w), span(o), "fk_join_strings")?;
+        text::join_strings(d, o, sep, w)?;
         Ok(())
     })
 }

@@ -20,7 +20,9 @@
 //! So the report is identical for any thread count, chunk size or byte-range split.
 
 pub mod config;
+mod document;
 pub mod json;
+mod jsonl;
 pub mod reader;
 pub mod tally;
 
@@ -37,11 +39,11 @@ use rayon::prelude::*;
 pub use config::{Config, NamedPattern, PatternMode};
 pub use tally::{InvalidLine, KeyStat, Pos, Tally};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{panic_message, Error, ErrorKind, Result};
 use crate::parallel;
 use crate::text::{Pattern, TextBatch};
+use document::Processor;
 use reader::{Item, Progress, Source};
-use tally::Processor;
 
 /// Source name of documents fed from memory, in invalid-line samples.
 pub(crate) const TEXTS_SOURCE: &str = "<texts>";
@@ -265,19 +267,15 @@ impl Report {
             }
             let (seq, r, pos) = res_rx
                 .recv()
-                .map_err(|_| Error::new(ErrorKind::OutOfMemory, "a worker task was lost"))?;
+                .map_err(|_| Error::new(ErrorKind::Internal, "a worker task was lost"))?;
             in_flight -= 1;
             pending.insert(seq, (r, pos));
             while let Some((r, pos)) = pending.remove(&next_merge) {
                 next_merge += 1;
                 let (t, out) = r.map_err(|p| {
-                    let what = p
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
+                    let what = panic_message(&*p);
                     Error::new(
-                        ErrorKind::OutOfMemory,
+                        ErrorKind::Internal,
                         format!("internal error while processing a chunk: {what}"),
                     )
                 })?;

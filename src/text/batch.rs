@@ -166,6 +166,13 @@ impl<'a> TextBatch<'a> {
         })
     }
 
+    /// Texts `r` of the batch, each with the number error messages give it (the caller's
+    /// index, see [`TextBatch::with_first_index`]).
+    pub fn texts(&self, r: Range<usize>) -> impl Iterator<Item = (usize, Result<&'a str>)> + 'a {
+        let b = *self;
+        r.map(move |i| (b.caller_index(i), b.text(i)))
+    }
+
     /// Contiguous ranges of texts of balanced byte weight.
     pub fn chunks(&self) -> Vec<Range<usize>> {
         let target = parallel::chunk_target(self.total_bytes());
@@ -179,6 +186,38 @@ impl<'a> TextBatch<'a> {
         let results: Vec<Result<T>> = parallel::run(|| chunks.into_par_iter().map(&f).collect())?;
         results.into_iter().collect()
     }
+}
+
+/// Code-point offsets for byte offsets into UTF-8 `data` (both n+1 long, same strings), so
+/// a caller holding the decoded text can slice it instead of decoding every piece.
+pub fn char_offsets(data: &[u8], byte_offsets: &[u64], out: &mut [u64]) -> Result<()> {
+    if out.len() != byte_offsets.len() {
+        return Err(Error::invalid(format!(
+            "output holds {} offsets, input has {}",
+            out.len(),
+            byte_offsets.len()
+        )));
+    }
+    let mut chars = 0u64;
+    let mut prev = 0usize;
+    for (i, &o) in byte_offsets.iter().enumerate() {
+        let o = o as usize;
+        if o < prev || o > data.len() {
+            return Err(Error::invalid(format!(
+                "byte offset {i} = {o} is not monotonic or exceeds the data ({})",
+                data.len()
+            )));
+        }
+        if o < data.len() && (data[o] & 0xC0) == 0x80 {
+            return Err(Error::invalid(format!(
+                "byte offset {i} = {o} is not at a character boundary"
+            )));
+        }
+        chars += data[prev..o].iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
+        out[i] = chars;
+        prev = o;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -228,36 +267,4 @@ mod tests {
         assert!(TextBatch::offsets_from_char_lengths(s.as_bytes(), &[2, 9]).is_err());
         assert!(TextBatch::offsets_from_char_lengths(s.as_bytes(), &[2]).is_err());
     }
-}
-
-/// Code-point offsets for byte offsets into UTF-8 `data` (both n+1 long, same strings), so
-/// a caller holding the decoded text can slice it instead of decoding every piece.
-pub fn char_offsets(data: &[u8], byte_offsets: &[u64], out: &mut [u64]) -> Result<()> {
-    if out.len() != byte_offsets.len() {
-        return Err(Error::invalid(format!(
-            "output holds {} offsets, input has {}",
-            out.len(),
-            byte_offsets.len()
-        )));
-    }
-    let mut chars = 0u64;
-    let mut prev = 0usize;
-    for (i, &o) in byte_offsets.iter().enumerate() {
-        let o = o as usize;
-        if o < prev || o > data.len() {
-            return Err(Error::invalid(format!(
-                "byte offset {i} = {o} is not monotonic or exceeds the data ({})",
-                data.len()
-            )));
-        }
-        if o < data.len() && (data[o] & 0xC0) == 0x80 {
-            return Err(Error::invalid(format!(
-                "byte offset {i} = {o} is not at a character boundary"
-            )));
-        }
-        chars += data[prev..o].iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
-        out[i] = chars;
-        prev = o;
-    }
-    Ok(())
 }

@@ -12,11 +12,11 @@
 //! * after the spaces, `\d+` takes the maximal digit run, and the next search starts right
 //!   after it — possibly in the middle of a word run (`"a 1b 2"` gives `a→1`, `b→2`).
 
-use super::hash::FxHashMap;
 use super::pyclass::{PyClasses, DIGIT as D, SPACE as S, WORD as W};
-use super::pyint::PyInt;
 use super::results::KeySums;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
+use crate::shared::hash::FxHashMap;
+use crate::shared::pyint::PyInt;
 
 /// Python's classes for ASCII, so the common case needs no decoding and no table walk.
 const ASCII_FLAGS: [u8; 128] = {
@@ -191,13 +191,8 @@ impl<'t> Aggregate<'t> {
 }
 
 /// Parse a `\d+` run the way `int()` does, naming the text on failure.
-pub fn parse_value(digits: &str, text_index: usize, max_digits: usize) -> Result<PyInt> {
-    PyInt::from_digits(digits, max_digits).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidValue,
-            format!("text {text_index}: {}", e.python_message(digits)),
-        )
-    })
+fn parse_value(digits: &str, text_index: usize, max_digits: usize) -> Result<PyInt> {
+    PyInt::from_digits(digits, max_digits).map_err(|e| e.in_text(digits, text_index))
 }
 
 /// `extract_and_aggregate` over texts `range` of the batch, appending to `out`.
@@ -226,6 +221,7 @@ pub fn aggregate_texts<'t>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn kv(text: &str) -> Vec<(String, String)> {
         let mut v = Vec::new();

@@ -1,6 +1,10 @@
 //! Flat, variable-size results: every string of a result lives in one byte buffer with an
 //! offsets array, so a caller reads everything through a handful of pointers.
 
+use crate::error::{Error, ErrorKind, Result};
+use crate::shared::counts::CountMap;
+use crate::shared::pyint::PyInt;
+
 /// Strings stored back to back: string i is `data[offsets[i]..offsets[i+1]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StringTable {
@@ -122,8 +126,7 @@ impl KeySums {
         }
         out
     }
-    pub fn push(&mut self, key: &str, value: &super::pyint::PyInt) {
-        use super::pyint::PyInt;
+    pub fn push(&mut self, key: &str, value: &PyInt) {
         self.keys.push(key);
         match value {
             PyInt::Small(v) => self.values.push(*v),
@@ -143,8 +146,8 @@ impl KeySums {
     }
 }
 
-/// Batch-wide counts, sorted by count (descending), ties by the string's code points
-/// (ascending) — the same order as Python's `sorted(items, key=lambda kv: (-kv[1], kv[0]))`.
+/// Batch-wide counts in [`ByCount`](crate::shared::counts::ByCount) order (count descending,
+/// then code point order).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Frequencies {
     pub items: StringTable,
@@ -152,16 +155,14 @@ pub struct Frequencies {
 }
 
 impl Frequencies {
-    /// Build from (string, count) pairs in any order; keep the first `top` (0 = all).
-    pub fn from_counts<'a>(pairs: impl Iterator<Item = (&'a str, u64)>, top: usize) -> Frequencies {
-        let mut v: Vec<(&str, u64)> = pairs.collect();
-        // UTF-8 byte order is code point order, which is how Python compares str.
-        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
+    /// The counts of `map`, ranked; the first `top` (0 = all).
+    pub fn from_counts(map: &CountMap<&str>, top: usize) -> Frequencies {
+        let mut ranked = map.ranked();
         if top > 0 {
-            v.truncate(top);
+            ranked.truncate(top);
         }
         let mut out = Frequencies::default();
-        for (s, c) in v {
+        for (s, c) in ranked {
             out.items.push(s);
             out.counts.push(c);
         }
@@ -172,8 +173,7 @@ impl Frequencies {
 /// Write strings `offsets[0..n+1]` of `data` into `out` separated by `sep` (n-1 separators,
 /// none after the last), so a caller can split them apart with one call. Fails if a string
 /// contains `sep` (the split would then be wrong) or `out` is not exactly the needed size.
-pub fn join_strings(data: &[u8], offsets: &[u64], sep: u8, out: &mut [u8]) -> crate::error::Result<()> {
-    use crate::error::{Error, ErrorKind};
+pub fn join_strings(data: &[u8], offsets: &[u64], sep: u8, out: &mut [u8]) -> Result<()> {
     let n = offsets.len().saturating_sub(1);
     let (first, last) = (
         offsets.first().copied().unwrap_or(0) as usize,

@@ -2,7 +2,11 @@
 //! any size. Values that fit in i64 stay machine integers; larger ones become sign-magnitude
 //! base-10^18 numbers (addition and decimal printing are all we need).
 
-use super::pyclass::{digit_value, PyClasses};
+use std::cmp::Ordering;
+
+use crate::error::{Error, ErrorKind};
+// Python's `\d` and `\s` tables live with the other class tables in `text`.
+use crate::text::pyclass::{digit_value, PyClasses};
 
 const BASE: u64 = 1_000_000_000_000_000_000; // 10^18
 const BASE_DIGITS: usize = 18;
@@ -25,6 +29,7 @@ pub enum IntError {
 }
 
 impl IntError {
+    /// The text of the ValueError Python's `int(literal)` raises.
     pub fn python_message(&self, literal: &str) -> String {
         match self {
             IntError::Invalid => format!("invalid literal for int() with base 10: {}", py_repr(literal)),
@@ -33,6 +38,21 @@ impl IntError {
                  use sys.set_int_max_str_digits() to increase the limit"
             ),
         }
+    }
+
+    /// The kernel error for `literal` in text `text_index` of a batch (`INVALID_VALUE`,
+    /// where the reference's `int()` raises).
+    pub fn in_text(&self, literal: &str, text_index: usize) -> Error {
+        Error::new(
+            ErrorKind::InvalidValue,
+            format!("text {text_index}: {}", self.python_message(literal)),
+        )
+    }
+
+    /// Why a report document holding `literal` is invalid (the report counts it instead
+    /// of failing).
+    pub fn invalid_document(&self, literal: &str) -> String {
+        format!("int() would raise ValueError: {}", self.python_message(literal))
     }
 }
 
@@ -46,7 +66,7 @@ fn py_repr(s: &str) -> String {
     format!("'{}'", shown.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-fn mag_cmp(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
+fn mag_cmp(a: &[u64], b: &[u64]) -> Ordering {
     a.len()
         .cmp(&b.len())
         .then_with(|| a.iter().rev().cmp(b.iter().rev()))
@@ -193,9 +213,9 @@ impl PyInt {
             return PyInt::from_sign_mag(an, mag_add(&am, &bm));
         }
         match mag_cmp(&am, &bm) {
-            std::cmp::Ordering::Equal => PyInt::Small(0),
-            std::cmp::Ordering::Greater => PyInt::from_sign_mag(an, mag_sub(&am, &bm)),
-            std::cmp::Ordering::Less => PyInt::from_sign_mag(bn, mag_sub(&bm, &am)),
+            Ordering::Equal => PyInt::Small(0),
+            Ordering::Greater => PyInt::from_sign_mag(an, mag_sub(&am, &bm)),
+            Ordering::Less => PyInt::from_sign_mag(bn, mag_sub(&bm, &am)),
         }
     }
 
@@ -225,6 +245,48 @@ impl PyInt {
                 s
             }
         }
+    }
+}
+
+/// Python's order of ints (what `sorted()` uses).
+impl Ord for PyInt {
+    fn cmp(&self, other: &PyInt) -> Ordering {
+        match (self, other) {
+            (PyInt::Small(x), PyInt::Small(y)) => x.cmp(y),
+            // A Big never fits in i64, so its sign decides against a Small.
+            (PyInt::Small(_), PyInt::Big { neg, .. }) => {
+                if *neg {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (PyInt::Big { neg, .. }, PyInt::Small(_)) => {
+                if *neg {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (PyInt::Big { neg: an, mag: am }, PyInt::Big { neg: bn, mag: bm }) => match (an, bn) {
+                (false, true) => Ordering::Greater,
+                (true, false) => Ordering::Less,
+                _ => {
+                    let m = mag_cmp(am, bm);
+                    if *an {
+                        m.reverse()
+                    } else {
+                        m
+                    }
+                }
+            },
+        }
+    }
+}
+
+impl PartialOrd for PyInt {
+    fn partial_cmp(&self, other: &PyInt) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -272,5 +334,47 @@ mod tests {
         );
         let b = PyInt::parse_python("-1000000000000000000000000000000000000", 0).unwrap();
         assert_eq!(a.add(&b), PyInt::Small(-1));
+    }
+
+    #[test]
+    fn orders_like_python() {
+        let big = |s: &str| PyInt::parse_python(s, 0).unwrap();
+        let mut v = vec![
+            big("99999999999999999999"),
+            PyInt::Small(-5),
+            big("-99999999999999999999"),
+            PyInt::Small(7),
+            big("-100000000000000000000"),
+            big("100000000000000000000"),
+            PyInt::Small(0),
+        ];
+        v.sort();
+        let got: Vec<String> = v.iter().map(PyInt::to_decimal).collect();
+        assert_eq!(
+            got,
+            [
+                "-100000000000000000000",
+                "-99999999999999999999",
+                "-5",
+                "0",
+                "7",
+                "99999999999999999999",
+                "100000000000000000000"
+            ]
+        );
+    }
+
+    #[test]
+    fn error_messages() {
+        let e = PyInt::from_digits("x", 0).unwrap_err();
+        assert_eq!(e.in_text("x", 4).kind, ErrorKind::InvalidValue);
+        assert_eq!(
+            e.in_text("x", 4).message,
+            "text 4: invalid literal for int() with base 10: 'x'"
+        );
+        assert_eq!(
+            e.invalid_document("x"),
+            "int() would raise ValueError: invalid literal for int() with base 10: 'x'"
+        );
     }
 }
