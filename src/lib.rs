@@ -7,6 +7,9 @@
 //!   result into a status code, a caller buffer or an opaque handle. Its doc comments become
 //!   `include/ferrokern.h` through cbindgen.
 
+// Every `unsafe` block says why it is sound (clippy enforces it in `make lint-rust`).
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod error;
 pub mod ffi;
 pub mod image;

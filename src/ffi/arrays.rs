@@ -195,7 +195,7 @@ trait Typed {
 /// # Safety
 /// As [`Typed::run`].
 unsafe fn dispatch(src: u32, out: u32, out_what: &str, k: impl Typed) -> Result<()> {
-    // SAFETY (every arm): forwarded contract.
+    // SAFETY: forwarded contract (every arm).
     unsafe {
         match (src, out) {
             (FK_DTYPE_U8, FK_DTYPE_F32) => k.run::<u8, f32, f32>(),
@@ -296,6 +296,17 @@ impl Typed for GrayscaleArgs<'_> {
 /// mixed output dtypes), `INVALID_ARGUMENT` (empty image, shape mismatch, a stride that is
 /// not a multiple of the element size, misaligned data, unknown border, byte extents that
 /// overflow), `OVERLAP` (an output overlaps the input or another output, or itself).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `src` must be NULL or point to an `FkImage` whose `data` is readable
+/// at every element its shape and strides address; `magnitude` must be NULL or point to an
+/// `FkImageOut` whose `data` is writable at every element its shape and strides address, and
+/// not otherwise accessed during the call; `gx` must be NULL or point to an `FkImageOut` whose
+/// `data` is writable at every element its shape and strides address, and not otherwise
+/// accessed during the call; `gy` must be NULL or point to an `FkImageOut` whose `data` is
+/// writable at every element its shape and strides address, and not otherwise accessed during
+/// the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_sobel(
     src: *const FkImage,
@@ -333,6 +344,13 @@ pub unsafe extern "C" fn fk_sobel(
 /// precision, as `np.dot(img[..., :3], [0.2989, 0.5870, 0.1140])`) into `out`
 /// (`FK_DTYPE_F32` or `FK_DTYPE_F64`, height × width). Errors as for `fk_sobel`, and
 /// `INVALID_ARGUMENT` for a channel count other than 3 or 4.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `src` must be NULL or point to an `FkColorImage` whose `data` is
+/// readable at every element its shape and strides address; `out` must be NULL or point to an
+/// `FkImageOut` whose `data` is writable at every element its shape and strides address, and
+/// not otherwise accessed during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_grayscale(src: *const FkColorImage, out: *const FkImageOut) -> FkStatus {
     guard(|| {
@@ -347,6 +365,13 @@ pub unsafe extern "C" fn fk_grayscale(src: *const FkColorImage, out: *const FkIm
 /// without storing the grayscale image. The luma is rounded to the working precision
 /// (double when `src` or `magnitude` is `FK_DTYPE_F64`, else single) before the gradients.
 /// Errors as for `fk_sobel` and `fk_grayscale`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `src` must be NULL or point to an `FkColorImage` whose `data` is
+/// readable at every element its shape and strides address; `magnitude` must be NULL or point
+/// to an `FkImageOut` whose `data` is writable at every element its shape and strides address,
+/// and not otherwise accessed during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_edges(
     src: *const FkColorImage,
@@ -378,6 +403,11 @@ pub unsafe extern "C" fn fk_edges(
 /// infinity occurs or the exact sum rounds beyond the largest double; -0.0 only when every
 /// value is -0.0; 0.0 for `n` = 0 (`data` may then be NULL). Deterministic for any thread
 /// count. Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (the byte range overflows).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be readable for 8 bytes at `data + i*stride` for every i
+/// < `n`; `out` must be NULL or valid for writing one `f64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_sum_f64(data: *const c_void, n: usize, stride: isize, out: *mut f64) -> FkStatus {
     guard(|| {
@@ -407,6 +437,12 @@ pub unsafe extern "C" fn fk_sum_f64(data: *const c_void, n: usize, stride: isize
 /// `out` may be exactly `x` (same pointer and stride: in place); any other overlap, of
 /// `out` with `x`, `coeffs` or itself, is `OVERLAP`. Errors: `NULL_POINTER`,
 /// `INVALID_ARGUMENT` (misaligned, bad stride, overflow), `OVERLAP`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `coeffs` must be NULL (with a zero length) or readable for `n_coeffs`
+/// elements; `x` must be readable at `x + i*x_stride` (bytes) for every i < `n`; `out` must be
+/// NULL or valid for writing one `f64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_polyval_f64(
     coeffs: *const f64,
@@ -426,7 +462,7 @@ pub unsafe extern "C" fn fk_polyval_f64(
         }
         check_distinct(&lo, "out")?;
         check_no_overlap(lo.extent.clone(), span(c), "out and coeffs")?;
-        if x as usize == out as usize && x_stride == out_stride {
+        if std::ptr::eq(x, out) && x_stride == out_stride {
             return Ok(numeric::polyval_inplace(
                 c,
                 dim_mut::<f64, Ix1>(make_view_mut::<f64>(&lo)),
@@ -449,6 +485,10 @@ pub unsafe extern "C" fn fk_polyval_f64(
 /// The number of primes p < `limit` into `*out` (segmented parallel sieve, linear in
 /// `limit`: π(10^9) takes about 0.1 s on two cores, π(10^12) minutes). Errors: `NULL_POINTER`,
 /// `INVALID_ARGUMENT` (`limit` above `FK_MAX_PRIME_LIMIT`).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `out` must be NULL or valid for writing one `u64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_count_primes(limit: u64, out: *mut u64) -> FkStatus {
     guard(|| {

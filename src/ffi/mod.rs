@@ -306,9 +306,11 @@ pub(crate) unsafe fn with_batch_spans<R>(
     texts: *const FkTexts,
     f: impl FnOnce(&TextBatch, [Range<usize>; 2]) -> Result<R>,
 ) -> Result<R> {
-    // SAFETY (all blocks below): the caller's contract on `texts` and its buffers;
-    // `slice_arg` checks NULL, overflow and alignment for the offset type.
+    // The caller's contract covers `texts` and the buffers it names; `slice_arg` checks
+    // NULL, overflow and alignment for each offset type.
+    // SAFETY: see above.
     let t = unsafe { ref_arg(texts, "texts") }?;
+    // SAFETY: see above.
     let data = unsafe { slice_arg(t.data, t.data_len, "texts.data") }?;
     let first = usize::try_from(t.first_index).unwrap_or(usize::MAX);
     let n1 = t
@@ -321,14 +323,17 @@ pub(crate) unsafe fn with_batch_spans<R>(
     };
     match t.offset_kind {
         FK_OFFSETS_I32 => {
+            // SAFETY: see above.
             let o = unsafe { slice_arg(t.offsets as *const i32, n1, "texts.offsets") }?;
             run(Offsets::I32(o), span(o))
         }
         FK_OFFSETS_I64 => {
+            // SAFETY: see above.
             let o = unsafe { slice_arg(t.offsets as *const i64, n1, "texts.offsets") }?;
             run(Offsets::I64(o), span(o))
         }
         FK_OFFSETS_CHAR_LENGTHS => {
+            // SAFETY: see above.
             let lens = unsafe { slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets") }?;
             let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
             run(Offsets::Usize(&offs), span(lens))
@@ -479,6 +484,7 @@ mod tests {
     use std::ffi::CStr;
 
     fn last() -> String {
+        // SAFETY: the library returns a NUL-terminated string valid until the next call.
         unsafe { CStr::from_ptr(fk_last_error_message()) }
             .to_str()
             .unwrap()
@@ -512,6 +518,8 @@ mod tests {
 
     #[test]
     fn pointer_checks() {
+        // SAFETY: every pointer given is NULL, or into `v` with a length the checks reject
+        // before any read.
         unsafe {
             assert!(slice_arg::<u8>(std::ptr::null(), 0, "x").unwrap().is_empty());
             assert_eq!(

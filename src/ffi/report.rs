@@ -70,7 +70,7 @@ pub struct FkReport {
     _opaque: [u8; 0],
 }
 /// An owned byte buffer (a report's JSON). Read it with `fk_bytes_data`; free with
-/// `fk_bytes_free`.
+/// `fk_bytes_free`. Read-only after creation: read it from any number of threads.
 pub struct FkBytes {
     _opaque: [u8; 0],
 }
@@ -108,6 +108,10 @@ fn callback(cb: FkProgressFn, user_data: *mut c_void) -> impl FnMut(u64, u64) ->
 
 /// Fill `*out` with the defaults: both built-in extractors, top 20, no kv totals, plain
 /// lines, `max_digits` 4300 (Python's default), default line limit and chunk size.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `out` must be NULL or valid for writing one `FkReportConfig`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_config_default(out: *mut FkReportConfig) -> FkStatus {
     guard(|| {
@@ -130,6 +134,12 @@ pub unsafe extern "C" fn fk_report_config_default(out: *mut FkReportConfig) -> F
 /// Create an empty report into `*out`. Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (unknown
 /// extractor or option bits, chunk size below 256, empty text field), `INVALID_UTF8` (text
 /// field). Free with `fk_report_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `config` must be NULL or point to an `FkReportConfig` (its
+/// `text_field` readable for `text_field_len` bytes); `out` must be NULL or valid for writing
+/// one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut *mut FkReport) -> FkStatus {
     guard(|| {
@@ -172,6 +182,11 @@ pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut 
 
 /// Free a report (flushing its per-document output, if any; use
 /// `fk_report_set_per_doc(report, NULL, 0)` first to learn of a write error). NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_free(report: *mut FkReport) {
     free_handle(report);
@@ -181,6 +196,14 @@ pub unsafe extern "C" fn fk_report_free(report: *mut FkReport) {
 /// `FK_REPORT_PATTERN_FINDALL` or `FK_REPORT_PATTERN_COUNT`. The report keeps its own
 /// reference to the compiled pattern: `pattern` may be freed afterwards. Only before the
 /// first feed (`INVALID_ARGUMENT` after).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `name` must be NULL (with
+/// a zero length) or readable for `name_len` bytes; `pattern` must be NULL or a live handle
+/// from this library (NULL is an error, a freed one is usually detected but must not be relied
+/// on).
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_add_pattern(
     report: *mut FkReport,
@@ -209,6 +232,12 @@ pub unsafe extern "C" fn fk_report_add_pattern(
 /// (each exactly what `extract_and_aggregate` / `extract_emails` / `re.findall` give for
 /// that document), or `{"invalid": "reason"}`. `path` NULL: flush and close the current
 /// output (reports a write error as `IO`).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// a zero length) or readable for `path_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_set_per_doc(
     report: *mut FkReport,
@@ -232,6 +261,12 @@ pub unsafe extern "C" fn fk_report_set_per_doc(
 /// call. A text that is not valid UTF-8 or not a valid JSON line is counted invalid (its
 /// sample names its index among all texts fed), not an error. Errors: `NULL_POINTER`,
 /// `INVALID_ARGUMENT` (bad offsets), `IO` (writing the per-document output).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_feed_texts(report: *mut FkReport, texts: *const FkTexts) -> FkStatus {
     guard(|| {
@@ -249,6 +284,13 @@ pub unsafe extern "C" fn fk_report_feed_texts(report: *mut FkReport, texts: *con
 /// (truncated or corrupt gzip, with the compressed byte offset), `CANCELLED`. On any error
 /// the report keeps what was merged before it but is marked incomplete (`"complete":
 /// false` and the message in `"errors"` of its JSON).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
+/// call with `user_data` from the calling thread during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_feed_file(
     report: *mut FkReport,
@@ -273,6 +315,13 @@ pub unsafe extern "C" fn fk_report_feed_file(
 /// range order gives the whole file's report. A gzip file cannot be split: its only
 /// accepted range is the whole file (`INVALID_ARGUMENT` otherwise). Otherwise as
 /// `fk_report_feed_file`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
+/// call with `user_data` from the calling thread during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_feed_file_range(
     report: *mut FkReport,
@@ -296,6 +345,13 @@ pub unsafe extern "C" fn fk_report_feed_file_range(
 /// own. Merging partial reports in input order gives the report of the whole input. Both
 /// must extract the same things from the same kind of lines (`INVALID_ARGUMENT`
 /// otherwise, and for `dst == src`); `dst` keeps its `top` and options.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `dst` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `src` must be NULL or a
+/// live handle from this library (NULL is an error, a freed one is usually detected but must
+/// not be relied on).
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_merge(dst: *mut FkReport, src: *const FkReport) -> FkStatus {
     guard(|| {
@@ -314,6 +370,12 @@ pub unsafe extern "C" fn fk_report_merge(dst: *mut FkReport, src: *const FkRepor
 /// The report as JSON (UTF-8) into `*out`. `flags`: bit set of `FK_REPORT_JSON_FULL`
 /// (every count, loadable by `fk_report_from_json`) and `FK_REPORT_JSON_PRETTY`. The schema
 /// is in docs/report.md. Free with `fk_bytes_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+/// valid for writing one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_to_json(
     report: *const FkReport,
@@ -333,6 +395,12 @@ pub unsafe extern "C" fn fk_report_to_json(
 
 /// Write the report as JSON to the file at `path` (created or truncated) through a
 /// buffered writer. `flags` as for `fk_report_to_json`. Errors: `IO` naming the file.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// a zero length) or readable for `path_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_write_json(
     report: *const FkReport,
@@ -363,6 +431,11 @@ fn json_flags(flags: u32) -> Result<(bool, bool)> {
 /// `*out`, ready to be merged or fed more input. Errors: `INVALID_ARGUMENT` (not JSON, not
 /// a full report of a version this library reads, inconsistent), pattern errors if a
 /// pattern no longer compiles. Free with `fk_report_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be NULL (with a zero length) or readable for `len` bytes;
+/// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_from_json(
     data: *const u8,
@@ -379,6 +452,12 @@ pub unsafe extern "C" fn fk_report_from_json(
 }
 
 /// Point `*data` / `*len` at the buffer's bytes (valid until `fk_bytes_free`).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `bytes` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `data` must be NULL or
+/// valid for writing one pointer; `len` must be NULL or valid for writing one `usize`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_bytes_data(
     bytes: *const FkBytes,
@@ -396,6 +475,11 @@ pub unsafe extern "C" fn fk_bytes_data(
 }
 
 /// Free a byte buffer. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `bytes` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_bytes_free(bytes: *mut FkBytes) {
     free_handle(bytes);

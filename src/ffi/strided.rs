@@ -71,7 +71,7 @@ pub(super) fn layout<T>(
             "{what}: shape {shape:?} with strides {strides:?} bytes overflows the address space"
         )));
     }
-    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+    if !(ptr as usize).is_multiple_of(std::mem::align_of::<T>()) {
         return Err(Error::invalid(format!(
             "{what} is not aligned to {} bytes (address {ptr:p}); copy it to an aligned buffer",
             std::mem::align_of::<T>()

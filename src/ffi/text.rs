@@ -98,15 +98,18 @@ pub struct FkFrequenciesView {
 pub struct FkPattern {
     _opaque: [u8; 0],
 }
-/// Per-text findall results (see `FkMatchesView`).
+/// Per-text findall results (see `FkMatchesView`). Read-only after creation: read it from any
+/// number of threads; free it once.
 pub struct FkMatches {
     _opaque: [u8; 0],
 }
-/// Per-text key → sum results (see `FkKeySumsView`).
+/// Per-text key → sum results (see `FkKeySumsView`). Read-only after creation: read it from any
+/// number of threads; free it once.
 pub struct FkKeySums {
     _opaque: [u8; 0],
 }
-/// Batch-wide counts (see `FkFrequenciesView`).
+/// Batch-wide counts (see `FkFrequenciesView`). Read-only after creation: read it from any
+/// number of threads; free it once.
 pub struct FkFrequencies {
     _opaque: [u8; 0],
 }
@@ -120,6 +123,11 @@ handle_kind!(FkFrequencies owns Frequencies, tag 0x4b46_4652_4551_5300);
 /// (and negations) meaning what they mean in Python, and `\Z` = end of text. Errors:
 /// `PATTERN_SYNTAX`, `PATTERN_UNSUPPORTED` (backreferences, look-around),
 /// `PATTERN_TOO_LARGE`, `INVALID_UTF8`. Free with `fk_pattern_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL (with a zero length) or readable for `len`
+/// bytes; `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_pattern_new(
     pattern: *const u8,
@@ -140,12 +148,23 @@ pub unsafe extern "C" fn fk_pattern_new(
 }
 
 /// Free a pattern. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_pattern_free(pattern: *mut FkPattern) {
     free_handle(pattern);
 }
 
 /// Number of capture groups of `pattern` (group 0 not counted) into `*out`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+/// valid for writing one `usize`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut usize) -> FkStatus {
     guard(|| {
@@ -159,6 +178,13 @@ pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut 
 /// `re.findall` on every text: whole matches for a pattern without groups, else every group
 /// (`""` for a group that did not take part); Python 3.7+ empty-match rules. `options`: 0 or
 /// `FK_FINDALL_LOWERCASE`. Result into `*out`; free with `fk_matches_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+/// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_findall(
     pattern: *const FkPattern,
@@ -180,6 +206,14 @@ pub unsafe extern "C" fn fk_findall(
 
 /// Number of `findall` matches of every text, into `out[0 .. n_texts]` (`out_len` must be
 /// at least `texts->n_texts`, else `BUFFER_TOO_SMALL`; it must not overlap the input).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+/// `out` must be NULL (with a zero length) or writable for `out_len` elements and not otherwise
+/// accessed during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_count(
     pattern: *const FkPattern,
@@ -203,6 +237,13 @@ pub unsafe extern "C" fn fk_count(
 /// order, integers read with Python's `int()` rules and summed exactly. `max_digits` is
 /// Python's `sys.get_int_max_str_digits()` (0 = no limit): a longer number gives
 /// `INVALID_VALUE`, as it raises ValueError in Python. Free with `fk_key_sums_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+/// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_sum_by_key(
     pattern: *const FkPattern,
@@ -222,6 +263,13 @@ pub unsafe extern "C" fn fk_sum_by_key(
 /// Batch-wide counts of one group of every match (`group` < 0: group 1 if the pattern has
 /// groups, else the whole match; 0: the whole match), most frequent first, ties by code
 /// point order; `top` = 0 keeps all. Free with `fk_frequencies_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+/// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_frequencies(
     pattern: *const FkPattern,
@@ -242,6 +290,12 @@ pub unsafe extern "C" fn fk_frequencies(
 
 /// Exactly Python's `[EMAIL_RE.findall(t.lower()) for t in texts]` with
 /// `EMAIL_RE = r"[a-z0-9\.\-+_]+@[a-z0-9\.\-+_]+\.[a-z]+"`. Free with `fk_matches_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `texts` must be NULL or point to an `FkTexts` whose `data` and
+/// `offsets` are readable for the lengths it states; `out` must be NULL or valid for writing
+/// one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_extract_emails(texts: *const FkTexts, out: *mut *mut FkMatches) -> FkStatus {
     guard(|| {
@@ -255,6 +309,12 @@ pub unsafe extern "C" fn fk_extract_emails(texts: *const FkTexts, out: *mut *mut
 /// Exactly Python's per-text `{key: sum(int(value))}` over `re.findall(r"(\w+)\s+(\d+)", t)`,
 /// Unicode classes and digits as Python has them, sums of any size. `max_digits` as for
 /// `fk_sum_by_key`. Free with `fk_key_sums_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `texts` must be NULL or point to an `FkTexts` whose `data` and
+/// `offsets` are readable for the lengths it states; `out` must be NULL or valid for writing
+/// one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_extract_and_aggregate(
     texts: *const FkTexts,
@@ -270,6 +330,12 @@ pub unsafe extern "C" fn fk_extract_and_aggregate(
 }
 
 /// Fill `*view` with pointers into `matches` (valid until it is freed).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `matches` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+/// valid for writing one `FkMatchesView`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_matches_view(matches: *const FkMatches, view: *mut FkMatchesView) -> FkStatus {
     guard(|| {
@@ -290,12 +356,23 @@ pub unsafe extern "C" fn fk_matches_view(matches: *const FkMatches, view: *mut F
 }
 
 /// Free a matches result. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `matches` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_matches_free(matches: *mut FkMatches) {
     free_handle(matches);
 }
 
 /// Fill `*view` with pointers into `sums` (valid until it is freed).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+/// valid for writing one `FkKeySumsView`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkKeySumsView) -> FkStatus {
     guard(|| {
@@ -321,12 +398,23 @@ pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkK
 }
 
 /// Free a key-sums result. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `sums` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_key_sums_free(sums: *mut FkKeySums) {
     free_handle(sums);
 }
 
 /// Fill `*view` with pointers into `freqs` (valid until it is freed).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `freqs` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+/// valid for writing one `FkFrequenciesView`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_frequencies_view(
     freqs: *const FkFrequencies,
@@ -348,6 +436,11 @@ pub unsafe extern "C" fn fk_frequencies_view(
 }
 
 /// Free a frequencies result. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `freqs` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_frequencies_free(freqs: *mut FkFrequencies) {
     free_handle(freqs);
@@ -356,6 +449,13 @@ pub unsafe extern "C" fn fk_frequencies_free(freqs: *mut FkFrequencies) {
 /// Convert `n` byte offsets into the UTF-8 buffer `data` to code-point offsets (what a
 /// Python `str` is indexed by), into `out[0 .. n]`. Offsets must be non-decreasing, within
 /// `data` and at character boundaries.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be NULL (with a zero length) or readable for `data_len`
+/// bytes; `byte_offsets` must be NULL (with a zero length) or readable for `n` elements; `out`
+/// must be NULL (with a zero length) or writable for `n` elements and not otherwise accessed
+/// during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_utf8_char_offsets(
     data: *const u8,
@@ -379,6 +479,13 @@ pub unsafe extern "C" fn fk_utf8_char_offsets(
 /// entries, e.g. a view's) into `out`, separated by the byte `sep`, so a caller can split
 /// them with one call. `out_len` must be exactly the strings' total length plus n - 1
 /// (`BUFFER_TOO_SMALL` otherwise). `INVALID_VALUE` if a string contains `sep`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be NULL (with a zero length) or readable for `data_len`
+/// bytes; `offsets` must be NULL (with a zero length) or readable for `n + 1` elements; `out`
+/// must be NULL (with a zero length) or writable for `out_len` bytes and not otherwise accessed
+/// during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_join_strings(
     data: *const u8,

@@ -56,6 +56,8 @@ fn horner(coeffs: &[f64], x: &[f64], y: &mut [f64]) {
 /// AVX-512: 32 elements (four vectors) per step; with `stream`, the stores are
 /// non-temporal once `y` is 64-byte aligned (the first few elements are done one by one).
 #[cfg(target_arch = "x86_64")]
+// `k` also places each vector in memory (`i + lanes*k`): indexing states the layout plainly.
+#[allow(clippy::needless_range_loop)]
 #[target_feature(enable = "avx512f")]
 unsafe fn horner_avx512(coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) {
     use std::arch::x86_64::*;
@@ -107,6 +109,8 @@ unsafe fn horner_avx512(coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) 
 
 /// AVX2: 16 elements (four vectors) per step, non-temporal stores as for AVX-512.
 #[cfg(target_arch = "x86_64")]
+// `k` also places each vector in memory (`i + lanes*k`): indexing states the layout plainly.
+#[allow(clippy::needless_range_loop)]
 #[target_feature(enable = "avx2")]
 unsafe fn horner_avx2(coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) {
     use std::arch::x86_64::*;

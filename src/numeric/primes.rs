@@ -26,7 +26,7 @@ const SEG_BYTES: usize = 32 * 1024;
 
 fn isqrt(x: u64) -> u64 {
     let mut r = (x as f64).sqrt() as u64;
-    while r > 0 && r.checked_mul(r).map_or(true, |s| s > x) {
+    while r > 0 && r.checked_mul(r).is_none_or(|s| s > x) {
         r -= 1;
     }
     while (r + 1).checked_mul(r + 1).is_some_and(|s| s <= x) {
@@ -62,7 +62,7 @@ fn presieve_pattern() -> Vec<u8> {
     for (k, byte) in pat.iter_mut().enumerate() {
         for b in 0..8 {
             let n = 2 * (8 * k as u64 + b) + 1;
-            if PRESIEVE.iter().all(|p| n % p != 0) {
+            if PRESIEVE.iter().all(|p| !n.is_multiple_of(*p)) {
                 *byte |= 1 << b;
             }
         }
@@ -165,7 +165,7 @@ fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8
             let end = cross_off(seg, (*nx - s_lo) as usize, p as usize);
             *nx = s_lo + end as u64;
         }
-        if nbits % 8 != 0 {
+        if !nbits.is_multiple_of(8) {
             let last = seg.len() - 1;
             seg[last] &= (1u8 << (nbits % 8)) - 1;
         }

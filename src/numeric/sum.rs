@@ -186,8 +186,8 @@ impl ExactSum {
         }
         // Magnitude as 32-bit words (the top chunk may exceed 32 bits: split it).
         let mut words = [0u64; N_CHUNKS + 1];
-        for i in 0..N_CHUNKS {
-            words[i] = a.chunks[i] as u64;
+        for (w, &c) in words.iter_mut().zip(&a.chunks) {
+            *w = c as u64;
         }
         words[N_CHUNKS] = words[N_CHUNKS - 1] >> 32;
         words[N_CHUNKS - 1] &= 0xffff_ffff;
@@ -631,7 +631,7 @@ pub fn sum_bytes(bytes: &[u8], first: usize, len: usize, stride: isize) -> Resul
             bytes.len()
         )));
     }
-    if stride == 8 && (bytes.as_ptr() as usize + first) % 8 == 0 {
+    if stride == 8 && (bytes.as_ptr() as usize + first).is_multiple_of(8) {
         // SAFETY: in bounds (checked above) and aligned; any bit pattern is a valid f64.
         let xs = unsafe { std::slice::from_raw_parts(bytes.as_ptr().add(first) as *const f64, len) };
         return sum(xs);

@@ -345,8 +345,10 @@ mod tests {
 
     #[test]
     fn an_int_error_makes_the_document_invalid() {
-        let mut c = Config::default();
-        c.max_digits = 3;
+        let c = Config {
+            max_digits: 3,
+            ..Config::default()
+        };
         let (t, lines) = run(&c, true, &[b"a 1 b 12345"]);
         assert_eq!(t.documents, 0);
         assert!(t.kv.is_empty());

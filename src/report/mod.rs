@@ -511,7 +511,7 @@ mod tests {
     #[test]
     fn overlong_lines_are_invalid_whatever_the_chunk() {
         let mut data = b"a 1\n".to_vec();
-        data.extend(std::iter::repeat(b'x').take(5000));
+        data.extend(std::iter::repeat_n(b'x', 5000));
         data.extend_from_slice(b" 7\r\nb 2\nxxxxxxxxx 3\n");
         let p = tmp("long", &data);
         let mut outs = Vec::new();

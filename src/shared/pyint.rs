@@ -76,8 +76,8 @@ fn mag_add(a: &[u64], b: &[u64]) -> Vec<u64> {
     let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
     let mut out = Vec::with_capacity(long.len() + 1);
     let mut carry = 0u64;
-    for i in 0..long.len() {
-        let s = long[i] + short.get(i).copied().unwrap_or(0) + carry;
+    for (i, &l) in long.iter().enumerate() {
+        let s = l + short.get(i).copied().unwrap_or(0) + carry;
         out.push(s % BASE);
         carry = s / BASE;
     }
@@ -91,13 +91,13 @@ fn mag_add(a: &[u64], b: &[u64]) -> Vec<u64> {
 fn mag_sub(a: &[u64], b: &[u64]) -> Vec<u64> {
     let mut out = Vec::with_capacity(a.len());
     let mut borrow = 0u64;
-    for i in 0..a.len() {
+    for (i, &ai) in a.iter().enumerate() {
         let bi = b.get(i).copied().unwrap_or(0) + borrow;
-        if a[i] >= bi {
-            out.push(a[i] - bi);
+        if ai >= bi {
+            out.push(ai - bi);
             borrow = 0;
         } else {
-            out.push(a[i] + BASE - bi);
+            out.push(ai + BASE - bi);
             borrow = 1;
         }
     }
@@ -339,7 +339,7 @@ mod tests {
     #[test]
     fn orders_like_python() {
         let big = |s: &str| PyInt::parse_python(s, 0).unwrap();
-        let mut v = vec![
+        let mut v = [
             big("99999999999999999999"),
             PyInt::Small(-5),
             big("-99999999999999999999"),
