@@ -95,6 +95,33 @@ pub struct Source {
     pub start: u64,
 }
 
+/// Where `Source::run` stands: `buf` always starts at a line start, at stream offset
+/// `base`; its first `scanned` bytes are known to hold no '\n'.
+struct Cursor {
+    buf: Vec<u8>,
+    eof: bool,
+    base: u64,
+    scanned: usize,
+}
+
+impl Cursor {
+    /// Every complete line in the buffer, taken out (the rest stays), or None (and the
+    /// buffer is marked scanned) when it holds no '\n'.
+    fn take_complete_lines(&mut self, chunk: usize) -> Option<Vec<u8>> {
+        let Some(i) = memchr::memrchr(b'\n', &self.buf[self.scanned..]) else {
+            self.scanned = self.buf.len();
+            return None;
+        };
+        let n = self.scanned + i + 1;
+        let rest = self.buf[n..].to_vec();
+        let mut data = std::mem::replace(&mut self.buf, Vec::with_capacity(chunk + 1024));
+        data.truncate(n);
+        self.buf.extend_from_slice(&rest);
+        self.scanned = 0;
+        Some(data)
+    }
+}
+
 fn io_error(what: String, e: io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{what}: {e}"))
 }
@@ -259,121 +286,123 @@ impl Source {
         max_line: usize,
         mut emit: impl FnMut(Progress) -> bool,
     ) -> Result<()> {
-        let mut buf: Vec<u8> = Vec::with_capacity(chunk + 1024);
-        let mut eof = false;
-        // Stream offset of buf[0].
-        let mut base: u64 = self.first_byte;
-
-        if self.skip_partial {
-            // The line in progress at `start` belongs to the range before (reading from
-            // start-1 makes a line that begins exactly at `start` ours).
-            loop {
-                if self.read_some(&mut buf, chunk)? == 0 {
-                    return Ok(());
-                }
-                if let Some(i) = memchr::memchr(b'\n', &buf) {
-                    buf.drain(..=i);
-                    base += i as u64 + 1;
-                    break;
-                }
-                base += buf.len() as u64;
-                buf.clear();
-            }
+        let mut cur = Cursor {
+            buf: Vec::with_capacity(chunk + 1024),
+            eof: false,
+            base: self.first_byte,
+            scanned: 0,
+        };
+        if self.skip_partial && !self.skip_partial_line(&mut cur, chunk)? {
+            return Ok(());
         }
-
-        // `buf` always starts at a line start; `scanned` bytes of it are known to hold no '\n'.
-        let mut scanned = 0usize;
         loop {
-            if let Some(end) = self.end {
-                if base >= end {
-                    return Ok(());
+            if self.end.is_some_and(|end| cur.base >= end) {
+                return Ok(());
+            }
+            while !cur.eof && cur.buf.len() < chunk {
+                let want = chunk - cur.buf.len();
+                if self.read_some(&mut cur.buf, want)? == 0 {
+                    cur.eof = true;
                 }
             }
-            while !eof && buf.len() < chunk {
-                let want = chunk - buf.len();
-                if self.read_some(&mut buf, want)? == 0 {
-                    eof = true;
-                }
-            }
-            if buf.is_empty() {
+            if cur.buf.is_empty() {
                 return Ok(());
             }
             // A range ends with the line that holds its last byte.
-            if let Some(end) = self.end {
-                let last = (end - base - 1) as usize; // index of the range's last byte in buf
-                if last < buf.len() {
-                    let from = last.max(scanned);
-                    if let Some(i) = memchr::memchr(b'\n', &buf[from..]) {
-                        let n = from + i + 1;
-                        buf.truncate(n);
-                        emit(Progress {
-                            item: Item::Lines { data: buf, base },
-                            file_pos: self.file_pos(),
-                        });
-                        return Ok(());
-                    }
-                }
+            if let Some(n) = self.range_end_in(&cur) {
+                cur.buf.truncate(n);
+                emit(self.lines(std::mem::take(&mut cur.buf), cur.base));
+                return Ok(());
             }
-            match memchr::memrchr(b'\n', &buf[scanned..]) {
-                Some(i) => {
-                    let n = scanned + i + 1;
-                    let rest = buf[n..].to_vec();
-                    let mut data = std::mem::replace(&mut buf, Vec::with_capacity(chunk + 1024));
-                    data.truncate(n);
-                    buf.extend_from_slice(&rest);
-                    scanned = 0;
-                    let len = data.len() as u64;
-                    if !emit(Progress {
-                        item: Item::Lines { data, base },
-                        file_pos: self.file_pos(),
-                    }) {
-                        return Ok(());
-                    }
-                    base += len;
-                    continue;
+            if let Some(data) = cur.take_complete_lines(chunk) {
+                let len = data.len() as u64;
+                if !emit(self.lines(data, cur.base)) {
+                    return Ok(());
                 }
-                None => scanned = buf.len(),
+                cur.base += len;
+                continue;
             }
             // No complete line in buf.
-            if eof {
+            if cur.eof {
                 // The last line, without terminator.
-                emit(Progress {
-                    item: Item::Lines { data: buf, base },
-                    file_pos: self.file_pos(),
-                });
+                emit(self.lines(std::mem::take(&mut cur.buf), cur.base));
                 return Ok(());
             }
             // `max_line + 1`: a CRLF line's '\r' is not content, and a line of exactly the
             // limit must be judged by the processor, whatever the chunk size.
-            if buf.len() > max_line.saturating_add(1) {
-                let offset = base;
-                let head: Vec<u8> = buf[..buf.len().min(1024)].to_vec();
-                let (content_len, raw_len, rest) = self.skip_line(buf, chunk)?;
-                if !emit(Progress {
-                    item: Item::Overlong {
-                        offset,
-                        content_len,
-                        raw_len,
-                        head,
-                    },
-                    file_pos: self.file_pos(),
-                }) {
+            if cur.buf.len() > max_line.saturating_add(1) {
+                let item = self.skip_overlong(&mut cur, chunk)?;
+                if !emit(item) {
                     return Ok(());
                 }
-                base += raw_len;
-                buf = rest;
-                scanned = 0;
-                eof = false;
                 continue;
             }
             // The line is longer than a chunk but allowed: read on.
             let grow = chunk
-                .min(max_line.saturating_add(2).saturating_sub(buf.len()))
+                .min(max_line.saturating_add(2).saturating_sub(cur.buf.len()))
                 .max(1);
-            if self.read_some(&mut buf, grow)? == 0 {
-                eof = true;
+            if self.read_some(&mut cur.buf, grow)? == 0 {
+                cur.eof = true;
             }
         }
+    }
+
+    fn lines(&self, data: Vec<u8>, base: u64) -> Progress {
+        Progress {
+            item: Item::Lines { data, base },
+            file_pos: self.file_pos(),
+        }
+    }
+
+    /// Drop the line in progress at a range's start: it belongs to the range before
+    /// (reading from start-1 makes a line that begins exactly at `start` ours). False when
+    /// the input ends first.
+    fn skip_partial_line(&mut self, cur: &mut Cursor, chunk: usize) -> Result<bool> {
+        loop {
+            if self.read_some(&mut cur.buf, chunk)? == 0 {
+                return Ok(false);
+            }
+            if let Some(i) = memchr::memchr(b'\n', &cur.buf) {
+                cur.buf.drain(..=i);
+                cur.base += i as u64 + 1;
+                return Ok(true);
+            }
+            cur.base += cur.buf.len() as u64;
+            cur.buf.clear();
+        }
+    }
+
+    /// For a byte range whose last byte is in the buffer: the length of the buffer up to
+    /// the end of the line holding that byte, once that line is complete.
+    fn range_end_in(&self, cur: &Cursor) -> Option<usize> {
+        let end = self.end?;
+        let last = (end - cur.base - 1) as usize; // index of the range's last byte in buf
+        if last >= cur.buf.len() {
+            return None;
+        }
+        let from = last.max(cur.scanned);
+        memchr::memchr(b'\n', &cur.buf[from..]).map(|i| from + i + 1)
+    }
+
+    /// The overlong line at the start of the buffer, skipped to its end without holding
+    /// it; the cursor moves past it.
+    fn skip_overlong(&mut self, cur: &mut Cursor, chunk: usize) -> Result<Progress> {
+        let offset = cur.base;
+        let head: Vec<u8> = cur.buf[..cur.buf.len().min(1024)].to_vec();
+        let (content_len, raw_len, rest) = self.skip_line(std::mem::take(&mut cur.buf), chunk)?;
+        cur.base += raw_len;
+        cur.buf = rest;
+        cur.scanned = 0;
+        cur.eof = false;
+        Ok(Progress {
+            item: Item::Overlong {
+                offset,
+                content_len,
+                raw_len,
+                head,
+            },
+            file_pos: self.file_pos(),
+        })
     }
 
     /// Skip the rest of a line whose first `buf.len()` bytes (no '\n' among them) are in
@@ -416,4 +445,143 @@ pub fn split_ranges(size: u64, target: u64) -> Vec<(u64, u64)> {
         out.push((0, 0));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    fn tmp(name: &str, data: &[u8]) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("fk-reader-{}-{name}", std::process::id()));
+        File::create(&p).unwrap().write_all(data).unwrap();
+        p
+    }
+
+    /// Every line the source hands over, with its stream offset; an overlong line as
+    /// `<overlong content_len raw_len>`.
+    fn lines(p: &Path, range: Option<(u64, u64)>, chunk: usize, max_line: usize) -> Vec<(u64, String)> {
+        let mut out = Vec::new();
+        let src = Source::open(p, range).unwrap();
+        src.run(chunk, max_line, |pr| {
+            match pr.item {
+                Item::Lines { data, base } => {
+                    let mut off = base;
+                    for l in data.split_inclusive(|&b| b == b'\n') {
+                        out.push((off, String::from_utf8_lossy(l).into_owned()));
+                        off += l.len() as u64;
+                    }
+                }
+                Item::Overlong {
+                    offset,
+                    content_len,
+                    raw_len,
+                    head,
+                } => {
+                    assert!(head.len() <= 1024);
+                    out.push((offset, format!("<overlong {content_len} {raw_len}>")));
+                }
+            }
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    fn sample() -> Vec<u8> {
+        let mut d = Vec::new();
+        for i in 0..60 {
+            d.extend_from_slice(format!("line {i} {}\n", "y".repeat(i % 23)).as_bytes());
+        }
+        d.extend_from_slice(b"\n\nlast without newline");
+        d
+    }
+
+    #[test]
+    fn byte_ranges_partition_the_lines() {
+        let data = sample();
+        let p = tmp("ranges", &data);
+        let whole = lines(&p, None, 64, 1 << 20);
+        assert_eq!(whole.len(), 63);
+        assert_eq!(whole.last().unwrap().1, "last without newline");
+        let size = data.len() as u64;
+        for cut in 0..=size {
+            let mut both = lines(&p, Some((0, cut)), 32, 1 << 20);
+            both.extend(lines(&p, Some((cut, size)), 48, 1 << 20));
+            assert_eq!(both, whole, "split at byte {cut}");
+        }
+        // An end past the file is clamped; an inverted range is refused.
+        assert_eq!(lines(&p, Some((0, size + 100)), 64, 1 << 20), whole);
+        assert!(Source::open(&p, Some((5, 4))).is_err());
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn overlong_lines_are_skipped_whatever_the_chunk() {
+        let mut data = b"a 1\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 3000));
+        data.extend_from_slice(b"\r\nb 2\n");
+        data.extend(std::iter::repeat_n(b'z', 10));
+        let p = tmp("overlong", &data);
+        let want = vec![
+            (0, "a 1\n".to_string()),
+            (4, "<overlong 3000 3002>".to_string()),
+            (3006, "b 2\n".to_string()),
+            (3010, "z".repeat(10)),
+        ];
+        // The reader only skips a line longer than its chunk; a shorter one is handed over
+        // and judged by the processor.
+        for chunk in [16, 100, 1024] {
+            assert_eq!(lines(&p, None, chunk, 20), want, "chunk {chunk}");
+        }
+        assert_eq!(lines(&p, None, 4096, 20)[1].1.len(), 3002);
+        // A line of exactly the limit (its '\r' not counted) is not overlong.
+        assert_eq!(
+            lines(&p, None, 16, 3000)[1],
+            (4, format!("{}\r\n", "x".repeat(3000)))
+        );
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn gzip_is_read_whole_and_cannot_be_split() {
+        let data = sample();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&data).unwrap();
+        let gz = enc.finish().unwrap();
+        let (plain, zipped) = (tmp("plain", &data), tmp("gz", &gz));
+        assert_eq!(
+            lines(&zipped, None, 64, 1 << 20),
+            lines(&plain, None, 64, 1 << 20)
+        );
+        assert_eq!(lines(&zipped, Some((0, gz.len() as u64)), 64, 1 << 20).len(), 63);
+        let e = Source::open(&zipped, Some((0, 10))).err().unwrap();
+        assert!(e.message.contains("cannot be split"), "{}", e.message);
+        for p in [plain, zipped] {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+
+    #[test]
+    fn emit_can_stop_the_reader() {
+        let p = tmp("stop", &sample());
+        let mut calls = 0;
+        Source::open(&p, None)
+            .unwrap()
+            .run(16, 1 << 20, |_| {
+                calls += 1;
+                false
+            })
+            .unwrap();
+        assert_eq!(calls, 1);
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn split_ranges_cover_the_size() {
+        assert_eq!(split_ranges(10, 4), [(0, 4), (4, 8), (8, 10)]);
+        assert_eq!(split_ranges(0, 4), [(0, 0)]);
+        assert_eq!(split_ranges(3, 0), [(0, 1), (1, 2), (2, 3)]);
+    }
 }

@@ -207,3 +207,88 @@ pub fn join_strings(data: &[u8], offsets: &[u64], sep: u8, out: &mut [u8]) -> Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(items: &[&str]) -> StringTable {
+        let mut t = StringTable::default();
+        for s in items {
+            t.push(s);
+        }
+        t
+    }
+
+    #[test]
+    fn string_tables_append() {
+        let mut a = table(&["ab", "", "é"]);
+        a.append(&table(&["x", "yz"]));
+        assert_eq!(a.iter().collect::<Vec<_>>(), ["ab", "", "é", "x", "yz"]);
+        assert_eq!(a.offsets, [0, 2, 2, 4, 5, 7]);
+        assert!(StringTable::default().is_empty());
+    }
+
+    #[test]
+    fn concat_rebases_offsets_and_big_indexes() {
+        let mut m1 = Matches {
+            fields_per_match: 2,
+            ..Default::default()
+        };
+        m1.fields = table(&["a", "1"]);
+        m1.text_offsets.close(1);
+        m1.text_offsets.close(1);
+        let mut m2 = Matches {
+            fields_per_match: 2,
+            ..Default::default()
+        };
+        m2.fields = table(&["b", "2", "c", "3"]);
+        m2.text_offsets.close(2);
+        let m = Matches::concat(vec![m1, m2], 2);
+        assert_eq!(m.text_offsets.0, [0, 1, 1, 3]);
+        assert_eq!(m.n_matches(), 3);
+        assert_eq!(m.text_offsets.range(2), 1..3);
+
+        let big = PyInt::parse_python("123456789012345678901234567890", 0).unwrap();
+        let mut k1 = KeySums::default();
+        k1.push("a", &PyInt::Small(-4));
+        k1.text_offsets.close(1);
+        let mut k2 = KeySums::default();
+        k2.push("b", &big);
+        k2.push("c", &PyInt::Small(7));
+        k2.text_offsets.close(2);
+        let k = KeySums::concat(vec![k1, k2]);
+        assert_eq!(k.values, [-4, 0, 7]);
+        assert_eq!(k.big_index, [1]);
+        assert_eq!(k.value_decimal(1), "123456789012345678901234567890");
+        assert_eq!(k.value_decimal(2), "7");
+        assert_eq!(k.text_offsets.0, [0, 1, 3]);
+    }
+
+    #[test]
+    fn frequencies_are_ranked_and_cut() {
+        let mut m: CountMap<&str> = CountMap::default();
+        for (s, n) in [("b", 2), ("a", 2), ("c", 5)] {
+            m.add(s, n);
+        }
+        let all = Frequencies::from_counts(&m, 0);
+        assert_eq!(all.items.iter().collect::<Vec<_>>(), ["c", "a", "b"]);
+        assert_eq!(all.counts, [5, 2, 2]);
+        assert_eq!(Frequencies::from_counts(&m, 2).counts, [5, 2]);
+    }
+
+    #[test]
+    fn join_strings_checks_sizes_and_separators() {
+        let t = table(&["ab", "", "c"]);
+        let mut out = vec![0u8; 5];
+        join_strings(&t.data, &t.offsets, 0, &mut out).unwrap();
+        assert_eq!(out, b"ab\0\0c");
+        let e = join_strings(&t.data, &t.offsets, 0, &mut [0u8; 4]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BufferTooSmall);
+        let e = join_strings(&t.data, &t.offsets, b'b', &mut out).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidValue);
+        let e = join_strings(&t.data, &[0, 3, 2], 0, &mut out).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        join_strings(b"", &[0], 0, &mut []).unwrap();
+    }
+}
