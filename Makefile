@@ -12,6 +12,7 @@ VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-k
             --errors-for-leak-kinds=definite,indirect --track-origins=yes
 
 .PHONY: all build venv demo test test-rust test-header test-c test-python bench clean python-package
+.PHONY: lint-rust
 
 all: build
 
@@ -30,9 +31,15 @@ demo: build venv
 	PYTHONPATH=bindings/python $(PY) -m ferrokern demo
 
 test: build venv test-rust test-header test-c test-python
+test: lint-rust
 
 test-rust:
 	cargo test --release
+
+# Format and lint gates (rustfmt.toml; clippy with every warning an error, tests included).
+lint-rust:
+	cargo fmt --check
+	cargo clippy --all-targets --release -- -D warnings
 
 # The committed header must be what the build generates (build.rs rewrote it just now).
 test-header: build
