@@ -13,9 +13,11 @@ use std::path::PathBuf;
 
 use crate::error::{panic_message, Error, ErrorKind, Result};
 use crate::text::{Offsets, TextBatch};
+pub(crate) use handle::{free_handle, handle_kind, handle_ref, into_handle, HandleKind};
 use text::{FkTexts, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32, FK_OFFSETS_I64};
 
 pub mod arrays;
+mod handle;
 pub mod report;
 mod strided;
 pub mod text;
@@ -345,103 +347,6 @@ pub(crate) unsafe fn with_batch_spans<R>(
 }
 
 // ----------------------------------------------------------------------------------------
-// Handles
-// ----------------------------------------------------------------------------------------
-
-/// What a handle pointer really points to: the tag first (offset 0, so checking the tag of
-/// a pointer to any handle type reads inside its allocation), then the value. The tag is
-/// checked on every use: cheap insurance against a freed or foreign pointer being passed
-/// back (it catches most, it cannot catch all).
-#[repr(C)]
-pub(crate) struct Tagged<T> {
-    tag: u64,
-    inner: T,
-}
-
-/// Implemented by each opaque `Fk*` handle type (a zero-sized marker the header declares as
-/// an incomplete struct) to name what it owns.
-pub(crate) trait HandleKind {
-    type Inner;
-    const TAG: u64;
-    const NAME: &'static str;
-}
-
-/// Whether `p` (not NULL) is aligned for a handle and carries `H`'s tag.
-///
-/// # Safety
-/// `p` must be readable for 8 bytes when it is aligned (any pointer the library returned
-/// as a handle, live or freed-but-not-unmapped, is).
-unsafe fn has_tag<H: HandleKind>(p: *const H) -> bool {
-    (p as usize).is_multiple_of(std::mem::align_of::<Tagged<H::Inner>>())
-        // SAFETY: aligned (checked first) and readable (the caller's contract); the tag is
-        // the first field of every `Tagged`.
-        && unsafe { *(p as *const u64) } == H::TAG
-}
-
-/// Borrow what a handle owns, after checking its tag.
-///
-/// # Safety
-/// Unless NULL, `p` must be a pointer the library returned as a handle (of any type); it
-/// must not be freed during `'a`.
-pub(crate) unsafe fn handle_ref<'a, H: HandleKind>(p: *const H) -> FfiResult<&'a H::Inner> {
-    if p.is_null() {
-        return Err(null_err(H::NAME).into());
-    }
-    // SAFETY: the caller's contract.
-    if !unsafe { has_tag(p) } {
-        return Err(HandleError(format!(
-            "{} handle is not live (already freed, or not a {})",
-            H::NAME,
-            H::NAME
-        ))
-        .into());
-    }
-    // SAFETY: the tag says `p` came from `into_handle::<H>`, so it is a live
-    // `Tagged<H::Inner>` (a freed one has its tag wiped).
-    Ok(unsafe { &(*(p as *const Tagged<H::Inner>)).inner })
-}
-
-/// Box a value into a handle pointer.
-pub(crate) fn into_handle<H: HandleKind>(v: H::Inner) -> *mut H {
-    Box::into_raw(Box::new(Tagged {
-        tag: H::TAG,
-        inner: v,
-    })) as *mut H
-}
-
-/// Free a handle: NULL is a no-op; the tag is wiped first so a second free is detected
-/// (as far as the allocator has not reused the memory). A pointer without the tag is left
-/// alone: leaking is the only safe thing to do with it.
-///
-/// # Safety
-/// As [`handle_ref`]; no other thread may be using the handle.
-pub(crate) unsafe fn free_handle<H: HandleKind>(p: *mut H) {
-    // SAFETY: the caller's contract.
-    if p.is_null() || !unsafe { has_tag(p) } {
-        return;
-    }
-    // SAFETY: tagged, so it is the `Box<Tagged<H::Inner>>` that `into_handle` leaked, and
-    // nobody else uses it (the caller's contract).
-    let mut b = unsafe { Box::from_raw(p as *mut Tagged<H::Inner>) };
-    b.tag = 0;
-    // A destructor that panicked (say, one that flushes a file) must not unwind into C.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
-}
-
-/// Tie an opaque handle type (written out as a plain struct, so cbindgen sees it) to what
-/// it owns.
-macro_rules! handle_kind {
-    ($name:ident owns $inner:ty, tag $tag:expr) => {
-        impl $crate::ffi::HandleKind for $name {
-            type Inner = $inner;
-            const TAG: u64 = $tag;
-            const NAME: &'static str = stringify!($name);
-        }
-    };
-}
-pub(crate) use handle_kind;
-
-// ----------------------------------------------------------------------------------------
 // Library-wide exports
 // ----------------------------------------------------------------------------------------
 
@@ -479,62 +384,4 @@ pub extern "C" fn fk_threads() -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::ffi::CStr;
-
-    fn last() -> String {
-        // SAFETY: the library returns a NUL-terminated string valid until the next call.
-        unsafe { CStr::from_ptr(fk_last_error_message()) }
-            .to_str()
-            .unwrap()
-            .to_string()
-    }
-
-    #[test]
-    fn a_panic_becomes_a_status_and_a_message() {
-        let prev = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {})); // keep the test output clean
-        let st = guard(|| panic!("boom {}", 42));
-        std::panic::set_hook(prev);
-        assert_eq!(st, FkStatus::Panic);
-        assert!(last().contains("boom 42"), "{}", last());
-        assert_eq!(guard(|| Ok(())), FkStatus::Ok);
-        assert_eq!(last(), "", "a successful call clears the message");
-    }
-
-    #[test]
-    fn errors_map_to_statuses_and_messages_are_per_thread() {
-        let st = guard(|| Err(Error::new(ErrorKind::Dtype, "want f64").into()));
-        assert_eq!(st, FkStatus::Dtype);
-        std::thread::spawn(|| assert_eq!(last(), "")).join().unwrap();
-        assert_eq!(last(), "want f64");
-        assert_eq!(
-            guard(|| Err(Error::invalid("nul \0 inside").into())),
-            FkStatus::InvalidArgument
-        );
-        assert_eq!(last(), "nul \\0 inside");
-    }
-
-    #[test]
-    fn pointer_checks() {
-        // SAFETY: every pointer given is NULL, or into `v` with a length the checks reject
-        // before any read.
-        unsafe {
-            assert!(slice_arg::<u8>(std::ptr::null(), 0, "x").unwrap().is_empty());
-            assert_eq!(
-                slice_arg::<u8>(std::ptr::null(), 1, "x").unwrap_err().kind,
-                ErrorKind::NullPointer
-            );
-            let v = [0u64; 4];
-            let mis = (v.as_ptr() as *const u8).add(1) as *const u64;
-            assert!(slice_arg(mis, 1, "x").unwrap_err().message.contains("aligned"));
-            assert!(slice_arg(v.as_ptr(), usize::MAX / 2, "x")
-                .unwrap_err()
-                .message
-                .contains("overflows"));
-        }
-        assert!(check_no_overlap(0..10, 5..15, "f").is_err());
-        assert!(check_no_overlap(0..10, 10..15, "f").is_ok());
-    }
-}
+mod tests;
