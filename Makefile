@@ -15,7 +15,7 @@ CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --track-origins=yes
 
-.PHONY: all build venv demo test test-rust test-header test-c test-python test-python-dev lint-python \
+.PHONY: all build venv demo test test-rust lint-rust test-header test-c test-python test-python-dev lint-python \
         test-node test-ffi-layout check-ffi-snippets wheel sdist test-sdist python-package bench clean
 
 all: build
@@ -40,11 +40,16 @@ $(DEMO_PY): bindings/python/requirements-demo.txt
 demo: build $(DEMO_PY)
 	PYTHONPATH=bindings/python $(DEMO_PY) -m ferrokern demo
 
-test: build venv lint-python test-rust test-header test-c test-cpp-wrapper test-install test-python test-sdist \
+test: build venv lint-python lint-rust test-rust test-header test-c test-cpp-wrapper test-install test-python test-sdist \
       test-node test-ffi-layout
 
 test-rust:
 	cargo test --release
+
+# Format and lint gates (rustfmt.toml; clippy with every warning an error, tests included).
+lint-rust:
+	cargo fmt --check
+	cargo clippy --all-targets --release -- -D warnings
 
 # The committed header must be what the build generates (build.rs rewrote it just now).
 test-header: build

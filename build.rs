@@ -4,6 +4,7 @@
 //! * `bindings/python/ferrokern/_cdef.h`: the same declarations without preprocessor
 //!   directives, includes or comments, which is what cffi's `cdef()` accepts. Generated
 //!   rather than regex-stripped from the first, so it cannot drift.
+//!
 //! Files are only rewritten when their content changes, so builds stay incremental.
 
 use std::path::Path;
@@ -66,5 +67,8 @@ fn main() {
     cdef.header = None;
     cdef.autogen_warning = None;
     cdef.documentation = false;
-    write_if_changed(&root.join("bindings/python/ferrokern/_cdef.h"), &render(&crate_dir, cdef));
+    write_if_changed(
+        &root.join("bindings/python/ferrokern/_cdef.h"),
+        &render(&crate_dir, cdef),
+    );
 }

@@ -21,7 +21,6 @@ import gc
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import time
@@ -503,24 +502,11 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "text.md"))
     ap.add_argument("--nomimalloc-lib", default=str(ROOT / "target" / "nomimalloc" / "release" / "libferrokern.so"))
-    ap.add_argument("--dump-bin", metavar="PATH", help="write the corpus for bench/kernel_proto (u64 n, n+1 i64 offsets, UTF-8) and exit")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-arg", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
         args.mb = 10.0
-    if args.dump_bin:
-        import struct
-
-        _, arr = load_corpus(args.mb, args.seed)
-        _, offs, data = arr.buffers()
-        n = len(arr)
-        end = memoryview(offs).cast("q")[n]
-        with open(args.dump_bin, "wb") as f:
-            f.write(struct.pack("<Q", n))
-            f.write(memoryview(offs)[: 8 * (n + 1)])
-            f.write(memoryview(data)[:end])
-        return None
     if args.child == "toarrow":
         return child_toarrow(args)
     if args.child == "alloc":
@@ -744,25 +730,6 @@ def main():
                      f"peak {peak / 2**20:.0f} MiB = input + {(r['hwm'] - r['rss1']) / 2**20:.0f} MiB RSS growth during the call; input {r['in_obj'] / 2**20:.0f} MiB "
                      f"as str objects ({r['in_utf8'] / 2**20:.0f} MiB UTF-8), output {r['out_obj'] / 2**20:.0f} MiB "
                      f"as Python objects; still resident after the call (output included): {(r['rss2'] - r['rss1']) / 2**20:.0f} MiB"))
-
-    # ---- kernel prototypes (bench/kernel_proto, Rust, single thread) -----------------
-    S = "kernel prototypes (bench/kernel_proto: single thread, same corpus; not ferrokern code paths)"
-    manifest = ROOT / "bench" / "kernel_proto" / "Cargo.toml"
-    try:
-        log("kernel prototypes (cargo)")
-        dump = CACHE / f"corpus_v{CORPUS_VERSION}_{args.mb:g}mb_seed{args.seed}.bin"
-        if not dump.exists():
-            subprocess.run([sys.executable, __file__, "--mb", str(args.mb), "--seed", str(args.seed),
-                            "--dump-bin", str(dump)], check=True)
-        p = subprocess.run(["cargo", "run", "-q", "--release", "--manifest-path", str(manifest), "--", str(dump)],
-                           capture_output=True, text=True, timeout=300, check=True)
-        for line in p.stdout.splitlines():
-            m = re.match(r"(.+?)\s{2,}(\S.+?)\s+([\d.]+) ms\s+(\d+) MB/s\s*(.*)$", line)
-            if m:
-                rows.append((S, f"{m.group(1)}: {m.group(2).strip()}", float(m.group(3)) / 1e3, f"{m.group(4)} MB/s", "",
-                             m.group(5).strip()))
-    except Exception as e:  # cargo missing or offline: the rest of the benchmark stands
-        rows.append((S, f"skipped: {type(e).__name__}: {str(e)[:120]}", None, "", "", ""))
 
     # ---- table ---------------------------------------------------------------------
     cmd = "PYTHONPATH=bindings/python /work/main/.venv/bin/python bench/bench_text.py" + (" --quick" if args.quick else

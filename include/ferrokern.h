@@ -4,12 +4,22 @@
  * Conventions (every function):
  *  - Fallible functions return FkStatus; FK_STATUS_OK (0) is success. On failure,
  *    fk_last_error_message() says what was wrong (per thread, until the next fk_ call).
- *  - No Rust panic crosses this boundary: it becomes FK_STATUS_PANIC.
+ *  - No Rust panic crosses this boundary: it becomes FK_STATUS_PANIC. Other internal
+ *    failures (a lost worker task, a panic inside one) are FK_STATUS_INTERNAL.
  *  - Input buffers are borrowed for the call only and never written. Results are either
  *    written into caller buffers or returned as opaque handles that own their memory and
- *    are released by the matching fk_*_free (freeing NULL is a no-op).
- *  - Every function is thread-safe; handles are immutable and may be shared between
- *    threads, but must be freed exactly once after every user is done.
+ *    are released by the matching fk_*_free (freeing NULL is a no-op). Each function's
+ *    "Safety" section says what the caller guarantees about its pointers.
+ *
+ * Threads: every function may be called from any thread, and calls on different objects
+ * run independently. What may be shared depends on the type:
+ *  - FkPattern: immutable after fk_pattern_new; share it between threads freely.
+ *  - FkReport: mutable. Use it from one thread at a time; a call made while another call
+ *    is using the same report fails with FK_STATUS_INVALID_ARGUMENT ("busy") instead of
+ *    waiting.
+ *  - FkMatches, FkKeySums, FkFrequencies, FkBytes (results): read-only after creation;
+ *    read them (and their views) from any number of threads.
+ *  Every handle must be freed exactly once, after every user is done with it.
  */
 
 #ifndef FERROKERN_H
@@ -209,26 +219,34 @@ typedef enum FkStatus {
    * An internal error (a Rust panic, caught at the boundary). Please report it.
    */
   FK_STATUS_PANIC = 16,
+  /**
+   * An internal failure that is not a panic at the boundary nor an allocation failure (a
+   * worker task lost, a panic caught inside a worker). Please report it.
+   */
+  FK_STATUS_INTERNAL = 17,
 } FkStatus;
 
 /**
  * An owned byte buffer (a report's JSON). Read it with `fk_bytes_data`; free with
- * `fk_bytes_free`.
+ * `fk_bytes_free`. Read-only after creation: read it from any number of threads.
  */
 typedef struct FkBytes FkBytes;
 
 /**
- * Batch-wide counts (see `FkFrequenciesView`).
+ * Batch-wide counts (see `FkFrequenciesView`). Read-only after creation: read it from any
+ * number of threads; free it once.
  */
 typedef struct FkFrequencies FkFrequencies;
 
 /**
- * Per-text key → sum results (see `FkKeySumsView`).
+ * Per-text key → sum results (see `FkKeySumsView`). Read-only after creation: read it from any
+ * number of threads; free it once.
  */
 typedef struct FkKeySums FkKeySums;
 
 /**
- * Per-text findall results (see `FkMatchesView`).
+ * Per-text findall results (see `FkMatchesView`). Read-only after creation: read it from any
+ * number of threads; free it once.
  */
 typedef struct FkMatches FkMatches;
 
@@ -496,6 +514,17 @@ size_t fk_threads(void);
  * mixed output dtypes), `INVALID_ARGUMENT` (empty image, shape mismatch, a stride that is
  * not a multiple of the element size, misaligned data, unknown border, byte extents that
  * overflow), `OVERLAP` (an output overlaps the input or another output, or itself).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `src` must be NULL or point to an `FkImage` whose `data` is readable
+ * at every element its shape and strides address; `magnitude` must be NULL or point to an
+ * `FkImageOut` whose `data` is writable at every element its shape and strides address, and
+ * not otherwise accessed during the call; `gx` must be NULL or point to an `FkImageOut` whose
+ * `data` is writable at every element its shape and strides address, and not otherwise
+ * accessed during the call; `gy` must be NULL or point to an `FkImageOut` whose `data` is
+ * writable at every element its shape and strides address, and not otherwise accessed during
+ * the call.
  */
 enum FkStatus fk_sobel(const struct FkImage *src,
                        uint32_t border,
@@ -508,6 +537,13 @@ enum FkStatus fk_sobel(const struct FkImage *src,
  * precision, as `np.dot(img[..., :3], [0.2989, 0.5870, 0.1140])`) into `out`
  * (`FK_DTYPE_F32` or `FK_DTYPE_F64`, height × width). Errors as for `fk_sobel`, and
  * `INVALID_ARGUMENT` for a channel count other than 3 or 4.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `src` must be NULL or point to an `FkColorImage` whose `data` is
+ * readable at every element its shape and strides address; `out` must be NULL or point to an
+ * `FkImageOut` whose `data` is writable at every element its shape and strides address, and
+ * not otherwise accessed during the call.
  */
 enum FkStatus fk_grayscale(const struct FkColorImage *src, const struct FkImageOut *out);
 
@@ -516,6 +552,13 @@ enum FkStatus fk_grayscale(const struct FkColorImage *src, const struct FkImageO
  * without storing the grayscale image. The luma is rounded to the working precision
  * (double when `src` or `magnitude` is `FK_DTYPE_F64`, else single) before the gradients.
  * Errors as for `fk_sobel` and `fk_grayscale`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `src` must be NULL or point to an `FkColorImage` whose `data` is
+ * readable at every element its shape and strides address; `magnitude` must be NULL or point
+ * to an `FkImageOut` whose `data` is writable at every element its shape and strides address,
+ * and not otherwise accessed during the call.
  */
 enum FkStatus fk_edges(const struct FkColorImage *src,
                        uint32_t border,
@@ -529,6 +572,11 @@ enum FkStatus fk_edges(const struct FkColorImage *src,
  * infinity occurs or the exact sum rounds beyond the largest double; -0.0 only when every
  * value is -0.0; 0.0 for `n` = 0 (`data` may then be NULL). Deterministic for any thread
  * count. Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (the byte range overflows).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `data` must be readable for 8 bytes at `data + i*stride` for every i
+ * < `n`; `out` must be NULL or valid for writing one `f64`.
  */
 enum FkStatus fk_sum_f64(const void *data, size_t n, ptrdiff_t stride, double *out);
 
@@ -540,6 +588,12 @@ enum FkStatus fk_sum_f64(const void *data, size_t n, ptrdiff_t stride, double *o
  * `out` may be exactly `x` (same pointer and stride: in place); any other overlap, of
  * `out` with `x`, `coeffs` or itself, is `OVERLAP`. Errors: `NULL_POINTER`,
  * `INVALID_ARGUMENT` (misaligned, bad stride, overflow), `OVERLAP`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `coeffs` must be NULL (with a zero length) or readable for `n_coeffs`
+ * elements; `x` must be readable at `x + i*x_stride` (bytes) for every i < `n`; `out` must be
+ * NULL or valid for writing one `f64`.
  */
 enum FkStatus fk_polyval_f64(const double *coeffs,
                              size_t n_coeffs,
@@ -553,12 +607,20 @@ enum FkStatus fk_polyval_f64(const double *coeffs,
  * The number of primes p < `limit` into `*out` (segmented parallel sieve, linear in
  * `limit`: π(10^9) takes about 0.1 s on two cores, π(10^12) minutes). Errors: `NULL_POINTER`,
  * `INVALID_ARGUMENT` (`limit` above `FK_MAX_PRIME_LIMIT`).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `out` must be NULL or valid for writing one `u64`.
  */
 enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
 
 /**
  * Fill `*out` with the defaults: both built-in extractors, top 20, no kv totals, plain
  * lines, `max_digits` 4300 (Python's default), default line limit and chunk size.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `out` must be NULL or valid for writing one `FkReportConfig`.
  */
 enum FkStatus fk_report_config_default(struct FkReportConfig *out);
 
@@ -566,12 +628,23 @@ enum FkStatus fk_report_config_default(struct FkReportConfig *out);
  * Create an empty report into `*out`. Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (unknown
  * extractor or option bits, chunk size below 256, empty text field), `INVALID_UTF8` (text
  * field). Free with `fk_report_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `config` must be NULL or point to an `FkReportConfig` (its
+ * `text_field` readable for `text_field_len` bytes); `out` must be NULL or valid for writing
+ * one pointer.
  */
 enum FkStatus fk_report_new(const struct FkReportConfig *config, struct FkReport **out);
 
 /**
  * Free a report (flushing its per-document output, if any; use
  * `fk_report_set_per_doc(report, NULL, 0)` first to learn of a write error). NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a handle this library returned, not used by
+ * another thread, and never used again after this call.
  */
 void fk_report_free(struct FkReport *report);
 
@@ -580,6 +653,14 @@ void fk_report_free(struct FkReport *report);
  * `FK_REPORT_PATTERN_FINDALL` or `FK_REPORT_PATTERN_COUNT`. The report keeps its own
  * reference to the compiled pattern: `pattern` may be freed afterwards. Only before the
  * first feed (`INVALID_ARGUMENT` after).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `name` must be NULL (with
+ * a zero length) or readable for `name_len` bytes; `pattern` must be NULL or a live handle
+ * from this library (NULL is an error, a freed one is usually detected but must not be relied
+ * on).
  */
 enum FkStatus fk_report_add_pattern(struct FkReport *report,
                                     const uint8_t *name,
@@ -594,6 +675,12 @@ enum FkStatus fk_report_add_pattern(struct FkReport *report,
  * (each exactly what `extract_and_aggregate` / `extract_emails` / `re.findall` give for
  * that document), or `{"invalid": "reason"}`. `path` NULL: flush and close the current
  * output (reports a write error as `IO`).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+ * a zero length) or readable for `path_len` bytes.
  */
 enum FkStatus fk_report_set_per_doc(struct FkReport *report, const uint8_t *path, size_t path_len);
 
@@ -603,6 +690,12 @@ enum FkStatus fk_report_set_per_doc(struct FkReport *report, const uint8_t *path
  * call. A text that is not valid UTF-8 or not a valid JSON line is counted invalid (its
  * sample names its index among all texts fed), not an error. Errors: `NULL_POINTER`,
  * `INVALID_ARGUMENT` (bad offsets), `IO` (writing the per-document output).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states.
  */
 enum FkStatus fk_report_feed_texts(struct FkReport *report, const struct FkTexts *texts);
 
@@ -614,6 +707,13 @@ enum FkStatus fk_report_feed_texts(struct FkReport *report, const struct FkTexts
  * (truncated or corrupt gzip, with the compressed byte offset), `CANCELLED`. On any error
  * the report keeps what was merged before it but is marked incomplete (`"complete":
  * false` and the message in `"errors"` of its JSON).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+ * a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
+ * call with `user_data` from the calling thread during the call.
  */
 enum FkStatus fk_report_feed_file(struct FkReport *report,
                                   const uint8_t *path,
@@ -629,6 +729,13 @@ enum FkStatus fk_report_feed_file(struct FkReport *report,
  * range order gives the whole file's report. A gzip file cannot be split: its only
  * accepted range is the whole file (`INVALID_ARGUMENT` otherwise). Otherwise as
  * `fk_report_feed_file`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+ * a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
+ * call with `user_data` from the calling thread during the call.
  */
 enum FkStatus fk_report_feed_file_range(struct FkReport *report,
                                         const uint8_t *path,
@@ -643,6 +750,13 @@ enum FkStatus fk_report_feed_file_range(struct FkReport *report,
  * own. Merging partial reports in input order gives the report of the whole input. Both
  * must extract the same things from the same kind of lines (`INVALID_ARGUMENT`
  * otherwise, and for `dst == src`); `dst` keeps its `top` and options.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `dst` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `src` must be NULL or a
+ * live handle from this library (NULL is an error, a freed one is usually detected but must
+ * not be relied on).
  */
 enum FkStatus fk_report_merge(struct FkReport *dst, const struct FkReport *src);
 
@@ -650,6 +764,12 @@ enum FkStatus fk_report_merge(struct FkReport *dst, const struct FkReport *src);
  * The report as JSON (UTF-8) into `*out`. `flags`: bit set of `FK_REPORT_JSON_FULL`
  * (every count, loadable by `fk_report_from_json`) and `FK_REPORT_JSON_PRETTY`. The schema
  * is in docs/report.md. Free with `fk_bytes_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+ * valid for writing one pointer.
  */
 enum FkStatus fk_report_to_json(const struct FkReport *report,
                                 uint32_t flags,
@@ -658,6 +778,12 @@ enum FkStatus fk_report_to_json(const struct FkReport *report,
 /**
  * Write the report as JSON to the file at `path` (created or truncated) through a
  * buffered writer. `flags` as for `fk_report_to_json`. Errors: `IO` naming the file.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+ * a zero length) or readable for `path_len` bytes.
  */
 enum FkStatus fk_report_write_json(const struct FkReport *report,
                                    uint32_t flags,
@@ -669,16 +795,32 @@ enum FkStatus fk_report_write_json(const struct FkReport *report,
  * `*out`, ready to be merged or fed more input. Errors: `INVALID_ARGUMENT` (not JSON, not
  * a full report of a version this library reads, inconsistent), pattern errors if a
  * pattern no longer compiles. Free with `fk_report_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `data` must be NULL (with a zero length) or readable for `len` bytes;
+ * `out` must be NULL or valid for writing one pointer.
  */
 enum FkStatus fk_report_from_json(const uint8_t *data, size_t len, struct FkReport **out);
 
 /**
  * Point `*data` / `*len` at the buffer's bytes (valid until `fk_bytes_free`).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `bytes` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `data` must be NULL or
+ * valid for writing one pointer; `len` must be NULL or valid for writing one `usize`.
  */
 enum FkStatus fk_bytes_data(const struct FkBytes *bytes, const uint8_t **data, size_t *len);
 
 /**
  * Free a byte buffer. NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `bytes` must be NULL or a handle this library returned, not used by
+ * another thread, and never used again after this call.
  */
 void fk_bytes_free(struct FkBytes *bytes);
 
@@ -688,6 +830,11 @@ void fk_bytes_free(struct FkBytes *bytes);
  * (and negations) meaning what they mean in Python, and `\Z` = end of text. Errors:
  * `PATTERN_SYNTAX`, `PATTERN_UNSUPPORTED` (backreferences, look-around),
  * `PATTERN_TOO_LARGE`, `INVALID_UTF8`. Free with `fk_pattern_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL (with a zero length) or readable for `len`
+ * bytes; `out` must be NULL or valid for writing one pointer.
  */
 enum FkStatus fk_pattern_new(const uint8_t *pattern,
                              size_t len,
@@ -696,11 +843,22 @@ enum FkStatus fk_pattern_new(const uint8_t *pattern,
 
 /**
  * Free a pattern. NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a handle this library returned, not used by
+ * another thread, and never used again after this call.
  */
 void fk_pattern_free(struct FkPattern *pattern);
 
 /**
  * Number of capture groups of `pattern` (group 0 not counted) into `*out`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+ * valid for writing one `usize`.
  */
 enum FkStatus fk_pattern_groups(const struct FkPattern *pattern, size_t *out);
 
@@ -708,6 +866,13 @@ enum FkStatus fk_pattern_groups(const struct FkPattern *pattern, size_t *out);
  * `re.findall` on every text: whole matches for a pattern without groups, else every group
  * (`""` for a group that did not take part); Python 3.7+ empty-match rules. `options`: 0 or
  * `FK_FINDALL_LOWERCASE`. Result into `*out`; free with `fk_matches_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+ * `out` must be NULL or valid for writing one pointer.
  */
 enum FkStatus fk_findall(const struct FkPattern *pattern,
                          const struct FkTexts *texts,
@@ -717,6 +882,14 @@ enum FkStatus fk_findall(const struct FkPattern *pattern,
 /**
  * Number of `findall` matches of every text, into `out[0 .. n_texts]` (`out_len` must be
  * at least `texts->n_texts`, else `BUFFER_TOO_SMALL`; it must not overlap the input).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+ * `out` must be NULL (with a zero length) or writable for `out_len` elements and not otherwise
+ * accessed during the call.
  */
 enum FkStatus fk_count(const struct FkPattern *pattern,
                        const struct FkTexts *texts,
@@ -728,6 +901,13 @@ enum FkStatus fk_count(const struct FkPattern *pattern,
  * order, integers read with Python's `int()` rules and summed exactly. `max_digits` is
  * Python's `sys.get_int_max_str_digits()` (0 = no limit): a longer number gives
  * `INVALID_VALUE`, as it raises ValueError in Python. Free with `fk_key_sums_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+ * `out` must be NULL or valid for writing one pointer.
  */
 enum FkStatus fk_sum_by_key(const struct FkPattern *pattern,
                             const struct FkTexts *texts,
@@ -738,6 +918,13 @@ enum FkStatus fk_sum_by_key(const struct FkPattern *pattern,
  * Batch-wide counts of one group of every match (`group` < 0: group 1 if the pattern has
  * groups, else the whole match; 0: the whole match), most frequent first, ties by code
  * point order; `top` = 0 keeps all. Free with `fk_frequencies_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+ * `out` must be NULL or valid for writing one pointer.
  */
 enum FkStatus fk_frequencies(const struct FkPattern *pattern,
                              const struct FkTexts *texts,
@@ -748,6 +935,12 @@ enum FkStatus fk_frequencies(const struct FkPattern *pattern,
 /**
  * Exactly Python's `[EMAIL_RE.findall(t.lower()) for t in texts]` with
  * `EMAIL_RE = r"[a-z0-9\.\-+_]+@[a-z0-9\.\-+_]+\.[a-z]+"`. Free with `fk_matches_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `texts` must be NULL or point to an `FkTexts` whose `data` and
+ * `offsets` are readable for the lengths it states; `out` must be NULL or valid for writing
+ * one pointer.
  */
 enum FkStatus fk_extract_emails(const struct FkTexts *texts, struct FkMatches **out);
 
@@ -755,6 +948,12 @@ enum FkStatus fk_extract_emails(const struct FkTexts *texts, struct FkMatches **
  * Exactly Python's per-text `{key: sum(int(value))}` over `re.findall(r"(\w+)\s+(\d+)", t)`,
  * Unicode classes and digits as Python has them, sums of any size. `max_digits` as for
  * `fk_sum_by_key`. Free with `fk_key_sums_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `texts` must be NULL or point to an `FkTexts` whose `data` and
+ * `offsets` are readable for the lengths it states; `out` must be NULL or valid for writing
+ * one pointer.
  */
 enum FkStatus fk_extract_and_aggregate(const struct FkTexts *texts,
                                        size_t max_digits,
@@ -762,16 +961,33 @@ enum FkStatus fk_extract_and_aggregate(const struct FkTexts *texts,
 
 /**
  * Fill `*view` with pointers into `matches` (valid until it is freed).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `matches` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+ * valid for writing one `FkMatchesView`.
  */
 enum FkStatus fk_matches_view(const struct FkMatches *matches, struct FkMatchesView *view);
 
 /**
  * Free a matches result. NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `matches` must be NULL or a handle this library returned, not used by
+ * another thread, and never used again after this call.
  */
 void fk_matches_free(struct FkMatches *matches);
 
 /**
  * Fill `*view` with pointers into `sums` (valid until it is freed).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+ * valid for writing one `FkKeySumsView`.
  */
 enum FkStatus fk_key_sums_view(const struct FkKeySums *sums, struct FkKeySumsView *view);
 
@@ -780,6 +996,12 @@ enum FkStatus fk_key_sums_view(const struct FkKeySums *sums, struct FkKeySumsVie
  * `*text_len` receive its exact decimal text (optional '-', not NUL-terminated, borrowed
  * from `sums` until it is freed); if it fits in int64, `*text = NULL`, `*text_len = 0` and
  * `values[entry]` is the sum. `INVALID_ARGUMENT` if `entry >= n_entries`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `text` and `text_len`
+ * must be NULL or valid for writing one pointer and one `size_t`.
  */
 enum FkStatus fk_key_sums_big_value(const struct FkKeySums *sums,
                                     size_t entry,
@@ -788,17 +1010,33 @@ enum FkStatus fk_key_sums_big_value(const struct FkKeySums *sums,
 
 /**
  * Free a key-sums result. NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `sums` must be NULL or a handle this library returned, not used by
+ * another thread, and never used again after this call.
  */
 void fk_key_sums_free(struct FkKeySums *sums);
 
 /**
  * Fill `*view` with pointers into `freqs` (valid until it is freed).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `freqs` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+ * valid for writing one `FkFrequenciesView`.
  */
 enum FkStatus fk_frequencies_view(const struct FkFrequencies *freqs,
                                   struct FkFrequenciesView *view);
 
 /**
  * Free a frequencies result. NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `freqs` must be NULL or a handle this library returned, not used by
+ * another thread, and never used again after this call.
  */
 void fk_frequencies_free(struct FkFrequencies *freqs);
 
@@ -806,6 +1044,13 @@ void fk_frequencies_free(struct FkFrequencies *freqs);
  * Convert `n` byte offsets into the UTF-8 buffer `data` to code-point offsets (what a
  * Python `str` is indexed by), into `out[0 .. n]`. Offsets must be non-decreasing, within
  * `data` and at character boundaries.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `data` must be NULL (with a zero length) or readable for `data_len`
+ * bytes; `byte_offsets` must be NULL (with a zero length) or readable for `n` elements; `out`
+ * must be NULL (with a zero length) or writable for `n` elements and not otherwise accessed
+ * during the call.
  */
 enum FkStatus fk_utf8_char_offsets(const uint8_t *data,
                                    size_t data_len,
@@ -818,6 +1063,13 @@ enum FkStatus fk_utf8_char_offsets(const uint8_t *data,
  * entries, e.g. a view's) into `out`, separated by the byte `sep`, so a caller can split
  * them with one call. `out_len` must be exactly the strings' total length plus n - 1
  * (`BUFFER_TOO_SMALL` otherwise). `INVALID_VALUE` if a string contains `sep`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `data` must be NULL (with a zero length) or readable for `data_len`
+ * bytes; `offsets` must be NULL (with a zero length) or readable for `n + 1` elements; `out`
+ * must be NULL (with a zero length) or writable for `out_len` bytes and not otherwise accessed
+ * during the call.
  */
 enum FkStatus fk_join_strings(const uint8_t *data,
                               size_t data_len,

@@ -34,6 +34,9 @@ pub enum ErrorKind {
     Data,
     /// The caller cancelled the operation (from a callback).
     Cancelled,
+    /// Something inside the library failed that no input should cause (a lost worker, a
+    /// caught panic in a worker task). Not an allocation failure.
+    Internal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +47,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into() }
+        Error {
+            kind,
+            message: message.into(),
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::InvalidArgument, message)
@@ -60,3 +66,13 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The message of a caught panic (`catch_unwind`'s payload): the `panic!` text when it has
+/// one. The one place that knows what a panic payload can hold.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}

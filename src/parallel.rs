@@ -30,7 +30,9 @@ pub(crate) const MAX_THREADS: usize = 1024;
 /// Set the number of worker threads for later calls; 0 restores the default.
 pub fn set_threads(n: usize) -> Result<()> {
     if n > MAX_THREADS {
-        return Err(Error::invalid(format!("thread count {n} is above the limit of {MAX_THREADS}")));
+        return Err(Error::invalid(format!(
+            "thread count {n} is above the limit of {MAX_THREADS}"
+        )));
     }
     REQUESTED.store(n, Ordering::SeqCst);
     Ok(())
@@ -74,9 +76,18 @@ fn current_pool() -> Result<Arc<ThreadPool>> {
         .num_threads(want)
         .thread_name(|i| format!("ferrokern-{i}"))
         .build()
-        .map_err(|e| Error::new(ErrorKind::OutOfMemory, format!("cannot start {want} worker threads: {e}")))?;
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::OutOfMemory,
+                format!("cannot start {want} worker threads: {e}"),
+            )
+        })?;
     let pool = Arc::new(pool);
-    *guard = Some(PoolState { pid, threads: want, pool: pool.clone() });
+    *guard = Some(PoolState {
+        pid,
+        threads: want,
+        pool: pool.clone(),
+    });
     Ok(pool)
 }
 
@@ -90,7 +101,12 @@ pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
 /// `weight(i)` is item i's cost (bytes for texts). A heavy item gets a range of its own, so
 /// one big document among many small ones does not serialize the batch. The split depends
 /// only on the weights and `target`, never on timing.
-pub fn balanced_ranges(n: usize, target: usize, max_items: usize, weight: impl Fn(usize) -> usize) -> Vec<std::ops::Range<usize>> {
+pub fn balanced_ranges(
+    n: usize,
+    target: usize,
+    max_items: usize,
+    weight: impl Fn(usize) -> usize,
+) -> Vec<std::ops::Range<usize>> {
     let target = target.max(1);
     let mut out = Vec::new();
     let mut start = 0;
@@ -127,7 +143,7 @@ mod tests {
         let r = balanced_ranges(w.len(), 64, 1000, |i| w[i]);
         let flat: Vec<usize> = r.iter().flat_map(|r| r.clone()).collect();
         assert_eq!(flat, (0..w.len()).collect::<Vec<_>>());
-        assert!(r.iter().any(|r| *r == (1..2)), "heavy item alone: {r:?}");
+        assert!(r.contains(&(1..2)), "heavy item alone: {r:?}");
     }
 
     #[test]

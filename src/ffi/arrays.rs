@@ -6,9 +6,10 @@
 use std::ffi::c_void;
 use std::ops::Range;
 
-use ndarray::{ArrayView, ArrayViewMut, Axis, Ix1, Ix2, Ix3, IxDyn, ShapeBuilder};
+use ndarray::{ArrayViewMut, Ix1, Ix2, Ix3};
 
-use super::{check_no_overlap, guard, out_arg, slice_arg, span, FkStatus};
+use super::strided::{check_distinct, dim, dim_mut, layout, make_view, make_view_mut, Layout};
+use super::{check_no_overlap, guard, out_arg, ref_arg, slice_arg, span, FkStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::image::{self, Border, Gray, Pixel, Real, SobelOut};
 use crate::numeric;
@@ -90,7 +91,13 @@ fn dtype_name(code: u32) -> &'static str {
 }
 
 fn dtype_err(what: &str, code: u32, expected: &str) -> Error {
-    Error::new(ErrorKind::Dtype, format!("{what}: dtype code {code} ({}) is not supported; expected {expected}", dtype_name(code)))
+    Error::new(
+        ErrorKind::Dtype,
+        format!(
+            "{what}: dtype code {code} ({}) is not supported; expected {expected}",
+            dtype_name(code)
+        ),
+    )
 }
 
 fn border_arg(code: u32) -> Result<Border> {
@@ -99,129 +106,40 @@ fn border_arg(code: u32) -> Result<Border> {
         FK_BORDER_REPLICATE => Border::Replicate,
         FK_BORDER_REFLECT101 => Border::Reflect101,
         FK_BORDER_REFLECT => Border::Reflect,
-        _ => return Err(Error::invalid(format!("border = {code} is not one of FK_BORDER_ZERO/REPLICATE/REFLECT101/REFLECT (0..3)"))),
-    })
-}
-
-/// A validated strided layout: the byte range it touches and the view's parameters.
-struct Layout {
-    /// Lowest address touched.
-    base: usize,
-    /// Bytes from the lowest to one past the highest address touched.
-    extent: Range<usize>,
-    shape: Vec<usize>,
-    /// Strides in elements (absolute values) and which axes run backwards.
-    strides: Vec<usize>,
-    negative: Vec<bool>,
-}
-
-/// Validate `shape`/`strides` (bytes) at `ptr` for elements of type T.
-fn layout<T>(ptr: *const c_void, shape: &[usize], strides: &[isize], what: &str, allow_empty: bool) -> Result<Layout> {
-    let elem = std::mem::size_of::<T>() as i128;
-    let n: Option<usize> = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    if n.is_none() || n.unwrap() as i128 * elem > isize::MAX as i128 {
-        return Err(Error::invalid(format!("{what}: shape {shape:?} overflows the address space")));
-    }
-    if n == Some(0) {
-        if allow_empty {
-            let p = ptr as usize;
-            return Ok(Layout { base: p, extent: p..p, shape: shape.to_vec(), strides: vec![0; shape.len()], negative: vec![false; shape.len()] });
-        }
-        return Err(Error::invalid(format!("{what} is empty (shape {shape:?})")));
-    }
-    if ptr.is_null() {
-        return Err(super::null_err(what));
-    }
-    let (mut lo, mut hi) = (0i128, 0i128);
-    for (&d, &s) in shape.iter().zip(strides) {
-        if s as i128 % elem != 0 {
+        _ => {
             return Err(Error::invalid(format!(
-                "{what}: stride {s} bytes is not a multiple of the element size ({elem} bytes)"
-            )));
+                "border = {code} is not one of FK_BORDER_ZERO/REPLICATE/REFLECT101/REFLECT (0..3)"
+            )))
         }
-        let span = (d as i128 - 1) * s as i128;
-        if span < 0 {
-            lo += span;
-        } else {
-            hi += span;
-        }
-    }
-    let (start, end) = (ptr as usize as i128 + lo, ptr as usize as i128 + hi + elem);
-    if start < 0 || end > usize::MAX as i128 || end - start > isize::MAX as i128 {
-        return Err(Error::invalid(format!("{what}: shape {shape:?} with strides {strides:?} bytes overflows the address space")));
-    }
-    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
-        return Err(Error::invalid(format!(
-            "{what} is not aligned to {} bytes (address {ptr:p}); copy it to an aligned buffer",
-            std::mem::align_of::<T>()
-        )));
-    }
-    Ok(Layout {
-        base: start as usize,
-        extent: start as usize..end as usize,
-        shape: shape.to_vec(),
-        strides: strides.iter().map(|&s| (s.unsigned_abs()) / elem as usize).collect(),
-        negative: strides.iter().map(|&s| s < 0).collect(),
     })
-}
-
-/// Reject a writable layout whose elements overlap each other (a broadcast output would be
-/// written by several threads at once). Sufficient test: sorted by stride, every axis must
-/// step over the whole extent of the smaller ones.
-fn check_distinct(l: &Layout, what: &str) -> Result<()> {
-    let mut axes: Vec<(usize, usize)> = l.shape.iter().zip(&l.strides).filter(|(&d, _)| d > 1).map(|(&d, &s)| (s, d)).collect();
-    axes.sort();
-    let mut covered = 1usize; // elements spanned by the smaller axes
-    for (s, d) in axes {
-        if s < covered {
-            return Err(Error::new(
-                ErrorKind::Overlap,
-                format!("{what}: its elements overlap in memory (zero or interleaved strides); an output needs distinct elements"),
-            ));
-        }
-        covered = s.saturating_mul(d);
-    }
-    Ok(())
-}
-
-unsafe fn make_view<'a, T>(l: &Layout) -> ArrayView<'a, T, IxDyn> {
-    let mut v = ArrayView::from_shape_ptr(IxDyn(&l.shape).strides(IxDyn(&l.strides)), l.base as *const T);
-    for (k, &neg) in l.negative.iter().enumerate() {
-        if neg {
-            v.invert_axis(Axis(k));
-        }
-    }
-    v
-}
-
-unsafe fn make_view_mut<'a, T>(l: &Layout) -> ArrayViewMut<'a, T, IxDyn> {
-    let mut v = ArrayViewMut::from_shape_ptr(IxDyn(&l.shape).strides(IxDyn(&l.strides)), l.base as *mut T);
-    for (k, &neg) in l.negative.iter().enumerate() {
-        if neg {
-            v.invert_axis(Axis(k));
-        }
-    }
-    v
-}
-
-fn dim<T, D: ndarray::Dimension>(v: ArrayView<'_, T, IxDyn>) -> ArrayView<'_, T, D> {
-    v.into_dimensionality().expect("layout rank")
-}
-fn dim_mut<T, D: ndarray::Dimension>(v: ArrayViewMut<'_, T, IxDyn>) -> ArrayViewMut<'_, T, D> {
-    v.into_dimensionality().expect("layout rank")
 }
 
 fn image_layout<T>(img: &FkImage, what: &str) -> Result<Layout> {
-    layout::<T>(img.data, &[img.height, img.width], &[img.row_stride, img.col_stride], what, false)
+    layout::<T>(
+        img.data,
+        &[img.height, img.width],
+        &[img.row_stride, img.col_stride],
+        what,
+        false,
+    )
 }
 fn out_layout<T>(img: &FkImageOut, what: &str) -> Result<Layout> {
-    let l = layout::<T>(img.data as *const c_void, &[img.height, img.width], &[img.row_stride, img.col_stride], what, false)?;
+    let l = layout::<T>(
+        img.data as *const c_void,
+        &[img.height, img.width],
+        &[img.row_stride, img.col_stride],
+        what,
+        false,
+    )?;
     check_distinct(&l, what)?;
     Ok(l)
 }
 fn color_layout<T>(img: &FkColorImage, what: &str) -> Result<Layout> {
     if img.channels != 3 && img.channels != 4 {
-        return Err(Error::invalid(format!("{what} has {} channels; expected 3 (RGB) or 4 (RGBA)", img.channels)));
+        return Err(Error::invalid(format!(
+            "{what} has {} channels; expected 3 (RGB) or 4 (RGBA)",
+            img.channels
+        )));
     }
     layout::<T>(
         img.data,
@@ -246,35 +164,123 @@ unsafe fn sobel_outputs<'a, O: Real>(
                 let l = out_layout::<O>(o, what)?;
                 check_no_overlap(l.extent.clone(), input.clone(), what)?;
                 for (other, other_what) in layouts.iter().flatten() {
-                    check_no_overlap(l.extent.clone(), other.extent.clone(), &format!("{what} and {other_what}"))?;
+                    check_no_overlap(
+                        l.extent.clone(),
+                        other.extent.clone(),
+                        &format!("{what} and {other_what}"),
+                    )?;
                 }
                 layouts.push(Some((l, what)));
             }
         }
     }
-    let mut it = layouts.into_iter().map(|l| l.map(|(l, _)| dim_mut::<O, Ix2>(make_view_mut::<O>(&l))));
+    let mut it = layouts
+        .into_iter()
+        .map(|l| l.map(|(l, _)| dim_mut::<O, Ix2>(make_view_mut::<O>(&l))));
     Ok([it.next().unwrap(), it.next().unwrap(), it.next().unwrap()])
 }
 
-unsafe fn sobel_typed<P: Pixel, A: Real, O: Real>(src: &FkImage, border: Border, outs: [(*const FkImageOut, &str); 3]) -> Result<()> {
-    let l = image_layout::<P>(src, "src")?;
-    let [m, gx, gy] = sobel_outputs::<O>(&l.extent, outs)?;
-    let view = dim::<P, Ix2>(make_view::<P>(&l));
-    image::sobel::<A, O, _>(&Gray(view), border, SobelOut { magnitude: m.expect("checked"), gx, gy })
+/// A kernel run at the element types that the caller's dtype codes name: `P` the input's,
+/// `A` the working precision (double when the input or the output is `FK_DTYPE_F64`, else
+/// single), `O` the output's.
+trait Typed {
+    /// # Safety
+    /// The export's own contract on the buffers it was given.
+    unsafe fn run<P: Pixel, A: Real, O: Real>(self) -> Result<()>;
 }
 
-unsafe fn edges_typed<P: Pixel, A: Real, O: Real>(src: &FkColorImage, border: Border, out: *const FkImageOut) -> Result<()> {
-    let l = color_layout::<P>(src, "src")?;
-    let [m, _, _] = sobel_outputs::<O>(&l.extent, [(out, "magnitude"), (std::ptr::null(), ""), (std::ptr::null(), "")])?;
-    let view = dim::<P, Ix3>(make_view::<P>(&l));
-    image::edges::<A, P, O>(view, border, SobelOut { magnitude: m.expect("checked"), gx: None, gy: None })
+/// The one dtype dispatch of the image exports: pick `P`, `A`, `O` from the input's and the
+/// output's codes (`out_what` names the output in errors) and run `k` with them.
+///
+/// # Safety
+/// As [`Typed::run`].
+unsafe fn dispatch(src: u32, out: u32, out_what: &str, k: impl Typed) -> Result<()> {
+    // SAFETY: forwarded contract (every arm).
+    unsafe {
+        match (src, out) {
+            (FK_DTYPE_U8, FK_DTYPE_F32) => k.run::<u8, f32, f32>(),
+            (FK_DTYPE_U8, FK_DTYPE_F64) => k.run::<u8, f64, f64>(),
+            (FK_DTYPE_U16, FK_DTYPE_F32) => k.run::<u16, f32, f32>(),
+            (FK_DTYPE_U16, FK_DTYPE_F64) => k.run::<u16, f64, f64>(),
+            (FK_DTYPE_F32, FK_DTYPE_F32) => k.run::<f32, f32, f32>(),
+            (FK_DTYPE_F32, FK_DTYPE_F64) => k.run::<f32, f64, f64>(),
+            (FK_DTYPE_F64, FK_DTYPE_F32) => k.run::<f64, f64, f32>(),
+            (FK_DTYPE_F64, FK_DTYPE_F64) => k.run::<f64, f64, f64>(),
+            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => {
+                Err(dtype_err(out_what, o, "FK_DTYPE_F32 or FK_DTYPE_F64"))
+            }
+            (s, _) => Err(dtype_err(
+                "src",
+                s,
+                "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64",
+            )),
+        }
+    }
 }
 
-unsafe fn grayscale_typed<P: Pixel, O: Real>(src: &FkColorImage, out: &FkImageOut) -> Result<()> {
-    let l = color_layout::<P>(src, "src")?;
-    let o = out_layout::<O>(out, "out")?;
-    check_no_overlap(o.extent.clone(), l.extent.clone(), "out")?;
-    image::grayscale(dim::<P, Ix3>(make_view::<P>(&l)), dim_mut::<O, Ix2>(make_view_mut::<O>(&o)))
+struct SobelArgs<'a> {
+    src: &'a FkImage,
+    border: Border,
+    outs: [(*const FkImageOut, &'a str); 3],
+}
+
+impl Typed for SobelArgs<'_> {
+    unsafe fn run<P: Pixel, A: Real, O: Real>(self) -> Result<()> {
+        let l = image_layout::<P>(self.src, "src")?;
+        // SAFETY: the outputs are valid for their layouts (the export's contract), checked
+        // for overlaps with the input and each other.
+        let [m, gx, gy] = unsafe { sobel_outputs::<O>(&l.extent, self.outs) }?;
+        // SAFETY: the input is valid for its layout (the export's contract).
+        let view = dim::<P, Ix2>(unsafe { make_view::<P>(&l) });
+        let out = SobelOut {
+            magnitude: m.expect("checked"),
+            gx,
+            gy,
+        };
+        image::sobel::<A, O, _>(&Gray(view), self.border, out)
+    }
+}
+
+struct EdgesArgs<'a> {
+    src: &'a FkColorImage,
+    border: Border,
+    magnitude: *const FkImageOut,
+}
+
+impl Typed for EdgesArgs<'_> {
+    unsafe fn run<P: Pixel, A: Real, O: Real>(self) -> Result<()> {
+        let l = color_layout::<P>(self.src, "src")?;
+        let none = (std::ptr::null(), "");
+        // SAFETY: as in `SobelArgs::run`.
+        let [m, _, _] =
+            unsafe { sobel_outputs::<O>(&l.extent, [(self.magnitude, "magnitude"), none, none]) }?;
+        // SAFETY: as in `SobelArgs::run`.
+        let view = dim::<P, Ix3>(unsafe { make_view::<P>(&l) });
+        let out = SobelOut {
+            magnitude: m.expect("checked"),
+            gx: None,
+            gy: None,
+        };
+        image::edges::<A, P, O>(view, self.border, out)
+    }
+}
+
+struct GrayscaleArgs<'a> {
+    src: &'a FkColorImage,
+    out: &'a FkImageOut,
+}
+
+impl Typed for GrayscaleArgs<'_> {
+    /// The luma is always computed in double precision: `A` is not used.
+    unsafe fn run<P: Pixel, A: Real, O: Real>(self) -> Result<()> {
+        let l = color_layout::<P>(self.src, "src")?;
+        let o = out_layout::<O>(self.out, "out")?;
+        check_no_overlap(o.extent.clone(), l.extent.clone(), "out")?;
+        // SAFETY: both buffers are valid for their layouts (the export's contract) and do
+        // not overlap (checked just above).
+        let (input, output) = unsafe { (make_view::<P>(&l), make_view_mut::<O>(&o)) };
+        image::grayscale(dim::<P, Ix3>(input), dim_mut::<O, Ix2>(output))
+    }
 }
 
 /// Sobel gradient magnitude `sqrt(gx² + gy²)` of `src` into `magnitude`, and the gradients
@@ -290,6 +296,17 @@ unsafe fn grayscale_typed<P: Pixel, O: Real>(src: &FkColorImage, out: &FkImageOu
 /// mixed output dtypes), `INVALID_ARGUMENT` (empty image, shape mismatch, a stride that is
 /// not a multiple of the element size, misaligned data, unknown border, byte extents that
 /// overflow), `OVERLAP` (an output overlaps the input or another output, or itself).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `src` must be NULL or point to an `FkImage` whose `data` is readable
+/// at every element its shape and strides address; `magnitude` must be NULL or point to an
+/// `FkImageOut` whose `data` is writable at every element its shape and strides address, and
+/// not otherwise accessed during the call; `gx` must be NULL or point to an `FkImageOut` whose
+/// `data` is writable at every element its shape and strides address, and not otherwise
+/// accessed during the call; `gy` must be NULL or point to an `FkImageOut` whose `data` is
+/// writable at every element its shape and strides address, and not otherwise accessed during
+/// the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_sobel(
     src: *const FkImage,
@@ -299,33 +316,26 @@ pub unsafe extern "C" fn fk_sobel(
     gy: *const FkImageOut,
 ) -> FkStatus {
     guard(|| {
-        let src = src.as_ref().ok_or_else(|| super::null_err("src"))?;
-        let m = magnitude.as_ref().ok_or_else(|| super::null_err("magnitude"))?;
+        let src = ref_arg(src, "src")?;
+        let m = ref_arg(magnitude, "magnitude")?;
         let border = border_arg(border)?;
         for (p, what) in [(gx, "gx"), (gy, "gy")] {
             if let Some(o) = p.as_ref() {
                 if o.dtype != m.dtype {
                     return Err(Error::new(
                         ErrorKind::Dtype,
-                        format!("{what} is {} but magnitude is {}; the outputs must share one dtype", dtype_name(o.dtype), dtype_name(m.dtype)),
+                        format!(
+                            "{what} is {} but magnitude is {}; the outputs must share one dtype",
+                            dtype_name(o.dtype),
+                            dtype_name(m.dtype)
+                        ),
                     )
                     .into());
                 }
             }
         }
         let outs = [(magnitude, "magnitude"), (gx, "gx"), (gy, "gy")];
-        match (src.dtype, m.dtype) {
-            (FK_DTYPE_U8, FK_DTYPE_F32) => sobel_typed::<u8, f32, f32>(src, border, outs),
-            (FK_DTYPE_U8, FK_DTYPE_F64) => sobel_typed::<u8, f64, f64>(src, border, outs),
-            (FK_DTYPE_U16, FK_DTYPE_F32) => sobel_typed::<u16, f32, f32>(src, border, outs),
-            (FK_DTYPE_U16, FK_DTYPE_F64) => sobel_typed::<u16, f64, f64>(src, border, outs),
-            (FK_DTYPE_F32, FK_DTYPE_F32) => sobel_typed::<f32, f32, f32>(src, border, outs),
-            (FK_DTYPE_F32, FK_DTYPE_F64) => sobel_typed::<f32, f64, f64>(src, border, outs),
-            (FK_DTYPE_F64, FK_DTYPE_F32) => sobel_typed::<f64, f64, f32>(src, border, outs),
-            (FK_DTYPE_F64, FK_DTYPE_F64) => sobel_typed::<f64, f64, f64>(src, border, outs),
-            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => Err(dtype_err("magnitude", o, "FK_DTYPE_F32 or FK_DTYPE_F64")),
-            (s, _) => Err(dtype_err("src", s, "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64")),
-        }?;
+        dispatch(src.dtype, m.dtype, "magnitude", SobelArgs { src, border, outs })?;
         Ok(())
     })
 }
@@ -334,23 +344,19 @@ pub unsafe extern "C" fn fk_sobel(
 /// precision, as `np.dot(img[..., :3], [0.2989, 0.5870, 0.1140])`) into `out`
 /// (`FK_DTYPE_F32` or `FK_DTYPE_F64`, height × width). Errors as for `fk_sobel`, and
 /// `INVALID_ARGUMENT` for a channel count other than 3 or 4.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `src` must be NULL or point to an `FkColorImage` whose `data` is
+/// readable at every element its shape and strides address; `out` must be NULL or point to an
+/// `FkImageOut` whose `data` is writable at every element its shape and strides address, and
+/// not otherwise accessed during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_grayscale(src: *const FkColorImage, out: *const FkImageOut) -> FkStatus {
     guard(|| {
-        let src = src.as_ref().ok_or_else(|| super::null_err("src"))?;
-        let out = out.as_ref().ok_or_else(|| super::null_err("out"))?;
-        match (src.dtype, out.dtype) {
-            (FK_DTYPE_U8, FK_DTYPE_F32) => grayscale_typed::<u8, f32>(src, out),
-            (FK_DTYPE_U8, FK_DTYPE_F64) => grayscale_typed::<u8, f64>(src, out),
-            (FK_DTYPE_U16, FK_DTYPE_F32) => grayscale_typed::<u16, f32>(src, out),
-            (FK_DTYPE_U16, FK_DTYPE_F64) => grayscale_typed::<u16, f64>(src, out),
-            (FK_DTYPE_F32, FK_DTYPE_F32) => grayscale_typed::<f32, f32>(src, out),
-            (FK_DTYPE_F32, FK_DTYPE_F64) => grayscale_typed::<f32, f64>(src, out),
-            (FK_DTYPE_F64, FK_DTYPE_F32) => grayscale_typed::<f64, f32>(src, out),
-            (FK_DTYPE_F64, FK_DTYPE_F64) => grayscale_typed::<f64, f64>(src, out),
-            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => Err(dtype_err("out", o, "FK_DTYPE_F32 or FK_DTYPE_F64")),
-            (s, _) => Err(dtype_err("src", s, "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64")),
-        }?;
+        let src = ref_arg(src, "src")?;
+        let out = ref_arg(out, "out")?;
+        dispatch(src.dtype, out.dtype, "out", GrayscaleArgs { src, out })?;
         Ok(())
     })
 }
@@ -359,24 +365,33 @@ pub unsafe extern "C" fn fk_grayscale(src: *const FkColorImage, out: *const FkIm
 /// without storing the grayscale image. The luma is rounded to the working precision
 /// (double when `src` or `magnitude` is `FK_DTYPE_F64`, else single) before the gradients.
 /// Errors as for `fk_sobel` and `fk_grayscale`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `src` must be NULL or point to an `FkColorImage` whose `data` is
+/// readable at every element its shape and strides address; `magnitude` must be NULL or point
+/// to an `FkImageOut` whose `data` is writable at every element its shape and strides address,
+/// and not otherwise accessed during the call.
 #[no_mangle]
-pub unsafe extern "C" fn fk_edges(src: *const FkColorImage, border: u32, magnitude: *const FkImageOut) -> FkStatus {
+pub unsafe extern "C" fn fk_edges(
+    src: *const FkColorImage,
+    border: u32,
+    magnitude: *const FkImageOut,
+) -> FkStatus {
     guard(|| {
-        let src = src.as_ref().ok_or_else(|| super::null_err("src"))?;
-        let m = magnitude.as_ref().ok_or_else(|| super::null_err("magnitude"))?;
+        let src = ref_arg(src, "src")?;
+        let m = ref_arg(magnitude, "magnitude")?;
         let border = border_arg(border)?;
-        match (src.dtype, m.dtype) {
-            (FK_DTYPE_U8, FK_DTYPE_F32) => edges_typed::<u8, f32, f32>(src, border, magnitude),
-            (FK_DTYPE_U8, FK_DTYPE_F64) => edges_typed::<u8, f64, f64>(src, border, magnitude),
-            (FK_DTYPE_U16, FK_DTYPE_F32) => edges_typed::<u16, f32, f32>(src, border, magnitude),
-            (FK_DTYPE_U16, FK_DTYPE_F64) => edges_typed::<u16, f64, f64>(src, border, magnitude),
-            (FK_DTYPE_F32, FK_DTYPE_F32) => edges_typed::<f32, f32, f32>(src, border, magnitude),
-            (FK_DTYPE_F32, FK_DTYPE_F64) => edges_typed::<f32, f64, f64>(src, border, magnitude),
-            (FK_DTYPE_F64, FK_DTYPE_F32) => edges_typed::<f64, f64, f32>(src, border, magnitude),
-            (FK_DTYPE_F64, FK_DTYPE_F64) => edges_typed::<f64, f64, f64>(src, border, magnitude),
-            (FK_DTYPE_U8 | FK_DTYPE_U16 | FK_DTYPE_F32 | FK_DTYPE_F64, o) => Err(dtype_err("magnitude", o, "FK_DTYPE_F32 or FK_DTYPE_F64")),
-            (s, _) => Err(dtype_err("src", s, "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64")),
-        }?;
+        dispatch(
+            src.dtype,
+            m.dtype,
+            "magnitude",
+            EdgesArgs {
+                src,
+                border,
+                magnitude,
+            },
+        )?;
         Ok(())
     })
 }
@@ -388,6 +403,11 @@ pub unsafe extern "C" fn fk_edges(src: *const FkColorImage, border: u32, magnitu
 /// infinity occurs or the exact sum rounds beyond the largest double; -0.0 only when every
 /// value is -0.0; 0.0 for `n` = 0 (`data` may then be NULL). Deterministic for any thread
 /// count. Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (the byte range overflows).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be readable for 8 bytes at `data + i*stride` for every i
+/// < `n`; `out` must be NULL or valid for writing one `f64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_sum_f64(data: *const c_void, n: usize, stride: isize, out: *mut f64) -> FkStatus {
     guard(|| {
@@ -417,6 +437,12 @@ pub unsafe extern "C" fn fk_sum_f64(data: *const c_void, n: usize, stride: isize
 /// `out` may be exactly `x` (same pointer and stride: in place); any other overlap, of
 /// `out` with `x`, `coeffs` or itself, is `OVERLAP`. Errors: `NULL_POINTER`,
 /// `INVALID_ARGUMENT` (misaligned, bad stride, overflow), `OVERLAP`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `coeffs` must be NULL (with a zero length) or readable for `n_coeffs`
+/// elements; `x` must be readable at `x + i*x_stride` (bytes) for every i < `n`; `out` must be
+/// NULL or valid for writing one `f64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_polyval_f64(
     coeffs: *const f64,
@@ -436,11 +462,22 @@ pub unsafe extern "C" fn fk_polyval_f64(
         }
         check_distinct(&lo, "out")?;
         check_no_overlap(lo.extent.clone(), span(c), "out and coeffs")?;
-        if x as usize == out as usize && x_stride == out_stride {
-            return Ok(numeric::polyval_inplace(c, dim_mut::<f64, Ix1>(make_view_mut::<f64>(&lo)))?);
+        if std::ptr::eq(x, out) && x_stride == out_stride {
+            return Ok(numeric::polyval_inplace(
+                c,
+                dim_mut::<f64, Ix1>(make_view_mut::<f64>(&lo)),
+            )?);
         }
-        check_no_overlap(lo.extent.clone(), lx.extent.clone(), "out and x (only exactly the same buffer and stride is allowed)")?;
-        numeric::polyval(c, dim::<f64, Ix1>(make_view::<f64>(&lx)), dim_mut::<f64, Ix1>(make_view_mut::<f64>(&lo)))?;
+        check_no_overlap(
+            lo.extent.clone(),
+            lx.extent.clone(),
+            "out and x (only exactly the same buffer and stride is allowed)",
+        )?;
+        numeric::polyval(
+            c,
+            dim::<f64, Ix1>(make_view::<f64>(&lx)),
+            dim_mut::<f64, Ix1>(make_view_mut::<f64>(&lo)),
+        )?;
         Ok(())
     })
 }
@@ -448,6 +485,10 @@ pub unsafe extern "C" fn fk_polyval_f64(
 /// The number of primes p < `limit` into `*out` (segmented parallel sieve, linear in
 /// `limit`: π(10^9) takes about 0.1 s on two cores, π(10^12) minutes). Errors: `NULL_POINTER`,
 /// `INVALID_ARGUMENT` (`limit` above `FK_MAX_PRIME_LIMIT`).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `out` must be NULL or valid for writing one `u64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_count_primes(limit: u64, out: *mut u64) -> FkStatus {
     guard(|| {

@@ -8,10 +8,18 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::error::{Error, ErrorKind, Result};
+use std::ops::Range;
+use std::path::PathBuf;
+
+use crate::error::{panic_message, Error, ErrorKind, Result};
+use crate::text::{Offsets, TextBatch};
+pub(crate) use handle::{free_handle, handle_kind, handle_ref, into_handle, HandleKind};
+use text::{FkTexts, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32, FK_OFFSETS_I64};
 
 pub mod arrays;
+mod handle;
 pub mod report;
+mod strided;
 pub mod text;
 
 /// ABI version: bumped on any incompatible change of an exported signature or struct.
@@ -56,6 +64,9 @@ pub enum FkStatus {
     InvalidHandle = 15,
     /// An internal error (a Rust panic, caught at the boundary). Please report it.
     Panic = 16,
+    /// An internal failure that is not a panic at the boundary nor an allocation failure (a
+    /// worker task lost, a panic caught inside a worker). Please report it.
+    Internal = 17,
 }
 
 impl From<ErrorKind> for FkStatus {
@@ -75,6 +86,7 @@ impl From<ErrorKind> for FkStatus {
             ErrorKind::Io => FkStatus::Io,
             ErrorKind::Data => FkStatus::Data,
             ErrorKind::Cancelled => FkStatus::Cancelled,
+            ErrorKind::Internal => FkStatus::Internal,
         }
     }
 }
@@ -123,44 +135,64 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> FkStatus {
             FkStatus::InvalidHandle
         }
         Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            set_last_error(&format!("internal error (Rust panic caught at the C boundary): {what}; please report this"));
+            let what = panic_message(&*payload);
+            set_last_error(&format!(
+                "internal error (Rust panic caught at the C boundary): {what}; please report this"
+            ));
             FkStatus::Panic
         }
     }
 }
 
+// ----------------------------------------------------------------------------------------
+// Argument helpers: every export converts its raw arguments through these, so each check
+// (NULL, length overflow, alignment, UTF-8, overlap) is written once.
+// ----------------------------------------------------------------------------------------
+
 /// Borrow `len` elements at `ptr`. NULL is accepted only for `len == 0`.
+///
+/// # Safety
+/// Unless NULL (or `len == 0`), `ptr` must point to `len` initialised `T`s that stay valid
+/// and unmodified for `'a`. NULL, overflow and misalignment are checked here.
 pub(crate) unsafe fn slice_arg<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a [T]> {
     if len == 0 {
         return Ok(&[]);
     }
     check_ptr(ptr, len, what)?;
-    Ok(std::slice::from_raw_parts(ptr, len))
+    // SAFETY: non-NULL, aligned, the byte length fits in isize (checked above); validity
+    // for `len` elements is the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
 /// Mutable version of [`slice_arg`].
+///
+/// # Safety
+/// As [`slice_arg`], and nothing else may read or write the elements during `'a`.
 pub(crate) unsafe fn slice_arg_mut<'a, T>(ptr: *mut T, len: usize, what: &str) -> Result<&'a mut [T]> {
     if len == 0 {
         return Ok(&mut []);
     }
     check_ptr(ptr, len, what)?;
-    Ok(std::slice::from_raw_parts_mut(ptr, len))
+    // SAFETY: as in `slice_arg`; exclusive access is the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 
 fn check_ptr<T>(ptr: *const T, len: usize, what: &str) -> Result<()> {
     if ptr.is_null() {
-        return Err(Error::new(ErrorKind::NullPointer, format!("{what} is NULL but its length is {len}")));
+        return Err(Error::new(
+            ErrorKind::NullPointer,
+            format!("{what} is NULL but its length is {len}"),
+        ));
     }
-    let bytes = len.checked_mul(std::mem::size_of::<T>()).filter(|&b| b <= isize::MAX as usize);
-    if bytes.is_none() || (ptr as usize).checked_add(bytes.unwrap()).is_none() {
-        return Err(Error::invalid(format!("{what}: length {len} overflows the address space")));
+    let bytes = len
+        .checked_mul(std::mem::size_of::<T>())
+        .filter(|&b| b <= isize::MAX as usize);
+    if bytes.is_none_or(|b| (ptr as usize).checked_add(b).is_none()) {
+        return Err(Error::invalid(format!(
+            "{what}: length {len} overflows the address space"
+        )));
     }
-    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+    if !(ptr as usize).is_multiple_of(std::mem::align_of::<T>()) {
         return Err(Error::invalid(format!(
             "{what} is not aligned to {} bytes (address {:p})",
             std::mem::align_of::<T>(),
@@ -170,87 +202,149 @@ fn check_ptr<T>(ptr: *const T, len: usize, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Byte span of a slice, for overlap checks.
-pub(crate) fn span<T>(s: &[T]) -> std::ops::Range<usize> {
-    let a = s.as_ptr() as usize;
-    a..a + std::mem::size_of_val(s)
+/// A UTF-8 string argument: `len` bytes at `p`, not NUL-terminated.
+///
+/// # Safety
+/// As [`slice_arg`] for `len` bytes.
+pub(crate) unsafe fn str_arg<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a str> {
+    // SAFETY: forwarded contract.
+    let b = unsafe { slice_arg(p, len, what) }?;
+    std::str::from_utf8(b).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidUtf8,
+            format!("{what} is not valid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })
 }
 
-pub(crate) fn check_no_overlap(out: std::ops::Range<usize>, input: std::ops::Range<usize>, what: &str) -> Result<()> {
-    if out.start < input.end && input.start < out.end && !out.is_empty() && !input.is_empty() {
-        return Err(Error::new(ErrorKind::Overlap, format!("{what}: the output buffer overlaps the input")));
+/// A file path argument: `len` bytes at `p`, not NUL-terminated, not empty, no NUL inside
+/// (any bytes on Unix, UTF-8 elsewhere).
+///
+/// # Safety
+/// As [`slice_arg`] for `len` bytes.
+pub(crate) unsafe fn path_arg(p: *const u8, len: usize) -> Result<PathBuf> {
+    if p.is_null() {
+        return Err(null_err("path"));
     }
-    Ok(())
+    if len == 0 {
+        return Err(Error::invalid("path is empty"));
+    }
+    // SAFETY: forwarded contract.
+    let b = unsafe { slice_arg(p, len, "path") }?;
+    if b.contains(&0) {
+        return Err(Error::invalid("path contains a NUL byte"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(b)))
+    }
+    #[cfg(not(unix))]
+    {
+        // SAFETY: forwarded contract.
+        Ok(PathBuf::from(unsafe { str_arg(p, len, "path") }?))
+    }
+}
+
+/// A required input struct (`*const T` that must not be NULL).
+///
+/// # Safety
+/// Unless NULL, `p` must point to a valid, aligned `T` that outlives `'a`.
+pub(crate) unsafe fn ref_arg<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
+    // SAFETY: the caller's contract; NULL becomes an error.
+    unsafe { p.as_ref() }.ok_or_else(|| null_err(what))
 }
 
 /// A required out-pointer, checked before any work is done (so a NULL one can never leave
 /// a freshly built handle with no owner).
+///
+/// # Safety
+/// Unless NULL, `out` must be valid for writes of a `T` and not aliased during `'a`.
 pub(crate) unsafe fn out_arg<'a, T>(out: *mut T, what: &str) -> Result<&'a mut T> {
-    out.as_mut().ok_or_else(|| Error::new(ErrorKind::NullPointer, format!("{what} (out-pointer) is NULL")))
+    // SAFETY: the caller's contract; NULL becomes an error.
+    unsafe { out.as_mut() }
+        .ok_or_else(|| Error::new(ErrorKind::NullPointer, format!("{what} (out-pointer) is NULL")))
 }
 
 pub(crate) fn null_err(what: &str) -> Error {
     Error::new(ErrorKind::NullPointer, format!("{what} is NULL"))
 }
 
-/// What a handle pointer really points to: the tag first (offset 0, so checking the tag of
-/// a pointer to any handle type reads inside its allocation), then the value. The tag is
-/// checked on every use: cheap insurance against a freed or foreign pointer being passed
-/// back (it catches most, it cannot catch all).
-#[repr(C)]
-pub(crate) struct Tagged<T> {
-    tag: u64,
-    inner: T,
+/// Byte span of a slice, for overlap checks.
+pub(crate) fn span<T>(s: &[T]) -> Range<usize> {
+    let a = s.as_ptr() as usize;
+    a..a + std::mem::size_of_val(s)
 }
 
-/// Implemented by each opaque `Fk*` handle type (a zero-sized marker the header declares as
-/// an incomplete struct) to name what it owns.
-pub(crate) trait HandleKind {
-    type Inner;
-    const TAG: u64;
-    const NAME: &'static str;
-}
-
-pub(crate) unsafe fn handle_ref<'a, H: HandleKind>(p: *const H) -> FfiResult<&'a H::Inner> {
-    if p.is_null() {
-        return Err(null_err(H::NAME).into());
+pub(crate) fn check_no_overlap(out: Range<usize>, input: Range<usize>, what: &str) -> Result<()> {
+    if out.start < input.end && input.start < out.end && !out.is_empty() && !input.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Overlap,
+            format!("{what}: the output buffer overlaps the input"),
+        ));
     }
-    if (p as usize) % std::mem::align_of::<Tagged<H::Inner>>() != 0 || *(p as *const u64) != H::TAG {
-        return Err(HandleError(format!("{} handle is not live (already freed, or not a {})", H::NAME, H::NAME)).into());
-    }
-    Ok(&(*(p as *const Tagged<H::Inner>)).inner)
+    Ok(())
 }
 
-/// Box a value into a handle pointer.
-pub(crate) fn into_handle<H: HandleKind>(v: H::Inner) -> *mut H {
-    Box::into_raw(Box::new(Tagged { tag: H::TAG, inner: v })) as *mut H
+/// Validate an `FkTexts` and run `f` on the batch it describes.
+///
+/// # Safety
+/// Unless NULL, `texts` must point to a valid `FkTexts` whose buffers are valid for their
+/// stated lengths (see `FkTexts`) and unmodified during the call.
+pub(crate) unsafe fn with_batch<R>(
+    texts: *const FkTexts,
+    f: impl FnOnce(&TextBatch) -> Result<R>,
+) -> Result<R> {
+    // SAFETY: forwarded contract.
+    unsafe { with_batch_spans(texts, |b, _| f(b)) }
 }
 
-/// Free a handle: NULL is a no-op; the tag is wiped first so a second free is detected
-/// (as far as the allocator has not reused the memory). A pointer without the tag is left
-/// alone: leaking is the only safe thing to do with it.
-pub(crate) unsafe fn free_handle<H: HandleKind>(p: *mut H) {
-    if p.is_null() || (p as usize) % std::mem::align_of::<Tagged<H::Inner>>() != 0 || *(p as *const u64) != H::TAG {
-        return;
-    }
-    let mut b = Box::from_raw(p as *mut Tagged<H::Inner>);
-    b.tag = 0;
-    // A destructor that panicked (say, one that flushes a file) must not unwind into C.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
-}
-
-/// Tie an opaque handle type (written out as a plain struct, so cbindgen sees it) to what
-/// it owns.
-macro_rules! handle_kind {
-    ($name:ident owns $inner:ty, tag $tag:expr) => {
-        impl $crate::ffi::HandleKind for $name {
-            type Inner = $inner;
-            const TAG: u64 = $tag;
-            const NAME: &'static str = stringify!($name);
-        }
+/// [`with_batch`], also giving `f` the byte spans of the caller's data and offsets
+/// buffers, for overlap checks against an output buffer.
+///
+/// # Safety
+/// As [`with_batch`].
+pub(crate) unsafe fn with_batch_spans<R>(
+    texts: *const FkTexts,
+    f: impl FnOnce(&TextBatch, [Range<usize>; 2]) -> Result<R>,
+) -> Result<R> {
+    // The caller's contract covers `texts` and the buffers it names; `slice_arg` checks
+    // NULL, overflow and alignment for each offset type.
+    // SAFETY: see above.
+    let t = unsafe { ref_arg(texts, "texts") }?;
+    // SAFETY: see above.
+    let data = unsafe { slice_arg(t.data, t.data_len, "texts.data") }?;
+    let first = usize::try_from(t.first_index).unwrap_or(usize::MAX);
+    let n1 = t
+        .n_texts
+        .checked_add(1)
+        .ok_or_else(|| Error::invalid(format!("texts.n_texts = {} overflows", t.n_texts)))?;
+    let run = |offsets: Offsets, offsets_span: Range<usize>| {
+        let b = TextBatch::new(data, offsets)?.with_first_index(first);
+        f(&b, [span(data), offsets_span])
     };
+    match t.offset_kind {
+        FK_OFFSETS_I32 => {
+            // SAFETY: see above.
+            let o = unsafe { slice_arg(t.offsets as *const i32, n1, "texts.offsets") }?;
+            run(Offsets::I32(o), span(o))
+        }
+        FK_OFFSETS_I64 => {
+            // SAFETY: see above.
+            let o = unsafe { slice_arg(t.offsets as *const i64, n1, "texts.offsets") }?;
+            run(Offsets::I64(o), span(o))
+        }
+        FK_OFFSETS_CHAR_LENGTHS => {
+            // SAFETY: see above.
+            let lens = unsafe { slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets") }?;
+            let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
+            run(Offsets::Usize(&offs), span(lens))
+        }
+        k => Err(Error::invalid(format!(
+            "texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS"
+        ))),
+    }
 }
-pub(crate) use handle_kind;
 
 // ----------------------------------------------------------------------------------------
 // Library-wide exports
@@ -290,47 +384,4 @@ pub extern "C" fn fk_threads() -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::ffi::CStr;
-
-    fn last() -> String {
-        unsafe { CStr::from_ptr(fk_last_error_message()) }.to_str().unwrap().to_string()
-    }
-
-    #[test]
-    fn a_panic_becomes_a_status_and_a_message() {
-        let prev = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {})); // keep the test output clean
-        let st = guard(|| panic!("boom {}", 42));
-        std::panic::set_hook(prev);
-        assert_eq!(st, FkStatus::Panic);
-        assert!(last().contains("boom 42"), "{}", last());
-        assert_eq!(guard(|| Ok(())), FkStatus::Ok);
-        assert_eq!(last(), "", "a successful call clears the message");
-    }
-
-    #[test]
-    fn errors_map_to_statuses_and_messages_are_per_thread() {
-        let st = guard(|| Err(Error::new(ErrorKind::Dtype, "want f64").into()));
-        assert_eq!(st, FkStatus::Dtype);
-        std::thread::spawn(|| assert_eq!(last(), "")).join().unwrap();
-        assert_eq!(last(), "want f64");
-        assert_eq!(guard(|| Err(Error::invalid("nul \0 inside").into())), FkStatus::InvalidArgument);
-        assert_eq!(last(), "nul \\0 inside");
-    }
-
-    #[test]
-    fn pointer_checks() {
-        unsafe {
-            assert!(slice_arg::<u8>(std::ptr::null(), 0, "x").unwrap().is_empty());
-            assert_eq!(slice_arg::<u8>(std::ptr::null(), 1, "x").unwrap_err().kind, ErrorKind::NullPointer);
-            let v = [0u64; 4];
-            let mis = (v.as_ptr() as *const u8).add(1) as *const u64;
-            assert!(slice_arg(mis, 1, "x").unwrap_err().message.contains("aligned"));
-            assert!(slice_arg(v.as_ptr(), usize::MAX / 2, "x").unwrap_err().message.contains("overflows"));
-        }
-        assert!(check_no_overlap(0..10, 5..15, "f").is_err());
-        assert!(check_no_overlap(0..10, 10..15, "f").is_ok());
-    }
-}
+mod tests;

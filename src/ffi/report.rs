@@ -2,12 +2,14 @@
 //! files or byte ranges of files, merged, and written to / read from JSON.
 
 use std::ffi::c_void;
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use super::text::{with_batch, FkPattern, FkTexts};
-use super::{free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg, FfiResult, FkStatus, HandleError};
-use crate::error::{Error, ErrorKind, Result};
+use super::text::{FkPattern, FkTexts};
+use super::{
+    free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, path_arg, ref_arg, slice_arg, str_arg,
+    with_batch, FfiResult, FkStatus, HandleError,
+};
+use crate::error::{Error, Result};
 use crate::report::config::{DEFAULT_CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES};
 use crate::report::{json, Config, PatternMode, Report};
 
@@ -58,7 +60,8 @@ pub struct FkReportConfig {
 /// with the bytes of the file (of the range, for a byte range; compressed bytes for gzip)
 /// done so far and the total. Return 0 to go on, anything else to cancel the feed
 /// (`FK_STATUS_CANCELLED`). It must not call any `fk_report_` function on the same report.
-pub type FkProgressFn = Option<unsafe extern "C" fn(user_data: *mut c_void, bytes_done: u64, bytes_total: u64) -> i32>;
+pub type FkProgressFn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, bytes_done: u64, bytes_total: u64) -> i32>;
 
 /// A streaming report. Not safe to use from two threads at once: a call made while
 /// another call is using the report fails with `FK_STATUS_INVALID_ARGUMENT` ("busy")
@@ -67,7 +70,7 @@ pub struct FkReport {
     _opaque: [u8; 0],
 }
 /// An owned byte buffer (a report's JSON). Read it with `fk_bytes_data`; free with
-/// `fk_bytes_free`.
+/// `fk_bytes_free`. Read-only after creation: read it from any number of threads.
 pub struct FkBytes {
     _opaque: [u8; 0],
 }
@@ -89,33 +92,6 @@ fn lock(m: &Mutex<Report>) -> FfiResult<MutexGuard<'_, Report>> {
     }
 }
 
-unsafe fn str_arg<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a str> {
-    let b = slice_arg(p, len, what)?;
-    std::str::from_utf8(b).map_err(|e| Error::new(ErrorKind::InvalidUtf8, format!("{what} is not valid UTF-8 at byte {}", e.valid_up_to())))
-}
-
-unsafe fn path_arg(p: *const u8, len: usize) -> Result<PathBuf> {
-    if p.is_null() {
-        return Err(super::null_err("path"));
-    }
-    if len == 0 {
-        return Err(Error::invalid("path is empty"));
-    }
-    let b = slice_arg(p, len, "path")?;
-    if b.contains(&0) {
-        return Err(Error::invalid("path contains a NUL byte"));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(b)))
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(PathBuf::from(str_arg(p, len, "path")?))
-    }
-}
-
 fn callback(cb: FkProgressFn, user_data: *mut c_void) -> impl FnMut(u64, u64) -> bool {
     move |done, total| match cb {
         Some(f) => {
@@ -132,6 +108,10 @@ fn callback(cb: FkProgressFn, user_data: *mut c_void) -> impl FnMut(u64, u64) ->
 
 /// Fill `*out` with the defaults: both built-in extractors, top 20, no kv totals, plain
 /// lines, `max_digits` 4300 (Python's default), default line limit and chunk size.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `out` must be NULL or valid for writing one `FkReportConfig`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_config_default(out: *mut FkReportConfig) -> FkStatus {
     guard(|| {
@@ -154,18 +134,28 @@ pub unsafe extern "C" fn fk_report_config_default(out: *mut FkReportConfig) -> F
 /// Create an empty report into `*out`. Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (unknown
 /// extractor or option bits, chunk size below 256, empty text field), `INVALID_UTF8` (text
 /// field). Free with `fk_report_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `config` must be NULL or point to an `FkReportConfig` (its
+/// `text_field` readable for `text_field_len` bytes); `out` must be NULL or valid for writing
+/// one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut *mut FkReport) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
-        let c = config.as_ref().ok_or_else(|| super::null_err("config"))?;
+        let c = ref_arg(config, "config")?;
         if c.extractors & !(FK_REPORT_EMAILS | FK_REPORT_KV) != 0 {
             return Err(Error::invalid(format!("unknown extractor bits {:#x}", c.extractors)).into());
         }
         if c.options & !FK_REPORT_KV_TOTALS != 0 {
             return Err(Error::invalid(format!("unknown report options {:#x}", c.options)).into());
         }
-        let text_field = if c.text_field.is_null() { None } else { Some(str_arg(c.text_field, c.text_field_len, "text_field")?.to_string()) };
+        let text_field = if c.text_field.is_null() {
+            None
+        } else {
+            Some(str_arg(c.text_field, c.text_field_len, "text_field")?.to_string())
+        };
         let cfg = Config {
             emails: c.extractors & FK_REPORT_EMAILS != 0,
             kv: c.extractors & FK_REPORT_KV != 0,
@@ -174,8 +164,16 @@ pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut 
             top: c.top,
             kv_totals: c.options & FK_REPORT_KV_TOTALS != 0,
             max_digits: c.max_digits,
-            max_line_bytes: if c.max_line_bytes == 0 { DEFAULT_MAX_LINE_BYTES } else { c.max_line_bytes },
-            chunk_bytes: if c.chunk_bytes == 0 { DEFAULT_CHUNK_BYTES } else { c.chunk_bytes },
+            max_line_bytes: if c.max_line_bytes == 0 {
+                DEFAULT_MAX_LINE_BYTES
+            } else {
+                c.max_line_bytes
+            },
+            chunk_bytes: if c.chunk_bytes == 0 {
+                DEFAULT_CHUNK_BYTES
+            } else {
+                c.chunk_bytes
+            },
         };
         *out = into_handle::<FkReport>(Mutex::new(Report::new(cfg)?));
         Ok(())
@@ -184,6 +182,11 @@ pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut 
 
 /// Free a report (flushing its per-document output, if any; use
 /// `fk_report_set_per_doc(report, NULL, 0)` first to learn of a write error). NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_free(report: *mut FkReport) {
     free_handle(report);
@@ -193,8 +196,22 @@ pub unsafe extern "C" fn fk_report_free(report: *mut FkReport) {
 /// `FK_REPORT_PATTERN_FINDALL` or `FK_REPORT_PATTERN_COUNT`. The report keeps its own
 /// reference to the compiled pattern: `pattern` may be freed afterwards. Only before the
 /// first feed (`INVALID_ARGUMENT` after).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `name` must be NULL (with
+/// a zero length) or readable for `name_len` bytes; `pattern` must be NULL or a live handle
+/// from this library (NULL is an error, a freed one is usually detected but must not be relied
+/// on).
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_add_pattern(report: *mut FkReport, name: *const u8, name_len: usize, pattern: *const FkPattern, mode: u32) -> FkStatus {
+pub unsafe extern "C" fn fk_report_add_pattern(
+    report: *mut FkReport,
+    name: *const u8,
+    name_len: usize,
+    pattern: *const FkPattern,
+    mode: u32,
+) -> FkStatus {
     guard(|| {
         let r = handle_ref(report)?;
         let p = handle_ref(pattern)?;
@@ -215,11 +232,25 @@ pub unsafe extern "C" fn fk_report_add_pattern(report: *mut FkReport, name: *con
 /// (each exactly what `extract_and_aggregate` / `extract_emails` / `re.findall` give for
 /// that document), or `{"invalid": "reason"}`. `path` NULL: flush and close the current
 /// output (reports a write error as `IO`).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// a zero length) or readable for `path_len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_set_per_doc(report: *mut FkReport, path: *const u8, path_len: usize) -> FkStatus {
+pub unsafe extern "C" fn fk_report_set_per_doc(
+    report: *mut FkReport,
+    path: *const u8,
+    path_len: usize,
+) -> FkStatus {
     guard(|| {
         let r = handle_ref(report)?;
-        let p = if path.is_null() { None } else { Some(path_arg(path, path_len)?) };
+        let p = if path.is_null() {
+            None
+        } else {
+            Some(path_arg(path, path_len)?)
+        };
         lock(r)?.set_per_doc(p.as_deref())?;
         Ok(())
     })
@@ -230,6 +261,12 @@ pub unsafe extern "C" fn fk_report_set_per_doc(report: *mut FkReport, path: *con
 /// call. A text that is not valid UTF-8 or not a valid JSON line is counted invalid (its
 /// sample names its index among all texts fed), not an error. Errors: `NULL_POINTER`,
 /// `INVALID_ARGUMENT` (bad offsets), `IO` (writing the per-document output).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_feed_texts(report: *mut FkReport, texts: *const FkTexts) -> FkStatus {
     guard(|| {
@@ -247,8 +284,21 @@ pub unsafe extern "C" fn fk_report_feed_texts(report: *mut FkReport, texts: *con
 /// (truncated or corrupt gzip, with the compressed byte offset), `CANCELLED`. On any error
 /// the report keeps what was merged before it but is marked incomplete (`"complete":
 /// false` and the message in `"errors"` of its JSON).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
+/// call with `user_data` from the calling thread during the call.
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_feed_file(report: *mut FkReport, path: *const u8, path_len: usize, progress: FkProgressFn, user_data: *mut c_void) -> FkStatus {
+pub unsafe extern "C" fn fk_report_feed_file(
+    report: *mut FkReport,
+    path: *const u8,
+    path_len: usize,
+    progress: FkProgressFn,
+    user_data: *mut c_void,
+) -> FkStatus {
     guard(|| {
         let r = handle_ref(report)?;
         let path = path_arg(path, path_len)?;
@@ -265,6 +315,13 @@ pub unsafe extern "C" fn fk_report_feed_file(report: *mut FkReport, path: *const
 /// range order gives the whole file's report. A gzip file cannot be split: its only
 /// accepted range is the whole file (`INVALID_ARGUMENT` otherwise). Otherwise as
 /// `fk_report_feed_file`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
+/// call with `user_data` from the calling thread during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_feed_file_range(
     report: *mut FkReport,
@@ -288,6 +345,13 @@ pub unsafe extern "C" fn fk_report_feed_file_range(
 /// own. Merging partial reports in input order gives the report of the whole input. Both
 /// must extract the same things from the same kind of lines (`INVALID_ARGUMENT`
 /// otherwise, and for `dst == src`); `dst` keeps its `top` and options.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `dst` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `src` must be NULL or a
+/// live handle from this library (NULL is an error, a freed one is usually detected but must
+/// not be relied on).
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_merge(dst: *mut FkReport, src: *const FkReport) -> FkStatus {
     guard(|| {
@@ -306,8 +370,18 @@ pub unsafe extern "C" fn fk_report_merge(dst: *mut FkReport, src: *const FkRepor
 /// The report as JSON (UTF-8) into `*out`. `flags`: bit set of `FK_REPORT_JSON_FULL`
 /// (every count, loadable by `fk_report_from_json`) and `FK_REPORT_JSON_PRETTY`. The schema
 /// is in docs/report.md. Free with `fk_bytes_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+/// valid for writing one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_to_json(report: *const FkReport, flags: u32, out: *mut *mut FkBytes) -> FkStatus {
+pub unsafe extern "C" fn fk_report_to_json(
+    report: *const FkReport,
+    flags: u32,
+    out: *mut *mut FkBytes,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let r = handle_ref(report)?;
@@ -321,17 +395,24 @@ pub unsafe extern "C" fn fk_report_to_json(report: *const FkReport, flags: u32, 
 
 /// Write the report as JSON to the file at `path` (created or truncated) through a
 /// buffered writer. `flags` as for `fk_report_to_json`. Errors: `IO` naming the file.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// a zero length) or readable for `path_len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_write_json(report: *const FkReport, flags: u32, path: *const u8, path_len: usize) -> FkStatus {
+pub unsafe extern "C" fn fk_report_write_json(
+    report: *const FkReport,
+    flags: u32,
+    path: *const u8,
+    path_len: usize,
+) -> FkStatus {
     guard(|| {
         let r = handle_ref(report)?;
         let (full, pretty) = json_flags(flags)?;
         let path = path_arg(path, path_len)?;
-        let io = |e: std::io::Error| Error::new(ErrorKind::Io, format!("cannot write '{}': {e}", path.display()));
-        let f = std::fs::File::create(&path).map_err(io)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        json::write_report(&*lock(r)?, &mut w, full, pretty)?;
-        std::io::Write::flush(&mut w).map_err(io)?;
+        json::write_report_file(&*lock(r)?, &path, full, pretty)?;
         Ok(())
     })
 }
@@ -340,15 +421,27 @@ fn json_flags(flags: u32) -> Result<(bool, bool)> {
     if flags & !(FK_REPORT_JSON_FULL | FK_REPORT_JSON_PRETTY) != 0 {
         return Err(Error::invalid(format!("unknown JSON flags {flags:#x}")));
     }
-    Ok((flags & FK_REPORT_JSON_FULL != 0, flags & FK_REPORT_JSON_PRETTY != 0))
+    Ok((
+        flags & FK_REPORT_JSON_FULL != 0,
+        flags & FK_REPORT_JSON_PRETTY != 0,
+    ))
 }
 
 /// Load a report from JSON written with `FK_REPORT_JSON_FULL` (`len` bytes at `data`) into
 /// `*out`, ready to be merged or fed more input. Errors: `INVALID_ARGUMENT` (not JSON, not
 /// a full report of a version this library reads, inconsistent), pattern errors if a
 /// pattern no longer compiles. Free with `fk_report_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be NULL (with a zero length) or readable for `len` bytes;
+/// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn fk_report_from_json(data: *const u8, len: usize, out: *mut *mut FkReport) -> FkStatus {
+pub unsafe extern "C" fn fk_report_from_json(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut FkReport,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let d = slice_arg(data, len, "data")?;
@@ -359,8 +452,18 @@ pub unsafe extern "C" fn fk_report_from_json(data: *const u8, len: usize, out: *
 }
 
 /// Point `*data` / `*len` at the buffer's bytes (valid until `fk_bytes_free`).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `bytes` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `data` must be NULL or
+/// valid for writing one pointer; `len` must be NULL or valid for writing one `usize`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_bytes_data(bytes: *const FkBytes, data: *mut *const u8, len: *mut usize) -> FkStatus {
+pub unsafe extern "C" fn fk_bytes_data(
+    bytes: *const FkBytes,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> FkStatus {
     guard(|| {
         let data = out_arg(data, "data")?;
         let len = out_arg(len, "len")?;
@@ -372,6 +475,11 @@ pub unsafe extern "C" fn fk_bytes_data(bytes: *const FkBytes, data: *mut *const 
 }
 
 /// Free a byte buffer. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `bytes` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_bytes_free(bytes: *mut FkBytes) {
     free_handle(bytes);

@@ -2,9 +2,12 @@
 
 use std::ffi::c_void;
 
-use super::{free_handle, guard, handle_ref, handle_kind, into_handle, out_arg, slice_arg, slice_arg_mut, FkStatus};
-use crate::error::{Error, Result};
-use crate::text::{self, Frequencies, KeySums, Matches, Offsets, Pattern, TextBatch};
+use super::{
+    check_no_overlap, free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg,
+    slice_arg_mut, span, str_arg, with_batch, with_batch_spans, FkStatus,
+};
+use crate::error::Error;
+use crate::text::{self, Frequencies, KeySums, Matches, Pattern};
 
 /// `FkTexts.offset_kind`: `offsets` points to `n_texts + 1` `int32_t` (Arrow `utf8`).
 pub const FK_OFFSETS_I32: u32 = 0;
@@ -102,15 +105,18 @@ pub struct FkFrequenciesView {
 pub struct FkPattern {
     _opaque: [u8; 0],
 }
-/// Per-text findall results (see `FkMatchesView`).
+/// Per-text findall results (see `FkMatchesView`). Read-only after creation: read it from any
+/// number of threads; free it once.
 pub struct FkMatches {
     _opaque: [u8; 0],
 }
-/// Per-text key → sum results (see `FkKeySumsView`).
+/// Per-text key → sum results (see `FkKeySumsView`). Read-only after creation: read it from any
+/// number of threads; free it once.
 pub struct FkKeySums {
     _opaque: [u8; 0],
 }
-/// Batch-wide counts (see `FkFrequenciesView`).
+/// Batch-wide counts (see `FkFrequenciesView`). Read-only after creation: read it from any
+/// number of threads; free it once.
 pub struct FkFrequencies {
     _opaque: [u8; 0],
 }
@@ -119,39 +125,26 @@ handle_kind!(FkMatches owns Matches, tag 0x4b46_4d41_5443_4845);
 handle_kind!(FkKeySums owns KeySums, tag 0x4b46_4b45_5953_554d);
 handle_kind!(FkFrequencies owns Frequencies, tag 0x4b46_4652_4551_5300);
 
-/// Validate an `FkTexts` and run `f` on the batch it describes.
-pub(crate) unsafe fn with_batch<R>(texts: *const FkTexts, f: impl FnOnce(&TextBatch) -> Result<R>) -> Result<R> {
-    let t = texts.as_ref().ok_or_else(|| super::null_err("texts"))?;
-    let data = slice_arg(t.data, t.data_len, "texts.data")?;
-    let first = usize::try_from(t.first_index).unwrap_or(usize::MAX);
-    let n1 = t
-        .n_texts
-        .checked_add(1)
-        .ok_or_else(|| Error::invalid(format!("texts.n_texts = {} overflows", t.n_texts)))?;
-    match t.offset_kind {
-        FK_OFFSETS_I32 => f(&TextBatch::new(data, Offsets::I32(slice_arg(t.offsets as *const i32, n1, "texts.offsets")?))?.with_first_index(first)),
-        FK_OFFSETS_I64 => f(&TextBatch::new(data, Offsets::I64(slice_arg(t.offsets as *const i64, n1, "texts.offsets")?))?.with_first_index(first)),
-        FK_OFFSETS_CHAR_LENGTHS => {
-            let lens = slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets")?;
-            let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
-            f(&TextBatch::new(data, Offsets::Usize(&offs))?.with_first_index(first))
-        }
-        k => Err(Error::invalid(format!("texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS"))),
-    }
-}
-
 /// Compile `pattern` (UTF-8, `len` bytes, not NUL-terminated) into `*out`.
 /// `flags`: 0 or `FK_PATTERN_IGNORE_CASE`. Syntax: the Rust regex crate's, with `\w \d \s`
 /// (and negations) meaning what they mean in Python, and `\Z` = end of text. Errors:
 /// `PATTERN_SYNTAX`, `PATTERN_UNSUPPORTED` (backreferences, look-around),
 /// `PATTERN_TOO_LARGE`, `INVALID_UTF8`. Free with `fk_pattern_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL (with a zero length) or readable for `len`
+/// bytes; `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn fk_pattern_new(pattern: *const u8, len: usize, flags: u32, out: *mut *mut FkPattern) -> FkStatus {
+pub unsafe extern "C" fn fk_pattern_new(
+    pattern: *const u8,
+    len: usize,
+    flags: u32,
+    out: *mut *mut FkPattern,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
-        let bytes = slice_arg(pattern, len, "pattern")?;
-        let src = std::str::from_utf8(bytes)
-            .map_err(|e| Error::new(crate::error::ErrorKind::InvalidUtf8, format!("pattern is not valid UTF-8 at byte {}", e.valid_up_to())))?;
+        let src = str_arg(pattern, len, "pattern")?;
         if flags & !FK_PATTERN_IGNORE_CASE != 0 {
             return Err(Error::invalid(format!("unknown pattern flags {flags:#x}")).into());
         }
@@ -162,12 +155,23 @@ pub unsafe extern "C" fn fk_pattern_new(pattern: *const u8, len: usize, flags: u
 }
 
 /// Free a pattern. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_pattern_free(pattern: *mut FkPattern) {
     free_handle(pattern);
 }
 
 /// Number of capture groups of `pattern` (group 0 not counted) into `*out`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+/// valid for writing one `usize`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut usize) -> FkStatus {
     guard(|| {
@@ -181,8 +185,20 @@ pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut 
 /// `re.findall` on every text: whole matches for a pattern without groups, else every group
 /// (`""` for a group that did not take part); Python 3.7+ empty-match rules. `options`: 0 or
 /// `FK_FINDALL_LOWERCASE`. Result into `*out`; free with `fk_matches_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+/// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn fk_findall(pattern: *const FkPattern, texts: *const FkTexts, options: u32, out: *mut *mut FkMatches) -> FkStatus {
+pub unsafe extern "C" fn fk_findall(
+    pattern: *const FkPattern,
+    texts: *const FkTexts,
+    options: u32,
+    out: *mut *mut FkMatches,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
@@ -197,17 +213,27 @@ pub unsafe extern "C" fn fk_findall(pattern: *const FkPattern, texts: *const FkT
 
 /// Number of `findall` matches of every text, into `out[0 .. n_texts]` (`out_len` must be
 /// at least `texts->n_texts`, else `BUFFER_TOO_SMALL`; it must not overlap the input).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+/// `out` must be NULL (with a zero length) or writable for `out_len` elements and not otherwise
+/// accessed during the call.
 #[no_mangle]
-pub unsafe extern "C" fn fk_count(pattern: *const FkPattern, texts: *const FkTexts, out: *mut u64, out_len: usize) -> FkStatus {
+pub unsafe extern "C" fn fk_count(
+    pattern: *const FkPattern,
+    texts: *const FkTexts,
+    out: *mut u64,
+    out_len: usize,
+) -> FkStatus {
     guard(|| {
         let p = handle_ref(pattern)?;
         let out = slice_arg_mut(out, out_len, "out")?;
-        with_batch(texts, |b| {
-            let t = &*texts;
-            let width = if t.offset_kind == FK_OFFSETS_I32 { 4 } else { 8 };
-            let offsets_len = (t.n_texts + 1) * width; // cannot overflow: with_batch checked it
-            super::check_no_overlap(super::span(out), t.data as usize..t.data as usize + t.data_len, "fk_count")?;
-            super::check_no_overlap(super::span(out), t.offsets as usize..t.offsets as usize + offsets_len, "fk_count")?;
+        with_batch_spans(texts, |b, [data, offsets]| {
+            check_no_overlap(span(out), data, "fk_count")?;
+            check_no_overlap(span(out), offsets, "fk_count")?;
             p.count_into(b, out)
         })?;
         Ok(())
@@ -218,8 +244,20 @@ pub unsafe extern "C" fn fk_count(pattern: *const FkPattern, texts: *const FkTex
 /// order, integers read with Python's `int()` rules and summed exactly. `max_digits` is
 /// Python's `sys.get_int_max_str_digits()` (0 = no limit): a longer number gives
 /// `INVALID_VALUE`, as it raises ValueError in Python. Free with `fk_key_sums_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+/// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn fk_sum_by_key(pattern: *const FkPattern, texts: *const FkTexts, max_digits: usize, out: *mut *mut FkKeySums) -> FkStatus {
+pub unsafe extern "C" fn fk_sum_by_key(
+    pattern: *const FkPattern,
+    texts: *const FkTexts,
+    max_digits: usize,
+    out: *mut *mut FkKeySums,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
@@ -232,8 +270,21 @@ pub unsafe extern "C" fn fk_sum_by_key(pattern: *const FkPattern, texts: *const 
 /// Batch-wide counts of one group of every match (`group` < 0: group 1 if the pattern has
 /// groups, else the whole match; 0: the whole match), most frequent first, ties by code
 /// point order; `top` = 0 keeps all. Free with `fk_frequencies_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+/// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn fk_frequencies(pattern: *const FkPattern, texts: *const FkTexts, group: i64, top: usize, out: *mut *mut FkFrequencies) -> FkStatus {
+pub unsafe extern "C" fn fk_frequencies(
+    pattern: *const FkPattern,
+    texts: *const FkTexts,
+    group: i64,
+    top: usize,
+    out: *mut *mut FkFrequencies,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let p = handle_ref(pattern)?;
@@ -246,6 +297,12 @@ pub unsafe extern "C" fn fk_frequencies(pattern: *const FkPattern, texts: *const
 
 /// Exactly Python's `[EMAIL_RE.findall(t.lower()) for t in texts]` with
 /// `EMAIL_RE = r"[a-z0-9\.\-+_]+@[a-z0-9\.\-+_]+\.[a-z]+"`. Free with `fk_matches_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `texts` must be NULL or point to an `FkTexts` whose `data` and
+/// `offsets` are readable for the lengths it states; `out` must be NULL or valid for writing
+/// one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_extract_emails(texts: *const FkTexts, out: *mut *mut FkMatches) -> FkStatus {
     guard(|| {
@@ -259,8 +316,18 @@ pub unsafe extern "C" fn fk_extract_emails(texts: *const FkTexts, out: *mut *mut
 /// Exactly Python's per-text `{key: sum(int(value))}` over `re.findall(r"(\w+)\s+(\d+)", t)`,
 /// Unicode classes and digits as Python has them, sums of any size. `max_digits` as for
 /// `fk_sum_by_key`. Free with `fk_key_sums_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `texts` must be NULL or point to an `FkTexts` whose `data` and
+/// `offsets` are readable for the lengths it states; `out` must be NULL or valid for writing
+/// one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn fk_extract_and_aggregate(texts: *const FkTexts, max_digits: usize, out: *mut *mut FkKeySums) -> FkStatus {
+pub unsafe extern "C" fn fk_extract_and_aggregate(
+    texts: *const FkTexts,
+    max_digits: usize,
+    out: *mut *mut FkKeySums,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         let r = with_batch(texts, |b| text::extract_and_aggregate(b, max_digits))?;
@@ -270,6 +337,12 @@ pub unsafe extern "C" fn fk_extract_and_aggregate(texts: *const FkTexts, max_dig
 }
 
 /// Fill `*view` with pointers into `matches` (valid until it is freed).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `matches` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+/// valid for writing one `FkMatchesView`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_matches_view(matches: *const FkMatches, view: *mut FkMatchesView) -> FkStatus {
     guard(|| {
@@ -290,12 +363,23 @@ pub unsafe extern "C" fn fk_matches_view(matches: *const FkMatches, view: *mut F
 }
 
 /// Free a matches result. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `matches` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_matches_free(matches: *mut FkMatches) {
     free_handle(matches);
 }
 
 /// Fill `*view` with pointers into `sums` (valid until it is freed).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+/// valid for writing one `FkKeySumsView`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkKeySumsView) -> FkStatus {
     guard(|| {
@@ -324,15 +408,32 @@ pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkK
 /// `*text_len` receive its exact decimal text (optional '-', not NUL-terminated, borrowed
 /// from `sums` until it is freed); if it fits in int64, `*text = NULL`, `*text_len = 0` and
 /// `values[entry]` is the sum. `INVALID_ARGUMENT` if `entry >= n_entries`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `text` and `text_len`
+/// must be NULL or valid for writing one pointer and one `size_t`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_key_sums_big_value(sums: *const FkKeySums, entry: usize, text: *mut *const u8, text_len: *mut usize) -> FkStatus {
+pub unsafe extern "C" fn fk_key_sums_big_value(
+    sums: *const FkKeySums,
+    entry: usize,
+    text: *mut *const u8,
+    text_len: *mut usize,
+) -> FkStatus {
     guard(|| {
         let text = out_arg(text, "text")?;
         let text_len = out_arg(text_len, "text_len")?;
         let s = handle_ref(sums)?;
         if entry >= s.values.len() {
-            return Err(Error::invalid(format!("entry {entry} is out of range ({} entries)", s.values.len())).into());
+            return Err(Error::invalid(format!(
+                "entry {entry} is out of range ({} entries)",
+                s.values.len()
+            ))
+            .into());
         }
+        // SAFETY: `out_arg` checked both pointers for NULL and alignment; the caller
+        // guarantees they are valid for one write each.
         (*text, *text_len) = match s.big_index.binary_search(&(entry as u64)) {
             Ok(b) => {
                 let big = s.big_decimal.get(b);
@@ -345,14 +446,28 @@ pub unsafe extern "C" fn fk_key_sums_big_value(sums: *const FkKeySums, entry: us
 }
 
 /// Free a key-sums result. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `sums` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_key_sums_free(sums: *mut FkKeySums) {
     free_handle(sums);
 }
 
 /// Fill `*view` with pointers into `freqs` (valid until it is freed).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `freqs` must be NULL or a live handle from this library (NULL is an
+/// error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+/// valid for writing one `FkFrequenciesView`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_frequencies_view(freqs: *const FkFrequencies, view: *mut FkFrequenciesView) -> FkStatus {
+pub unsafe extern "C" fn fk_frequencies_view(
+    freqs: *const FkFrequencies,
+    view: *mut FkFrequenciesView,
+) -> FkStatus {
     guard(|| {
         let view = out_arg(view, "view")?;
         let f = handle_ref(freqs)?;
@@ -369,6 +484,11 @@ pub unsafe extern "C" fn fk_frequencies_view(freqs: *const FkFrequencies, view: 
 }
 
 /// Free a frequencies result. NULL is a no-op.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `freqs` must be NULL or a handle this library returned, not used by
+/// another thread, and never used again after this call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_frequencies_free(freqs: *mut FkFrequencies) {
     free_handle(freqs);
@@ -377,15 +497,28 @@ pub unsafe extern "C" fn fk_frequencies_free(freqs: *mut FkFrequencies) {
 /// Convert `n` byte offsets into the UTF-8 buffer `data` to code-point offsets (what a
 /// Python `str` is indexed by), into `out[0 .. n]`. Offsets must be non-decreasing, within
 /// `data` and at character boundaries.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be NULL (with a zero length) or readable for `data_len`
+/// bytes; `byte_offsets` must be NULL (with a zero length) or readable for `n` elements; `out`
+/// must be NULL (with a zero length) or writable for `n` elements and not otherwise accessed
+/// during the call.
 #[no_mangle]
-pub unsafe extern "C" fn fk_utf8_char_offsets(data: *const u8, data_len: usize, byte_offsets: *const u64, n: usize, out: *mut u64) -> FkStatus {
+pub unsafe extern "C" fn fk_utf8_char_offsets(
+    data: *const u8,
+    data_len: usize,
+    byte_offsets: *const u64,
+    n: usize,
+    out: *mut u64,
+) -> FkStatus {
     guard(|| {
         let d = slice_arg(data, data_len, "data")?;
         let b = slice_arg(byte_offsets, n, "byte_offsets")?;
         let o = slice_arg_mut(out, n, "out")?;
-        super::check_no_overlap(super::span(o), super::span(b), "fk_utf8_char_offsets")?;
-        super::check_no_overlap(super::span(o), super::span(d), "fk_utf8_char_offsets")?;
-        text::batch::char_offsets(d, b, o)?;
+        check_no_overlap(span(o), span(b), "fk_utf8_char_offsets")?;
+        check_no_overlap(span(o), span(d), "fk_utf8_char_offsets")?;
+        text::char_offsets(d, b, o)?;
         Ok(())
     })
 }
@@ -394,15 +527,34 @@ pub unsafe extern "C" fn fk_utf8_char_offsets(data: *const u8, data_len: usize, 
 /// entries, e.g. a view's) into `out`, separated by the byte `sep`, so a caller can split
 /// them with one call. `out_len` must be exactly the strings' total length plus n - 1
 /// (`BUFFER_TOO_SMALL` otherwise). `INVALID_VALUE` if a string contains `sep`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be NULL (with a zero length) or readable for `data_len`
+/// bytes; `offsets` must be NULL (with a zero length) or readable for `n + 1` elements; `out`
+/// must be NULL (with a zero length) or writable for `out_len` bytes and not otherwise accessed
+/// during the call.
 #[no_mangle]
-pub unsafe extern "C" fn fk_join_strings(data: *const u8, data_len: usize, offsets: *const u64, n: usize, sep: u8, out: *mut u8, out_len: usize) -> FkStatus {
+pub unsafe extern "C" fn fk_join_strings(
+    data: *const u8,
+    data_len: usize,
+    offsets: *const u64,
+    n: usize,
+    sep: u8,
+    out: *mut u8,
+    out_len: usize,
+) -> FkStatus {
     guard(|| {
         let d = slice_arg(data, data_len, "data")?;
-        let o = slice_arg(offsets, n.checked_add(1).ok_or_else(|| Error::invalid("n overflows"))?, "offsets")?;
+        let o = slice_arg(
+            offsets,
+            n.checked_add(1).ok_or_else(|| Error::invalid("n overflows"))?,
+            "offsets",
+        )?;
         let w = slice_arg_mut(out, out_len, "out")?;
-        super::check_no_overlap(super::span(w), super::span(d), "fk_join_strings")?;
-        super::check_no_overlap(super::span(w), super::span(o), "fk_join_strings")?;
-        text::results::join_strings(d, o, sep, w)?;
+        check_no_overlap(span(w), span(d), "fk_join_strings")?;
+        check_no_overlap(span(w), span(o), "fk_join_strings")?;
+        text::join_strings(d, o, sep, w)?;
         Ok(())
     })
 }

@@ -5,7 +5,8 @@
 //! the input converted to the working precision (a few kilobytes, in cache), so borders,
 //! element types, strides and the luma of a colour image are all dealt with when a row is
 //! loaded, and the inner loop sees three plain slices and vectorizes. Output rows are
-//! written once. The formulas are evaluated in the order, without fused
+//! written once. The formulas are evaluated in the order `fk_sobel` documents (that of the
+//! reference double loop), without fused
 //! multiply-adds, so results are bit for bit those of the obvious numpy expression in the
 //! same precision.
 //!
@@ -71,8 +72,16 @@ pixel!(u8, u16, f32, f64);
 
 /// A working or output precision: f32 or f64.
 pub trait Real:
-    Copy + Send + Sync + Default + PartialEq + std::fmt::Debug + 'static
-    + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self> + std::ops::Mul<Output = Self>
+    Copy
+    + Send
+    + Sync
+    + Default
+    + PartialEq
+    + std::fmt::Debug
+    + 'static
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
 {
     const TWO: Self;
     fn sqrt(self) -> Self;
@@ -161,7 +170,10 @@ impl<P: Pixel, A: Real> RowSource<A> for Gray<'_, P> {
         let row = self.0.row(y);
         match row.as_slice() {
             Some(s) => dst.iter_mut().zip(s).for_each(|(d, &p)| *d = A::from_pixel(p)),
-            None => dst.iter_mut().zip(row.iter()).for_each(|(d, &p)| *d = A::from_pixel(p)),
+            None => dst
+                .iter_mut()
+                .zip(row.iter())
+                .for_each(|(d, &p)| *d = A::from_pixel(p)),
         }
     }
 }
@@ -178,7 +190,10 @@ impl<P: Pixel, A: Real> RowSource<A> for Luma<'_, P> {
         let row = self.0.index_axis(Axis(0), y);
         let c = row.ncols();
         match row.as_slice() {
-            Some(s) => dst.iter_mut().zip(s.chunks_exact(c)).for_each(|(d, px)| *d = A::from_f64(luma(px[0], px[1], px[2]))),
+            Some(s) => dst
+                .iter_mut()
+                .zip(s.chunks_exact(c))
+                .for_each(|(d, px)| *d = A::from_f64(luma(px[0], px[1], px[2]))),
             None => dst
                 .iter_mut()
                 .zip(row.outer_iter())
@@ -207,7 +222,11 @@ fn write_row<A: Real, O: Real>(src: &[A], mut dst: ndarray::ArrayViewMut1<O>) {
 fn sobel_row<A: Real>(r0: &[A], r1: &[A], r2: &[A], mag: &mut [A], gx: &mut [A], gy: &mut [A], want_g: bool) {
     let w = mag.len();
     let (r0, r1, r2) = (&r0[..w + 2], &r1[..w + 2], &r2[..w + 2]);
-    let (gx, gy) = if want_g { (&mut gx[..w], &mut gy[..w]) } else { (&mut gx[..0], &mut gy[..0]) };
+    let (gx, gy) = if want_g {
+        (&mut gx[..w], &mut gy[..w])
+    } else {
+        (&mut gx[..0], &mut gy[..0])
+    };
     let two = A::TWO;
     for x in 0..w {
         let (a0, a1, a2) = (r0[x], r0[x + 1], r0[x + 2]);
@@ -225,17 +244,38 @@ fn sobel_row<A: Real>(r0: &[A], r1: &[A], r2: &[A], mag: &mut [A], gx: &mut [A],
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn sobel_row_avx2<A: Real>(r0: &[A], r1: &[A], r2: &[A], mag: &mut [A], gx: &mut [A], gy: &mut [A], want_g: bool) {
+unsafe fn sobel_row_avx2<A: Real>(
+    r0: &[A],
+    r1: &[A],
+    r2: &[A],
+    mag: &mut [A],
+    gx: &mut [A],
+    gy: &mut [A],
+    want_g: bool,
+) {
     sobel_row(r0, r1, r2, mag, gx, gy, want_g)
 }
 
 /// One band of output rows `y0 .. y0 + mag.nrows()`.
-fn sobel_band<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, y0: usize, mut out: SobelOut<O>, avx2: bool) {
+///
+/// Long on purpose: the three rolling row buffers and the output rows are borrowed
+/// together in one loop, which splitting would turn into awkward borrows.
+fn sobel_band<A: Real, O: Real, S: RowSource<A>>(
+    src: &S,
+    border: Border,
+    y0: usize,
+    mut out: SobelOut<O>,
+    avx2: bool,
+) {
     let (h, w) = (src.height(), src.width());
     let zero_border = border == Border::Zero;
     let mut rows: [Vec<A>; 3] = std::array::from_fn(|_| vec![A::default(); w + 2]);
     let mut held: [usize; 3] = [usize::MAX; 3];
-    let (mut mag, mut gx, mut gy) = (vec![A::default(); w], vec![A::default(); w], vec![A::default(); w]);
+    let (mut mag, mut gx, mut gy) = (
+        vec![A::default(); w],
+        vec![A::default(); w],
+        vec![A::default(); w],
+    );
     let want_g = out.gx.is_some() || out.gy.is_some();
     let map = |y: isize| -> usize {
         if y < 0 {
@@ -262,7 +302,9 @@ fn sobel_band<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, y0: us
             slot[k] = match held.iter().position(|&r| r == need[k]) {
                 Some(s) => s,
                 None => {
-                    let s = (0..3).find(|&s| !need.contains(&held[s])).expect("a free row slot");
+                    let s = (0..3)
+                        .find(|&s| !need.contains(&held[s]))
+                        .expect("a free row slot");
                     let buf = &mut rows[s];
                     src.load(need[k], &mut buf[1..=w]);
                     buf[0] = buf[cl + 1];
@@ -303,7 +345,11 @@ fn sobel_band<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, y0: us
 
 fn check_shape<T>(what: &str, v: &ArrayViewMut2<T>, h: usize, w: usize) -> Result<()> {
     if v.dim() != (h, w) {
-        return Err(Error::invalid(format!("{what} is {}×{} but the image is {h}×{w}", v.nrows(), v.ncols())));
+        return Err(Error::invalid(format!(
+            "{what} is {}×{} but the image is {h}×{w}",
+            v.nrows(),
+            v.ncols()
+        )));
     }
     Ok(())
 }
@@ -317,7 +363,11 @@ fn band_rows(h: usize, w: usize) -> usize {
 }
 
 /// Bands of an optional output (n Nones when absent).
-fn split_rows<'b, O>(g: &'b mut Option<ArrayViewMut2<'_, O>>, band: usize, n: usize) -> Vec<Option<ArrayViewMut2<'b, O>>> {
+fn split_rows<'b, O>(
+    g: &'b mut Option<ArrayViewMut2<'_, O>>,
+    band: usize,
+    n: usize,
+) -> Vec<Option<ArrayViewMut2<'b, O>>> {
     match g {
         Some(g) => g.axis_chunks_iter_mut(Axis(0), band).map(Some).collect(),
         None => (0..n).map(|_| None).collect(),
@@ -340,7 +390,11 @@ pub fn sobel<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, out: So
         check_shape("the gy output", g, h, w)?;
     }
     let band = band_rows(h, w);
-    let SobelOut { mut magnitude, mut gx, mut gy } = out;
+    let SobelOut {
+        mut magnitude,
+        mut gx,
+        mut gy,
+    } = out;
     let mags: Vec<_> = magnitude.axis_chunks_iter_mut(Axis(0), band).collect();
     let n = mags.len();
     let gxs = split_rows(&mut gx, band, n);
@@ -350,9 +404,13 @@ pub fn sobel<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, out: So
     #[cfg(not(target_arch = "x86_64"))]
     let avx2 = false;
     crate::parallel::run(|| {
-        mags.into_par_iter().zip(gxs).zip(gys).enumerate().for_each(|(i, ((m, gx), gy))| {
-            sobel_band(src, border, i * band, SobelOut { magnitude: m, gx, gy }, avx2);
-        })
+        mags.into_par_iter()
+            .zip(gxs)
+            .zip(gys)
+            .enumerate()
+            .for_each(|(i, ((m, gx), gy))| {
+                sobel_band(src, border, i * band, SobelOut { magnitude: m, gx, gy }, avx2);
+            })
     })
 }
 
@@ -363,7 +421,9 @@ pub fn grayscale<P: Pixel, O: Real>(src: ArrayView3<P>, mut out: ArrayViewMut2<O
         return Err(Error::invalid(format!("the image is empty ({h}×{w})")));
     }
     if c != 3 && c != 4 {
-        return Err(Error::invalid(format!("the image has {c} channels; expected 3 (RGB) or 4 (RGBA)")));
+        return Err(Error::invalid(format!(
+            "the image has {c} channels; expected 3 (RGB) or 4 (RGBA)"
+        )));
     }
     check_shape("the output", &out, h, w)?;
     let band = band_rows(h, w);
@@ -385,121 +445,12 @@ pub fn grayscale<P: Pixel, O: Real>(src: ArrayView3<P>, mut out: ArrayViewMut2<O
 pub fn edges<A: Real, P: Pixel, O: Real>(src: ArrayView3<P>, border: Border, out: SobelOut<O>) -> Result<()> {
     let c = src.len_of(Axis(2));
     if c != 3 && c != 4 {
-        return Err(Error::invalid(format!("the image has {c} channels; expected 3 (RGB) or 4 (RGBA)")));
+        return Err(Error::invalid(format!(
+            "the image has {c} channels; expected 3 (RGB) or 4 (RGBA)"
+        )));
     }
     sobel::<A, O, _>(&Luma(src), border, out)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::{s, Array2, Array3};
-
-    /// The formula on an explicitly padded f64 image (the numpy reference, in Rust).
-    fn reference(img: &Array2<f64>, border: Border) -> (Array2<f64>, Array2<f64>, Array2<f64>) {
-        let (h, w) = img.dim();
-        let at = |y: isize, x: isize| -> f64 {
-            let yy = if y < 0 { border.outside(h, true) } else if y as usize >= h { border.outside(h, false) } else { y as usize };
-            let xx = if x < 0 { border.outside(w, true) } else if x as usize >= w { border.outside(w, false) } else { x as usize };
-            img[[yy, xx]]
-        };
-        let mut m = Array2::zeros((h, w));
-        let mut gx = Array2::zeros((h, w));
-        let mut gy = Array2::zeros((h, w));
-        for y in 0..h as isize {
-            for x in 0..w as isize {
-                if border == Border::Zero && (y == 0 || x == 0 || y == h as isize - 1 || x == w as isize - 1) {
-                    continue;
-                }
-                let p = |dy: isize, dx: isize| at(y + dy, x + dx);
-                let a = (p(-1, 1) + 2.0 * p(0, 1) + p(1, 1)) - (p(-1, -1) + 2.0 * p(0, -1) + p(1, -1));
-                let b = (p(1, -1) + 2.0 * p(1, 0) + p(1, 1)) - (p(-1, -1) + 2.0 * p(-1, 0) + p(-1, 1));
-                gx[[y as usize, x as usize]] = a;
-                gy[[y as usize, x as usize]] = b;
-                m[[y as usize, x as usize]] = (a * a + b * b).sqrt();
-            }
-        }
-        (m, gx, gy)
-    }
-
-    fn image(h: usize, w: usize) -> Array2<f64> {
-        Array2::from_shape_fn((h, w), |(y, x)| (((y * 31 + x * 17) % 23) as f64 - 7.5) * 0.37 + (y * x) as f64 * 1e-3)
-    }
-
-    #[test]
-    fn every_border_and_size_matches_the_formula() {
-        for border in [Border::Zero, Border::Replicate, Border::Reflect101, Border::Reflect] {
-            for (h, w) in [(1, 1), (1, 5), (2, 2), (3, 3), (5, 1), (37, 53), (300, 7)] {
-                let img = image(h, w);
-                let (want, wx, wy) = reference(&img, border);
-                let mut m = Array2::zeros((h, w));
-                let mut gx = Array2::zeros((h, w));
-                let mut gy = Array2::zeros((h, w));
-                let out = SobelOut { magnitude: m.view_mut(), gx: Some(gx.view_mut()), gy: Some(gy.view_mut()) };
-                sobel::<f64, f64, _>(&Gray(img.view()), border, out).unwrap();
-                assert_eq!(m, want, "{border:?} {h}×{w}");
-                assert_eq!(gx, wx);
-                assert_eq!(gy, wy);
-            }
-        }
-    }
-
-    #[test]
-    fn strided_views_and_thread_counts() {
-        let base = image(120, 90);
-        let t = base.t(); // transposed
-        let f = base.slice(s![..;-1, 3..;2]); // flipped and strided
-        for view in [t, f] {
-            let owned = view.to_owned();
-            let (want, _, _) = reference(&owned, Border::Reflect101);
-            for threads in [1, 3] {
-                crate::parallel::set_threads(threads).unwrap();
-                let mut big = Array2::<f64>::zeros((view.nrows(), 2 * view.ncols()));
-                let out = SobelOut { magnitude: big.slice_mut(s![.., ..;-2]), gx: None, gy: None };
-                sobel::<f64, f64, _>(&Gray(view), Border::Reflect101, out).unwrap();
-                assert_eq!(big.slice(s![.., ..;-2]), want);
-            }
-        }
-        crate::parallel::set_threads(0).unwrap();
-    }
-
-    #[test]
-    fn u8_to_f32_is_exact_gradient() {
-        let img = Array2::from_shape_fn((20, 30), |(y, x)| ((y * 7 + x * x) % 256) as u8);
-        let (want, _, _) = reference(&img.mapv(|v| v as f64), Border::Replicate);
-        let mut m = Array2::<f32>::zeros((20, 30));
-        sobel::<f32, f32, _>(&Gray(img.view()), Border::Replicate, SobelOut { magnitude: m.view_mut(), gx: None, gy: None }).unwrap();
-        for (a, b) in m.iter().zip(want.iter()) {
-            assert!((*a as f64 - b).abs() <= b * 1e-6, "{a} vs {b}");
-        }
-    }
-
-    #[test]
-    fn nan_reaches_only_its_neighbours() {
-        let mut img = image(9, 9);
-        img[[4, 4]] = f64::NAN;
-        let mut m = Array2::zeros((9, 9));
-        sobel::<f64, f64, _>(&Gray(img.view()), Border::Replicate, SobelOut { magnitude: m.view_mut(), gx: None, gy: None }).unwrap();
-        for ((y, x), v) in m.indexed_iter() {
-            let near = y.abs_diff(4) <= 1 && x.abs_diff(4) <= 1 && (y, x) != (4, 4);
-            assert_eq!(v.is_nan(), near, "({y}, {x})");
-        }
-    }
-
-    #[test]
-    fn grayscale_and_edges() {
-        let rgb = Array3::from_shape_fn((17, 23, 4), |(y, x, c)| ((y * 13 + x * 7 + c * 50) % 256) as u8);
-        let mut g = Array2::<f64>::zeros((17, 23));
-        grayscale(rgb.view(), g.view_mut()).unwrap();
-        let want = Array2::from_shape_fn((17, 23), |(y, x)| {
-            rgb[[y, x, 0]] as f64 * 0.2989 + rgb[[y, x, 1]] as f64 * 0.5870 + rgb[[y, x, 2]] as f64 * 0.1140
-        });
-        assert_eq!(g, want);
-        let (ref_m, _, _) = reference(&want, Border::Zero);
-        let mut m = Array2::<f64>::zeros((17, 23));
-        edges::<f64, _, _>(rgb.slice(s![.., .., ..3]), Border::Zero, SobelOut { magnitude: m.view_mut(), gx: None, gy: None }).unwrap();
-        assert_eq!(m, ref_m);
-        assert!(grayscale(Array3::<u8>::zeros((2, 2, 2)).view(), g.slice_mut(s![..2, ..2])).is_err());
-        assert!(grayscale(rgb.view(), Array2::<f64>::zeros((2, 2)).view_mut()).is_err());
-    }
-}
+mod tests;

@@ -56,12 +56,18 @@ fn horner(coeffs: &[f64], x: &[f64], y: &mut [f64]) {
 /// AVX-512: 32 elements (four vectors) per step; with `stream`, the stores are
 /// non-temporal once `y` is 64-byte aligned (the first few elements are done one by one).
 #[cfg(target_arch = "x86_64")]
+// `k` also places each vector in memory (`i + lanes*k`): indexing states the layout plainly.
+#[allow(clippy::needless_range_loop)]
 #[target_feature(enable = "avx512f")]
 unsafe fn horner_avx512(coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) {
     use std::arch::x86_64::*;
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &mut y[..n]);
-    let head = if stream { ((64 - (y.as_ptr() as usize % 64)) % 64 / 8).min(n) } else { 0 };
+    let head = if stream {
+        ((64 - (y.as_ptr() as usize % 64)) % 64 / 8).min(n)
+    } else {
+        0
+    };
     for i in 0..head {
         y[i] = horner1(coeffs, x[i]);
     }
@@ -103,12 +109,18 @@ unsafe fn horner_avx512(coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) 
 
 /// AVX2: 16 elements (four vectors) per step, non-temporal stores as for AVX-512.
 #[cfg(target_arch = "x86_64")]
+// `k` also places each vector in memory (`i + lanes*k`): indexing states the layout plainly.
+#[allow(clippy::needless_range_loop)]
 #[target_feature(enable = "avx2")]
 unsafe fn horner_avx2(coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) {
     use std::arch::x86_64::*;
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &mut y[..n]);
-    let head = if stream { ((32 - (y.as_ptr() as usize % 32)) % 32 / 8).min(n) } else { 0 };
+    let head = if stream {
+        ((32 - (y.as_ptr() as usize % 32)) % 32 / 8).min(n)
+    } else {
+        0
+    };
     for i in 0..head {
         y[i] = horner1(coeffs, x[i]);
     }
@@ -148,7 +160,6 @@ unsafe fn horner_avx2(coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) {
     }
 }
 
-
 fn horner_dispatch(isa: Isa, coeffs: &[f64], x: &[f64], y: &mut [f64], stream: bool) {
     match isa {
         // SAFETY: the CPU has the feature (`isa::best()` checked it).
@@ -174,7 +185,10 @@ fn chunk(isa: Isa, coeffs: &[f64], x: ArrayView1<f64>, mut out: ArrayViewMut1<f6
     }
     let mut xb = [0.0f64; BUF];
     let mut yb = [0.0f64; BUF];
-    for (x, mut out) in x.axis_chunks_iter(Axis(0), BUF).zip(out.axis_chunks_iter_mut(Axis(0), BUF)) {
+    for (x, mut out) in x
+        .axis_chunks_iter(Axis(0), BUF)
+        .zip(out.axis_chunks_iter_mut(Axis(0), BUF))
+    {
         let n = x.len();
         for (b, v) in xb[..n].iter_mut().zip(x.iter()) {
             *b = *v;
@@ -194,12 +208,20 @@ pub fn polyval(coeffs: &[f64], x: ArrayView1<f64>, out: ArrayViewMut1<f64>) -> R
 
 fn polyval_with(isa: Isa, coeffs: &[f64], x: ArrayView1<f64>, mut out: ArrayViewMut1<f64>) -> Result<()> {
     if x.len() != out.len() {
-        return Err(Error::invalid(format!("polyval: x has {} elements but out has {}", x.len(), out.len())));
+        return Err(Error::invalid(format!(
+            "polyval: x has {} elements but out has {}",
+            x.len(),
+            out.len()
+        )));
     }
     let stream = out.len() * 8 >= STREAM_BYTES;
     let xs: Vec<_> = x.axis_chunks_iter(Axis(0), TASK).collect();
     let ys: Vec<_> = out.axis_chunks_iter_mut(Axis(0), TASK).collect();
-    crate::parallel::run(|| xs.into_par_iter().zip(ys).for_each(|(x, y)| chunk(isa, coeffs, x, y, stream)))
+    crate::parallel::run(|| {
+        xs.into_par_iter()
+            .zip(ys)
+            .for_each(|(x, y)| chunk(isa, coeffs, x, y, stream))
+    })
 }
 
 /// `x[i] = polyval(coeffs, x[i])`, in place.
@@ -266,7 +288,11 @@ mod tests {
         let mut z = x.clone();
         polyval_inplace(&coeffs, z.slice_mut(s![..;-3])).unwrap();
         for (i, (a, b)) in z.iter().zip(x.iter()).enumerate() {
-            let expect = if (x.len() - 1 - i) % 3 == 0 { reference(&coeffs, *b) } else { *b };
+            let expect = if (x.len() - 1 - i) % 3 == 0 {
+                reference(&coeffs, *b)
+            } else {
+                *b
+            };
             assert_eq!(a.to_bits(), expect.to_bits());
         }
     }
@@ -278,7 +304,16 @@ mod tests {
     fn every_kernel_matches_reference() {
         let isas = isa::available();
         let mut xs: Vec<f64> = (0..300).map(|i| (i as f64 - 150.0) / 7.0).collect();
-        xs.extend([f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -0.0, 0.0, 1e300, -1e-300, 5e-324]);
+        xs.extend([
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -0.0,
+            0.0,
+            1e300,
+            -1e-300,
+            5e-324,
+        ]);
         let coeff_sets: Vec<Vec<f64>> = vec![
             vec![],
             vec![3.0],

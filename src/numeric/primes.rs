@@ -26,7 +26,7 @@ const SEG_BYTES: usize = 32 * 1024;
 
 fn isqrt(x: u64) -> u64 {
     let mut r = (x as f64).sqrt() as u64;
-    while r > 0 && r.checked_mul(r).map_or(true, |s| s > x) {
+    while r > 0 && r.checked_mul(r).is_none_or(|s| s > x) {
         r -= 1;
     }
     while (r + 1).checked_mul(r + 1).is_some_and(|s| s <= x) {
@@ -62,7 +62,7 @@ fn presieve_pattern() -> Vec<u8> {
     for (k, byte) in pat.iter_mut().enumerate() {
         for b in 0..8 {
             let n = 2 * (8 * k as u64 + b) + 1;
-            if PRESIEVE.iter().all(|p| n % p != 0) {
+            if PRESIEVE.iter().all(|p| !n.is_multiple_of(*p)) {
                 *byte |= 1 << b;
             }
         }
@@ -111,8 +111,15 @@ fn cross_off(seg: &mut [u8], start: usize, p: usize) -> usize {
 
 fn popcount(bytes: &[u8]) -> u64 {
     let mut words = bytes.chunks_exact(8);
-    let mut n: u64 = words.by_ref().map(|w| u64::from_ne_bytes(w.try_into().unwrap()).count_ones() as u64).sum();
-    n += words.remainder().iter().map(|b| b.count_ones() as u64).sum::<u64>();
+    let mut n: u64 = words
+        .by_ref()
+        .map(|w| u64::from_ne_bytes(w.try_into().unwrap()).count_ones() as u64)
+        .sum();
+    n += words
+        .remainder()
+        .iter()
+        .map(|b| b.count_ones() as u64)
+        .sum::<u64>();
     n
 }
 
@@ -158,7 +165,7 @@ fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8
             let end = cross_off(seg, (*nx - s_lo) as usize, p as usize);
             *nx = s_lo + end as u64;
         }
-        if nbits % 8 != 0 {
+        if !nbits.is_multiple_of(8) {
             let last = seg.len() - 1;
             seg[last] &= (1u8 << (nbits % 8)) - 1;
         }
@@ -180,7 +187,10 @@ pub fn count_primes(limit: u64) -> Result<u64> {
     }
     let bits = limit / 2; // odd numbers 2i + 1 < limit
     let root = isqrt(limit - 1); // sieving primes: p² < limit
-    let primes: Vec<u64> = small_primes(root).into_iter().filter(|&p| p > PRESIEVE[PRESIEVE.len() - 1]).collect();
+    let primes: Vec<u64> = small_primes(root)
+        .into_iter()
+        .filter(|&p| p > PRESIEVE[PRESIEVE.len() - 1])
+        .collect();
     let pattern = presieve_pattern();
     // Every sieving prime should hit every segment: segments of at least √limit numbers.
     let seg_bytes = SEG_BYTES.max(((root / 16 + 1) as usize).next_power_of_two());
@@ -206,7 +216,9 @@ mod tests {
     use super::*;
 
     fn naive(limit: u64) -> u64 {
-        (2..limit).filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)).count() as u64
+        (2..limit)
+            .filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0))
+            .count() as u64
     }
 
     #[test]

@@ -64,7 +64,16 @@ impl Default for ExactSum {
 
 impl ExactSum {
     pub fn new() -> ExactSum {
-        ExactSum { chunks: [0; N_CHUNKS], pending: 0, nan: false, pos_inf: false, neg_inf: false, empty: true, only_neg_zeros: true, guess: i32::MIN }
+        ExactSum {
+            chunks: [0; N_CHUNKS],
+            pending: 0,
+            nan: false,
+            pos_inf: false,
+            neg_inf: false,
+            empty: true,
+            only_neg_zeros: true,
+            guess: i32::MIN,
+        }
     }
 
     /// Add one value exactly.
@@ -90,7 +99,11 @@ impl ExactSum {
             self.only_neg_zeros = false;
         }
         // x = ±m · 2^(pos − 1074): subnormals have exponent field 0 and no implicit bit.
-        let (m, pos) = if exp == 0 { (frac, 0) } else { (frac | (1u64 << 52), exp - 1) };
+        let (m, pos) = if exp == 0 {
+            (frac, 0)
+        } else {
+            (frac | (1u64 << 52), exp - 1)
+        };
         if m == 0 {
             return;
         }
@@ -173,14 +186,20 @@ impl ExactSum {
         }
         // Magnitude as 32-bit words (the top chunk may exceed 32 bits: split it).
         let mut words = [0u64; N_CHUNKS + 1];
-        for i in 0..N_CHUNKS {
-            words[i] = a.chunks[i] as u64;
+        for (w, &c) in words.iter_mut().zip(&a.chunks) {
+            *w = c as u64;
         }
         words[N_CHUNKS] = words[N_CHUNKS - 1] >> 32;
         words[N_CHUNKS - 1] &= 0xffff_ffff;
         let top_word = match words.iter().rposition(|&w| w != 0) {
             Some(k) => k,
-            None => return if !self.empty && self.only_neg_zeros { -0.0 } else { 0.0 },
+            None => {
+                return if !self.empty && self.only_neg_zeros {
+                    -0.0
+                } else {
+                    0.0
+                }
+            }
         };
         let top = top_word * 32 + 63 - words[top_word].leading_zeros() as usize; // highest set bit
         let bit = |j: usize| (words[j / 32] >> (j % 32)) & 1;
@@ -409,12 +428,16 @@ unsafe fn pass_avx2(xs: &[f64], e: i32) -> Pass {
         t1: l1.iter().sum(),
         t2: l2.iter().sum(),
         max_bits: lm.iter().map(|m| m.to_bits()).max().unwrap(),
-        min_key: ln.iter().chain(&ln2).map(|&k| k as u64 ^ (1u64 << 63)).min().unwrap(),
+        min_key: ln
+            .iter()
+            .chain(&ln2)
+            .map(|&k| k as u64 ^ (1u64 << 63))
+            .min()
+            .unwrap(),
     };
     pass_tail(&xs[n8..], s1v, &mut r);
     r
 }
-
 
 #[inline(always)]
 fn pass(isa: Isa, xs: &[f64], e: i32) -> Pass {
@@ -546,7 +569,12 @@ fn add_block_with(acc: &mut ExactSum, xs: &[f64], isa: Isa) {
     }
     if max_bits == 0 {
         // Only zeros (any guess in range accepts those, this is the no-guess case).
-        let p = Pass { t1: 0.0, t2: 0.0, max_bits: 0, min_key: u64::MAX };
+        let p = Pass {
+            t1: 0.0,
+            t2: 0.0,
+            max_bits: 0,
+            min_key: u64::MAX,
+        };
         return take(acc, xs, &p);
     }
     let e = exponent_of(max_bits);
@@ -603,7 +631,7 @@ pub fn sum_bytes(bytes: &[u8], first: usize, len: usize, stride: isize) -> Resul
             bytes.len()
         )));
     }
-    if stride == 8 && (bytes.as_ptr() as usize + first) % 8 == 0 {
+    if stride == 8 && (bytes.as_ptr() as usize + first).is_multiple_of(8) {
         // SAFETY: in bounds (checked above) and aligned; any bit pattern is a valid f64.
         let xs = unsafe { std::slice::from_raw_parts(bytes.as_ptr().add(first) as *const f64, len) };
         return sum(xs);
@@ -685,7 +713,10 @@ mod tests {
         assert_eq!(scalar(&[f64::MAX, f64::MAX]), f64::INFINITY);
         assert_eq!(scalar(&[-f64::MAX, -f64::MAX]), f64::NEG_INFINITY);
         assert_eq!(scalar(&[5e-324, 5e-324]), 1e-323);
-        assert_eq!(scalar(&[f64::MIN_POSITIVE, -5e-324]).to_bits(), (f64::MIN_POSITIVE - 5e-324).to_bits());
+        assert_eq!(
+            scalar(&[f64::MIN_POSITIVE, -5e-324]).to_bits(),
+            (f64::MIN_POSITIVE - 5e-324).to_bits()
+        );
         assert!(scalar(&[f64::INFINITY, f64::NEG_INFINITY]).is_nan());
         assert!(scalar(&[1.0, f64::NAN]).is_nan());
         assert_eq!(scalar(&[f64::INFINITY, f64::MAX, f64::MAX]), f64::INFINITY);
@@ -699,7 +730,10 @@ mod tests {
         // 1 + 2^-53 is a tie: rounds to 1 (even); 1 + 2^-53 + tiny is above the tie.
         assert_eq!(scalar(&[1.0, 2f64.powi(-53)]), 1.0);
         assert_eq!(scalar(&[1.0, 2f64.powi(-53), 5e-324]), 1.0 + f64::EPSILON);
-        assert_eq!(scalar(&[1.0 + f64::EPSILON, 2f64.powi(-53)]), 1.0 + 2.0 * f64::EPSILON);
+        assert_eq!(
+            scalar(&[1.0 + f64::EPSILON, 2f64.powi(-53)]),
+            1.0 + 2.0 * f64::EPSILON
+        );
         // Halfway between MAX and 2^1024 rounds to infinity; just below it does not.
         let half_ulp = 2f64.powi(970);
         assert_eq!(scalar(&[f64::MAX, half_ulp]), f64::INFINITY);
@@ -716,7 +750,13 @@ mod tests {
                     0 => rng.unit() * 2.0 - 1.0,
                     1 => rng.any_finite(),
                     2 => (rng.unit() - 0.5) * 2f64.powi((rng.next() % 200) as i32 - 100),
-                    3 => if i % 2 == 0 { 1e16 } else { rng.unit() - 1e16 },
+                    3 => {
+                        if i % 2 == 0 {
+                            1e16
+                        } else {
+                            rng.unit() - 1e16
+                        }
+                    }
                     _ => (rng.unit() - 0.5) * 1e-310, // subnormals
                 })
                 .collect();
@@ -747,7 +787,9 @@ mod tests {
         let mut rng = Rng(0x1234_5678_9abc_def1);
         let mut blocks: Vec<Vec<f64>> = Vec::new();
         let unit = |rng: &mut Rng| rng.unit() * 2.0 - 1.0;
-        for scale in [0, 1, 2, 30, -30, 300, -300, 900, -900, 1000, -1000, 1015, -1015, 1023, -1060] {
+        for scale in [
+            0, 1, 2, 30, -30, 300, -300, 900, -900, 1000, -1000, 1015, -1015, 1023, -1060,
+        ] {
             let b: Vec<f64> = (0..BLOCK).map(|_| unit(&mut rng) * 2f64.powi(scale)).collect();
             blocks.push(b);
         }
@@ -760,7 +802,13 @@ mod tests {
         b[17] = -8.0;
         blocks.push(b);
         // A tiny value at, just below and far below the one-level threshold 2^(e−33).
-        for tiny in [2f64.powi(-33), 2f64.powi(-33).next_down(), 3.0 * 2f64.powi(-90), 5e-324, -1e-310] {
+        for tiny in [
+            2f64.powi(-33),
+            2f64.powi(-33).next_down(),
+            3.0 * 2f64.powi(-90),
+            5e-324,
+            -1e-310,
+        ] {
             let mut b: Vec<f64> = (0..BLOCK).map(|_| unit(&mut rng)).collect();
             b[0] = 1.0;
             b[999] = tiny;
@@ -770,9 +818,20 @@ mod tests {
         blocks.push(vec![-0.0; BLOCK]);
         blocks.push(vec![0.0; BLOCK]);
         blocks.push((0..BLOCK).map(|i| if i % 3 == 0 { 0.0 } else { -0.0 }).collect());
-        blocks.push((0..BLOCK).map(|i| if i % 2 == 0 { 0.0 } else { unit(&mut rng) }).collect());
+        blocks.push(
+            (0..BLOCK)
+                .map(|i| if i % 2 == 0 { 0.0 } else { unit(&mut rng) })
+                .collect(),
+        );
         // Specials inside a block.
-        for special in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MAX, -f64::MAX, f64::MIN_POSITIVE] {
+        for special in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            -f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
             let mut b: Vec<f64> = (0..BLOCK).map(|_| unit(&mut rng)).collect();
             b[513] = special;
             blocks.push(b);
@@ -783,13 +842,20 @@ mod tests {
             let mut xs = Vec::new();
             for k in 0..6 {
                 let b = &blocks[(rng.next() as usize) % n];
-                let len = if (round + k) % 5 == 0 { (rng.next() as usize) % BLOCK + 1 } else { BLOCK };
+                let len = if (round + k) % 5 == 0 {
+                    (rng.next() as usize) % BLOCK + 1
+                } else {
+                    BLOCK
+                };
                 xs.extend_from_slice(&b[..len]);
             }
             let want = scalar(&xs);
             for isa in isas() {
                 let got = blocks_with(&xs, isa);
-                assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "round {round}");
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "round {round}"
+                );
             }
         }
         // Every block after every other block, each ISA.
@@ -799,7 +865,10 @@ mod tests {
                 let want = scalar(&xs);
                 for isa in isas() {
                     let got = blocks_with(&xs, isa);
-                    assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "blocks {i} then {j}");
+                    assert!(
+                        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                        "blocks {i} then {j}"
+                    );
                 }
             }
         }
@@ -818,7 +887,9 @@ mod tests {
     #[test]
     fn deterministic_for_any_thread_count() {
         let mut rng = Rng(777);
-        let xs: Vec<f64> = (0..300_000).map(|_| (rng.unit() - 0.5) * 2f64.powi((rng.next() % 60) as i32)).collect();
+        let xs: Vec<f64> = (0..300_000)
+            .map(|_| (rng.unit() - 0.5) * 2f64.powi((rng.next() % 60) as i32))
+            .collect();
         let want = scalar(&xs);
         for t in [1, 2, 3, 7] {
             crate::parallel::set_threads(t).unwrap();
@@ -839,7 +910,10 @@ mod tests {
         let last = 3 + 8 * (xs.len() - 1);
         assert_eq!(sum_bytes(&bytes, last, xs.len(), -8).unwrap(), want);
         let every_other: Vec<f64> = xs.iter().step_by(2).copied().collect();
-        assert_eq!(sum_bytes(&bytes, 3, xs.len().div_ceil(2), 16).unwrap(), scalar(&every_other));
+        assert_eq!(
+            sum_bytes(&bytes, 3, xs.len().div_ceil(2), 16).unwrap(),
+            scalar(&every_other)
+        );
         assert_eq!(sum_bytes(&bytes, 3, 4, 0).unwrap(), 4.0 * xs[0]);
         assert!(sum_bytes(&bytes, 3, xs.len() + 1, 8).is_err());
         assert!(sum_bytes(&bytes, 3, 2, -8).is_err());

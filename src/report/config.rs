@@ -38,7 +38,9 @@ impl PatternMode {
         match s {
             "findall" => Ok(PatternMode::Findall),
             "count" => Ok(PatternMode::Count),
-            other => Err(Error::invalid(format!("unknown pattern mode {other:?} (expected \"findall\" or \"count\")"))),
+            other => Err(Error::invalid(format!(
+                "unknown pattern mode {other:?} (expected \"findall\" or \"count\")"
+            ))),
         }
     }
 }
@@ -102,7 +104,10 @@ impl Default for Config {
 impl Config {
     pub fn validate(&self) -> Result<()> {
         if self.chunk_bytes < MIN_CHUNK_BYTES {
-            return Err(Error::invalid(format!("chunk size {} is below the minimum of {MIN_CHUNK_BYTES} bytes", self.chunk_bytes)));
+            return Err(Error::invalid(format!(
+                "chunk size {} is below the minimum of {MIN_CHUNK_BYTES} bytes",
+                self.chunk_bytes
+            )));
         }
         if self.max_line_bytes == 0 {
             return Err(Error::invalid("the maximum line length must be at least 1 byte"));
@@ -120,9 +125,15 @@ impl Config {
             return Err(Error::invalid("a pattern name must not be empty"));
         }
         if self.patterns.iter().any(|p| p.name == name) {
-            return Err(Error::invalid(format!("a pattern named {name:?} is already in the report")));
+            return Err(Error::invalid(format!(
+                "a pattern named {name:?} is already in the report"
+            )));
         }
-        self.patterns.push(NamedPattern { name: name.to_string(), pattern, mode });
+        self.patterns.push(NamedPattern {
+            name: name.to_string(),
+            pattern,
+            mode,
+        });
         Ok(())
     }
 
@@ -133,7 +144,14 @@ impl Config {
         let pat = |c: &Config| {
             c.patterns
                 .iter()
-                .map(|p| (p.name.clone(), p.pattern.source().to_string(), p.pattern.ignore_case(), p.mode))
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        p.pattern.source().to_string(),
+                        p.pattern.ignore_case(),
+                        p.mode,
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         if (self.emails, self.kv) != (other.emails, other.kv) {
@@ -143,13 +161,22 @@ impl Config {
             return Some("they have different named patterns".into());
         }
         if self.text_field != other.text_field {
-            return Some(format!("their text fields differ ({:?} vs {:?})", self.text_field, other.text_field));
+            return Some(format!(
+                "their text fields differ ({:?} vs {:?})",
+                self.text_field, other.text_field
+            ));
         }
         if self.max_digits != other.max_digits {
-            return Some(format!("their integer digit limits differ ({} vs {})", self.max_digits, other.max_digits));
+            return Some(format!(
+                "their integer digit limits differ ({} vs {})",
+                self.max_digits, other.max_digits
+            ));
         }
         if self.max_line_bytes != other.max_line_bytes {
-            return Some(format!("their line length limits differ ({} vs {})", self.max_line_bytes, other.max_line_bytes));
+            return Some(format!(
+                "their line length limits differ ({} vs {})",
+                self.max_line_bytes, other.max_line_bytes
+            ));
         }
         None
     }

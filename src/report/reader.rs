@@ -28,7 +28,12 @@ pub enum Item {
     Lines { data: Vec<u8>, base: u64 },
     /// A line too long to hold: where it starts, its length without terminator, its length
     /// with it, and its first bytes (for the invalid-line sample).
-    Overlong { offset: u64, content_len: u64, raw_len: u64, head: Vec<u8> },
+    Overlong {
+        offset: u64,
+        content_len: u64,
+        raw_len: u64,
+        head: Vec<u8>,
+    },
 }
 
 /// An item plus how far into the file (compressed bytes for gzip) the reader was.
@@ -56,6 +61,8 @@ impl Read for Counted {
     }
 }
 
+// One `Input` per open file: boxing the decoder would only add an indirection to every read.
+#[allow(clippy::large_enum_variant)]
 enum Input {
     Plain(Counted),
     Gzip(MultiGzDecoder<Counted>),
@@ -88,6 +95,33 @@ pub struct Source {
     pub start: u64,
 }
 
+/// Where `Source::run` stands: `buf` always starts at a line start, at stream offset
+/// `base`; its first `scanned` bytes are known to hold no '\n'.
+struct Cursor {
+    buf: Vec<u8>,
+    eof: bool,
+    base: u64,
+    scanned: usize,
+}
+
+impl Cursor {
+    /// Every complete line in the buffer, taken out (the rest stays), or None (and the
+    /// buffer is marked scanned) when it holds no '\n'.
+    fn take_complete_lines(&mut self, chunk: usize) -> Option<Vec<u8>> {
+        let Some(i) = memchr::memrchr(b'\n', &self.buf[self.scanned..]) else {
+            self.scanned = self.buf.len();
+            return None;
+        };
+        let n = self.scanned + i + 1;
+        let rest = self.buf[n..].to_vec();
+        let mut data = std::mem::replace(&mut self.buf, Vec::with_capacity(chunk + 1024));
+        data.truncate(n);
+        self.buf.extend_from_slice(&rest);
+        self.scanned = 0;
+        Some(data)
+    }
+}
+
 fn io_error(what: String, e: io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{what}: {e}"))
 }
@@ -98,9 +132,14 @@ impl Source {
     pub fn open(path: &Path, range: Option<(u64, u64)>) -> Result<Source> {
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| io_error(format!("cannot open '{name}'"), e))?;
-        let meta = file.metadata().map_err(|e| io_error(format!("cannot stat '{name}'"), e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| io_error(format!("cannot stat '{name}'"), e))?;
         if meta.is_dir() {
-            return Err(Error::new(ErrorKind::Io, format!("cannot read '{name}': it is a directory")));
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("cannot read '{name}': it is a directory"),
+            ));
         }
         let size = meta.len();
         let mut magic = [0u8; 2];
@@ -118,7 +157,9 @@ impl Source {
             None => (0, size),
             Some((s, e)) => {
                 if s > e {
-                    return Err(Error::invalid(format!("byte range of '{name}' starts at {s}, after its end {e}")));
+                    return Err(Error::invalid(format!(
+                        "byte range of '{name}' starts at {s}, after its end {e}"
+                    )));
                 }
                 if gzip && (s != 0 || e < size) {
                     return Err(Error::invalid(format!(
@@ -130,10 +171,20 @@ impl Source {
         };
         let skip_partial = start > 0;
         let first_byte = if skip_partial { start - 1 } else { 0 };
-        file.seek(SeekFrom::Start(first_byte)).map_err(|e| io_error(format!("cannot seek in '{name}'"), e))?;
+        file.seek(SeekFrom::Start(first_byte))
+            .map_err(|e| io_error(format!("cannot seek in '{name}'"), e))?;
         let limit = size - first_byte;
-        let counted = Counted { inner: file.take(limit), count: 0, limit, hit_eof: false };
-        let input = if gzip { Input::Gzip(MultiGzDecoder::new(counted)) } else { Input::Plain(counted) };
+        let counted = Counted {
+            inner: file.take(limit),
+            count: 0,
+            limit,
+            hit_eof: false,
+        };
+        let input = if gzip {
+            Input::Gzip(MultiGzDecoder::new(counted))
+        } else {
+            Input::Plain(counted)
+        };
         Ok(Source {
             name,
             input,
@@ -148,7 +199,9 @@ impl Source {
 
     /// Bytes of the file consumed so far, relative to the range start (for progress).
     fn file_pos(&self) -> u64 {
-        (self.first_byte + self.input.counted().count).saturating_sub(self.start).min(self.total)
+        (self.first_byte + self.input.counted().count)
+            .saturating_sub(self.start)
+            .min(self.total)
     }
 
     fn read_some(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<usize> {
@@ -210,111 +263,146 @@ impl Source {
                 ),
             )
         } else if matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData) {
-            Error::new(ErrorKind::Data, format!("'{}': corrupt gzip data near compressed byte {at}: {e}", self.name))
+            Error::new(
+                ErrorKind::Data,
+                format!(
+                    "'{}': corrupt gzip data near compressed byte {at}: {e}",
+                    self.name
+                ),
+            )
         } else {
-            io_error(format!("error reading '{}' near compressed byte {at}", self.name), e)
+            io_error(
+                format!("error reading '{}' near compressed byte {at}", self.name),
+                e,
+            )
         }
     }
 
     /// Read the whole source, handing each chunk of whole lines to `emit` (which returns
     /// false to stop early). Chunks are about `chunk` bytes; a line is never split.
-    pub fn run(mut self, chunk: usize, max_line: usize, mut emit: impl FnMut(Progress) -> bool) -> Result<()> {
-        let mut buf: Vec<u8> = Vec::with_capacity(chunk + 1024);
-        let mut eof = false;
-        // Stream offset of buf[0].
-        let mut base: u64 = self.first_byte;
-
-        if self.skip_partial {
-            // The line in progress at `start` belongs to the range before (reading from
-            // start-1 makes a line that begins exactly at `start` ours).
-            loop {
-                if self.read_some(&mut buf, chunk)? == 0 {
-                    return Ok(());
-                }
-                if let Some(i) = memchr::memchr(b'\n', &buf) {
-                    buf.drain(..=i);
-                    base += i as u64 + 1;
-                    break;
-                }
-                base += buf.len() as u64;
-                buf.clear();
-            }
+    pub fn run(
+        mut self,
+        chunk: usize,
+        max_line: usize,
+        mut emit: impl FnMut(Progress) -> bool,
+    ) -> Result<()> {
+        let mut cur = Cursor {
+            buf: Vec::with_capacity(chunk + 1024),
+            eof: false,
+            base: self.first_byte,
+            scanned: 0,
+        };
+        if self.skip_partial && !self.skip_partial_line(&mut cur, chunk)? {
+            return Ok(());
         }
-
-        // `buf` always starts at a line start; `scanned` bytes of it are known to hold no '\n'.
-        let mut scanned = 0usize;
         loop {
-            if let Some(end) = self.end {
-                if base >= end {
-                    return Ok(());
+            if self.end.is_some_and(|end| cur.base >= end) {
+                return Ok(());
+            }
+            while !cur.eof && cur.buf.len() < chunk {
+                let want = chunk - cur.buf.len();
+                if self.read_some(&mut cur.buf, want)? == 0 {
+                    cur.eof = true;
                 }
             }
-            while !eof && buf.len() < chunk {
-                let want = chunk - buf.len();
-                if self.read_some(&mut buf, want)? == 0 {
-                    eof = true;
-                }
-            }
-            if buf.is_empty() {
+            if cur.buf.is_empty() {
                 return Ok(());
             }
             // A range ends with the line that holds its last byte.
-            if let Some(end) = self.end {
-                let last = (end - base - 1) as usize; // index of the range's last byte in buf
-                if last < buf.len() {
-                    let from = last.max(scanned);
-                    if let Some(i) = memchr::memchr(b'\n', &buf[from..]) {
-                        let n = from + i + 1;
-                        buf.truncate(n);
-                        emit(Progress { item: Item::Lines { data: buf, base }, file_pos: self.file_pos() });
-                        return Ok(());
-                    }
-                }
+            if let Some(n) = self.range_end_in(&cur) {
+                cur.buf.truncate(n);
+                emit(self.lines(std::mem::take(&mut cur.buf), cur.base));
+                return Ok(());
             }
-            match memchr::memrchr(b'\n', &buf[scanned..]) {
-                Some(i) => {
-                    let n = scanned + i + 1;
-                    let rest = buf[n..].to_vec();
-                    let mut data = std::mem::replace(&mut buf, Vec::with_capacity(chunk + 1024));
-                    data.truncate(n);
-                    buf.extend_from_slice(&rest);
-                    scanned = 0;
-                    let len = data.len() as u64;
-                    if !emit(Progress { item: Item::Lines { data, base }, file_pos: self.file_pos() }) {
-                        return Ok(());
-                    }
-                    base += len;
-                    continue;
+            if let Some(data) = cur.take_complete_lines(chunk) {
+                let len = data.len() as u64;
+                if !emit(self.lines(data, cur.base)) {
+                    return Ok(());
                 }
-                None => scanned = buf.len(),
+                cur.base += len;
+                continue;
             }
             // No complete line in buf.
-            if eof {
+            if cur.eof {
                 // The last line, without terminator.
-                emit(Progress { item: Item::Lines { data: buf, base }, file_pos: self.file_pos() });
+                emit(self.lines(std::mem::take(&mut cur.buf), cur.base));
                 return Ok(());
             }
             // `max_line + 1`: a CRLF line's '\r' is not content, and a line of exactly the
             // limit must be judged by the processor, whatever the chunk size.
-            if buf.len() > max_line.saturating_add(1) {
-                let offset = base;
-                let head: Vec<u8> = buf[..buf.len().min(1024)].to_vec();
-                let (content_len, raw_len, rest) = self.skip_line(buf, chunk)?;
-                if !emit(Progress { item: Item::Overlong { offset, content_len, raw_len, head }, file_pos: self.file_pos() }) {
+            if cur.buf.len() > max_line.saturating_add(1) {
+                let item = self.skip_overlong(&mut cur, chunk)?;
+                if !emit(item) {
                     return Ok(());
                 }
-                base += raw_len;
-                buf = rest;
-                scanned = 0;
-                eof = false;
                 continue;
             }
             // The line is longer than a chunk but allowed: read on.
-            let grow = chunk.min(max_line.saturating_add(2).saturating_sub(buf.len())).max(1);
-            if self.read_some(&mut buf, grow)? == 0 {
-                eof = true;
+            let grow = chunk
+                .min(max_line.saturating_add(2).saturating_sub(cur.buf.len()))
+                .max(1);
+            if self.read_some(&mut cur.buf, grow)? == 0 {
+                cur.eof = true;
             }
         }
+    }
+
+    fn lines(&self, data: Vec<u8>, base: u64) -> Progress {
+        Progress {
+            item: Item::Lines { data, base },
+            file_pos: self.file_pos(),
+        }
+    }
+
+    /// Drop the line in progress at a range's start: it belongs to the range before
+    /// (reading from start-1 makes a line that begins exactly at `start` ours). False when
+    /// the input ends first.
+    fn skip_partial_line(&mut self, cur: &mut Cursor, chunk: usize) -> Result<bool> {
+        loop {
+            if self.read_some(&mut cur.buf, chunk)? == 0 {
+                return Ok(false);
+            }
+            if let Some(i) = memchr::memchr(b'\n', &cur.buf) {
+                cur.buf.drain(..=i);
+                cur.base += i as u64 + 1;
+                return Ok(true);
+            }
+            cur.base += cur.buf.len() as u64;
+            cur.buf.clear();
+        }
+    }
+
+    /// For a byte range whose last byte is in the buffer: the length of the buffer up to
+    /// the end of the line holding that byte, once that line is complete.
+    fn range_end_in(&self, cur: &Cursor) -> Option<usize> {
+        let end = self.end?;
+        let last = (end - cur.base - 1) as usize; // index of the range's last byte in buf
+        if last >= cur.buf.len() {
+            return None;
+        }
+        let from = last.max(cur.scanned);
+        memchr::memchr(b'\n', &cur.buf[from..]).map(|i| from + i + 1)
+    }
+
+    /// The overlong line at the start of the buffer, skipped to its end without holding
+    /// it; the cursor moves past it.
+    fn skip_overlong(&mut self, cur: &mut Cursor, chunk: usize) -> Result<Progress> {
+        let offset = cur.base;
+        let head: Vec<u8> = cur.buf[..cur.buf.len().min(1024)].to_vec();
+        let (content_len, raw_len, rest) = self.skip_line(std::mem::take(&mut cur.buf), chunk)?;
+        cur.base += raw_len;
+        cur.buf = rest;
+        cur.scanned = 0;
+        cur.eof = false;
+        Ok(Progress {
+            item: Item::Overlong {
+                offset,
+                content_len,
+                raw_len,
+                head,
+            },
+            file_pos: self.file_pos(),
+        })
     }
 
     /// Skip the rest of a line whose first `buf.len()` bytes (no '\n' among them) are in
@@ -358,3 +446,7 @@ pub fn split_ranges(size: u64, target: u64) -> Vec<(u64, u64)> {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "reader_tests.rs"]
+mod tests;

@@ -84,7 +84,11 @@ impl<'a> TextBatch<'a> {
                 data.len()
             )));
         }
-        Ok(TextBatch { data, offsets, first_index: 0 })
+        Ok(TextBatch {
+            data,
+            offsets,
+            first_index: 0,
+        })
     }
 
     /// Build a batch from per-text lengths counted in Unicode code points (what Python's
@@ -155,8 +159,18 @@ impl<'a> TextBatch<'a> {
     pub fn text(&self, i: usize) -> Result<&'a str> {
         utf8(self.bytes(i)).map_err(|at| {
             let n = self.caller_index(i);
-            Error::new(ErrorKind::InvalidUtf8, format!("text {n} is not valid UTF-8: invalid byte at offset {at} of the text"))
+            Error::new(
+                ErrorKind::InvalidUtf8,
+                format!("text {n} is not valid UTF-8: invalid byte at offset {at} of the text"),
+            )
         })
+    }
+
+    /// Texts `r` of the batch, each with the number error messages give it (the caller's
+    /// index, see [`TextBatch::with_first_index`]).
+    pub fn texts(&self, r: Range<usize>) -> impl Iterator<Item = (usize, Result<&'a str>)> + 'a {
+        let b = *self;
+        r.map(move |i| (b.caller_index(i), b.text(i)))
     }
 
     /// Contiguous ranges of texts of balanced byte weight.
@@ -174,6 +188,38 @@ impl<'a> TextBatch<'a> {
     }
 }
 
+/// Code-point offsets for byte offsets into UTF-8 `data` (both n+1 long, same strings), so
+/// a caller holding the decoded text can slice it instead of decoding every piece.
+pub fn char_offsets(data: &[u8], byte_offsets: &[u64], out: &mut [u64]) -> Result<()> {
+    if out.len() != byte_offsets.len() {
+        return Err(Error::invalid(format!(
+            "output holds {} offsets, input has {}",
+            out.len(),
+            byte_offsets.len()
+        )));
+    }
+    let mut chars = 0u64;
+    let mut prev = 0usize;
+    for (i, &o) in byte_offsets.iter().enumerate() {
+        let o = o as usize;
+        if o < prev || o > data.len() {
+            return Err(Error::invalid(format!(
+                "byte offset {i} = {o} is not monotonic or exceeds the data ({})",
+                data.len()
+            )));
+        }
+        if o < data.len() && (data[o] & 0xC0) == 0x80 {
+            return Err(Error::invalid(format!(
+                "byte offset {i} = {o} is not at a character boundary"
+            )));
+        }
+        chars += data[prev..o].iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
+        out[i] = chars;
+        prev = o;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,8 +229,14 @@ mod tests {
         let d = b"hello";
         assert!(TextBatch::new(d, Offsets::I64(&[])).is_err());
         assert!(TextBatch::new(d, Offsets::I64(&[-1, 2])).is_err());
-        assert!(TextBatch::new(d, Offsets::I64(&[0, 3, 2])).unwrap_err().message.contains("monotonic"));
-        assert!(TextBatch::new(d, Offsets::I32(&[0, 6])).unwrap_err().message.contains("exceeds"));
+        assert!(TextBatch::new(d, Offsets::I64(&[0, 3, 2]))
+            .unwrap_err()
+            .message
+            .contains("monotonic"));
+        assert!(TextBatch::new(d, Offsets::I32(&[0, 6]))
+            .unwrap_err()
+            .message
+            .contains("exceeds"));
         let b = TextBatch::new(d, Offsets::I32(&[1, 3, 5])).unwrap();
         assert_eq!(b.text(0).unwrap(), "el");
         assert_eq!(b.text(1).unwrap(), "lo");
@@ -201,7 +253,9 @@ mod tests {
 
     #[test]
     fn messages_use_the_callers_numbering() {
-        let b = TextBatch::new(b"ok\xff", Offsets::I64(&[0, 2, 3])).unwrap().with_first_index(500);
+        let b = TextBatch::new(b"ok\xff", Offsets::I64(&[0, 2, 3]))
+            .unwrap()
+            .with_first_index(500);
         assert!(b.text(1).unwrap_err().message.starts_with("text 501 "));
     }
 
@@ -213,27 +267,4 @@ mod tests {
         assert!(TextBatch::offsets_from_char_lengths(s.as_bytes(), &[2, 9]).is_err());
         assert!(TextBatch::offsets_from_char_lengths(s.as_bytes(), &[2]).is_err());
     }
-}
-
-/// Code-point offsets for byte offsets into UTF-8 `data` (both n+1 long, same strings), so
-/// a caller holding the decoded text can slice it instead of decoding every piece.
-pub fn char_offsets(data: &[u8], byte_offsets: &[u64], out: &mut [u64]) -> Result<()> {
-    if out.len() != byte_offsets.len() {
-        return Err(Error::invalid(format!("output holds {} offsets, input has {}", out.len(), byte_offsets.len())));
-    }
-    let mut chars = 0u64;
-    let mut prev = 0usize;
-    for (i, &o) in byte_offsets.iter().enumerate() {
-        let o = o as usize;
-        if o < prev || o > data.len() {
-            return Err(Error::invalid(format!("byte offset {i} = {o} is not monotonic or exceeds the data ({})", data.len())));
-        }
-        if o < data.len() && (data[o] & 0xC0) == 0x80 {
-            return Err(Error::invalid(format!("byte offset {i} = {o} is not at a character boundary")));
-        }
-        chars += data[prev..o].iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
-        out[i] = chars;
-        prev = o;
-    }
-    Ok(())
 }

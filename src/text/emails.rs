@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn like_python() {
-        assert_eq!(emails("Mail Bob.Smith+x@Example.COM, or 联系 li@163.com。"), ["bob.smith+x@example.com", "li@163.com"]);
+        assert_eq!(
+            emails("Mail Bob.Smith+x@Example.COM, or 联系 li@163.com。"),
+            ["bob.smith+x@example.com", "li@163.com"]
+        );
         assert_eq!(emails("\u{212A}im@x.org"), ["kim@x.org"]);
         assert_eq!(emails("a\u{130}b@x.org"), ["b@x.org"]);
         assert_eq!(emails("\u{17F}am@x.org"), ["am@x.org"]);

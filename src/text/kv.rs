@@ -12,11 +12,11 @@
 //! * after the spaces, `\d+` takes the maximal digit run, and the next search starts right
 //!   after it — possibly in the middle of a word run (`"a 1b 2"` gives `a→1`, `b→2`).
 
-use super::hash::FxHashMap;
 use super::pyclass::{PyClasses, DIGIT as D, SPACE as S, WORD as W};
-use super::pyint::PyInt;
 use super::results::KeySums;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
+use crate::shared::hash::FxHashMap;
+use crate::shared::pyint::PyInt;
 
 /// Python's classes for ASCII, so the common case needs no decoding and no table walk.
 const ASCII_FLAGS: [u8; 128] = {
@@ -47,9 +47,15 @@ fn class_at(cls: &PyClasses, b: &[u8], i: usize) -> (u8, usize) {
     let (cp, len) = if x < 0xE0 {
         (((x as u32 & 0x1F) << 6) | (b[i + 1] as u32 & 0x3F), 2)
     } else if x < 0xF0 {
-        (((x as u32 & 0x0F) << 12) | ((b[i + 1] as u32 & 0x3F) << 6) | (b[i + 2] as u32 & 0x3F), 3)
+        (
+            ((x as u32 & 0x0F) << 12) | ((b[i + 1] as u32 & 0x3F) << 6) | (b[i + 2] as u32 & 0x3F),
+            3,
+        )
     } else {
-        let cp = ((x as u32 & 0x07) << 18) | ((b[i + 1] as u32 & 0x3F) << 12) | ((b[i + 2] as u32 & 0x3F) << 6) | (b[i + 3] as u32 & 0x3F);
+        let cp = ((x as u32 & 0x07) << 18)
+            | ((b[i + 1] as u32 & 0x3F) << 12)
+            | ((b[i + 2] as u32 & 0x3F) << 6)
+            | (b[i + 3] as u32 & 0x3F);
         (cp, 4)
     };
     // SAFETY: decoded from valid UTF-8, so a Unicode scalar value.
@@ -61,8 +67,13 @@ fn class_at(cls: &PyClasses, b: &[u8], i: usize) -> (u8, usize) {
 /// One tight loop per state (outside, word, spaces, digits) instead of a per-character
 /// `match state`: the hot loops are "skip while the class is X", which is what the CPU
 /// predicts well (1.4x the single-loop version on the benchmark corpus, same output).
+/// The states are labelled loops of one function, so it is longer than most on purpose.
 #[inline]
-pub fn for_each_kv<'t>(cls: &PyClasses, text: &'t str, mut emit: impl FnMut(&'t str, &'t str) -> Result<()>) -> Result<()> {
+pub fn for_each_kv<'t>(
+    cls: &PyClasses,
+    text: &'t str,
+    mut emit: impl FnMut(&'t str, &'t str) -> Result<()>,
+) -> Result<()> {
     let b = text.as_bytes();
     let n = b.len();
     let mut i = 0;
@@ -181,9 +192,8 @@ impl<'t> Aggregate<'t> {
 }
 
 /// Parse a `\d+` run the way `int()` does, naming the text on failure.
-pub fn parse_value(digits: &str, text_index: usize, max_digits: usize) -> Result<PyInt> {
-    PyInt::from_digits(digits, max_digits)
-        .map_err(|e| Error::new(ErrorKind::InvalidValue, format!("text {text_index}: {}", e.python_message(digits))))
+fn parse_value(digits: &str, text_index: usize, max_digits: usize) -> Result<PyInt> {
+    PyInt::from_digits(digits, max_digits).map_err(|e| e.in_text(digits, text_index))
 }
 
 /// `extract_and_aggregate` over texts `range` of the batch, appending to `out`.
@@ -212,6 +222,7 @@ pub fn aggregate_texts<'t>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn kv(text: &str) -> Vec<(String, String)> {
         let mut v = Vec::new();
@@ -268,6 +279,10 @@ mod tests {
         let mut out = KeySums::default();
         let e = aggregate_texts(std::iter::once((3, Ok(t.as_str()))), 4300, &mut out).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidValue);
-        assert!(e.message.starts_with("text 3: Exceeds the limit (4300 digits)"), "{}", e.message);
+        assert!(
+            e.message.starts_with("text 3: Exceeds the limit (4300 digits)"),
+            "{}",
+            e.message
+        );
     }
 }

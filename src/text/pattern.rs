@@ -13,8 +13,13 @@
 use regex::{Regex, RegexBuilder};
 use regex_syntax::ast;
 
+use super::batch::TextBatch;
+use super::kv::Aggregate;
 use super::pyclass::{translate_python_anchors, translate_python_classes};
+use super::results::{Frequencies, KeySums, Matches};
 use crate::error::{Error, ErrorKind, Result};
+use crate::shared::counts::CountMap;
+use crate::shared::pyint::PyInt;
 
 /// Compiled size limit: big enough for the Python classes, small enough to fail fast.
 pub(crate) const SIZE_LIMIT: usize = 64 << 20;
@@ -62,7 +67,12 @@ impl Pattern {
                 other => Error::new(ErrorKind::PatternSyntax, format!("invalid pattern: {other}")),
             })?;
         let groups = regex.captures_len() - 1;
-        Ok(Pattern { regex, source: pattern.to_string(), groups, ignore_case })
+        Ok(Pattern {
+            regex,
+            source: pattern.to_string(),
+            groups,
+            ignore_case,
+        })
     }
 
     pub fn source(&self) -> &str {
@@ -83,50 +93,180 @@ impl Pattern {
     /// Visit each match as `re.findall` iterates: `fields` gets the match (no groups) or
     /// every group (`""` for one that did not take part).
     pub fn for_each_match<'t>(&self, text: &'t str, mut f: impl FnMut(&mut dyn Iterator<Item = &'t str>)) {
-        let mut locs = self.regex.capture_locations();
-        let mut pos = 0;
-        while pos <= text.len() {
-            let Some(m) = self.regex.captures_read_at(&mut locs, text, pos) else { break };
-            let (s, e) = (m.start(), m.end());
-            if self.groups == 0 {
-                f(&mut std::iter::once(m.as_str()));
-            } else {
-                f(&mut (1..=self.groups).map(|g| locs.get(g).map_or("", |(a, b)| &text[a..b])));
-            }
-            pos = if e > s { e } else { next_char(text, e) };
+        if self.groups == 0 {
+            // No capture machinery needed: the plain search is faster.
+            return self.for_each_group(text, 0, |s| f(&mut std::iter::once(s)));
         }
+        let mut locs = self.regex.capture_locations();
+        findall_steps(text, |pos| {
+            let m = self.regex.captures_read_at(&mut locs, text, pos)?;
+            f(&mut (1..=self.groups).map(|g| locs.get(g).map_or("", |(a, b)| &text[a..b])));
+            Some((m.start(), m.end()))
+        });
     }
 
     /// Number of `findall` matches in `text`.
     pub fn count(&self, text: &str) -> u64 {
         let mut n = 0;
-        let mut pos = 0;
-        while pos <= text.len() {
-            let Some(m) = self.regex.find_at(text, pos) else { break };
+        findall_steps(text, |pos| {
+            let m = self.regex.find_at(text, pos)?;
             n += 1;
-            pos = if m.end() > m.start() { m.end() } else { next_char(text, m.end()) };
-        }
+            Some((m.start(), m.end()))
+        });
         n
     }
 
     /// The string of `group` (0 = whole match) for each match, as findall iterates.
     pub fn for_each_group<'t>(&self, text: &'t str, group: usize, mut f: impl FnMut(&'t str)) {
         if group == 0 {
-            let mut pos = 0;
-            while pos <= text.len() {
-                let Some(m) = self.regex.find_at(text, pos) else { break };
+            return findall_steps(text, |pos| {
+                let m = self.regex.find_at(text, pos)?;
                 f(m.as_str());
-                pos = if m.end() > m.start() { m.end() } else { next_char(text, m.end()) };
-            }
-            return;
+                Some((m.start(), m.end()))
+            });
         }
         let mut locs = self.regex.capture_locations();
-        let mut pos = 0;
-        while pos <= text.len() {
-            let Some(m) = self.regex.captures_read_at(&mut locs, text, pos) else { break };
+        findall_steps(text, |pos| {
+            let m = self.regex.captures_read_at(&mut locs, text, pos)?;
             f(locs.get(group).map_or("", |(a, b)| &text[a..b]));
-            pos = if m.end() > m.start() { m.end() } else { next_char(text, m.end()) };
+            Some((m.start(), m.end()))
+        });
+    }
+}
+
+/// `re.findall`'s iteration, the one place that knows it: `find_at(pos)` looks for the next
+/// match from `pos`, handles it and returns its byte span. The next search starts at the
+/// match's end, or one character further after an empty match (Python 3.7+ rules).
+fn findall_steps(text: &str, mut find_at: impl FnMut(usize) -> Option<(usize, usize)>) {
+    let mut pos = 0;
+    while pos <= text.len() {
+        let Some((start, end)) = find_at(pos) else {
+            break;
+        };
+        pos = if end > start { end } else { next_char(text, end) };
+    }
+}
+
+/// The batch kernels of a pattern: each runs the per-text methods above on every text of a
+/// batch, in parallel chunks, results in input order.
+impl Pattern {
+    /// `re.findall` per text; `lower` lowercases every result (Unicode default lowercasing,
+    /// as `str.lower()`), inside the parallel chunks.
+    pub fn findall(&self, batch: &TextBatch, lower: bool) -> Result<Matches> {
+        let k = self.fields_per_match();
+        let parts = batch.map_chunks(|r| {
+            let mut out = Matches {
+                fields_per_match: k,
+                ..Default::default()
+            };
+            let mut n = 0;
+            for (_, t) in batch.texts(r) {
+                self.for_each_match(t?, |fields| {
+                    for f in fields {
+                        if lower {
+                            out.fields.push(&f.to_lowercase());
+                        } else {
+                            out.fields.push(f);
+                        }
+                    }
+                    n += 1;
+                });
+                out.text_offsets.close(n);
+            }
+            Ok(out)
+        })?;
+        Ok(Matches::concat(parts, k))
+    }
+
+    /// `len(re.findall(...))` per text, into `out` (one slot per text).
+    pub fn count_into(&self, batch: &TextBatch, out: &mut [u64]) -> Result<()> {
+        if out.len() < batch.len() {
+            return Err(Error::new(
+                ErrorKind::BufferTooSmall,
+                format!(
+                    "output holds {} counts but the batch has {} texts",
+                    out.len(),
+                    batch.len()
+                ),
+            ));
         }
+        let parts = batch.map_chunks(|r| {
+            batch
+                .texts(r)
+                .map(|(_, t)| Ok(self.count(t?)))
+                .collect::<Result<Vec<u64>>>()
+        })?;
+        let mut i = 0;
+        for p in parts {
+            out[i..i + p.len()].copy_from_slice(&p);
+            i += p.len();
+        }
+        Ok(())
+    }
+
+    /// Per text, `{key: sum(int(value))}` over a two-group (key, integer) pattern, keys in
+    /// first-seen order; values parsed with Python's `int()` rules.
+    pub fn sum_by_key(&self, batch: &TextBatch, max_digits: usize) -> Result<KeySums> {
+        if self.groups() != 2 {
+            return Err(Error::invalid(format!(
+                "sum_by_key needs a pattern with exactly two capture groups (key, integer); this one has {}",
+                self.groups()
+            )));
+        }
+        let parts = batch.map_chunks(|r| {
+            let mut out = KeySums::default();
+            let mut agg = Aggregate::default();
+            for (i, t) in batch.texts(r) {
+                let t = t?;
+                agg.clear();
+                let mut err = None;
+                self.for_each_match(t, |fields| {
+                    if err.is_some() {
+                        return;
+                    }
+                    let key = fields.next().unwrap_or("");
+                    let val = fields.next().unwrap_or("");
+                    match PyInt::parse_python(val, max_digits) {
+                        Ok(v) => agg.add(key, v),
+                        Err(e) => err = Some(e.in_text(val, i)),
+                    }
+                });
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                for (k, v) in &agg.entries {
+                    out.push(k, v);
+                }
+                out.text_offsets.close(out.values.len());
+            }
+            Ok(out)
+        })?;
+        Ok(KeySums::concat(parts))
+    }
+
+    /// Batch-wide counts of `group` (None: group 1 if the pattern has groups, else the whole
+    /// match), most frequent first; `top` = 0 keeps all.
+    pub fn frequencies(&self, batch: &TextBatch, group: Option<usize>, top: usize) -> Result<Frequencies> {
+        let g = group.unwrap_or(if self.groups() > 0 { 1 } else { 0 });
+        if g > self.groups() {
+            return Err(Error::invalid(format!(
+                "group {g} does not exist: the pattern has {} groups",
+                self.groups()
+            )));
+        }
+        let parts = batch.map_chunks(|r| {
+            let mut m: CountMap<&str> = CountMap::default();
+            for (_, t) in batch.texts(r) {
+                self.for_each_group(t?, g, |s| m.add(s, 1));
+            }
+            Ok(m)
+        })?;
+        // Addition is commutative, so chunking cannot change the result.
+        let mut total = CountMap::default();
+        for p in parts {
+            total.merge(p);
+        }
+        Ok(Frequencies::from_counts(&total, top))
     }
 }
 
@@ -151,7 +291,10 @@ mod tests {
 
     #[test]
     fn empty_matches_like_python_37() {
-        let got: Vec<String> = findall("x*", "abxd").into_iter().map(|mut v| v.remove(0)).collect();
+        let got: Vec<String> = findall("x*", "abxd")
+            .into_iter()
+            .map(|mut v| v.remove(0))
+            .collect();
         assert_eq!(got, ["", "", "x", "", ""]);
         assert_eq!(Pattern::new("x*", false).unwrap().count("abxd"), 5);
         let got: Vec<String> = findall("", "中文").into_iter().map(|mut v| v.remove(0)).collect();
@@ -160,16 +303,34 @@ mod tests {
 
     #[test]
     fn groups_and_non_participating() {
-        assert_eq!(findall(r"(a)|(b)", "ab"), vec![vec!["a".to_string(), "".into()], vec!["".into(), "b".into()]]);
-        assert_eq!(findall(r"\w+", "x² e\u{301}"), vec![vec!["x²".to_string()], vec!["e".into()]]);
+        assert_eq!(
+            findall(r"(a)|(b)", "ab"),
+            vec![vec!["a".to_string(), "".into()], vec!["".into(), "b".into()]]
+        );
+        assert_eq!(
+            findall(r"\w+", "x² e\u{301}"),
+            vec![vec!["x²".to_string()], vec!["e".into()]]
+        );
     }
 
     #[test]
     fn errors_are_classified() {
-        assert_eq!(Pattern::new(r"(a)\1", false).unwrap_err().kind, ErrorKind::PatternUnsupported);
-        assert_eq!(Pattern::new(r"a(?=b)", false).unwrap_err().kind, ErrorKind::PatternUnsupported);
-        assert_eq!(Pattern::new(r"a(", false).unwrap_err().kind, ErrorKind::PatternSyntax);
-        assert_eq!(Pattern::new(r"\w{1000}{1000}", false).unwrap_err().kind, ErrorKind::PatternTooLarge);
+        assert_eq!(
+            Pattern::new(r"(a)\1", false).unwrap_err().kind,
+            ErrorKind::PatternUnsupported
+        );
+        assert_eq!(
+            Pattern::new(r"a(?=b)", false).unwrap_err().kind,
+            ErrorKind::PatternUnsupported
+        );
+        assert_eq!(
+            Pattern::new(r"a(", false).unwrap_err().kind,
+            ErrorKind::PatternSyntax
+        );
+        assert_eq!(
+            Pattern::new(r"\w{1000}{1000}", false).unwrap_err().kind,
+            ErrorKind::PatternTooLarge
+        );
     }
 
     #[test]

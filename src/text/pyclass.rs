@@ -82,7 +82,8 @@ impl PyClasses {
         }
     }
 
-    #[inline]
+    // The kernels read `flags` directly; these two name the classes for the tests.
+    #[cfg(test)]
     pub fn is_word(&self, c: char) -> bool {
         self.flags(c) & WORD != 0
     }
@@ -90,15 +91,9 @@ impl PyClasses {
     pub fn is_space(&self, c: char) -> bool {
         self.flags(c) & SPACE != 0
     }
-    #[inline]
+    #[cfg(test)]
     pub fn is_digit(&self, c: char) -> bool {
         self.flags(c) & DIGIT != 0
-    }
-    /// (is_word, is_space, is_digit) in one lookup.
-    #[inline]
-    pub fn classify(&self, c: char) -> (bool, bool, bool) {
-        let f = self.flags(c);
-        (f & WORD != 0, f & SPACE != 0, f & DIGIT != 0)
     }
 }
 

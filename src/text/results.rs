@@ -1,6 +1,10 @@
 //! Flat, variable-size results: every string of a result lives in one byte buffer with an
 //! offsets array, so a caller reads everything through a handful of pointers.
 
+use crate::error::{Error, ErrorKind, Result};
+use crate::shared::counts::CountMap;
+use crate::shared::pyint::PyInt;
+
 /// Strings stored back to back: string i is `data[offsets[i]..offsets[i+1]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StringTable {
@@ -10,7 +14,10 @@ pub struct StringTable {
 
 impl Default for StringTable {
     fn default() -> Self {
-        StringTable { data: Vec::new(), offsets: vec![0] }
+        StringTable {
+            data: Vec::new(),
+            offsets: vec![0],
+        }
     }
 }
 
@@ -78,7 +85,10 @@ pub struct Matches {
 
 impl Matches {
     pub fn concat(parts: Vec<Matches>, fields_per_match: usize) -> Matches {
-        let mut out = Matches { fields_per_match, ..Default::default() };
+        let mut out = Matches {
+            fields_per_match,
+            ..Default::default()
+        };
         for p in &parts {
             out.fields.append(&p.fields);
             out.text_offsets.append(&p.text_offsets);
@@ -116,8 +126,7 @@ impl KeySums {
         }
         out
     }
-    pub fn push(&mut self, key: &str, value: &super::pyint::PyInt) {
-        use super::pyint::PyInt;
+    pub fn push(&mut self, key: &str, value: &PyInt) {
         self.keys.push(key);
         match value {
             PyInt::Small(v) => self.values.push(*v),
@@ -137,8 +146,8 @@ impl KeySums {
     }
 }
 
-/// Batch-wide counts, sorted by count (descending), ties by the string's code points
-/// (ascending) — the same order as Python's `sorted(items, key=lambda kv: (-kv[1], kv[0]))`.
+/// Batch-wide counts in [`ByCount`](crate::shared::counts::ByCount) order (count descending,
+/// then code point order).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Frequencies {
     pub items: StringTable,
@@ -146,16 +155,14 @@ pub struct Frequencies {
 }
 
 impl Frequencies {
-    /// Build from (string, count) pairs in any order; keep the first `top` (0 = all).
-    pub fn from_counts<'a>(pairs: impl Iterator<Item = (&'a str, u64)>, top: usize) -> Frequencies {
-        let mut v: Vec<(&str, u64)> = pairs.collect();
-        // UTF-8 byte order is code point order, which is how Python compares str.
-        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
+    /// The counts of `map`, ranked; the first `top` (0 = all).
+    pub fn from_counts(map: &CountMap<&str>, top: usize) -> Frequencies {
+        let mut ranked = map.ranked();
         if top > 0 {
-            v.truncate(top);
+            ranked.truncate(top);
         }
         let mut out = Frequencies::default();
-        for (s, c) in v {
+        for (s, c) in ranked {
             out.items.push(s);
             out.counts.push(c);
         }
@@ -166,19 +173,27 @@ impl Frequencies {
 /// Write strings `offsets[0..n+1]` of `data` into `out` separated by `sep` (n-1 separators,
 /// none after the last), so a caller can split them apart with one call. Fails if a string
 /// contains `sep` (the split would then be wrong) or `out` is not exactly the needed size.
-pub fn join_strings(data: &[u8], offsets: &[u64], sep: u8, out: &mut [u8]) -> crate::error::Result<()> {
-    use crate::error::{Error, ErrorKind};
+pub fn join_strings(data: &[u8], offsets: &[u64], sep: u8, out: &mut [u8]) -> Result<()> {
     let n = offsets.len().saturating_sub(1);
-    let (first, last) = (offsets.first().copied().unwrap_or(0) as usize, offsets.last().copied().unwrap_or(0) as usize);
+    let (first, last) = (
+        offsets.first().copied().unwrap_or(0) as usize,
+        offsets.last().copied().unwrap_or(0) as usize,
+    );
     if offsets.windows(2).any(|w| w[0] > w[1]) || last > data.len() {
         return Err(Error::invalid("offsets are not monotonic or exceed the data"));
     }
     let need = last - first + n.saturating_sub(1);
     if out.len() != need {
-        return Err(Error::new(ErrorKind::BufferTooSmall, format!("output must hold exactly {need} bytes, it holds {}", out.len())));
+        return Err(Error::new(
+            ErrorKind::BufferTooSmall,
+            format!("output must hold exactly {need} bytes, it holds {}", out.len()),
+        ));
     }
     if memchr::memchr(sep, &data[first..last]).is_some() {
-        return Err(Error::new(ErrorKind::InvalidValue, format!("a string contains the separator byte {sep:#04x}")));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("a string contains the separator byte {sep:#04x}"),
+        ));
     }
     let mut pos = 0;
     for (k, w) in offsets.windows(2).enumerate() {
@@ -191,4 +206,89 @@ pub fn join_strings(data: &[u8], offsets: &[u64], sep: u8, out: &mut [u8]) -> cr
         pos += s.len();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(items: &[&str]) -> StringTable {
+        let mut t = StringTable::default();
+        for s in items {
+            t.push(s);
+        }
+        t
+    }
+
+    #[test]
+    fn string_tables_append() {
+        let mut a = table(&["ab", "", "é"]);
+        a.append(&table(&["x", "yz"]));
+        assert_eq!(a.iter().collect::<Vec<_>>(), ["ab", "", "é", "x", "yz"]);
+        assert_eq!(a.offsets, [0, 2, 2, 4, 5, 7]);
+        assert!(StringTable::default().is_empty());
+    }
+
+    #[test]
+    fn concat_rebases_offsets_and_big_indexes() {
+        let mut m1 = Matches {
+            fields_per_match: 2,
+            ..Default::default()
+        };
+        m1.fields = table(&["a", "1"]);
+        m1.text_offsets.close(1);
+        m1.text_offsets.close(1);
+        let mut m2 = Matches {
+            fields_per_match: 2,
+            ..Default::default()
+        };
+        m2.fields = table(&["b", "2", "c", "3"]);
+        m2.text_offsets.close(2);
+        let m = Matches::concat(vec![m1, m2], 2);
+        assert_eq!(m.text_offsets.0, [0, 1, 1, 3]);
+        assert_eq!(m.n_matches(), 3);
+        assert_eq!(m.text_offsets.range(2), 1..3);
+
+        let big = PyInt::parse_python("123456789012345678901234567890", 0).unwrap();
+        let mut k1 = KeySums::default();
+        k1.push("a", &PyInt::Small(-4));
+        k1.text_offsets.close(1);
+        let mut k2 = KeySums::default();
+        k2.push("b", &big);
+        k2.push("c", &PyInt::Small(7));
+        k2.text_offsets.close(2);
+        let k = KeySums::concat(vec![k1, k2]);
+        assert_eq!(k.values, [-4, 0, 7]);
+        assert_eq!(k.big_index, [1]);
+        assert_eq!(k.value_decimal(1), "123456789012345678901234567890");
+        assert_eq!(k.value_decimal(2), "7");
+        assert_eq!(k.text_offsets.0, [0, 1, 3]);
+    }
+
+    #[test]
+    fn frequencies_are_ranked_and_cut() {
+        let mut m: CountMap<&str> = CountMap::default();
+        for (s, n) in [("b", 2), ("a", 2), ("c", 5)] {
+            m.add(s, n);
+        }
+        let all = Frequencies::from_counts(&m, 0);
+        assert_eq!(all.items.iter().collect::<Vec<_>>(), ["c", "a", "b"]);
+        assert_eq!(all.counts, [5, 2, 2]);
+        assert_eq!(Frequencies::from_counts(&m, 2).counts, [5, 2]);
+    }
+
+    #[test]
+    fn join_strings_checks_sizes_and_separators() {
+        let t = table(&["ab", "", "c"]);
+        let mut out = vec![0u8; 5];
+        join_strings(&t.data, &t.offsets, 0, &mut out).unwrap();
+        assert_eq!(out, b"ab\0\0c");
+        let e = join_strings(&t.data, &t.offsets, 0, &mut [0u8; 4]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BufferTooSmall);
+        let e = join_strings(&t.data, &t.offsets, b'b', &mut out).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidValue);
+        let e = join_strings(&t.data, &[0, 3, 2], 0, &mut out).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        join_strings(b"", &[0], 0, &mut []).unwrap();
+    }
 }

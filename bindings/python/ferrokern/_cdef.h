@@ -60,6 +60,7 @@ typedef enum FkStatus {
   FK_STATUS_CANCELLED = 14,
   FK_STATUS_INVALID_HANDLE = 15,
   FK_STATUS_PANIC = 16,
+  FK_STATUS_INTERNAL = 17,
 } FkStatus;
 
 typedef struct FkBytes FkBytes;

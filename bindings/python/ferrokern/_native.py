@@ -111,6 +111,7 @@ __all__ = [
     "CancelledError",
     "InvalidHandleError",
     "PanicError",
+    "InternalError",
     "library_path",
     "library_version",
     "set_threads",
@@ -200,6 +201,7 @@ DataError: type[Error]
 CancelledError: type[Error]
 InvalidHandleError: type[Error]
 PanicError: type[Error]
+InternalError: type[Error]
 
 
 def check(status: int) -> None:

@@ -2,7 +2,11 @@
 //! any size. Values that fit in i64 stay machine integers; larger ones become sign-magnitude
 //! base-10^18 numbers (addition and decimal printing are all we need).
 
-use super::pyclass::{digit_value, PyClasses};
+use std::cmp::Ordering;
+
+use crate::error::{Error, ErrorKind};
+// Python's `\d` and `\s` tables live with the other class tables in `text`.
+use crate::text::pyclass::{digit_value, PyClasses};
 
 const BASE: u64 = 1_000_000_000_000_000_000; // 10^18
 const BASE_DIGITS: usize = 18;
@@ -11,7 +15,10 @@ const BASE_DIGITS: usize = 18;
 pub enum PyInt {
     Small(i64),
     /// Never holds a value that fits in i64; `mag` is little-endian base 10^18, no leading zero limbs.
-    Big { neg: bool, mag: Vec<u64> },
+    Big {
+        neg: bool,
+        mag: Vec<u64>,
+    },
 }
 
 /// Why a string is not an int (the text Python would put in its ValueError).
@@ -22,6 +29,7 @@ pub enum IntError {
 }
 
 impl IntError {
+    /// The text of the ValueError Python's `int(literal)` raises.
     pub fn python_message(&self, literal: &str) -> String {
         match self {
             IntError::Invalid => format!("invalid literal for int() with base 10: {}", py_repr(literal)),
@@ -31,24 +39,45 @@ impl IntError {
             ),
         }
     }
+
+    /// The kernel error for `literal` in text `text_index` of a batch (`INVALID_VALUE`,
+    /// where the reference's `int()` raises).
+    pub fn in_text(&self, literal: &str, text_index: usize) -> Error {
+        Error::new(
+            ErrorKind::InvalidValue,
+            format!("text {text_index}: {}", self.python_message(literal)),
+        )
+    }
+
+    /// Why a report document holding `literal` is invalid (the report counts it instead
+    /// of failing).
+    pub fn invalid_document(&self, literal: &str) -> String {
+        format!("int() would raise ValueError: {}", self.python_message(literal))
+    }
 }
 
 /// Python's repr() of a str, close enough for an error message.
 fn py_repr(s: &str) -> String {
-    let shown: String = if s.chars().count() > 200 { s.chars().take(200).chain("...".chars()).collect() } else { s.to_string() };
+    let shown: String = if s.chars().count() > 200 {
+        s.chars().take(200).chain("...".chars()).collect()
+    } else {
+        s.to_string()
+    };
     format!("'{}'", shown.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-fn mag_cmp(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.iter().rev().cmp(b.iter().rev()))
+fn mag_cmp(a: &[u64], b: &[u64]) -> Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.iter().rev().cmp(b.iter().rev()))
 }
 
 fn mag_add(a: &[u64], b: &[u64]) -> Vec<u64> {
     let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
     let mut out = Vec::with_capacity(long.len() + 1);
     let mut carry = 0u64;
-    for i in 0..long.len() {
-        let s = long[i] + short.get(i).copied().unwrap_or(0) + carry;
+    for (i, &l) in long.iter().enumerate() {
+        let s = l + short.get(i).copied().unwrap_or(0) + carry;
         out.push(s % BASE);
         carry = s / BASE;
     }
@@ -62,13 +91,13 @@ fn mag_add(a: &[u64], b: &[u64]) -> Vec<u64> {
 fn mag_sub(a: &[u64], b: &[u64]) -> Vec<u64> {
     let mut out = Vec::with_capacity(a.len());
     let mut borrow = 0u64;
-    for i in 0..a.len() {
+    for (i, &ai) in a.iter().enumerate() {
         let bi = b.get(i).copied().unwrap_or(0) + borrow;
-        if a[i] >= bi {
-            out.push(a[i] - bi);
+        if ai >= bi {
+            out.push(ai - bi);
             borrow = 0;
         } else {
-            out.push(a[i] + BASE - bi);
+            out.push(ai + BASE - bi);
             borrow = 1;
         }
     }
@@ -93,7 +122,10 @@ impl PyInt {
     fn from_sign_mag(neg: bool, mag: Vec<u64>) -> PyInt {
         // Fold back to Small when it fits.
         if mag.len() <= 2 {
-            let v = mag.iter().rev().fold(0u128, |acc, &l| acc * BASE as u128 + l as u128);
+            let v = mag
+                .iter()
+                .rev()
+                .fold(0u128, |acc, &l| acc * BASE as u128 + l as u128);
             if neg && v <= i64::MAX as u128 + 1 {
                 return PyInt::Small((v as i128).wrapping_neg() as i64);
             }
@@ -131,7 +163,10 @@ impl PyInt {
             return Err(IntError::Invalid);
         }
         if limit > 0 && digits.len() > limit {
-            return Err(IntError::TooManyDigits { digits: digits.len(), limit });
+            return Err(IntError::TooManyDigits {
+                digits: digits.len(),
+                limit,
+            });
         }
         if digits.len() <= 18 {
             return Ok(PyInt::Small(if neg { -(small as i64) } else { small as i64 }));
@@ -178,9 +213,9 @@ impl PyInt {
             return PyInt::from_sign_mag(an, mag_add(&am, &bm));
         }
         match mag_cmp(&am, &bm) {
-            std::cmp::Ordering::Equal => PyInt::Small(0),
-            std::cmp::Ordering::Greater => PyInt::from_sign_mag(an, mag_sub(&am, &bm)),
-            std::cmp::Ordering::Less => PyInt::from_sign_mag(bn, mag_sub(&bm, &am)),
+            Ordering::Equal => PyInt::Small(0),
+            Ordering::Greater => PyInt::from_sign_mag(an, mag_sub(&am, &bm)),
+            Ordering::Less => PyInt::from_sign_mag(bn, mag_sub(&bm, &am)),
         }
     }
 
@@ -213,6 +248,48 @@ impl PyInt {
     }
 }
 
+/// Python's order of ints (what `sorted()` uses).
+impl Ord for PyInt {
+    fn cmp(&self, other: &PyInt) -> Ordering {
+        match (self, other) {
+            (PyInt::Small(x), PyInt::Small(y)) => x.cmp(y),
+            // A Big never fits in i64, so its sign decides against a Small.
+            (PyInt::Small(_), PyInt::Big { neg, .. }) => {
+                if *neg {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (PyInt::Big { neg, .. }, PyInt::Small(_)) => {
+                if *neg {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (PyInt::Big { neg: an, mag: am }, PyInt::Big { neg: bn, mag: bm }) => match (an, bn) {
+                (false, true) => Ordering::Greater,
+                (true, false) => Ordering::Less,
+                _ => {
+                    let m = mag_cmp(am, bm);
+                    if *an {
+                        m.reverse()
+                    } else {
+                        m
+                    }
+                }
+            },
+        }
+    }
+}
+
+impl PartialOrd for PyInt {
+    fn partial_cmp(&self, other: &PyInt) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,8 +302,14 @@ mod tests {
         let big = "123456789012345678901234567890";
         assert_eq!(PyInt::from_digits(big, 0).unwrap().to_decimal(), big);
         assert_eq!(PyInt::from_digits(&"0".repeat(40), 0).unwrap(), PyInt::Small(0));
-        assert!(matches!(PyInt::from_digits(&"1".repeat(4301), 4300), Err(IntError::TooManyDigits { digits: 4301, .. })));
-        assert_eq!(PyInt::parse_python(" -1_000\u{3000}", 0).unwrap(), PyInt::Small(-1000));
+        assert!(matches!(
+            PyInt::from_digits(&"1".repeat(4301), 4300),
+            Err(IntError::TooManyDigits { digits: 4301, .. })
+        ));
+        assert_eq!(
+            PyInt::parse_python(" -1_000\u{3000}", 0).unwrap(),
+            PyInt::Small(-1000)
+        );
         assert_eq!(PyInt::parse_python("+7", 0).unwrap(), PyInt::Small(7));
         for bad in ["", "-", "1__0", "_1", "1_", "12a", "--1", "²"] {
             assert!(PyInt::parse_python(bad, 0).is_err(), "{bad:?}");
@@ -245,8 +328,53 @@ mod tests {
         m.add_assign(&PyInt::Small(-1));
         assert_eq!(m.to_decimal(), "-9223372036854775809");
         let a = PyInt::parse_python("999999999999999999999999999999999999", 0).unwrap();
-        assert_eq!(a.add(&PyInt::Small(1)).to_decimal(), "1000000000000000000000000000000000000");
+        assert_eq!(
+            a.add(&PyInt::Small(1)).to_decimal(),
+            "1000000000000000000000000000000000000"
+        );
         let b = PyInt::parse_python("-1000000000000000000000000000000000000", 0).unwrap();
         assert_eq!(a.add(&b), PyInt::Small(-1));
+    }
+
+    #[test]
+    fn orders_like_python() {
+        let big = |s: &str| PyInt::parse_python(s, 0).unwrap();
+        let mut v = [
+            big("99999999999999999999"),
+            PyInt::Small(-5),
+            big("-99999999999999999999"),
+            PyInt::Small(7),
+            big("-100000000000000000000"),
+            big("100000000000000000000"),
+            PyInt::Small(0),
+        ];
+        v.sort();
+        let got: Vec<String> = v.iter().map(PyInt::to_decimal).collect();
+        assert_eq!(
+            got,
+            [
+                "-100000000000000000000",
+                "-99999999999999999999",
+                "-5",
+                "0",
+                "7",
+                "99999999999999999999",
+                "100000000000000000000"
+            ]
+        );
+    }
+
+    #[test]
+    fn error_messages() {
+        let e = PyInt::from_digits("x", 0).unwrap_err();
+        assert_eq!(e.in_text("x", 4).kind, ErrorKind::InvalidValue);
+        assert_eq!(
+            e.in_text("x", 4).message,
+            "text 4: invalid literal for int() with base 10: 'x'"
+        );
+        assert_eq!(
+            e.invalid_document("x"),
+            "int() would raise ValueError: invalid literal for int() with base 10: 'x'"
+        );
     }
 }

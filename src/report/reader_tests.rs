@@ -1,0 +1,137 @@
+//! Tests of `reader.rs` (a file of their own to keep the reader short).
+
+use super::*;
+use std::io::Write;
+use std::path::PathBuf;
+
+fn tmp(name: &str, data: &[u8]) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("fk-reader-{}-{name}", std::process::id()));
+    File::create(&p).unwrap().write_all(data).unwrap();
+    p
+}
+
+/// Every line the source hands over, with its stream offset; an overlong line as
+/// `<overlong content_len raw_len>`.
+fn lines(p: &Path, range: Option<(u64, u64)>, chunk: usize, max_line: usize) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    let src = Source::open(p, range).unwrap();
+    src.run(chunk, max_line, |pr| {
+        match pr.item {
+            Item::Lines { data, base } => {
+                let mut off = base;
+                for l in data.split_inclusive(|&b| b == b'\n') {
+                    out.push((off, String::from_utf8_lossy(l).into_owned()));
+                    off += l.len() as u64;
+                }
+            }
+            Item::Overlong {
+                offset,
+                content_len,
+                raw_len,
+                head,
+            } => {
+                assert!(head.len() <= 1024);
+                out.push((offset, format!("<overlong {content_len} {raw_len}>")));
+            }
+        }
+        true
+    })
+    .unwrap();
+    out
+}
+
+fn sample() -> Vec<u8> {
+    let mut d = Vec::new();
+    for i in 0..60 {
+        d.extend_from_slice(format!("line {i} {}\n", "y".repeat(i % 23)).as_bytes());
+    }
+    d.extend_from_slice(b"\n\nlast without newline");
+    d
+}
+
+#[test]
+fn byte_ranges_partition_the_lines() {
+    let data = sample();
+    let p = tmp("ranges", &data);
+    let whole = lines(&p, None, 64, 1 << 20);
+    assert_eq!(whole.len(), 63);
+    assert_eq!(whole.last().unwrap().1, "last without newline");
+    let size = data.len() as u64;
+    for cut in 0..=size {
+        let mut both = lines(&p, Some((0, cut)), 32, 1 << 20);
+        both.extend(lines(&p, Some((cut, size)), 48, 1 << 20));
+        assert_eq!(both, whole, "split at byte {cut}");
+    }
+    // An end past the file is clamped; an inverted range is refused.
+    assert_eq!(lines(&p, Some((0, size + 100)), 64, 1 << 20), whole);
+    assert!(Source::open(&p, Some((5, 4))).is_err());
+    std::fs::remove_file(p).unwrap();
+}
+
+#[test]
+fn overlong_lines_are_skipped_whatever_the_chunk() {
+    let mut data = b"a 1\n".to_vec();
+    data.extend(std::iter::repeat_n(b'x', 3000));
+    data.extend_from_slice(b"\r\nb 2\n");
+    data.extend(std::iter::repeat_n(b'z', 10));
+    let p = tmp("overlong", &data);
+    let want = vec![
+        (0, "a 1\n".to_string()),
+        (4, "<overlong 3000 3002>".to_string()),
+        (3006, "b 2\n".to_string()),
+        (3010, "z".repeat(10)),
+    ];
+    // The reader only skips a line longer than its chunk; a shorter one is handed over
+    // and judged by the processor.
+    for chunk in [16, 100, 1024] {
+        assert_eq!(lines(&p, None, chunk, 20), want, "chunk {chunk}");
+    }
+    assert_eq!(lines(&p, None, 4096, 20)[1].1.len(), 3002);
+    // A line of exactly the limit (its '\r' not counted) is not overlong.
+    assert_eq!(
+        lines(&p, None, 16, 3000)[1],
+        (4, format!("{}\r\n", "x".repeat(3000)))
+    );
+    std::fs::remove_file(p).unwrap();
+}
+
+#[test]
+fn gzip_is_read_whole_and_cannot_be_split() {
+    let data = sample();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&data).unwrap();
+    let gz = enc.finish().unwrap();
+    let (plain, zipped) = (tmp("plain", &data), tmp("gz", &gz));
+    assert_eq!(
+        lines(&zipped, None, 64, 1 << 20),
+        lines(&plain, None, 64, 1 << 20)
+    );
+    assert_eq!(lines(&zipped, Some((0, gz.len() as u64)), 64, 1 << 20).len(), 63);
+    let e = Source::open(&zipped, Some((0, 10))).err().unwrap();
+    assert!(e.message.contains("cannot be split"), "{}", e.message);
+    for p in [plain, zipped] {
+        std::fs::remove_file(p).unwrap();
+    }
+}
+
+#[test]
+fn emit_can_stop_the_reader() {
+    let p = tmp("stop", &sample());
+    let mut calls = 0;
+    Source::open(&p, None)
+        .unwrap()
+        .run(16, 1 << 20, |_| {
+            calls += 1;
+            false
+        })
+        .unwrap();
+    assert_eq!(calls, 1);
+    std::fs::remove_file(p).unwrap();
+}
+
+#[test]
+fn split_ranges_cover_the_size() {
+    assert_eq!(split_ranges(10, 4), [(0, 4), (4, 8), (8, 10)]);
+    assert_eq!(split_ranges(0, 4), [(0, 0)]);
+    assert_eq!(split_ranges(3, 0), [(0, 1), (1, 2), (2, 3)]);
+}
