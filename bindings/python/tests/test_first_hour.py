@@ -388,3 +388,56 @@ def test_feed_stream_api_equals_feed_file(tmp_path):
         assert r["documents"] == 2 * want["documents"]
     with ferrokern.Report() as r, pytest.raises(TypeError, match="binary stream"):
         r.feed_stream(io.StringIO("a 1\n"))  # type: ignore[arg-type]
+
+
+# -- the library lookup order ---------------------------------------------------------------
+
+
+def _fake_checkout(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A copy of the package inside a directory shaped like a source checkout, with a
+    target/release build and a stale-or-fresh copy in the package's _lib/ (maturin develop)."""
+    root = tmp_path / "checkout"
+    pkg = root / "bindings" / "python" / "ferrokern"
+    shutil.copytree(
+        Path(ferrokern.__file__).parent, pkg, ignore=shutil.ignore_patterns("_lib", "__pycache__")
+    )
+    (root / "Cargo.toml").write_text('[package]\nname = "ferrokern"\n')
+    (root / "include").mkdir()
+    (root / "include" / "ferrokern.h").write_text("")
+    real = Path(ferrokern.library_path())
+    built = root / "target" / "release" / "libferrokern.so"
+    built.parent.mkdir(parents=True)
+    shutil.copy2(real, built)
+    (pkg / "_lib").mkdir()
+    copy = pkg / "_lib" / "lib_lib.so"
+    shutil.copy2(real, copy)
+    return root, built, copy
+
+
+def _loaded_from(root: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("FERROKERN_LIBRARY", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(root / "bindings" / "python")
+    code = "import ferrokern; print(ferrokern.library_path())"
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_a_stale_copy_in_the_package_never_shadows_a_fresh_build(tmp_path):
+    root, built, copy = _fake_checkout(tmp_path)
+    os.utime(copy, (1_000_000_000, 1_000_000_000))  # the copy is old: the fresh build wins
+    assert _loaded_from(root) == str(built)
+    os.utime(built, (1_000_000_000, 1_000_000_000))
+    os.utime(copy, None)  # now the copy (maturin develop) is the newer one
+    assert _loaded_from(root) == str(copy)
+
+
+def test_a_checkout_without_a_build_says_how_to_make_one(tmp_path):
+    root, built, copy = _fake_checkout(tmp_path)
+    built.unlink()
+    copy.unlink()
+    env = {k: v for k, v in os.environ.items() if k not in ("FERROKERN_LIBRARY", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(root / "bindings" / "python")
+    r = subprocess.run([sys.executable, "-c", "import ferrokern"], env=env, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "cargo build --release" in r.stderr and "ImportError" in r.stderr
