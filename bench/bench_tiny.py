@@ -21,6 +21,7 @@ pipelined, so total is less than the sum). Writes a markdown table to bench/out/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import random
@@ -184,18 +185,22 @@ def main() -> None:
 
     rows = []
     for name, (ref, fk, kern, conv) in calls.items():
-        slices = list(_text._batches(texts, _text.PIPELINE_SLICE_BYTES))
+        slice_args = (_text.PIPELINE_SLICE_BYTES, getattr(_text, "PIPELINE_SLICE_TEXTS", None))
+        slices = list(_text._batches(texts, *slice_args))
 
         def convert(handles, conv=conv):
-            result: list = []
-            for h in handles:
-                result += conv(h)
-            return result
+            # As _per_text converts: with the collector paused where the package pauses it.
+            pause = getattr(_text, "_GcPause", None)
+            with pause.held() if pause else contextlib.nullcontext():
+                result: list = []
+                for h in handles:
+                    result += conv(h)
+                return result
 
         best = best_of(
             {
                 "reference": lambda ref=ref: ref(texts),
-                "encode": lambda: list(_text._batches(texts, _text.PIPELINE_SLICE_BYTES)),
+                "encode": lambda slice_args=slice_args: list(_text._batches(texts, *slice_args)),
                 "kernel": lambda kern=kern, slices=slices: [
                     (lib.fk_key_sums_free if kern[0] == "FkKeySums" else lib.fk_matches_free)(h)
                     for h in _kernels(slices, kern)
