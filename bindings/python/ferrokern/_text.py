@@ -95,15 +95,33 @@ def _bad_text(chunk: Sequence[str], first_index: int) -> NoReturn:
 
 def _encode_joined(chunk: Sequence[str], first_index: int) -> tuple[bytes, list[int]]:
     """The UTF-8 of `chunk`'s strs back to back, and each one's length in code points: one
-    join and one encode, both C loops over the characters (memcpy for ASCII), instead of
-    one bytes object per str."""
+    join and one encode, both C loops (memcpy for ASCII), instead of one bytes object per
+    str."""
     try:
-        joined = "".join(chunk)
-        data = joined.encode("utf-8")
+        ascii_flags = list(map(str.isascii, chunk))  # reads a flag per str
+        others = ascii_flags.count(False)
+        if others == 0 or others * 8 > len(chunk):
+            joined = "".join(chunk)
+            data = joined.encode("utf-8")
+            total = len(joined)
+        else:
+            # A few non-ASCII strs (one accented word or CJK line among log lines) would
+            # widen the whole join to 2 or 4 bytes per character and make both the join
+            # and the encode per-character loops. Instead each of them is replaced by its
+            # UTF-8 read as Latin-1 (one char per byte): the join stays one byte per
+            # character and its Latin-1 encode, a memcpy, is the chunk's UTF-8.
+            parts = list(chunk)
+            j, total = -1, 0
+            for _ in range(others):
+                j = ascii_flags.index(False, j + 1)
+                parts[j] = parts[j].encode("utf-8").decode("latin-1")
+                total += str.__len__(chunk[j]) - len(parts[j])
+            data = "".join(parts).encode("latin-1")
+            total += len(data)
     except (TypeError, UnicodeEncodeError):
         _bad_text(chunk, first_index)
     lengths = list(map(len, chunk))
-    if sum(lengths) != len(joined):  # a str subclass whose __len__ is not its length
+    if sum(lengths) != total:  # a str subclass whose __len__ is not its length
         lengths = list(map(str.__len__, chunk))
     return data, lengths
 
@@ -172,7 +190,10 @@ def _batches(
             # Code-point lengths (small ints, which CPython never allocates); the library
             # turns them into byte offsets, in the thread that runs the call. One spare
             # element keeps the n+1 offsets some checks assume inside this buffer.
-            char_lengths = array("Q", chain(chain.from_iterable(lengths), (0,)))
+            char_lengths = array("Q")
+            for lens in lengths:
+                char_lengths.fromlist(cast("list[int]", lens))
+            char_lengths.append(0)
             yield _Batch.from_utf8(data, char_lengths, first_index=start, char_lengths=True)
         else:
             offsets = array("Q", accumulate(chain.from_iterable(lengths), initial=0))
@@ -449,7 +470,7 @@ def _frequencies_result(ptr: Any) -> list[tuple[str, int]]:
 #: library call and result conversion of neighbouring slices overlap well.
 PIPELINE_SLICE_BYTES = 1 << 23
 #: ... and at most this many texts: millions of log lines still make several slices.
-PIPELINE_SLICE_TEXTS = 1 << 16
+PIPELINE_SLICE_TEXTS = 1 << 14
 
 
 def _per_text(

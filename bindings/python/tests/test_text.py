@@ -496,9 +496,13 @@ def test_str_subclass_with_odd_len():
         def __len__(self):
             return 1
 
-    texts = [Odd("a@b.com x 1"), "c@d.org y 2", Odd("é@f.io")]
-    assert ferrokern.extract_emails(texts) == reference.extract_emails(texts)
-    assert items(ferrokern.extract_and_aggregate(texts)) == items(reference.extract_and_aggregate(texts))
+    # Mostly non-ASCII chunk, and a mostly-ASCII one (the Latin-1 path) with liars of both kinds.
+    for texts in (
+        [Odd("a@b.com x 1"), "c@d.org y 2", Odd("é@f.io")],
+        ["x 1"] * 20 + [Odd("é@f.io 2"), Odd("g@h.io")],
+    ):
+        assert ferrokern.extract_emails(texts) == reference.extract_emails(texts)
+        assert items(ferrokern.extract_and_aggregate(texts)) == items(reference.extract_and_aggregate(texts))
 
 
 def _gc_state():
