@@ -144,6 +144,7 @@ bench: build venv
 	$(PY) -m pip install -q -r bench/requirements.txt
 	cargo build --release --no-default-features --target-dir target/valgrind
 	PYTHONPATH=bindings/python $(PY) bench/bench_text.py --nomimalloc-lib $(VGLIB_DIR)/libferrokern.so
+	PYTHONPATH=bindings/python $(PY) bench/bench_tiny.py
 	PYTHONPATH=bindings/python $(PY) bench/bench_arrays.py
 	PYTHONPATH=bindings/python $(PY) bench/bench_report.py
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import platform
 import re
 import sys
+import sysconfig
+import threading
 from array import array
-from collections.abc import Iterator, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from itertools import accumulate, chain, islice
+from contextlib import contextmanager
+from itertools import accumulate, chain, islice, repeat
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Protocol, TypeVar, Union, cast, overload
 
 from ._native import Handle, InvalidTextError, check, ffi, lib
@@ -51,8 +57,10 @@ def _max_digits() -> int:
 #: memory ferrokern adds on top of the caller's input and the results, so slicing bounds it
 #: whatever the batch size.
 SLICE_BYTES = 1 << 26
-#: strs encoded per step (one C-level map + join each).
-_ENCODE_STEP = 2048
+#: strs per library call at most (a slice ends at whichever of the two limits comes first).
+SLICE_TEXTS = 1 << 22
+#: strs encoded per step (one C-level join + encode, or map + join, each).
+_ENCODE_STEP = 4096
 
 
 def _arrow(texts: object) -> Any:
@@ -85,12 +93,56 @@ def _bad_text(chunk: Sequence[str], first_index: int) -> NoReturn:
     raise TypeError("texts must be a sequence of str")
 
 
-def _batches(texts: Texts, slice_bytes: int | None = None) -> Iterator[_Batch]:
+def _encode_joined(chunk: Sequence[str], first_index: int) -> tuple[bytes, list[int]]:
+    """The UTF-8 of `chunk`'s strs back to back, and each one's length in code points: one
+    join and one encode, both C loops (memcpy for ASCII), instead of one bytes object per
+    str."""
+    try:
+        ascii_flags = list(map(str.isascii, chunk))  # reads a flag per str
+        others = ascii_flags.count(False)
+        if others == 0 or others * 8 > len(chunk):
+            joined = "".join(chunk)
+            data = joined.encode("utf-8")
+            total = len(joined)
+        else:
+            # A few non-ASCII strs (one accented word or CJK line among log lines) would
+            # widen the whole join to 2 or 4 bytes per character and make both the join
+            # and the encode per-character loops. Instead each of them is replaced by its
+            # UTF-8 read as Latin-1 (one char per byte): the join stays one byte per
+            # character and its Latin-1 encode, a memcpy, is the chunk's UTF-8.
+            parts = list(chunk)
+            j, total = -1, 0
+            for _ in range(others):
+                j = ascii_flags.index(False, j + 1)
+                parts[j] = parts[j].encode("utf-8").decode("latin-1")
+                total += str.__len__(chunk[j]) - len(parts[j])
+            data = "".join(parts).encode("latin-1")
+            total += len(data)
+    except (TypeError, UnicodeEncodeError):
+        _bad_text(chunk, first_index)
+    lengths = list(map(len, chunk))
+    if sum(lengths) != total:  # a str subclass whose __len__ is not its length
+        lengths = list(map(str.__len__, chunk))
+    return data, lengths
+
+
+def _encode_each(chunk: Sequence[str], first_index: int) -> tuple[bytes, Iterator[int]]:
+    """The UTF-8 of `chunk`'s strs back to back, and each one's byte length."""
+    try:
+        encoded = list(map(str.encode, chunk))
+    except (TypeError, UnicodeEncodeError):
+        _bad_text(chunk, first_index)
+    return b"".join(encoded), map(len, encoded)
+
+
+def _batches(
+    texts: Texts, slice_bytes: int | None = None, slice_texts: int | None = None
+) -> Iterator[_Batch]:
     """The one way texts reach the library: `_Batch` objects covering `texts` in order, at
     least one even for no texts. An Arrow array is one batch and a chunked array one per
     chunk, both zero copy; a sequence of str is encoded in slices of about `slice_bytes` of
-    UTF-8 (default SLICE_BYTES). Each batch knows the index of its first text, so errors
-    name the caller's index."""
+    UTF-8 (default SLICE_BYTES) and at most `slice_texts` strs (default SLICE_TEXTS). Each
+    batch knows the index of its first text, so errors name the caller's index."""
     arrow = _arrow(texts)
     if arrow is not None:
         chunks = getattr(arrow, "chunks", None)  # a ChunkedArray
@@ -106,34 +158,62 @@ def _batches(texts: Texts, slice_bytes: int | None = None) -> Iterator[_Batch]:
         return
     texts = _as_sequence(texts)
     limit = SLICE_BYTES if slice_bytes is None else slice_bytes
+    max_texts = SLICE_TEXTS if slice_texts is None else slice_texts
     n, start = len(texts), 0
     while True:
-        # Encode each str on its own: ''.join() would first widen the whole batch to its
-        # widest character (one emoji makes it 4 bytes per character), and byte offsets
-        # spare the library a walk over the data.
-        data = bytearray()
-        offsets = array("q", [0])
-        i, step = start, 16
-        while i < n and len(data) < limit:
-            chunk = texts[i : i + step]
-            try:
-                encoded = list(map(str.encode, chunk))
-            except (TypeError, UnicodeEncodeError):
-                _bad_text(chunk, i)
-            joined = b"".join(encoded)
-            data += joined
-            ends = accumulate(map(len, encoded), initial=offsets[-1])
-            next(ends)
-            offsets.extend(ends)
+        parts: list[bytes] = []
+        lengths: list[Iterable[int]] = []
+        size, i, step = 0, start, 16
+        end = min(n, start + max(1, max_texts))
+        by_chars: bool | None = None
+        while i < end and size < limit:
+            chunk = texts[i : min(i + step, end)]
+            if by_chars is None:
+                by_chars = _short_texts(chunk, i)
+            lens: Iterable[int]
+            if by_chars:
+                data, lens = _encode_joined(chunk, i)
+            else:
+                data, lens = _encode_each(chunk, i)
+            parts.append(data)
+            lengths.append(lens)
+            size += len(data)
             i += len(chunk)
             # Size the next step from the bytes per text seen so far, so a slice of big
             # documents stays near its limit instead of overshooting by a whole step.
-            per_text = max(len(joined) // len(chunk), 1)
-            step = max(1, min(_ENCODE_STEP, (limit - len(data)) // per_text))
-        yield _Batch.from_utf8(data, offsets, first_index=start)
+            per_text = max(len(data) // len(chunk), 1)
+            step = max(1, min(_ENCODE_STEP, (limit - size) // per_text))
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        # 'Q', not 'q': array stores a 'Q' item with one C call, a 'q' one through an
+        # argument parser (2-3x slower per text). Same bits: offsets are far below 2**63.
+        if by_chars:
+            # Code-point lengths (small ints, which CPython never allocates); the library
+            # turns them into byte offsets, in the thread that runs the call. One spare
+            # element keeps the n+1 offsets some checks assume inside this buffer.
+            char_lengths = array("Q")
+            for lens in lengths:
+                char_lengths.fromlist(cast("list[int]", lens))
+            char_lengths.append(0)
+            yield _Batch.from_utf8(data, char_lengths, first_index=start, char_lengths=True)
+        else:
+            offsets = array("Q", accumulate(chain.from_iterable(lengths), initial=0))
+            yield _Batch.from_utf8(data, offsets, first_index=start)
         start = i
         if start >= n:
             return
+
+
+#: Texts shorter than this many characters on average (in a slice's first chunk) are
+#: marshalled by code-point length (one join + encode per chunk, no per-str objects);
+#: longer ones str by str with byte offsets, which spares the library a walk over them.
+_SHORT_TEXT_CHARS = 256
+
+
+def _short_texts(chunk: Sequence[str], first_index: int) -> bool:
+    try:
+        return sum(map(len, chunk)) < _SHORT_TEXT_CHARS * len(chunk)
+    except TypeError:
+        _bad_text(chunk, first_index)
 
 
 class _Batch:
@@ -148,14 +228,18 @@ class _Batch:
     n: int
 
     def __init__(self, texts: Texts) -> None:
-        batches = _batches(texts, slice_bytes=1 << 62)
+        batches = _batches(texts, slice_bytes=1 << 62, slice_texts=1 << 62)
         b = next(batches)
         if next(batches, None) is not None:
             raise ValueError("these texts span several Arrow chunks: use _batches()")
         self.ptr, self.keep, self.n = b.ptr, b.keep, b.n
 
     @classmethod
-    def from_utf8(cls, data: bytearray, offsets: array[int], first_index: int = 0) -> _Batch:
+    def from_utf8(
+        cls, data: bytes | bytearray, offsets: array[int], first_index: int = 0, char_lengths: bool = False
+    ) -> _Batch:
+        """`offsets`: n+1 byte offsets, or with `char_lengths` the n texts' lengths in code
+        points and one spare element; typecode 'q' or 'Q' (8 bytes each)."""
         self = cls.__new__(cls)
         self.n = len(offsets) - 1
         d = ffi.from_buffer(data)
@@ -168,7 +252,7 @@ class _Batch:
                 "data_len": len(data),
                 "offsets": o,
                 "n_texts": self.n,
-                "offset_kind": lib.FK_OFFSETS_I64,
+                "offset_kind": lib.FK_OFFSETS_CHAR_LENGTHS if char_lengths else lib.FK_OFFSETS_I64,
                 "first_index": first_index,
             },
         )
@@ -246,6 +330,103 @@ def _big_int(s: str) -> int:
     return -v if neg else v
 
 
+class _GcPause:
+    """Cyclic garbage collection paused while per-text results are built.
+
+    Millions of small result lists are allocations that trigger the collector again and
+    again, each pass walking the growing heap, and the results hold no cycles for it to
+    find. ``gc.disable()`` changes nothing else: thresholds and frozen objects stay as the
+    caller set them. Calls may overlap in several threads, so the first to enter saves the
+    caller's enabled/disabled state and the last to leave restores it, also when a call
+    raises.
+
+    On the way out, re-enabling alone would leave every object made during the call in the
+    youngest generation, and the caller's next allocation would start a pass over all of
+    them (~0.1 s per million results). Instead they are handed to the oldest generation
+    as a survivor of a young pass would be: ``gc.freeze()`` + ``gc.unfreeze()`` splices the
+    young lists onto the old one in O(1), without walking them. That is only done when no
+    object is frozen (unfreeze() would thaw the caller's), and only when the collector was
+    on; the full collections that walk the old generation still come as before."""
+
+    _lock = threading.Lock()
+    _depth = 0
+    _was_enabled = False
+
+    @classmethod
+    @contextmanager
+    def held(cls) -> Iterator[None]:
+        with cls._lock:
+            if cls._depth == 0:
+                cls._was_enabled = gc.isenabled()
+                gc.disable()
+            cls._depth += 1
+        try:
+            yield
+        finally:
+            with cls._lock:
+                cls._depth -= 1
+                if cls._depth == 0 and cls._was_enabled:
+                    if _PROMOTE_RESULTS and gc.get_freeze_count() == 0:
+                        gc.freeze()
+                        gc.unfreeze()
+                    gc.enable()
+
+
+#: Whether `_GcPause` promotes the call's objects to the oldest generation (see there):
+#: CPython with the GIL, where freeze/unfreeze move whole generation lists (a free-threaded
+#: build walks every object instead; PyPy has no freeze). False to measure what it saves.
+_PROMOTE_RESULTS = (
+    platform.python_implementation() == "CPython"
+    and hasattr(gc, "freeze")
+    and not sysconfig.get_config_var("Py_GIL_DISABLED")
+)
+
+
+# Never mutated: copied (list.copy / dict.copy, through a C-level map) into every text's
+# empty result, which is the cheapest way CPython makes millions of distinct empty lists.
+_NO_MATCHES: list[Any] = []
+_NO_KEYS: dict[str, int] = {}
+
+
+def _text_offsets(ptr: Any, n: int) -> array[int]:
+    """The n+1 per-text offsets into the flat results, copied in one memcpy."""
+    offsets = array("Q")
+    offsets.frombytes(ffi.buffer(ptr, 8 * (n + 1)))
+    return offsets
+
+
+def _spread(
+    result: list[Any], items: list[Any], to: array[int], group: Callable[[list[Any]], Any] | None
+) -> None:
+    """``result[i] = group(items[to[i] : to[i + 1]])`` for each text i that has items
+    (the slice itself when `group` is None).
+
+    The texts with items are found by bisection from the items' side, so the Python-level
+    work is proportional to the results, not to the texts (most log lines match nothing)."""
+    n_items, i, j = len(items), 0, 0
+    while j < n_items:
+        i = bisect_right(to, j, i) - 1  # the text holding item j: to[i] <= j < to[i + 1]
+        end = to[i + 1]
+        result[i] = items[j:end] if group is None else group(items[j:end])
+        j = end
+
+
+def _by_text(
+    items: list[Any], to: array[int], empty: Any, group: Callable[[list[Any]], Any] | None
+) -> list[Any]:
+    """Per-text results from the flat `items` and the n+1 offsets `to`: each text's run of
+    items (``group`` of it, unless None), a copy of `empty` for a text without any."""
+    n = len(to) - 1
+    if len(items) * 8 < n:  # sparse (most texts empty): the empties in bulk, then the others
+        result: list[Any] = list(map(type(empty).copy, repeat(empty, n)))
+        _spread(result, items, to, group)
+        return result
+    # Dense: one slice per text, all at C level.
+    offs = to.tolist()
+    runs = map(items.__getitem__, map(slice, offs, islice(offs, 1, None)))
+    return list(runs if group is None else map(group, runs))
+
+
 def _matches_result(ptr: Any, tuples: bool) -> list[list[Any]]:
     try:
         v = ffi.new("FkMatchesView*")
@@ -254,8 +435,7 @@ def _matches_result(ptr: Any, tuples: bool) -> list[list[Any]]:
         k = v.fields_per_match
         if tuples and k > 1:
             fields = list(zip(*[iter(fields)] * k))
-        to: list[int] = ffi.unpack(v.text_offsets, v.n_texts + 1)
-        return [fields[a:b] for a, b in zip(to, to[1:])]
+        return _by_text(fields, _text_offsets(v.text_offsets, v.n_texts), _NO_MATCHES, None)
     finally:
         lib.fk_matches_free(ptr)
 
@@ -270,9 +450,7 @@ def _key_sums_result(ptr: Any) -> list[dict[str, int]]:
             big = _strings(v.big_data, v.big_data_len, v.big_offsets, v.n_big)
             for i, s in zip(ffi.unpack(v.big_index, v.n_big), big):
                 vals[i] = _big_int(s)
-        to: list[int] = ffi.unpack(v.text_offsets, v.n_texts + 1)
-        pairs = zip(keys, vals)
-        return [dict(islice(pairs, b - a)) if b > a else {} for a, b in zip(to, to[1:])]
+        return _by_text(list(zip(keys, vals)), _text_offsets(v.text_offsets, v.n_texts), _NO_KEYS, dict)
     finally:
         lib.fk_key_sums_free(ptr)
 
@@ -291,6 +469,8 @@ def _frequencies_result(ptr: Any) -> list[tuple[str, int]]:
 #: Slice size when per-text results are pipelined: small enough that encoding, the
 #: library call and result conversion of neighbouring slices overlap well.
 PIPELINE_SLICE_BYTES = 1 << 23
+#: ... and at most this many texts: millions of log lines still make several slices.
+PIPELINE_SLICE_TEXTS = 1 << 14
 
 
 def _per_text(
@@ -308,7 +488,14 @@ def _per_text(
         check(call(b.ptr, out))  # in the thread that made the call: the message is per thread
         return out[0]
 
-    batches = _batches(texts, PIPELINE_SLICE_BYTES)
+    with _GcPause.held():
+        return _pipelined(texts, handle_type, run, convert)
+
+
+def _pipelined(
+    texts: Texts, handle_type: str, run: Callable[[_Batch], Any], convert: Callable[[Any], list[_T]]
+) -> list[_T]:
+    batches = _batches(texts, PIPELINE_SLICE_BYTES, PIPELINE_SLICE_TEXTS)
     first = next(batches)
     second = next(batches, None)
     if second is None:

@@ -423,3 +423,188 @@ def test_pipelined_slices_keep_order_and_errors(monkeypatch):
     big = texts[:400] + [f"k {'1' * 5000}"] + texts[:50]
     with pytest.raises(ValueError, match="text 400: Exceeds the limit"):  # the caller's index
         ferrokern.extract_and_aggregate(big)
+
+
+# --- many tiny texts (issue 15): slicing, result conversion, the caller's gc state -----
+
+
+def _log_lines(n=3000):
+    """Mostly lines without a match, a few with an email, a kv pair, non-ASCII, NUL."""
+    extras = ["mail Bob.X+1@Example.COM", "retry 3", "数量 7 用户", "a\x00b 5", "😀 x@y.io", "k 1 k 2"]
+    return [
+        f"INFO svc: ok {i % 13}a" if i % 37 else f"WARN {extras[i // 37 % len(extras)]}" for i in range(n)
+    ]
+
+
+def _tricky_mix():
+    # Short and long (> _SHORT_TEXT_CHARS) texts, so both ways of encoding a slice run.
+    return _log_lines(400) + _corpus(40) + ["", "\x00", "é 1", "z" * 300 + " 9", ""] + _log_lines(300)
+
+
+def _all_results(texts):
+    p = ferrokern.compile(r"(\w+)@(\w+)")
+    kv = ferrokern.compile(r"(\w+)\s+(\d+)")
+    return (
+        items(ferrokern.extract_and_aggregate(texts)),
+        ferrokern.extract_emails(texts),
+        p.findall(texts),
+        ferrokern.compile(r"\d").findall(texts),
+        p.count(texts),
+        p.frequencies(texts),
+        items(kv.sum_by_key(texts)),
+    )
+
+
+@pytest.mark.parametrize("texts", [_log_lines(), _tricky_mix()], ids=["log_lines", "mixed"])
+def test_tiny_slices_change_nothing(monkeypatch, texts):
+    from ferrokern import _text
+
+    want = (items(reference.extract_and_aggregate(texts)), reference.extract_emails(texts))
+    whole = _all_results(texts)
+    assert whole[:2] == want
+    assert whole[2] == [re.findall(r"(\w+)@(\w+)", t) for t in texts]
+    assert whole[3] == [re.findall(r"\d", t) for t in texts]
+    for slice_texts, slice_bytes, step in [(1, 1 << 20, 1), (3, 1 << 20, 2), (50, 700, 7), (1 << 20, 200, 3)]:
+        monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", slice_texts)
+        monkeypatch.setattr(_text, "PIPELINE_SLICE_BYTES", slice_bytes)
+        monkeypatch.setattr(_text, "SLICE_TEXTS", slice_texts)
+        monkeypatch.setattr(_text, "SLICE_BYTES", slice_bytes)
+        monkeypatch.setattr(_text, "_ENCODE_STEP", step)
+        assert _all_results(texts) == whole, (slice_texts, slice_bytes, step)
+    assert len(list(_text._batches(texts))) > 10
+
+
+def test_sparse_and_dense_results_convert_alike():
+    from ferrokern import _text
+
+    # Sparse (a few texts with results among many: bisection) and dense (one slice per text).
+    for texts in (["nothing here"] * 500 + ["a@b.cc x@y.zz", "k 1 k 2 j 3"] + ["no"] * 500, _corpus(50)):
+        assert ferrokern.extract_emails(texts) == reference.extract_emails(texts)
+        assert items(ferrokern.extract_and_aggregate(texts)) == items(reference.extract_and_aggregate(texts))
+        assert ferrokern.compile(r"(\w)@(\w)").findall(texts) == [re.findall(r"(\w)@(\w)", t) for t in texts]
+    # Empty results are distinct objects, never the shared template.
+    out = ferrokern.extract_emails(["x"] * 100 + ["a@b.cc"])
+    out[0].append("mutated")
+    assert out[1] == [] and _text._NO_MATCHES == [] and ferrokern.extract_emails(["x"] * 100)[0] == []
+    kv = ferrokern.extract_and_aggregate(["x"] * 100 + ["a 1"])
+    kv[0]["k"] = 1
+    assert kv[1] == {} and _text._NO_KEYS == {}
+
+
+def test_str_subclass_with_odd_len():
+    class Odd(str):
+        def __len__(self):
+            return 1
+
+    # Mostly non-ASCII chunk, and a mostly-ASCII one (the Latin-1 path) with liars of both kinds.
+    for texts in (
+        [Odd("a@b.com x 1"), "c@d.org y 2", Odd("é@f.io")],
+        ["x 1"] * 20 + [Odd("é@f.io 2"), Odd("g@h.io")],
+    ):
+        assert ferrokern.extract_emails(texts) == reference.extract_emails(texts)
+        assert items(ferrokern.extract_and_aggregate(texts)) == items(reference.extract_and_aggregate(texts))
+
+
+def _gc_state():
+    import gc
+
+    return gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()
+
+
+def _per_text_calls():
+    p = ferrokern.compile(r"(\w+)@(\w+)")
+    kv = ferrokern.compile(r"(\w+)\s+(\d+)")
+    return [
+        ferrokern.extract_emails,
+        ferrokern.extract_and_aggregate,
+        p.findall,
+        kv.sum_by_key,
+        p.count,
+        p.frequencies,
+    ]
+
+
+@pytest.mark.parametrize("state", ["enabled", "disabled", "thresholds", "frozen"])
+def test_callers_gc_state_is_unchanged(monkeypatch, state):
+    import gc
+
+    from ferrokern import _text
+
+    monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", 100)  # pipelined: several slices
+    texts = _log_lines(1000)
+    # A lone surrogate in the middle of the batch (in a later slice), and a library error.
+    bad = texts[:500] + ["x\ud800y"] + texts[:500]
+    too_long = texts[:500] + ["k " + "1" * 5000] + texts[:10]
+    saved = _gc_state()
+    try:
+        if state == "disabled":
+            gc.disable()
+        elif state == "thresholds":
+            gc.set_threshold(1234, 5, 6)
+        elif state == "frozen":
+            gc.freeze()
+            assert gc.get_freeze_count() > 0
+        before = _gc_state()
+        for call in _per_text_calls():
+            call(texts)
+            assert _gc_state() == before, call
+            with pytest.raises(ferrokern.InvalidTextError, match=r"texts\[500\]"):
+                call(bad)
+            assert _gc_state() == before, call
+        for call in (ferrokern.extract_and_aggregate, ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key):
+            with pytest.raises(ValueError, match="text 500"):
+                call(too_long)
+            assert _gc_state() == before, call
+        with pytest.raises(TypeError, match=r"texts\[3\] is NoneType"):
+            ferrokern.extract_emails(["a", "b", "c", None])
+        assert _gc_state() == before
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved[1])
+        (gc.enable if saved[0] else gc.disable)()
+    assert _gc_state() == saved
+
+
+def test_gc_state_with_overlapping_calls_in_threads():
+    import gc
+    import threading
+
+    texts = _log_lines(20_000)
+    want = ferrokern.extract_emails(texts)
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        results = []
+
+        def work(results=results):
+            for _ in range(3):
+                results.append(ferrokern.extract_emails(texts) == want)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [True] * 12
+        assert gc.isenabled() is enabled
+    gc.enable()
+
+
+def test_no_collection_during_a_call():
+    import gc
+
+    passes = []
+
+    def callback(phase, info):
+        if phase == "start":
+            passes.append(info["generation"])
+
+    texts = _log_lines(200_000)
+    gc.collect()
+    gc.callbacks.append(callback)
+    try:
+        ferrokern.extract_emails(texts)
+        ferrokern.extract_and_aggregate(texts)
+    finally:
+        gc.callbacks.remove(callback)
+    # 400 000 result objects would trigger hundreds of passes with the collector on.
+    assert passes == []

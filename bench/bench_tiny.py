@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Tiny-texts benchmark for issue 15: one document per log line.
+
+Millions of 20-60-byte lines, most without a match, a few percent with one email or one
+`word number` pair (and one `user=` field for the findall pattern), as a log pipeline
+feeds them. The cyclic garbage collector stays ON with its default thresholds, as users
+have it: the per-text results are millions of small objects, and what the collector does
+while they are built is part of what a user pays.
+
+    PYTHONPATH=bindings/python python bench/bench_tiny.py             # 1 M lines (~1 min)
+    PYTHONPATH=bindings/python python bench/bench_tiny.py --lines 4e6 # the issue's scale
+
+For each call (extract_emails, compile(p).findall, extract_and_aggregate) it prints the
+reference's time and ferrokern's steps, each timed on its own (best of N, round-robin):
+encode (list[str] -> the UTF-8 slices the library reads), kernel (the library calls on
+those slices, GIL released), convert (library results -> Python lists/dicts) and total
+(the public call end to end; encoding, kernel and conversion of neighbouring slices are
+pipelined, so total is less than the sum). Writes a markdown table to bench/out/tiny.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bindings" / "python"))
+
+import ferrokern  # noqa: E402
+from ferrokern import _text  # noqa: E402
+from ferrokern._native import check, ffi, lib  # noqa: E402
+from ferrokern.reference import extract_and_aggregate as ref_extract_and_aggregate  # noqa: E402
+from ferrokern.reference import extract_emails as ref_extract_emails  # noqa: E402
+
+#: The "simple pattern" of the findall row: one group, a few percent of lines match.
+FINDALL_PATTERN = r"user=(\w+)"
+
+# --------------------------------------------------------------------------------------
+# Corpus: log lines without digits after whitespace (so `(\w+)\s+(\d+)` does not match),
+# no '@' and no 'user=' unless a line is meant to match.
+
+LEVELS = ["INFO", "WARN", "DEBUG", "ERROR", "TRACE", "info", "warn"]
+COMPONENTS = ["http", "db", "cache", "auth", "queue", "worker", "sched", "api", "proxy", "mailer"]
+WORDS = (
+    "request served from upstream pool connection closed by peer retrying later cache miss "
+    "for key session refreshed token expired handshake done job finished queue drained "
+    "slow query detected lock acquired released timeout waiting on replica healthy ok "
+    "GET POST PUT /api/v1/items /login /static/app.js status=ok took=12ms id=a7f3 rid=x9"
+).split()
+USERS = ["alice", "bob", "carol", "dave", "li_wei", "zhang3", "m", "ops_bot"]
+HOSTS = ["example.com", "Example.ORG", "mail.corp.net", "163.com", "host-1.io"]
+NON_ASCII = ["用户 登录 成功", "请求 超时 重试", "café fermé", "naïve résumé", "Grüße aus Köln", "ошибка сети"]
+
+
+def _filler(rng: random.Random, room: int) -> str:
+    """Words filling `room` bytes or a little less."""
+    out: list[str] = []
+    size = -1
+    while True:
+        w = rng.choice(WORDS)
+        if size + len(w) + 1 > room:
+            return " ".join(out)
+        out.append(w)
+        size += len(w) + 1
+
+
+def generate(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    heads = [f"{lv} {c}: " for lv in LEVELS for c in COMPONENTS]
+    cores = {
+        "email": [f"mail to {u}{s}@{h} " for u in USERS for s in ("", ".x", "+tag", "_1") for h in HOSTS],
+        "kv": [f"{w} {rng.randint(0, 9999)} " for w in ("retry", "count", "items", "shard", "batch") for _ in range(50)],
+        "user": [f"user={u} " for u in USERS],
+        "non_ascii": [s + " " for s in NON_ASCII],
+        "plain": [""],
+    }
+    # Fillers by exact byte length, so every line is 20-60 bytes.
+    fillers: dict[int, list[str]] = {k: [] for k in range(61)}
+    for _ in range(20_000):
+        f = _filler(rng, rng.randint(0, 60))
+        fillers[len(f)].append(f)
+    by_room = [[f for k in range(room + 1) for f in fillers[k]][-400:] or [""] for room in range(61)]
+    kinds = rng.choices(list(cores), [3, 3, 2, 1, 91], k=n)
+    targets = rng.choices(range(20, 61), k=n)
+    lines = []
+    for kind, target in zip(kinds, targets):
+        # A new str per line (no cached UTF-8), as a reader makes them.
+        line = rng.choice(heads) + rng.choice(cores[kind])
+        room = max(0, target - len(line.encode("utf-8")))
+        line = line + rng.choice(by_room[room])
+        line = line.rstrip()
+        while len(line) < 20:
+            line += " ok"
+        lines.append(line)
+    return lines
+
+
+# --------------------------------------------------------------------------------------
+# Steps of the ferrokern calls, through the package's own internals.
+
+
+def _kernels(batches: list, fn) -> list:
+    handles = []
+    for b in batches:
+        out = ffi.new(fn[0] + "**")
+        check(fn[1](b.ptr, out))
+        handles.append(out[0])
+    return handles
+
+
+def best_of(fns: dict, repeat: int, prepare: dict | None = None) -> dict:
+    """{name: best seconds}; round-robin, collector on. `prepare[name]()` (untimed) makes
+    the argument of a step that consumes its input."""
+    best = {k: float("inf") for k in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            arg = prepare[name]() if prepare and name in prepare else None
+            gc.collect()
+            t = time.perf_counter()
+            r = fn(arg) if prepare and name in prepare else fn()
+            dt = time.perf_counter() - t
+            del r
+            best[name] = min(best[name], dt)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lines", type=float, default=1e6, help="number of lines (default 1e6)")
+    ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "tiny.md"))
+    args = ap.parse_args()
+    n = int(args.lines)
+    assert gc.isenabled(), "the benchmark measures with the collector on"
+
+    t0 = time.perf_counter()
+    texts = generate(n, args.seed)
+    nbytes = sum(map(len, map(str.encode, texts)))
+    gen_s = time.perf_counter() - t0
+    pattern = ferrokern.compile(FINDALL_PATTERN)
+    ref_re = re.compile(FINDALL_PATTERN)
+    maxd = _text._max_digits()
+
+    def ref_findall(ts: list[str]) -> list[list[str]]:
+        return [ref_re.findall(t) for t in ts]
+
+    calls = {
+        "extract_emails": (
+            ref_extract_emails,
+            ferrokern.extract_emails,
+            ("FkMatches", lib.fk_extract_emails),
+            lambda h: _text._matches_result(h, tuples=False),
+        ),
+        f"compile({FINDALL_PATTERN!r}).findall": (
+            ref_findall,
+            pattern.findall,
+            ("FkMatches", lambda b, out: pattern._h.call(lib.fk_findall, b, 0, out)),
+            lambda h: _text._matches_result(h, tuples=True),
+        ),
+        "extract_and_aggregate": (
+            ref_extract_and_aggregate,
+            ferrokern.extract_and_aggregate,
+            ("FkKeySums", lambda b, out: lib.fk_extract_and_aggregate(b, maxd, out)),
+            _text._key_sums_result,
+        ),
+    }
+
+    # Correctness first (untimed): the benchmark is only worth its figures if they agree.
+    counts = {}
+    for name, (ref, fk, _, _) in calls.items():
+        want = ref(texts)
+        got = fk(texts)
+        if got != want or (name == "extract_and_aggregate" and [list(d.items()) for d in got] != [list(d.items()) for d in want]):
+            raise SystemExit(f"{name}: ferrokern differs from the reference")
+        counts[name] = sum(1 for r in want if r)
+        del want, got
+
+    rows = []
+    for name, (ref, fk, kern, conv) in calls.items():
+        slice_args = (_text.PIPELINE_SLICE_BYTES, getattr(_text, "PIPELINE_SLICE_TEXTS", None))
+        slices = list(_text._batches(texts, *slice_args))
+
+        def convert(handles, conv=conv):
+            # As _per_text converts: with the collector paused where the package pauses it.
+            pause = getattr(_text, "_GcPause", None)
+            with pause.held() if pause else contextlib.nullcontext():
+                result: list = []
+                for h in handles:
+                    result += conv(h)
+                return result
+
+        best = best_of(
+            {
+                "reference": lambda ref=ref: ref(texts),
+                "encode": lambda slice_args=slice_args: list(_text._batches(texts, *slice_args)),
+                "kernel": lambda kern=kern, slices=slices: [
+                    (lib.fk_key_sums_free if kern[0] == "FkKeySums" else lib.fk_matches_free)(h)
+                    for h in _kernels(slices, kern)
+                ],
+                "convert": convert,
+                "total": lambda fk=fk: fk(texts),
+            },
+            args.repeat,
+            prepare={"convert": lambda kern=kern, slices=slices: _kernels(slices, kern)},
+        )
+        rows.append((name, len(slices), best))
+        print(
+            f"{name}: " + ", ".join(f"{k} {v:.3f}s" for k, v in best.items())
+            + f"; ratio {best['reference'] / best['total']:.1f}×",
+            flush=True,
+        )
+
+    lines = [
+        "# ferrokern tiny-texts benchmark (issue 15)",
+        "",
+        f"Corpus: {n:,} lines, {nbytes / 1e6:.1f} MB UTF-8, {nbytes / n:.1f} bytes/line on average "
+        f"(seed {args.seed}, generated in {gen_s:.1f}s). Lines with a result: "
+        + ", ".join(f"{k} {100 * v / n:.1f}%" for k, v in counts.items())
+        + ".",
+        f"Collector on (gc thresholds {gc.get_threshold()}); best of {args.repeat}, round-robin; "
+        f"{os.cpu_count()} CPUs, {ferrokern.threads()} ferrokern threads; Python {sys.version.split()[0]}; "
+        f"load average at end {os.getloadavg()[0]:.1f}.",
+        "",
+        "encode, kernel and convert are timed on their own; total is the public call, which "
+        "pipelines them across slices (so total < encode + kernel + convert).",
+        "",
+        "| call | slices | reference | encode | kernel | convert | total | ratio (reference / total) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, n_slices, b in rows:
+        lines.append(
+            f"| `{name}` | {n_slices} | {b['reference']:.3f} s | {b['encode']:.3f} s | {b['kernel']:.3f} s | "
+            f"{b['convert']:.3f} s | {b['total']:.3f} s | **{b['reference'] / b['total']:.1f}×** |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"# wrote {out} in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
