@@ -20,6 +20,7 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::shared::files::FileId;
 
 /// What the reader hands to the processing side.
 pub enum Item {
@@ -93,6 +94,8 @@ pub struct Source {
     pub total: u64,
     /// File offset of the range's start, for progress.
     pub start: u64,
+    /// The file's device and inode (no output may overwrite an input).
+    pub id: FileId,
 }
 
 /// Where `Source::run` stands: `buf` always starts at a line start, at stream offset
@@ -128,7 +131,7 @@ fn io_error(what: String, e: io::Error) -> Error {
 
 impl Source {
     /// Open `path`; `range` is `Some((start, end))` to read only the lines starting in
-    /// `[start, end)` (end clamped to the file size).
+    /// `[start, end)` (end clamped to the file size; a start past the end is an error).
     pub fn open(path: &Path, range: Option<(u64, u64)>) -> Result<Source> {
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| io_error(format!("cannot open '{name}'"), e))?;
@@ -160,6 +163,16 @@ impl Source {
                     return Err(Error::invalid(format!(
                         "byte range of '{name}' starts at {s}, after its end {e}"
                     )));
+                }
+                if s > size {
+                    // The file is shorter than whoever planned this range thought: reading
+                    // nothing and calling it complete would lose the lines silently.
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!(
+                            "byte range of '{name}' starts at {s}, past the end of the file ({size} bytes): the file is shorter than planned"
+                        ),
+                    ));
                 }
                 if gzip && (s != 0 || e < size) {
                     return Err(Error::invalid(format!(
@@ -194,6 +207,7 @@ impl Source {
             end: if range.is_some() && !gzip { Some(end) } else { None },
             total: if gzip { size } else { end - start },
             start,
+            id: FileId::of(&meta),
         })
     }
 

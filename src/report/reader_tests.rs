@@ -65,6 +65,10 @@ fn byte_ranges_partition_the_lines() {
     // An end past the file is clamped; an inverted range is refused.
     assert_eq!(lines(&p, Some((0, size + 100)), 64, 1 << 20), whole);
     assert!(Source::open(&p, Some((5, 4))).is_err());
+    // A start at the end is an empty range; past it, the file is shorter than planned.
+    assert!(lines(&p, Some((size, size + 10)), 64, 1 << 20).is_empty());
+    let e = Source::open(&p, Some((size + 1, size + 10))).err().unwrap();
+    assert!(e.message.contains("past the end of the file"), "{}", e.message);
     std::fs::remove_file(p).unwrap();
 }
 

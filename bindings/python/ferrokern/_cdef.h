@@ -42,6 +42,8 @@
 
 #define FK_FINDALL_LOWERCASE 1
 
+#define MAX_CHUNK_BYTES (1 << 30)
+
 typedef enum FkStatus {
   FK_STATUS_OK = 0,
   FK_STATUS_NULL_POINTER = 1,
