@@ -119,6 +119,38 @@ fn gzip_is_read_whole_and_cannot_be_split() {
 }
 
 #[test]
+fn gzip_members_and_zero_padding_read_like_gzip_dc() {
+    let data = sample();
+    let half = data.len() / 2;
+    let mut gz = Vec::new();
+    for part in [&data[..half], &data[half..], &b""[..]] {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(part).unwrap();
+        gz.extend(enc.finish().unwrap());
+    }
+    let plain = tmp("pad-plain", &data);
+    let want = lines(&plain, None, 64, 1 << 20);
+    // Three members (the last one empty: it ends in zero bytes of its own), then padding.
+    for pad in [0usize, 1, 512, 100_000] {
+        let mut padded = gz.clone();
+        padded.extend(std::iter::repeat_n(0u8, pad));
+        let p = tmp("padded", &padded);
+        assert_eq!(lines(&p, None, 64, 1 << 20), want, "{pad} zero bytes of padding");
+        std::fs::remove_file(p).unwrap();
+    }
+    // Garbage after the padding is still an error.
+    let mut bad = gz.clone();
+    bad.extend_from_slice(b"\0\0junk");
+    let p = tmp("padded-junk", &bad);
+    let src = Source::open(&p, None).unwrap();
+    let e = src.run(64, 1 << 20, |_| true).err().unwrap();
+    assert!(e.message.contains("corrupt gzip"), "{}", e.message);
+    for p in [plain, p] {
+        std::fs::remove_file(p).unwrap();
+    }
+}
+
+#[test]
 fn emit_can_stop_the_reader() {
     let p = tmp("stop", &sample());
     let mut calls = 0;
