@@ -110,6 +110,12 @@
 #define FK_REPORT_PATTERN_COUNT 1
 
 /**
+ * Largest `FkReportConfig.chunk_bytes` accepted (1 GiB); a larger one is
+ * `FK_STATUS_INVALID_ARGUMENT` (a chunk is allocated whole, several at once).
+ */
+#define FK_REPORT_MAX_CHUNK_BYTES 1073741824
+
+/**
  * `fk_report_to_json` / `fk_report_write_json` flag: write the full state (every count,
  * not only the top), which `fk_report_from_json` needs to load the report back.
  */
@@ -145,12 +151,6 @@
  * `fk_findall` option: lowercase every result string (Unicode default lowercasing).
  */
 #define FK_FINDALL_LOWERCASE 1
-
-/**
- * Largest chunk size accepted: a chunk is allocated whole and about `3 × threads + 2` are
- * in memory at once, so a larger one is a mistake that would exhaust memory.
- */
-#define MAX_CHUNK_BYTES (1 << 30)
 
 /**
  * Status of a fallible call. `FK_STATUS_OK` is 0; on anything else

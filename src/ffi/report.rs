@@ -27,7 +27,9 @@ pub const FK_REPORT_PATTERN_FINDALL: u32 = 0;
 pub const FK_REPORT_PATTERN_COUNT: u32 = 1;
 /// Largest `FkReportConfig.chunk_bytes` accepted (1 GiB); a larger one is
 /// `FK_STATUS_INVALID_ARGUMENT` (a chunk is allocated whole, several at once).
-pub const FK_REPORT_MAX_CHUNK_BYTES: usize = crate::report::config::MAX_CHUNK_BYTES;
+// A literal, not the kernel's constant: cbindgen and cffi need a plain number.
+pub const FK_REPORT_MAX_CHUNK_BYTES: usize = 1073741824;
+const _: () = assert!(FK_REPORT_MAX_CHUNK_BYTES == crate::report::config::MAX_CHUNK_BYTES);
 /// `fk_report_to_json` / `fk_report_write_json` flag: write the full state (every count,
 /// not only the top), which `fk_report_from_json` needs to load the report back.
 pub const FK_REPORT_JSON_FULL: u32 = 1;

@@ -9,7 +9,7 @@ use crate::text::Pattern;
 pub(crate) const DEFAULT_CHUNK_BYTES: usize = 2 << 20;
 /// Largest chunk size accepted: a chunk is allocated whole and about `3 × threads + 2` are
 /// in memory at once, so a larger one is a mistake that would exhaust memory.
-pub const MAX_CHUNK_BYTES: usize = 1 << 30;
+pub(crate) const MAX_CHUNK_BYTES: usize = 1 << 30;
 /// Smallest chunk size accepted (tests use tiny chunks to exercise the chunk seams).
 pub(crate) const MIN_CHUNK_BYTES: usize = 256;
 /// Default longest line: a longer line is counted invalid and skipped without being held

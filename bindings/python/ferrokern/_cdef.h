@@ -28,6 +28,8 @@
 
 #define FK_REPORT_PATTERN_COUNT 1
 
+#define FK_REPORT_MAX_CHUNK_BYTES 1073741824
+
 #define FK_REPORT_JSON_FULL 1
 
 #define FK_REPORT_JSON_PRETTY 2
@@ -41,8 +43,6 @@
 #define FK_PATTERN_IGNORE_CASE 1
 
 #define FK_FINDALL_LOWERCASE 1
-
-#define MAX_CHUNK_BYTES (1 << 30)
 
 typedef enum FkStatus {
   FK_STATUS_OK = 0,
