@@ -219,7 +219,7 @@ fn check_tally(cfg: &Config, t: &Tally, distinct: &[(String, Option<u64>)]) -> R
             t.kv_pairs
         )));
     }
-    let sum = |m: &CountMap<Box<str>>| m.values().fold(Some(0u64), |a, &n| a?.checked_add(n));
+    let sum = |m: &CountMap<Box<str>>| m.values().try_fold(0u64, |a, &n| a.checked_add(n));
     let exact = |what: &str, m: &CountMap<Box<str>>, total: u64| -> Result<()> {
         if let Some((k, _)) = m.iter().find(|(_, &n)| n == 0) {
             return Err(bad(format!("{what} has a count of 0 for {k:?}")));

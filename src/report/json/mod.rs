@@ -206,7 +206,8 @@ mod tests {
             edit(&mut v);
             read_report(v.to_string().as_bytes()).err().map(|e| e.message)
         };
-        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Edit)> = vec![
             (
                 "6 documents but only 5 lines",
                 Box::new(|v| v["documents"] = 6.into()),
