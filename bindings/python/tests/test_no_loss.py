@@ -84,6 +84,33 @@ def test_write_json_failure_leaves_the_old_report(tmp_path):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["r.json"]
 
 
+def _small_files() -> None:
+    # In the child: writes past 4 KB fail with EFBIG (a full disk, as far as the writer can
+    # tell), instead of killing the process with SIGXFSZ.
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_cli_failed_writes_leave_the_old_files(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"".join(f"key{i} {i} u{i}@x{i}.org\n".encode() for i in range(3000)))
+    out, pd = tmp_path / "r.json", tmp_path / "d.jsonl"
+    out.write_text("old report")
+    pd.write_text("old lines\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    cmd = [sys.executable, "-m", "ferrokern", "report", "--no-progress", str(src), "--full", "-o", str(out)]
+    for extra in (["--per-doc", str(pd)], []):
+        p = subprocess.run(
+            cmd + extra, capture_output=True, text=True, env=env, timeout=60, preexec_fn=_small_files
+        )
+        assert p.returncode == 1, p.stderr
+        assert out.read_text() == "old report" and pd.read_text() == "old lines\n"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["d.jsonl", "in.txt", "r.json"]
+
+
 def test_merge_overflow_is_an_error_not_a_wrap():
     with fk.Report() as a:
         a.feed_texts(["x 1"])
