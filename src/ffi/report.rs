@@ -25,6 +25,11 @@ pub const FK_REPORT_KV_TOTALS: u32 = 1;
 pub const FK_REPORT_PATTERN_FINDALL: u32 = 0;
 /// `fk_report_add_pattern` mode: only count matches (`total`).
 pub const FK_REPORT_PATTERN_COUNT: u32 = 1;
+/// Largest `FkReportConfig.chunk_bytes` accepted (1 GiB); a larger one is
+/// `FK_STATUS_INVALID_ARGUMENT` (a chunk is allocated whole, several at once).
+// A literal, not the kernel's constant: cbindgen and cffi need a plain number.
+pub const FK_REPORT_MAX_CHUNK_BYTES: usize = 1073741824;
+const _: () = assert!(FK_REPORT_MAX_CHUNK_BYTES == crate::report::config::MAX_CHUNK_BYTES);
 /// `fk_report_to_json` / `fk_report_write_json` flag: write the full state (every count,
 /// not only the top), which `fk_report_from_json` needs to load the report back.
 pub const FK_REPORT_JSON_FULL: u32 = 1;
@@ -51,7 +56,8 @@ pub struct FkReportConfig {
     /// Longest line in bytes; a longer line is counted invalid and skipped without being
     /// held in memory. 0 = the default (64 MiB).
     pub max_line_bytes: usize,
-    /// Bytes per processing chunk (at least 256); 0 = the default (2 MiB). Memory is about
+    /// Bytes per processing chunk, 256 to `FK_REPORT_MAX_CHUNK_BYTES` (1 GiB), else
+    /// `FK_STATUS_INVALID_ARGUMENT`; 0 = the default (2 MiB). Memory is about
     /// `(3 × threads + 2) × chunk_bytes` plus the aggregate state. Never changes a result.
     pub chunk_bytes: usize,
 }
@@ -227,7 +233,12 @@ pub unsafe extern "C" fn fk_report_add_pattern(
 }
 
 /// Write one JSON line per document fed from now on, in input order, to the file at
-/// `path` (`path_len` bytes, not NUL-terminated; created or truncated):
+/// `path` (`path_len` bytes, not NUL-terminated). The lines go to a temporary file in
+/// `path`'s directory that replaces `path` when the output is closed (`path` NULL, or
+/// `fk_report_free` of a complete report); a report that is incomplete when freed discards
+/// it, so a failed run never leaves a partial file at `path`. A `path` that is a file the
+/// report has read is `INVALID_ARGUMENT`, and so is feeding the file that is the open
+/// per-document output (compared by device and inode), before anything is read or written:
 /// `{"kv": {...}, "emails": [...], "patterns": {...}}` with the extractors the report runs
 /// (each exactly what `extract_and_aggregate` / `extract_emails` / `re.findall` give for
 /// that document), or `{"invalid": "reason"}`. `path` NULL: flush and close the current
@@ -309,7 +320,8 @@ pub unsafe extern "C" fn fk_report_feed_file(
 }
 
 /// Feed the lines of `path` that start in the byte range `[start, end)` (`end` is clamped
-/// to the file size), like a Hadoop input split: a range starting inside a line leaves that
+/// to the file size; a `start` past the end of the file is `FK_STATUS_IO` and marks the
+/// report incomplete: the file is shorter than planned), like a Hadoop input split: a range starting inside a line leaves that
 /// line to the range before, and the last line is read to its end past `end`. Ranges that
 /// partition a file therefore see each line exactly once, and merging their reports in
 /// range order gives the whole file's report. A gzip file cannot be split: its only
@@ -344,7 +356,8 @@ pub unsafe extern "C" fn fk_report_feed_file_range(
 /// Add `src` (unchanged) into `dst`, as if `dst` had also been fed `src`'s input after its
 /// own. Merging partial reports in input order gives the report of the whole input. Both
 /// must extract the same things from the same kind of lines (`INVALID_ARGUMENT`
-/// otherwise, and for `dst == src`); `dst` keeps its `top` and options.
+/// otherwise, and for `dst == src`); `dst` keeps its `top` and options. A counter that
+/// would pass 2^64 - 1 is `INVALID_ARGUMENT` and leaves `dst` unchanged (never a wrap).
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
@@ -393,8 +406,11 @@ pub unsafe extern "C" fn fk_report_to_json(
     })
 }
 
-/// Write the report as JSON to the file at `path` (created or truncated) through a
-/// buffered writer. `flags` as for `fk_report_to_json`. Errors: `IO` naming the file.
+/// Write the report as JSON to the file at `path`, atomically: to a temporary file in the
+/// same directory, renamed over `path` only when complete, so a failed write (a full disk)
+/// leaves what was at `path` intact. `flags` as for `fk_report_to_json`. Errors: `IO`
+/// naming the file; `INVALID_ARGUMENT` when `path` is a file the report has read (same
+/// device and inode, whatever its name).
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that

@@ -7,6 +7,9 @@ use crate::text::Pattern;
 /// overhead (one task, one partial map per chunk) does not show, small enough that
 /// `chunks in flight × chunk size` stays a few tens of MB.
 pub(crate) const DEFAULT_CHUNK_BYTES: usize = 2 << 20;
+/// Largest chunk size accepted: a chunk is allocated whole and about `3 × threads + 2` are
+/// in memory at once, so a larger one is a mistake that would exhaust memory.
+pub(crate) const MAX_CHUNK_BYTES: usize = 1 << 30;
 /// Smallest chunk size accepted (tests use tiny chunks to exercise the chunk seams).
 pub(crate) const MIN_CHUNK_BYTES: usize = 256;
 /// Default longest line: a longer line is counted invalid and skipped without being held
@@ -108,6 +111,20 @@ impl Config {
                 "chunk size {} is below the minimum of {MIN_CHUNK_BYTES} bytes",
                 self.chunk_bytes
             )));
+        }
+        if self.chunk_bytes > MAX_CHUNK_BYTES {
+            return Err(Error::invalid(format!(
+                "chunk size {} is above the maximum of {MAX_CHUNK_BYTES} bytes (1 GiB)",
+                self.chunk_bytes
+            )));
+        }
+        for (i, p) in self.patterns.iter().enumerate() {
+            if self.patterns[..i].iter().any(|q| q.name == p.name) {
+                return Err(Error::invalid(format!(
+                    "the pattern name {:?} is given twice; each named pattern needs its own name",
+                    p.name
+                )));
+            }
         }
         if self.max_line_bytes == 0 {
             return Err(Error::invalid("the maximum line length must be at least 1 byte"));

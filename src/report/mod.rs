@@ -27,10 +27,9 @@ pub mod reader;
 pub mod tally;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 
@@ -41,6 +40,7 @@ pub use tally::{InvalidLine, KeyStat, Pos, Tally};
 
 use crate::error::{panic_message, Error, ErrorKind, Result};
 use crate::parallel;
+use crate::shared::files::{AtomicFile, FileId};
 use crate::text::{Pattern, TextBatch};
 use document::Processor;
 use reader::{Item, Progress, Source};
@@ -48,9 +48,10 @@ use reader::{Item, Progress, Source};
 /// Source name of documents fed from memory, in invalid-line samples.
 pub(crate) const TEXTS_SOURCE: &str = "<texts>";
 
+/// The per-document output: written to a temporary file that replaces `path` only when
+/// the output is closed with the report complete (`shared::files::AtomicFile`).
 struct PerDoc {
-    path: PathBuf,
-    out: BufWriter<File>,
+    out: AtomicFile,
 }
 
 impl PerDoc {
@@ -62,9 +63,18 @@ impl PerDoc {
             ErrorKind::Io,
             format!(
                 "cannot write the per-document output '{}': {e}",
-                self.path.display()
+                self.out.path().display()
             ),
         )
+    }
+    fn commit(self) -> Result<()> {
+        let path = self.out.path().to_path_buf();
+        self.out.commit().map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot write the per-document output '{}': {e}", path.display()),
+            )
+        })
     }
 }
 
@@ -78,6 +88,8 @@ pub struct Report {
     texts_fed: u64,
     fed: bool,
     per_doc: Option<PerDoc>,
+    /// Identities of the files fed so far: no output of this report may overwrite one.
+    inputs: Vec<FileId>,
 }
 
 /// Called after each chunk with (bytes done, bytes total) of the current file; returning
@@ -97,6 +109,7 @@ impl Report {
             texts_fed: 0,
             fed: false,
             per_doc: None,
+            inputs: Vec::new(),
         })
     }
 
@@ -123,25 +136,37 @@ impl Report {
         Ok(())
     }
 
-    /// Write one JSON line per document fed from now on to `path` (truncated first), or
-    /// with `None` flush and close the current output.
+    /// Write one JSON line per document fed from now on to `path`, or with `None` close the
+    /// current output. The lines go to a temporary file in `path`'s directory that replaces
+    /// `path` when the output is closed (here, or when the report is dropped complete), so
+    /// a failed run never leaves a partial file at `path`. `path` must not be a file this
+    /// report has read (compared by device and inode).
     pub fn set_per_doc(&mut self, path: Option<&Path>) -> Result<()> {
-        if let Some(mut old) = self.per_doc.take() {
-            old.out.flush().map_err(|e| old.error(e))?;
+        if let Some(old) = self.per_doc.take() {
+            old.commit()?;
         }
         if let Some(p) = path {
-            let f = File::create(p).map_err(|e| {
+            self.check_not_input(p, "per-document output")?;
+            let out = AtomicFile::create(p).map_err(|e| {
                 Error::new(
                     ErrorKind::Io,
                     format!("cannot create the per-document output '{}': {e}", p.display()),
                 )
             })?;
-            self.per_doc = Some(PerDoc {
-                path: p.to_path_buf(),
-                out: BufWriter::with_capacity(1 << 20, f),
-            });
+            self.per_doc = Some(PerDoc { out });
         }
         Ok(())
+    }
+
+    /// An error if `path` names a file this report has read.
+    pub(crate) fn check_not_input(&self, path: &Path, what: &str) -> Result<()> {
+        match FileId::of_path(path) {
+            Some(id) if self.inputs.contains(&id) => Err(Error::invalid(format!(
+                "the {what} '{}' is one of the report's input files; refusing to overwrite it",
+                path.display()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn fail(&mut self, e: Error) -> Error {
@@ -205,8 +230,29 @@ impl Report {
         progress: &mut ProgressFn,
     ) -> Result<()> {
         self.fed = true;
-        let r = Source::open(path, range).and_then(|src| self.feed_source(src, progress));
+        let r = self
+            .open_input(path, range)
+            .and_then(|src| self.feed_source(src, progress));
         r.map_err(|e| self.fail(e))
+    }
+
+    /// Open an input, refusing one that is the per-document output being written (by
+    /// device and inode, so any name for it is caught) before reading a byte of it.
+    fn open_input(&mut self, path: &Path, range: Option<(u64, u64)>) -> Result<Source> {
+        if let (Some(pd), Some(id)) = (&self.per_doc, FileId::of_path(path)) {
+            if FileId::of_path(pd.out.path()) == Some(id) {
+                return Err(Error::invalid(format!(
+                    "the input '{}' is also the per-document output '{}'; refusing to read a file that will be overwritten",
+                    path.display(),
+                    pd.out.path().display()
+                )));
+            }
+        }
+        let src = Source::open(path, range)?;
+        if !self.inputs.contains(&src.id) {
+            self.inputs.push(src.id);
+        }
+        Ok(src)
     }
 
     fn feed_source(&mut self, src: Source, progress: &mut ProgressFn) -> Result<()> {
@@ -314,6 +360,9 @@ impl Report {
         if let Some(why) = self.config.merge_mismatch(&other.config) {
             return Err(Error::invalid(format!("cannot merge these reports: {why}")));
         }
+        if let Some(why) = self.tally.merge_overflow(&other.tally) {
+            return Err(Error::invalid(format!("cannot merge these reports: {why}")));
+        }
         self.tally.merge(other.tally.clone());
         self.errors.extend(other.errors.iter().cloned());
         self.texts_fed += other.texts_fed;
@@ -321,12 +370,25 @@ impl Report {
         Ok(())
     }
 
-    /// Flush the per-document output (also done on drop, where an error cannot be reported).
+    /// Flush the per-document output (it still replaces its path only when closed).
     pub fn flush(&mut self) -> Result<()> {
         if let Some(pd) = &mut self.per_doc {
             pd.out.flush().map_err(|e| pd.error(e))?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Report {
+    /// A report dropped with its per-document output open publishes it if the report is
+    /// complete (as closing would; an error cannot be reported here), and otherwise
+    /// discards it, so a failed run leaves no partial file at the path.
+    fn drop(&mut self) {
+        if let Some(pd) = self.per_doc.take() {
+            if self.errors.is_empty() {
+                let _ = pd.commit();
+            }
+        }
     }
 }
 

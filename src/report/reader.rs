@@ -1,7 +1,8 @@
 //! Reading a file (or a byte range of one) as a stream of chunks of whole lines.
 //!
 //! * gzip is recognised by its magic bytes (1f 8b) and decompressed as it is read
-//!   (concatenated members too, like `gzip -dc`). A gzip stream cannot be split, so a byte
+//!   (concatenated members too, and zero padding after the last member is ignored, like
+//!   `gzip -dc`). A gzip stream cannot be split, so a byte
 //!   range of a gzip file is refused.
 //! * A byte range `[start, end)` owns exactly the lines that *start* in it, like a Hadoop
 //!   input split: a range with `start > 0` skips the line in progress at `start` (its
@@ -14,12 +15,13 @@
 //!   reported as an [`Item::Overlong`].
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::shared::files::FileId;
 
 /// What the reader hands to the processing side.
 pub enum Item {
@@ -61,18 +63,76 @@ impl Read for Counted {
     }
 }
 
+/// Concatenated gzip members, read as `gzip -dc` reads them: member after member, and
+/// zero bytes after the last member (padding, as tape and block devices leave) are
+/// ignored. Anything else after a member must be another member (else `InvalidInput`).
+struct Members {
+    dec: GzDecoder<BufReader<Counted>>,
+}
+
+impl Members {
+    fn new(c: Counted) -> Members {
+        Members {
+            dec: GzDecoder::new(BufReader::with_capacity(1 << 16, c)),
+        }
+    }
+}
+
+impl Read for Members {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.dec.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // The member ended: what follows decides.
+            let inner = self.dec.get_mut();
+            let rest = inner.fill_buf()?;
+            if rest.is_empty() {
+                return Ok(0);
+            }
+            if rest[0] == 0 {
+                loop {
+                    let rest = inner.fill_buf()?;
+                    if rest.is_empty() {
+                        return Ok(0);
+                    }
+                    if rest.iter().any(|&b| b != 0) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            "non-zero data after the zero padding that follows the gzip stream",
+                        ));
+                    }
+                    let n = rest.len();
+                    inner.consume(n);
+                }
+            }
+            // Another member: a fresh decoder on the same buffered input. The placeholder
+            // swapped in meanwhile reads nothing (a duplicate of the file limited to 0 bytes).
+            let idle = Counted {
+                inner: inner.get_ref().inner.get_ref().try_clone()?.take(0),
+                count: 0,
+                limit: 0,
+                hit_eof: false,
+            };
+            let old = std::mem::replace(&mut self.dec, GzDecoder::new(BufReader::new(idle)));
+            self.dec = GzDecoder::new(old.into_inner());
+        }
+    }
+}
+
 // One `Input` per open file: boxing the decoder would only add an indirection to every read.
 #[allow(clippy::large_enum_variant)]
 enum Input {
     Plain(Counted),
-    Gzip(MultiGzDecoder<Counted>),
+    Gzip(Members),
 }
 
 impl Input {
     fn counted(&self) -> &Counted {
         match self {
             Input::Plain(c) => c,
-            Input::Gzip(g) => g.get_ref(),
+            Input::Gzip(g) => g.dec.get_ref().get_ref(),
         }
     }
 }
@@ -93,6 +153,8 @@ pub struct Source {
     pub total: u64,
     /// File offset of the range's start, for progress.
     pub start: u64,
+    /// The file's device and inode (no output may overwrite an input).
+    pub id: FileId,
 }
 
 /// Where `Source::run` stands: `buf` always starts at a line start, at stream offset
@@ -128,7 +190,7 @@ fn io_error(what: String, e: io::Error) -> Error {
 
 impl Source {
     /// Open `path`; `range` is `Some((start, end))` to read only the lines starting in
-    /// `[start, end)` (end clamped to the file size).
+    /// `[start, end)` (end clamped to the file size; a start past the end is an error).
     pub fn open(path: &Path, range: Option<(u64, u64)>) -> Result<Source> {
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| io_error(format!("cannot open '{name}'"), e))?;
@@ -161,6 +223,16 @@ impl Source {
                         "byte range of '{name}' starts at {s}, after its end {e}"
                     )));
                 }
+                if s > size {
+                    // The file is shorter than whoever planned this range thought: reading
+                    // nothing and calling it complete would lose the lines silently.
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!(
+                            "byte range of '{name}' starts at {s}, past the end of the file ({size} bytes): the file is shorter than planned"
+                        ),
+                    ));
+                }
                 if gzip && (s != 0 || e < size) {
                     return Err(Error::invalid(format!(
                         "'{name}' is gzip-compressed: a gzip stream cannot be split into byte ranges; read it whole"
@@ -181,7 +253,7 @@ impl Source {
             hit_eof: false,
         };
         let input = if gzip {
-            Input::Gzip(MultiGzDecoder::new(counted))
+            Input::Gzip(Members::new(counted))
         } else {
             Input::Plain(counted)
         };
@@ -194,6 +266,7 @@ impl Source {
             end: if range.is_some() && !gzip { Some(end) } else { None },
             total: if gzip { size } else { end - start },
             start,
+            id: FileId::of(&meta),
         })
     }
 

@@ -65,6 +65,10 @@ fn byte_ranges_partition_the_lines() {
     // An end past the file is clamped; an inverted range is refused.
     assert_eq!(lines(&p, Some((0, size + 100)), 64, 1 << 20), whole);
     assert!(Source::open(&p, Some((5, 4))).is_err());
+    // A start at the end is an empty range; past it, the file is shorter than planned.
+    assert!(lines(&p, Some((size, size + 10)), 64, 1 << 20).is_empty());
+    let e = Source::open(&p, Some((size + 1, size + 10))).err().unwrap();
+    assert!(e.message.contains("past the end of the file"), "{}", e.message);
     std::fs::remove_file(p).unwrap();
 }
 
@@ -110,6 +114,38 @@ fn gzip_is_read_whole_and_cannot_be_split() {
     let e = Source::open(&zipped, Some((0, 10))).err().unwrap();
     assert!(e.message.contains("cannot be split"), "{}", e.message);
     for p in [plain, zipped] {
+        std::fs::remove_file(p).unwrap();
+    }
+}
+
+#[test]
+fn gzip_members_and_zero_padding_read_like_gzip_dc() {
+    let data = sample();
+    let half = data.len() / 2;
+    let mut gz = Vec::new();
+    for part in [&data[..half], &data[half..], &b""[..]] {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(part).unwrap();
+        gz.extend(enc.finish().unwrap());
+    }
+    let plain = tmp("pad-plain", &data);
+    let want = lines(&plain, None, 64, 1 << 20);
+    // Three members (the last one empty: it ends in zero bytes of its own), then padding.
+    for pad in [0usize, 1, 512, 100_000] {
+        let mut padded = gz.clone();
+        padded.extend(std::iter::repeat_n(0u8, pad));
+        let p = tmp("padded", &padded);
+        assert_eq!(lines(&p, None, 64, 1 << 20), want, "{pad} zero bytes of padding");
+        std::fs::remove_file(p).unwrap();
+    }
+    // Garbage after the padding is still an error.
+    let mut bad = gz.clone();
+    bad.extend_from_slice(b"\0\0junk");
+    let p = tmp("padded-junk", &bad);
+    let src = Source::open(&p, None).unwrap();
+    let e = src.run(64, 1 << 20, |_| true).err().unwrap();
+    assert!(e.message.contains("corrupt gzip"), "{}", e.message);
+    for p in [plain, p] {
         std::fs::remove_file(p).unwrap();
     }
 }

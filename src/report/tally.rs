@@ -92,6 +92,50 @@ impl Tally {
         }
     }
 
+    /// Why adding `other` to `self` would overflow a 64-bit counter, naming it; None when
+    /// it fits. Checked before a report merge so that an overflow is an error, never a wrap.
+    pub fn merge_overflow(&self, other: &Tally) -> Option<String> {
+        let sums = [
+            ("lines", self.lines, other.lines),
+            ("documents", self.documents, other.documents),
+            ("bytes", self.bytes, other.bytes),
+            ("invalid.count", self.invalid_count, other.invalid_count),
+            ("kv.pairs", self.kv_pairs, other.kv_pairs),
+            ("emails.total", self.emails_total, other.emails_total),
+        ];
+        for (what, a, b) in sums {
+            if a.checked_add(b).is_none() {
+                return Some(format!("{what} would overflow ({a} + {b})"));
+            }
+        }
+        for (k, v) in other.kv.iter() {
+            if let Some(mine) = self.kv.get(k) {
+                if mine.docs.checked_add(v.docs).is_none() {
+                    return Some(format!("the document count of key {k:?} would overflow"));
+                }
+            }
+        }
+        let maps = std::iter::once(("emails", &self.emails, &other.emails)).chain(
+            self.patterns
+                .iter()
+                .zip(&other.patterns)
+                .map(|(a, b)| ("a pattern's counts", &a.counts, &b.counts)),
+        );
+        for (what, mine, theirs) in maps {
+            for (k, n) in theirs.iter() {
+                if mine.get(k).is_some_and(|m| m.checked_add(*n).is_none()) {
+                    return Some(format!("the count of {k:?} in {what} would overflow"));
+                }
+            }
+        }
+        for (a, b) in self.patterns.iter().zip(&other.patterns) {
+            if a.total.checked_add(b.total).is_none() {
+                return Some("a pattern's total would overflow".into());
+            }
+        }
+        None
+    }
+
     /// Add `other`, which covers input that comes after everything in `self`.
     pub fn merge(&mut self, other: Tally) {
         self.lines += other.lines;
@@ -154,5 +198,19 @@ mod tests {
         assert_eq!(a.kv["k"].total.to_decimal(), "9223372036854775808");
         assert_eq!(a.kv["k"].docs, 3);
         assert_eq!(a.emails["x@y.z"], 3);
+    }
+
+    #[test]
+    fn an_overflowing_merge_is_detected_before_anything_changes() {
+        let cfg = Config::default();
+        let (mut a, mut b) = (Tally::new(&cfg), Tally::new(&cfg));
+        a.lines = u64::MAX;
+        b.lines = 3;
+        assert!(a.merge_overflow(&b).unwrap().contains("lines"));
+        b.lines = 0;
+        assert_eq!(a.merge_overflow(&b), None);
+        a.emails.add("x@y.z", u64::MAX);
+        b.emails.add("x@y.z", 1);
+        assert!(a.merge_overflow(&b).unwrap().contains("x@y.z"));
     }
 }

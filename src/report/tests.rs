@@ -1,4 +1,6 @@
 use super::*;
+use std::io::Write;
+use std::path::PathBuf;
 
 fn corpus() -> Vec<u8> {
     let mut s = Vec::new();
@@ -22,6 +24,14 @@ fn tmp(name: &str, data: &[u8]) -> PathBuf {
     let p = std::env::temp_dir().join(format!("fk-report-{}-{name}", std::process::id()));
     std::fs::File::create(&p).unwrap().write_all(data).unwrap();
     p
+}
+
+fn one_text(s: &str) -> Report {
+    let offs = [0i64, s.len() as i64];
+    let b = TextBatch::new(s.as_bytes(), crate::text::Offsets::I64(&offs)).unwrap();
+    let mut r = Report::new(Config::default()).unwrap();
+    r.feed_texts(&b).unwrap();
+    r
 }
 
 fn json(r: &Report) -> String {
@@ -179,4 +189,92 @@ fn big_sums_round_trip_exactly() {
     assert!(j.contains(&format!("[\"k\",1{}8]", "9".repeat(39))), "{j}");
     assert_eq!(json(&json::read_report(j.as_bytes()).unwrap()), j);
     std::fs::remove_file(p).unwrap();
+}
+
+#[test]
+fn the_per_doc_output_is_never_an_input() {
+    let data = b"a 1\nb 2\n".to_vec();
+    let p = tmp("perdoc-is-input", &data);
+    let mut r = Report::new(Config::default()).unwrap();
+    r.set_per_doc(Some(&p)).unwrap();
+    // Another name for the same file is caught too (device + inode, not the name).
+    let other = p.parent().unwrap().join(".").join(p.file_name().unwrap());
+    let e = r.feed_file(&other, None, &mut |_, _| true).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidArgument);
+    assert!(e.message.contains("per-document output"), "{}", e.message);
+    assert!(!r.is_complete());
+    assert_eq!(r.tally.lines, 0);
+    drop(r); // incomplete: the per-document output is discarded
+    assert_eq!(std::fs::read(&p).unwrap(), data);
+
+    // The other way round: an output may not be a file already read.
+    let mut r = Report::new(Config::default()).unwrap();
+    r.feed_file(&p, None, &mut |_, _| true).unwrap();
+    assert!(r.set_per_doc(Some(&other)).is_err());
+    assert!(json::write_report_file(&r, &other, true, false).is_err());
+    assert_eq!(std::fs::read(&p).unwrap(), data);
+    std::fs::remove_file(p).unwrap();
+}
+
+#[test]
+fn a_failed_write_leaves_the_old_output_intact() {
+    let dir = std::env::temp_dir().join(format!("fk-report-{}-atomic", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("r.json");
+    std::fs::write(&out, b"old report").unwrap();
+    let mut r = one_text("a 1");
+    // A path under a regular file cannot be created: the write fails before the rename.
+    let under_file = out.join("x.json");
+    assert!(json::write_report_file(&r, &under_file, true, false).is_err());
+    assert_eq!(std::fs::read(&out).unwrap(), b"old report");
+    // A per-document output whose run fails is discarded; the old file survives.
+    let pd = dir.join("docs.jsonl");
+    std::fs::write(&pd, b"old lines\n").unwrap();
+    r.set_per_doc(Some(&pd)).unwrap();
+    assert!(r.feed_file(&dir.join("missing"), None, &mut |_, _| true).is_err());
+    drop(r);
+    assert_eq!(std::fs::read(&pd).unwrap(), b"old lines\n");
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "temporary files left behind: {names:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn chunk_sizes_past_the_maximum_and_duplicate_names_are_refused() {
+    for chunk in [config::MAX_CHUNK_BYTES + 1, usize::MAX, 1 << 62] {
+        let c = Config {
+            chunk_bytes: chunk,
+            ..Config::default()
+        };
+        let e = Report::new(c).err().unwrap();
+        assert!(e.message.contains("above the maximum"), "{}", e.message);
+    }
+    let mut c = Config::default();
+    let p = Pattern::new("x", false).unwrap();
+    c.patterns.push(NamedPattern {
+        name: "x".into(),
+        pattern: p.clone(),
+        mode: PatternMode::Findall,
+    });
+    c.patterns.push(NamedPattern {
+        name: "x".into(),
+        pattern: p,
+        mode: PatternMode::Count,
+    });
+    let e = Report::new(c).err().unwrap();
+    assert!(e.message.contains("\"x\" is given twice"), "{}", e.message);
+}
+
+#[test]
+fn merging_past_u64_is_an_error_not_a_wrap() {
+    let mut a = Report::new(Config::default()).unwrap();
+    let mut b = Report::new(Config::default()).unwrap();
+    a.tally.lines = u64::MAX;
+    b.tally.lines = 3;
+    let e = a.merge(&b).unwrap_err();
+    assert!(e.message.contains("lines would overflow"), "{}", e.message);
+    assert_eq!(a.tally.lines, u64::MAX);
 }

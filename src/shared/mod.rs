@@ -5,8 +5,11 @@
 //!   ValueError messages);
 //! * [`counts`]: [`counts::CountMap`] (add / merge counts per string) and
 //!   [`counts::ByCount`], the one "count descending, then code point" order of every
-//!   ranked list.
+//!   ranked list;
+//! * [`files`]: atomic output files (temporary file + rename) and file identity
+//!   (device + inode), so that no output ever overwrites an input.
 
 pub mod counts;
+pub mod files;
 pub mod hash;
 pub mod pyint;

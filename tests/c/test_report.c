@@ -267,6 +267,60 @@ static void test_per_doc_and_jsonl(void) {
     unlink(out);
 }
 
+static long file_size(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+/* Issue 12: outputs never overwrite inputs, failed writes leave the old file, no partial
+ * per-document file, chunk size maximum, ranges past the end, gzip zero padding. */
+static void test_nothing_lost(void) {
+    const char *in = path_of("in.txt"), *out = path_of("r.json"), *pd = path_of("pd.jsonl");
+    write_file(in, CORPUS, sizeof CORPUS - 1);
+    FkReport *r = new_report(0);
+    /* the per-doc output is the input: refused before reading; the input is intact */
+    CHECK_OK(fk_report_set_per_doc(r, P(in)));
+    CHECK_ERR(fk_report_feed_file(r, P(in), NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "per-document output");
+    fk_report_free(r); /* incomplete: the per-doc output is discarded */
+    CHECK(file_size(in) == (long)(sizeof CORPUS - 1));
+    /* the report output or a new per-doc output is an input already read: refused */
+    r = new_report(0);
+    CHECK_OK(fk_report_feed_file(r, P(in), NULL, NULL));
+    CHECK_ERR(fk_report_write_json(r, 0, P(in)), FK_STATUS_INVALID_ARGUMENT, "input files");
+    CHECK_ERR(fk_report_set_per_doc(r, P(in)), FK_STATUS_INVALID_ARGUMENT, "input files");
+    CHECK(file_size(in) == (long)(sizeof CORPUS - 1));
+    /* a failed write leaves the old report in place */
+    write_file(out, "old", 3);
+    char under[160];
+    snprintf(under, sizeof under, "%s/x.json", out);
+    CHECK_ERR(fk_report_write_json(r, 0, P(under)), FK_STATUS_IO, "x.json");
+    CHECK(file_size(out) == 3);
+    CHECK_OK(fk_report_write_json(r, 0, P(out)));
+    CHECK(file_size(out) > 3);
+    /* a run that fails leaves no partial per-doc file */
+    CHECK_OK(fk_report_set_per_doc(r, P(pd)));
+    CHECK_OK(fk_report_feed_file(r, P(in), NULL, NULL));
+    CHECK(file_size(pd) == -1); /* not published before it is closed */
+    CHECK_ERR(fk_report_feed_file_range(r, P(in), 1000, 2000, NULL, NULL), FK_STATUS_IO, "past the end");
+    fk_report_free(r);
+    CHECK(file_size(pd) == -1);
+    /* chunk size beyond the documented maximum */
+    FkReportConfig c;
+    CHECK_OK(fk_report_config_default(&c));
+    c.chunk_bytes = (size_t)FK_REPORT_MAX_CHUNK_BYTES + 1;
+    FkReport *big = NULL;
+    CHECK_ERR(fk_report_new(&c, &big), FK_STATUS_INVALID_ARGUMENT, "maximum");
+    c.chunk_bytes = SIZE_MAX;
+    CHECK_ERR(fk_report_new(&c, &big), FK_STATUS_INVALID_ARGUMENT, "maximum");
+    CHECK(big == NULL);
+    unlink(in);
+    unlink(out);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/fk-test-report-%d", (int)getpid());
     char cmd[128];
@@ -277,6 +331,7 @@ int main(void) {
     test_files_ranges_merge_json();
     test_bad_files_and_gzip();
     test_per_doc_and_jsonl();
+    test_nothing_lost();
     rmdir(g_dir);
     return finish("test_report");
 }

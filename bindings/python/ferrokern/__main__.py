@@ -129,9 +129,24 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"ferrokern report: error: {e}\nno report written", file=sys.stderr)
         return EXIT_ERROR
     extractors = [e for e in args.extractors.split(",") if e]
-    patterns: dict[str, fk._report.PatternSpec] = {name: (regex, "findall") for name, regex in args.pattern}
-    for name, regex in args.count_pattern:
-        patterns[name] = (regex, "count")
+    patterns: dict[str, fk._report.PatternSpec] = {}
+    specs = [(n, r, "findall") for n, r in args.pattern] + [(n, r, "count") for n, r in args.count_pattern]
+    for name, regex, mode in specs:
+        if name in patterns:
+            # A dict keeps only the last: a silent loss of the first pattern's counts.
+            print(
+                f"ferrokern report: error: the pattern name {name!r} is given twice "
+                "(--pattern/--count-pattern names must be unique)\nno report written",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        patterns[name] = (regex, mode)
+    try:
+        # Before anything is created: an output that is an input would destroy it.
+        fk._report.check_outputs(inputs, [None if args.output == "-" else args.output, args.per_doc])
+    except ValueError as e:
+        print(f"ferrokern report: error: {e}\nno report written", file=sys.stderr)
+        return EXIT_ERROR
     if args.threads:
         fk.set_threads(args.threads)
     t0 = time.perf_counter()

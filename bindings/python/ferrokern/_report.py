@@ -119,7 +119,8 @@ class Report(Mapping[str, Any]):
     see `add_pattern`), `text_field` (None: one document per line; a name: JSON lines, the
     document is that string field), `top` (length of every top list), `totals` (list every
     kv key's total and document frequency), `max_line_bytes` (longer lines are invalid;
-    0: 64 MiB), `chunk_size` (bytes per processing chunk; 0: 2 MiB; never changes results).
+    0: 64 MiB), `chunk_size` (bytes per processing chunk, 256 to 1 GiB; 0: 2 MiB; never
+    changes results).
     """
 
     def __init__(
@@ -150,6 +151,11 @@ class Report(Mapping[str, Any]):
         for name, v in (("top", top), ("max_line_bytes", max_line_bytes), ("chunk_size", chunk_size)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {v!r}")
+        if chunk_size > lib.FK_REPORT_MAX_CHUNK_BYTES:
+            raise ValueError(
+                f"chunk_size {chunk_size} is above the maximum of "
+                f"{lib.FK_REPORT_MAX_CHUNK_BYTES} bytes (1 GiB)"
+            )
         cfg = ffi.new("FkReportConfig*")
         check(lib.fk_report_config_default(cfg))
         cfg.extractors = bits
@@ -216,7 +222,9 @@ class Report(Mapping[str, Any]):
         self._cache = None
 
     def set_per_doc(self, path: PathLike | None) -> None:
-        """Write one JSON line per document fed from now on to `path` (truncated first):
+        """Write one JSON line per document fed from now on to `path` (through a temporary
+        file in its directory that replaces `path` when the output is closed, so a failed
+        run leaves no partial file; `path` may not be an input the report has read):
         ``{"kv": {...}, "emails": [...]}`` exactly as `extract_and_aggregate` /
         `extract_emails` give for that document, or ``{"invalid": "reason"}``.
         ``None`` flushes and closes the output."""
@@ -247,10 +255,23 @@ class Report(Mapping[str, Any]):
         file see every line once). `progress(bytes_done, bytes_total)` is called after each
         chunk; an exception raised in it cancels the feed and is re-raised here.
 
-        Raises FileNotFoundError/PermissionError/OSError naming the file, ValueError
-        (DataError) for truncated or corrupt gzip with the compressed offset. After an
+        Raises TypeError/ValueError for bad arguments before reading anything,
+        FileNotFoundError/PermissionError/OSError naming the file (also for a range that
+        starts past the end of the file), ValueError (DataError) for truncated or corrupt
+        gzip with the compressed offset. After an
         error the report is marked incomplete (``r["complete"]`` is False)."""
+        # Every argument is checked before the library reads a byte: a bad one found
+        # later would leave part of the file merged.
         b = _fspath(path)
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a callable or None, not {type(progress).__name__}")
+        if range is not None:
+            if (
+                not isinstance(range, tuple)
+                or len(range) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in range)
+            ):
+                raise ValueError(f"range must be two non-negative ints, got {range!r}")
         cb = ffi.NULL
         failure: list[BaseException] = []
         if progress is not None:
@@ -271,8 +292,6 @@ class Report(Mapping[str, Any]):
             status = self._h.call(lib.fk_report_feed_file, b, len(b), cb, ffi.NULL)
         else:
             start, end = range
-            if not (isinstance(start, int) and isinstance(end, int)) or start < 0 or end < 0:
-                raise ValueError(f"range must be two non-negative ints, got {range!r}")
             status = self._h.call(lib.fk_report_feed_file_range, b, len(b), start, end, cb, ffi.NULL)
         if failure:
             raise failure[0]
@@ -379,7 +398,8 @@ class Report(Mapping[str, Any]):
             lib.fk_bytes_free(out[0])
 
     def write_json(self, path: PathLike, full: bool = False, indent: bool = True) -> None:
-        """Write the JSON report to `path` (buffered, straight from the library)."""
+        """Write the JSON report to `path` (straight from the library, atomically: a failed
+        write leaves what was at `path`). ValueError if `path` is a file the report read."""
         b = _fspath(path)
         try:
             check(self._h.call(lib.fk_report_write_json, self._flags(full, indent), b, len(b)))
@@ -508,6 +528,39 @@ def _is_stream(p: object) -> bool:
     return callable(getattr(p, "read", None))
 
 
+def check_outputs(sources: Sequence[Source], outputs: Iterable[PathLike | None]) -> None:
+    """Raise ValueError if an output path is one of the inputs: the same file by device and
+    inode (any name for it: a link, ``./x``), standard input redirected from it included.
+    Called before any output is created, so a mistake never truncates an input."""
+    ids: dict[tuple[int, int], str] = {}
+    for src in sources:
+        try:
+            if _is_stream(src):
+                fileno = getattr(src, "fileno", None)
+                st = os.fstat(fileno()) if callable(fileno) else None
+                name = _stream_name(src)
+            else:
+                st = os.stat(cast(PathLike, src))
+                name = os.fsdecode(os.fspath(cast(PathLike, src)))
+        except (OSError, ValueError, io.UnsupportedOperation):
+            continue  # no such file (the feed reports it) or a stream without a file
+        if st is not None:
+            ids.setdefault((st.st_dev, st.st_ino), name)
+    for out in outputs:
+        if out is None:
+            continue
+        try:
+            st = os.stat(out)
+        except OSError:
+            continue  # does not exist yet: cannot be an input
+        same = ids.get((st.st_dev, st.st_ino))
+        if same is not None:
+            raise ValueError(
+                f"the output {os.fsdecode(os.fspath(out))!r} is the input {same!r}; "
+                "refusing to overwrite an input"
+            )
+
+
 def _as_paths(paths: Source | Iterable[Source]) -> list[Source]:
     if isinstance(paths, (str, bytes, os.PathLike)) or _is_stream(paths):
         return [cast(Source, paths)]
@@ -534,8 +587,10 @@ def report(
     terminal (tqdm if installed); True always shows it (a line every few seconds when
     stderr is not a terminal); False never. `per_doc` writes one JSON line per document.
     Other arguments as for `Report`. Raises FileNotFoundError (etc.) naming a missing file,
-    ferrokern.DataError for truncated gzip."""
+    ferrokern.DataError for truncated gzip, ValueError (before anything is written) when
+    `per_doc` is one of the inputs."""
     sources = _as_paths(paths)
+    check_outputs(sources, [per_doc])
     r = Report(
         extractors=extractors,
         patterns=patterns,

@@ -67,6 +67,13 @@ def _arrow(texts: object) -> Any:
     """`texts` as a pyarrow Array or ChunkedArray when it is an Arrow-backed array (polars
     Series included, through its zero-copy ``to_arrow()``), else None."""
     package = type(texts).__module__.split(".")[0]
+    kind = type(texts).__name__
+    if package in ("polars", "pyarrow") and kind in ("DataFrame", "LazyFrame", "Table", "RecordBatch"):
+        # A table has no single text column to take: say so instead of failing inside.
+        raise TypeError(
+            f"texts must be one string column, not a {package} {kind}: pass a column, "
+            "e.g. table['text'] (pyarrow) or df['text'] (polars)"
+        )
     if package == "polars":
         return texts.to_arrow()  # type: ignore[attr-defined]
     return texts if package == "pyarrow" else None

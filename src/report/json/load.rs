@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::{InvalidOut, PatternCfg, FORMAT, VERSION};
 use crate::error::{Error, Result};
-use crate::report::config::{Config, PatternMode, DEFAULT_CHUNK_BYTES};
+use crate::report::config::{Config, PatternMode, DEFAULT_CHUNK_BYTES, INVALID_SAMPLES};
 use crate::report::tally::{InvalidLine, KeyStat, PatternTally, Pos, Tally};
 use crate::report::Report;
 use crate::shared::counts::CountMap;
@@ -18,6 +18,7 @@ struct ReportIn {
     format: String,
     version: u32,
     full: bool,
+    complete: bool,
     errors: Vec<String>,
     config: ConfigIn,
     lines: u64,
@@ -50,6 +51,7 @@ struct InvalidIn {
 #[derive(Deserialize)]
 struct KvIn {
     pairs: u64,
+    distinct: Option<u64>,
     totals: Option<HashMap<String, serde_json::Number>>,
     document_frequencies: Option<HashMap<String, u64>>,
 }
@@ -57,12 +59,14 @@ struct KvIn {
 #[derive(Deserialize)]
 struct EmailsIn {
     total: u64,
+    distinct: Option<u64>,
     counts: Option<HashMap<String, u64>>,
 }
 
 #[derive(Deserialize)]
 struct PatternIn {
     total: u64,
+    distinct: Option<u64>,
     counts: Option<HashMap<String, u64>>,
 }
 
@@ -98,6 +102,8 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
     let mut report = Report::new(config_from(r.config)?)?;
     let cfg = report.config().clone();
     let mut t = Tally::new(&cfg);
+    // (what, stated number of distinct entries), checked against the loaded maps.
+    let mut distinct: Vec<(String, Option<u64>)> = Vec::new();
     t.lines = r.lines;
     t.documents = r.documents;
     t.bytes = r.bytes;
@@ -106,10 +112,13 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
         t.invalid.push(invalid_from(l)?);
     }
     if cfg.kv {
-        kv_from(r.kv.ok_or_else(|| not_full("\"kv\""))?, &mut t)?;
+        let kv = r.kv.ok_or_else(|| not_full("\"kv\""))?;
+        distinct.push(("kv".into(), kv.distinct));
+        kv_from(kv, &mut t)?;
     }
     if cfg.emails {
         let e = r.emails.ok_or_else(|| not_full("\"emails\""))?;
+        distinct.push(("emails".into(), e.distinct));
         t.emails_total = e.total;
         t.emails = to_map(e.counts.ok_or_else(|| not_full("\"emails.counts\""))?);
     }
@@ -118,6 +127,9 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
         let j = pin
             .remove(&p.name)
             .ok_or_else(|| bad(format!("pattern {:?} has no entry in \"patterns\"", p.name)))?;
+        if p.mode == PatternMode::Findall {
+            distinct.push((format!("patterns.{}", p.name), j.distinct));
+        }
         *pt = PatternTally {
             total: j.total,
             counts: match p.mode {
@@ -129,10 +141,108 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
             },
         };
     }
+    if let Some(name) = pin.keys().next() {
+        return Err(bad(format!(
+            "\"patterns\" has counts for {name:?}, which is not a pattern of the report's config"
+        )));
+    }
+    if r.complete != r.errors.is_empty() {
+        return Err(bad(format!(
+            "\"complete\" is {} but \"errors\" has {} entries (an incomplete report says why)",
+            r.complete,
+            r.errors.len()
+        )));
+    }
+    check_tally(&cfg, &t, &distinct)?;
     report.tally = t;
     report.errors = r.errors;
     report.fed = true;
     Ok(report)
+}
+
+/// Every invariant a report maintains, so that a loaded report is one this library could
+/// have produced (a hand-edited or corrupted one is refused, not merged into others).
+fn check_tally(cfg: &Config, t: &Tally, distinct: &[(String, Option<u64>)]) -> Result<()> {
+    if t.documents > t.lines {
+        return Err(bad(format!(
+            "it has {} documents but only {} lines",
+            t.documents, t.lines
+        )));
+    }
+    if t.invalid_count != t.lines - t.documents {
+        return Err(bad(format!(
+            "invalid.count is {} but lines - documents is {}",
+            t.invalid_count,
+            t.lines - t.documents
+        )));
+    }
+    let samples = t.invalid_count.min(INVALID_SAMPLES as u64);
+    if t.invalid.len() as u64 != samples {
+        return Err(bad(format!(
+            "invalid.lines has {} samples, expected {samples}",
+            t.invalid.len()
+        )));
+    }
+    for (what, stated) in distinct {
+        let have = match what.as_str() {
+            "kv" => t.kv.len(),
+            "emails" => t.emails.len(),
+            name => {
+                let i = cfg
+                    .patterns
+                    .iter()
+                    .position(|p| format!("patterns.{}", p.name) == name)
+                    .unwrap_or(0);
+                t.patterns.get(i).map_or(0, |p| p.counts.len())
+            }
+        } as u64;
+        if let Some(n) = stated {
+            if *n != have {
+                return Err(bad(format!("{what}.distinct is {n} but it has {have} entries")));
+            }
+        }
+    }
+    let mut key_docs = 0u64;
+    for (k, s) in t.kv.iter() {
+        if s.docs == 0 || s.docs > t.documents {
+            return Err(bad(format!(
+                "kv key {k:?} is in {} documents, not between 1 and documents ({})",
+                s.docs, t.documents
+            )));
+        }
+        key_docs = key_docs.saturating_add(s.docs);
+    }
+    // Each (document, key) is at least one pair.
+    if cfg.kv && key_docs > t.kv_pairs {
+        return Err(bad(format!(
+            "kv.pairs is {} but the document frequencies add up to {key_docs}",
+            t.kv_pairs
+        )));
+    }
+    let sum = |m: &CountMap<Box<str>>| m.values().try_fold(0u64, |a, &n| a.checked_add(n));
+    let exact = |what: &str, m: &CountMap<Box<str>>, total: u64| -> Result<()> {
+        if let Some((k, _)) = m.iter().find(|(_, &n)| n == 0) {
+            return Err(bad(format!("{what} has a count of 0 for {k:?}")));
+        }
+        if sum(m) != Some(total) {
+            return Err(bad(format!(
+                "{what}: the total {total} is not the sum of the counts"
+            )));
+        }
+        Ok(())
+    };
+    if cfg.emails {
+        if let Some(k) = t.emails.keys().find(|k| !k.contains('@')) {
+            return Err(bad(format!("{k:?} in emails.counts is not an email address")));
+        }
+        exact("emails", &t.emails, t.emails_total)?;
+    }
+    for (p, pt) in cfg.patterns.iter().zip(&t.patterns) {
+        if p.mode == PatternMode::Findall {
+            exact(&format!("patterns.{}", p.name), &pt.counts, pt.total)?;
+        }
+    }
+    Ok(())
 }
 
 fn config_from(c: ConfigIn) -> Result<Config> {

@@ -196,4 +196,64 @@ mod tests {
         assert!(err(&v).contains("unknown extractor \"nope\""));
         assert!(read_report(b"{").is_err());
     }
+
+    #[test]
+    fn loader_refuses_reports_that_break_an_invariant() {
+        let full = to_value(&report(3), true);
+        assert!(read_report(full.to_string().as_bytes()).is_ok());
+        let err = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = full.clone();
+            edit(&mut v);
+            read_report(v.to_string().as_bytes()).err().map(|e| e.message)
+        };
+        type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "6 documents but only 5 lines",
+                Box::new(|v| v["documents"] = 6.into()),
+            ),
+            (
+                "invalid.count is 2",
+                Box::new(|v| v["invalid"]["count"] = 2.into()),
+            ),
+            ("kv.pairs is 1", Box::new(|v| v["kv"]["pairs"] = 1.into())),
+            ("kv.distinct is 9", Box::new(|v| v["kv"]["distinct"] = 9.into())),
+            (
+                "emails: the total 5",
+                Box::new(|v| v["emails"]["total"] = 5.into()),
+            ),
+            (
+                "patterns.w: the total 4",
+                Box::new(|v| v["patterns"]["w"]["total"] = 4.into()),
+            ),
+            (
+                "is in 5 documents",
+                Box::new(|v| v["kv"]["document_frequencies"]["b"] = 5.into()),
+            ),
+            (
+                "not an email address",
+                Box::new(|v| {
+                    let c = v["emails"]["counts"].as_object_mut().unwrap();
+                    c.remove("x@b.org");
+                    c.insert("nobody".into(), 1.into());
+                }),
+            ),
+            (
+                "not a pattern of the report's config",
+                Box::new(|v| v["patterns"]["ghost"] = serde_json::json!({"total": 0, "counts": {}})),
+            ),
+            (
+                "\"complete\" is false",
+                Box::new(|v| v["complete"] = false.into()),
+            ),
+            (
+                "samples, expected 1",
+                Box::new(|v| v["invalid"]["lines"] = serde_json::json!([])),
+            ),
+        ];
+        for (want, edit) in cases {
+            let got = err(&*edit).unwrap_or_else(|| panic!("loaded a report with {want:?}"));
+            assert!(got.contains(want), "{want:?} not in {got:?}");
+        }
+    }
 }

@@ -1,7 +1,6 @@
 //! Writing a report as JSON.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -14,6 +13,7 @@ use crate::report::config::{Config, PatternMode};
 use crate::report::tally::Tally;
 use crate::report::Report;
 use crate::shared::counts::{ByCount, CountMap};
+use crate::shared::files::AtomicFile;
 use crate::shared::pyint::PyInt;
 
 /// A Python int as a JSON integer of any size.
@@ -96,14 +96,16 @@ pub fn write_report<W: Write>(r: &Report, w: W, full: bool, pretty: bool) -> Res
     })
 }
 
-/// Write `r` as JSON to the file at `path` (created or truncated) through a buffered
-/// writer; errors name the file.
+/// Write `r` as JSON to the file at `path` atomically: to a temporary file in its
+/// directory, renamed over `path` only once complete, so a failure (a full disk) leaves
+/// whatever was at `path` intact. Refuses a `path` that is one of the report's inputs.
+/// Errors name the file.
 pub fn write_report_file(r: &Report, path: &Path, full: bool, pretty: bool) -> Result<()> {
+    r.check_not_input(path, "report output")?;
     let io = |e: std::io::Error| Error::new(ErrorKind::Io, format!("cannot write '{}': {e}", path.display()));
-    let f = File::create(path).map_err(io)?;
-    let mut w = BufWriter::with_capacity(1 << 20, f);
-    write_report(r, &mut w, full, pretty)?;
-    w.flush().map_err(io)
+    let mut f = AtomicFile::create(path).map_err(io)?;
+    write_report(r, &mut f, full, pretty)?;
+    f.commit().map_err(io)
 }
 
 fn config_out(cfg: &Config) -> ConfigOut<'_> {

@@ -1,0 +1,171 @@
+"""Issue 12 regressions: the report never destroys input, never calls a partial read
+complete, and rejects bad arguments before doing any work."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import ferrokern as fk
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.run(
+        [sys.executable, "-m", "ferrokern", "report", "--no-progress", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+DATA = b"".join(f"k{i} {i} a{i}@x.org\n".encode() for i in range(200))
+
+
+def test_cli_per_doc_or_output_equal_to_an_input_is_refused_and_the_input_kept(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(DATA)
+    os.link(src, tmp_path / "alias.txt")
+    cases = [
+        ["-o", str(tmp_path / "r.json"), "--per-doc", str(src)],
+        ["-o", str(tmp_path / "r.json"), "--per-doc", str(tmp_path / "." / "alias.txt")],
+        ["-o", str(tmp_path / "alias.txt")],
+    ]
+    for extra in cases:
+        p = _cli(str(src), *extra)
+        assert p.returncode == 1, (extra, p.stderr)
+        assert "refusing to overwrite an input" in p.stderr and "no report written" in p.stderr
+        assert src.read_bytes() == DATA
+        assert not (tmp_path / "r.json").exists()
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["alias.txt", "in.txt"]
+
+
+def test_report_per_doc_equal_to_an_input_creates_nothing(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(DATA)
+    with pytest.raises(ValueError, match="refusing to overwrite an input"):
+        fk.report([src], per_doc=src, progress=False)
+    assert src.read_bytes() == DATA
+    # The library itself refuses too (C and Python users who build a Report by hand).
+    with fk.Report() as r:
+        r.set_per_doc(src)
+        with pytest.raises(ValueError, match="per-document output"):
+            r.feed_file(src)
+        assert not r.complete
+    assert src.read_bytes() == DATA
+
+
+def test_cli_duplicate_pattern_names_are_an_error(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(DATA)
+    out = tmp_path / "r.json"
+    p = _cli(str(src), "-o", str(out), "--pattern", "x=user", "--pattern", "x=mail")
+    assert p.returncode == 2 and "'x' is given twice" in p.stderr, p.stderr
+    p = _cli(str(src), "-o", str(out), "--pattern", "x=user", "--count-pattern", "x=apples")
+    assert p.returncode == 2 and "'x' is given twice" in p.stderr, p.stderr
+    assert not out.exists()
+
+
+def test_write_json_failure_leaves_the_old_report(tmp_path):
+    out = tmp_path / "r.json"
+    out.write_text("old")
+    with fk.Report() as r:
+        r.feed_texts(["a 1"])
+        with pytest.raises(OSError):
+            r.write_json(out / "under-a-file.json")
+        assert out.read_text() == "old"
+        r.write_json(out)
+    assert json.loads(out.read_text())["lines"] == 1
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["r.json"]
+
+
+def _small_files() -> None:
+    # In the child: writes past 4 KB fail with EFBIG (a full disk, as far as the writer can
+    # tell), instead of killing the process with SIGXFSZ.
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_cli_failed_writes_leave_the_old_files(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"".join(f"key{i} {i} u{i}@x{i}.org\n".encode() for i in range(3000)))
+    out, pd = tmp_path / "r.json", tmp_path / "d.jsonl"
+    out.write_text("old report")
+    pd.write_text("old lines\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    cmd = [sys.executable, "-m", "ferrokern", "report", "--no-progress", str(src), "--full", "-o", str(out)]
+    for extra in (["--per-doc", str(pd)], []):
+        p = subprocess.run(
+            cmd + extra, capture_output=True, text=True, env=env, timeout=60, preexec_fn=_small_files
+        )
+        assert p.returncode == 1, p.stderr
+        assert out.read_text() == "old report" and pd.read_text() == "old lines\n"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["d.jsonl", "in.txt", "r.json"]
+
+
+def test_merge_overflow_is_an_error_not_a_wrap():
+    with fk.Report() as a:
+        a.feed_texts(["x 1"])
+        d = json.loads(a.to_json(full=True))
+    d["bytes"] = 2**64 - 1
+    with fk.Report.from_json(json.dumps(d)) as big, fk.Report() as b:
+        b.feed_texts(["a"])
+        with pytest.raises(ValueError, match="bytes would overflow"):
+            big.merge(b)
+        assert big["bytes"] == 2**64 - 1 and big["lines"] == 1
+
+
+def test_from_json_refuses_an_inconsistent_report():
+    with fk.Report() as a:
+        a.feed_texts(["x 1", "bob@x.org"])
+        d = json.loads(a.to_json(full=True))
+    for key, value in [("documents", 5), ("complete", False)]:
+        bad = dict(d, **{key: value})
+        with pytest.raises(ValueError, match="not a loadable report"):
+            fk.Report.from_json(json.dumps(bad))
+
+
+def test_range_past_the_end_of_the_file_is_incomplete(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(DATA)
+    with fk.Report() as r:
+        with pytest.raises(OSError, match="past the end of the file"):
+            r.feed_file(src, range=(len(DATA) + 10, len(DATA) + 100))
+        assert r.complete is False
+        assert r["errors"]
+
+
+def test_feed_file_checks_its_arguments_before_merging_anything(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(DATA)
+    with fk.Report() as r:
+        with pytest.raises(TypeError, match="progress must be a callable"):
+            r.feed_file(src, progress=False)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="range"):
+            r.feed_file(src, range=(0, -1))
+        assert r["lines"] == 0 and r.complete
+
+
+@pytest.mark.parametrize("chunk", [2**30 + 1, 1 << 40, 2**63, 2**64 + 5])
+def test_chunk_size_has_a_maximum(chunk):
+    with pytest.raises(ValueError, match="maximum"):
+        fk.Report(chunk_size=chunk)
+
+
+def test_tables_get_a_clear_error():
+    pa = pytest.importorskip("pyarrow")
+    t = pa.table({"text": ["a 1"]})
+    with pytest.raises(TypeError, match="pass a column"):
+        fk.extract_and_aggregate(t)
+    assert fk.extract_and_aggregate(t["text"]) == [{"a": 1}]
+    pl = pytest.importorskip("polars")
+    with pytest.raises(TypeError, match="pass a column"):
+        fk.extract_and_aggregate(pl.DataFrame({"text": ["a 1"]}))
