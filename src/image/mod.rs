@@ -421,6 +421,14 @@ pub fn sobel<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, out: So
     if let Some(g) = &out.gy {
         check_shape("the gy output", g, h, w)?;
     }
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx2 = false;
+    if crate::parallel::serial(h.saturating_mul(w).saturating_mul(8)) {
+        sobel_band(src, border, 0, out, avx2);
+        return Ok(());
+    }
     let band = band_rows(h, w);
     let SobelOut {
         mut magnitude,
@@ -431,10 +439,6 @@ pub fn sobel<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, out: So
     let n = mags.len();
     let gxs = split_rows(&mut gx, band, n);
     let gys = split_rows(&mut gy, band, n);
-    #[cfg(target_arch = "x86_64")]
-    let avx2 = std::is_x86_feature_detected!("avx2");
-    #[cfg(not(target_arch = "x86_64"))]
-    let avx2 = false;
     crate::parallel::run(|| {
         mags.into_par_iter()
             .zip(gxs)
@@ -458,8 +462,16 @@ pub fn grayscale<P: Pixel, O: Real>(src: ArrayView3<P>, mut out: ArrayViewMut2<O
         )));
     }
     check_shape("the output", &out, h, w)?;
-    let band = band_rows(h, w);
     let src = Luma(src);
+    if crate::parallel::serial(h.saturating_mul(w).saturating_mul(c * std::mem::size_of::<P>())) {
+        let mut buf = vec![0.0f64; w];
+        for y in 0..h {
+            RowSource::<f64>::load(&src, y, &mut buf);
+            write_row(&buf, out.row_mut(y));
+        }
+        return Ok(());
+    }
+    let band = band_rows(h, w);
     let outs: Vec<_> = out.axis_chunks_iter_mut(Axis(0), band).collect();
     crate::parallel::run(|| {
         outs.into_par_iter().enumerate().for_each(|(i, mut o)| {

@@ -80,20 +80,46 @@ _IN_DTYPES = {
     "float64": lib.FK_DTYPE_F64,
 }
 _OUT_DTYPES = {"float32": lib.FK_DTYPE_F32, "float64": lib.FK_DTYPE_F64}
+# The same keyed by dtype.char: `dtype.name` is computed in Python by numpy on every access
+# (microseconds), `dtype.char` is a plain attribute. These are the only dtypes of each char.
+_IN_CHARS: dict[str, int] = {
+    "B": lib.FK_DTYPE_U8,
+    "H": lib.FK_DTYPE_U16,
+    "f": lib.FK_DTYPE_F32,
+    "d": lib.FK_DTYPE_F64,
+}
+_OUT_CHARS: dict[str, int] = {"f": lib.FK_DTYPE_F32, "d": lib.FK_DTYPE_F64}
+# ctypes parsed once, not on every call.
+_DOUBLE_P = ffi.typeof("double *")
+_IMAGE_P = {cls: ffi.typeof(f"{cls} *") for cls in ("FkImage", "FkImageOut", "FkColorImage")}
 
 
 def _np() -> Any:
     # numpy is imported on first use (sum and count_primes never need it). Any: the
     # internals below pass arrays of every dtype through; the public signatures say what
     # goes in and comes out.
-    import numpy as np
+    global _numpy
+    if _numpy is None:
+        import numpy
 
-    return np
+        _numpy = numpy
+    return _numpy
+
+
+_numpy: Any = None
 
 
 def _address(a: Any) -> int:
     address: int = a.__array_interface__["data"][0]
     return address
+
+
+def _ptr(a: Any) -> Any:
+    """A `char *` to `a`'s first element. `ffi.from_buffer` is a fast path for C-contiguous
+    arrays; `__array_interface__` (which builds a dict, microseconds) handles the others."""
+    if a.flags.c_contiguous:
+        return ffi.from_buffer(a)
+    return ffi.cast("char *", _address(a))
 
 
 def _border(border: Border) -> int:
@@ -128,7 +154,7 @@ def _readable(func: str, a: Any, ndim: int, shape_hint: str) -> Any:
         raise ValueError(
             f"{func}: expected a {ndim}-D array {shape_hint}, got {a.ndim}-D with shape {a.shape}"
         )
-    if a.dtype.name not in _IN_DTYPES or a.dtype.kind not in "uf":
+    if a.dtype.char not in _IN_CHARS:
         raise TypeError(
             f"{func}: dtype {a.dtype} is not supported; expected uint8, uint16, float32 or float64"
         )
@@ -141,14 +167,14 @@ def _readable(func: str, a: Any, ndim: int, shape_hint: str) -> Any:
     return a
 
 
-def _out(func: str, what: str, out: Any, shape: tuple[int, ...], dtype: str) -> Any:
+def _out(func: str, what: str, out: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     """A writable native float32/float64 array of `shape`: `out` checked, or a new one."""
     np = _np()
     if out is None:
         return np.empty(shape, dtype=dtype)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{func}: {what} must be a numpy array, got {type(out).__name__}")
-    if out.dtype.name not in _OUT_DTYPES or not out.dtype.isnative:
+    if out.dtype.char not in _OUT_CHARS or not out.dtype.isnative:
         raise TypeError(
             f"{func}: {what} has dtype {out.dtype}; expected float32 or float64 in native byte order"
         )
@@ -173,10 +199,10 @@ def _out_dtype(func: str, dtype: Any, default: str) -> str:
 def _image(a: Any, cls: str) -> Any:
     s = a.strides
     return ffi.new(
-        f"{cls}*",
+        _IMAGE_P[cls],
         {
-            "data": ffi.cast("void *", _address(a)),
-            "dtype": (_IN_DTYPES if cls == "FkImage" else _OUT_DTYPES)[a.dtype.name],
+            "data": _ptr(a),
+            "dtype": (_IN_CHARS if cls == "FkImage" else _OUT_CHARS)[a.dtype.char],
             "height": a.shape[0],
             "width": a.shape[1],
             "row_stride": s[0],
@@ -227,8 +253,8 @@ def sobel(
     ``gradients=True`` returns ``(magnitude, gx, gy)``. NaN spreads to its 8 neighbours only.
     """
     a = _readable("sobel", img, 2, "(height, width)")
-    default = "float64" if a.dtype.name == "float64" else "float32"
-    dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("sobel", dtype, default)
+    default = "float64" if a.dtype.char == "d" else "float32"
+    dt = out.dtype if isinstance(out, _np().ndarray) else _out_dtype("sobel", dtype, default)
     m = _out("sobel", "out", out, a.shape, dt)
     b = _border(border)
     c = _cval(cval)
@@ -252,10 +278,10 @@ def sobel(
 def _color(a: Any) -> Any:
     s = a.strides
     return ffi.new(
-        "FkColorImage*",
+        _IMAGE_P["FkColorImage"],
         {
-            "data": ffi.cast("void *", _address(a)),
-            "dtype": _IN_DTYPES[a.dtype.name],
+            "data": _ptr(a),
+            "dtype": _IN_CHARS[a.dtype.char],
             "height": a.shape[0],
             "width": a.shape[1],
             "channels": a.shape[2],
@@ -280,7 +306,7 @@ def grayscale(rgb: ArrayLike, out: FloatArray | None = None, *, dtype: DTypeLike
     ``np.dot(rgb[..., :3], [0.2989, 0.5870, 0.1140])``; float64 unless ``dtype``/``out`` say
     float32."""
     a = _rgb("grayscale", rgb)
-    dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("grayscale", dtype, "float64")
+    dt = out.dtype if isinstance(out, _np().ndarray) else _out_dtype("grayscale", dtype, "float64")
     o = _out("grayscale", "out", out, a.shape[:2], dt)
     check(lib.fk_grayscale(_color(a), _image(o, "FkImageOut")))
     return cast("FloatArray", o)
@@ -297,15 +323,15 @@ def edges(
     """``sobel(grayscale(rgb), border, cval=cval)`` in one pass, without the grayscale image.
     float64 for float64 input, float32 otherwise (or ``dtype``/``out``)."""
     a = _rgb("edges", rgb)
-    default = "float64" if a.dtype.name == "float64" else "float32"
-    dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("edges", dtype, default)
+    default = "float64" if a.dtype.char == "d" else "float32"
+    dt = out.dtype if isinstance(out, _np().ndarray) else _out_dtype("edges", dtype, default)
     o = _out("edges", "out", out, a.shape[:2], dt)
     check(lib.fk_edges_cval(_color(a), _border(border), _cval(cval), _image(o, "FkImageOut")))
     return cast("FloatArray", o)
 
 
 def _sum_raw(address: Any, n: int, stride: int) -> float:
-    res = ffi.new("double*")
+    res = ffi.new(_DOUBLE_P)
     check(lib.fk_sum_f64(address, n, stride, res))
     return float(res[0])
 
@@ -422,9 +448,9 @@ def _sum_flat(np: Any, a: Any) -> float:
     if a.ndim > 1:
         # The order of the values does not matter: any single-stride walk over them works.
         if a.flags.c_contiguous or a.flags.f_contiguous:
-            return _sum_raw(ffi.cast("void *", _address(a)), a.size, 8)
+            return _sum_raw(_ptr(a), a.size, 8)
         a = np.ascontiguousarray(a).reshape(-1)
-    return _sum_raw(ffi.cast("void *", _address(a)), a.shape[0], a.strides[0])
+    return _sum_raw(_ptr(a), a.shape[0], a.strides[0])
 
 
 @overload
