@@ -78,6 +78,20 @@
 #define FK_BORDER_REFLECT 3
 
 /**
+ * Sobel border mode: the image repeats periodically (`bcd|abcd|abc`, scipy's `wrap`,
+ * OpenCV's `BORDER_WRAP`).
+ */
+#define FK_BORDER_WRAP 4
+
+/**
+ * Sobel border mode: the image is padded with a constant (`vvv|abcd|vvv`, scipy's
+ * `constant`, OpenCV's `BORDER_CONSTANT`): 0 for `fk_sobel`/`fk_edges`, `cval` for
+ * `fk_sobel_cval`/`fk_edges_cval`. Unlike `FK_BORDER_ZERO`, border output pixels are
+ * computed.
+ */
+#define FK_BORDER_CONSTANT 5
+
+/**
  * Largest `limit` `fk_count_primes` accepts (10^13).
  */
 #define FK_MAX_PRIME_LIMIT 10000000000000
@@ -540,6 +554,22 @@ enum FkStatus fk_sobel(const struct FkImage *src,
                        const struct FkImageOut *gy);
 
 /**
+ * `fk_sobel` with `cval`, the value of the pixels outside the image for
+ * `FK_BORDER_CONSTANT` (converted to the working precision; NaN and infinities are
+ * allowed and spread as any pixel does). Other border modes ignore `cval`. Errors as for
+ * `fk_sobel`.
+ *
+ * # Safety
+ * As for `fk_sobel`.
+ */
+enum FkStatus fk_sobel_cval(const struct FkImage *src,
+                            uint32_t border,
+                            double cval,
+                            const struct FkImageOut *magnitude,
+                            const struct FkImageOut *gx,
+                            const struct FkImageOut *gy);
+
+/**
  * Luma `0.2989 R + 0.5870 G + 0.1140 B` of every pixel of `src` (computed in double
  * precision, as `np.dot(img[..., :3], [0.2989, 0.5870, 0.1140])`) into `out`
  * (`FK_DTYPE_F32` or `FK_DTYPE_F64`, height × width). Errors as for `fk_sobel`, and
@@ -570,6 +600,18 @@ enum FkStatus fk_grayscale(const struct FkColorImage *src, const struct FkImageO
 enum FkStatus fk_edges(const struct FkColorImage *src,
                        uint32_t border,
                        const struct FkImageOut *magnitude);
+
+/**
+ * `fk_edges` with `cval`, the luma of the pixels outside the image for
+ * `FK_BORDER_CONSTANT` (as in `fk_sobel_cval`). Errors as for `fk_edges`.
+ *
+ * # Safety
+ * As for `fk_edges`.
+ */
+enum FkStatus fk_edges_cval(const struct FkColorImage *src,
+                            uint32_t border,
+                            double cval,
+                            const struct FkImageOut *magnitude);
 
 /**
  * The correctly rounded sum of `n` native-endian doubles (the exact sum rounded once, to

@@ -91,6 +91,28 @@ fn current_pool() -> Result<Arc<ThreadPool>> {
     Ok(pool)
 }
 
+/// Default of [`serial`]'s threshold, in bytes of input: below it a kernel runs on the
+/// calling thread. Measured on the 2-core test machine with `bench/bench_arrays.py`'s
+/// small-input rows and `FERROKERN_SERIAL_BYTES` set to 0 (always parallel) against a
+/// large value (always serial): handing work to the pool and waiting for it costs tens of
+/// microseconds, which is what a serial pass over a few hundred kilobytes takes.
+pub(crate) const DEFAULT_SERIAL_BYTES: usize = 256 << 10;
+
+/// Whether a kernel touching `bytes` bytes of input should run serially on the calling
+/// thread rather than in the pool (also when the pool has one thread: the hand-off to it
+/// is pure cost). `FERROKERN_SERIAL_BYTES` overrides the threshold (read once), to measure
+/// the crossover on another machine.
+pub fn serial(bytes: usize) -> bool {
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let limit = *LIMIT.get_or_init(|| {
+        std::env::var("FERROKERN_SERIAL_BYTES")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(DEFAULT_SERIAL_BYTES)
+    });
+    bytes < limit || threads() == 1
+}
+
 /// Run `f` inside the library's pool (so rayon calls in `f` use it).
 pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
     let pool = current_pool()?;

@@ -32,6 +32,14 @@ pub const FK_BORDER_REFLECT101: u32 = 2;
 /// Sobel border mode: mirror repeating the edge (`cba|abcd|dcb`, scipy.ndimage's default;
 /// for a 3×3 kernel the same values as `FK_BORDER_REPLICATE`).
 pub const FK_BORDER_REFLECT: u32 = 3;
+/// Sobel border mode: the image repeats periodically (`bcd|abcd|abc`, scipy's `wrap`,
+/// OpenCV's `BORDER_WRAP`).
+pub const FK_BORDER_WRAP: u32 = 4;
+/// Sobel border mode: the image is padded with a constant (`vvv|abcd|vvv`, scipy's
+/// `constant`, OpenCV's `BORDER_CONSTANT`): 0 for `fk_sobel`/`fk_edges`, `cval` for
+/// `fk_sobel_cval`/`fk_edges_cval`. Unlike `FK_BORDER_ZERO`, border output pixels are
+/// computed.
+pub const FK_BORDER_CONSTANT: u32 = 5;
 
 /// Largest `limit` `fk_count_primes` accepts (10^13).
 pub const FK_MAX_PRIME_LIMIT: u64 = 10_000_000_000_000;
@@ -100,16 +108,18 @@ fn dtype_err(what: &str, code: u32, expected: &str) -> Error {
     )
 }
 
-fn border_arg(code: u32) -> Result<Border> {
+/// The border mode `code` names; `cval` is the padding of `FK_BORDER_CONSTANT`.
+fn border_arg(code: u32, cval: f64) -> Result<Border> {
     Ok(match code {
         FK_BORDER_ZERO => Border::Zero,
         FK_BORDER_REPLICATE => Border::Replicate,
         FK_BORDER_REFLECT101 => Border::Reflect101,
         FK_BORDER_REFLECT => Border::Reflect,
+        FK_BORDER_WRAP => Border::Wrap,
+        FK_BORDER_CONSTANT => Border::Constant(cval),
         _ => {
-            return Err(Error::invalid(format!(
-                "border = {code} is not one of FK_BORDER_ZERO/REPLICATE/REFLECT101/REFLECT (0..3)"
-            )))
+            let known = "FK_BORDER_ZERO/REPLICATE/REFLECT101/REFLECT/WRAP/CONSTANT (0..5)";
+            return Err(Error::invalid(format!("border = {code} is not one of {known}")));
         }
     })
 }
@@ -315,10 +325,30 @@ pub unsafe extern "C" fn fk_sobel(
     gx: *const FkImageOut,
     gy: *const FkImageOut,
 ) -> FkStatus {
+    // SAFETY: forwarded contract (the same as this export's).
+    unsafe { fk_sobel_cval(src, border, 0.0, magnitude, gx, gy) }
+}
+
+/// `fk_sobel` with `cval`, the value of the pixels outside the image for
+/// `FK_BORDER_CONSTANT` (converted to the working precision; NaN and infinities are
+/// allowed and spread as any pixel does). Other border modes ignore `cval`. Errors as for
+/// `fk_sobel`.
+///
+/// # Safety
+/// As for `fk_sobel`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sobel_cval(
+    src: *const FkImage,
+    border: u32,
+    cval: f64,
+    magnitude: *const FkImageOut,
+    gx: *const FkImageOut,
+    gy: *const FkImageOut,
+) -> FkStatus {
     guard(|| {
         let src = ref_arg(src, "src")?;
         let m = ref_arg(magnitude, "magnitude")?;
-        let border = border_arg(border)?;
+        let border = border_arg(border, cval)?;
         for (p, what) in [(gx, "gx"), (gy, "gy")] {
             if let Some(o) = p.as_ref() {
                 if o.dtype != m.dtype {
@@ -378,10 +408,26 @@ pub unsafe extern "C" fn fk_edges(
     border: u32,
     magnitude: *const FkImageOut,
 ) -> FkStatus {
+    // SAFETY: forwarded contract (the same as this export's).
+    unsafe { fk_edges_cval(src, border, 0.0, magnitude) }
+}
+
+/// `fk_edges` with `cval`, the luma of the pixels outside the image for
+/// `FK_BORDER_CONSTANT` (as in `fk_sobel_cval`). Errors as for `fk_edges`.
+///
+/// # Safety
+/// As for `fk_edges`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_edges_cval(
+    src: *const FkColorImage,
+    border: u32,
+    cval: f64,
+    magnitude: *const FkImageOut,
+) -> FkStatus {
     guard(|| {
         let src = ref_arg(src, "src")?;
         let m = ref_arg(magnitude, "magnitude")?;
-        let border = border_arg(border)?;
+        let border = border_arg(border, cval)?;
         dispatch(
             src.dtype,
             m.dtype,

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 
 /// How pixels outside the image are obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Border {
     /// Border output pixels are 0 (the reference double loop, which only computes the
     /// interior).
@@ -31,13 +31,27 @@ pub enum Border {
     /// `cba|abcd|dcb` (scipy.ndimage's default `reflect`, numpy's `symmetric`). With a 3×3
     /// kernel it gives the same values as `Replicate`.
     Reflect,
+    /// `bcd|abcd|abc` (scipy's `wrap`, OpenCV's `BORDER_WRAP`, numpy's `pad(mode="wrap")`).
+    Wrap,
+    /// `vvv|abcd|vvv`: the image padded with a constant (scipy's `constant` with `cval`,
+    /// OpenCV's `BORDER_CONSTANT`, numpy's `pad(mode="constant")`), converted to the working
+    /// precision.
+    Constant(f64),
 }
 
 impl Border {
-    /// The input index used for index -1 (`low`) or `n` (high) of an axis of length n ≥ 1.
+    /// The input index used for index -1 (`low`) or `n` (high) of an axis of length n ≥ 1
+    /// (for `Constant`, whose outside is no pixel, a placeholder the caller overwrites).
     fn outside(self, n: usize, low: bool) -> usize {
         match self {
-            Border::Zero | Border::Replicate | Border::Reflect => {
+            Border::Wrap => {
+                if low {
+                    n - 1
+                } else {
+                    0
+                }
+            }
+            Border::Zero | Border::Replicate | Border::Reflect | Border::Constant(_) => {
                 if low {
                     0
                 } else {
@@ -277,8 +291,16 @@ fn sobel_band<A: Real, O: Real, S: RowSource<A>>(
         vec![A::default(); w],
     );
     let want_g = out.gx.is_some() || out.gy.is_some();
+    // The row index standing for a row of `cval` (no image row has it).
+    const CONST_ROW: usize = usize::MAX - 1;
+    let cval = match border {
+        Border::Constant(v) => Some(A::from_f64(v)),
+        _ => None,
+    };
     let map = |y: isize| -> usize {
-        if y < 0 {
+        if cval.is_some() && (y < 0 || y as usize >= h) {
+            CONST_ROW
+        } else if y < 0 {
             border.outside(h, true)
         } else if y as usize >= h {
             border.outside(h, false)
@@ -306,9 +328,19 @@ fn sobel_band<A: Real, O: Real, S: RowSource<A>>(
                         .find(|&s| !need.contains(&held[s]))
                         .expect("a free row slot");
                     let buf = &mut rows[s];
-                    src.load(need[k], &mut buf[1..=w]);
-                    buf[0] = buf[cl + 1];
-                    buf[w + 1] = buf[cr + 1];
+                    match cval {
+                        Some(c) if need[k] == CONST_ROW => buf.fill(c),
+                        Some(c) => {
+                            src.load(need[k], &mut buf[1..=w]);
+                            buf[0] = c;
+                            buf[w + 1] = c;
+                        }
+                        None => {
+                            src.load(need[k], &mut buf[1..=w]);
+                            buf[0] = buf[cl + 1];
+                            buf[w + 1] = buf[cr + 1];
+                        }
+                    }
                     held[s] = need[k];
                     s
                 }
@@ -389,6 +421,14 @@ pub fn sobel<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, out: So
     if let Some(g) = &out.gy {
         check_shape("the gy output", g, h, w)?;
     }
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx2 = false;
+    if crate::parallel::serial(h.saturating_mul(w).saturating_mul(8)) {
+        sobel_band(src, border, 0, out, avx2);
+        return Ok(());
+    }
     let band = band_rows(h, w);
     let SobelOut {
         mut magnitude,
@@ -399,10 +439,6 @@ pub fn sobel<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, out: So
     let n = mags.len();
     let gxs = split_rows(&mut gx, band, n);
     let gys = split_rows(&mut gy, band, n);
-    #[cfg(target_arch = "x86_64")]
-    let avx2 = std::is_x86_feature_detected!("avx2");
-    #[cfg(not(target_arch = "x86_64"))]
-    let avx2 = false;
     crate::parallel::run(|| {
         mags.into_par_iter()
             .zip(gxs)
@@ -426,8 +462,16 @@ pub fn grayscale<P: Pixel, O: Real>(src: ArrayView3<P>, mut out: ArrayViewMut2<O
         )));
     }
     check_shape("the output", &out, h, w)?;
-    let band = band_rows(h, w);
     let src = Luma(src);
+    if crate::parallel::serial(h.saturating_mul(w).saturating_mul(c * std::mem::size_of::<P>())) {
+        let mut buf = vec![0.0f64; w];
+        for y in 0..h {
+            RowSource::<f64>::load(&src, y, &mut buf);
+            write_row(&buf, out.row_mut(y));
+        }
+        return Ok(());
+    }
+    let band = band_rows(h, w);
     let outs: Vec<_> = out.axis_chunks_iter_mut(Axis(0), band).collect();
     crate::parallel::run(|| {
         outs.into_par_iter().enumerate().for_each(|(i, mut o)| {

@@ -5,6 +5,18 @@ use ndarray::{s, Array2, Array3};
 fn reference(img: &Array2<f64>, border: Border) -> (Array2<f64>, Array2<f64>, Array2<f64>) {
     let (h, w) = img.dim();
     let at = |y: isize, x: isize| -> f64 {
+        let outside = y < 0 || x < 0 || y as usize >= h || x as usize >= w;
+        match border {
+            Border::Constant(c) if outside => return c,
+            // Wrapping written independently of `Border::outside`.
+            Border::Wrap => {
+                return img[[
+                    y.rem_euclid(h as isize) as usize,
+                    x.rem_euclid(w as isize) as usize,
+                ]]
+            }
+            _ => {}
+        }
         let yy = if y < 0 {
             border.outside(h, true)
         } else if y as usize >= h {
@@ -53,8 +65,21 @@ fn every_border_and_size_matches_the_formula() {
         Border::Replicate,
         Border::Reflect101,
         Border::Reflect,
+        Border::Wrap,
+        Border::Constant(2.5),
+        Border::Constant(0.0),
     ] {
-        for (h, w) in [(1, 1), (1, 5), (2, 2), (3, 3), (5, 1), (37, 53), (300, 7)] {
+        // The last size is above the serial threshold: the pool's banded path.
+        for (h, w) in [
+            (1, 1),
+            (1, 5),
+            (2, 2),
+            (3, 3),
+            (5, 1),
+            (37, 53),
+            (300, 7),
+            (301, 197),
+        ] {
             let img = image(h, w);
             let (want, wx, wy) = reference(&img, border);
             let mut m = Array2::zeros((h, w));

@@ -215,6 +215,15 @@ fn polyval_with(isa: Isa, coeffs: &[f64], x: ArrayView1<f64>, mut out: ArrayView
         )));
     }
     let stream = out.len() * 8 >= STREAM_BYTES;
+    if crate::parallel::serial(out.len().saturating_mul(8)) {
+        for (x, y) in x
+            .axis_chunks_iter(Axis(0), TASK)
+            .zip(out.axis_chunks_iter_mut(Axis(0), TASK))
+        {
+            chunk(isa, coeffs, x, y, stream);
+        }
+        return Ok(());
+    }
     let xs: Vec<_> = x.axis_chunks_iter(Axis(0), TASK).collect();
     let ys: Vec<_> = out.axis_chunks_iter_mut(Axis(0), TASK).collect();
     crate::parallel::run(|| {
@@ -227,29 +236,33 @@ fn polyval_with(isa: Isa, coeffs: &[f64], x: ArrayView1<f64>, mut out: ArrayView
 /// `x[i] = polyval(coeffs, x[i])`, in place.
 pub fn polyval_inplace(coeffs: &[f64], mut x: ArrayViewMut1<f64>) -> Result<()> {
     let isa = isa::best();
+    let serial = crate::parallel::serial(x.len().saturating_mul(8));
     let xs: Vec<_> = x.axis_chunks_iter_mut(Axis(0), TASK).collect();
-    crate::parallel::run(|| {
-        xs.into_par_iter().for_each(|mut x| {
-            // Each element is read before its own result is written, through a buffer.
-            let mut xb = [0.0f64; BUF];
-            let mut yb = [0.0f64; BUF];
-            for mut x in x.axis_chunks_iter_mut(Axis(0), BUF) {
-                let n = x.len();
-                for (b, v) in xb[..n].iter_mut().zip(x.iter()) {
-                    *b = *v;
-                }
-                match x.as_slice_mut() {
-                    Some(ys) => horner_dispatch(isa, coeffs, &xb[..n], ys, false),
-                    None => {
-                        horner_dispatch(isa, coeffs, &xb[..n], &mut yb[..n], false);
-                        for (o, v) in x.iter_mut().zip(&yb[..n]) {
-                            *o = *v;
-                        }
+    let each = |mut x: ArrayViewMut1<f64>| {
+        // Each element is read before its own result is written, through a buffer.
+        let mut xb = [0.0f64; BUF];
+        let mut yb = [0.0f64; BUF];
+        for mut x in x.axis_chunks_iter_mut(Axis(0), BUF) {
+            let n = x.len();
+            for (b, v) in xb[..n].iter_mut().zip(x.iter()) {
+                *b = *v;
+            }
+            match x.as_slice_mut() {
+                Some(ys) => horner_dispatch(isa, coeffs, &xb[..n], ys, false),
+                None => {
+                    horner_dispatch(isa, coeffs, &xb[..n], &mut yb[..n], false);
+                    for (o, v) in x.iter_mut().zip(&yb[..n]) {
+                        *o = *v;
                     }
                 }
             }
-        })
-    })
+        }
+    };
+    if serial {
+        xs.into_iter().for_each(each);
+        return Ok(());
+    }
+    crate::parallel::run(|| xs.into_par_iter().for_each(each))
 }
 
 #[cfg(test)]

@@ -602,6 +602,11 @@ fn add_block(acc: &mut ExactSum, xs: &[f64]) {
 }
 /// Correctly rounded sum of `xs`, in parallel in the library's pool.
 pub fn sum(xs: &[f64]) -> Result<f64> {
+    if crate::parallel::serial(std::mem::size_of_val(xs)) {
+        let mut acc = ExactSum::new();
+        acc.add_slice(xs);
+        return Ok(acc.value());
+    }
     let acc = crate::parallel::run(|| {
         xs.par_chunks(TASK)
             .fold(ExactSum::new, |mut acc, c| {
@@ -640,29 +645,35 @@ pub fn sum_bytes(bytes: &[u8], first: usize, len: usize, stride: isize) -> Resul
         let at = (first as isize + i as isize * stride) as usize;
         f64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap())
     };
-    let acc = crate::parallel::run(|| {
-        (0..len.div_ceil(TASK))
-            .into_par_iter()
-            .fold(ExactSum::new, |mut acc, t| {
-                // Gather into an aligned block, then take the same path as a slice.
-                let mut buf = [0.0f64; BLOCK];
-                let end = ((t + 1) * TASK).min(len);
-                let mut i = t * TASK;
-                while i < end {
-                    let n = (end - i).min(BLOCK);
-                    for (k, b) in buf[..n].iter_mut().enumerate() {
-                        *b = read(i + k);
-                    }
-                    add_block(&mut acc, &buf[..n]);
-                    i += n;
-                }
-                acc
-            })
-            .reduce(ExactSum::new, |mut a, b| {
-                a.merge(&b);
-                a
-            })
-    })?;
+    // Gather each task's values into an aligned block, then take the same path as a slice.
+    let task = |mut acc: ExactSum, t: usize| -> ExactSum {
+        let mut buf = [0.0f64; BLOCK];
+        let end = ((t + 1) * TASK).min(len);
+        let mut i = t * TASK;
+        while i < end {
+            let n = (end - i).min(BLOCK);
+            for (k, b) in buf[..n].iter_mut().enumerate() {
+                *b = read(i + k);
+            }
+            add_block(&mut acc, &buf[..n]);
+            i += n;
+        }
+        acc
+    };
+    let tasks = len.div_ceil(TASK);
+    let acc = if crate::parallel::serial(len.saturating_mul(8)) {
+        (0..tasks).fold(ExactSum::new(), task)
+    } else {
+        crate::parallel::run(|| {
+            (0..tasks)
+                .into_par_iter()
+                .fold(ExactSum::new, task)
+                .reduce(ExactSum::new, |mut a, b| {
+                    a.merge(&b);
+                    a
+                })
+        })?
+    };
     Ok(acc.value())
 }
 

@@ -77,11 +77,36 @@ static void test_sobel(void) {
     }
     FkImage s16 = {p16, FK_DTYPE_U16, H, W, W * 2, 2};
     FkImage sf = {pf, FK_DTYPE_F32, H, W, W * 4, 4};
-    for (uint32_t b = FK_BORDER_ZERO; b <= FK_BORDER_REFLECT; b++) {
+    for (uint32_t b = FK_BORDER_ZERO; b <= FK_BORDER_CONSTANT; b++) {
         CHECK_OK(fk_sobel(&src, b, &o64, NULL, NULL));
         CHECK_OK(fk_sobel(&s16, b, &m, NULL, NULL));
         CHECK_OK(fk_sobel(&sf, b, &o64, NULL, &ogy));
         CHECK_OK(fk_sobel(&flipped, b, &m, NULL, NULL));
+    }
+    /* wrap and constant (with cval) against the formula over an explicitly padded copy */
+    for (int mode = 0; mode < 3; mode++) {
+        double cval = mode == 2 ? 7.5 : 0.0;
+        uint32_t b = mode == 0 ? FK_BORDER_WRAP : FK_BORDER_CONSTANT;
+        double pad[(H + 2) * (W + 2)];
+        for (int y = -1; y <= H; y++)
+            for (int x = -1; x <= W; x++) {
+                int inside = y >= 0 && y < H && x >= 0 && x < W;
+                double v = mode == 0 ? pd[((y + H) % H) * W + (x + W) % W] : inside ? pd[y * W + x] : cval;
+                pad[(y + 1) * (W + 2) + x + 1] = v;
+            }
+        if (mode == 1)
+            CHECK_OK(fk_sobel(&src, b, &o64, &ogx, NULL));
+        else
+            CHECK_OK(fk_sobel_cval(&src, b, cval, &o64, &ogx, NULL));
+        ok = 1;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double wgx;
+                /* inside the padded copy no pixel is clamped, so ref_mag reads the padding */
+                double want = ref_mag(pad, H + 2, W + 2, y + 1, x + 1, &wgx, NULL);
+                ok &= md[y * W + x] == want && gx[y * W + x] == wgx;
+            }
+        CHECK(ok);
     }
     /* a 1x1 image is valid */
     FkImage one = {px, FK_DTYPE_U8, 1, 1, 1, 1};
@@ -96,7 +121,10 @@ static void test_sobel(void) {
     FkImage bad = src;
     bad.data = NULL;
     CHECK_ERR(fk_sobel(&bad, 0, &m, NULL, NULL), FK_STATUS_NULL_POINTER, "src is NULL");
-    CHECK_ERR(fk_sobel(&src, 4, &m, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "border = 4");
+    CHECK_ERR(fk_sobel(&src, 6, &m, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "border = 6");
+    CHECK_ERR(fk_sobel_cval(&src, 6, 1.0, &m, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "WRAP/CONSTANT");
+    CHECK_ERR(fk_sobel_cval(NULL, FK_BORDER_CONSTANT, 1.0, &m, NULL, NULL), FK_STATUS_NULL_POINTER, "src");
+    CHECK_ERR(fk_sobel_cval(&src, FK_BORDER_CONSTANT, 1.0, NULL, NULL, NULL), FK_STATUS_NULL_POINTER, "magnitude");
     bad = src;
     bad.dtype = 99;
     CHECK_ERR(fk_sobel(&bad, 0, &m, NULL, NULL), FK_STATUS_DTYPE, "expected FK_DTYPE_U8");
@@ -175,6 +203,15 @@ static void test_grayscale_and_edges(void) {
     badout.dtype = FK_DTYPE_U16;
     CHECK_ERR(fk_grayscale(&src, &badout), FK_STATUS_DTYPE, "expected FK_DTYPE_F32");
     CHECK_ERR(fk_edges(&src, 7, &eo), FK_STATUS_INVALID_ARGUMENT, "border");
+    CHECK_ERR(fk_edges_cval(&src, 6, 0.0, &eo), FK_STATUS_INVALID_ARGUMENT, "border = 6");
+    CHECK_ERR(fk_edges_cval(NULL, FK_BORDER_CONSTANT, 0.0, &eo), FK_STATUS_NULL_POINTER, "src");
+    /* fk_edges_cval = fk_sobel_cval of the luma, with the same cval */
+    CHECK_OK(fk_edges_cval(&src, FK_BORDER_CONSTANT, -3.25, &eo));
+    CHECK_OK(fk_sobel_cval(&gi, FK_BORDER_CONSTANT, -3.25, &so, NULL, NULL));
+    CHECK(memcmp(e, s, sizeof e) == 0);
+    CHECK_OK(fk_edges(&src, FK_BORDER_WRAP, &eo));
+    CHECK_OK(fk_sobel(&gi, FK_BORDER_WRAP, &so, NULL, NULL));
+    CHECK(memcmp(e, s, sizeof e) == 0);
     FkImageOut over = {rgb, FK_DTYPE_F32, 2, 2, 8, 4};
     FkColorImage small = {rgb, FK_DTYPE_U8, 2, 2, 3, 6, 3, 1};
     CHECK_ERR(fk_grayscale(&small, &over), FK_STATUS_OVERLAP, "overlaps the input");

@@ -25,18 +25,54 @@ if TYPE_CHECKING:
     #: A float32 or float64 result (the dtype follows the input, or `dtype` / `out`).
     FloatArray = NDArray[Union[np.float32, np.float64]]
 
-#: Border modes of the image kernels.
-Border = Literal["zero", "replicate", "reflect101", "reflect"]
+#: Border modes of the image kernels: ours, scipy.ndimage's mode names, or an OpenCV
+#: ``cv2.BORDER_*`` integer (0 CONSTANT, 1 REPLICATE, 2 REFLECT, 3 WRAP, 4 REFLECT_101).
+Border = Union[
+    Literal[
+        "zero",
+        "replicate",
+        "reflect101",
+        "reflect",
+        "wrap",
+        "constant",
+        "nearest",
+        "mirror",
+        "grid-wrap",
+        "grid-constant",
+        "grid-mirror",
+    ],
+    int,
+]
 
 # `sum` is left out: `from ferrokern import *` must not shadow the builtin (ferrokern.sum by name).
 __all__ = ["sobel", "grayscale", "edges", "polyval", "count_primes"]
 
-_BORDERS = {
+_BORDERS: dict[str, int] = {
     "zero": lib.FK_BORDER_ZERO,
     "replicate": lib.FK_BORDER_REPLICATE,
     "reflect101": lib.FK_BORDER_REFLECT101,
-    "reflect": lib.FK_BORDER_REFLECT,
+    "reflect": lib.FK_BORDER_REFLECT,  # also scipy's "reflect" (cba|abcd|dcb)
+    "wrap": lib.FK_BORDER_WRAP,  # also scipy's "wrap"
+    "constant": lib.FK_BORDER_CONSTANT,  # also scipy's "constant" (with cval)
+    # scipy.ndimage's other names; for filters the grid-* modes are synonyms.
+    "nearest": lib.FK_BORDER_REPLICATE,
+    "mirror": lib.FK_BORDER_REFLECT101,
+    "grid-wrap": lib.FK_BORDER_WRAP,
+    "grid-constant": lib.FK_BORDER_CONSTANT,
+    "grid-mirror": lib.FK_BORDER_REFLECT,
 }
+# OpenCV's cv2.BORDER_* values (BORDER_DEFAULT = BORDER_REFLECT_101 = 4); cv2 is not needed.
+_CV2_BORDERS: dict[int, int] = {
+    0: lib.FK_BORDER_CONSTANT,  # BORDER_CONSTANT
+    1: lib.FK_BORDER_REPLICATE,  # BORDER_REPLICATE
+    2: lib.FK_BORDER_REFLECT,  # BORDER_REFLECT (fedcba|abcdef|fedcba)
+    3: lib.FK_BORDER_WRAP,  # BORDER_WRAP
+    4: lib.FK_BORDER_REFLECT101,  # BORDER_REFLECT_101, BORDER_DEFAULT
+}
+_BORDER_HELP = (
+    f"border must be one of {', '.join(map(repr, _BORDERS))}, or an OpenCV cv2.BORDER_* constant: "
+    "0 (CONSTANT), 1 (REPLICATE), 2 (REFLECT), 3 (WRAP), 4 (REFLECT_101 / DEFAULT)"
+)
 _IN_DTYPES = {
     "uint8": lib.FK_DTYPE_U8,
     "uint16": lib.FK_DTYPE_U16,
@@ -44,15 +80,33 @@ _IN_DTYPES = {
     "float64": lib.FK_DTYPE_F64,
 }
 _OUT_DTYPES = {"float32": lib.FK_DTYPE_F32, "float64": lib.FK_DTYPE_F64}
+# The same keyed by dtype.char: `dtype.name` is computed in Python by numpy on every access
+# (microseconds), `dtype.char` is a plain attribute. These are the only dtypes of each char.
+_IN_CHARS: dict[str, int] = {
+    "B": lib.FK_DTYPE_U8,
+    "H": lib.FK_DTYPE_U16,
+    "f": lib.FK_DTYPE_F32,
+    "d": lib.FK_DTYPE_F64,
+}
+_OUT_CHARS: dict[str, int] = {"f": lib.FK_DTYPE_F32, "d": lib.FK_DTYPE_F64}
+# ctypes parsed once, not on every call.
+_DOUBLE_P = ffi.typeof("double *")
+_IMAGE_P = {cls: ffi.typeof(f"{cls} *") for cls in ("FkImage", "FkImageOut", "FkColorImage")}
 
 
 def _np() -> Any:
     # numpy is imported on first use (sum and count_primes never need it). Any: the
     # internals below pass arrays of every dtype through; the public signatures say what
     # goes in and comes out.
-    import numpy as np
+    global _numpy
+    if _numpy is None:
+        import numpy
 
-    return np
+        _numpy = numpy
+    return _numpy
+
+
+_numpy: Any = None
 
 
 def _address(a: Any) -> int:
@@ -60,12 +114,36 @@ def _address(a: Any) -> int:
     return address
 
 
-def _border(border: str) -> int:
+def _ptr(a: Any) -> Any:
+    """A `char *` to `a`'s first element. `ffi.from_buffer` is a fast path for C-contiguous
+    arrays; `__array_interface__` (which builds a dict, microseconds) handles the others."""
+    if a.flags.c_contiguous:
+        return ffi.from_buffer(a)
+    return ffi.cast("char *", _address(a))
+
+
+def _border(border: Border) -> int:
+    """The FK_BORDER_* code of a mode name or a cv2.BORDER_* integer."""
+    code: int | None
+    if isinstance(border, str):
+        code = _BORDERS.get(border)
+    elif isinstance(border, bool):  # an int subclass, but never a border
+        code = None
+    else:
+        try:
+            code = _CV2_BORDERS.get(operator.index(border))  # int, numpy integers
+        except TypeError:
+            code = None
+    if code is None:
+        raise ValueError(f"{_BORDER_HELP}; got {border!r}")
+    return code
+
+
+def _cval(cval: float) -> float:
     try:
-        code: int = _BORDERS[border]
-        return code
-    except (KeyError, TypeError):
-        raise ValueError(f"border must be one of {', '.join(map(repr, _BORDERS))}; got {border!r}") from None
+        return float(cval)
+    except (TypeError, ValueError):
+        raise TypeError(f"cval must be a real number, got {type(cval).__name__}") from None
 
 
 def _readable(func: str, a: Any, ndim: int, shape_hint: str) -> Any:
@@ -76,7 +154,7 @@ def _readable(func: str, a: Any, ndim: int, shape_hint: str) -> Any:
         raise ValueError(
             f"{func}: expected a {ndim}-D array {shape_hint}, got {a.ndim}-D with shape {a.shape}"
         )
-    if a.dtype.name not in _IN_DTYPES or a.dtype.kind not in "uf":
+    if a.dtype.char not in _IN_CHARS:
         raise TypeError(
             f"{func}: dtype {a.dtype} is not supported; expected uint8, uint16, float32 or float64"
         )
@@ -89,14 +167,14 @@ def _readable(func: str, a: Any, ndim: int, shape_hint: str) -> Any:
     return a
 
 
-def _out(func: str, what: str, out: Any, shape: tuple[int, ...], dtype: str) -> Any:
+def _out(func: str, what: str, out: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     """A writable native float32/float64 array of `shape`: `out` checked, or a new one."""
     np = _np()
     if out is None:
         return np.empty(shape, dtype=dtype)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{func}: {what} must be a numpy array, got {type(out).__name__}")
-    if out.dtype.name not in _OUT_DTYPES or not out.dtype.isnative:
+    if out.dtype.char not in _OUT_CHARS or not out.dtype.isnative:
         raise TypeError(
             f"{func}: {what} has dtype {out.dtype}; expected float32 or float64 in native byte order"
         )
@@ -121,10 +199,10 @@ def _out_dtype(func: str, dtype: Any, default: str) -> str:
 def _image(a: Any, cls: str) -> Any:
     s = a.strides
     return ffi.new(
-        f"{cls}*",
+        _IMAGE_P[cls],
         {
-            "data": ffi.cast("void *", _address(a)),
-            "dtype": (_IN_DTYPES if cls == "FkImage" else _OUT_DTYPES)[a.dtype.name],
+            "data": _ptr(a),
+            "dtype": (_IN_CHARS if cls == "FkImage" else _OUT_CHARS)[a.dtype.char],
             "height": a.shape[0],
             "width": a.shape[1],
             "row_stride": s[0],
@@ -141,6 +219,7 @@ def sobel(
     *,
     dtype: DTypeLike | None = None,
     gradients: Literal[False] = False,
+    cval: float = 0.0,
 ) -> FloatArray: ...
 @overload
 def sobel(
@@ -150,6 +229,7 @@ def sobel(
     *,
     dtype: DTypeLike | None = None,
     gradients: Literal[True],
+    cval: float = 0.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray]: ...
 
 
@@ -160,43 +240,48 @@ def sobel(
     *,
     dtype: DTypeLike | None = None,
     gradients: bool = False,
+    cval: float = 0.0,
 ) -> FloatArray | tuple[FloatArray, FloatArray, FloatArray]:
     """Sobel gradient magnitude ``sqrt(gx**2 + gy**2)`` of a 2-D image.
 
     ``img``: uint8, uint16, float32 or float64, any strides. ``border``: ``"zero"`` (border
     pixels of the result are 0, as in the reference loop), ``"replicate"``, ``"reflect101"``
-    (OpenCV's default) or ``"reflect"`` (scipy.ndimage's default). The result is float64 for
+    (OpenCV's default), ``"reflect"`` (scipy.ndimage's default), ``"wrap"`` or
+    ``"constant"`` (the image padded with ``cval``); scipy's names ``"nearest"`` and
+    ``"mirror"`` and OpenCV's ``cv2.BORDER_*`` integers are accepted too. The result is float64 for
     float64 input and float32 otherwise, unless ``dtype`` (or ``out``) says otherwise.
     ``gradients=True`` returns ``(magnitude, gx, gy)``. NaN spreads to its 8 neighbours only.
     """
     a = _readable("sobel", img, 2, "(height, width)")
-    default = "float64" if a.dtype.name == "float64" else "float32"
-    dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("sobel", dtype, default)
+    default = "float64" if a.dtype.char == "d" else "float32"
+    dt = out.dtype if isinstance(out, _np().ndarray) else _out_dtype("sobel", dtype, default)
     m = _out("sobel", "out", out, a.shape, dt)
     b = _border(border)
+    c = _cval(cval)
     if gradients:
         gx, gy = _np().empty(a.shape, dtype=m.dtype), _np().empty(a.shape, dtype=m.dtype)
         check(
-            lib.fk_sobel(
+            lib.fk_sobel_cval(
                 _image(a, "FkImage"),
                 b,
+                c,
                 _image(m, "FkImageOut"),
                 _image(gx, "FkImageOut"),
                 _image(gy, "FkImageOut"),
             )
         )
         return cast("tuple[FloatArray, FloatArray, FloatArray]", (m, gx, gy))
-    check(lib.fk_sobel(_image(a, "FkImage"), b, _image(m, "FkImageOut"), ffi.NULL, ffi.NULL))
+    check(lib.fk_sobel_cval(_image(a, "FkImage"), b, c, _image(m, "FkImageOut"), ffi.NULL, ffi.NULL))
     return cast("FloatArray", m)
 
 
 def _color(a: Any) -> Any:
     s = a.strides
     return ffi.new(
-        "FkColorImage*",
+        _IMAGE_P["FkColorImage"],
         {
-            "data": ffi.cast("void *", _address(a)),
-            "dtype": _IN_DTYPES[a.dtype.name],
+            "data": _ptr(a),
+            "dtype": _IN_CHARS[a.dtype.char],
             "height": a.shape[0],
             "width": a.shape[1],
             "channels": a.shape[2],
@@ -221,44 +306,64 @@ def grayscale(rgb: ArrayLike, out: FloatArray | None = None, *, dtype: DTypeLike
     ``np.dot(rgb[..., :3], [0.2989, 0.5870, 0.1140])``; float64 unless ``dtype``/``out`` say
     float32."""
     a = _rgb("grayscale", rgb)
-    dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("grayscale", dtype, "float64")
+    dt = out.dtype if isinstance(out, _np().ndarray) else _out_dtype("grayscale", dtype, "float64")
     o = _out("grayscale", "out", out, a.shape[:2], dt)
     check(lib.fk_grayscale(_color(a), _image(o, "FkImageOut")))
     return cast("FloatArray", o)
 
 
 def edges(
-    rgb: ArrayLike, border: Border = "zero", out: FloatArray | None = None, *, dtype: DTypeLike | None = None
+    rgb: ArrayLike,
+    border: Border = "zero",
+    out: FloatArray | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+    cval: float = 0.0,
 ) -> FloatArray:
-    """``sobel(grayscale(rgb), border)`` in one pass, without the grayscale image. float64
-    for float64 input, float32 otherwise (or ``dtype``/``out``)."""
+    """``sobel(grayscale(rgb), border, cval=cval)`` in one pass, without the grayscale image.
+    float64 for float64 input, float32 otherwise (or ``dtype``/``out``)."""
     a = _rgb("edges", rgb)
-    default = "float64" if a.dtype.name == "float64" else "float32"
-    dt = out.dtype.name if isinstance(out, _np().ndarray) else _out_dtype("edges", dtype, default)
+    default = "float64" if a.dtype.char == "d" else "float32"
+    dt = out.dtype if isinstance(out, _np().ndarray) else _out_dtype("edges", dtype, default)
     o = _out("edges", "out", out, a.shape[:2], dt)
-    check(lib.fk_edges(_color(a), _border(border), _image(o, "FkImageOut")))
+    check(lib.fk_edges_cval(_color(a), _border(border), _cval(cval), _image(o, "FkImageOut")))
     return cast("FloatArray", o)
 
 
 def _sum_raw(address: Any, n: int, stride: int) -> float:
-    res = ffi.new("double*")
+    res = ffi.new(_DOUBLE_P)
     check(lib.fk_sum_f64(address, n, stride, res))
     return float(res[0])
 
 
-def sum(buf: Buffer | Iterable[float]) -> float:  # noqa: A001 - ferrokern.sum by name; not in __all__, so `import *` keeps the builtin
-    """The correctly rounded sum of float64 values: equal to ``math.fsum`` for finite values,
-    the same for any thread count.
+@overload
+def sum(buf: Buffer | Iterable[float], axis: None = None) -> float: ...  # noqa: A001
+@overload
+def sum(buf: ArrayLike, axis: SupportsIndex) -> NDArray[np.float64]: ...  # noqa: A001
 
-    Accepts a numpy float64 array (any shape and strides, misaligned too), or any buffer of
-    doubles: ``array.array('d')``, a ``memoryview``, ``bytes``/``bytearray`` holding native
-    doubles (the length must be a multiple of 8), or else an iterable of numbers. NaN if any
-    value is NaN or both infinities occur; ±inf for an infinity, or when the exact sum is
-    beyond the float range (where ``math.fsum`` raises OverflowError); -0.0 only if every
-    value is -0.0."""
+
+def sum(  # noqa: A001 - ferrokern.sum by name; not in __all__, so `import *` keeps the builtin
+    buf: Buffer | Iterable[float] | ArrayLike, axis: SupportsIndex | None = None
+) -> float | NDArray[np.float64]:
+    """The correctly rounded sum of the values: the exact sum, rounded once to the nearest
+    double. Equal to ``math.fsum`` for finite values, the same for any thread count.
+
+    Accepts a numpy array of any float or integer dtype (or bool; any shape and strides,
+    misaligned too): integers, float32 and float16 are summed exactly (int64/uint64 values
+    beyond 2**53 too, where ``math.fsum`` would round each value first) and the result is
+    rounded once. Also any buffer: ``array.array`` of any type code, a ``memoryview``,
+    ``bytes``/``bytearray`` holding native doubles (the length must be a multiple of 8),
+    or else an iterable of numbers (each converted to float first, as ``math.fsum`` does).
+    ``axis`` (an int, for a numpy array or a buffer) sums along that axis, exactly per
+    row/column, and returns a float64 array. NaN if any value is NaN or both infinities
+    occur; ±inf for an infinity, or when the exact sum is beyond the float range (where
+    ``math.fsum`` raises OverflowError); -0.0 only if every value is -0.0."""
     np = sys.modules.get("numpy")  # a numpy array implies numpy is imported already
     if np is not None and isinstance(buf, np.ndarray):
-        return _sum_ndarray(np, buf)
+        return _sum_ndarray(np, buf, axis)
+    if axis is not None:
+        np = _np()
+        return _sum_ndarray(np, np.asarray(buf), axis)
     try:
         mv = memoryview(cast("Buffer", buf))  # TypeError when it is not one
     except TypeError:
@@ -267,6 +372,7 @@ def sum(buf: Buffer | Iterable[float]) -> float:  # noqa: A001 - ferrokern.sum b
                 f"sum: expected a buffer or an iterable of numbers, got {type(buf).__name__}"
             ) from None
         try:
+            # The fast path: array('d') converts each number as math.fsum does.
             mv = memoryview(array("d", cast("Iterable[float]", buf)))
         except TypeError as e:
             raise TypeError(f"sum: expected a buffer of doubles or an iterable of numbers ({e})") from None
@@ -274,8 +380,15 @@ def sum(buf: Buffer | Iterable[float]) -> float:  # noqa: A001 - ferrokern.sum b
     if fmt in ("B", "b", "c"):
         if mv.nbytes % 8:
             raise ValueError(f"sum: a buffer of {mv.nbytes} bytes is not a whole number of 8-byte doubles")
-    elif fmt not in ("d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d"):
-        raise TypeError(f"sum: expected a buffer of native doubles (format 'd'), got format {fmt!r}")
+    elif fmt not in _NATIVE_DOUBLE:
+        # Another element type (array('i'), array('f'), ...): through numpy, which reads
+        # every struct format code.
+        np = _np()
+        try:
+            a = np.asarray(mv)
+        except (TypeError, ValueError, NotImplementedError) as e:
+            raise TypeError(f"sum: cannot read a buffer of format {fmt!r} ({e})") from None
+        return _sum_ndarray(np, a, None)
     if not mv.c_contiguous:
         mv = memoryview(mv.tobytes())
     if mv.nbytes == 0:
@@ -283,11 +396,51 @@ def sum(buf: Buffer | Iterable[float]) -> float:  # noqa: A001 - ferrokern.sum b
     return _sum_raw(ffi.cast("void *", ffi.from_buffer(mv)), mv.nbytes // 8, 8)
 
 
-def _sum_ndarray(np: Any, a: Any) -> float:
-    if a.dtype.kind != "f" or a.dtype.itemsize != 8:
-        raise TypeError(f"sum: expected float64 values, got dtype {a.dtype}")
-    if not a.dtype.isnative:
-        a = a.astype(np.float64)
+_NATIVE_DOUBLE = ("d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d")
+
+
+def _exact_doubles(np: Any, a: Any) -> Any:
+    """Doubles with the same exact sum as `a`'s values, along each of `a`'s axes: float64 as
+    is, narrower floats, bool and integers up to 32 bits converted (exactly), 64-bit
+    integers split into a high and a low part, each exact in a double, laid side by side
+    along a new last axis."""
+    kind, size = a.dtype.kind, a.dtype.itemsize
+    if kind == "f" and size == 8:
+        return a
+    if kind == "b" or (kind == "f" and size < 8) or (kind in "iu" and size <= 4):
+        return a.astype(np.float64)
+    if kind in "iu" and size == 8:
+        # x = hi * 2**32 + lo with lo in [0, 2**32) and |hi| < 2**32: both exact doubles.
+        native = a.astype(a.dtype.newbyteorder("="), copy=False)
+        hi = (native >> 32).astype(np.float64) * 4294967296.0
+        lo = (native & 0xFFFFFFFF).astype(np.float64)
+        return np.stack([hi, lo], axis=-1)
+    raise TypeError(f"sum: dtype {a.dtype} is not supported; expected a float, integer or bool dtype")
+
+
+def _sum_ndarray(np: Any, a: Any, axis: SupportsIndex | None) -> float | NDArray[np.float64]:
+    d = _exact_doubles(np, a)
+    if not d.dtype.isnative:
+        d = d.astype(np.float64)
+    if axis is None:
+        return _sum_flat(np, d)
+    ax = operator.index(axis)
+    if a.ndim != 2:
+        raise ValueError(f"sum: axis= needs a 2-D array, got {a.ndim}-D with shape {a.shape}")
+    if not -2 <= ax < 2:
+        raise ValueError(f"sum: axis {ax} is out of bounds for a 2-D array")
+    ax %= 2
+    # Move the kept axis first; each remaining (1 or 2-D, with the split parts) slice is
+    # one exact sum.
+    d = np.moveaxis(d, 1 - ax, 0)
+    res = np.empty(d.shape[0], dtype=np.float64)
+    for i in range(d.shape[0]):
+        res[i] = _sum_flat(np, d[i])
+    return cast("NDArray[np.float64]", res)
+
+
+def _sum_flat(np: Any, a: Any) -> float:
+    """The correctly rounded sum of every value of a native float64 array."""
     if a.size == 0:
         return 0.0
     if a.ndim == 0:
@@ -295,9 +448,9 @@ def _sum_ndarray(np: Any, a: Any) -> float:
     if a.ndim > 1:
         # The order of the values does not matter: any single-stride walk over them works.
         if a.flags.c_contiguous or a.flags.f_contiguous:
-            return _sum_raw(ffi.cast("void *", _address(a)), a.size, 8)
+            return _sum_raw(_ptr(a), a.size, 8)
         a = np.ascontiguousarray(a).reshape(-1)
-    return _sum_raw(ffi.cast("void *", _address(a)), a.shape[0], a.strides[0])
+    return _sum_raw(_ptr(a), a.shape[0], a.strides[0])
 
 
 @overload

@@ -16,6 +16,10 @@
 
 #define FK_BORDER_REFLECT 3
 
+#define FK_BORDER_WRAP 4
+
+#define FK_BORDER_CONSTANT 5
+
 #define FK_MAX_PRIME_LIMIT 10000000000000
 
 #define FK_REPORT_EMAILS 1
@@ -177,11 +181,23 @@ enum FkStatus fk_sobel(const struct FkImage *src,
                        const struct FkImageOut *gx,
                        const struct FkImageOut *gy);
 
+enum FkStatus fk_sobel_cval(const struct FkImage *src,
+                            uint32_t border,
+                            double cval,
+                            const struct FkImageOut *magnitude,
+                            const struct FkImageOut *gx,
+                            const struct FkImageOut *gy);
+
 enum FkStatus fk_grayscale(const struct FkColorImage *src, const struct FkImageOut *out);
 
 enum FkStatus fk_edges(const struct FkColorImage *src,
                        uint32_t border,
                        const struct FkImageOut *magnitude);
+
+enum FkStatus fk_edges_cval(const struct FkColorImage *src,
+                            uint32_t border,
+                            double cval,
+                            const struct FkImageOut *magnitude);
 
 enum FkStatus fk_sum_f64(const void *data, size_t n, ptrdiff_t stride, double *out);
 

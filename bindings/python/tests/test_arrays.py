@@ -18,8 +18,14 @@ from hypothesis.extra import numpy as hnp
 
 import ferrokern as fk
 
-PAD_MODE = {"replicate": "edge", "reflect101": "reflect", "reflect": "symmetric"}
-BORDERS = ["zero", "replicate", "reflect101", "reflect"]
+PAD_MODE = {
+    "replicate": "edge",
+    "reflect101": "reflect",
+    "reflect": "symmetric",
+    "wrap": "wrap",
+    "constant": "constant",
+}
+BORDERS = ["zero", "replicate", "reflect101", "reflect", "wrap", "constant"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -27,7 +33,7 @@ BORDERS = ["zero", "replicate", "reflect101", "reflect"]
 # ---------------------------------------------------------------------------------------
 
 
-def ref_gradients(img, border, work):
+def ref_gradients(img, border, work, cval=0.0):
     """The issue's formulas in numpy, evaluated in `work` precision in the same order."""
     p = np.asarray(img).astype(work)
     h, w = p.shape
@@ -37,7 +43,8 @@ def ref_gradients(img, border, work):
             igx, igy = _formula(p)
             gx[1:-1, 1:-1], gy[1:-1, 1:-1] = igx, igy
     else:
-        gx, gy = _formula(np.pad(p, 1, mode=PAD_MODE[border]))
+        kw = {"constant_values": work(cval)} if border == "constant" else {}
+        gx, gy = _formula(np.pad(p, 1, mode=PAD_MODE[border], **kw))
     with np.errstate(all="ignore"):
         return np.sqrt(gx * gx + gy * gy), gx, gy
 
@@ -183,6 +190,103 @@ def test_sobel_matches_scipy_and_opencv_conventions():
     np.testing.assert_allclose(m, cv2.magnitude(ox, oy), rtol=1e-12, atol=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("out_dt", [np.float32, np.float64])
+def test_sobel_constant_cval_every_layout_and_dtype(dtype, out_dt):
+    # cval is converted to the working precision; 0.1 is not exact in float32.
+    a = image((19, 26), dtype, seed=13)
+    for cval in [0.1, -250.0, 7.0]:
+        want, wgx, wgy = ref_gradients(a, "constant", work_dtype(dtype, out_dt), cval)
+        for name, v in layouts(a):
+            m, gx, gy = fk.sobel(v, "constant", dtype=out_dt, gradients=True, cval=cval)
+            np.testing.assert_array_equal(m, want.astype(out_dt), err_msg=f"{name} {cval}")
+            np.testing.assert_array_equal(gx, wgx.astype(out_dt), err_msg=f"{name} {cval}")
+            np.testing.assert_array_equal(gy, wgy.astype(out_dt), err_msg=f"{name} {cval}")
+            assert_edges = fk.edges(np.stack([v] * 3, axis=-1).astype(np.float64), "constant", cval=cval)
+            lum = ref_luma(np.stack([v] * 3, axis=-1))
+            np.testing.assert_array_equal(assert_edges, ref_gradients(lum, "constant", np.float64, cval)[0])
+
+
+SCIPY_MODES = {
+    "reflect": "reflect",
+    "mirror": "reflect101",
+    "nearest": "replicate",
+    "wrap": "wrap",
+    "constant": "constant",
+    "grid-wrap": "wrap",
+    "grid-mirror": "reflect",
+    "grid-constant": "constant",
+}
+
+
+@pytest.mark.parametrize("mode", list(SCIPY_MODES))
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_sobel_scipy_mode_names_match_scipy(mode, dtype):
+    scipy_ndimage = pytest.importorskip("scipy.ndimage")
+    a = image((21, 30), dtype, seed=17)
+    ad = a.astype(np.float64)
+    # scipy's sobel(axis=1) is gx; integer-valued inputs make every sum exact, so the two
+    # evaluation orders (scipy's separable passes, our formula) agree bit for bit.
+    exact = dtype in (np.uint8, np.uint16)
+    for name, v in layouts(a):
+        _, gx, gy = fk.sobel(v, mode, gradients=True, dtype=np.float64)
+        for got, axis in [(gx, 1), (gy, 0)]:
+            want = scipy_ndimage.sobel(ad, axis=axis, mode=mode)
+            if exact:
+                np.testing.assert_array_equal(got, want, err_msg=f"{name} {mode}")
+            else:
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9, err_msg=f"{name} {mode}")
+        np.testing.assert_array_equal(
+            fk.sobel(v, mode), fk.sobel(v, SCIPY_MODES[mode]), err_msg=f"{name} alias {mode}"
+        )
+
+
+@pytest.mark.parametrize("cval", [3.0, -17.5])
+def test_sobel_constant_cval_matches_scipy_correlate(cval):
+    # scipy.ndimage.sobel pads each of its two 1-D passes with cval (so the intermediate
+    # result too), which for cval != 0 differs from padding the image; the 2-D correlation
+    # with the Sobel kernel pads the image, as we (and np.pad, cv2.copyMakeBorder) do.
+    scipy_ndimage = pytest.importorskip("scipy.ndimage")
+    a = image((15, 22), np.uint8, seed=19).astype(np.float64)
+    kx = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float64)
+    _, gx, gy = fk.sobel(a, "constant", gradients=True, cval=cval)
+    np.testing.assert_array_equal(gx, scipy_ndimage.correlate(a, kx, mode="constant", cval=cval))
+    np.testing.assert_array_equal(gy, scipy_ndimage.correlate(a, kx.T, mode="constant", cval=cval))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_sobel_opencv_border_constants_match_cv2(dtype):
+    cv2 = pytest.importorskip("cv2")
+    a = image((24, 29), dtype, seed=23)
+    ours = {
+        cv2.BORDER_CONSTANT: "constant",
+        cv2.BORDER_REPLICATE: "replicate",
+        cv2.BORDER_REFLECT: "reflect",
+        cv2.BORDER_WRAP: "wrap",
+        cv2.BORDER_REFLECT_101: "reflect101",
+        cv2.BORDER_DEFAULT: "reflect101",
+    }
+    assert cv2.BORDER_DEFAULT == cv2.BORDER_REFLECT_101 == 4
+    ddepth, out_dt = (cv2.CV_64F, np.float64) if dtype == np.float64 else (cv2.CV_32F, np.float32)
+    exact = dtype in (np.uint8, np.uint16)
+    for code, name in ours.items():
+        _, gx, gy = fk.sobel(a, code, gradients=True)
+        np.testing.assert_array_equal(gx, fk.sobel(a, name, gradients=True)[1])
+        np.testing.assert_array_equal(fk.sobel(a, np.int64(code)), fk.sobel(a, name))
+        if code == cv2.BORDER_WRAP:
+            continue  # cv2.Sobel refuses BORDER_WRAP; checked against scipy's "wrap" above
+        ox = cv2.Sobel(a, ddepth, 1, 0, ksize=3, borderType=code)
+        oy = cv2.Sobel(a, ddepth, 0, 1, ksize=3, borderType=code)
+        assert gx.dtype == ox.dtype == out_dt
+        if exact:
+            np.testing.assert_array_equal(gx, ox, err_msg=name)
+            np.testing.assert_array_equal(gy, oy, err_msg=name)
+        else:
+            tol = 1e-5 if dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(gx, ox, rtol=tol, atol=tol * 100, err_msg=name)
+            np.testing.assert_allclose(gy, oy, rtol=tol, atol=tol * 100, err_msg=name)
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (1, 4), (4, 1), (2, 2), (2, 5), (3, 3)])
 @pytest.mark.parametrize("border", BORDERS)
 def test_sobel_small_images(shape, border):
@@ -251,8 +355,13 @@ def test_sobel_errors():
         fk.sobel(a.astype(np.complex128))
     with pytest.raises(ValueError, match="empty"):
         fk.sobel(np.zeros((0, 4)))
-    with pytest.raises(ValueError, match="border"):
-        fk.sobel(a, "wrap")
+    for bad in ["bogus", "Wrap", 5, 16, -1, True, 2.0, None]:
+        with pytest.raises(
+            ValueError, match=r"one of 'zero'.*'mirror'.*cv2\.BORDER_\* constant: 0 \(CONSTANT\)"
+        ):
+            fk.sobel(a, bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="cval must be a real number"):
+        fk.sobel(a, "constant", cval="x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"shape \(5, 5\); expected \(5, 6\)"):
         fk.sobel(a, out=np.zeros((5, 5)))
     with pytest.raises(TypeError, match="float32 or float64"):
@@ -421,14 +530,133 @@ def test_sum_specials_and_overflow():
 def test_sum_errors():
     with pytest.raises(ValueError, match="13 bytes is not a whole number of 8-byte doubles"):
         fk.sum(b"x" * 13)
-    with pytest.raises(TypeError, match="format 'f'"):
-        fk.sum(array("f", [1.0]))
-    with pytest.raises(TypeError, match="float64"):
-        fk.sum(np.ones(3, np.float32))
+    with pytest.raises(TypeError, match="float, integer or bool"):
+        fk.sum(np.ones(3, np.complex128))
+    with pytest.raises(TypeError, match="float, integer or bool"):
+        fk.sum(np.array(["a"]))
+    with pytest.raises(ValueError, match="axis= needs a 2-D array"):
+        fk.sum(np.ones(3), axis=0)
+    with pytest.raises(ValueError, match="out of bounds"):
+        fk.sum(np.ones((2, 3)), axis=2)
     with pytest.raises(TypeError):
         fk.sum("abc")
     with pytest.raises(TypeError):
         fk.sum(["a"])
+
+
+INT_DTYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
+
+
+def exact_round(values):
+    """The exact sum of `values` (ints or floats), rounded once: Fraction -> float rounds
+    correctly (to nearest, ties to even)."""
+    return float(
+        builtins_sum((Fraction(int(v)) if isinstance(v, int) else Fraction(v) for v in values), Fraction(0))
+    )
+
+
+builtins_sum = __builtins__["sum"] if isinstance(__builtins__, dict) else __builtins__.sum
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), dtype=st.sampled_from(INT_DTYPES))
+def test_sum_integer_dtypes_exact_then_rounded(data, dtype):
+    info = np.iinfo(dtype)
+    a = data.draw(hnp.arrays(dtype, st.integers(0, 300), elements=st.integers(int(info.min), int(info.max))))
+    want = exact_round(a.tolist())
+    assert fk.sum(a) == want
+    if np.dtype(dtype).itemsize <= 4:
+        # every value is an exact double, so math.fsum (which converts each) agrees
+        assert fk.sum(a) == math.fsum(a.tolist())
+    assert fk.sum(a[::-3]) == exact_round(a[::-3].tolist())
+    assert fk.sum(a.astype(a.dtype.newbyteorder())) == want
+
+
+def test_sum_int64_beyond_2_53_is_exact():
+    big = 2**53 + 1
+    a = np.array([big, 1], np.int64)
+    # math.fsum rounds 2**53 + 1 to a double first and then gets 2**53 (ties to even)
+    assert math.fsum(a.tolist()) == 2.0**53
+    assert fk.sum(a) == 2.0**53 + 2  # the exact 2**53 + 2
+    m = np.iinfo(np.int64)
+    a = np.array([m.max, m.max, m.min, 7, m.min, -1], np.int64)
+    assert fk.sum(a) == float(int(m.max) * 2 + int(m.min) * 2 + 6) == 4.0
+    u = np.array([2**64 - 1] * 3 + [1], np.uint64)
+    assert fk.sum(u) == float(3 * (2**64 - 1) + 1)
+    # cancellation that a float64 conversion would lose entirely
+    a = np.array([2**62 + 1, -(2**62)], np.int64)
+    assert fk.sum(a) == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), max_size=200))
+def test_sum_float32_exact_in_double_then_rounded(xs):
+    a = np.array(xs, np.float32)
+    assert fk.sum(a) == math.fsum(a.astype(np.float64).tolist())
+    assert fk.sum(array("f", xs)) == math.fsum(a.astype(np.float64).tolist())
+    h = np.clip(a, -60000, 60000).astype(np.float16)  # within float16's range
+    assert fk.sum(h) == math.fsum(h.astype(np.float64).tolist())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-(2**53), 2**53),
+            st.floats(allow_nan=False, allow_infinity=False, max_value=1e300, min_value=-1e300),
+        ),
+        max_size=100,
+    )
+)
+def test_sum_lists_of_ints_and_floats_equal_fsum(xs):
+    try:
+        want = math.fsum(xs)
+    except OverflowError:
+        return  # fsum's intermediate overflow; covered in test_sum_specials_and_overflow
+    assert fk.sum(xs) == want
+    assert fk.sum(iter(xs)) == want
+
+
+def test_sum_buffers_of_other_types():
+    assert fk.sum(array("i", [1, 2, -3, 2**31 - 1])) == 2**31 - 1
+    assert fk.sum(array("q", [2**53 + 1, 1])) == 2.0**53 + 2
+    assert fk.sum(np.array([True, True, False])) == 2.0
+    assert fk.sum(range(10)) == 45.0
+    assert fk.sum(np.arange(10)) == 45.0
+    assert fk.sum([np.int64(3), np.float32(0.5)]) == 3.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.data(),
+    dtype=st.sampled_from([np.float64, np.float32, np.int64, np.uint8, np.int32]),
+    axis=st.sampled_from([0, 1, -1, -2]),
+)
+def test_sum_axis_exact_per_row_and_column(data, dtype, axis):
+    shape = data.draw(st.tuples(st.integers(0, 9), st.integers(0, 9)))
+    if np.dtype(dtype).kind == "f":
+        bound = 1e300 if dtype == np.float64 else 2.0**127
+        elements = st.floats(
+            width=np.dtype(dtype).itemsize * 8,
+            allow_nan=False,
+            allow_infinity=False,
+            min_value=-bound,
+            max_value=bound,
+        )
+    else:
+        info = np.iinfo(dtype)
+        elements = st.integers(int(info.min), int(info.max))
+    a = data.draw(hnp.arrays(dtype, shape, elements=elements))
+    got = fk.sum(a, axis=axis)
+    kept = a.shape[1 - (axis % 2)]
+    assert got.dtype == np.float64 and got.shape == (kept,)
+    lines = a.T if axis % 2 == 0 else a
+    want = [exact_round(line.tolist()) for line in lines]
+    np.testing.assert_array_equal(got, np.array(want, np.float64).reshape(kept))
+    # a transposed (Fortran-order) view and a list of lists give the same
+    np.testing.assert_array_equal(fk.sum(np.asfortranarray(a), axis=axis), got)
+    if a.dtype == np.float64:
+        np.testing.assert_array_equal(fk.sum(a.tolist(), axis=axis) if a.size else got, got)
 
 
 def test_sum_and_count_primes_do_not_import_numpy():
