@@ -14,7 +14,7 @@ ferrokern.compile(r"\w+", ignore_case="yes")  # E: arg-type
 ferrokern.compile(r"\w+").findall(["x"], lower=1)  # E: arg-type
 n: str = ferrokern.count_primes(100)  # E: assignment
 total: int = ferrokern.sum([1.0, 2.0])  # E: assignment
-ferrokern.sobel(np.zeros((4, 4)), border="wrap")  # E: call-overload
+ferrokern.sobel(np.zeros((4, 4)), border="circular")  # E: call-overload
 ferrokern.report("a.txt", top="ten")  # E: arg-type
 ferrokern.dask.report(["a.txt"], split_bytes="64M")  # E: arg-type
 ferrokern.Report.from_json(42)  # E: arg-type
