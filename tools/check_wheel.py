@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import configparser
 import email.parser
+import io
 import subprocess
 import sys
 import zipfile
@@ -52,7 +53,7 @@ def check(wheel: Path, policy: str, auditwheel: str) -> list[str]:
             problems.append(f"expected one native library in ferrokern/_lib/, found {libs}")
         for lib in libs:
             with z.open(lib) as f:
-                elf = ELFFile(__import__("io").BytesIO(f.read()))
+                elf = ELFFile(io.BytesIO(f.read()))
                 sections = {s.name for s in elf.iter_sections()}
             debug = sorted(s for s in sections if s.startswith((".debug", ".zdebug")))
             if debug or ".symtab" in sections:

@@ -15,8 +15,9 @@ from cffi import FFI
 
 _HERE = Path(__file__).resolve().parent
 _LIBNAME = {"darwin": "libferrokern.dylib", "win32": "ferrokern.dll"}.get(sys.platform, "libferrokern.so")
-# What maturin names the cdylib it puts into the wheel's `ferrokern/_lib/` (cffi bindings mode).
-_BUNDLED_GLOB = {"win32": "*.dll"}.get(sys.platform, "*.so" if sys.platform != "darwin" else "*.dylib")
+# maturin picks the name of the cdylib it puts into the wheel's `ferrokern/_lib/` (cffi bindings
+# mode); any library with this platform's suffix there is it.
+_BUNDLED_GLOB = "*" + Path(_LIBNAME).suffix
 
 #: cffi in ABI mode. Typed Any: the C types, and the fields of the cdata it makes, come from
 #: the cdef at run time, which no static stub describes.
