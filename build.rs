@@ -45,6 +45,41 @@ fn set_soname(header: &str) {
     }
 }
 
+/// What `cbindgen.toml`'s `after_includes` declares, without preprocessor lines.
+const ARROW_STRUCTS_FOR_CDEF: &str = "struct ArrowSchema {
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+  void (*release)(struct ArrowSchema*);
+  void* private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+  void (*release)(struct ArrowArray*);
+  void* private_data;
+};
+
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
+  const char* (*get_last_error)(struct ArrowArrayStream*);
+  void (*release)(struct ArrowArrayStream*);
+  void* private_data;
+};
+";
+
 fn main() {
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     let root = Path::new(&crate_dir);
@@ -67,6 +102,8 @@ fn main() {
     cdef.header = None;
     cdef.autogen_warning = None;
     cdef.documentation = false;
+    // The Arrow structs without the include guards and flag macros (cdef takes no directives).
+    cdef.after_includes = Some(ARROW_STRUCTS_FOR_CDEF.to_string());
     write_if_changed(
         &root.join("bindings/python/ferrokern/_cdef.h"),
         &render(&crate_dir, cdef),

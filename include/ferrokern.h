@@ -30,6 +30,56 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+/* The Arrow C Data and C Stream Interfaces, verbatim from the specification
+ * (https://arrow.apache.org/docs/format/CDataInterface.html), guarded as it asks so that
+ * this header can be included next to Arrow's, nanoarrow's or any other copy. */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+  void (*release)(struct ArrowSchema*);
+  void* private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+  void (*release)(struct ArrowArray*);
+  void* private_data;
+};
+
+#endif  /* ARROW_C_DATA_INTERFACE */
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
+  const char* (*get_last_error)(struct ArrowArrayStream*);
+  void (*release)(struct ArrowArrayStream*);
+  void* private_data;
+};
+
+#endif  /* ARROW_C_STREAM_INTERFACE */
+
 
 /**
  * ABI version: bumped on any incompatible change of an exported signature or struct.
@@ -155,6 +205,14 @@
  * points (Python's `len(str)`) of texts stored back to back from `data[0]`.
  */
 #define FK_OFFSETS_CHAR_LENGTHS 2
+
+/**
+ * `FkTexts.offset_kind`: the Arrow string-view layout (`string_view`, polars' strings):
+ * `offsets` points to `n_texts` 16-byte views (`int32_t` length, then the string itself if
+ * it is at most 12 bytes, else a 4-byte prefix, `int32_t` buffer index and `int32_t` offset
+ * into `buffers[index]`, which holds `buffer_lens[index]` bytes); `data` is unused.
+ */
+#define FK_OFFSETS_VIEWS 3
 
 /**
  * `fk_pattern_new` flag: case-insensitive matching.
@@ -334,6 +392,43 @@ typedef struct FkColorImage {
 } FkColorImage;
 
 /**
+ * A batch of texts: one UTF-8 buffer and offsets, borrowed for the duration of a call.
+ * Text i is `data[offsets[i] .. offsets[i+1]]`; offsets must be non-negative,
+ * non-decreasing and at most `data_len`. `data` may be NULL when `data_len` is 0.
+ */
+typedef struct FkTexts {
+  const uint8_t *data;
+  size_t data_len;
+  /**
+   * `int32_t*`, `int64_t*` or `uint64_t*` according to `offset_kind`.
+   */
+  const void *offsets;
+  size_t n_texts;
+  /**
+   * One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`.
+   */
+  uint32_t offset_kind;
+  /**
+   * The caller's number for text 0, used only in error messages ("text 5 is not valid
+   * UTF-8"), for a batch that is a slice of a longer list. 0 when zero-initialised.
+   */
+  uint64_t first_index;
+  /**
+   * An Arrow validity bitmap (bit `validity_offset + i`, LSB first, is 0 when text i is
+   * null: it reads as an empty text, and Arrow outputs give a null for it), readable for
+   * `(validity_offset + n_texts + 7) / 8` bytes; NULL (zero-initialised) = no nulls.
+   */
+  const uint8_t *validity;
+  uint64_t validity_offset;
+  /**
+   * `FK_OFFSETS_VIEWS` only: the variadic data buffers and their lengths in bytes.
+   */
+  const uint8_t *const *buffers;
+  const int64_t *buffer_lens;
+  size_t n_buffers;
+} FkTexts;
+
+/**
  * How a report reads and what it extracts. Fill it with `fk_report_config_default`, then
  * change what you need. Borrowed for the duration of `fk_report_new` only.
  */
@@ -373,30 +468,6 @@ typedef struct FkReportConfig {
    */
   size_t chunk_bytes;
 } FkReportConfig;
-
-/**
- * A batch of texts: one UTF-8 buffer and offsets, borrowed for the duration of a call.
- * Text i is `data[offsets[i] .. offsets[i+1]]`; offsets must be non-negative,
- * non-decreasing and at most `data_len`. `data` may be NULL when `data_len` is 0.
- */
-typedef struct FkTexts {
-  const uint8_t *data;
-  size_t data_len;
-  /**
-   * `int32_t*`, `int64_t*` or `uint64_t*` according to `offset_kind`.
-   */
-  const void *offsets;
-  size_t n_texts;
-  /**
-   * One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`.
-   */
-  uint32_t offset_kind;
-  /**
-   * The caller's number for text 0, used only in error messages ("text 5 is not valid
-   * UTF-8"), for a batch that is a slice of a longer list. 0 when zero-initialised.
-   */
-  uint64_t first_index;
-} FkTexts;
 
 /**
  * Called on the feeding thread after each chunk of a file is merged (never per document)
@@ -662,6 +733,86 @@ enum FkStatus fk_polyval_f64(const double *coeffs,
  * the caller guarantees: `out` must be NULL or valid for writing one `u64`.
  */
 enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
+
+/**
+ * Describe the Arrow string array `array` (type `schema`) as an `FkTexts`, without copying:
+ * `*out` points into the array's buffers and is valid while the array is (until its
+ * `release`). Formats: `u` (string), `U` (large_string), `vu` (string_view); the array's
+ * `offset` (a slice) and validity bitmap (nulls: a null text gives a null result) are
+ * honoured. `out->first_index` is set to 0. Errors: `DTYPE` for another type (the message
+ * names its format), `INVALID_ARGUMENT` for a released or malformed array.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL; beyond that the caller guarantees: `schema`
+ * and `array` must be NULL or valid C Data Interface structs describing the same array,
+ * whose buffers stay valid and unmodified while `*out` is used; `out` must be NULL or
+ * valid for writing one `FkTexts`.
+ */
+enum FkStatus fk_texts_from_arrow(const struct ArrowSchema *schema,
+                                  const struct ArrowArray *array,
+                                  struct FkTexts *out);
+
+/**
+ * Number of exported Arrow arrays whose memory is still held (released when the consumer
+ * calls `release` on the array and on every child it moved out). For tests: 0 once every
+ * exported result has been dropped.
+ */
+size_t fk_arrow_live_exports(void);
+
+/**
+ * Export a findall/extract_emails result as an Arrow array, consuming `matches` (it is
+ * freed, also when an error is returned; never use it again). Type: `large_list<large_string>`
+ * for one field per match (no group or one group), else `large_list<struct<...>>` with one
+ * `large_string` field per group, named after the group's name in `pattern` (a named group)
+ * or its number (`"1"`, `"2"`, ...; also for every group when `pattern` is NULL). The list
+ * and its strings point into the result's own buffers (no copy; with several groups each
+ * group's strings are gathered into their own buffer). `texts` (may be NULL: no nulls) is the
+ * batch the result came from: text i null gives a null list i. The array owns the memory:
+ * the consumer's `release` frees it.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL; beyond that the caller guarantees: `matches`
+ * must be a live handle from this library, not used by another thread and never used again;
+ * `pattern` must be NULL or a live pattern; `texts` as for `fk_findall`; `out_schema` and
+ * `out_array` must be NULL or valid for writing one struct each (their old contents are
+ * not released).
+ */
+enum FkStatus fk_matches_to_arrow(struct FkMatches *matches,
+                                  const struct FkPattern *pattern,
+                                  const struct FkTexts *texts,
+                                  struct ArrowSchema *out_schema,
+                                  struct ArrowArray *out_array);
+
+/**
+ * Export a key-sums result (`fk_extract_and_aggregate`, `fk_sum_by_key`) as an Arrow array,
+ * consuming `sums` (freed also on error). Type:
+ * `large_list<struct<key: large_string, value: int64, value_decimal: large_string>>`, one
+ * entry per key in first-seen order. `value` is the sum when it fits in int64; a larger sum
+ * (any size, exact) has a null `value` and its decimal text in `value_decimal` (null for
+ * every other entry). Keys and values point into the result's buffers (no copy). `texts`,
+ * nulls and ownership as for `fk_matches_to_arrow`.
+ *
+ * # Safety
+ * As `fk_matches_to_arrow`, for `sums`.
+ */
+enum FkStatus fk_key_sums_to_arrow(struct FkKeySums *sums,
+                                   const struct FkTexts *texts,
+                                   struct ArrowSchema *out_schema,
+                                   struct ArrowArray *out_array);
+
+/**
+ * The number of `findall` matches of every text as an Arrow `uint64` array (null for a null
+ * text), owning its buffer.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL; beyond that the caller guarantees: `pattern`
+ * must be NULL or a live pattern; `texts` as for `fk_findall`; `out_schema` and `out_array`
+ * as for `fk_matches_to_arrow`.
+ */
+enum FkStatus fk_count_to_arrow(const struct FkPattern *pattern,
+                                const struct FkTexts *texts,
+                                struct ArrowSchema *out_schema,
+                                struct ArrowArray *out_array);
 
 /**
  * Fill `*out` with the defaults: both built-in extractors, top 20, no kv totals, plain

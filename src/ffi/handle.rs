@@ -85,6 +85,21 @@ pub(crate) unsafe fn free_handle<H: HandleKind>(p: *mut H) {
     let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
 }
 
+/// Take what a handle owns out of it, after checking its tag, and free the handle: the
+/// caller owns the value from now on (a consuming export, e.g. to Arrow).
+///
+/// # Safety
+/// As [`free_handle`].
+pub(crate) unsafe fn take_handle<H: HandleKind>(p: *mut H) -> FfiResult<Box<H::Inner>> {
+    // SAFETY: the caller's contract; the tag check rejects a freed or foreign pointer.
+    unsafe { handle_ref(p as *const H) }?;
+    // SAFETY: tagged, so it is the `Box<Tagged<H::Inner>>` that `into_handle` leaked.
+    let mut b = unsafe { Box::from_raw(p as *mut Tagged<H::Inner>) };
+    b.tag = 0;
+    let Tagged { inner, .. } = *b;
+    Ok(Box::new(inner))
+}
+
 /// Tie an opaque handle type (written out as a plain struct, so cbindgen sees it) to what
 /// it owns.
 macro_rules! handle_kind {

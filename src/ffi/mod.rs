@@ -12,18 +12,20 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use crate::error::{panic_message, Error, ErrorKind, Result};
+use crate::text::arrow::{Bitmap, Views};
 use crate::text::{Offsets, TextBatch};
-pub(crate) use handle::{free_handle, handle_kind, handle_ref, into_handle, HandleKind};
-use text::{FkTexts, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32, FK_OFFSETS_I64};
+pub(crate) use handle::{free_handle, handle_kind, handle_ref, into_handle, take_handle, HandleKind};
+use text::{FkTexts, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32, FK_OFFSETS_I64, FK_OFFSETS_VIEWS};
 
 pub mod arrays;
+pub mod arrow;
 mod handle;
 pub mod report;
 mod strided;
 pub mod text;
 
 /// ABI version: bumped on any incompatible change of an exported signature or struct.
-pub const FK_ABI_VERSION: u32 = 2;
+pub const FK_ABI_VERSION: u32 = 3;
 
 /// Status of a fallible call. `FK_STATUS_OK` is 0; on anything else
 /// `fk_last_error_message()` says what was wrong.
@@ -319,29 +321,57 @@ pub(crate) unsafe fn with_batch_spans<R>(
         .n_texts
         .checked_add(1)
         .ok_or_else(|| Error::invalid(format!("texts.n_texts = {} overflows", t.n_texts)))?;
-    let run = |offsets: Offsets, offsets_span: Range<usize>| {
-        let b = TextBatch::new(data, offsets)?.with_first_index(first);
-        f(&b, [span(data), offsets_span])
+    let validity = if t.validity.is_null() {
+        None
+    } else {
+        let off = usize::try_from(t.validity_offset)
+            .map_err(|_| Error::invalid("texts.validity_offset overflows"))?;
+        // SAFETY: see above (the bitmap covers `validity_offset + n_texts` bits).
+        let bits = unsafe { slice_arg(t.validity, Bitmap::bytes_for(off, t.n_texts), "texts.validity") }?;
+        Some(Bitmap::new(bits, off, t.n_texts)?)
+    };
+    let run = |b: TextBatch, spans: [Range<usize>; 2]| {
+        f(&b.with_first_index(first).with_validity(validity), spans)
     };
     match t.offset_kind {
         FK_OFFSETS_I32 => {
             // SAFETY: see above.
             let o = unsafe { slice_arg(t.offsets as *const i32, n1, "texts.offsets") }?;
-            run(Offsets::I32(o), span(o))
+            run(TextBatch::new(data, Offsets::I32(o))?, [span(data), span(o)])
         }
         FK_OFFSETS_I64 => {
             // SAFETY: see above.
             let o = unsafe { slice_arg(t.offsets as *const i64, n1, "texts.offsets") }?;
-            run(Offsets::I64(o), span(o))
+            run(TextBatch::new(data, Offsets::I64(o))?, [span(data), span(o)])
         }
         FK_OFFSETS_CHAR_LENGTHS => {
             // SAFETY: see above.
             let lens = unsafe { slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets") }?;
             let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
-            run(Offsets::Usize(&offs), span(lens))
+            run(TextBatch::new(data, Offsets::Usize(&offs))?, [span(data), span(lens)])
+        }
+        FK_OFFSETS_VIEWS => {
+            // SAFETY: see above (`n_texts` 16-byte views, `n_buffers` buffers and lengths).
+            let views = unsafe { slice_arg(t.offsets as *const [u8; 16], t.n_texts, "texts.offsets") }?;
+            // SAFETY: see above.
+            let ptrs = unsafe { slice_arg(t.buffers, t.n_buffers, "texts.buffers") }?;
+            // SAFETY: see above.
+            let lens = unsafe { slice_arg(t.buffer_lens, t.n_buffers, "texts.buffer_lens") }?;
+            let bufs = ptrs
+                .iter()
+                .zip(lens)
+                .enumerate()
+                .map(|(i, (&p, &n))| {
+                    let n = usize::try_from(n)
+                        .map_err(|_| Error::invalid(format!("texts.buffer_lens[{i}] = {n} is negative")))?;
+                    // SAFETY: see above (buffer i is readable for `buffer_lens[i]` bytes).
+                    unsafe { slice_arg(p, n, "texts.buffers[i]") }
+                })
+                .collect::<Result<Vec<&[u8]>>>()?;
+            run(TextBatch::from_views(Views::new(views, &bufs)?), [span(views), span(views)])
         }
         k => Err(Error::invalid(format!(
-            "texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS"
+            "texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS/VIEWS"
         ))),
     }
 }

@@ -47,13 +47,19 @@ impl Offsets<'_> {
     }
 }
 
-/// n texts: text i is `data[offsets[i]..offsets[i+1]]`.
+/// n texts: text i is `data[offsets[i]..offsets[i+1]]`, or, in the Arrow string-view
+/// layout, described by 16-byte view i (see [`crate::text::arrow`]). A text whose validity
+/// bit is 0 (Arrow null) reads as empty, whatever bytes its slot covers.
 #[derive(Clone, Copy, Debug)]
 pub struct TextBatch<'a> {
     data: &'a [u8],
     offsets: Offsets<'a>,
     /// The caller's number for text 0 (a slice of a bigger list), used only in messages.
     first_index: usize,
+    /// Arrow string views (then `offsets` is a dummy of n+1 zeros' length only).
+    views: Option<super::arrow::Views<'a>>,
+    /// Arrow validity bitmap and the bit of text 0; None = no nulls.
+    validity: Option<super::arrow::Bitmap<'a>>,
 }
 
 impl<'a> TextBatch<'a> {
@@ -88,7 +94,37 @@ impl<'a> TextBatch<'a> {
             data,
             offsets,
             first_index: 0,
+            views: None,
+            validity: None,
         })
+    }
+
+    /// A batch in the Arrow string-view layout (validated by [`super::arrow::Views::new`]).
+    pub fn from_views(views: super::arrow::Views<'a>) -> TextBatch<'a> {
+        TextBatch {
+            data: &[],
+            offsets: Offsets::Usize(&[]),
+            first_index: 0,
+            views: Some(views),
+            validity: None,
+        }
+    }
+
+    /// Mark the texts whose bit is 0 in `validity` as null: they read as empty texts.
+    pub fn with_validity(mut self, validity: Option<super::arrow::Bitmap<'a>>) -> TextBatch<'a> {
+        self.validity = validity;
+        self
+    }
+
+    /// Whether text i is null (an Arrow null; never for batches without a validity bitmap).
+    #[inline]
+    pub fn is_null(&self, i: usize) -> bool {
+        self.validity.is_some_and(|v| !v.get(i))
+    }
+
+    /// The validity bitmap, if the batch has one.
+    pub fn validity(&self) -> Option<super::arrow::Bitmap<'a>> {
+        self.validity
     }
 
     /// Build a batch from per-text lengths counted in Unicode code points (what Python's
@@ -137,7 +173,10 @@ impl<'a> TextBatch<'a> {
     }
 
     pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+        match &self.views {
+            Some(v) => v.len(),
+            None => self.offsets.len() - 1,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -146,12 +185,21 @@ impl<'a> TextBatch<'a> {
 
     /// Bytes covered by the texts.
     pub fn total_bytes(&self) -> usize {
-        (self.offsets.get(self.len()) - self.offsets.get(0)) as usize
+        match &self.views {
+            Some(v) => v.total_bytes(),
+            None => (self.offsets.get(self.len()) - self.offsets.get(0)) as usize,
+        }
     }
 
     #[inline]
     pub fn bytes(&self, i: usize) -> &'a [u8] {
-        &self.data[self.offsets.get(i) as usize..self.offsets.get(i + 1) as usize]
+        if self.is_null(i) {
+            return &[];
+        }
+        match &self.views {
+            Some(v) => v.get(i),
+            None => &self.data[self.offsets.get(i) as usize..self.offsets.get(i + 1) as usize],
+        }
     }
 
     /// Text i as `&str`, or an error naming the text and the byte where UTF-8 breaks.

@@ -5,6 +5,7 @@
 //! The submodules are private: what other modules use is re-exported below, `pub` for the
 //! FFI layer and the Rust tests, `pub(crate)` for the report's own per-document work.
 
+pub mod arrow;
 mod batch;
 mod emails;
 mod kv;

@@ -78,6 +78,10 @@ impl Pattern {
     pub fn source(&self) -> &str {
         &self.source
     }
+    /// The name of group `g` (1-based), if it is a named group.
+    pub fn group_name(&self, g: usize) -> Option<&str> {
+        self.regex.capture_names().nth(g).flatten()
+    }
     /// Number of capture groups (group 0 not counted).
     pub fn groups(&self) -> usize {
         self.groups

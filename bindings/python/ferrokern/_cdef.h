@@ -1,3 +1,37 @@
+struct ArrowSchema {
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+  void (*release)(struct ArrowSchema*);
+  void* private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+  void (*release)(struct ArrowArray*);
+  void* private_data;
+};
+
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
+  const char* (*get_last_error)(struct ArrowArrayStream*);
+  void (*release)(struct ArrowArrayStream*);
+  void* private_data;
+};
+
+
 #define FK_ABI_VERSION 2
 
 #define FK_DTYPE_U8 1
@@ -43,6 +77,8 @@
 #define FK_OFFSETS_I64 1
 
 #define FK_OFFSETS_CHAR_LENGTHS 2
+
+#define FK_OFFSETS_VIEWS 3
 
 #define FK_PATTERN_IGNORE_CASE 1
 
@@ -110,6 +146,20 @@ typedef struct FkColorImage {
   ptrdiff_t channel_stride;
 } FkColorImage;
 
+typedef struct FkTexts {
+  const uint8_t *data;
+  size_t data_len;
+  const void *offsets;
+  size_t n_texts;
+  uint32_t offset_kind;
+  uint64_t first_index;
+  const uint8_t *validity;
+  uint64_t validity_offset;
+  const uint8_t *const *buffers;
+  const int64_t *buffer_lens;
+  size_t n_buffers;
+} FkTexts;
+
 typedef struct FkReportConfig {
   uint32_t extractors;
   uint32_t options;
@@ -120,15 +170,6 @@ typedef struct FkReportConfig {
   size_t max_line_bytes;
   size_t chunk_bytes;
 } FkReportConfig;
-
-typedef struct FkTexts {
-  const uint8_t *data;
-  size_t data_len;
-  const void *offsets;
-  size_t n_texts;
-  uint32_t offset_kind;
-  uint64_t first_index;
-} FkTexts;
 
 typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
 
@@ -210,6 +251,28 @@ enum FkStatus fk_polyval_f64(const double *coeffs,
                              ptrdiff_t out_stride);
 
 enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
+
+enum FkStatus fk_texts_from_arrow(const struct ArrowSchema *schema,
+                                  const struct ArrowArray *array,
+                                  struct FkTexts *out);
+
+size_t fk_arrow_live_exports(void);
+
+enum FkStatus fk_matches_to_arrow(struct FkMatches *matches,
+                                  const struct FkPattern *pattern,
+                                  const struct FkTexts *texts,
+                                  struct ArrowSchema *out_schema,
+                                  struct ArrowArray *out_array);
+
+enum FkStatus fk_key_sums_to_arrow(struct FkKeySums *sums,
+                                   const struct FkTexts *texts,
+                                   struct ArrowSchema *out_schema,
+                                   struct ArrowArray *out_array);
+
+enum FkStatus fk_count_to_arrow(const struct FkPattern *pattern,
+                                const struct FkTexts *texts,
+                                struct ArrowSchema *out_schema,
+                                struct ArrowArray *out_array);
 
 enum FkStatus fk_report_config_default(struct FkReportConfig *out);
 
