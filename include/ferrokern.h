@@ -207,12 +207,17 @@ struct ArrowArrayStream {
 #define FK_OFFSETS_CHAR_LENGTHS 2
 
 /**
- * `FkTexts.offset_kind`: the Arrow string-view layout (`string_view`, polars' strings):
- * `offsets` points to `n_texts` 16-byte views (`int32_t` length, then the string itself if
- * it is at most 12 bytes, else a 4-byte prefix, `int32_t` buffer index and `int32_t` offset
- * into `buffers[index]`, which holds `buffer_lens[index]` bytes); `data` is unused.
+ * `FkTexts.offset_kind`: an Arrow array (see `FkArrowTexts`): `offsets` points to an
+ * `FkArrowTexts`, which says how the texts are laid out, whether some are null and, for
+ * `FK_OFFSETS_I32`/`FK_OFFSETS_I64`, `data`/`data_len` are the string data as usual.
+ * `fk_texts_from_arrow` fills both from the C Data Interface structs.
  */
-#define FK_OFFSETS_VIEWS 3
+#define FK_OFFSETS_ARROW 3
+
+/**
+ * `FkArrowTexts.layout`: the Arrow string-view layout (`string_view`, polars' strings).
+ */
+#define FK_LAYOUT_VIEWS 3
 
 /**
  * `fk_pattern_new` flag: case-insensitive matching.
@@ -413,20 +418,36 @@ typedef struct FkTexts {
    * UTF-8"), for a batch that is a slice of a longer list. 0 when zero-initialised.
    */
   uint64_t first_index;
+} FkTexts;
+
+/**
+ * The Arrow side of an `FkTexts` whose `offset_kind` is `FK_OFFSETS_ARROW` (a separate
+ * struct, so `FkTexts` keeps its layout for every existing binding).
+ */
+typedef struct FkArrowTexts {
   /**
-   * An Arrow validity bitmap (bit `validity_offset + i`, LSB first, is 0 when text i is
-   * null: it reads as an empty text, and Arrow outputs give a null for it), readable for
-   * `(validity_offset + n_texts + 7) / 8` bytes; NULL (zero-initialised) = no nulls.
+   * `FK_OFFSETS_I32` or `FK_OFFSETS_I64` (`offsets` is `n_texts + 1` offsets into the
+   * `FkTexts`' `data`), or `FK_LAYOUT_VIEWS`: `offsets` is `n_texts` 16-byte views
+   * (`int32_t` length, then the string itself if it is at most 12 bytes, else a 4-byte
+   * prefix, `int32_t` buffer index and `int32_t` offset into `buffers[index]`, which holds
+   * `buffer_lens[index]` bytes).
+   */
+  uint32_t layout;
+  const void *offsets;
+  /**
+   * Validity bitmap: bit `validity_offset + i` (LSB first) is 0 when text i is null; a
+   * null text reads as empty and Arrow outputs give null for it. Readable for
+   * `(validity_offset + n_texts + 7) / 8` bytes; NULL = no nulls.
    */
   const uint8_t *validity;
   uint64_t validity_offset;
   /**
-   * `FK_OFFSETS_VIEWS` only: the variadic data buffers and their lengths in bytes.
+   * `FK_LAYOUT_VIEWS` only: the variadic data buffers and their lengths in bytes.
    */
   const uint8_t *const *buffers;
   const int64_t *buffer_lens;
   size_t n_buffers;
-} FkTexts;
+} FkArrowTexts;
 
 /**
  * How a report reads and what it extracts. Fill it with `fk_report_config_default`, then
@@ -735,9 +756,10 @@ enum FkStatus fk_polyval_f64(const double *coeffs,
 enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
 
 /**
- * Describe the Arrow string array `array` (type `schema`) as an `FkTexts`, without copying:
- * `*out` points into the array's buffers and is valid while the array is (until its
- * `release`). Formats: `u` (string), `U` (large_string), `vu` (string_view); the array's
+ * Describe the Arrow string array `array` (type `schema`) as an `FkTexts` (`*out`, whose
+ * `offset_kind` is `FK_OFFSETS_ARROW` and `offsets` points to `*layout`), without copying:
+ * both point into the array's buffers and are valid while the array is (until its
+ * `release`) and `*layout` is. Formats: `u` (string), `U` (large_string), `vu` (string_view); the array's
  * `offset` (a slice) and validity bitmap (nulls: a null text gives a null result) are
  * honoured. `out->first_index` is set to 0. Errors: `DTYPE` for another type (the message
  * names its format), `INVALID_ARGUMENT` for a released or malformed array.
@@ -746,11 +768,12 @@ enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
  * Every pointer argument is checked for NULL; beyond that the caller guarantees: `schema`
  * and `array` must be NULL or valid C Data Interface structs describing the same array,
  * whose buffers stay valid and unmodified while `*out` is used; `out` must be NULL or
- * valid for writing one `FkTexts`.
+ * valid for writing one `FkTexts`, `layout` one `FkArrowTexts`.
  */
 enum FkStatus fk_texts_from_arrow(const struct ArrowSchema *schema,
                                   const struct ArrowArray *array,
-                                  struct FkTexts *out);
+                                  struct FkTexts *out,
+                                  struct FkArrowTexts *layout);
 
 /**
  * Number of exported Arrow arrays whose memory is still held (released when the consumer

@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::text::{FkTexts, FK_OFFSETS_I32, FK_OFFSETS_I64, FK_OFFSETS_VIEWS};
+use super::text::{FkArrowTexts, FkTexts, FK_LAYOUT_VIEWS, FK_OFFSETS_ARROW, FK_OFFSETS_I32, FK_OFFSETS_I64};
 use super::{guard, handle_ref, null_err, out_arg, ref_arg, take_handle, with_batch, FfiResult};
 use crate::error::{Error, ErrorKind};
 use crate::ffi::text::{FkKeySums, FkMatches, FkPattern};
@@ -55,9 +55,10 @@ const ARROW_FLAG_NULLABLE: i64 = 2;
 // Import
 // ----------------------------------------------------------------------------------------
 
-/// Describe the Arrow string array `array` (type `schema`) as an `FkTexts`, without copying:
-/// `*out` points into the array's buffers and is valid while the array is (until its
-/// `release`). Formats: `u` (string), `U` (large_string), `vu` (string_view); the array's
+/// Describe the Arrow string array `array` (type `schema`) as an `FkTexts` (`*out`, whose
+/// `offset_kind` is `FK_OFFSETS_ARROW` and `offsets` points to `*layout`), without copying:
+/// both point into the array's buffers and are valid while the array is (until its
+/// `release`) and `*layout` is. Formats: `u` (string), `U` (large_string), `vu` (string_view); the array's
 /// `offset` (a slice) and validity bitmap (nulls: a null text gives a null result) are
 /// honoured. `out->first_index` is set to 0. Errors: `DTYPE` for another type (the message
 /// names its format), `INVALID_ARGUMENT` for a released or malformed array.
@@ -66,15 +67,17 @@ const ARROW_FLAG_NULLABLE: i64 = 2;
 /// Every pointer argument is checked for NULL; beyond that the caller guarantees: `schema`
 /// and `array` must be NULL or valid C Data Interface structs describing the same array,
 /// whose buffers stay valid and unmodified while `*out` is used; `out` must be NULL or
-/// valid for writing one `FkTexts`.
+/// valid for writing one `FkTexts`, `layout` one `FkArrowTexts`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_texts_from_arrow(
     schema: *const ArrowSchema,
     array: *const ArrowArray,
     out: *mut FkTexts,
+    layout: *mut FkArrowTexts,
 ) -> super::FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
+        let layout = out_arg(layout, "layout")?;
         // SAFETY: the caller's contract (NULL becomes an error).
         let s = unsafe { ref_arg(schema, "schema") }?;
         // SAFETY: as above.
@@ -114,10 +117,14 @@ pub unsafe extern "C" fn fk_texts_from_arrow(
         let mut t = FkTexts {
             data: std::ptr::null(),
             data_len: 0,
-            offsets: std::ptr::null(),
+            offsets: layout as *mut FkArrowTexts as *const c_void,
             n_texts: len,
-            offset_kind: FK_OFFSETS_I64,
+            offset_kind: FK_OFFSETS_ARROW,
             first_index: 0,
+        };
+        let mut l = FkArrowTexts {
+            layout: FK_OFFSETS_I64,
+            offsets: std::ptr::null(),
             validity,
             validity_offset: offset as u64,
             buffers: std::ptr::null(),
@@ -127,17 +134,17 @@ pub unsafe extern "C" fn fk_texts_from_arrow(
         match format {
             b"u" | b"U" => {
                 let width = if format == b"u" { 4 } else { 8 };
-                t.offset_kind = if width == 4 { FK_OFFSETS_I32 } else { FK_OFFSETS_I64 };
+                l.layout = if width == 4 { FK_OFFSETS_I32 } else { FK_OFFSETS_I64 };
                 if bufs[1].is_null() {
                     if len != 0 {
                         return Err(null_err("string array offsets").into());
                     }
                     // An empty array may omit its buffers; point at a zero offset.
                     static ZERO: i64 = 0;
-                    t.offsets = &ZERO as *const i64 as *const c_void;
+                    l.offsets = &ZERO as *const i64 as *const c_void;
                 } else {
                     // SAFETY: the spec: `offset + length + 1` offsets of `width` bytes.
-                    t.offsets = unsafe { (bufs[1] as *const u8).add(offset * width) } as *const c_void;
+                    l.offsets = unsafe { (bufs[1] as *const u8).add(offset * width) } as *const c_void;
                 }
                 // The spec gives no data length: it is the last offset, which TextBatch then
                 // checks every other offset against.
@@ -160,19 +167,20 @@ pub unsafe extern "C" fn fk_texts_from_arrow(
             }
             _ => {
                 // string_view: validity, views, variadic data buffers..., their int64 sizes.
-                t.offset_kind = FK_OFFSETS_VIEWS;
+                l.layout = FK_LAYOUT_VIEWS;
                 // SAFETY: the spec: `offset + length` 16-byte views.
-                t.offsets = unsafe { (bufs[1] as *const u8).add(offset * 16) } as *const c_void;
-                t.n_buffers = n_buffers - 3;
+                l.offsets = unsafe { (bufs[1] as *const u8).add(offset * 16) } as *const c_void;
+                l.n_buffers = n_buffers - 3;
                 // SAFETY: within `bufs` (n_buffers >= 3).
-                t.buffers = unsafe { a.buffers.add(2) } as *const *const u8;
-                t.buffer_lens = bufs[n_buffers - 1] as *const i64;
-                if len == 0 && t.offsets.is_null() {
-                    t.offsets = std::ptr::NonNull::<[u8; 16]>::dangling().as_ptr() as *const c_void;
+                l.buffers = unsafe { a.buffers.add(2) } as *const *const u8;
+                l.buffer_lens = bufs[n_buffers - 1] as *const i64;
+                if len == 0 && bufs[1].is_null() {
+                    l.offsets = std::ptr::NonNull::<[u8; 16]>::dangling().as_ptr() as *const c_void;
                 }
             }
         }
         *out = t;
+        *layout = l;
         Ok(())
     })
 }
@@ -683,7 +691,8 @@ mod tests {
         // SAFETY: every struct above is valid and outlives the calls.
         unsafe {
             let mut t: FkTexts = std::mem::zeroed();
-            assert_eq!(fk_texts_from_arrow(&schema, &array, &mut t), FkStatus::Ok);
+            let mut l: FkArrowTexts = std::mem::zeroed();
+            assert_eq!(fk_texts_from_arrow(&schema, &array, &mut t, &mut l), FkStatus::Ok);
             assert_eq!(t.n_texts, 4);
             let mut m = std::ptr::null_mut();
             assert_eq!(fk_extract_emails(&t, &mut m), FkStatus::Ok);
@@ -711,7 +720,7 @@ mod tests {
                 format: f2.as_ptr(),
                 ..schema
             };
-            assert_eq!(fk_texts_from_arrow(&bad, &array, &mut t), FkStatus::Dtype);
+            assert_eq!(fk_texts_from_arrow(&bad, &array, &mut t, &mut l), FkStatus::Dtype);
         }
     }
 }

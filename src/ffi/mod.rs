@@ -15,7 +15,7 @@ use crate::error::{panic_message, Error, ErrorKind, Result};
 use crate::text::arrow::{Bitmap, Views};
 use crate::text::{Offsets, TextBatch};
 pub(crate) use handle::{free_handle, handle_kind, handle_ref, into_handle, take_handle, HandleKind};
-use text::{FkTexts, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32, FK_OFFSETS_I64, FK_OFFSETS_VIEWS};
+use text::{FkArrowTexts, FkTexts, FK_LAYOUT_VIEWS, FK_OFFSETS_ARROW, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32, FK_OFFSETS_I64};
 
 pub mod arrays;
 pub mod arrow;
@@ -25,7 +25,7 @@ mod strided;
 pub mod text;
 
 /// ABI version: bumped on any incompatible change of an exported signature or struct.
-pub const FK_ABI_VERSION: u32 = 3;
+pub const FK_ABI_VERSION: u32 = 2;
 
 /// Status of a fallible call. `FK_STATUS_OK` is 0; on anything else
 /// `fk_last_error_message()` says what was wrong.
@@ -321,57 +321,69 @@ pub(crate) unsafe fn with_batch_spans<R>(
         .n_texts
         .checked_add(1)
         .ok_or_else(|| Error::invalid(format!("texts.n_texts = {} overflows", t.n_texts)))?;
-    let validity = if t.validity.is_null() {
-        None
+    let arrow = if t.offset_kind == FK_OFFSETS_ARROW {
+        // SAFETY: see above (for FK_OFFSETS_ARROW, `offsets` points to an `FkArrowTexts`).
+        Some(unsafe { ref_arg(t.offsets as *const FkArrowTexts, "texts.offsets (FkArrowTexts)") }?)
     } else {
-        let off = usize::try_from(t.validity_offset)
-            .map_err(|_| Error::invalid("texts.validity_offset overflows"))?;
-        // SAFETY: see above (the bitmap covers `validity_offset + n_texts` bits).
-        let bits = unsafe { slice_arg(t.validity, Bitmap::bytes_for(off, t.n_texts), "texts.validity") }?;
-        Some(Bitmap::new(bits, off, t.n_texts)?)
+        None
+    };
+    let validity = match arrow {
+        Some(a) if !a.validity.is_null() => {
+            let off = usize::try_from(a.validity_offset)
+                .map_err(|_| Error::invalid("validity_offset overflows"))?;
+            // SAFETY: see above (the bitmap covers `validity_offset + n_texts` bits).
+            let bits = unsafe { slice_arg(a.validity, Bitmap::bytes_for(off, t.n_texts), "validity") }?;
+            Some(Bitmap::new(bits, off, t.n_texts)?)
+        }
+        _ => None,
+    };
+    let (kind, offsets) = match arrow {
+        Some(a) => (a.layout, a.offsets),
+        None => (t.offset_kind, t.offsets),
     };
     let run = |b: TextBatch, spans: [Range<usize>; 2]| {
         f(&b.with_first_index(first).with_validity(validity), spans)
     };
-    match t.offset_kind {
+    match kind {
         FK_OFFSETS_I32 => {
             // SAFETY: see above.
-            let o = unsafe { slice_arg(t.offsets as *const i32, n1, "texts.offsets") }?;
+            let o = unsafe { slice_arg(offsets as *const i32, n1, "texts.offsets") }?;
             run(TextBatch::new(data, Offsets::I32(o))?, [span(data), span(o)])
         }
         FK_OFFSETS_I64 => {
             // SAFETY: see above.
-            let o = unsafe { slice_arg(t.offsets as *const i64, n1, "texts.offsets") }?;
+            let o = unsafe { slice_arg(offsets as *const i64, n1, "texts.offsets") }?;
             run(TextBatch::new(data, Offsets::I64(o))?, [span(data), span(o)])
         }
-        FK_OFFSETS_CHAR_LENGTHS => {
+        FK_OFFSETS_CHAR_LENGTHS if arrow.is_none() => {
             // SAFETY: see above.
             let lens = unsafe { slice_arg(t.offsets as *const u64, t.n_texts, "texts.offsets") }?;
             let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
             run(TextBatch::new(data, Offsets::Usize(&offs))?, [span(data), span(lens)])
         }
-        FK_OFFSETS_VIEWS => {
+        FK_LAYOUT_VIEWS if arrow.is_some() => {
+            let Some(a) = arrow else { unreachable!() };
             // SAFETY: see above (`n_texts` 16-byte views, `n_buffers` buffers and lengths).
-            let views = unsafe { slice_arg(t.offsets as *const [u8; 16], t.n_texts, "texts.offsets") }?;
+            let views = unsafe { slice_arg(offsets as *const [u8; 16], t.n_texts, "texts.offsets") }?;
             // SAFETY: see above.
-            let ptrs = unsafe { slice_arg(t.buffers, t.n_buffers, "texts.buffers") }?;
+            let ptrs = unsafe { slice_arg(a.buffers, a.n_buffers, "buffers") }?;
             // SAFETY: see above.
-            let lens = unsafe { slice_arg(t.buffer_lens, t.n_buffers, "texts.buffer_lens") }?;
+            let lens = unsafe { slice_arg(a.buffer_lens, a.n_buffers, "buffer_lens") }?;
             let bufs = ptrs
                 .iter()
                 .zip(lens)
                 .enumerate()
                 .map(|(i, (&p, &n))| {
                     let n = usize::try_from(n)
-                        .map_err(|_| Error::invalid(format!("texts.buffer_lens[{i}] = {n} is negative")))?;
+                        .map_err(|_| Error::invalid(format!("buffer_lens[{i}] = {n} is negative")))?;
                     // SAFETY: see above (buffer i is readable for `buffer_lens[i]` bytes).
-                    unsafe { slice_arg(p, n, "texts.buffers[i]") }
+                    unsafe { slice_arg(p, n, "buffers[i]") }
                 })
                 .collect::<Result<Vec<&[u8]>>>()?;
             run(TextBatch::from_views(Views::new(views, &bufs)?), [span(views), span(views)])
         }
         k => Err(Error::invalid(format!(
-            "texts.offset_kind = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS/VIEWS"
+            "texts.offset_kind (or FkArrowTexts.layout) = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS/ARROW (layout: I32/I64/VIEWS)"
         ))),
     }
 }

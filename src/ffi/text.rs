@@ -16,11 +16,35 @@ pub const FK_OFFSETS_I64: u32 = 1;
 /// `FkTexts.offset_kind`: `offsets` points to `n_texts` `uint64_t` lengths in Unicode code
 /// points (Python's `len(str)`) of texts stored back to back from `data[0]`.
 pub const FK_OFFSETS_CHAR_LENGTHS: u32 = 2;
-/// `FkTexts.offset_kind`: the Arrow string-view layout (`string_view`, polars' strings):
-/// `offsets` points to `n_texts` 16-byte views (`int32_t` length, then the string itself if
-/// it is at most 12 bytes, else a 4-byte prefix, `int32_t` buffer index and `int32_t` offset
-/// into `buffers[index]`, which holds `buffer_lens[index]` bytes); `data` is unused.
-pub const FK_OFFSETS_VIEWS: u32 = 3;
+/// `FkTexts.offset_kind`: an Arrow array (see `FkArrowTexts`): `offsets` points to an
+/// `FkArrowTexts`, which says how the texts are laid out, whether some are null and, for
+/// `FK_OFFSETS_I32`/`FK_OFFSETS_I64`, `data`/`data_len` are the string data as usual.
+/// `fk_texts_from_arrow` fills both from the C Data Interface structs.
+pub const FK_OFFSETS_ARROW: u32 = 3;
+/// `FkArrowTexts.layout`: the Arrow string-view layout (`string_view`, polars' strings).
+pub const FK_LAYOUT_VIEWS: u32 = 3;
+
+/// The Arrow side of an `FkTexts` whose `offset_kind` is `FK_OFFSETS_ARROW` (a separate
+/// struct, so `FkTexts` keeps its layout for every existing binding).
+#[repr(C)]
+pub struct FkArrowTexts {
+    /// `FK_OFFSETS_I32` or `FK_OFFSETS_I64` (`offsets` is `n_texts + 1` offsets into the
+    /// `FkTexts`' `data`), or `FK_LAYOUT_VIEWS`: `offsets` is `n_texts` 16-byte views
+    /// (`int32_t` length, then the string itself if it is at most 12 bytes, else a 4-byte
+    /// prefix, `int32_t` buffer index and `int32_t` offset into `buffers[index]`, which holds
+    /// `buffer_lens[index]` bytes).
+    pub layout: u32,
+    pub offsets: *const c_void,
+    /// Validity bitmap: bit `validity_offset + i` (LSB first) is 0 when text i is null; a
+    /// null text reads as empty and Arrow outputs give null for it. Readable for
+    /// `(validity_offset + n_texts + 7) / 8` bytes; NULL = no nulls.
+    pub validity: *const u8,
+    pub validity_offset: u64,
+    /// `FK_LAYOUT_VIEWS` only: the variadic data buffers and their lengths in bytes.
+    pub buffers: *const *const u8,
+    pub buffer_lens: *const i64,
+    pub n_buffers: usize,
+}
 
 /// `fk_pattern_new` flag: case-insensitive matching.
 pub const FK_PATTERN_IGNORE_CASE: u32 = 1;
@@ -42,15 +66,6 @@ pub struct FkTexts {
     /// The caller's number for text 0, used only in error messages ("text 5 is not valid
     /// UTF-8"), for a batch that is a slice of a longer list. 0 when zero-initialised.
     pub first_index: u64,
-    /// An Arrow validity bitmap (bit `validity_offset + i`, LSB first, is 0 when text i is
-    /// null: it reads as an empty text, and Arrow outputs give a null for it), readable for
-    /// `(validity_offset + n_texts + 7) / 8` bytes; NULL (zero-initialised) = no nulls.
-    pub validity: *const u8,
-    pub validity_offset: u64,
-    /// `FK_OFFSETS_VIEWS` only: the variadic data buffers and their lengths in bytes.
-    pub buffers: *const *const u8,
-    pub buffer_lens: *const i64,
-    pub n_buffers: usize,
 }
 
 /// Read-only view of an `FkMatches`, valid until `fk_matches_free`.

@@ -78,7 +78,9 @@ struct ArrowArrayStream {
 
 #define FK_OFFSETS_CHAR_LENGTHS 2
 
-#define FK_OFFSETS_VIEWS 3
+#define FK_OFFSETS_ARROW 3
+
+#define FK_LAYOUT_VIEWS 3
 
 #define FK_PATTERN_IGNORE_CASE 1
 
@@ -153,12 +155,17 @@ typedef struct FkTexts {
   size_t n_texts;
   uint32_t offset_kind;
   uint64_t first_index;
+} FkTexts;
+
+typedef struct FkArrowTexts {
+  uint32_t layout;
+  const void *offsets;
   const uint8_t *validity;
   uint64_t validity_offset;
   const uint8_t *const *buffers;
   const int64_t *buffer_lens;
   size_t n_buffers;
-} FkTexts;
+} FkArrowTexts;
 
 typedef struct FkReportConfig {
   uint32_t extractors;
@@ -254,7 +261,8 @@ enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
 
 enum FkStatus fk_texts_from_arrow(const struct ArrowSchema *schema,
                                   const struct ArrowArray *array,
-                                  struct FkTexts *out);
+                                  struct FkTexts *out,
+                                  struct FkArrowTexts *layout);
 
 size_t fk_arrow_live_exports(void);
 

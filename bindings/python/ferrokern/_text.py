@@ -14,8 +14,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from itertools import accumulate, chain, islice, repeat
-from typing import TYPE_CHECKING, Any, Callable, NoReturn, Protocol, TypeVar, Union, cast, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, Protocol, TypeVar, Union, cast, overload
 
+from . import _arrow
+from ._arrow import Output
 from ._native import Handle, InvalidTextError, check, ffi, lib
 
 if TYPE_CHECKING:
@@ -63,7 +65,7 @@ SLICE_TEXTS = 1 << 22
 _ENCODE_STEP = 4096
 
 
-def _arrow(texts: object) -> Any:
+def _arrow_legacy(texts: object) -> Any:
     """`texts` as a pyarrow Array or ChunkedArray when it is an Arrow-backed array (polars
     Series included, through its zero-copy ``to_arrow()``), else None."""
     package = type(texts).__module__.split(".")[0]
@@ -150,7 +152,12 @@ def _batches(
     chunk, both zero copy; a sequence of str is encoded in slices of about `slice_bytes` of
     UTF-8 (default SLICE_BYTES) and at most `slice_texts` strs (default SLICE_TEXTS). Each
     batch knows the index of its first text, so errors name the caller's index."""
-    arrow = _arrow(texts)
+    if _arrow.is_arrow(texts):
+        # Any Arrow producer, through the PyCapsule interface: read in place, nulls and
+        # string views included.
+        yield from _arrow.batches(texts)
+        return
+    arrow = _arrow_legacy(texts)  # pyarrow/polars too old for the PyCapsule interface
     if arrow is not None:
         chunks = getattr(arrow, "chunks", None)  # a ChunkedArray
         if chunks is None:
@@ -480,6 +487,13 @@ PIPELINE_SLICE_BYTES = 1 << 23
 PIPELINE_SLICE_TEXTS = 1 << 14
 
 
+def _run(b: _Batch, handle_type: str, call: Callable[[Any, Any], int]) -> Any:
+    """`call(batch_ptr, out_handle_ptr)` on one batch: the new handle (checked)."""
+    out = ffi.new(handle_type + "**")
+    check(call(b.ptr, out))
+    return out[0]
+
+
 def _per_text(
     texts: Texts, handle_type: str, call: Callable[[Any, Any], int], convert: Callable[[Any], list[_T]]
 ) -> list[_T]:
@@ -531,23 +545,56 @@ def _pipelined(
     return result
 
 
-def extract_and_aggregate(texts: Texts) -> list[dict[str, int]]:
+@overload
+def extract_and_aggregate(texts: Texts, output: Literal["python"] = "python") -> list[dict[str, int]]: ...
+@overload
+def extract_and_aggregate(texts: Texts, output: Literal["arrow", "polars"]) -> Any: ...
+
+
+def extract_and_aggregate(texts: Texts, output: Output = "python") -> Any:
     """Exactly the reference::
 
         KV_RE = re.compile(r"(\\w+)\\s+(\\d+)")
         [{key: sum(int(v) ...)} for each text]   # keys in first-seen order
 
     with Python's own meaning of ``\\w``, ``\\s``, ``\\d`` and ``int()`` (any Unicode decimal
-    digit, sums of any size, ValueError past ``sys.get_int_max_str_digits()``)."""
+    digit, sums of any size, ValueError past ``sys.get_int_max_str_digits()``).
+
+    ``output="arrow"`` / ``"polars"``: a pyarrow array / polars Series of type
+    ``list<struct<key: large_string, value: int64, value_decimal: large_string>>`` (see
+    docs/python.md); a null text gives None / null."""
     limit = _max_digits()
+    if output != "python" or _arrow.is_arrow(texts):
+        return _arrow.per_text(
+            texts,
+            output,
+            lambda b: _run(b, "FkKeySums", lambda p, out: lib.fk_extract_and_aggregate(p, limit, out)),
+            _key_sums_result,
+            lambda h, b, s, a: lib.fk_key_sums_to_arrow(h, b.ptr, s, a),
+        )
     return _per_text(
         texts, "FkKeySums", lambda b, out: lib.fk_extract_and_aggregate(b, limit, out), _key_sums_result
     )
 
 
-def extract_emails(texts: Texts) -> list[list[str]]:
+@overload
+def extract_emails(texts: Texts, output: Literal["python"] = "python") -> list[list[str]]: ...
+@overload
+def extract_emails(texts: Texts, output: Literal["arrow", "polars"]) -> Any: ...
+
+
+def extract_emails(texts: Texts, output: Output = "python") -> Any:
     """Exactly ``[EMAIL_RE.findall(t.lower()) for t in texts]`` with
-    ``EMAIL_RE = re.compile(r"[a-z0-9\\.\\-+_]+@[a-z0-9\\.\\-+_]+\\.[a-z]+")``."""
+    ``EMAIL_RE = re.compile(r"[a-z0-9\\.\\-+_]+@[a-z0-9\\.\\-+_]+\\.[a-z]+")``.
+    ``output="arrow"`` / ``"polars"``: ``list<large_string>``; a null text gives None / null."""
+    if output != "python" or _arrow.is_arrow(texts):
+        return _arrow.per_text(
+            texts,
+            output,
+            lambda b: _run(b, "FkMatches", lib.fk_extract_emails),
+            lambda h: _matches_result(h, tuples=False),
+            lambda h, b, s, a: lib.fk_matches_to_arrow(h, ffi.NULL, b.ptr, s, a),
+        )
     return _per_text(texts, "FkMatches", lib.fk_extract_emails, lambda h: _matches_result(h, tuples=False))
 
 
@@ -598,10 +645,28 @@ class Pattern:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def findall(self, texts: Texts, lower: bool = False) -> list[list[Any]]:
+    @overload
+    def findall(
+        self, texts: Texts, lower: bool = False, output: Literal["python"] = "python"
+    ) -> list[list[Any]]: ...
+    @overload
+    def findall(self, texts: Texts, lower: bool = False, *, output: Literal["arrow", "polars"]) -> Any: ...
+
+    def findall(self, texts: Texts, lower: bool = False, output: Output = "python") -> Any:
         """``re.findall`` per text: strings with no group or one group, tuples with more,
-        ``''`` for a group that did not take part. ``lower=True`` lowercases the results."""
+        ``''`` for a group that did not take part. ``lower=True`` lowercases the results.
+        ``output="arrow"`` / ``"polars"``: ``list<large_string>``, or with several groups
+        ``list<struct<...>>`` with one field per group named after the group (its number
+        for an unnamed one); a null text gives None / null."""
         opts = lib.FK_FINDALL_LOWERCASE if lower else 0
+        if output != "python" or _arrow.is_arrow(texts):
+            return _arrow.per_text(
+                texts,
+                output,
+                lambda b: _run(b, "FkMatches", lambda p, out: self._h.call(lib.fk_findall, p, opts, out)),
+                lambda h: _matches_result(h, tuples=True),
+                lambda h, b, s, a: self._h.call(lambda p: lib.fk_matches_to_arrow(h, p, b.ptr, s, a)),
+            )
         return _per_text(
             texts,
             "FkMatches",
@@ -610,13 +675,25 @@ class Pattern:
         )
 
     @overload
-    def count(self, texts: Texts, out: None = None) -> list[int]: ...
+    def count(self, texts: Texts, out: None = None, output: Literal["python"] = "python") -> list[int]: ...
     @overload
-    def count(self, texts: Texts, out: _Buffer) -> _Buffer: ...
+    def count(self, texts: Texts, out: None = None, *, output: Literal["arrow", "polars"]) -> Any: ...
+    @overload
+    def count(self, texts: Texts, out: _Buffer, output: Literal["python"] = "python") -> _Buffer: ...
 
-    def count(self, texts: Texts, out: _Buffer | None = None) -> list[int] | _Buffer:
+    def count(self, texts: Texts, out: _Buffer | None = None, output: Output = "python") -> Any:
         """Number of findall matches per text. With ``out`` (a writable uint64 buffer, e.g.
-        a numpy array of len(texts)), counts are written there and ``out`` is returned."""
+        a numpy array of len(texts)), counts are written there and ``out`` is returned (0
+        for a null text). ``output="arrow"`` / ``"polars"``: ``uint64``, null for a null
+        text (None with ``output="python"`` for Arrow input)."""
+        if out is None and (output != "python" or _arrow.is_arrow(texts)):
+            return _arrow.per_text(
+                texts,
+                output,
+                lambda b: b,
+                lambda b: self._count_list(b),
+                lambda b, _, s, a: self._h.call(lib.fk_count_to_arrow, b.ptr, s, a),
+            )
         if out is None:
             result: list[int] = []
             for b in _batches(texts):
@@ -639,10 +716,30 @@ class Pattern:
             done += b.n
         return out
 
-    def sum_by_key(self, texts: Texts) -> list[dict[str, int]]:
+    def _count_list(self, b: _Batch) -> list[int]:
+        buf = ffi.new("uint64_t[]", max(b.n, 1))
+        check(self._h.call(lib.fk_count, b.ptr, buf, b.n))
+        counts: list[int] = ffi.unpack(buf, b.n) if b.n else []
+        return counts
+
+    @overload
+    def sum_by_key(self, texts: Texts, output: Literal["python"] = "python") -> list[dict[str, int]]: ...
+    @overload
+    def sum_by_key(self, texts: Texts, output: Literal["arrow", "polars"]) -> Any: ...
+
+    def sum_by_key(self, texts: Texts, output: Output = "python") -> Any:
         """Per text, ``{group1: sum(int(group2))}`` for a two-group pattern, keys in
-        first-seen order, with Python's ``int()`` rules."""
+        first-seen order, with Python's ``int()`` rules. ``output`` as for
+        `extract_and_aggregate`."""
         limit = _max_digits()
+        if output != "python" or _arrow.is_arrow(texts):
+            return _arrow.per_text(
+                texts,
+                output,
+                lambda b: _run(b, "FkKeySums", lambda p, out: self._h.call(lib.fk_sum_by_key, p, limit, out)),
+                _key_sums_result,
+                lambda h, b, s, a: lib.fk_key_sums_to_arrow(h, b.ptr, s, a),
+            )
         return _per_text(
             texts,
             "FkKeySums",

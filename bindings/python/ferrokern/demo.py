@@ -113,10 +113,11 @@ def demo_text_kernels(corpus_mb: float) -> bool:
     mb = sum(len(d.encode()) for d in docs) / 1e6
     print(f"== Generated corpus: {len(docs):,} documents, {mb:.1f} MB (list[str] in, Python objects out)")
     rows = []
-    for name, ours, ref in [
+    kernels: list[tuple[str, Callable[[list[str]], object], Callable[[list[str]], object]]] = [
         ("extract_and_aggregate", ferrokern.extract_and_aggregate, reference.extract_and_aggregate),
         ("extract_emails", ferrokern.extract_emails, reference.extract_emails),
-    ]:
+    ]
+    for name, ours, ref in kernels:
         t_ref = _best(partial(ref, docs), repeat=1)
         t_ours = _best(partial(ours, docs))
         equal = ours(docs) == ref(docs)

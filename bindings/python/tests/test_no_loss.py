@@ -162,10 +162,12 @@ def test_chunk_size_has_a_maximum(chunk):
 
 def test_tables_get_a_clear_error():
     pa = pytest.importorskip("pyarrow")
-    t = pa.table({"text": ["a 1"]})
+    # A table of one column is that column (issue 10); with more, the error names them.
+    t = pa.table({"text": ["a 1"], "other": ["b 2"]})
     with pytest.raises(TypeError, match="pass a column"):
         fk.extract_and_aggregate(t)
     assert fk.extract_and_aggregate(t["text"]) == [{"a": 1}]
+    assert fk.extract_and_aggregate(t.select(["text"])) == [{"a": 1}]
     pl = pytest.importorskip("polars")
     with pytest.raises(TypeError, match="pass a column"):
-        fk.extract_and_aggregate(pl.DataFrame({"text": ["a 1"]}))
+        fk.extract_and_aggregate(pl.DataFrame({"text": ["a 1"], "other": ["b 2"]}))

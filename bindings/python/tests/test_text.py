@@ -268,8 +268,8 @@ def test_arrow_and_polars_inputs():
         assert ferrokern.compile("a").count(chunked) == [t.count("a") for t in texts]
         assert ferrokern.compile(r"\w+").frequencies(chunked) == ferrokern.compile(r"\w+").frequencies(texts)
         assert ferrokern.extract_emails(pa.chunked_array([], type=typ)) == []
-    with pytest.raises(ferrokern.InvalidTextError, match="null"):
-        ferrokern.extract_emails(pa.array(["a", None]))
+    # Nulls propagate (issue 10): a null text gives None, never an exception.
+    assert ferrokern.extract_emails(pa.array(["a", None])) == [[], None]
     with pytest.raises(TypeError, match="string array"):
         ferrokern.extract_emails(pa.array([1, 2]))
     pl = pytest.importorskip("polars")

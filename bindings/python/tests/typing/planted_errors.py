@@ -8,10 +8,10 @@ import numpy as np
 
 import ferrokern
 
-ferrokern.extract_emails(123)  # E: arg-type
+ferrokern.extract_emails(123)  # E: call-overload
 kv: list[str] = ferrokern.extract_and_aggregate(["a 1"])  # E: assignment
 ferrokern.compile(r"\w+", ignore_case="yes")  # E: arg-type
-ferrokern.compile(r"\w+").findall(["x"], lower=1)  # E: arg-type
+ferrokern.compile(r"\w+").findall(["x"], lower=1)  # E: call-overload
 n: str = ferrokern.count_primes(100)  # E: assignment
 total: int = ferrokern.sum([1.0, 2.0])  # E: assignment
 ferrokern.sobel(np.zeros((4, 4)), border="circular")  # E: call-overload
