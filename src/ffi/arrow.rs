@@ -134,7 +134,11 @@ pub unsafe extern "C" fn fk_texts_from_arrow(
         match format {
             b"u" | b"U" => {
                 let width = if format == b"u" { 4 } else { 8 };
-                l.layout = if width == 4 { FK_OFFSETS_I32 } else { FK_OFFSETS_I64 };
+                l.layout = if width == 4 {
+                    FK_OFFSETS_I32
+                } else {
+                    FK_OFFSETS_I64
+                };
                 if bufs[1].is_null() {
                     if len != 0 {
                         return Err(null_err("string array offsets").into());
@@ -392,7 +396,12 @@ unsafe fn validity_of(texts: *const FkTexts, n: usize) -> FfiResult<Validity> {
 }
 
 /// Write the top node into the caller's structs.
-fn emit(top: Node, parts: Vec<Box<dyn Any + Send + Sync>>, out_schema: &mut ArrowSchema, out_array: &mut ArrowArray) {
+fn emit(
+    top: Node,
+    parts: Vec<Box<dyn Any + Send + Sync>>,
+    out_schema: &mut ArrowSchema,
+    out_array: &mut ArrowArray,
+) {
     let owner = Owner::new(parts);
     *out_schema = export_schema(&top);
     *out_array = export_array(&top, &owner);
@@ -473,7 +482,12 @@ pub unsafe extern "C" fn fk_matches_to_arrow(
                     .collect(),
             };
             let top = list_node(&m.text_offsets.0, &v, node);
-            emit(top, vec![m, Box::new(cols), Box::new(v.bits)], out_schema, out_array);
+            emit(
+                top,
+                vec![m, Box::new(cols), Box::new(v.bits)],
+                out_schema,
+                out_array,
+            );
             return Ok(());
         };
         let top = list_node(&m.text_offsets.0, &v, child);
@@ -546,7 +560,10 @@ pub unsafe extern "C" fn fk_key_sums_to_arrow(
                     nullable: true,
                     len: entries,
                     null_count: n_big,
-                    buffers: vec![value_bits.as_deref().map_or(std::ptr::null(), ptr), ptr(&s.values)],
+                    buffers: vec![
+                        value_bits.as_deref().map_or(std::ptr::null(), ptr),
+                        ptr(&s.values),
+                    ],
                     children: vec![],
                 },
                 Node {
@@ -555,9 +572,7 @@ pub unsafe extern "C" fn fk_key_sums_to_arrow(
                     nullable: true,
                     len: entries,
                     null_count: entries - n_big,
-                    buffers: vec![ptr(&dec_bits), ptr(&dec_offsets),
-                        ptr(&s.big_decimal.data),
-                    ],
+                    buffers: vec![ptr(&dec_bits), ptr(&dec_offsets), ptr(&s.big_decimal.data)],
                     children: vec![],
                 },
             ],
@@ -617,7 +632,12 @@ pub unsafe extern "C" fn fk_count_to_arrow(
             buffers: vec![v.bits.as_deref().map_or(std::ptr::null(), ptr), ptr(&counts)],
             children: vec![],
         };
-        emit(top, vec![Box::new(counts), Box::new(v.bits)], out_schema, out_array);
+        emit(
+            top,
+            vec![Box::new(counts), Box::new(v.bits)],
+            out_schema,
+            out_array,
+        );
         Ok(())
     })
 }
@@ -697,7 +717,10 @@ mod tests {
             let mut m = std::ptr::null_mut();
             assert_eq!(fk_extract_emails(&t, &mut m), FkStatus::Ok);
             let (mut s, mut a) = (empty_schema(), empty_array());
-            assert_eq!(fk_matches_to_arrow(m, std::ptr::null(), &t, &mut s, &mut a), FkStatus::Ok);
+            assert_eq!(
+                fk_matches_to_arrow(m, std::ptr::null(), &t, &mut s, &mut a),
+                FkStatus::Ok
+            );
             assert_eq!(fk_arrow_live_exports(), before + 1);
             assert_eq!(CStr::from_ptr(s.format).to_bytes(), b"+L");
             assert_eq!((a.length, a.null_count, a.n_children), (4, 1, 1));

@@ -15,7 +15,10 @@ use crate::error::{panic_message, Error, ErrorKind, Result};
 use crate::text::arrow::{Bitmap, Views};
 use crate::text::{Offsets, TextBatch};
 pub(crate) use handle::{free_handle, handle_kind, handle_ref, into_handle, take_handle, HandleKind};
-use text::{FkArrowTexts, FkTexts, FK_LAYOUT_VIEWS, FK_OFFSETS_ARROW, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32, FK_OFFSETS_I64};
+use text::{
+    FkArrowTexts, FkTexts, FK_LAYOUT_VIEWS, FK_OFFSETS_ARROW, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32,
+    FK_OFFSETS_I64,
+};
 
 pub mod arrays;
 pub mod arrow;
@@ -341,9 +344,8 @@ pub(crate) unsafe fn with_batch_spans<R>(
         Some(a) => (a.layout, a.offsets),
         None => (t.offset_kind, t.offsets),
     };
-    let run = |b: TextBatch, spans: [Range<usize>; 2]| {
-        f(&b.with_first_index(first).with_validity(validity), spans)
-    };
+    let run =
+        |b: TextBatch, spans: [Range<usize>; 2]| f(&b.with_first_index(first).with_validity(validity), spans);
     match kind {
         FK_OFFSETS_I32 => {
             // SAFETY: see above.

@@ -99,7 +99,9 @@ impl<'a> Views<'a> {
         for (i, v) in views.iter().enumerate() {
             let len = le_i32(&v[0..4]);
             if len < 0 {
-                return Err(Error::invalid(format!("string view {i} has a negative length {len}")));
+                return Err(Error::invalid(format!(
+                    "string view {i} has a negative length {len}"
+                )));
             }
             if len > 12 {
                 let (b, o) = (le_i32(&v[8..12]), le_i32(&v[12..16]));
@@ -165,7 +167,8 @@ pub fn split_groups(m: &Matches) -> Vec<StringTable> {
     for j in 0..n {
         for (g, col) in cols.iter_mut().enumerate() {
             let f = j * k + g;
-            col.data.extend_from_slice(&data[offs[f] as usize..offs[f + 1] as usize]);
+            col.data
+                .extend_from_slice(&data[offs[f] as usize..offs[f + 1] as usize]);
             col.offsets.push(col.data.len() as u64);
         }
     }
@@ -196,7 +199,11 @@ mod tests {
     fn views_inline_and_out_of_line() {
         let b0 = b"xxhello world, long string".as_slice();
         let bufs = [b0];
-        let views = [view_inline(""), view_inline("twelve bytes"), view_out(24, 0, 2, b"hell")];
+        let views = [
+            view_inline(""),
+            view_inline("twelve bytes"),
+            view_out(24, 0, 2, b"hell"),
+        ];
         let v = Views::new(&views, &bufs).unwrap();
         let batch = TextBatch::from_views(v);
         assert_eq!(batch.len(), 3);
@@ -219,7 +226,9 @@ mod tests {
         let offs = [0i64, 2, 3, 5];
         let bits = [0b1111_1010u8]; // offset 1: texts 0, 2 valid, 1 null
         let bm = Bitmap::new(&bits, 1, 3).unwrap();
-        let b = TextBatch::new(data, Offsets::I64(&offs)).unwrap().with_validity(Some(bm));
+        let b = TextBatch::new(data, Offsets::I64(&offs))
+            .unwrap()
+            .with_validity(Some(bm));
         assert_eq!(b.text(0).unwrap(), "ab");
         assert!(b.is_null(1));
         assert_eq!(b.text(1).unwrap(), "");

@@ -40,10 +40,25 @@ impl StringTable {
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.len()).map(move |i| self.get(i))
     }
+    /// Room for `bytes` more bytes in `strings` more strings.
+    pub fn reserve(&mut self, (bytes, strings): (usize, usize)) {
+        self.data.reserve(bytes);
+        self.offsets.reserve(strings);
+    }
     pub fn append(&mut self, other: &StringTable) {
         let base = self.data.len() as u64;
         self.data.extend_from_slice(&other.data);
         self.offsets.extend(other.offsets[1..].iter().map(|o| o + base));
+    }
+}
+
+/// Sum of pairs, for reserving string tables.
+trait Sum2 {
+    fn sum2(self) -> (usize, usize);
+}
+impl<I: Iterator<Item = (usize, usize)>> Sum2 for I {
+    fn sum2(self) -> (usize, usize) {
+        self.fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
     }
 }
 
@@ -89,7 +104,11 @@ impl Matches {
             fields_per_match,
             ..Default::default()
         };
-        for p in &parts {
+        // Reserve the total once, then free each part as soon as it is copied: the peak is
+        // the result plus one part, not twice the result (issue 10's RSS bound).
+        out.fields.reserve(parts.iter().map(|p| (p.fields.data.len(), p.fields.len())).sum2());
+        out.text_offsets.0.reserve(parts.iter().map(|p| p.text_offsets.0.len()).sum());
+        for p in parts {
             out.fields.append(&p.fields);
             out.text_offsets.append(&p.text_offsets);
         }
@@ -116,7 +135,11 @@ pub struct KeySums {
 impl KeySums {
     pub fn concat(parts: Vec<KeySums>) -> KeySums {
         let mut out = KeySums::default();
-        for p in &parts {
+        // As `Matches::concat`: reserve once, free each part once copied.
+        out.keys.reserve(parts.iter().map(|p| (p.keys.data.len(), p.keys.len())).sum2());
+        out.values.reserve(parts.iter().map(|p| p.values.len()).sum());
+        out.text_offsets.0.reserve(parts.iter().map(|p| p.text_offsets.0.len()).sum());
+        for p in parts {
             let base = out.values.len() as u64;
             out.keys.append(&p.keys);
             out.values.extend_from_slice(&p.values);
