@@ -228,18 +228,19 @@ def per_text(
     """The per-text functions for Arrow input or Arrow output: `run(batch)` makes a result
     handle; `to_python(handle)` converts and frees it; `to_arrow(handle, batch, schema,
     array)` exports it (consuming it). Nulls give None (python) or null (arrow)."""
-    from ._text import _batches
+    from ._text import _batches, _GcPause
 
     check_output(output)
     chunked = is_arrow(texts) and not hasattr(type(texts), "__arrow_c_array__")
     source = batches(texts) if is_arrow(texts) else _batches(texts)
     if output == "python":
         result: list[Any] = []
-        for b in source:
-            part = to_python(run(b))
-            for i in _null_positions(b):
-                part[i] = None
-            result += part
+        with _GcPause.held():  # as for list[str] input: millions of result objects
+            for b in source:
+                part = to_python(run(b))
+                for i in _null_positions(b):
+                    part[i] = None
+                result += part
         return result
     parts: list[ArrowResult] = []
     for b in source:

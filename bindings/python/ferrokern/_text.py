@@ -683,9 +683,9 @@ class Pattern:
 
     def count(self, texts: Texts, out: _Buffer | None = None, output: Output = "python") -> Any:
         """Number of findall matches per text. With ``out`` (a writable uint64 buffer, e.g.
-        a numpy array of len(texts)), counts are written there and ``out`` is returned (0
-        for a null text). ``output="arrow"`` / ``"polars"``: ``uint64``, null for a null
-        text (None with ``output="python"`` for Arrow input)."""
+        a numpy array of len(texts)), counts are written there and ``out`` is returned (a
+        null text counts as an empty one there). ``output="arrow"`` / ``"polars"``:
+        ``uint64``, null for a null text (None with ``output="python"`` for Arrow input)."""
         if out is None and (output != "python" or _arrow.is_arrow(texts)):
             return _arrow.per_text(
                 texts,
