@@ -106,8 +106,11 @@ impl Matches {
         };
         // Reserve the total once, then free each part as soon as it is copied: the peak is
         // the result plus one part, not twice the result (issue 10's RSS bound).
-        out.fields.reserve(parts.iter().map(|p| (p.fields.data.len(), p.fields.len())).sum2());
-        out.text_offsets.0.reserve(parts.iter().map(|p| p.text_offsets.0.len()).sum());
+        out.fields
+            .reserve(parts.iter().map(|p| (p.fields.data.len(), p.fields.len())).sum2());
+        out.text_offsets
+            .0
+            .reserve(parts.iter().map(|p| p.text_offsets.0.len()).sum());
         for p in parts {
             out.fields.append(&p.fields);
             out.text_offsets.append(&p.text_offsets);
@@ -136,9 +139,12 @@ impl KeySums {
     pub fn concat(parts: Vec<KeySums>) -> KeySums {
         let mut out = KeySums::default();
         // As `Matches::concat`: reserve once, free each part once copied.
-        out.keys.reserve(parts.iter().map(|p| (p.keys.data.len(), p.keys.len())).sum2());
+        out.keys
+            .reserve(parts.iter().map(|p| (p.keys.data.len(), p.keys.len())).sum2());
         out.values.reserve(parts.iter().map(|p| p.values.len()).sum());
-        out.text_offsets.0.reserve(parts.iter().map(|p| p.text_offsets.0.len()).sum());
+        out.text_offsets
+            .0
+            .reserve(parts.iter().map(|p| p.text_offsets.0.len()).sum());
         for p in parts {
             let base = out.values.len() as u64;
             out.keys.append(&p.keys);
