@@ -64,7 +64,7 @@ test-c:
 	$(call fk_soname_link,$(VGLIB_DIR))
 	@set -e; for src in tests/c/*.c; do \
 	  bin=target/$$(basename $${src%.c}); \
-	  cc $(CFLAGS) -o $$bin $$src -L$(VGLIB_DIR) -lferrokern -lm; \
+	  cc $(CFLAGS) -pthread -o $$bin $$src -L$(VGLIB_DIR) -lferrokern -lm; \
 	  echo "== $$bin (valgrind memcheck)"; \
 	  LD_LIBRARY_PATH=$(VGLIB_DIR) FERROKERN_THREADS=2 $(VALGRIND) $$bin; \
 	done

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -169,3 +170,40 @@ def test_tables_get_a_clear_error():
     pl = pytest.importorskip("polars")
     with pytest.raises(TypeError, match="pass a column"):
         fk.extract_and_aggregate(pl.DataFrame({"text": ["a 1"]}))
+
+
+def _child_uses_a_pattern(q: Any) -> None:
+    q.put(fk.compile(r"(\w+)@").findall(["a@x b@y"]) == [["a", "b"]])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Python 3.12+: fork with threads
+def test_fork_while_another_thread_creates_and_frees_handles():
+    # The handle registry's lock is held across fork() (pthread_atfork): a child forked while
+    # another thread is inside a registry update must not inherit a held lock (deadlock).
+    import multiprocessing as mp
+    import threading
+
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            with fk.compile("a") as p:
+                p.count(["aa"])
+
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        ctx = mp.get_context("fork")
+        for _ in range(10):
+            q = ctx.Queue()
+            proc = ctx.Process(target=_child_uses_a_pattern, args=(q,))
+            proc.start()
+            proc.join(30)
+            alive = proc.is_alive()
+            if alive:
+                proc.kill()
+            assert not alive, "forked child deadlocked on the handle registry"
+            assert q.get(timeout=5) is True
+    finally:
+        stop.set()
+        t.join()
