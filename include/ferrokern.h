@@ -147,6 +147,11 @@
 #define FK_REPORT_JSON_PRETTY 2
 
 /**
+ * `fk_report_feed_file_range`'s `end` meaning "to the end of the file" (`UINT64_MAX`).
+ */
+#define FK_RANGE_TO_END 18446744073709551615ull
+
+/**
  * `FkTexts.offset_kind`: `offsets` points to `n_texts + 1` `int32_t` (Arrow `utf8`).
  */
 #define FK_OFFSETS_I32 0
@@ -786,9 +791,10 @@ enum FkStatus fk_report_feed_file(struct FkReport *report,
                                   void *user_data);
 
 /**
- * Feed the lines of `path` that start in the byte range `[start, end)` (`end` is clamped
- * to the file size; a `start` past the end of the file is `FK_STATUS_IO` and marks the
- * report incomplete: the file is shorter than planned), like a Hadoop input split: a range starting inside a line leaves that
+ * Feed the lines of `path` that start in the byte range `[start, end)` (`end` =
+ * `FK_RANGE_TO_END` reads to the end of the file; a `start` or any other `end` past the end
+ * of the file is `FK_STATUS_IO` and marks the report incomplete: the file is shorter than
+ * planned, it shrank since the range was computed), like a Hadoop input split: a range starting inside a line leaves that
  * line to the range before, and the last line is read to its end past `end`. Ranges that
  * partition a file therefore see each line exactly once, and merging their reports in
  * range order gives the whole file's report. A gzip file cannot be split: its only

@@ -71,6 +71,10 @@ pub struct FkReportConfig {
 pub type FkProgressFn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, bytes_done: u64, bytes_total: u64) -> i32>;
 
+/// `fk_report_feed_file_range`'s `end` meaning "to the end of the file" (`UINT64_MAX`).
+pub const FK_RANGE_TO_END: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+const _: () = assert!(FK_RANGE_TO_END == crate::report::reader::RANGE_TO_END);
+
 /// A streaming report. Not safe to use from two threads at once: a call made while
 /// another call is using the report fails with `FK_STATUS_INVALID_ARGUMENT` ("busy")
 /// instead of waiting. Free with `fk_report_free` (safe at any time, see there).
@@ -323,9 +327,10 @@ pub unsafe extern "C" fn fk_report_feed_file(
     })
 }
 
-/// Feed the lines of `path` that start in the byte range `[start, end)` (`end` is clamped
-/// to the file size; a `start` past the end of the file is `FK_STATUS_IO` and marks the
-/// report incomplete: the file is shorter than planned), like a Hadoop input split: a range starting inside a line leaves that
+/// Feed the lines of `path` that start in the byte range `[start, end)` (`end` =
+/// `FK_RANGE_TO_END` reads to the end of the file; a `start` or any other `end` past the end
+/// of the file is `FK_STATUS_IO` and marks the report incomplete: the file is shorter than
+/// planned, it shrank since the range was computed), like a Hadoop input split: a range starting inside a line leaves that
 /// line to the range before, and the last line is read to its end past `end`. Ranges that
 /// partition a file therefore see each line exactly once, and merging their reports in
 /// range order gives the whole file's report. A gzip file cannot be split: its only
