@@ -217,7 +217,8 @@ mod tests {
     use super::*;
 
     static DROPS: AtomicUsize = AtomicUsize::new(0);
-    struct Counted(#[allow(dead_code)] u64); // non-zero-sized; counts its drops
+    /// Non-zero-sized; counts its drops.
+    struct Counted(u64);
     impl Drop for Counted {
         fn drop(&mut self) {
             DROPS.fetch_add(1, Ordering::SeqCst);
@@ -228,25 +229,41 @@ mod tests {
     handle_kind!(FkTest owns Counted, tag 1);
     handle_kind!(FkOther owns u64, tag 2);
 
+    fn pin<H: HandleKind>(p: *const H) -> Option<Pinned<'static, H>> {
+        // SAFETY: the registry accepts any pointer value and dereferences only its own.
+        unsafe { handle_ref(p) }.ok()
+    }
+    fn free<H: HandleKind>(p: *mut H) {
+        // SAFETY: as above.
+        unsafe { free_handle(p) }
+    }
+
     #[test]
     fn a_free_during_a_call_is_deferred_and_misuse_is_refused() {
         let before = DROPS.load(Ordering::SeqCst);
         let h = into_handle::<FkTest>(Counted(7));
-        // SAFETY (all calls below): the registry accepts any pointer value.
-        let pin = unsafe { handle_ref(h) }.ok().expect("live");
-        let pin2 = unsafe { handle_ref(h) }.ok().expect("two calls may share it");
-        assert!(unsafe { handle_ref(h as *const FkOther) }.is_err(), "wrong type");
-        unsafe { free_handle(h) };
-        unsafe { free_handle(h) }; // a second free while pinned: no-op
-        assert!(unsafe { handle_ref(h) }.is_err(), "freed: no new call may use it");
-        assert_eq!(pin.0, 7, "the running call still sees it");
-        drop(pin);
+        let first = pin(h).expect("live");
+        let second = pin(h).expect("two calls may share it");
+        assert!(pin(h as *const FkOther).is_none(), "wrong type");
+        free(h as *mut FkOther); // wrong type: ignored
+        free(h);
+        free(h); // a second free while pinned: no-op
+        assert!(pin(h).is_none(), "freed: no new call may use it");
+        assert_eq!(first.0, 7, "the running call still sees it");
+        drop(first);
         assert_eq!(DROPS.load(Ordering::SeqCst), before, "one call still runs");
-        drop(pin2);
+        drop(second);
         assert_eq!(DROPS.load(Ordering::SeqCst), before + 1, "the last call freed it");
-        unsafe { free_handle(h) }; // gone: no-op
+        free(h); // gone: no-op
         assert_eq!(DROPS.load(Ordering::SeqCst), before + 1);
-        assert!(unsafe { handle_ref(0x10 as *const FkTest) }.is_err(), "wild pointer");
-        unsafe { free_handle(0x10 as *mut FkTest) };
+        assert!(pin(0x10 as *const FkTest).is_none(), "wild pointer");
+        free(0x10 as *mut FkTest);
+        let plain = into_handle::<FkTest>(Counted(1));
+        free(plain);
+        assert_eq!(
+            DROPS.load(Ordering::SeqCst),
+            before + 2,
+            "an unpinned handle is freed at once"
+        );
     }
 }

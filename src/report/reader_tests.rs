@@ -68,7 +68,11 @@ fn byte_ranges_partition_the_lines() {
     assert_eq!(lines(&p, Some((0, RANGE_TO_END)), 64, 1 << 20), whole);
     assert_eq!(lines(&p, Some((size, RANGE_TO_END)), 64, 1 << 20), vec![]);
     let e = Source::open(&p, Some((0, size + 1))).err().unwrap();
-    assert!(e.message.contains("ends at") && e.message.contains("shorter than planned"), "{}", e.message);
+    assert!(
+        e.message.contains("ends at") && e.message.contains("shorter than planned"),
+        "{}",
+        e.message
+    );
     assert!(Source::open(&p, Some((5, 4))).is_err());
     // A start at the end is an empty range; past it, the file is shorter than planned.
     assert!(lines(&p, Some((size, size)), 64, 1 << 20).is_empty());
