@@ -15,7 +15,7 @@ CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --track-origins=yes
 
-.PHONY: all build venv demo test test-rust lint-rust test-header test-c test-python test-python-dev lint-python \
+.PHONY: all build venv demo test test-rust lint-rust test-header test-c test-asan test-fuzz test-python test-python-dev lint-python \
         test-node test-ffi-layout check-ffi-snippets wheel sdist test-sdist python-package bench clean
 
 all: build
@@ -40,8 +40,8 @@ $(DEMO_PY): bindings/python/requirements-demo.txt
 demo: build $(DEMO_PY)
 	PYTHONPATH=bindings/python $(DEMO_PY) -m ferrokern demo
 
-test: build venv lint-python lint-rust test-rust test-header test-c test-cpp-wrapper test-install test-python test-sdist \
-      test-node test-ffi-layout
+test: build venv lint-python lint-rust test-rust test-header test-c test-asan test-fuzz test-cpp-wrapper test-install \
+      test-python test-sdist test-node test-ffi-layout
 
 test-rust:
 	cargo test --release
@@ -64,9 +64,45 @@ test-c:
 	$(call fk_soname_link,$(VGLIB_DIR))
 	@set -e; for src in tests/c/*.c; do \
 	  bin=target/$$(basename $${src%.c}); \
-	  cc $(CFLAGS) -o $$bin $$src -L$(VGLIB_DIR) -lferrokern -lm; \
+	  cc $(CFLAGS) -pthread -o $$bin $$src -L$(VGLIB_DIR) -lferrokern -lm; \
 	  echo "== $$bin (valgrind memcheck)"; \
 	  LD_LIBRARY_PATH=$(VGLIB_DIR) FERROKERN_THREADS=2 $(VALGRIND) $$bin; \
+	done
+
+# The C tests again under AddressSanitizer + UndefinedBehaviorSanitizer (gcc or clang on the
+# stable toolchain), linked to the normal release library. Only the C side is instrumented:
+# the Rust side is covered by valgrind (test-c), the fuzz targets (test-fuzz) and Rust's own
+# checks (safe code; every `unsafe` documented). See docs/guarantees.md.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+test-asan: build
+	$(call fk_soname_link,$(dir $(LIB)))
+	@set -e; for src in tests/c/*.c; do \
+	  bin=target/asan_$$(basename $${src%.c}); \
+	  cc $(CFLAGS) $(ASAN_FLAGS) -pthread -o $$bin $$src -L$(dir $(LIB)) -lferrokern -lm; \
+	  echo "== $$bin (ASan + UBSan)"; \
+	  LD_LIBRARY_PATH=$(dir $(LIB)) FERROKERN_THREADS=2 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $$bin; \
+	done
+
+# Coverage-guided fuzzing (libFuzzer via libfuzzer-sys, stable toolchain: see fuzz/README.md).
+# Each target first replays its committed corpus (fuzz/corpus/<target>; any failure fails the
+# test), then fuzzes for FUZZ_SECONDS; new inputs go to target/fuzz/new/<target>, a crash to
+# target/fuzz/artifacts/<target>/. `make test-fuzz FUZZ_SECONDS=3600` runs longer.
+FUZZ_TARGETS := jsonl_field report_from_json reader texts_batch findall
+FUZZ_SECONDS ?= 8
+FUZZ_HOST = $(shell rustc -vV | sed -n 's/^host: //p')
+FUZZ_RUSTFLAGS := --cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+  -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+  -Cllvm-args=-sanitizer-coverage-trace-compares
+test-fuzz:
+	cd fuzz && RUSTFLAGS="$(FUZZ_RUSTFLAGS)" cargo build --release --locked --target $(FUZZ_HOST) --target-dir ../target/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz/new/$$t target/fuzz/artifacts/$$t; \
+	  echo "== fuzz $$t: replay fuzz/corpus/$$t, then fuzz $(FUZZ_SECONDS) s"; \
+	  if ! target/fuzz/$(FUZZ_HOST)/release/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=4096 \
+	      -max_len=4096 -artifact_prefix=target/fuzz/artifacts/$$t/ target/fuzz/new/$$t fuzz/corpus/$$t \
+	      > target/fuzz/$$t.log 2>&1; then tail -n 60 target/fuzz/$$t.log; exit 1; fi; \
+	  grep -hE '^Done [0-9]+ runs' target/fuzz/$$t.log; \
 	done
 
 # The Node.js example binding (koffi, pinned in bindings/node/package-lock.json) against the

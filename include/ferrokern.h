@@ -19,7 +19,13 @@
  *    waiting.
  *  - FkMatches, FkKeySums, FkFrequencies, FkBytes (results): read-only after creation;
  *    read them (and their views) from any number of threads.
- *  Every handle must be freed exactly once, after every user is done with it.
+ *  Freeing a handle is always safe: NULL, an already-freed handle and a pointer this
+ *  library did not return are no-ops (a pointer is never dereferenced before the library
+ *  has checked that it handed it out and has not freed it: such a pointer passed to any
+ *  other call gets FK_STATUS_INVALID_HANDLE). Freeing a handle that a running call is
+ *  using (from another thread, or from that call's progress callback) defers the free to
+ *  the end of that call; calls that start after the free fail with
+ *  FK_STATUS_INVALID_HANDLE. Pointers from a *_view stay valid only until the free.
  */
 
 #ifndef FERROKERN_H
@@ -191,6 +197,11 @@ struct ArrowArrayStream {
 #define FK_REPORT_JSON_PRETTY 2
 
 /**
+ * `fk_report_feed_file_range`'s `end` meaning "to the end of the file" (`UINT64_MAX`).
+ */
+#define FK_RANGE_TO_END 18446744073709551615ull
+
+/**
  * `FkTexts.offset_kind`: `offsets` points to `n_texts + 1` `int32_t` (Arrow `utf8`).
  */
 #define FK_OFFSETS_I32 0
@@ -341,7 +352,7 @@ typedef struct FkPattern FkPattern;
 /**
  * A streaming report. Not safe to use from two threads at once: a call made while
  * another call is using the report fails with `FK_STATUS_INVALID_ARGUMENT` ("busy")
- * instead of waiting. Free with `fk_report_free`.
+ * instead of waiting. Free with `fk_report_free` (safe at any time, see there).
  */
 typedef struct FkReport FkReport;
 
@@ -494,7 +505,9 @@ typedef struct FkReportConfig {
  * Called on the feeding thread after each chunk of a file is merged (never per document)
  * with the bytes of the file (of the range, for a byte range; compressed bytes for gzip)
  * done so far and the total. Return 0 to go on, anything else to cancel the feed
- * (`FK_STATUS_CANCELLED`). It must not call any `fk_report_` function on the same report.
+ * (`FK_STATUS_CANCELLED`). Any other `fk_report_` call on the same report from here fails
+ * with "busy", except `fk_report_free`, which is deferred: the report is freed when the
+ * feed returns (its result is then of no use to anyone).
  */
 typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
 
@@ -866,8 +879,10 @@ enum FkStatus fk_report_new(const struct FkReportConfig *config, struct FkReport
  *
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
- * the caller guarantees: `report` must be NULL or a handle this library returned, not used by
- * another thread, and never used again after this call.
+ * the caller guarantees: `report` may be any value: NULL, a freed handle and a pointer
+ * this library did not return are no-ops. A handle that a running call is using (from another
+ * thread, or from this call's progress callback) is freed when that call returns; calls made
+ * after this one fail with `FK_STATUS_INVALID_HANDLE`.
  */
 void fk_report_free(struct FkReport *report);
 
@@ -880,10 +895,10 @@ void fk_report_free(struct FkReport *report);
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `name` must be NULL (with
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `name` must be NULL (with
  * a zero length) or readable for `name_len` bytes; `pattern` must be NULL or a live handle
- * from this library (NULL is an error, a freed one is usually detected but must not be relied
- * on).
+ * from this library (NULL is an error, a freed or foreign one is
+ * FK_STATUS_INVALID_HANDLE).
  */
 enum FkStatus fk_report_add_pattern(struct FkReport *report,
                                     const uint8_t *name,
@@ -907,7 +922,7 @@ enum FkStatus fk_report_add_pattern(struct FkReport *report,
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `path` must be NULL (with
  * a zero length) or readable for `path_len` bytes.
  */
 enum FkStatus fk_report_set_per_doc(struct FkReport *report, const uint8_t *path, size_t path_len);
@@ -922,7 +937,7 @@ enum FkStatus fk_report_set_per_doc(struct FkReport *report, const uint8_t *path
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
  * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states.
  */
 enum FkStatus fk_report_feed_texts(struct FkReport *report, const struct FkTexts *texts);
@@ -939,7 +954,7 @@ enum FkStatus fk_report_feed_texts(struct FkReport *report, const struct FkTexts
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `path` must be NULL (with
  * a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
  * call with `user_data` from the calling thread during the call.
  */
@@ -950,9 +965,10 @@ enum FkStatus fk_report_feed_file(struct FkReport *report,
                                   void *user_data);
 
 /**
- * Feed the lines of `path` that start in the byte range `[start, end)` (`end` is clamped
- * to the file size; a `start` past the end of the file is `FK_STATUS_IO` and marks the
- * report incomplete: the file is shorter than planned), like a Hadoop input split: a range starting inside a line leaves that
+ * Feed the lines of `path` that start in the byte range `[start, end)` (`end` =
+ * `FK_RANGE_TO_END` reads to the end of the file; a `start` or any other `end` past the end
+ * of the file is `FK_STATUS_IO` and marks the report incomplete: the file is shorter than
+ * planned, it shrank since the range was computed), like a Hadoop input split: a range starting inside a line leaves that
  * line to the range before, and the last line is read to its end past `end`. Ranges that
  * partition a file therefore see each line exactly once, and merging their reports in
  * range order gives the whole file's report. A gzip file cannot be split: its only
@@ -962,7 +978,7 @@ enum FkStatus fk_report_feed_file(struct FkReport *report,
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `path` must be NULL (with
  * a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
  * call with `user_data` from the calling thread during the call.
  */
@@ -984,9 +1000,9 @@ enum FkStatus fk_report_feed_file_range(struct FkReport *report,
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `dst` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `src` must be NULL or a
- * live handle from this library (NULL is an error, a freed one is usually detected but must
- * not be relied on).
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `src` must be NULL or a
+ * live handle from this library (NULL is an error, a freed or foreign one is
+ * FK_STATUS_INVALID_HANDLE).
  */
 enum FkStatus fk_report_merge(struct FkReport *dst, const struct FkReport *src);
 
@@ -998,7 +1014,7 @@ enum FkStatus fk_report_merge(struct FkReport *dst, const struct FkReport *src);
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL or
  * valid for writing one pointer.
  */
 enum FkStatus fk_report_to_json(const struct FkReport *report,
@@ -1015,7 +1031,7 @@ enum FkStatus fk_report_to_json(const struct FkReport *report,
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `path` must be NULL (with
  * a zero length) or readable for `path_len` bytes.
  */
 enum FkStatus fk_report_write_json(const struct FkReport *report,
@@ -1042,7 +1058,7 @@ enum FkStatus fk_report_from_json(const uint8_t *data, size_t len, struct FkRepo
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `bytes` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `data` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `data` must be NULL or
  * valid for writing one pointer; `len` must be NULL or valid for writing one `usize`.
  */
 enum FkStatus fk_bytes_data(const struct FkBytes *bytes, const uint8_t **data, size_t *len);
@@ -1052,8 +1068,10 @@ enum FkStatus fk_bytes_data(const struct FkBytes *bytes, const uint8_t **data, s
  *
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
- * the caller guarantees: `bytes` must be NULL or a handle this library returned, not used by
- * another thread, and never used again after this call.
+ * the caller guarantees: `bytes` may be any value: NULL, a freed handle and a pointer
+ * this library did not return are no-ops. A handle that a running call is using (from another
+ * thread, or from this call's progress callback) is freed when that call returns; calls made
+ * after this one fail with `FK_STATUS_INVALID_HANDLE`.
  */
 void fk_bytes_free(struct FkBytes *bytes);
 
@@ -1079,8 +1097,10 @@ enum FkStatus fk_pattern_new(const uint8_t *pattern,
  *
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
- * the caller guarantees: `pattern` must be NULL or a handle this library returned, not used by
- * another thread, and never used again after this call.
+ * the caller guarantees: `pattern` may be any value: NULL, a freed handle and a pointer
+ * this library did not return are no-ops. A handle that a running call is using (from another
+ * thread, or from this call's progress callback) is freed when that call returns; calls made
+ * after this one fail with `FK_STATUS_INVALID_HANDLE`.
  */
 void fk_pattern_free(struct FkPattern *pattern);
 
@@ -1090,7 +1110,7 @@ void fk_pattern_free(struct FkPattern *pattern);
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL or
  * valid for writing one `usize`.
  */
 enum FkStatus fk_pattern_groups(const struct FkPattern *pattern, size_t *out);
@@ -1103,7 +1123,7 @@ enum FkStatus fk_pattern_groups(const struct FkPattern *pattern, size_t *out);
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
  * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
  * `out` must be NULL or valid for writing one pointer.
  */
@@ -1119,7 +1139,7 @@ enum FkStatus fk_findall(const struct FkPattern *pattern,
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
  * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
  * `out` must be NULL (with a zero length) or writable for `out_len` elements and not otherwise
  * accessed during the call.
@@ -1138,7 +1158,7 @@ enum FkStatus fk_count(const struct FkPattern *pattern,
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
  * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
  * `out` must be NULL or valid for writing one pointer.
  */
@@ -1155,7 +1175,7 @@ enum FkStatus fk_sum_by_key(const struct FkPattern *pattern,
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
  * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
  * `out` must be NULL or valid for writing one pointer.
  */
@@ -1198,7 +1218,7 @@ enum FkStatus fk_extract_and_aggregate(const struct FkTexts *texts,
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `matches` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `view` must be NULL or
  * valid for writing one `FkMatchesView`.
  */
 enum FkStatus fk_matches_view(const struct FkMatches *matches, struct FkMatchesView *view);
@@ -1208,8 +1228,10 @@ enum FkStatus fk_matches_view(const struct FkMatches *matches, struct FkMatchesV
  *
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
- * the caller guarantees: `matches` must be NULL or a handle this library returned, not used by
- * another thread, and never used again after this call.
+ * the caller guarantees: `matches` may be any value: NULL, a freed handle and a pointer
+ * this library did not return are no-ops. A handle that a running call is using (from another
+ * thread, or from this call's progress callback) is freed when that call returns; calls made
+ * after this one fail with `FK_STATUS_INVALID_HANDLE`.
  */
 void fk_matches_free(struct FkMatches *matches);
 
@@ -1219,7 +1241,7 @@ void fk_matches_free(struct FkMatches *matches);
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `view` must be NULL or
  * valid for writing one `FkKeySumsView`.
  */
 enum FkStatus fk_key_sums_view(const struct FkKeySums *sums, struct FkKeySumsView *view);
@@ -1233,7 +1255,7 @@ enum FkStatus fk_key_sums_view(const struct FkKeySums *sums, struct FkKeySumsVie
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `text` and `text_len`
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `text` and `text_len`
  * must be NULL or valid for writing one pointer and one `size_t`.
  */
 enum FkStatus fk_key_sums_big_value(const struct FkKeySums *sums,
@@ -1246,8 +1268,10 @@ enum FkStatus fk_key_sums_big_value(const struct FkKeySums *sums,
  *
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
- * the caller guarantees: `sums` must be NULL or a handle this library returned, not used by
- * another thread, and never used again after this call.
+ * the caller guarantees: `sums` may be any value: NULL, a freed handle and a pointer
+ * this library did not return are no-ops. A handle that a running call is using (from another
+ * thread, or from this call's progress callback) is freed when that call returns; calls made
+ * after this one fail with `FK_STATUS_INVALID_HANDLE`.
  */
 void fk_key_sums_free(struct FkKeySums *sums);
 
@@ -1257,7 +1281,7 @@ void fk_key_sums_free(struct FkKeySums *sums);
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
  * the caller guarantees: `freqs` must be NULL or a live handle from this library (NULL is an
- * error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `view` must be NULL or
  * valid for writing one `FkFrequenciesView`.
  */
 enum FkStatus fk_frequencies_view(const struct FkFrequencies *freqs,
@@ -1268,8 +1292,10 @@ enum FkStatus fk_frequencies_view(const struct FkFrequencies *freqs,
  *
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
- * the caller guarantees: `freqs` must be NULL or a handle this library returned, not used by
- * another thread, and never used again after this call.
+ * the caller guarantees: `freqs` may be any value: NULL, a freed handle and a pointer
+ * this library did not return are no-ops. A handle that a running call is using (from another
+ * thread, or from this call's progress callback) is freed when that call returns; calls made
+ * after this one fail with `FK_STATUS_INVALID_HANDLE`.
  */
 void fk_frequencies_free(struct FkFrequencies *freqs);
 

@@ -35,3 +35,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The library's version (Cargo's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Internal entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`, as
+/// libFuzzer builds are); not part of the API and absent from every other build.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_api {
+    pub use crate::report::jsonl::json_text_field;
+    pub use crate::text::pyclass::translate_python_classes;
+}

@@ -1,19 +1,35 @@
-//! Opaque handles: a boxed value behind a type tag, so that a freed or foreign pointer
-//! passed back is (usually) caught instead of used.
+//! Opaque handles, and the one rule for every handle type: a handle is live exactly while
+//! its address is in the registry below, and nothing is read through a pointer the
+//! registry does not know.
+//!
+//! - **Checking a handle never reads the memory it points to.** Its type tag lives in the
+//!   registry (a side table keyed by address), not in the allocation, so a freed pointer, a
+//!   pointer of another handle type or a wild pointer such as `0x10` is answered with
+//!   `FK_STATUS_INVALID_HANDLE` without touching it (valgrind stays quiet).
+//! - **A handle in use is pinned.** [`handle_ref`] returns a [`Pinned`] borrow that counts as
+//!   a user of the handle until the call ends. A `fk_*_free` that arrives meanwhile (from a
+//!   progress callback, or from another thread) does not free: it marks the handle dead, so
+//!   every later call fails with `FK_STATUS_INVALID_HANDLE`, and the last running call frees
+//!   it when it returns. This is the deferral Python's wrapper already does, now for C too.
+//! - **Double free, wild free and a free of the wrong type are no-ops.** An address the
+//!   registry does not hold (or holds with another tag) is left alone: leaking is the only
+//!   safe thing to do with a pointer we did not hand out.
+//!
+//! Addresses cannot collide: an address stays in the registry until its allocation is freed,
+//! so the allocator cannot hand the same address to a new handle meanwhile.
+//!
+//! Fork: the registry lock is taken around `fork()` (`pthread_atfork`), so a child forked
+//! while another thread was inside a registry update never inherits a held lock.
 
+use std::marker::PhantomData;
+use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
+
+use parking_lot::Mutex;
 
 use super::{null_err, FfiResult, HandleError};
-
-/// What a handle pointer really points to: the tag first (offset 0, so checking the tag of
-/// a pointer to any handle type reads inside its allocation), then the value. The tag is
-/// checked on every use: cheap insurance against a freed or foreign pointer being passed
-/// back (it catches most, it cannot catch all).
-#[repr(C)]
-pub(crate) struct Tagged<T> {
-    tag: u64,
-    inner: T,
-}
+use crate::shared::hash::{FxBuild, FxHashMap};
 
 /// Implemented by each opaque `Fk*` handle type (a zero-sized marker the header declares as
 /// an incomplete struct) to name what it owns.
@@ -23,81 +39,197 @@ pub(crate) trait HandleKind {
     const NAME: &'static str;
 }
 
-/// Whether `p` (not NULL) is aligned for a handle and carries `H`'s tag.
-///
-/// # Safety
-/// `p` must be readable for 8 bytes when it is aligned (any pointer the library returned
-/// as a handle, live or freed-but-not-unmapped, is).
-unsafe fn has_tag<H: HandleKind>(p: *const H) -> bool {
-    (p as usize).is_multiple_of(std::mem::align_of::<Tagged<H::Inner>>())
-        // SAFETY: aligned (checked first) and readable (the caller's contract); the tag is
-        // the first field of every `Tagged`.
-        && unsafe { *(p as *const u64) } == H::TAG
+/// What the registry knows of one live handle.
+struct Entry {
+    /// The handle type's `TAG`.
+    tag: u64,
+    /// Calls currently using the handle.
+    pins: u32,
+    /// Freed by the caller while pinned: no new call may use it; the last pin frees it.
+    doomed: bool,
 }
 
-/// Borrow what a handle owns, after checking its tag.
+/// Live handles by address. parking_lot's mutex (not std's) because the fork handlers
+/// below must lock in one callback and unlock in another, which `force_unlock` allows.
+static REGISTRY: Mutex<FxHashMap<usize, Entry>> = Mutex::new(FxHashMap::with_hasher(FxBuild::new()));
+static ATFORK: Once = Once::new();
+
+extern "C" fn atfork_prepare() {
+    // Held across the fork; released by the two handlers below.
+    std::mem::forget(REGISTRY.lock());
+}
+
+extern "C" fn atfork_release() {
+    // SAFETY: `atfork_prepare` took the lock on this thread just before the fork and
+    // forgot its guard; parent and child each release their copy exactly once.
+    unsafe { REGISTRY.force_unlock() };
+}
+
+/// The registry, locked (registering the fork handlers on first use).
+fn registry() -> parking_lot::MutexGuard<'static, FxHashMap<usize, Entry>> {
+    ATFORK.call_once(|| {
+        // SAFETY: plain function pointers that only lock/unlock a static; registering them
+        // cannot fail in a way that matters (ENOMEM: forks just go unprotected).
+        unsafe { libc::pthread_atfork(Some(atfork_prepare), Some(atfork_release), Some(atfork_release)) };
+    });
+    REGISTRY.lock()
+}
+
+/// A borrow of what a handle owns, pinning the handle until it is dropped (the end of the
+/// call). Dropping the last pin of a handle freed meanwhile frees it.
+pub(crate) struct Pinned<'a, H: HandleKind> {
+    inner: *const H::Inner,
+    _life: PhantomData<&'a H::Inner>,
+}
+
+impl<H: HandleKind> Deref for Pinned<'_, H> {
+    type Target = H::Inner;
+    fn deref(&self) -> &H::Inner {
+        // SAFETY: pinned, so the registry keeps the allocation alive until `drop`.
+        unsafe { &*self.inner }
+    }
+}
+
+impl<H: HandleKind> Drop for Pinned<'_, H> {
+    fn drop(&mut self) {
+        let addr = self.inner as usize;
+        let free = {
+            let mut reg = registry();
+            match reg.get_mut(&addr) {
+                Some(e) => {
+                    e.pins -= 1;
+                    let free = e.pins == 0 && e.doomed;
+                    if free {
+                        reg.remove(&addr);
+                    }
+                    free
+                }
+                None => false, // unreachable: a pinned handle stays registered
+            }
+        };
+        if free {
+            // SAFETY: just removed from the registry with no pins left: ours to drop.
+            unsafe { drop_inner::<H>(self.inner as *mut H::Inner) };
+        }
+    }
+}
+
+/// Borrow what a handle owns, after checking in the registry that it is a live handle of
+/// type `H`; the handle stays pinned (a free is deferred) until the result is dropped.
 ///
 /// # Safety
-/// Unless NULL, `p` must be a pointer the library returned as a handle (of any type); it
-/// must not be freed during `'a`.
-pub(crate) unsafe fn handle_ref<'a, H: HandleKind>(p: *const H) -> FfiResult<&'a H::Inner> {
+/// None beyond the type system: any pointer value is accepted (NULL, freed, wild); only a
+/// registered one is dereferenced. Marked `unsafe` to keep the call sites' contract visible.
+pub(crate) unsafe fn handle_ref<'a, H: HandleKind>(p: *const H) -> FfiResult<Pinned<'a, H>> {
     if p.is_null() {
         return Err(null_err(H::NAME).into());
     }
-    // SAFETY: the caller's contract.
-    if !unsafe { has_tag(p) } {
-        return Err(HandleError(format!(
+    let mut reg = registry();
+    match reg.get_mut(&(p as usize)) {
+        Some(e) if e.tag == H::TAG && !e.doomed => {
+            e.pins += 1;
+            Ok(Pinned {
+                inner: p as *const H::Inner,
+                _life: PhantomData,
+            })
+        }
+        _ => Err(HandleError(format!(
             "{} handle is not live (already freed, or not a {})",
             H::NAME,
             H::NAME
         ))
-        .into());
+        .into()),
     }
-    // SAFETY: the tag says `p` came from `into_handle::<H>`, so it is a live
-    // `Tagged<H::Inner>` (a freed one has its tag wiped).
-    Ok(unsafe { &(*(p as *const Tagged<H::Inner>)).inner })
 }
 
-/// Box a value into a handle pointer.
+/// Box a value into a handle pointer and register it.
 pub(crate) fn into_handle<H: HandleKind>(v: H::Inner) -> *mut H {
-    Box::into_raw(Box::new(Tagged {
-        tag: H::TAG,
-        inner: v,
-    })) as *mut H
+    // A zero-sized value would get a dangling, shared address: every handle must own bytes.
+    const { assert!(std::mem::size_of::<H::Inner>() > 0) };
+    let p = Box::into_raw(Box::new(v));
+    registry().insert(
+        p as usize,
+        Entry {
+            tag: H::TAG,
+            pins: 0,
+            doomed: false,
+        },
+    );
+    p as *mut H
 }
 
-/// Free a handle: NULL is a no-op; the tag is wiped first so a second free is detected
-/// (as far as the allocator has not reused the memory). A pointer without the tag is left
-/// alone: leaking is the only safe thing to do with it.
+/// Free a handle: NULL, an unknown address (double free, wild pointer) and a handle of
+/// another type are no-ops; a handle in use by a running call is freed when that call
+/// returns (and refused to any call that starts meanwhile).
 ///
 /// # Safety
-/// As [`handle_ref`]; no other thread may be using the handle.
+/// None beyond the type system, as [`handle_ref`].
 pub(crate) unsafe fn free_handle<H: HandleKind>(p: *mut H) {
-    // SAFETY: the caller's contract.
-    if p.is_null() || !unsafe { has_tag(p) } {
+    if p.is_null() {
         return;
     }
-    // SAFETY: tagged, so it is the `Box<Tagged<H::Inner>>` that `into_handle` leaked, and
-    // nobody else uses it (the caller's contract).
-    let mut b = unsafe { Box::from_raw(p as *mut Tagged<H::Inner>) };
-    b.tag = 0;
+    let addr = p as usize;
+    {
+        let mut reg = registry();
+        match reg.get_mut(&addr) {
+            Some(e) if e.tag == H::TAG && !e.doomed => {
+                if e.pins > 0 {
+                    e.doomed = true;
+                    return;
+                }
+                reg.remove(&addr);
+            }
+            _ => return,
+        }
+    }
+    // SAFETY: it was registered with `H`'s tag and unpinned, and we removed it: ours to drop.
+    unsafe { drop_inner::<H>(p as *mut H::Inner) };
+}
+
+/// Drop a handle's value (outside the registry lock: a report's destructor flushes a file).
+///
+/// # Safety
+/// `p` came from `into_handle::<H>` and was just removed from the registry.
+unsafe fn drop_inner<H: HandleKind>(p: *mut H::Inner) {
+    // SAFETY: the caller's contract: it is the `Box` that `into_handle` leaked.
+    let b = unsafe { Box::from_raw(p) };
     // A destructor that panicked (say, one that flushes a file) must not unwind into C.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
 }
 
-/// Take what a handle owns out of it, after checking its tag, and free the handle: the
-/// caller owns the value from now on (a consuming export, e.g. to Arrow).
+/// Take what a handle owns out of it and free the handle: the caller owns the value from
+/// now on (a consuming export, e.g. to Arrow). A handle in use by a running call cannot be
+/// taken (its value is borrowed): that is refused, and the handle stays as it was.
 ///
 /// # Safety
-/// As [`free_handle`].
+/// None beyond the type system, as [`handle_ref`].
 pub(crate) unsafe fn take_handle<H: HandleKind>(p: *mut H) -> FfiResult<Box<H::Inner>> {
-    // SAFETY: the caller's contract; the tag check rejects a freed or foreign pointer.
-    unsafe { handle_ref(p as *const H) }?;
-    // SAFETY: tagged, so it is the `Box<Tagged<H::Inner>>` that `into_handle` leaked.
-    let mut b = unsafe { Box::from_raw(p as *mut Tagged<H::Inner>) };
-    b.tag = 0;
-    let Tagged { inner, .. } = *b;
-    Ok(Box::new(inner))
+    if p.is_null() {
+        return Err(null_err(H::NAME).into());
+    }
+    let addr = p as usize;
+    {
+        let mut reg = registry();
+        match reg.get(&addr) {
+            Some(e) if e.tag == H::TAG && !e.doomed && e.pins == 0 => {
+                reg.remove(&addr);
+            }
+            Some(e) if e.tag == H::TAG && !e.doomed => {
+                return Err(HandleError(format!("{} handle is in use by another call", H::NAME)).into());
+            }
+            _ => {
+                return Err(HandleError(format!(
+                    "{} handle is not live (already freed, or not a {})",
+                    H::NAME,
+                    H::NAME
+                ))
+                .into())
+            }
+        }
+    }
+    // SAFETY: registered with `H`'s tag, unpinned, and just removed from the registry: it is
+    // the `Box` that `into_handle` leaked, and nobody else can reach it now.
+    Ok(unsafe { Box::from_raw(p as *mut H::Inner) })
 }
 
 /// Tie an opaque handle type (written out as a plain struct, so cbindgen sees it) to what
@@ -112,3 +244,61 @@ macro_rules! handle_kind {
     };
 }
 pub(crate) use handle_kind;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    /// Non-zero-sized; counts its drops.
+    struct Counted(u64);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    struct FkTest;
+    struct FkOther;
+    handle_kind!(FkTest owns Counted, tag 1);
+    handle_kind!(FkOther owns u64, tag 2);
+
+    fn pin<H: HandleKind>(p: *const H) -> Option<Pinned<'static, H>> {
+        // SAFETY: the registry accepts any pointer value and dereferences only its own.
+        unsafe { handle_ref(p) }.ok()
+    }
+    fn free<H: HandleKind>(p: *mut H) {
+        // SAFETY: as above.
+        unsafe { free_handle(p) }
+    }
+
+    #[test]
+    fn a_free_during_a_call_is_deferred_and_misuse_is_refused() {
+        let before = DROPS.load(Ordering::SeqCst);
+        let h = into_handle::<FkTest>(Counted(7));
+        let first = pin(h).expect("live");
+        let second = pin(h).expect("two calls may share it");
+        assert!(pin(h as *const FkOther).is_none(), "wrong type");
+        free(h as *mut FkOther); // wrong type: ignored
+        free(h);
+        free(h); // a second free while pinned: no-op
+        assert!(pin(h).is_none(), "freed: no new call may use it");
+        assert_eq!(first.0, 7, "the running call still sees it");
+        drop(first);
+        assert_eq!(DROPS.load(Ordering::SeqCst), before, "one call still runs");
+        drop(second);
+        assert_eq!(DROPS.load(Ordering::SeqCst), before + 1, "the last call freed it");
+        free(h); // gone: no-op
+        assert_eq!(DROPS.load(Ordering::SeqCst), before + 1);
+        assert!(pin(0x10 as *const FkTest).is_none(), "wild pointer");
+        free(0x10 as *mut FkTest);
+        let plain = into_handle::<FkTest>(Counted(1));
+        free(plain);
+        assert_eq!(
+            DROPS.load(Ordering::SeqCst),
+            before + 2,
+            "an unpinned handle is freed at once"
+        );
+    }
+}

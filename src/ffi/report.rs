@@ -65,13 +65,19 @@ pub struct FkReportConfig {
 /// Called on the feeding thread after each chunk of a file is merged (never per document)
 /// with the bytes of the file (of the range, for a byte range; compressed bytes for gzip)
 /// done so far and the total. Return 0 to go on, anything else to cancel the feed
-/// (`FK_STATUS_CANCELLED`). It must not call any `fk_report_` function on the same report.
+/// (`FK_STATUS_CANCELLED`). Any other `fk_report_` call on the same report from here fails
+/// with "busy", except `fk_report_free`, which is deferred: the report is freed when the
+/// feed returns (its result is then of no use to anyone).
 pub type FkProgressFn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, bytes_done: u64, bytes_total: u64) -> i32>;
 
+/// `fk_report_feed_file_range`'s `end` meaning "to the end of the file" (`UINT64_MAX`).
+pub const FK_RANGE_TO_END: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+const _: () = assert!(FK_RANGE_TO_END == crate::report::reader::RANGE_TO_END);
+
 /// A streaming report. Not safe to use from two threads at once: a call made while
 /// another call is using the report fails with `FK_STATUS_INVALID_ARGUMENT` ("busy")
-/// instead of waiting. Free with `fk_report_free`.
+/// instead of waiting. Free with `fk_report_free` (safe at any time, see there).
 pub struct FkReport {
     _opaque: [u8; 0],
 }
@@ -191,8 +197,10 @@ pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut 
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
-/// the caller guarantees: `report` must be NULL or a handle this library returned, not used by
-/// another thread, and never used again after this call.
+/// the caller guarantees: `report` may be any value: NULL, a freed handle and a pointer
+/// this library did not return are no-ops. A handle that a running call is using (from another
+/// thread, or from this call's progress callback) is freed when that call returns; calls made
+/// after this one fail with `FK_STATUS_INVALID_HANDLE`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_free(report: *mut FkReport) {
     free_handle(report);
@@ -206,10 +214,10 @@ pub unsafe extern "C" fn fk_report_free(report: *mut FkReport) {
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `name` must be NULL (with
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `name` must be NULL (with
 /// a zero length) or readable for `name_len` bytes; `pattern` must be NULL or a live handle
-/// from this library (NULL is an error, a freed one is usually detected but must not be relied
-/// on).
+/// from this library (NULL is an error, a freed or foreign one is
+/// FK_STATUS_INVALID_HANDLE).
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_add_pattern(
     report: *mut FkReport,
@@ -227,7 +235,7 @@ pub unsafe extern "C" fn fk_report_add_pattern(
             FK_REPORT_PATTERN_COUNT => PatternMode::Count,
             m => return Err(Error::invalid(format!("unknown pattern mode {m}")).into()),
         };
-        lock(r)?.add_pattern(name, p.clone(), mode)?;
+        lock(&r)?.add_pattern(name, p.clone(), mode)?;
         Ok(())
     })
 }
@@ -247,7 +255,7 @@ pub unsafe extern "C" fn fk_report_add_pattern(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `path` must be NULL (with
 /// a zero length) or readable for `path_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_set_per_doc(
@@ -262,7 +270,7 @@ pub unsafe extern "C" fn fk_report_set_per_doc(
         } else {
             Some(path_arg(path, path_len)?)
         };
-        lock(r)?.set_per_doc(p.as_deref())?;
+        lock(&r)?.set_per_doc(p.as_deref())?;
         Ok(())
     })
 }
@@ -276,13 +284,13 @@ pub unsafe extern "C" fn fk_report_set_per_doc(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
 /// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_feed_texts(report: *mut FkReport, texts: *const FkTexts) -> FkStatus {
     guard(|| {
         let r = handle_ref(report)?;
-        let mut g = lock(r)?;
+        let mut g = lock(&r)?;
         with_batch(texts, |b| g.feed_texts(b))?;
         Ok(())
     })
@@ -299,7 +307,7 @@ pub unsafe extern "C" fn fk_report_feed_texts(report: *mut FkReport, texts: *con
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `path` must be NULL (with
 /// a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
 /// call with `user_data` from the calling thread during the call.
 #[no_mangle]
@@ -314,14 +322,15 @@ pub unsafe extern "C" fn fk_report_feed_file(
         let r = handle_ref(report)?;
         let path = path_arg(path, path_len)?;
         let mut cb = callback(progress, user_data);
-        lock(r)?.feed_file(&path, None, &mut cb)?;
+        lock(&r)?.feed_file(&path, None, &mut cb)?;
         Ok(())
     })
 }
 
-/// Feed the lines of `path` that start in the byte range `[start, end)` (`end` is clamped
-/// to the file size; a `start` past the end of the file is `FK_STATUS_IO` and marks the
-/// report incomplete: the file is shorter than planned), like a Hadoop input split: a range starting inside a line leaves that
+/// Feed the lines of `path` that start in the byte range `[start, end)` (`end` =
+/// `FK_RANGE_TO_END` reads to the end of the file; a `start` or any other `end` past the end
+/// of the file is `FK_STATUS_IO` and marks the report incomplete: the file is shorter than
+/// planned, it shrank since the range was computed), like a Hadoop input split: a range starting inside a line leaves that
 /// line to the range before, and the last line is read to its end past `end`. Ranges that
 /// partition a file therefore see each line exactly once, and merging their reports in
 /// range order gives the whole file's report. A gzip file cannot be split: its only
@@ -331,7 +340,7 @@ pub unsafe extern "C" fn fk_report_feed_file(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `path` must be NULL (with
 /// a zero length) or readable for `path_len` bytes; `progress`, if not NULL, must be safe to
 /// call with `user_data` from the calling thread during the call.
 #[no_mangle]
@@ -348,7 +357,7 @@ pub unsafe extern "C" fn fk_report_feed_file_range(
         let r = handle_ref(report)?;
         let path = path_arg(path, path_len)?;
         let mut cb = callback(progress, user_data);
-        lock(r)?.feed_file(&path, Some((start, end)), &mut cb)?;
+        lock(&r)?.feed_file(&path, Some((start, end)), &mut cb)?;
         Ok(())
     })
 }
@@ -362,19 +371,19 @@ pub unsafe extern "C" fn fk_report_feed_file_range(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `dst` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `src` must be NULL or a
-/// live handle from this library (NULL is an error, a freed one is usually detected but must
-/// not be relied on).
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `src` must be NULL or a
+/// live handle from this library (NULL is an error, a freed or foreign one is
+/// FK_STATUS_INVALID_HANDLE).
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_merge(dst: *mut FkReport, src: *const FkReport) -> FkStatus {
     guard(|| {
         let d = handle_ref(dst)?;
         let s = handle_ref(src)?;
-        if std::ptr::eq(d, s) {
+        if std::ptr::eq(&*d, &*s) {
             return Err(Error::invalid("cannot merge a report into itself").into());
         }
-        let mut dg = lock(d)?;
-        let sg = lock(s)?;
+        let mut dg = lock(&d)?;
+        let sg = lock(&s)?;
         dg.merge(&sg)?;
         Ok(())
     })
@@ -387,7 +396,7 @@ pub unsafe extern "C" fn fk_report_merge(dst: *mut FkReport, src: *const FkRepor
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL or
 /// valid for writing one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_to_json(
@@ -400,7 +409,7 @@ pub unsafe extern "C" fn fk_report_to_json(
         let r = handle_ref(report)?;
         let (full, pretty) = json_flags(flags)?;
         let mut buf = Vec::new();
-        json::write_report(&*lock(r)?, &mut buf, full, pretty)?;
+        json::write_report(&*lock(&r)?, &mut buf, full, pretty)?;
         *out = into_handle::<FkBytes>(buf);
         Ok(())
     })
@@ -415,7 +424,7 @@ pub unsafe extern "C" fn fk_report_to_json(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `path` must be NULL (with
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `path` must be NULL (with
 /// a zero length) or readable for `path_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fk_report_write_json(
@@ -428,7 +437,7 @@ pub unsafe extern "C" fn fk_report_write_json(
         let r = handle_ref(report)?;
         let (full, pretty) = json_flags(flags)?;
         let path = path_arg(path, path_len)?;
-        json::write_report_file(&*lock(r)?, &path, full, pretty)?;
+        json::write_report_file(&*lock(&r)?, &path, full, pretty)?;
         Ok(())
     })
 }
@@ -472,7 +481,7 @@ pub unsafe extern "C" fn fk_report_from_json(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `bytes` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `data` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `data` must be NULL or
 /// valid for writing one pointer; `len` must be NULL or valid for writing one `usize`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_bytes_data(
@@ -494,8 +503,10 @@ pub unsafe extern "C" fn fk_bytes_data(
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
-/// the caller guarantees: `bytes` must be NULL or a handle this library returned, not used by
-/// another thread, and never used again after this call.
+/// the caller guarantees: `bytes` may be any value: NULL, a freed handle and a pointer
+/// this library did not return are no-ops. A handle that a running call is using (from another
+/// thread, or from this call's progress callback) is freed when that call returns; calls made
+/// after this one fail with `FK_STATUS_INVALID_HANDLE`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_bytes_free(bytes: *mut FkBytes) {
     free_handle(bytes);

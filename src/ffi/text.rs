@@ -187,8 +187,10 @@ pub unsafe extern "C" fn fk_pattern_new(
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
-/// the caller guarantees: `pattern` must be NULL or a handle this library returned, not used by
-/// another thread, and never used again after this call.
+/// the caller guarantees: `pattern` may be any value: NULL, a freed handle and a pointer
+/// this library did not return are no-ops. A handle that a running call is using (from another
+/// thread, or from this call's progress callback) is freed when that call returns; calls made
+/// after this one fail with `FK_STATUS_INVALID_HANDLE`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_pattern_free(pattern: *mut FkPattern) {
     free_handle(pattern);
@@ -199,7 +201,7 @@ pub unsafe extern "C" fn fk_pattern_free(pattern: *mut FkPattern) {
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL or
 /// valid for writing one `usize`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut usize) -> FkStatus {
@@ -218,7 +220,7 @@ pub unsafe extern "C" fn fk_pattern_groups(pattern: *const FkPattern, out: *mut 
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
 /// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
 /// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
@@ -246,7 +248,7 @@ pub unsafe extern "C" fn fk_findall(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
 /// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
 /// `out` must be NULL (with a zero length) or writable for `out_len` elements and not otherwise
 /// accessed during the call.
@@ -277,7 +279,7 @@ pub unsafe extern "C" fn fk_count(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
 /// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
 /// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
@@ -303,7 +305,7 @@ pub unsafe extern "C" fn fk_sum_by_key(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `texts` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
 /// point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
 /// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
@@ -370,7 +372,7 @@ pub unsafe extern "C" fn fk_extract_and_aggregate(
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `matches` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `view` must be NULL or
 /// valid for writing one `FkMatchesView`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_matches_view(matches: *const FkMatches, view: *mut FkMatchesView) -> FkStatus {
@@ -395,8 +397,10 @@ pub unsafe extern "C" fn fk_matches_view(matches: *const FkMatches, view: *mut F
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
-/// the caller guarantees: `matches` must be NULL or a handle this library returned, not used by
-/// another thread, and never used again after this call.
+/// the caller guarantees: `matches` may be any value: NULL, a freed handle and a pointer
+/// this library did not return are no-ops. A handle that a running call is using (from another
+/// thread, or from this call's progress callback) is freed when that call returns; calls made
+/// after this one fail with `FK_STATUS_INVALID_HANDLE`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_matches_free(matches: *mut FkMatches) {
     free_handle(matches);
@@ -407,7 +411,7 @@ pub unsafe extern "C" fn fk_matches_free(matches: *mut FkMatches) {
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `view` must be NULL or
 /// valid for writing one `FkKeySumsView`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkKeySumsView) -> FkStatus {
@@ -441,7 +445,7 @@ pub unsafe extern "C" fn fk_key_sums_view(sums: *const FkKeySums, view: *mut FkK
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `text` and `text_len`
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `text` and `text_len`
 /// must be NULL or valid for writing one pointer and one `size_t`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_key_sums_big_value(
@@ -478,8 +482,10 @@ pub unsafe extern "C" fn fk_key_sums_big_value(
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
-/// the caller guarantees: `sums` must be NULL or a handle this library returned, not used by
-/// another thread, and never used again after this call.
+/// the caller guarantees: `sums` may be any value: NULL, a freed handle and a pointer
+/// this library did not return are no-ops. A handle that a running call is using (from another
+/// thread, or from this call's progress callback) is freed when that call returns; calls made
+/// after this one fail with `FK_STATUS_INVALID_HANDLE`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_key_sums_free(sums: *mut FkKeySums) {
     free_handle(sums);
@@ -490,7 +496,7 @@ pub unsafe extern "C" fn fk_key_sums_free(sums: *mut FkKeySums) {
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
 /// the caller guarantees: `freqs` must be NULL or a live handle from this library (NULL is an
-/// error, a freed one is usually detected but must not be relied on); `view` must be NULL or
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `view` must be NULL or
 /// valid for writing one `FkFrequenciesView`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_frequencies_view(
@@ -516,8 +522,10 @@ pub unsafe extern "C" fn fk_frequencies_view(
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
-/// the caller guarantees: `freqs` must be NULL or a handle this library returned, not used by
-/// another thread, and never used again after this call.
+/// the caller guarantees: `freqs` may be any value: NULL, a freed handle and a pointer
+/// this library did not return are no-ops. A handle that a running call is using (from another
+/// thread, or from this call's progress callback) is freed when that call returns; calls made
+/// after this one fail with `FK_STATUS_INVALID_HANDLE`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_frequencies_free(freqs: *mut FkFrequencies) {
     free_handle(freqs);

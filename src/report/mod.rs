@@ -22,7 +22,7 @@
 pub mod config;
 mod document;
 pub mod json;
-mod jsonl;
+pub(crate) mod jsonl;
 pub mod reader;
 pub mod tally;
 

@@ -23,6 +23,10 @@ use flate2::bufread::GzDecoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::shared::files::FileId;
 
+/// A byte range's `end` meaning "to the end of the file, whatever its size" (`u64::MAX`,
+/// `UINT64_MAX` in C); every other end must lie within the file.
+pub(crate) const RANGE_TO_END: u64 = u64::MAX;
+
 /// What the reader hands to the processing side.
 pub enum Item {
     /// Whole lines (each ending in '\n', except possibly the last line of the input),
@@ -190,7 +194,10 @@ fn io_error(what: String, e: io::Error) -> Error {
 
 impl Source {
     /// Open `path`; `range` is `Some((start, end))` to read only the lines starting in
-    /// `[start, end)` (end clamped to the file size; a start past the end is an error).
+    /// `[start, end)`. `end` = [`RANGE_TO_END`] means "to the end of the file"; any other
+    /// `start` or `end` past the end of the file is an error (the file is shorter than
+    /// whoever planned the range thought: reading less and calling it complete would lose
+    /// lines silently).
     pub fn open(path: &Path, range: Option<(u64, u64)>) -> Result<Source> {
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| io_error(format!("cannot open '{name}'"), e))?;
@@ -237,6 +244,16 @@ impl Source {
                     return Err(Error::invalid(format!(
                         "'{name}' is gzip-compressed: a gzip stream cannot be split into byte ranges; read it whole"
                     )));
+                }
+                if e > size && e != RANGE_TO_END {
+                    // The range was planned on a longer file (it shrank since): clamping
+                    // would read less than planned and call it complete.
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!(
+                            "byte range of '{name}' ends at {e}, past the end of the file ({size} bytes): the file is shorter than planned (use end = {RANGE_TO_END} to read to the end)"
+                        ),
+                    ));
                 }
                 (s.min(size), e.min(size))
             }

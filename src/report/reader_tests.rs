@@ -62,11 +62,20 @@ fn byte_ranges_partition_the_lines() {
         both.extend(lines(&p, Some((cut, size)), 48, 1 << 20));
         assert_eq!(both, whole, "split at byte {cut}");
     }
-    // An end past the file is clamped; an inverted range is refused.
-    assert_eq!(lines(&p, Some((0, size + 100)), 64, 1 << 20), whole);
+    // `RANGE_TO_END` reads to the end; any other end past the file means the file shrank
+    // since the range was planned: an error, not a silent clamp (issue 12, item 6); an
+    // inverted range is refused.
+    assert_eq!(lines(&p, Some((0, RANGE_TO_END)), 64, 1 << 20), whole);
+    assert_eq!(lines(&p, Some((size, RANGE_TO_END)), 64, 1 << 20), vec![]);
+    let e = Source::open(&p, Some((0, size + 1))).err().unwrap();
+    assert!(
+        e.message.contains("ends at") && e.message.contains("shorter than planned"),
+        "{}",
+        e.message
+    );
     assert!(Source::open(&p, Some((5, 4))).is_err());
     // A start at the end is an empty range; past it, the file is shorter than planned.
-    assert!(lines(&p, Some((size, size + 10)), 64, 1 << 20).is_empty());
+    assert!(lines(&p, Some((size, size)), 64, 1 << 20).is_empty());
     let e = Source::open(&p, Some((size + 1, size + 10))).err().unwrap();
     assert!(e.message.contains("past the end of the file"), "{}", e.message);
     std::fs::remove_file(p).unwrap();

@@ -72,6 +72,8 @@ struct ArrowArrayStream {
 
 #define FK_REPORT_JSON_PRETTY 2
 
+#define FK_RANGE_TO_END 18446744073709551615ull
+
 #define FK_OFFSETS_I32 0
 
 #define FK_OFFSETS_I64 1

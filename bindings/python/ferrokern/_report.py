@@ -257,7 +257,8 @@ class Report(Mapping[str, Any]):
 
         Raises TypeError/ValueError for bad arguments before reading anything,
         FileNotFoundError/PermissionError/OSError naming the file (also for a range that
-        starts past the end of the file), ValueError (DataError) for truncated or corrupt
+        starts or ends past the end of the file: it shrank since the range was planned;
+        ``end=2**64 - 1`` reads to the end), ValueError (DataError) for truncated or corrupt
         gzip with the compressed offset. After an
         error the report is marked incomplete (``r["complete"]`` is False)."""
         # Every argument is checked before the library reads a byte: a bad one found

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -171,3 +172,75 @@ def test_tables_get_a_clear_error():
     pl = pytest.importorskip("polars")
     with pytest.raises(TypeError, match="pass a column"):
         fk.extract_and_aggregate(pl.DataFrame({"text": ["a 1"], "other": ["b 2"]}))
+
+
+def test_range_planned_on_a_file_that_shrank_is_incomplete(tmp_path):
+    # Issue 12, item 6: ranges planned on the full file, run after it was truncated. The
+    # range that ends past the new end used to be clamped silently (fewer lines, complete).
+    import ferrokern.dask
+
+    src = tmp_path / "in.txt"
+    src.write_bytes(DATA)
+    splits = ferrokern.dask.plan([src], split_bytes=len(DATA) // 4)
+    new_size = len(DATA) * 3 // 5
+    src.write_bytes(DATA[:new_size])  # shrinks into the third split
+    outcomes = []
+    for path, start, end in splits:
+        assert end is not None
+        with fk.Report() as r:
+            try:
+                r.feed_file(path, range=(start, end))
+            except OSError as e:
+                assert "shorter than planned" in str(e)
+                assert r.complete is False and r["errors"]
+                outcomes.append("error")
+            else:
+                assert r.complete
+                outcomes.append("ok")
+    assert outcomes == ["ok" if end <= new_size else "error" for _, _, end in splits]
+    assert outcomes[:3] == ["ok", "ok", "error"]
+    # The Dask task for a split raises instead of returning a partial report as complete.
+    with pytest.raises(OSError, match="shorter than planned"):
+        ferrokern.dask._run_split(splits[2], {"patterns": {}})
+    # 2**64 - 1 still means "to the end", whatever the size.
+    with fk.Report() as r:
+        r.feed_file(src, range=(0, 2**64 - 1))
+        cut = DATA[:new_size]
+        assert r.complete and r["lines"] == cut.count(b"\n") + (not cut.endswith(b"\n"))
+
+
+def _child_uses_a_pattern(q: Any) -> None:
+    q.put(fk.compile(r"(\w+)@").findall(["a@x b@y"]) == [["a", "b"]])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Python 3.12+: fork with threads
+def test_fork_while_another_thread_creates_and_frees_handles():
+    # The handle registry's lock is held across fork() (pthread_atfork): a child forked while
+    # another thread is inside a registry update must not inherit a held lock (deadlock).
+    import multiprocessing as mp
+    import threading
+
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            with fk.compile("a") as p:
+                p.count(["aa"])
+
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        ctx = mp.get_context("fork")
+        for _ in range(10):
+            q = ctx.Queue()
+            proc = ctx.Process(target=_child_uses_a_pattern, args=(q,))
+            proc.start()
+            proc.join(30)
+            alive = proc.is_alive()
+            if alive:
+                proc.kill()
+            assert not alive, "forked child deadlocked on the handle registry"
+            assert q.get(timeout=5) is True
+    finally:
+        stop.set()
+        t.join()
