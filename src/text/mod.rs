@@ -7,6 +7,7 @@
 
 mod batch;
 mod emails;
+mod findall;
 mod kv;
 mod pattern;
 pub(crate) mod pyclass;
