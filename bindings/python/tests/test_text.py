@@ -627,7 +627,11 @@ def test_callers_gc_state_is_unchanged_when_conversion_raises(monkeypatch):
         for setup in (gc.enable, gc.disable):
             setup()
             before = _gc_state()
-            for call in (ferrokern.extract_emails, ferrokern.extract_and_aggregate, ferrokern.compile(r"(\w+)@").findall):
+            for call in (
+                ferrokern.extract_emails,
+                ferrokern.extract_and_aggregate,
+                ferrokern.compile(r"(\w+)@").findall,
+            ):
                 with pytest.raises(MemoryError, match="conversion failed"):
                     call(texts)
                 assert _gc_state() == before, call
