@@ -307,7 +307,8 @@ def _strings(data_ptr: Any, data_len: int, offsets_ptr: Any, n: int, unique: boo
     """n strings from a flat UTF-8 buffer + n+1 byte offsets. With `unique`, equal strings
     are one shared str object: the library writes each distinct one once, so only those are
     decoded and made (kv keys and emails repeat a lot; making a str per occurrence was most
-    of the conversion's cost on documents dense in pairs)."""
+    of the conversion's cost on documents dense in pairs). Worth it when few strings are
+    distinct: each id past 256 is an int object to make."""
     if n == 0:
         return []
     if unique:
@@ -470,7 +471,10 @@ def _matches_result(ptr: Any, tuples: bool) -> list[list[Any]]:
     try:
         v = ffi.new("FkMatchesView*")
         check(lib.fk_matches_view(ptr, v))
-        fields: list[Any] = _strings(v.data, v.data_len, v.field_offsets, v.n_fields, unique=True)
+        # Not unique=True: matches repeat less than kv keys, and an id past 256 costs an
+        # int object, which made emails slower on the bench_text corpus (0.120 s against
+        # 0.094 s CPU per 20 MB).
+        fields: list[Any] = _strings(v.data, v.data_len, v.field_offsets, v.n_fields)
         k = v.fields_per_match
         if tuples and k > 1:
             fields = list(zip(*[iter(fields)] * k))
