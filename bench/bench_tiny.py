@@ -9,13 +9,19 @@ while they are built is part of what a user pays.
 
     PYTHONPATH=bindings/python python bench/bench_tiny.py             # 1 M lines (~1 min)
     PYTHONPATH=bindings/python python bench/bench_tiny.py --lines 4e6 # the issue's scale
+    PYTHONPATH=bindings/python python bench/bench_tiny.py --shape dense
+        # issue 10 item 4: 52 k ~400-byte documents, ~5 kv pairs and ~3 emails each (~20 MB)
 
 For each call (extract_emails, compile(p).findall, extract_and_aggregate) it prints the
 reference's time and ferrokern's steps, each timed on its own (best of N, round-robin):
 encode (list[str] -> the UTF-8 slices the library reads), kernel (the library calls on
 those slices, GIL released), convert (library results -> Python lists/dicts) and total
 (the public call end to end; encoding, kernel and conversion of neighbouring slices are
-pipelined, so total is less than the sum). Writes a markdown table to bench/out/tiny.md.
+pipelined, so total is less than the sum), and beside convert the CPython floor: building
+the same result objects from ready-made Python lists (`[dict(x) for x in pairs]`,
+`[list(x) for x in tuples]`) in the same run. Writes a markdown table to bench/out/tiny.md
+(dense.md with --shape dense). On the shared 2-core machine the figures swing by 2x from
+run to run; run it several times and compare medians.
 """
 
 from __future__ import annotations
