@@ -1338,6 +1338,33 @@ enum FkStatus fk_join_strings(const uint8_t *data,
                               uint8_t *out,
                               size_t out_len);
 
+/**
+ * [`fk_join_strings`] with each distinct string written once, in first-seen order:
+ * `ids[k]` (k < n) receives the position of string k's value among the distinct strings.
+ * `out_len` must be at least the strings' total length plus n - 1 (`BUFFER_TOO_SMALL`
+ * otherwise); `*out_used` receives the bytes written and `*n_unique` the number of
+ * distinct strings. `INVALID_VALUE` if a string contains `sep`. For callers that make one
+ * object per distinct string (the Python package: one str per distinct kv key or email).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `data` must be NULL (with a zero length) or readable for `data_len`
+ * bytes; `offsets` must be NULL (with a zero length) or readable for `n + 1` elements; `out`
+ * must be NULL (with a zero length) or writable for `out_len` bytes and `ids` for `n`
+ * elements, neither otherwise accessed during the call; `out_used` and `n_unique` must be
+ * NULL or valid for writing one `size_t` each.
+ */
+enum FkStatus fk_join_unique_strings(const uint8_t *data,
+                                     size_t data_len,
+                                     const uint64_t *offsets,
+                                     size_t n,
+                                     uint8_t sep,
+                                     uint8_t *out,
+                                     size_t out_len,
+                                     uint64_t *ids,
+                                     size_t *out_used,
+                                     size_t *n_unique);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

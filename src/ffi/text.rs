@@ -595,3 +595,53 @@ pub unsafe extern "C" fn fk_join_strings(
         Ok(())
     })
 }
+
+/// [`fk_join_strings`] with each distinct string written once, in first-seen order:
+/// `ids[k]` (k < n) receives the position of string k's value among the distinct strings.
+/// `out_len` must be at least the strings' total length plus n - 1 (`BUFFER_TOO_SMALL`
+/// otherwise); `*out_used` receives the bytes written and `*n_unique` the number of
+/// distinct strings. `INVALID_VALUE` if a string contains `sep`. For callers that make one
+/// object per distinct string (the Python package: one str per distinct kv key or email).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be NULL (with a zero length) or readable for `data_len`
+/// bytes; `offsets` must be NULL (with a zero length) or readable for `n + 1` elements; `out`
+/// must be NULL (with a zero length) or writable for `out_len` bytes and `ids` for `n`
+/// elements, neither otherwise accessed during the call; `out_used` and `n_unique` must be
+/// NULL or valid for writing one `size_t` each.
+#[no_mangle]
+pub unsafe extern "C" fn fk_join_unique_strings(
+    data: *const u8,
+    data_len: usize,
+    offsets: *const u64,
+    n: usize,
+    sep: u8,
+    out: *mut u8,
+    out_len: usize,
+    ids: *mut u64,
+    out_used: *mut usize,
+    n_unique: *mut usize,
+) -> FkStatus {
+    guard(|| {
+        let out_used = out_arg(out_used, "out_used")?;
+        let n_unique = out_arg(n_unique, "n_unique")?;
+        let d = slice_arg(data, data_len, "data")?;
+        let o = slice_arg(
+            offsets,
+            n.checked_add(1).ok_or_else(|| Error::invalid("n overflows"))?,
+            "offsets",
+        )?;
+        let w = slice_arg_mut(out, out_len, "out")?;
+        let i = slice_arg_mut(ids, n, "ids")?;
+        for s in [span(w), span(i)] {
+            check_no_overlap(s.clone(), span(d), "fk_join_unique_strings")?;
+            check_no_overlap(s, span(o), "fk_join_unique_strings")?;
+        }
+        check_no_overlap(span(w), span(i), "fk_join_unique_strings")?;
+        let (used, unique) = text::join_unique_strings(d, o, sep, w, i)?;
+        *out_used = used;
+        *n_unique = unique;
+        Ok(())
+    })
+}

@@ -8,6 +8,7 @@
 pub mod arrow;
 mod batch;
 mod emails;
+mod findall;
 mod kv;
 mod pattern;
 pub(crate) mod pyclass;
@@ -16,7 +17,9 @@ mod unicode_tables;
 
 pub use batch::{char_offsets, Offsets, TextBatch};
 pub use pattern::Pattern;
-pub use results::{join_strings, Frequencies, KeySums, Matches, StringTable, TextOffsets};
+pub use results::{
+    join_strings, join_unique_strings, Frequencies, KeySums, Matches, StringTable, TextOffsets,
+};
 pub use unicode_tables::PY_UNICODE_VERSION;
 
 pub(crate) use batch::utf8;

@@ -10,10 +10,13 @@
 //! alternative (`|a`), where we move on to p+1. `\b`, case folding and `$` use the regex
 //! crate's meaning (Python's `$` also matches before a final newline).
 
+use std::sync::OnceLock;
+
 use regex::{Regex, RegexBuilder};
 use regex_syntax::ast;
 
 use super::batch::TextBatch;
+use super::findall::Prefilter;
 use super::kv::Aggregate;
 use super::pyclass::{translate_python_anchors, translate_python_classes};
 use super::results::{Frequencies, KeySums, Matches};
@@ -30,6 +33,9 @@ pub struct Pattern {
     source: String,
     groups: usize,
     ignore_case: bool,
+    /// Literals every match starts with, for the batch driver (`findall.rs`); found on
+    /// first use, so compiling a pattern costs no more than before.
+    prefilter: OnceLock<Option<Prefilter>>,
 }
 
 impl Pattern {
@@ -72,7 +78,15 @@ impl Pattern {
             source: pattern.to_string(),
             groups,
             ignore_case,
+            prefilter: OnceLock::new(),
         })
+    }
+
+    /// See the `prefilter` field.
+    pub(crate) fn prefilter(&self) -> Option<&Prefilter> {
+        self.prefilter
+            .get_or_init(|| Prefilter::for_regex(self.regex.as_str(), self.ignore_case))
+            .as_ref()
     }
 
     pub fn source(&self) -> &str {
@@ -157,29 +171,7 @@ impl Pattern {
     /// `re.findall` per text; `lower` lowercases every result (Unicode default lowercasing,
     /// as `str.lower()`), inside the parallel chunks.
     pub fn findall(&self, batch: &TextBatch, lower: bool) -> Result<Matches> {
-        let k = self.fields_per_match();
-        let parts = batch.map_chunks(|r| {
-            let mut out = Matches {
-                fields_per_match: k,
-                ..Default::default()
-            };
-            let mut n = 0;
-            for (_, t) in batch.texts(r) {
-                self.for_each_match(t?, |fields| {
-                    for f in fields {
-                        if lower {
-                            out.fields.push(&f.to_lowercase());
-                        } else {
-                            out.fields.push(f);
-                        }
-                    }
-                    n += 1;
-                });
-                out.text_offsets.close(n);
-            }
-            Ok(out)
-        })?;
-        Ok(Matches::concat(parts, k))
+        super::findall::findall(self, batch, lower)
     }
 
     /// `len(re.findall(...))` per text, into `out` (one slot per text).

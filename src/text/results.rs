@@ -3,6 +3,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::shared::counts::CountMap;
+use crate::shared::hash::FxHashMap;
 use crate::shared::pyint::PyInt;
 
 /// Strings stored back to back: string i is `data[offsets[i]..offsets[i+1]]`.
@@ -237,6 +238,64 @@ pub fn join_strings(data: &[u8], offsets: &[u64], sep: u8, out: &mut [u8]) -> Re
     Ok(())
 }
 
+/// Like [`join_strings`], but each distinct string once, in first-seen order: `ids[k]` is
+/// the position of string k's value among them. Returns (bytes written, distinct strings).
+/// Result strings repeat a lot (kv keys, the same email in many texts), and each distinct
+/// one then becomes one Python str instead of one per occurrence. `out` must hold at least
+/// the strings' total length plus n - 1 bytes; `ids` exactly n entries.
+pub fn join_unique_strings(
+    data: &[u8],
+    offsets: &[u64],
+    sep: u8,
+    out: &mut [u8],
+    ids: &mut [u64],
+) -> Result<(usize, usize)> {
+    let n = offsets.len().saturating_sub(1);
+    let (first, last) = (
+        offsets.first().copied().unwrap_or(0) as usize,
+        offsets.last().copied().unwrap_or(0) as usize,
+    );
+    if offsets.windows(2).any(|w| w[0] > w[1]) || last > data.len() {
+        return Err(Error::invalid("offsets are not monotonic or exceed the data"));
+    }
+    if ids.len() != n {
+        return Err(Error::invalid(format!(
+            "ids holds {} entries, there are {n} strings",
+            ids.len()
+        )));
+    }
+    let need = last - first + n.saturating_sub(1);
+    if out.len() < need {
+        return Err(Error::new(
+            ErrorKind::BufferTooSmall,
+            format!("output must hold at least {need} bytes, it holds {}", out.len()),
+        ));
+    }
+    if memchr::memchr(sep, &data[first..last]).is_some() {
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("a string contains the separator byte {sep:#04x}"),
+        ));
+    }
+    let mut seen: FxHashMap<&[u8], u64> = FxHashMap::default();
+    let mut pos = 0;
+    for (k, w) in offsets.windows(2).enumerate() {
+        let s = &data[w[0] as usize..w[1] as usize];
+        let next = seen.len() as u64;
+        let id = *seen.entry(s).or_insert_with(|| {
+            if next > 0 {
+                out[pos] = sep;
+                pos += 1;
+            }
+            out[pos..pos + s.len()].copy_from_slice(s);
+            pos += s.len();
+            next
+        });
+        ids[k] = id;
+    }
+    Ok((pos, seen.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +363,25 @@ mod tests {
         assert_eq!(all.items.iter().collect::<Vec<_>>(), ["c", "a", "b"]);
         assert_eq!(all.counts, [5, 2, 2]);
         assert_eq!(Frequencies::from_counts(&m, 2).counts, [5, 2]);
+    }
+
+    #[test]
+    fn unique_strings_in_first_seen_order() {
+        let t = table(&["ab", "", "c", "ab", "", "é", "c"]);
+        let mut out = vec![0u8; 32];
+        let mut ids = vec![0u64; 7];
+        let (used, n) = join_unique_strings(&t.data, &t.offsets, 0, &mut out, &mut ids).unwrap();
+        assert_eq!(&out[..used], "ab\0\0c\0é".as_bytes());
+        assert_eq!((n, ids), (4, vec![0, 1, 2, 0, 1, 3, 2]));
+        let e = join_unique_strings(&t.data, &t.offsets, 0, &mut [0u8; 4], &mut [0u64; 7]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BufferTooSmall);
+        let e = join_unique_strings(&t.data, &t.offsets, b'b', &mut out, &mut [0u64; 7]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidValue);
+        assert!(join_unique_strings(&t.data, &t.offsets, 0, &mut out, &mut [0u64; 6]).is_err());
+        assert_eq!(
+            join_unique_strings(b"", &[0], 0, &mut [], &mut []).unwrap(),
+            (0, 0)
+        );
     }
 
     #[test]

@@ -296,6 +296,28 @@ static void test_join_strings(void) {
     CHECK_OK(fk_join_strings(NULL, 0, &zero, 0, 0, NULL, 0));
 }
 
+static void test_join_unique_strings(void) {
+    const char *data = "ab" "" "ab" "c";
+    uint64_t offs[5] = {0, 2, 2, 4, 5};
+    uint8_t out[8];
+    uint64_t ids[4];
+    size_t used = 99, n_unique = 99;
+    CHECK_OK(fk_join_unique_strings((const uint8_t *)data, 5, offs, 4, 0, out, 8, ids, &used, &n_unique));
+    CHECK(used == 5 && n_unique == 3 && memcmp(out, "ab\0\0c", 5) == 0);
+    CHECK(ids[0] == 0 && ids[1] == 1 && ids[2] == 0 && ids[3] == 2);
+    CHECK_ERR(fk_join_unique_strings((const uint8_t *)data, 5, offs, 4, 0, out, 7, ids, &used, &n_unique),
+              FK_STATUS_BUFFER_TOO_SMALL, "at least 8 bytes");
+    CHECK_ERR(fk_join_unique_strings((const uint8_t *)data, 5, offs, 4, 'c', out, 8, ids, &used, &n_unique),
+              FK_STATUS_INVALID_VALUE, "separator");
+    CHECK_ERR(fk_join_unique_strings((const uint8_t *)data, 5, offs, 4, 0, out, 8, (uint64_t *)out, &used, &n_unique),
+              FK_STATUS_OVERLAP, "overlaps");
+    CHECK_ERR(fk_join_unique_strings((const uint8_t *)data, 5, offs, 4, 0, out, 8, ids, NULL, &n_unique),
+              FK_STATUS_NULL_POINTER, "out_used");
+    uint64_t zero = 0;
+    CHECK_OK(fk_join_unique_strings(NULL, 0, &zero, 0, 0, NULL, 0, NULL, &used, &n_unique));
+    CHECK(used == 0 && n_unique == 0);
+}
+
 int main(void) {
     test_version_and_threads();
     test_extract_and_aggregate();
@@ -306,5 +328,6 @@ int main(void) {
     test_handles_and_views();
     test_char_offsets();
     test_join_strings();
+    test_join_unique_strings();
     return finish("C text API");
 }

@@ -398,3 +398,14 @@ enum FkStatus fk_join_strings(const uint8_t *data,
                               uint8_t sep,
                               uint8_t *out,
                               size_t out_len);
+
+enum FkStatus fk_join_unique_strings(const uint8_t *data,
+                                     size_t data_len,
+                                     const uint64_t *offsets,
+                                     size_t n,
+                                     uint8_t sep,
+                                     uint8_t *out,
+                                     size_t out_len,
+                                     uint64_t *ids,
+                                     size_t *out_used,
+                                     size_t *n_unique);

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from itertools import accumulate, chain, islice, repeat
+from operator import sub
 from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, Protocol, TypeVar, Union, cast, overload
 
 from . import _arrow
@@ -309,10 +310,28 @@ class _Batch:
         return self
 
 
-def _strings(data_ptr: Any, data_len: int, offsets_ptr: Any, n: int) -> list[str]:
-    """n strings from a flat UTF-8 buffer + n+1 byte offsets."""
+def _strings(data_ptr: Any, data_len: int, offsets_ptr: Any, n: int, unique: bool = False) -> list[str]:
+    """n strings from a flat UTF-8 buffer + n+1 byte offsets. With `unique`, equal strings
+    are one shared str object: the library writes each distinct one once, so only those are
+    decoded and made (kv keys and emails repeat a lot; making a str per occurrence was most
+    of the conversion's cost on documents dense in pairs). Worth it when few strings are
+    distinct: each id past 256 is an int object to make."""
     if n == 0:
         return []
+    if unique:
+        out = bytearray(data_len + n - 1)
+        ids = array("Q", bytes(8 * n))
+        used, n_unique = ffi.new("size_t*"), ffi.new("size_t*")
+        status = lib.fk_join_unique_strings(
+            data_ptr, data_len, offsets_ptr, n, 0, ffi.from_buffer(out), len(out),
+            ffi.from_buffer("uint64_t[]", ids), used, n_unique,
+        )  # fmt: skip
+        if status == 0:
+            distinct = out[: used[0]].decode("utf-8").split("\0")
+            return list(map(distinct.__getitem__, ids))
+        if status != lib.FK_STATUS_INVALID_VALUE:
+            check(status)
+        # A string holds a NUL: the general path below.
     # Fast path: the library joins them with NUL (after checking none contains one: true
     # for kv keys and emails, usual for matches), and one decode + split makes the strs.
     joined = bytearray(data_len + n - 1)
@@ -410,7 +429,7 @@ def _text_offsets(ptr: Any, n: int) -> array[int]:
 
 
 def _spread(
-    result: list[Any], items: list[Any], to: array[int], group: Callable[[list[Any]], Any] | None
+    result: list[Any], items: list[Any], to: array[int], group: Callable[[Iterable[Any]], Any] | None
 ) -> None:
     """``result[i] = group(items[to[i] : to[i + 1]])`` for each text i that has items
     (the slice itself when `group` is None).
@@ -425,26 +444,43 @@ def _spread(
         j = end
 
 
+def _sparse(n_items: int, to: array[int]) -> bool:
+    """Whether most texts have no item (then their empty results are made in bulk)."""
+    return n_items * 8 < len(to) - 1
+
+
 def _by_text(
-    items: list[Any], to: array[int], empty: Any, group: Callable[[list[Any]], Any] | None
+    items: Iterable[Any], to: array[int], empty: Any, group: Callable[[Iterable[Any]], Any] | None
 ) -> list[Any]:
     """Per-text results from the flat `items` and the n+1 offsets `to`: each text's run of
-    items (``group`` of it, unless None), a copy of `empty` for a text without any."""
+    items (``group`` of it, unless None), a copy of `empty` for a text without any.
+    `items` is a list, except that a dense result with a `group` may give an iterator."""
     n = len(to) - 1
-    if len(items) * 8 < n:  # sparse (most texts empty): the empties in bulk, then the others
+    if isinstance(items, list) and _sparse(len(items), to):
+        # Sparse: the empties in bulk, then the others.
         result: list[Any] = list(map(type(empty).copy, repeat(empty, n)))
         _spread(result, items, to, group)
         return result
-    # Dense: one slice per text, all at C level.
     offs = to.tolist()
-    runs = map(items.__getitem__, map(slice, offs, islice(offs, 1, None)))
-    return list(runs if group is None else map(group, runs))
+    if group is None:
+        assert isinstance(items, list)
+        # Dense lists: one slice per text (a memcpy each), all at C level.
+        return list(map(items.__getitem__, map(slice, offs, islice(offs, 1, None))))
+    # Dense dicts: each text's `group` of the next count items of one shared iterator, all
+    # at C level. No per-text list is made, and dict() consumes zip's pairs one at a
+    # time, so zip recycles one tuple instead of allocating one per item: this is cheaper
+    # than `[dict(x) for x in lists_of_pairs]` on ready-made lists (bench_tiny.py --shape
+    # dense prints both).
+    return list(map(group, map(islice, repeat(iter(items)), map(sub, islice(offs, 1, None), offs))))
 
 
 def _matches_result(ptr: Any, tuples: bool) -> list[list[Any]]:
     try:
         v = ffi.new("FkMatchesView*")
         check(lib.fk_matches_view(ptr, v))
+        # Not unique=True: matches repeat less than kv keys, and an id past 256 costs an
+        # int object, which made emails slower on the bench_text corpus (0.120 s against
+        # 0.094 s CPU per 20 MB).
         fields: list[Any] = _strings(v.data, v.data_len, v.field_offsets, v.n_fields)
         k = v.fields_per_match
         if tuples and k > 1:
@@ -458,13 +494,17 @@ def _key_sums_result(ptr: Any) -> list[dict[str, int]]:
     try:
         v = ffi.new("FkKeySumsView*")
         check(lib.fk_key_sums_view(ptr, v))
-        keys = _strings(v.keys, v.keys_len, v.key_offsets, v.n_entries)
+        keys = _strings(v.keys, v.keys_len, v.key_offsets, v.n_entries, unique=True)
         vals: list[int] = ffi.unpack(v.values, v.n_entries) if v.n_entries else []
         if v.n_big:
             big = _strings(v.big_data, v.big_data_len, v.big_offsets, v.n_big)
             for i, s in zip(ffi.unpack(v.big_index, v.n_big), big):
                 vals[i] = _big_int(s)
-        return _by_text(list(zip(keys, vals)), _text_offsets(v.text_offsets, v.n_texts), _NO_KEYS, dict)
+        to = _text_offsets(v.text_offsets, v.n_texts)
+        # Sparse results take slices of a list of pairs; dense ones consume pairs straight
+        # from zip (see _by_text).
+        pairs = list(zip(keys, vals)) if _sparse(len(vals), to) else zip(keys, vals)
+        return _by_text(pairs, to, _NO_KEYS, dict)
     finally:
         lib.fk_key_sums_free(ptr)
 
@@ -481,8 +521,11 @@ def _frequencies_result(ptr: Any) -> list[tuple[str, int]]:
 
 
 #: Slice size when per-text results are pipelined: small enough that encoding, the
-#: library call and result conversion of neighbouring slices overlap well.
-PIPELINE_SLICE_BYTES = 1 << 23
+#: library call and result conversion of neighbouring slices overlap well. 2 MiB makes
+#: ~10 slices of a 20 MB batch of 400-byte documents (8 MiB made 3, so the first slice's
+#: encode and the last one's conversion, which nothing overlaps, were a third of the call
+#: each); a library call on 2 MiB still splits into enough chunks for every thread.
+PIPELINE_SLICE_BYTES = 1 << 21
 #: ... and at most this many texts: millions of log lines still make several slices.
 PIPELINE_SLICE_TEXTS = 1 << 14
 

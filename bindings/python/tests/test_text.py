@@ -608,3 +608,52 @@ def test_no_collection_during_a_call():
         gc.callbacks.remove(callback)
     # 400 000 result objects would trigger hundreds of passes with the collector on.
     assert passes == []
+
+
+def test_callers_gc_state_is_unchanged_when_conversion_raises(monkeypatch):
+    import gc
+
+    from ferrokern import _text
+
+    monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", 100)  # several slices in flight
+    texts = _log_lines(1000)
+
+    def broken(*args, **kwargs):
+        raise MemoryError("conversion failed")
+
+    monkeypatch.setattr(_text, "_strings", broken)
+    saved = _gc_state()
+    try:
+        for setup in (gc.enable, gc.disable):
+            setup()
+            before = _gc_state()
+            for call in (
+                ferrokern.extract_emails,
+                ferrokern.extract_and_aggregate,
+                ferrokern.compile(r"(\w+)@").findall,
+            ):
+                with pytest.raises(MemoryError, match="conversion failed"):
+                    call(texts)
+                assert _gc_state() == before, call
+    finally:
+        (gc.enable if saved[0] else gc.disable)()
+
+
+@pytest.mark.parametrize(
+    "pattern, flags",
+    [
+        (r"user=(\w+)", 0),
+        (r"user=(\w+)", re.IGNORECASE),
+        (r"(?:retry|mail) (\S+)", 0),
+        (r"^INFO (\w+)", 0),
+        (r"k (\d)$", 0),
+        (r"b\.x", re.IGNORECASE),
+    ],
+)
+def test_findall_with_literal_prefilter_matches_re(pattern, flags):
+    # The driver skips texts without one of the pattern's leading literals; literals that
+    # straddle two texts, repeat, or differ in case must not change any result.
+    texts = _log_lines(300) + ["use", "r=a user=b", "USER=c", "user=", "", "ok user=d", "k 1", "k 2x"]
+    texts += ["".join(texts[i : i + 3]) for i in range(0, 60, 3)]
+    want = [re.findall(pattern, t, flags) for t in texts]
+    assert ferrokern.compile(pattern, flags).findall(texts) == want
