@@ -10,6 +10,7 @@ mod emails;
 mod kv;
 mod pattern;
 pub(crate) mod pyclass;
+mod pyre;
 mod results;
 mod unicode_tables;
 
