@@ -238,7 +238,8 @@ typedef enum FkStatus {
    */
   FK_STATUS_PATTERN_SYNTAX = 4,
   /**
-   * The pattern uses unsupported syntax (backreferences, look-around).
+   * The pattern is valid Python but cannot be matched exactly in linear time (backreferences,
+   * look-around, conditionals, ...): refused, the message names the construct.
    */
   FK_STATUS_PATTERN_UNSUPPORTED = 5,
   /**

@@ -523,11 +523,16 @@ fn deterministic(node: &Node, flags: Flags) -> bool {
 }
 
 /// Is `body{min,max}+` the same as the greedy `body{min,max}` where it stands? True when
-/// backtracking into the greedy repeat could never help: the body is one character from a
-/// set C and either the repeat is exact, or nothing follows in the whole pattern, or the next
-/// item is one character from a set disjoint from C (giving back a C cannot let it match).
+/// backtracking into the greedy repeat could never help: the body matches at most one string
+/// (a fixed sequence of characters) and the repeat is exact or nothing follows in the whole
+/// pattern; or the body is one character from a set C and the next item is one character
+/// from a set disjoint from C (giving back a C cannot let it match).
 fn possessive_is_greedy(body: &Node, min: u32, max: Option<u32>, flags: Flags, follow: Follow<'_>) -> bool {
     if Some(min) == max && deterministic(body, flags) {
+        return true;
+    }
+    // At the very end, the greedy repeat's first choice (as many as possible) is the match.
+    if matches!(follow, Follow::End) && deterministic(body, flags) {
         return true;
     }
     let Some(c) = single_char(body, flags) else {

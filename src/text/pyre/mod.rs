@@ -62,7 +62,7 @@ impl Engine {
                     format!("{} at position {} is not supported (ferrokern matches exactly like Python's re, or refuses)", e.msg, e.pos),
                 )
             } else {
-                Error::new(ErrorKind::PatternSyntax, format!("{} at position {}", e.msg, e.pos))
+                Error::new(ErrorKind::PatternSyntax, format!("invalid pattern: {} at position {}", e.msg, e.pos))
             }
         })?;
         let mut lowering = lower::Lowering::new();

@@ -113,13 +113,12 @@ pub enum Node {
 }
 
 /// The parse: the tree, the global flags (inline `(?i)` at the start included, then fixed up
-/// as `fix_flags` does), and the group names by number.
+/// as `fix_flags` does), and the number of groups.
 #[derive(Debug)]
 pub struct Parsed {
     pub node: Node,
     pub flags: u32,
     pub groups: usize,
-    pub names: Vec<Option<String>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -359,7 +358,6 @@ pub fn parse(pattern: &str, flags: u32) -> Result<Parsed, SyntaxError> {
         node,
         flags: state.flags,
         groups: state.groups() - 1,
-        names: state.names,
     })
 }
 
