@@ -128,17 +128,58 @@ ALPHABET = "aAbB_1 \n:-é²K\u212aſsSİı٣{}[]\u0301x"
 
 LITERALS = ["a", "b", "A", "x", "é", "K", "s", "ſ", "İ", "1", " ", ":", "-", r"\n", r"\.", r"\{", "_"]
 ATOMS = LITERALS + [
-    ".", r"\d", r"\D", r"\w", r"\W", r"\s", r"\S",
-    "[ab]", "[^a]", "[a-c]", "[^a-zA-Z]", "[]a]", "[[]", "[[:alpha:]]", r"[\w-]", r"[\d\s]",
-    "[k]", "[^K]", r"[\W_]", "[-a]", "[a-]", r"[\x41-\x5a]", r"[\u212a]", r"[ſ]",
-    r"\x61", r"\141", r"\0", r"\N{LATIN SMALL LETTER A}", r"\N{KELVIN SIGN}",
-    "{", "a{3", "{}", "(?#c)",
+    ".",
+    r"\d",
+    r"\D",
+    r"\w",
+    r"\W",
+    r"\s",
+    r"\S",
+    "[ab]",
+    "[^a]",
+    "[a-c]",
+    "[^a-zA-Z]",
+    "[]a]",
+    "[[]",
+    "[[:alpha:]]",
+    r"[\w-]",
+    r"[\d\s]",
+    "[k]",
+    "[^K]",
+    r"[\W_]",
+    "[-a]",
+    "[a-]",
+    r"[\x41-\x5a]",
+    r"[\u212a]",
+    r"[ſ]",
+    r"\x61",
+    r"\141",
+    r"\0",
+    r"\N{LATIN SMALL LETTER A}",
+    r"\N{KELVIN SIGN}",
+    "{",
+    "a{3",
+    "{}",
+    "(?#c)",
 ]
 ANCHORS = ["^", "$", r"\A", r"\Z", r"\b", r"\B"]
 QUANTS = ["*", "+", "?", "{2}", "{,2}", "{1,}", "{0,1}", "{1,3}", "{0}"]
 SUFFIXES = ["", "", "?", "+"]
-GROUPS = ["({})", "(?:{})", "(?P<g{n}>{})", "(?i:{})", "(?-i:{})", "(?a:{})", "(?s:{})", "(?m:{})",
-          "(?x:{})", "(?>{})", "(?={})", "(?!{})", "(?<={})"]
+GROUPS = [
+    "({})",
+    "(?:{})",
+    "(?P<g{n}>{})",
+    "(?i:{})",
+    "(?-i:{})",
+    "(?a:{})",
+    "(?s:{})",
+    "(?m:{})",
+    "(?x:{})",
+    "(?>{})",
+    "(?={})",
+    "(?!{})",
+    "(?<={})",
+]
 FLAG_PREFIX = ["", "", "", "(?i)", "(?m)", "(?s)", "(?x)", "(?a)", "(?im)", "(?ix)"]
 FLAGS = [0, 0, 0, re.I, re.M, re.S, re.X, re.A, re.I | re.A, re.I | re.M]
 
@@ -193,8 +234,23 @@ def _test_re_path() -> Path:
     return path
 
 
-_FLAG_NAMES = {n: getattr(re, n) for n in ("I", "M", "S", "X", "A", "U", "IGNORECASE", "MULTILINE",
-                                           "DOTALL", "VERBOSE", "ASCII", "UNICODE")}
+_FLAG_NAMES = {
+    n: getattr(re, n)
+    for n in (
+        "I",
+        "M",
+        "S",
+        "X",
+        "A",
+        "U",
+        "IGNORECASE",
+        "MULTILINE",
+        "DOTALL",
+        "VERBOSE",
+        "ASCII",
+        "UNICODE",
+    )
+}
 
 
 def _flags_value(node: ast.expr) -> int | None:
@@ -218,7 +274,8 @@ def findall_cases() -> list[tuple[str, str, int]]:
         if f.attr != "findall" or not (isinstance(f.value, ast.Name) and f.value.id == "re"):
             continue
         args = node.args
-        if len(args) < 2 or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args[:2]):
+        literal = all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args[:2])
+        if len(args) < 2 or not literal:
             continue
         flags = 0
         extra = args[2:] + [k.value for k in node.keywords if k.arg == "flags"]
@@ -241,5 +298,7 @@ def test_cpython_test_re_findall_cases(capsys: pytest.CaptureFixture[str]) -> No
     for pattern, text, flags in cases:
         counts[check(pattern, flags, text)] += 1
     with capsys.disabled():
-        print(f"\nCPython test_re.py findall cases: {len(cases)}: {counts['same']} identical, "
-              f"{counts['refused']} refused, 0 different")
+        print(
+            f"\nCPython test_re.py findall cases: {len(cases)}: {counts['same']} identical, "
+            f"{counts['refused']} refused, 0 different"
+        )

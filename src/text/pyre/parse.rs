@@ -397,8 +397,8 @@ fn parse_seq(
     first: bool,
 ) -> Result<Node, SyntaxError> {
     let mut seq: Vec<Node> = Vec::new();
-    loop {
-        let Some(this) = src.next else { break };
+    while let Some(this) = src.next {
+        let tok_pos = src.tell();
         if this == Tok::Char('|') || this == Tok::Char(')') {
             break;
         }
@@ -421,7 +421,7 @@ fn parse_seq(
         }
         let c = match this {
             Tok::Esc(e) => {
-                seq.push(escape(src, e, state)?);
+                seq.push(escape(src, e, state, tok_pos)?);
                 continue;
             }
             Tok::Char(c) => c,
@@ -991,7 +991,7 @@ fn class_escape(src: &mut Source, e: char) -> Result<Esc, SyntaxError> {
     Ok(Esc::Lit(e as u32))
 }
 
-fn escape(src: &mut Source, e: char, state: &mut State) -> Result<Node, SyntaxError> {
+fn escape(src: &mut Source, e: char, state: &mut State, pos: usize) -> Result<Node, SyntaxError> {
     let esc = escape_inner(src, e, state)?;
     Ok(match esc {
         Esc::Lit(v) => Node::Lit(v),
@@ -1002,7 +1002,7 @@ fn escape(src: &mut Source, e: char, state: &mut State) -> Result<Node, SyntaxEr
         Esc::At(a) => Node::At(a),
         Esc::GroupRef => Node::Unsupported {
             what: "a backreference",
-            pos: src.tell().saturating_sub(1),
+            pos,
         },
     })
 }

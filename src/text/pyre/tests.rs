@@ -150,6 +150,8 @@ fn refusals_name_the_construct() {
     assert_eq!(kind(r"(a)\1("), ErrorKind::PatternSyntax);
     let msg = Engine::new(r"ab(?=c)", 0).unwrap_err().message;
     assert!(msg.contains("lookahead") && msg.contains("position 2"), "{msg}");
+    let msg = Engine::new(r"(a)\1", 0).unwrap_err().message;
+    assert!(msg.contains("backreference at position 3"), "{msg}");
 }
 
 #[test]
