@@ -129,7 +129,7 @@ static void test_pattern(void) {
     fk_frequencies_free(f);
 
     /* lowercasing option; bad options */
-    const char *up = "[A-Z\\x{130}]+";
+    const char *up = "[A-Z\\u0130]+";
     FkPattern *q = NULL;
     CHECK_OK(fk_pattern_new((const uint8_t *)up, strlen(up), 0, &q));
     const char *ut[] = {"ABC def GH"};

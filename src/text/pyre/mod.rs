@@ -80,10 +80,11 @@ impl Engine {
         let fast = if needs.python_looks {
             None
         } else {
+            // The limits the regex crate's RegexBuilder set before (size_limit and
+            // dfa_size_limit map to these), so the fast path is the engine it was.
             let config = meta::Config::new()
                 .nfa_size_limit(Some(SIZE_LIMIT))
-                .dfa_size_limit(Some(SIZE_LIMIT))
-                .onepass_size_limit(Some(SIZE_LIMIT));
+                .hybrid_cache_capacity(SIZE_LIMIT);
             Some(
                 meta::Regex::builder()
                     .configure(config)
