@@ -30,7 +30,11 @@ def main() -> None:
         (r"\b\w+\b", lambda n: ("héllo wörld x² " * (n // 15 + 1))[:n]),
         (r"x*", lambda n: ("ab" * (n // 2 + 1))[:n]),
     ]
-    print("pattern              " + "".join(f"{s:>8.2f}MB" for s in sizes) + "   s/MB (flat = linear)")
+    print(
+        "pattern              "
+        + "".join(f"{s:>8.2f}MB" for s in sizes)
+        + "   s/MB (flat = linear)"
+    )
     for pattern, make in cases:
         p = ferrokern.compile(pattern)
         row = []
@@ -38,13 +42,17 @@ def main() -> None:
             text = make(int(s * 1_000_000))
             row.append(timed(lambda: p.count([text])) / s)
         print(f"{pattern:20} " + "".join(f"{x:10.4f}" for x in row))
-    print("\ncommon findall, 4 MB of words: ferrokern vs re (ratio > 1: ferrokern faster)")
+    print(
+        "\ncommon findall, 4 MB of words: ferrokern vs re (ratio > 1: ferrokern faster)"
+    )
     text = "alpha beta=12 gamma delta=7 épsilon " * (4_000_000 // 36)
     for pattern in [r"\w+", r"(\w+)=(\d+)", r"[a-z]+a\b"]:
         p = ferrokern.compile(pattern)
         ours = timed(lambda: p.findall([text]))
         theirs = timed(lambda: re.findall(pattern, text))
-        print(f"{pattern:20} ferrokern {ours:.3f}s  re {theirs:.3f}s  ratio {theirs / ours:.1f}x")
+        print(
+            f"{pattern:20} ferrokern {ours:.3f}s  re {theirs:.3f}s  ratio {theirs / ours:.1f}x"
+        )
 
 
 if __name__ == "__main__":
