@@ -231,14 +231,60 @@ struct ArrowArrayStream {
 #define FK_LAYOUT_VIEWS 3
 
 /**
- * `fk_pattern_new` flag: case-insensitive matching.
+ * `fk_pattern_new` flag: case-insensitive matching (`re.IGNORECASE`).
  */
 #define FK_PATTERN_IGNORE_CASE 1
+
+/**
+ * `fk_pattern_new` flag: `^`/`$` at every line (`re.MULTILINE`).
+ */
+#define FK_PATTERN_MULTILINE 2
+
+/**
+ * `fk_pattern_new` flag: `.` matches a newline too (`re.DOTALL`).
+ */
+#define FK_PATTERN_DOTALL 4
+
+/**
+ * `fk_pattern_new` flag: verbose pattern syntax (`re.VERBOSE`).
+ */
+#define FK_PATTERN_VERBOSE 8
+
+/**
+ * `fk_pattern_new` flag: ASCII-only `\w \d \s \b` and case rules (`re.ASCII`).
+ */
+#define FK_PATTERN_ASCII 16
 
 /**
  * `fk_findall` option: lowercase every result string (Unicode default lowercasing).
  */
 #define FK_FINDALL_LOWERCASE 1
+
+/**
+ * `re` flag values (`re.I`, ...), as `sre_constants` defines them.
+ */
+#define TEMPLATE 1
+
+#define IGNORECASE 2
+
+#define LOCALE 4
+
+#define MULTILINE 8
+
+#define DOTALL 16
+
+#define UNICODE 32
+
+#define VERBOSE 64
+
+#define DEBUG 128
+
+#define ASCII 256
+
+/**
+ * `_sre.MAXREPEAT` and `_sre.MAXGROUPS` on 64-bit CPython.
+ */
+#define MAXREPEAT 4294967295
 
 /**
  * Status of a fallible call. `FK_STATUS_OK` is 0; on anything else
@@ -266,7 +312,8 @@ typedef enum FkStatus {
    */
   FK_STATUS_PATTERN_SYNTAX = 4,
   /**
-   * The pattern uses unsupported syntax (backreferences, look-around).
+   * The pattern is valid Python but cannot be matched exactly in linear time (backreferences,
+   * look-around, conditionals, ...): refused, the message names the construct.
    */
   FK_STATUS_PATTERN_UNSUPPORTED = 5,
   /**
@@ -1077,10 +1124,12 @@ void fk_bytes_free(struct FkBytes *bytes);
 
 /**
  * Compile `pattern` (UTF-8, `len` bytes, not NUL-terminated) into `*out`.
- * `flags`: 0 or `FK_PATTERN_IGNORE_CASE`. Syntax: the Rust regex crate's, with `\w \d \s`
- * (and negations) meaning what they mean in Python, and `\Z` = end of text. Errors:
- * `PATTERN_SYNTAX`, `PATTERN_UNSUPPORTED` (backreferences, look-around),
- * `PATTERN_TOO_LARGE`, `INVALID_UTF8`. Free with `fk_pattern_free`.
+ * `flags`: `FK_PATTERN_*` bits, Python's `re.I`, `re.M`, `re.S`, `re.X`, `re.A`. Syntax and
+ * matching are Python's `re` (3.11) exactly; a pattern whose meaning cannot be matched
+ * exactly in linear time is refused. Errors: `PATTERN_SYNTAX` (Python raises `re.error`),
+ * `PATTERN_UNSUPPORTED` (backreferences, look-around, conditionals, some possessive and
+ * atomic forms, repeats of sub-patterns that can match empty; the message names the
+ * construct and its position), `PATTERN_TOO_LARGE`, `INVALID_UTF8`. Free with `fk_pattern_free`.
  *
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that

@@ -203,8 +203,9 @@ inline std::vector<std::vector<std::string>> extract_emails(const texts &batch) 
 /// A compiled pattern (move-only). Immutable: share it between threads freely.
 class pattern {
 public:
-    /// Throws ferrokern::error: FK_STATUS_PATTERN_SYNTAX, _PATTERN_UNSUPPORTED
-    /// (backreferences, look-around), _PATTERN_TOO_LARGE, _INVALID_UTF8.
+    /// Python `re` syntax and meaning (see fk_pattern_new). Throws ferrokern::error:
+    /// FK_STATUS_PATTERN_SYNTAX, _PATTERN_UNSUPPORTED (backreferences, look-around, ...),
+    /// _PATTERN_TOO_LARGE, _INVALID_UTF8.
     explicit pattern(std::string_view source, bool ignore_case = false) {
         FkPattern *raw = nullptr;
         detail::check(fk_pattern_new(reinterpret_cast<const uint8_t *>(source.data()), source.size(),

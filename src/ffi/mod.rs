@@ -45,7 +45,8 @@ pub enum FkStatus {
     InvalidUtf8 = 3,
     /// The pattern does not parse.
     PatternSyntax = 4,
-    /// The pattern uses unsupported syntax (backreferences, look-around).
+    /// The pattern is valid Python but cannot be matched exactly in linear time (backreferences,
+    /// look-around, conditionals, ...): refused, the message names the construct.
     PatternUnsupported = 5,
     /// The compiled pattern exceeds the size limit.
     PatternTooLarge = 6,

@@ -46,8 +46,16 @@ pub struct FkArrowTexts {
     pub n_buffers: usize,
 }
 
-/// `fk_pattern_new` flag: case-insensitive matching.
+/// `fk_pattern_new` flag: case-insensitive matching (`re.IGNORECASE`).
 pub const FK_PATTERN_IGNORE_CASE: u32 = 1;
+/// `fk_pattern_new` flag: `^`/`$` at every line (`re.MULTILINE`).
+pub const FK_PATTERN_MULTILINE: u32 = 2;
+/// `fk_pattern_new` flag: `.` matches a newline too (`re.DOTALL`).
+pub const FK_PATTERN_DOTALL: u32 = 4;
+/// `fk_pattern_new` flag: verbose pattern syntax (`re.VERBOSE`).
+pub const FK_PATTERN_VERBOSE: u32 = 8;
+/// `fk_pattern_new` flag: ASCII-only `\w \d \s \b` and case rules (`re.ASCII`).
+pub const FK_PATTERN_ASCII: u32 = 16;
 /// `fk_findall` option: lowercase every result string (Unicode default lowercasing).
 pub const FK_FINDALL_LOWERCASE: u32 = 1;
 
@@ -155,10 +163,12 @@ handle_kind!(FkKeySums owns KeySums, tag 0x4b46_4b45_5953_554d);
 handle_kind!(FkFrequencies owns Frequencies, tag 0x4b46_4652_4551_5300);
 
 /// Compile `pattern` (UTF-8, `len` bytes, not NUL-terminated) into `*out`.
-/// `flags`: 0 or `FK_PATTERN_IGNORE_CASE`. Syntax: the Rust regex crate's, with `\w \d \s`
-/// (and negations) meaning what they mean in Python, and `\Z` = end of text. Errors:
-/// `PATTERN_SYNTAX`, `PATTERN_UNSUPPORTED` (backreferences, look-around),
-/// `PATTERN_TOO_LARGE`, `INVALID_UTF8`. Free with `fk_pattern_free`.
+/// `flags`: `FK_PATTERN_*` bits, Python's `re.I`, `re.M`, `re.S`, `re.X`, `re.A`. Syntax and
+/// matching are Python's `re` (3.11) exactly; a pattern whose meaning cannot be matched
+/// exactly in linear time is refused. Errors: `PATTERN_SYNTAX` (Python raises `re.error`),
+/// `PATTERN_UNSUPPORTED` (backreferences, look-around, conditionals, some possessive and
+/// atomic forms, repeats of sub-patterns that can match empty; the message names the
+/// construct and its position), `PATTERN_TOO_LARGE`, `INVALID_UTF8`. Free with `fk_pattern_free`.
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
@@ -174,10 +184,22 @@ pub unsafe extern "C" fn fk_pattern_new(
     guard(|| {
         let out = out_arg(out, "out")?;
         let src = str_arg(pattern, len, "pattern")?;
-        if flags & !FK_PATTERN_IGNORE_CASE != 0 {
+        let known = [
+            (FK_PATTERN_IGNORE_CASE, 2), // re.I
+            (FK_PATTERN_MULTILINE, 8),   // re.M
+            (FK_PATTERN_DOTALL, 16),     // re.S
+            (FK_PATTERN_VERBOSE, 64),    // re.X
+            (FK_PATTERN_ASCII, 256),     // re.A
+        ];
+        let all = known.iter().fold(0, |a, &(f, _)| a | f);
+        if flags & !all != 0 {
             return Err(Error::invalid(format!("unknown pattern flags {flags:#x}")).into());
         }
-        let p = Pattern::new(src, flags & FK_PATTERN_IGNORE_CASE != 0)?;
+        let re_flags = known
+            .iter()
+            .filter(|&&(f, _)| flags & f != 0)
+            .fold(0, |a, &(_, r)| a | r);
+        let p = Pattern::with_flags(src, re_flags)?;
         *out = into_handle(p);
         Ok(())
     })

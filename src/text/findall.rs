@@ -11,7 +11,6 @@
 //! empty without any regex work; the results are the same as searching every text.
 
 use aho_corasick::{AhoCorasick, Input, MatchKind};
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use super::batch::TextBatch;
 use super::pattern::Pattern;
@@ -25,26 +24,19 @@ pub(crate) struct Prefilter {
 }
 
 impl Prefilter {
-    /// The prefilter of the regex whose source (as given to the regex crate) is `source`,
-    /// or None when the pattern has no such literals: a match may start with a big class
-    /// (`\w+@...`), or be empty (`x*`), which the literals would wrongly rule out.
-    pub(crate) fn for_regex(source: &str, ignore_case: bool) -> Option<Prefilter> {
-        // The same parser settings as the regex crate's builder, so the same HIR.
-        let hir = regex_syntax::ParserBuilder::new()
-            .case_insensitive(ignore_case)
-            .build()
-            .parse(source)
-            .ok()?;
-        let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-        let literals = seq.literals()?; // None: infinite, i.e. no usable literal set
-        if literals.is_empty() || literals.iter().any(|l| l.as_bytes().is_empty()) {
+    /// The prefilter for a pattern every match of which starts with one of `literals`
+    /// (the prefix literals of its Hir, [`crate::text::pyre::Engine::prefix_literals`]), or
+    /// None when they cannot rule texts out: an empty literal (the pattern may match empty,
+    /// `x*`, which the literals would wrongly rule out) or none at all.
+    pub(crate) fn for_literals(literals: Vec<Vec<u8>>) -> Option<Prefilter> {
+        if literals.is_empty() || literals.iter().any(|l| l.is_empty()) {
             return None;
         }
         // Standard semantics report the occurrence that ends first, which is what the
         // driver asks: "does an occurrence end inside this text?".
         let searcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .build(literals.iter().map(|l| l.as_bytes()))
+            .build(&literals)
             .ok()?;
         Some(Prefilter { searcher })
     }

@@ -12,6 +12,7 @@ mod findall;
 mod kv;
 mod pattern;
 pub(crate) mod pyclass;
+mod pyre;
 mod results;
 mod unicode_tables;
 

@@ -1,107 +1,73 @@
 //! User patterns: compiled once, shared by all threads, run per text with `re.findall`'s
 //! iteration rules.
 //!
-//! Semantics (documented in the README): the syntax is the regex crate's; `\w \W \d \D \s \S`
-//! are rewritten to Python's classes and `\Z` to end-of-text, so common Python patterns give
-//! Python's answers. Matching is leftmost-first, like Python's backtracking. Empty matches
-//! follow Python 3.7+: an empty match may follow a non-empty one directly (`x*` on "abxd"
-//! gives '', '', 'x', '', ''). One known difference: after an empty match at p, Python
-//! retries at p for a non-empty match, which only differs for patterns that prefer an empty
-//! alternative (`|a`), where we move on to p+1. `\b`, case folding and `$` use the regex
-//! crate's meaning (Python's `$` also matches before a final newline).
+//! Semantics: Python's `re`, exactly, or the pattern is refused (`text/pyre`): the syntax is
+//! parsed with Python's grammar, classes, case rules and assertions are Python's, and after
+//! an empty match the same position is retried for a non-empty one, as `_sre` does. What
+//! cannot be matched that way in linear time is a `PatternUnsupported` error naming it.
 
 use std::sync::OnceLock;
-
-use regex::{Regex, RegexBuilder};
-use regex_syntax::ast;
 
 use super::batch::TextBatch;
 use super::findall::Prefilter;
 use super::kv::Aggregate;
-use super::pyclass::{translate_python_anchors, translate_python_classes};
+use super::pyre::{self, findall_steps, Engine};
 use super::results::{Frequencies, KeySums, Matches};
 use crate::error::{Error, ErrorKind, Result};
 use crate::shared::counts::CountMap;
 use crate::shared::pyint::PyInt;
 
-/// Compiled size limit: big enough for the Python classes, small enough to fail fast.
-pub(crate) const SIZE_LIMIT: usize = 64 << 20;
-
+/// Cloning shares the compiled engine (reports hold their patterns by value).
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    regex: Regex,
+    engine: std::sync::Arc<Engine>,
     source: String,
     groups: usize,
-    ignore_case: bool,
+    flags: u32,
     /// Literals every match starts with, for the batch driver (`findall.rs`); found on
-    /// first use, so compiling a pattern costs no more than before.
-    prefilter: OnceLock<Option<Prefilter>>,
+    /// first use from the engine's Hir, so compiling a pattern costs no more than before.
+    prefilter: std::sync::Arc<OnceLock<Option<Prefilter>>>,
 }
 
 impl Pattern {
     pub fn new(pattern: &str, ignore_case: bool) -> Result<Pattern> {
-        // Parse the user's own text first so errors point into what they wrote.
-        if let Err(e) = ast::parse::Parser::new().parse(&translate_python_anchors(pattern)) {
-            let kind = match e.kind() {
-                ast::ErrorKind::UnsupportedBackreference => {
-                    return Err(Error::new(
-                        ErrorKind::PatternUnsupported,
-                        format!("backreferences are not supported (the engine guarantees linear time): {e}"),
-                    ))
-                }
-                ast::ErrorKind::UnsupportedLookAround => {
-                    return Err(Error::new(
-                        ErrorKind::PatternUnsupported,
-                        format!("look-around (lookahead/lookbehind) is not supported (the engine guarantees linear time): {e}"),
-                    ))
-                }
-                _ => ErrorKind::PatternSyntax,
-            };
-            return Err(Error::new(kind, format!("invalid pattern: {e}")));
-        }
-        let translated = translate_python_classes(pattern);
-        let regex = RegexBuilder::new(&translated)
-            .case_insensitive(ignore_case)
-            .size_limit(SIZE_LIMIT)
-            .dfa_size_limit(SIZE_LIMIT)
-            .build()
-            .map_err(|e| match e {
-                regex::Error::CompiledTooBig(limit) => Error::new(
-                    ErrorKind::PatternTooLarge,
-                    format!("pattern is too large: its compiled form exceeds {limit} bytes"),
-                ),
-                other => Error::new(ErrorKind::PatternSyntax, format!("invalid pattern: {other}")),
-            })?;
-        let groups = regex.captures_len() - 1;
+        Pattern::with_flags(pattern, if ignore_case { pyre::IGNORECASE } else { 0 })
+    }
+
+    /// Compile with `re` flag values (`re.I`, `re.M`, `re.S`, `re.X`, `re.A`, `re.U`).
+    pub fn with_flags(pattern: &str, flags: u32) -> Result<Pattern> {
+        let engine = std::sync::Arc::new(Engine::new(pattern, flags)?);
+        let groups = engine.groups();
         Ok(Pattern {
-            regex,
+            engine,
             source: pattern.to_string(),
             groups,
-            ignore_case,
-            prefilter: OnceLock::new(),
+            flags,
+            prefilter: Default::default(),
         })
     }
 
     /// See the `prefilter` field.
     pub(crate) fn prefilter(&self) -> Option<&Prefilter> {
         self.prefilter
-            .get_or_init(|| Prefilter::for_regex(self.regex.as_str(), self.ignore_case))
+            .get_or_init(|| self.engine.prefix_literals().and_then(Prefilter::for_literals))
             .as_ref()
+    }
+
+    /// The name of group `g` (1-based; `(?P<name>...)`), if it has one.
+    pub fn group_name(&self, g: usize) -> Option<&str> {
+        self.engine.group_name(g)
     }
 
     pub fn source(&self) -> &str {
         &self.source
-    }
-    /// The name of group `g` (1-based), if it is a named group.
-    pub fn group_name(&self, g: usize) -> Option<&str> {
-        self.regex.capture_names().nth(g).flatten()
     }
     /// Number of capture groups (group 0 not counted).
     pub fn groups(&self) -> usize {
         self.groups
     }
     pub fn ignore_case(&self) -> bool {
-        self.ignore_case
+        self.flags & pyre::IGNORECASE != 0
     }
     /// Strings per match in `findall`: 1 without groups, else one per group.
     pub fn fields_per_match(&self) -> usize {
@@ -115,53 +81,34 @@ impl Pattern {
             // No capture machinery needed: the plain search is faster.
             return self.for_each_group(text, 0, |s| f(&mut std::iter::once(s)));
         }
-        let mut locs = self.regex.capture_locations();
-        findall_steps(text, |pos| {
-            let m = self.regex.captures_read_at(&mut locs, text, pos)?;
-            f(&mut (1..=self.groups).map(|g| locs.get(g).map_or("", |(a, b)| &text[a..b])));
-            Some((m.start(), m.end()))
+        let mut s = self.engine.searcher(true);
+        findall_steps(text, |pos, adv| {
+            let m = s.find(text, pos, adv)?;
+            f(&mut (1..=self.groups).map(|g| s.group(g).map_or("", |(a, b)| &text[a..b])));
+            Some(m)
         });
     }
 
     /// Number of `findall` matches in `text`.
     pub fn count(&self, text: &str) -> u64 {
         let mut n = 0;
-        findall_steps(text, |pos| {
-            let m = self.regex.find_at(text, pos)?;
+        let mut s = self.engine.searcher(false);
+        findall_steps(text, |pos, adv| {
+            let m = s.find(text, pos, adv)?;
             n += 1;
-            Some((m.start(), m.end()))
+            Some(m)
         });
         n
     }
 
     /// The string of `group` (0 = whole match) for each match, as findall iterates.
     pub fn for_each_group<'t>(&self, text: &'t str, group: usize, mut f: impl FnMut(&'t str)) {
-        if group == 0 {
-            return findall_steps(text, |pos| {
-                let m = self.regex.find_at(text, pos)?;
-                f(m.as_str());
-                Some((m.start(), m.end()))
-            });
-        }
-        let mut locs = self.regex.capture_locations();
-        findall_steps(text, |pos| {
-            let m = self.regex.captures_read_at(&mut locs, text, pos)?;
-            f(locs.get(group).map_or("", |(a, b)| &text[a..b]));
-            Some((m.start(), m.end()))
+        let mut s = self.engine.searcher(group > 0);
+        findall_steps(text, |pos, adv| {
+            let m = s.find(text, pos, adv)?;
+            f(s.group(group).map_or("", |(a, b)| &text[a..b]));
+            Some(m)
         });
-    }
-}
-
-/// `re.findall`'s iteration, the one place that knows it: `find_at(pos)` looks for the next
-/// match from `pos`, handles it and returns its byte span. The next search starts at the
-/// match's end, or one character further after an empty match (Python 3.7+ rules).
-fn findall_steps(text: &str, mut find_at: impl FnMut(usize) -> Option<(usize, usize)>) {
-    let mut pos = 0;
-    while pos <= text.len() {
-        let Some((start, end)) = find_at(pos) else {
-            break;
-        };
-        pos = if end > start { end } else { next_char(text, end) };
     }
 }
 
@@ -266,14 +213,6 @@ impl Pattern {
     }
 }
 
-/// Byte index just past the character at `i` (or past the end, to stop iteration).
-fn next_char(text: &str, i: usize) -> usize {
-    match text[i..].chars().next() {
-        Some(c) => i + c.len_utf8(),
-        None => i + 1,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,7 +263,7 @@ mod tests {
             ErrorKind::PatternSyntax
         );
         assert_eq!(
-            Pattern::new(r"\w{1000}{1000}", false).unwrap_err().kind,
+            Pattern::new(r"(?:\w{1000}){1000}", false).unwrap_err().kind,
             ErrorKind::PatternTooLarge
         );
     }

@@ -111,79 +111,6 @@ pub fn digit_value(c: char) -> Option<u8> {
     }
 }
 
-fn class_body(ranges: &mut dyn Iterator<Item = (u32, u32)>) -> String {
-    let mut s = String::new();
-    for (lo, hi) in ranges {
-        if lo == hi {
-            s.push_str(&format!("\\x{{{lo:X}}}"));
-        } else {
-            s.push_str(&format!("\\x{{{lo:X}}}-\\x{{{hi:X}}}"));
-        }
-    }
-    s
-}
-
-/// regex-crate class syntax for Python's `\w`, `\s`, `\d` (without brackets).
-pub fn class_syntax(which: char) -> &'static str {
-    static W: OnceLock<String> = OnceLock::new();
-    static S: OnceLock<String> = OnceLock::new();
-    static D: OnceLock<String> = OnceLock::new();
-    match which {
-        'w' => W.get_or_init(|| class_body(&mut PY_WORD.iter().copied())),
-        's' => S.get_or_init(|| class_body(&mut PY_SPACE.iter().copied())),
-        'd' => D.get_or_init(|| class_body(&mut PY_DIGIT.iter().map(|&(a, b, _)| (a, b)))),
-        _ => unreachable!("no Python class \\{which}"),
-    }
-}
-
-/// Rewrite a pattern so `\w \W \d \D \s \S` mean what they mean in Python and `\Z` means end
-/// of text (Python's `\Z` is the regex crate's `\z`). Everything else passes through. The
-/// replacement is a bracketed class, which the regex crate accepts both outside and inside
-/// another class (nested classes are unions), so no class tracking is needed.
-pub fn translate_python_classes(pattern: &str) -> String {
-    translate(pattern, true)
-}
-
-/// Only the length-preserving part of [`translate_python_classes`] (`\Z` → `\z`), so a
-/// parse error's position still points into the user's own pattern.
-pub fn translate_python_anchors(pattern: &str) -> String {
-    translate(pattern, false)
-}
-
-fn translate(pattern: &str, classes: bool) -> String {
-    let mut out = String::with_capacity(pattern.len());
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some(e @ ('w' | 'd' | 's' | 'W' | 'D' | 'S')) if !classes => {
-                out.push('\\');
-                out.push(e);
-            }
-            Some(e @ ('w' | 'd' | 's')) => {
-                out.push('[');
-                out.push_str(class_syntax(e));
-                out.push(']');
-            }
-            Some(e @ ('W' | 'D' | 'S')) => {
-                out.push_str("[^");
-                out.push_str(class_syntax(e.to_ascii_lowercase()));
-                out.push(']');
-            }
-            Some('Z') => out.push_str("\\z"),
-            Some(e) => {
-                out.push('\\');
-                out.push(e);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,12 +133,5 @@ mod tests {
         assert_eq!(digit_value('\u{1D7D7}'), Some(9));
         assert_eq!(digit_value('a'), None);
         assert_eq!(digit_value('²'), None);
-    }
-
-    #[test]
-    fn translation_keeps_escapes() {
-        assert_eq!(translate_python_classes(r"a\\w\Z\."), r"a\\w\z\.");
-        let t = translate_python_classes(r"[^\W_]");
-        assert!(t.starts_with("[^[^\\x{30}-\\x{39}"), "{}", &t[..40]);
     }
 }

@@ -102,8 +102,8 @@ static void test_pattern() {
 }
 
 static void test_errors() {
-    CHECK_THROWS(ferrokern::pattern("("), FK_STATUS_PATTERN_SYNTAX, "unclosed group");
-    CHECK_THROWS(ferrokern::pattern("a(?=b)"), FK_STATUS_PATTERN_UNSUPPORTED, "look-around");
+    CHECK_THROWS(ferrokern::pattern("("), FK_STATUS_PATTERN_SYNTAX, "unterminated subpattern");
+    CHECK_THROWS(ferrokern::pattern("a(?=b)"), FK_STATUS_PATTERN_UNSUPPORTED, "lookahead");
     std::string many = "k " + std::string(40, '7');
     CHECK_THROWS(ferrokern::extract_and_aggregate({many}, 30), FK_STATUS_INVALID_VALUE, "Exceeds the limit (30 digits)");
     CHECK(ferrokern::extract_and_aggregate({many}, 0)[0][0].second == integer(std::string(40, '7')));

@@ -86,7 +86,35 @@ struct ArrowArrayStream {
 
 #define FK_PATTERN_IGNORE_CASE 1
 
+#define FK_PATTERN_MULTILINE 2
+
+#define FK_PATTERN_DOTALL 4
+
+#define FK_PATTERN_VERBOSE 8
+
+#define FK_PATTERN_ASCII 16
+
 #define FK_FINDALL_LOWERCASE 1
+
+#define TEMPLATE 1
+
+#define IGNORECASE 2
+
+#define LOCALE 4
+
+#define MULTILINE 8
+
+#define DOTALL 16
+
+#define UNICODE 32
+
+#define VERBOSE 64
+
+#define DEBUG 128
+
+#define ASCII 256
+
+#define MAXREPEAT 4294967295
 
 typedef enum FkStatus {
   FK_STATUS_OK = 0,

@@ -645,16 +645,17 @@ class Pattern:
     """A compiled pattern, shared by all worker threads. Use as a context manager or call
     `close()` to free it deterministically; the garbage collector frees it otherwise.
 
-    Semantics: the syntax is the Rust regex crate's (no backreferences or look-around: they
-    raise PatternError); ``\\w \\d \\s`` and their negations mean what they mean in Python,
-    ``\\Z`` is end of text; matching is leftmost-first like Python's. See the README for the
-    remaining differences (``\\b``, case folding, ``$``, empty-alternative patterns)."""
+    Semantics: Python's ``re`` (3.11 syntax and matching rules), exactly, or the pattern is
+    refused: ``PatternSyntaxError`` where ``re`` raises ``re.error``, and
+    ``PatternUnsupportedError`` (naming the construct and its position) for what cannot be
+    matched exactly in linear time (backreferences, look-around, conditionals, some
+    possessive/atomic forms, repeats of sub-patterns that can match empty)."""
 
     pattern: str
     ignore_case: bool
     groups: int
 
-    def __init__(self, pattern: str, ignore_case: bool = False) -> None:
+    def __init__(self, pattern: str, ignore_case: bool = False, *, flags: int = 0) -> None:
         if not isinstance(pattern, str):
             raise TypeError(f"pattern must be str, not {type(pattern).__name__}")
         if not isinstance(ignore_case, bool):
@@ -666,8 +667,17 @@ class Pattern:
             src = pattern.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidTextError("pattern contains a lone surrogate") from None
+        bits = lib.FK_PATTERN_IGNORE_CASE if ignore_case or flags & re.IGNORECASE else 0
+        for flag, bit in (
+            (re.MULTILINE, lib.FK_PATTERN_MULTILINE),
+            (re.DOTALL, lib.FK_PATTERN_DOTALL),
+            (re.VERBOSE, lib.FK_PATTERN_VERBOSE),
+            (re.ASCII, lib.FK_PATTERN_ASCII),
+        ):
+            if flags & flag:
+                bits |= bit
         out = ffi.new("FkPattern**")
-        check(lib.fk_pattern_new(src, len(src), lib.FK_PATTERN_IGNORE_CASE if ignore_case else 0, out))
+        check(lib.fk_pattern_new(src, len(src), bits, out))
         self._h = Handle(out[0], lib.fk_pattern_free, "pattern")
         n = ffi.new("size_t*")
         check(lib.fk_pattern_groups(out[0], n))
@@ -822,7 +832,9 @@ class Pattern:
 #: The `re` flags `compile` accepts: IGNORECASE, and UNICODE, which is what a str pattern
 #: means in Python 3 anyway (so it changes nothing). The library has no multi-line, dotall,
 #: verbose or ASCII modes; silently ignoring one of those would change results.
-_FLAGS_SUPPORTED = int(re.IGNORECASE | re.UNICODE)  # an int: ~ of a RegexFlag drops unknown bits
+_FLAGS_SUPPORTED = int(
+    re.IGNORECASE | re.UNICODE | re.MULTILINE | re.DOTALL | re.VERBOSE | re.ASCII
+)  # an int: ~ of a RegexFlag drops unknown bits
 
 
 def _flag_names(bits: int) -> str:
@@ -841,9 +853,9 @@ def compile(  # noqa: A001 - mirrors re.compile; not in __all__, so `import *` n
 ) -> Pattern:
     """Compile `pattern` once; use the result from any number of threads.
 
-    `flags` are `re` flags: ``re.IGNORECASE`` (``re.I``; the same as ``ignore_case=True``)
-    and ``re.UNICODE`` (``re.U``, the default for str patterns) are supported; any other
-    flag (``re.MULTILINE``, ``re.DOTALL``, ``re.VERBOSE``, ``re.ASCII``, ...) raises
+    `flags` are `re` flags: ``re.IGNORECASE`` (``re.I``; the same as ``ignore_case=True``),
+    ``re.MULTILINE``, ``re.DOTALL``, ``re.VERBOSE``, ``re.ASCII`` and ``re.UNICODE`` (the
+    default for str patterns); any other flag (``re.LOCALE``, ``re.DEBUG``, ...) raises
     ValueError naming it, rather than being ignored."""
     if isinstance(flags, bool) or not isinstance(flags, int):
         raise TypeError(
@@ -858,8 +870,10 @@ def compile(  # noqa: A001 - mirrors re.compile; not in __all__, so `import *` n
     if flags < 0 or unsupported:
         raise ValueError(
             f"unsupported flag(s) {_flag_names(unsupported) if flags >= 0 else flags}: ferrokern supports "
-            "re.IGNORECASE (and re.UNICODE, which str patterns mean anyway)"
+            "re.IGNORECASE, re.MULTILINE, re.DOTALL, re.VERBOSE, re.ASCII and re.UNICODE"
         )
+    if flags & re.ASCII and flags & re.UNICODE:
+        raise ValueError("ASCII and UNICODE flags are incompatible")  # re's own message
     if not isinstance(ignore_case, bool):
         raise TypeError(f"ignore_case must be a bool, not {type(ignore_case).__name__}")
-    return Pattern(pattern, ignore_case or bool(flags & re.IGNORECASE))
+    return Pattern(pattern, ignore_case or bool(flags & re.IGNORECASE), flags=int(flags))
