@@ -23,6 +23,7 @@ pub mod config;
 mod document;
 pub mod json;
 mod jsonl;
+pub mod keys;
 pub mod reader;
 pub mod tally;
 
@@ -31,7 +32,7 @@ use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, TryRecvError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -90,6 +91,41 @@ pub struct Report {
     per_doc: Option<PerDoc>,
     /// Identities of the files fed so far: no output of this report may overwrite one.
     inputs: Vec<FileId>,
+    /// Cleared chunk tallies, reused by the next chunks (see [`Spare`]).
+    spare: Arc<Spare>,
+}
+
+/// Chunk tallies waiting to be reused. At high key cardinality a fresh tally per chunk
+/// spent a third of the run zeroing new pages and regrowing hash tables; a cleared one
+/// keeps its memory. Only tallies of a modest size are kept, at most a few.
+#[derive(Default)]
+struct Spare(Mutex<Vec<Tally>>);
+
+impl Spare {
+    fn take(&self, cfg: &Config) -> Tally {
+        let t = self.0.lock().ok().and_then(|mut v| v.pop());
+        t.unwrap_or_else(|| Tally::new(cfg))
+    }
+
+    fn give(&self, mut t: Tally, cfg: &Config) {
+        // A chunk's tally is about the size of its chunk; a much larger one (a huge
+        // chunk) is freed rather than kept.
+        if t.heap_bytes() > 4 * cfg.chunk_bytes + (1 << 20) {
+            return;
+        }
+        t.clear();
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < 2 * parallel::threads() + 2 {
+                v.push(t);
+            }
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut v) = self.0.lock() {
+            v.clear();
+        }
+    }
 }
 
 /// Called after each chunk with (bytes done, bytes total) of the current file; returning
@@ -110,6 +146,7 @@ impl Report {
             fed: false,
             per_doc: None,
             inputs: Vec::new(),
+            spare: Arc::default(),
         })
     }
 
@@ -132,6 +169,7 @@ impl Report {
         let mut cfg = (*self.config).clone();
         cfg.add_pattern(name, pattern, mode)?;
         self.tally = Tally::new(&cfg);
+        self.spare.clear();
         self.config = Arc::new(cfg);
         Ok(())
     }
@@ -175,7 +213,8 @@ impl Report {
     }
 
     fn absorb(&mut self, t: Tally, per_doc: &[u8]) -> Result<()> {
-        self.tally.merge(t);
+        self.tally.merge_from(&t);
+        self.spare.give(t, &self.config);
         if let Some(pd) = &mut self.per_doc {
             pd.write(per_doc)?;
         }
@@ -191,12 +230,13 @@ impl Report {
         let per_doc = self.per_doc.is_some();
         let first = self.texts_fed;
         let ranges = batch.chunks();
+        let spare = self.spare.clone();
         let parts: Vec<(Tally, Vec<u8>)> = parallel::run(|| {
             ranges
                 .into_par_iter()
                 .map(|r| {
                     let p = Processor::new(&cfg, per_doc);
-                    let mut t = Tally::new(&cfg);
+                    let mut t = spare.take(&cfg);
                     let mut out = Vec::new();
                     for i in r {
                         let b = batch.bytes(i);
@@ -345,11 +385,14 @@ impl Report {
     ) -> Result<()> {
         let cfg = self.config.clone();
         let per_doc = self.per_doc.is_some();
+        let spare = self.spare.clone();
         let Progress { item, file_pos } = p;
         parallel::run(move || {
             rayon::spawn(move || {
                 // A panic must come back as a value: in a spawned task it would abort.
-                let r = catch_unwind(AssertUnwindSafe(|| process_item(&cfg, &name, item, per_doc)));
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    process_item(&cfg, &name, item, per_doc, spare.take(&cfg))
+                }));
                 let _ = tx.send((seq, r, file_pos));
             })
         })
@@ -392,9 +435,8 @@ impl Drop for Report {
     }
 }
 
-fn process_item(cfg: &Config, source: &str, item: Item, per_doc: bool) -> (Tally, Vec<u8>) {
+fn process_item(cfg: &Config, source: &str, item: Item, per_doc: bool, mut t: Tally) -> (Tally, Vec<u8>) {
     let p = Processor::new(cfg, per_doc);
-    let mut t = Tally::new(cfg);
     let mut out = Vec::new();
     match item {
         Item::Lines { data, base } => {

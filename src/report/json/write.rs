@@ -10,9 +10,10 @@ use serde::Serialize;
 use super::{InvalidOut, PatternCfg, FORMAT, VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::config::{Config, PatternMode};
+use crate::report::keys::{CountMap, KvMap};
 use crate::report::tally::Tally;
 use crate::report::Report;
-use crate::shared::counts::{ByCount, CountMap};
+use crate::shared::counts::top_n;
 use crate::shared::files::AtomicFile;
 use crate::shared::pyint::PyInt;
 
@@ -30,8 +31,65 @@ impl Serialize for Int<'_> {
     }
 }
 
+/// An owned Python int as a JSON integer of any size.
+struct IntOwned(PyInt);
+
+impl Serialize for IntOwned {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        Int(&self.0).serialize(s)
+    }
+}
+
 /// A JSON object whose entries keep the given order.
 struct Entries<K, V>(Vec<(K, V)>);
+
+/// Every count of a map as a JSON object, keys in code point order, written straight
+/// from the map (only the 4-byte sort index of each key is extra memory).
+struct SortedCounts<'a> {
+    map: &'a CountMap,
+    order: Vec<u32>,
+}
+
+impl<'a> SortedCounts<'a> {
+    fn new(map: &'a CountMap) -> Self {
+        SortedCounts {
+            map,
+            order: map.sorted_indices(),
+        }
+    }
+}
+
+impl Serialize for SortedCounts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.order.len()))?;
+        for &i in &self.order {
+            m.serialize_entry(self.map.key(i as usize), self.map.value(i as usize))?;
+        }
+        m.end()
+    }
+}
+
+/// Every kv key's total or document count, keys in code point order, streamed.
+struct SortedKv<'a> {
+    map: &'a KvMap,
+    order: &'a [u32],
+    docs: bool,
+}
+
+impl Serialize for SortedKv<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.order.len()))?;
+        for &i in self.order {
+            let (k, i) = (self.map.key(i as usize), i as usize);
+            if self.docs {
+                m.serialize_entry(k, &self.map.docs(i))?;
+            } else {
+                m.serialize_entry(k, &Int(&self.map.total(i)))?;
+            }
+        }
+        m.end()
+    }
+}
 
 impl<K, V> Entries<K, V> {
     fn new(it: impl Iterator<Item = (K, V)>) -> Self {
@@ -63,6 +121,7 @@ struct ConfigOut<'a> {
 /// Write `r` as JSON to `w` (buffer it: this writes many small pieces).
 pub fn write_report<W: Write>(r: &Report, w: W, full: bool, pretty: bool) -> Result<()> {
     let (cfg, t) = (r.config(), &r.tally);
+    let kv_order = (cfg.kv && (full || cfg.kv_totals)).then(|| t.kv.sorted_indices());
     let out = ReportOut {
         format: FORMAT,
         version: VERSION,
@@ -77,7 +136,7 @@ pub fn write_report<W: Write>(r: &Report, w: W, full: bool, pretty: bool) -> Res
             count: t.invalid_count,
             lines: t.invalid.iter().map(InvalidOut::from).collect(),
         },
-        kv: cfg.kv.then(|| kv_out(cfg, t, full)),
+        kv: cfg.kv.then(|| kv_out(cfg, t, kv_order.as_deref())),
         emails: cfg.emails.then(|| emails_out(cfg, t, full)),
         patterns: (!cfg.patterns.is_empty()).then(|| patterns_out(cfg, t, full)),
     };
@@ -136,45 +195,39 @@ fn config_out(cfg: &Config) -> ConfigOut<'_> {
     }
 }
 
-/// The first `top` entries of `map` in ranked order.
-fn top_of(map: &CountMap<Box<str>>, top: usize) -> Vec<(&str, u64)> {
-    let mut r = map.ranked();
-    r.truncate(top);
-    r
+/// The first `top` entries of `map` in ranked order (a bounded heap, not a sort).
+fn top_of(map: &CountMap, top: usize) -> Vec<(&str, u64)> {
+    top_n(map.iter().map(|(k, c)| (k, *c)), top)
 }
 
-/// Every count of `map`, keys in code point order.
-fn all_counts(map: &CountMap<Box<str>>) -> Entries<&str, u64> {
-    Entries::new(map.sorted_by_key().into_iter().map(|(k, c)| (k, *c)))
-}
-
-fn kv_out<'a>(cfg: &Config, t: &'a Tally, full: bool) -> KvOut<'a> {
-    let mut ranked: Vec<(&str, &PyInt)> = t.kv.iter().map(|(k, s)| (&**k, &s.total)).collect();
-    ByCount::sort(&mut ranked);
-    let top = ranked
+fn kv_out<'a>(cfg: &Config, t: &'a Tally, order: Option<&'a [u32]>) -> KvOut<'a> {
+    let kv = &t.kv;
+    let top = top_n((0..kv.len()).map(|i| (kv.key(i), kv.total(i))), cfg.top)
         .into_iter()
-        .take(cfg.top)
-        .map(|(k, v)| (k, Int(v)))
+        .map(|(k, v)| (k, IntOwned(v.into_owned())))
         .collect();
-    let all = (full || cfg.kv_totals).then(|| t.kv.sorted_by_key());
     KvOut {
         pairs: t.kv_pairs,
-        distinct: t.kv.len() as u64,
+        distinct: kv.len() as u64,
         top,
-        totals: all
-            .as_ref()
-            .map(|a| Entries::new(a.iter().map(|(k, s)| (*k, Int(&s.total))))),
-        document_frequencies: all
-            .as_ref()
-            .map(|a| Entries::new(a.iter().map(|(k, s)| (*k, s.docs)))),
+        totals: order.map(|order| SortedKv {
+            map: kv,
+            order,
+            docs: false,
+        }),
+        document_frequencies: order.map(|order| SortedKv {
+            map: kv,
+            order,
+            docs: true,
+        }),
     }
 }
 
 fn emails_out<'a>(cfg: &Config, t: &'a Tally, full: bool) -> EmailsOut<'a> {
-    let mut domains: CountMap<Box<str>> = CountMap::default();
+    let mut domains = CountMap::default();
     for (e, c) in t.emails.iter() {
         // The email pattern allows exactly one '@'.
-        domains.add(e.rsplit_once('@').map_or(&**e, |(_, d)| d), *c);
+        domains.add(e.rsplit_once('@').map_or(e, |(_, d)| d), *c);
     }
     EmailsOut {
         total: t.emails_total,
@@ -185,7 +238,7 @@ fn emails_out<'a>(cfg: &Config, t: &'a Tally, full: bool) -> EmailsOut<'a> {
             .into_iter()
             .map(|(d, c)| (d.to_string(), c))
             .collect(),
-        counts: full.then(|| all_counts(&t.emails)),
+        counts: full.then(|| SortedCounts::new(&t.emails)),
     }
 }
 
@@ -197,7 +250,7 @@ fn patterns_out<'a>(cfg: &'a Config, t: &'a Tally, full: bool) -> Entries<&'a st
             total: pt.total,
             distinct: findall.then_some(pt.counts.len() as u64),
             top: findall.then(|| top_of(&pt.counts, cfg.top)),
-            counts: (findall && full).then(|| all_counts(&pt.counts)),
+            counts: (findall && full).then(|| SortedCounts::new(&pt.counts)),
         };
         (p.name.as_str(), out)
     }))
@@ -233,11 +286,11 @@ struct InvalidSection {
 struct KvOut<'a> {
     pairs: u64,
     distinct: u64,
-    top: Vec<(&'a str, Int<'a>)>,
+    top: Vec<(&'a str, IntOwned)>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    totals: Option<Entries<&'a str, Int<'a>>>,
+    totals: Option<SortedKv<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    document_frequencies: Option<Entries<&'a str, u64>>,
+    document_frequencies: Option<SortedKv<'a>>,
 }
 
 #[derive(Serialize)]
@@ -248,7 +301,7 @@ struct EmailsOut<'a> {
     domains_distinct: u64,
     domains: Vec<(String, u64)>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    counts: Option<Entries<&'a str, u64>>,
+    counts: Option<SortedCounts<'a>>,
 }
 
 #[derive(Serialize)]
@@ -260,5 +313,5 @@ struct PatternOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     top: Option<Vec<(&'a str, u64)>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    counts: Option<Entries<&'a str, u64>>,
+    counts: Option<SortedCounts<'a>>,
 }
