@@ -167,6 +167,11 @@
 #define FK_FINDALL_LOWERCASE 1
 
 /**
+ * Bumped on any change of the layout; a state of another version is refused.
+ */
+#define STATE_VERSION 1
+
+/**
  * Status of a fallible call. `FK_STATUS_OK` is 0; on anything else
  * `fk_last_error_message()` says what was wrong.
  */
@@ -861,6 +866,34 @@ enum FkStatus fk_report_write_json(const struct FkReport *report,
  * `out` must be NULL or valid for writing one pointer.
  */
 enum FkStatus fk_report_from_json(const uint8_t *data, size_t len, struct FkReport **out);
+
+/**
+ * The report's compact binary state into `*out`: every count, like the full JSON, but
+ * front-coded, LZ4-compressed and checksummed (a fraction of the JSON's size, and no
+ * numbers to parse), for moving partial reports between processes of the same library
+ * version (`fk_report_from_state`). JSON stays the format to keep or exchange. Free with
+ * `fk_bytes_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed one is usually detected but must not be relied on); `out` must be NULL or
+ * valid for writing one pointer.
+ */
+enum FkStatus fk_report_to_state(const struct FkReport *report, struct FkBytes **out);
+
+/**
+ * Load a report from the bytes `fk_report_to_state` wrote (`len` bytes at `data`) into
+ * `*out`. A state that is truncated, corrupt (checksum), of another state version, or
+ * inconsistent is `INVALID_ARGUMENT` with a message saying what is wrong, never a report
+ * with less in it. Free with `fk_report_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `data` must be NULL (with a zero length) or readable for `len` bytes;
+ * `out` must be NULL or valid for writing one pointer.
+ */
+enum FkStatus fk_report_from_state(const uint8_t *data, size_t len, struct FkReport **out);
 
 /**
  * Point `*data` / `*len` at the buffer's bytes (valid until `fk_bytes_free`).

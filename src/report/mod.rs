@@ -25,6 +25,7 @@ pub mod json;
 mod jsonl;
 pub mod keys;
 pub mod reader;
+pub mod state;
 pub mod tally;
 
 use std::collections::BTreeMap;

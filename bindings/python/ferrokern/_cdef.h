@@ -48,6 +48,8 @@
 
 #define FK_FINDALL_LOWERCASE 1
 
+#define STATE_VERSION 1
+
 typedef enum FkStatus {
   FK_STATUS_OK = 0,
   FK_STATUS_NULL_POINTER = 1,
@@ -253,6 +255,10 @@ enum FkStatus fk_report_write_json(const struct FkReport *report,
                                    size_t path_len);
 
 enum FkStatus fk_report_from_json(const uint8_t *data, size_t len, struct FkReport **out);
+
+enum FkStatus fk_report_to_state(const struct FkReport *report, struct FkBytes **out);
+
+enum FkStatus fk_report_from_state(const uint8_t *data, size_t len, struct FkReport **out);
 
 enum FkStatus fk_bytes_data(const struct FkBytes *bytes, const uint8_t **data, size_t *len);
 

@@ -415,6 +415,31 @@ class Report(Mapping[str, Any]):
         check(lib.fk_report_from_json(data, len(data), out))
         return cls(_ptr=out[0])
 
+    def to_bytes(self) -> bytes:
+        """The report's compact binary state (every count, like ``to_json(full=True)``, but
+        front-coded, LZ4-compressed and checksummed): how partial reports travel between
+        processes of the same ferrokern version (`ferrokern.dask` ships these). Keep or
+        exchange reports as JSON; load these with `from_bytes`."""
+        out = ffi.new("FkBytes**")
+        check(self._h.call(lib.fk_report_to_state, out))
+        try:
+            data, n = ffi.new("uint8_t**"), ffi.new("size_t*")
+            check(lib.fk_bytes_data(out[0], data, n))
+            return ffi.buffer(data[0], n[0])[:]
+        finally:
+            lib.fk_bytes_free(out[0])
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Report:
+        """Load a report from `to_bytes`'s output. Raises ValueError for a truncated,
+        corrupt (checksum), inconsistent or other-version state: never a smaller report."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"from_bytes needs bytes, not {type(data).__name__}")
+        buf = ffi.from_buffer(data)
+        out = ffi.new("FkReport**")
+        check(lib.fk_report_from_state(buf, len(buf), out))
+        return cls(_ptr=out[0])
+
     def _data(self) -> dict[str, Any]:
         if self._cache is None:
             self._cache = _loads(self.to_json())

@@ -32,7 +32,7 @@ struct ReportIn {
 }
 
 #[derive(Deserialize)]
-struct ConfigIn {
+pub(in crate::report) struct ConfigIn {
     extractors: Vec<String>,
     patterns: Vec<PatternCfg>,
     text_field: Option<String>,
@@ -162,7 +162,11 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
 
 /// Every invariant a report maintains, so that a loaded report is one this library could
 /// have produced (a hand-edited or corrupted one is refused, not merged into others).
-fn check_tally(cfg: &Config, t: &Tally, distinct: &[(String, Option<u64>)]) -> Result<()> {
+pub(in crate::report) fn check_tally(
+    cfg: &Config,
+    t: &Tally,
+    distinct: &[(String, Option<u64>)],
+) -> Result<()> {
     if t.documents > t.lines {
         return Err(bad(format!(
             "it has {} documents but only {} lines",
@@ -246,7 +250,7 @@ fn check_tally(cfg: &Config, t: &Tally, distinct: &[(String, Option<u64>)]) -> R
     Ok(())
 }
 
-fn config_from(c: ConfigIn) -> Result<Config> {
+pub(in crate::report) fn config_from(c: ConfigIn) -> Result<Config> {
     let mut cfg = Config {
         emails: false,
         kv: false,
@@ -272,7 +276,7 @@ fn config_from(c: ConfigIn) -> Result<Config> {
     Ok(cfg)
 }
 
-fn invalid_from(l: InvalidOut) -> Result<InvalidLine> {
+pub(in crate::report) fn invalid_from(l: InvalidOut) -> Result<InvalidLine> {
     let pos = match (l.offset, l.index) {
         (Some(o), None) => Pos::Offset(o),
         (None, Some(i)) => Pos::Index(i),

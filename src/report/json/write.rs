@@ -108,7 +108,7 @@ impl<K: Serialize, V: Serialize> Serialize for Entries<K, V> {
 }
 
 #[derive(Serialize)]
-struct ConfigOut<'a> {
+pub(in crate::report) struct ConfigOut<'a> {
     extractors: Vec<&'static str>,
     patterns: Vec<PatternCfg>,
     text_field: Option<&'a str>,
@@ -167,7 +167,7 @@ pub fn write_report_file(r: &Report, path: &Path, full: bool, pretty: bool) -> R
     f.commit().map_err(io)
 }
 
-fn config_out(cfg: &Config) -> ConfigOut<'_> {
+pub(in crate::report) fn config_out(cfg: &Config) -> ConfigOut<'_> {
     let mut extractors = Vec::new();
     if cfg.emails {
         extractors.push("emails");
