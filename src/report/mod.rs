@@ -25,6 +25,7 @@ pub mod json;
 mod jsonl;
 pub mod keys;
 pub mod reader;
+pub mod spill;
 pub mod state;
 pub mod tally;
 
@@ -46,6 +47,7 @@ use crate::shared::files::{AtomicFile, FileId};
 use crate::text::{Pattern, TextBatch};
 use document::Processor;
 use reader::{Item, Progress, Source};
+use spill::{for_each_merged, MapId, MemMap, Spill};
 
 /// Source name of documents fed from memory, in invalid-line samples.
 pub(crate) const TEXTS_SOURCE: &str = "<texts>";
@@ -94,6 +96,8 @@ pub struct Report {
     inputs: Vec<FileId>,
     /// Cleared chunk tallies, reused by the next chunks (see [`Spare`]).
     spare: Arc<Spare>,
+    /// The per-key state written to disk when it passed the memory budget.
+    pub spill: Option<Spill>,
 }
 
 /// Chunk tallies waiting to be reused. At high key cardinality a fresh tally per chunk
@@ -148,6 +152,7 @@ impl Report {
             per_doc: None,
             inputs: Vec::new(),
             spare: Arc::default(),
+            spill: None,
         })
     }
 
@@ -213,9 +218,78 @@ impl Report {
         e
     }
 
+    /// The maps of this report's config: (which, the map in memory).
+    pub(crate) fn maps(&self) -> Vec<(MapId, MemMap<'_>)> {
+        let (cfg, t) = (&self.config, &self.tally);
+        let mut v = Vec::new();
+        if cfg.kv {
+            v.push((MapId::Kv, MemMap::Kv(&t.kv)));
+        }
+        if cfg.emails {
+            v.push((MapId::Emails, MemMap::Counts(&t.emails)));
+        }
+        for (i, (p, pt)) in cfg.patterns.iter().zip(&t.patterns).enumerate() {
+            if p.mode == PatternMode::Findall {
+                v.push((MapId::Pattern(i), MemMap::Counts(&pt.counts)));
+            }
+        }
+        v
+    }
+
+    /// Whether part of the per-key state is on disk.
+    pub fn spilled(&self) -> bool {
+        self.spill.is_some()
+    }
+
+    /// (bytes written to the spill file, number of spills).
+    pub fn spill_stats(&self) -> (u64, u64) {
+        self.spill.as_ref().map_or((0, 0), |s| (s.bytes(), s.spills))
+    }
+
+    fn spill_file(&mut self) -> Result<&mut Spill> {
+        if self.spill.is_none() {
+            let s = Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len())?;
+            self.spill = Some(s);
+        }
+        self.spill
+            .as_mut()
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "no spill file"))
+    }
+
+    /// Spill the per-key state when it passes the budget.
+    fn enforce_budget(&mut self) -> Result<()> {
+        if self.tally.heap_bytes() <= self.config.state_budget(parallel::threads()) {
+            return Ok(());
+        }
+        self.spill_now()
+    }
+
+    /// Write every map in memory as a run and empty it.
+    fn spill_now(&mut self) -> Result<()> {
+        let mut spill = match self.spill.take() {
+            Some(s) => s,
+            None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len())?,
+        };
+        let r = self
+            .maps()
+            .into_iter()
+            .try_for_each(|(id, m)| spill.spill_map(id, m));
+        spill.spills += 1;
+        self.spill = Some(spill);
+        r?;
+        let t = &mut self.tally;
+        t.kv = Default::default();
+        t.emails = Default::default();
+        for p in &mut t.patterns {
+            p.counts = Default::default();
+        }
+        Ok(())
+    }
+
     fn absorb(&mut self, t: Tally, per_doc: &[u8]) -> Result<()> {
         self.tally.merge_from(&t);
         self.spare.give(t, &self.config);
+        self.enforce_budget()?;
         if let Some(pd) = &mut self.per_doc {
             pd.write(per_doc)?;
         }
@@ -407,7 +481,27 @@ impl Report {
         if let Some(why) = self.tally.merge_overflow(&other.tally) {
             return Err(Error::invalid(format!("cannot merge these reports: {why}")));
         }
-        self.tally.merge(other.tally.clone());
+        if self.spill.is_some() || other.spill.is_some() {
+            // Out of core: `other`'s merged maps become one more run of each of ours
+            // (equal keys add up when the runs are merged; an overflow is found there).
+            let mut maps_only = other.tally.clone();
+            maps_only.kv = Default::default();
+            maps_only.emails = Default::default();
+            for p in &mut maps_only.patterns {
+                p.counts = Default::default();
+            }
+            let spill = self.spill_file()?;
+            for (id, m) in other.maps() {
+                let n = spill::count_merged(other.spill.as_ref(), id, MemMap::same(&m))?;
+                spill.write_run(id, n, &mut |f| {
+                    for_each_merged(other.spill.as_ref(), id, MemMap::same(&m), f)
+                })?;
+            }
+            self.tally.merge(maps_only);
+        } else {
+            self.tally.merge_from(&other.tally);
+            self.enforce_budget()?;
+        }
         self.errors.extend(other.errors.iter().cloned());
         self.texts_fed += other.texts_fed;
         self.fed = true;

@@ -26,7 +26,8 @@ use std::io::{Read, Write};
 use serde::{Deserialize, Serialize};
 
 use super::json::{check_tally, config_from, config_out, ConfigIn, ConfigOut, InvalidOut};
-use super::keys::{CountMap, KvMap};
+use super::keys::CountMap;
+use super::spill::{count_merged, for_each_merged, MapId, MemMap, Val};
 use super::tally::{PatternTally, Tally};
 use super::{PatternMode, Report};
 use crate::error::{Error, Result};
@@ -203,21 +204,23 @@ impl<'a> EntryReader<'a> {
     }
 }
 
-fn write_counts(w: &mut EntryWriter, m: &CountMap) {
-    put_varint(&mut w.buf, m.len() as u64);
-    for i in m.sorted_indices() {
-        w.key(m.key(i as usize).as_bytes());
-        w.count(*m.value(i as usize));
-    }
-}
-
-fn write_kv(w: &mut EntryWriter, m: &KvMap) {
-    put_varint(&mut w.buf, m.len() as u64);
-    for i in m.sorted_indices() {
-        let i = i as usize;
-        w.key(m.key(i).as_bytes());
-        w.kv(&m.total(i), m.docs(i));
-    }
+/// Map `id` of `r` (merged with its spilled runs), in key order.
+fn write_map(w: &mut EntryWriter, r: &Report, id: MapId, mem: MemMap) -> Result<()> {
+    let spill = r.spill.as_ref();
+    let n = match spill {
+        Some(s) if s.has_runs(id) => count_merged(spill, id, mem.same())?,
+        _ => mem.len() as u64,
+    };
+    w.prev.clear();
+    put_varint(&mut w.buf, n);
+    for_each_merged(spill, id, mem, &mut |k, v| {
+        w.key(k.as_bytes());
+        match v {
+            Val::Count(c) => w.count(*c),
+            Val::Kv(t, d) => w.kv(t, *d),
+        }
+        Ok(())
+    })
 }
 
 /// The binary state of `r`.
@@ -240,18 +243,8 @@ pub fn write_state(r: &Report) -> Result<Vec<u8>> {
     let mut w = EntryWriter::default();
     put_varint(&mut w.buf, head.len() as u64);
     w.buf.extend_from_slice(&head);
-    if cfg.kv {
-        write_kv(&mut w, &t.kv);
-    }
-    if cfg.emails {
-        w.prev.clear();
-        write_counts(&mut w, &t.emails);
-    }
-    for (p, pt) in cfg.patterns.iter().zip(&t.patterns) {
-        if p.mode == PatternMode::Findall {
-            w.prev.clear();
-            write_counts(&mut w, &pt.counts);
-        }
+    for (id, m) in r.maps() {
+        write_map(&mut w, r, id, m)?;
     }
     let mut enc = lz4_flex::frame::FrameEncoder::new(Vec::new());
     // Writing into a Vec cannot fail.
@@ -389,6 +382,7 @@ pub fn read_state(data: &[u8]) -> Result<Report> {
     report.errors = head.errors;
     report.texts_fed = head.texts_fed;
     report.fed = true;
+    report.enforce_budget()?;
     Ok(report)
 }
 

@@ -1,4 +1,4 @@
-#define FK_ABI_VERSION 2
+#define FK_ABI_VERSION 3
 
 #define FK_DTYPE_U8 1
 
@@ -27,6 +27,8 @@
 #define FK_REPORT_KV 2
 
 #define FK_REPORT_KV_TOTALS 1
+
+#define FK_REPORT_NO_MEMORY_LIMIT 2
 
 #define FK_REPORT_PATTERN_FINDALL 0
 
@@ -121,6 +123,9 @@ typedef struct FkReportConfig {
   size_t max_digits;
   size_t max_line_bytes;
   size_t chunk_bytes;
+  size_t memory_budget;
+  const uint8_t *spill_dir;
+  size_t spill_dir_len;
 } FkReportConfig;
 
 typedef struct FkTexts {
@@ -259,6 +264,10 @@ enum FkStatus fk_report_from_json(const uint8_t *data, size_t len, struct FkRepo
 enum FkStatus fk_report_to_state(const struct FkReport *report, struct FkBytes **out);
 
 enum FkStatus fk_report_from_state(const uint8_t *data, size_t len, struct FkReport **out);
+
+enum FkStatus fk_report_spill_stats(const struct FkReport *report,
+                                    uint64_t *bytes,
+                                    uint64_t *spills);
 
 enum FkStatus fk_bytes_data(const struct FkBytes *bytes, const uint8_t **data, size_t *len);
 

@@ -10,9 +10,9 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_report import write_corpus
 
 import ferrokern as fk
-from test_report import write_corpus
 
 
 def test_round_trip_equals_full_json(tmp_path):

@@ -157,6 +157,7 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
     report.tally = t;
     report.errors = r.errors;
     report.fed = true;
+    report.enforce_budget()?;
     Ok(report)
 }
 
@@ -261,6 +262,7 @@ pub(in crate::report) fn config_from(c: ConfigIn) -> Result<Config> {
         max_digits: c.max_digits,
         max_line_bytes: c.max_line_bytes,
         chunk_bytes: DEFAULT_CHUNK_BYTES,
+        ..Config::default()
     };
     for e in &c.extractors {
         match e.as_str() {
