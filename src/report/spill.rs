@@ -63,6 +63,9 @@ pub struct Spill {
     pub spills: u64,
 }
 
+/// What receives merged entries, one call per key in order.
+pub type Sink<'a> = dyn FnMut(&str, &Val) -> Result<()> + 'a;
+
 /// Which map of a tally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapId {
@@ -101,6 +104,10 @@ impl<'a> MemMap<'a> {
             MemMap::Kv(m) => m.len(),
             MemMap::Counts(m) => m.len(),
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
     fn order(&self) -> Vec<u32> {
         match self {
@@ -257,7 +264,7 @@ impl Spill {
         &mut self,
         id: MapId,
         n: u64,
-        each: &mut dyn FnMut(&mut dyn FnMut(&str, &Val) -> Result<()>) -> Result<()>,
+        each: &mut dyn FnMut(&mut Sink) -> Result<()>,
     ) -> Result<()> {
         if n == 0 {
             return Ok(());
