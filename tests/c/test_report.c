@@ -184,7 +184,7 @@ static void test_files_ranges_merge_json(void) {
         FkBytes *st = NULL;
         const uint8_t *sd = NULL;
         size_t sn = 0;
-        CHECK_OK(fk_report_to_state(whole, &st));
+        CHECK_OK(fk_report_to_state(back, &st));
         CHECK_OK(fk_bytes_data(st, &sd, &sn));
         FkReport *fs = NULL;
         CHECK_OK(fk_report_from_state(sd, sn, &fs));
