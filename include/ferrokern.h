@@ -173,11 +173,6 @@
 #define FK_FINDALL_LOWERCASE 1
 
 /**
- * Bumped on any change of the layout; a state of another version is refused.
- */
-#define STATE_VERSION 1
-
-/**
  * Status of a fallible call. `FK_STATUS_OK` is 0; on anything else
  * `fk_last_error_message()` says what was wrong.
  */

@@ -35,7 +35,7 @@ use crate::shared::pyint::PyInt;
 
 const MAGIC: &[u8; 8] = b"FKRSTATE";
 /// Bumped on any change of the layout; a state of another version is refused.
-pub const STATE_VERSION: u32 = 1;
+pub(crate) const STATE_VERSION: u32 = 1;
 const HEADER_BYTES: usize = 8 + 4 + 8 + 4;
 
 #[derive(Serialize)]

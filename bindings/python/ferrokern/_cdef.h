@@ -50,8 +50,6 @@
 
 #define FK_FINDALL_LOWERCASE 1
 
-#define STATE_VERSION 1
-
 typedef enum FkStatus {
   FK_STATUS_OK = 0,
   FK_STATUS_NULL_POINTER = 1,
