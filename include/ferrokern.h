@@ -90,7 +90,7 @@ struct ArrowArrayStream {
 /**
  * ABI version: bumped on any incompatible change of an exported signature or struct.
  */
-#define FK_ABI_VERSION 2
+#define FK_ABI_VERSION 3
 
 /**
  * Element type code: `uint8_t`.
@@ -167,6 +167,12 @@ struct ArrowArrayStream {
  * frequency (`kv.totals`, `kv.document_frequencies`), not only the top.
  */
 #define FK_REPORT_KV_TOTALS 1
+
+/**
+ * `FkReportConfig.options`: no memory limit: the per-key state never spills
+ * (`memory_budget` is ignored).
+ */
+#define FK_REPORT_NO_MEMORY_LIMIT 2
 
 /**
  * `fk_report_add_pattern` mode: count each distinct match (group 1 if the pattern has
@@ -517,7 +523,7 @@ typedef struct FkReportConfig {
    */
   uint32_t extractors;
   /**
-   * Bit set of `FK_REPORT_KV_TOTALS`.
+   * Bit set of `FK_REPORT_KV_TOTALS`, `FK_REPORT_NO_MEMORY_LIMIT`.
    */
   uint32_t options;
   /**
@@ -546,6 +552,22 @@ typedef struct FkReportConfig {
    * `(3 × threads + 2) × chunk_bytes` plus the aggregate state. Never changes a result.
    */
   size_t chunk_bytes;
+  /**
+   * Bytes of memory the report aims to stay under; past it the per-key state (kv keys,
+   * emails, pattern matches) spills, sorted and compressed, to a file in `spill_dir`
+   * and is merged back exactly when the report is written. 0 = the default (200 MiB:
+   * a whole run stays under 300 MB of RSS); the option `FK_REPORT_NO_MEMORY_LIMIT`:
+   * never spill.
+   * Never changes a result.
+   */
+  size_t memory_budget;
+  /**
+   * Directory of the spill file (UTF-8 or raw bytes, `spill_dir_len` bytes); NULL:
+   * `TMPDIR`, else /tmp. The file has no name (it vanishes when the report is freed,
+   * when a feed fails or is cancelled, and when the process dies).
+   */
+  const uint8_t *spill_dir;
+  size_t spill_dir_len;
 } FkReportConfig;
 
 /**
@@ -1098,6 +1120,49 @@ enum FkStatus fk_report_write_json(const struct FkReport *report,
  * `out` must be NULL or valid for writing one pointer.
  */
 enum FkStatus fk_report_from_json(const uint8_t *data, size_t len, struct FkReport **out);
+
+/**
+ * The report's compact binary state into `*out`: every count, like the full JSON, but
+ * front-coded, LZ4-compressed and checksummed (a fraction of the JSON's size, and no
+ * numbers to parse), for moving partial reports between processes of the same library
+ * version (`fk_report_from_state`). JSON stays the format to keep or exchange. Free with
+ * `fk_bytes_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL or
+ * valid for writing one pointer.
+ */
+enum FkStatus fk_report_to_state(const struct FkReport *report, struct FkBytes **out);
+
+/**
+ * Load a report from the bytes `fk_report_to_state` wrote (`len` bytes at `data`) into
+ * `*out`. A state that is truncated, corrupt (checksum), of another state version, or
+ * inconsistent is `INVALID_ARGUMENT` with a message saying what is wrong, never a report
+ * with less in it. Free with `fk_report_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `data` must be NULL (with a zero length) or readable for `len` bytes;
+ * `out` must be NULL or valid for writing one pointer.
+ */
+enum FkStatus fk_report_from_state(const uint8_t *data, size_t len, struct FkReport **out);
+
+/**
+ * How much of the report's per-key state went to disk because of its memory budget:
+ * `*bytes` written to its spill file (compressed) and `*spills` (times the state was
+ * written out). Both 0 when it stayed in memory. Either pointer may be NULL.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `bytes` and `spills`
+ * must each be NULL or valid for writing one `uint64_t`.
+ */
+enum FkStatus fk_report_spill_stats(const struct FkReport *report,
+                                    uint64_t *bytes,
+                                    uint64_t *spills);
 
 /**
  * Point `*data` / `*len` at the buffer's bytes (valid until `fk_bytes_free`).

@@ -9,7 +9,7 @@ const koffi = require('koffi');
 
 // The ABI this file was written against (FK_ABI_VERSION in include/ferrokern.h). A library
 // with another ABI version has other signatures or struct layouts, so loading refuses it.
-const FK_ABI_VERSION = 2;
+const FK_ABI_VERSION = 3;
 
 // Python's sys.get_int_max_str_digits() default: the reference's int() refuses longer numbers.
 const DEFAULT_MAX_DIGITS = 4300;
@@ -126,6 +126,9 @@ const FkReportConfig = koffi.struct('FkReportConfig', {
   max_digits: 'size_t',
   max_line_bytes: 'size_t',
   chunk_bytes: 'size_t',
+  memory_budget: 'size_t',
+  spill_dir: 'const uint8_t *',
+  spill_dir_len: 'size_t',
 });
 
 // Opaque handles: only ever held as pointers and handed back to the library.

@@ -28,7 +28,7 @@ mod strided;
 pub mod text;
 
 /// ABI version: bumped on any incompatible change of an exported signature or struct.
-pub const FK_ABI_VERSION: u32 = 2;
+pub const FK_ABI_VERSION: u32 = 3;
 
 /// Status of a fallible call. `FK_STATUS_OK` is 0; on anything else
 /// `fk_last_error_message()` says what was wrong.

@@ -10,8 +10,8 @@ use super::{
     with_batch, FfiResult, FkStatus, HandleError,
 };
 use crate::error::{Error, Result};
-use crate::report::config::{DEFAULT_CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES};
-use crate::report::{json, Config, PatternMode, Report};
+use crate::report::config::{DEFAULT_CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES, DEFAULT_MEMORY_BUDGET};
+use crate::report::{json, state, Config, PatternMode, Report};
 
 /// `FkReportConfig.extractors`: the built-in `extract_emails`.
 pub const FK_REPORT_EMAILS: u32 = 1;
@@ -20,6 +20,9 @@ pub const FK_REPORT_KV: u32 = 2;
 /// `FkReportConfig.options`: the JSON summary lists every key's total and document
 /// frequency (`kv.totals`, `kv.document_frequencies`), not only the top.
 pub const FK_REPORT_KV_TOTALS: u32 = 1;
+/// `FkReportConfig.options`: no memory limit: the per-key state never spills
+/// (`memory_budget` is ignored).
+pub const FK_REPORT_NO_MEMORY_LIMIT: u32 = 2;
 /// `fk_report_add_pattern` mode: count each distinct match (group 1 if the pattern has
 /// groups, else the whole match): `total`, `distinct`, `top`.
 pub const FK_REPORT_PATTERN_FINDALL: u32 = 0;
@@ -42,7 +45,7 @@ pub const FK_REPORT_JSON_PRETTY: u32 = 2;
 pub struct FkReportConfig {
     /// Bit set of `FK_REPORT_EMAILS` and `FK_REPORT_KV` (0 is allowed with named patterns).
     pub extractors: u32,
-    /// Bit set of `FK_REPORT_KV_TOTALS`.
+    /// Bit set of `FK_REPORT_KV_TOTALS`, `FK_REPORT_NO_MEMORY_LIMIT`.
     pub options: u32,
     /// Entries in every `top` list of the JSON.
     pub top: usize,
@@ -60,6 +63,18 @@ pub struct FkReportConfig {
     /// `FK_STATUS_INVALID_ARGUMENT`; 0 = the default (2 MiB). Memory is about
     /// `(3 × threads + 2) × chunk_bytes` plus the aggregate state. Never changes a result.
     pub chunk_bytes: usize,
+    /// Bytes of memory the report aims to stay under; past it the per-key state (kv keys,
+    /// emails, pattern matches) spills, sorted and compressed, to a file in `spill_dir`
+    /// and is merged back exactly when the report is written. 0 = the default (200 MiB:
+    /// a whole run stays under 300 MB of RSS); the option `FK_REPORT_NO_MEMORY_LIMIT`:
+    /// never spill.
+    /// Never changes a result.
+    pub memory_budget: usize,
+    /// Directory of the spill file (UTF-8 or raw bytes, `spill_dir_len` bytes); NULL:
+    /// `TMPDIR`, else /tmp. The file has no name (it vanishes when the report is freed,
+    /// when a feed fails or is cancelled, and when the process dies).
+    pub spill_dir: *const u8,
+    pub spill_dir_len: usize,
 }
 
 /// Called on the feeding thread after each chunk of a file is merged (never per document)
@@ -138,6 +153,9 @@ pub unsafe extern "C" fn fk_report_config_default(out: *mut FkReportConfig) -> F
             max_digits: d.max_digits,
             max_line_bytes: 0,
             chunk_bytes: 0,
+            memory_budget: 0,
+            spill_dir: std::ptr::null(),
+            spill_dir_len: 0,
         };
         Ok(())
     })
@@ -160,7 +178,7 @@ pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut 
         if c.extractors & !(FK_REPORT_EMAILS | FK_REPORT_KV) != 0 {
             return Err(Error::invalid(format!("unknown extractor bits {:#x}", c.extractors)).into());
         }
-        if c.options & !FK_REPORT_KV_TOTALS != 0 {
+        if c.options & !(FK_REPORT_KV_TOTALS | FK_REPORT_NO_MEMORY_LIMIT) != 0 {
             return Err(Error::invalid(format!("unknown report options {:#x}", c.options)).into());
         }
         let text_field = if c.text_field.is_null() {
@@ -185,6 +203,16 @@ pub unsafe extern "C" fn fk_report_new(config: *const FkReportConfig, out: *mut 
                 DEFAULT_CHUNK_BYTES
             } else {
                 c.chunk_bytes
+            },
+            memory_budget: match c.memory_budget {
+                _ if c.options & FK_REPORT_NO_MEMORY_LIMIT != 0 => 0,
+                0 => DEFAULT_MEMORY_BUDGET,
+                b => b,
+            },
+            spill_dir: if c.spill_dir.is_null() {
+                None
+            } else {
+                Some(path_arg(c.spill_dir, c.spill_dir_len)?)
             },
         };
         *out = into_handle::<FkReport>(Mutex::new(Report::new(cfg)?));
@@ -472,6 +500,80 @@ pub unsafe extern "C" fn fk_report_from_json(
         let d = slice_arg(data, len, "data")?;
         let r = json::read_report(d)?;
         *out = into_handle::<FkReport>(Mutex::new(r));
+        Ok(())
+    })
+}
+
+/// The report's compact binary state into `*out`: every count, like the full JSON, but
+/// front-coded, LZ4-compressed and checksummed (a fraction of the JSON's size, and no
+/// numbers to parse), for moving partial reports between processes of the same library
+/// version (`fk_report_from_state`). JSON stays the format to keep or exchange. Free with
+/// `fk_bytes_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL or
+/// valid for writing one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn fk_report_to_state(report: *const FkReport, out: *mut *mut FkBytes) -> FkStatus {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        let r = handle_ref(report)?;
+        let buf = state::write_state(&*lock(&r)?)?;
+        *out = into_handle::<FkBytes>(buf);
+        Ok(())
+    })
+}
+
+/// Load a report from the bytes `fk_report_to_state` wrote (`len` bytes at `data`) into
+/// `*out`. A state that is truncated, corrupt (checksum), of another state version, or
+/// inconsistent is `INVALID_ARGUMENT` with a message saying what is wrong, never a report
+/// with less in it. Free with `fk_report_free`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `data` must be NULL (with a zero length) or readable for `len` bytes;
+/// `out` must be NULL or valid for writing one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn fk_report_from_state(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut FkReport,
+) -> FkStatus {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        let d = slice_arg(data, len, "data")?;
+        let r = state::read_state(d)?;
+        *out = into_handle::<FkReport>(Mutex::new(r));
+        Ok(())
+    })
+}
+
+/// How much of the report's per-key state went to disk because of its memory budget:
+/// `*bytes` written to its spill file (compressed) and `*spills` (times the state was
+/// written out). Both 0 when it stayed in memory. Either pointer may be NULL.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `report` must be NULL or a live handle from this library (NULL is an
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `bytes` and `spills`
+/// must each be NULL or valid for writing one `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_report_spill_stats(
+    report: *const FkReport,
+    bytes: *mut u64,
+    spills: *mut u64,
+) -> FkStatus {
+    guard(|| {
+        let r = handle_ref(report)?;
+        let (b, n) = lock(&r)?.spill_stats();
+        if !bytes.is_null() {
+            *out_arg(bytes, "bytes")? = b;
+        }
+        if !spills.is_null() {
+            *out_arg(spills, "spills")? = n;
+        }
         Ok(())
     })
 }

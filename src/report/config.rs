@@ -15,6 +15,10 @@ pub(crate) const MIN_CHUNK_BYTES: usize = 256;
 /// Default longest line: a longer line is counted invalid and skipped without being held
 /// in memory. Raise it to process longer documents (memory grows with it).
 pub(crate) const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+/// Default memory budget of a report: with it the peak RSS of a whole run (Python, the
+/// library, the input pipeline and the per-key state) stays under 300 MB at any key
+/// cardinality; past it the per-key state spills to disk (see `spill.rs`).
+pub(crate) const DEFAULT_MEMORY_BUDGET: usize = 200 << 20;
 /// How many invalid lines are kept as samples (the count covers all of them).
 pub(crate) const INVALID_SAMPLES: usize = 10;
 /// Characters of an invalid line shown in its sample.
@@ -86,6 +90,12 @@ pub struct Config {
     pub max_line_bytes: usize,
     /// Processing granularity; never changes a result.
     pub chunk_bytes: usize,
+    /// Bytes of memory the report aims to stay under (0 = no limit: never spill). Past
+    /// it the per-key state spills, exactly, to `spill_dir`. Never changes a result.
+    pub memory_budget: usize,
+    /// Where spill files go (None: `TMPDIR`, else /tmp). They have no name and vanish
+    /// when the report is freed, fails, or the process dies.
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -100,11 +110,25 @@ impl Default for Config {
             max_digits: 4300,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            spill_dir: None,
         }
     }
 }
 
 impl Config {
+    /// Bytes the per-key state may hold in memory before it spills: the budget less the
+    /// input pipeline (chunks queued and in flight, and their tallies), halved because a
+    /// hash table that doubles briefly holds its old and new arrays, and a spill sorts an
+    /// index. 0 means spill after every chunk (tiny budgets, as tests use).
+    pub fn state_budget(&self, threads: usize) -> usize {
+        if self.memory_budget == 0 {
+            return usize::MAX;
+        }
+        let pipeline = (5 * threads + 2).saturating_mul(self.chunk_bytes);
+        self.memory_budget.saturating_sub(pipeline) / 2
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.chunk_bytes < MIN_CHUNK_BYTES {
             return Err(Error::invalid(format!(

@@ -23,7 +23,10 @@ pub mod config;
 mod document;
 pub mod json;
 pub(crate) mod jsonl;
+pub mod keys;
 pub mod reader;
+pub mod spill;
+pub mod state;
 pub mod tally;
 
 use std::collections::BTreeMap;
@@ -31,7 +34,7 @@ use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, TryRecvError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -44,6 +47,7 @@ use crate::shared::files::{AtomicFile, FileId};
 use crate::text::{Pattern, TextBatch};
 use document::Processor;
 use reader::{Item, Progress, Source};
+use spill::{for_each_merged, MapId, MemMap, Spill};
 
 /// Source name of documents fed from memory, in invalid-line samples.
 pub(crate) const TEXTS_SOURCE: &str = "<texts>";
@@ -90,6 +94,43 @@ pub struct Report {
     per_doc: Option<PerDoc>,
     /// Identities of the files fed so far: no output of this report may overwrite one.
     inputs: Vec<FileId>,
+    /// Cleared chunk tallies, reused by the next chunks (see [`Spare`]).
+    spare: Arc<Spare>,
+    /// The per-key state written to disk when it passed the memory budget.
+    pub spill: Option<Spill>,
+}
+
+/// Chunk tallies waiting to be reused. At high key cardinality a fresh tally per chunk
+/// spent a third of the run zeroing new pages and regrowing hash tables; a cleared one
+/// keeps its memory. Only tallies of a modest size are kept, at most a few.
+#[derive(Default)]
+struct Spare(Mutex<Vec<Tally>>);
+
+impl Spare {
+    fn take(&self, cfg: &Config) -> Tally {
+        let t = self.0.lock().ok().and_then(|mut v| v.pop());
+        t.unwrap_or_else(|| Tally::new(cfg))
+    }
+
+    fn give(&self, mut t: Tally, cfg: &Config) {
+        // A chunk's tally is about the size of its chunk; a much larger one (a huge
+        // chunk) is freed rather than kept.
+        if t.heap_bytes() > 4 * cfg.chunk_bytes + (1 << 20) {
+            return;
+        }
+        t.clear();
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < 2 * parallel::threads() + 2 {
+                v.push(t);
+            }
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut v) = self.0.lock() {
+            v.clear();
+        }
+    }
 }
 
 /// Called after each chunk with (bytes done, bytes total) of the current file; returning
@@ -110,6 +151,8 @@ impl Report {
             fed: false,
             per_doc: None,
             inputs: Vec::new(),
+            spare: Arc::default(),
+            spill: None,
         })
     }
 
@@ -132,6 +175,7 @@ impl Report {
         let mut cfg = (*self.config).clone();
         cfg.add_pattern(name, pattern, mode)?;
         self.tally = Tally::new(&cfg);
+        self.spare.clear();
         self.config = Arc::new(cfg);
         Ok(())
     }
@@ -174,8 +218,78 @@ impl Report {
         e
     }
 
+    /// The maps of this report's config: (which, the map in memory).
+    pub(crate) fn maps(&self) -> Vec<(MapId, MemMap<'_>)> {
+        let (cfg, t) = (&self.config, &self.tally);
+        let mut v = Vec::new();
+        if cfg.kv {
+            v.push((MapId::Kv, MemMap::Kv(&t.kv)));
+        }
+        if cfg.emails {
+            v.push((MapId::Emails, MemMap::Counts(&t.emails)));
+        }
+        for (i, (p, pt)) in cfg.patterns.iter().zip(&t.patterns).enumerate() {
+            if p.mode == PatternMode::Findall {
+                v.push((MapId::Pattern(i), MemMap::Counts(&pt.counts)));
+            }
+        }
+        v
+    }
+
+    /// Whether part of the per-key state is on disk.
+    pub fn spilled(&self) -> bool {
+        self.spill.is_some()
+    }
+
+    /// (bytes written to the spill file, number of spills).
+    pub fn spill_stats(&self) -> (u64, u64) {
+        self.spill.as_ref().map_or((0, 0), |s| (s.bytes(), s.spills))
+    }
+
+    fn spill_file(&mut self) -> Result<&mut Spill> {
+        if self.spill.is_none() {
+            let s = Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len())?;
+            self.spill = Some(s);
+        }
+        self.spill
+            .as_mut()
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "no spill file"))
+    }
+
+    /// Spill the per-key state when it passes the budget.
+    fn enforce_budget(&mut self) -> Result<()> {
+        if self.tally.heap_bytes() <= self.config.state_budget(parallel::threads()) {
+            return Ok(());
+        }
+        self.spill_now()
+    }
+
+    /// Write every map in memory as a run and empty it.
+    fn spill_now(&mut self) -> Result<()> {
+        let mut spill = match self.spill.take() {
+            Some(s) => s,
+            None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len())?,
+        };
+        let r = self
+            .maps()
+            .into_iter()
+            .try_for_each(|(id, m)| spill.spill_map(id, m));
+        spill.spills += 1;
+        self.spill = Some(spill);
+        r?;
+        let t = &mut self.tally;
+        t.kv = Default::default();
+        t.emails = Default::default();
+        for p in &mut t.patterns {
+            p.counts = Default::default();
+        }
+        Ok(())
+    }
+
     fn absorb(&mut self, t: Tally, per_doc: &[u8]) -> Result<()> {
-        self.tally.merge(t);
+        self.tally.merge_from(&t);
+        self.spare.give(t, &self.config);
+        self.enforce_budget()?;
         if let Some(pd) = &mut self.per_doc {
             pd.write(per_doc)?;
         }
@@ -191,12 +305,13 @@ impl Report {
         let per_doc = self.per_doc.is_some();
         let first = self.texts_fed;
         let ranges = batch.chunks();
+        let spare = self.spare.clone();
         let parts: Vec<(Tally, Vec<u8>)> = parallel::run(|| {
             ranges
                 .into_par_iter()
                 .map(|r| {
                     let p = Processor::new(&cfg, per_doc);
-                    let mut t = Tally::new(&cfg);
+                    let mut t = spare.take(&cfg);
                     let mut out = Vec::new();
                     for i in r {
                         let b = batch.bytes(i);
@@ -345,11 +460,14 @@ impl Report {
     ) -> Result<()> {
         let cfg = self.config.clone();
         let per_doc = self.per_doc.is_some();
+        let spare = self.spare.clone();
         let Progress { item, file_pos } = p;
         parallel::run(move || {
             rayon::spawn(move || {
                 // A panic must come back as a value: in a spawned task it would abort.
-                let r = catch_unwind(AssertUnwindSafe(|| process_item(&cfg, &name, item, per_doc)));
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    process_item(&cfg, &name, item, per_doc, spare.take(&cfg))
+                }));
                 let _ = tx.send((seq, r, file_pos));
             })
         })
@@ -363,7 +481,27 @@ impl Report {
         if let Some(why) = self.tally.merge_overflow(&other.tally) {
             return Err(Error::invalid(format!("cannot merge these reports: {why}")));
         }
-        self.tally.merge(other.tally.clone());
+        if self.spill.is_some() || other.spill.is_some() {
+            // Out of core: `other`'s merged maps become one more run of each of ours
+            // (equal keys add up when the runs are merged; an overflow is found there).
+            let mut maps_only = other.tally.clone();
+            maps_only.kv = Default::default();
+            maps_only.emails = Default::default();
+            for p in &mut maps_only.patterns {
+                p.counts = Default::default();
+            }
+            let spill = self.spill_file()?;
+            for (id, m) in other.maps() {
+                let n = spill::count_merged(other.spill.as_ref(), id, MemMap::same(&m))?;
+                spill.write_run(id, n, &mut |f| {
+                    for_each_merged(other.spill.as_ref(), id, MemMap::same(&m), f)
+                })?;
+            }
+            self.tally.merge(maps_only);
+        } else {
+            self.tally.merge_from(&other.tally);
+            self.enforce_budget()?;
+        }
         self.errors.extend(other.errors.iter().cloned());
         self.texts_fed += other.texts_fed;
         self.fed = true;
@@ -392,9 +530,8 @@ impl Drop for Report {
     }
 }
 
-fn process_item(cfg: &Config, source: &str, item: Item, per_doc: bool) -> (Tally, Vec<u8>) {
+fn process_item(cfg: &Config, source: &str, item: Item, per_doc: bool, mut t: Tally) -> (Tally, Vec<u8>) {
     let p = Processor::new(cfg, per_doc);
-    let mut t = Tally::new(cfg);
     let mut out = Vec::new();
     match item {
         Item::Lines { data, base } => {

@@ -6,7 +6,7 @@
 //! the chunk size, thread count or byte-range split.
 
 use super::config::{Config, INVALID_SAMPLES, PREVIEW_CHARS};
-use crate::shared::counts::{Count, CountMap};
+pub use super::keys::{CountMap, KvMap};
 use crate::shared::pyint::PyInt;
 
 /// A key's total over all documents and the number of documents it appears in.
@@ -16,19 +16,12 @@ pub struct KeyStat {
     pub docs: u64,
 }
 
-impl Count for KeyStat {
-    fn absorb(&mut self, other: KeyStat) {
-        self.total.add_assign(&other.total);
-        self.docs += other.docs;
-    }
-}
-
 /// A named pattern's counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PatternTally {
     pub total: u64,
     /// Only filled in findall mode.
-    pub counts: CountMap<Box<str>>,
+    pub counts: CountMap,
 }
 
 /// Where an invalid line was: a byte offset in a file's (decompressed) stream, or the
@@ -60,9 +53,9 @@ pub struct Tally {
     pub invalid: Vec<InvalidLine>,
     /// Number of `(\w+)\s+(\d+)` matches.
     pub kv_pairs: u64,
-    pub kv: CountMap<Box<str>, KeyStat>,
+    pub kv: KvMap,
     pub emails_total: u64,
-    pub emails: CountMap<Box<str>>,
+    pub emails: CountMap,
     pub patterns: Vec<PatternTally>,
 }
 
@@ -108,9 +101,10 @@ impl Tally {
                 return Some(format!("{what} would overflow ({a} + {b})"));
             }
         }
-        for (k, v) in other.kv.iter() {
+        for j in 0..other.kv.len() {
+            let k = other.kv.key(j);
             if let Some(mine) = self.kv.get(k) {
-                if mine.docs.checked_add(v.docs).is_none() {
+                if mine.docs.checked_add(other.kv.docs(j)).is_none() {
                     return Some(format!("the document count of key {k:?} would overflow"));
                 }
             }
@@ -134,6 +128,58 @@ impl Tally {
             }
         }
         None
+    }
+
+    /// Add `other` (input after everything in `self`), leaving `other` as it is so that a
+    /// chunk's tally can be cleared and reused.
+    pub fn merge_from(&mut self, other: &Tally) {
+        self.lines += other.lines;
+        self.documents += other.documents;
+        self.bytes += other.bytes;
+        self.invalid_count += other.invalid_count;
+        let room = INVALID_SAMPLES.saturating_sub(self.invalid.len());
+        self.invalid.extend(other.invalid.iter().take(room).cloned());
+        self.kv_pairs += other.kv_pairs;
+        self.kv.merge_from(&other.kv);
+        self.emails_total += other.emails_total;
+        self.emails.merge_from(&other.emails);
+        for (d, s) in self.patterns.iter_mut().zip(&other.patterns) {
+            d.total += s.total;
+            d.counts.merge_from(&s.counts);
+        }
+    }
+
+    /// Back to an empty tally, keeping the memory of its maps.
+    pub fn clear(&mut self) {
+        let Tally {
+            lines,
+            documents,
+            bytes,
+            invalid_count,
+            invalid,
+            kv_pairs,
+            kv,
+            emails_total,
+            emails,
+            patterns,
+        } = self;
+        for n in [lines, documents, bytes, invalid_count, kv_pairs, emails_total] {
+            *n = 0;
+        }
+        invalid.clear();
+        kv.clear();
+        emails.clear();
+        for p in patterns {
+            p.total = 0;
+            p.counts.clear();
+        }
+    }
+
+    /// Bytes the maps hold on the heap (the per-key state; the rest is a few hundred bytes).
+    pub fn heap_bytes(&self) -> usize {
+        self.kv.heap_bytes()
+            + self.emails.heap_bytes()
+            + self.patterns.iter().map(|p| p.counts.heap_bytes()).sum::<usize>()
     }
 
     /// Add `other`, which covers input that comes after everything in `self`.
@@ -195,7 +241,7 @@ mod tests {
             a.invalid.last().unwrap().reason,
             format!("bad {}", INVALID_SAMPLES - 1)
         );
-        assert_eq!(a.kv["k"].total.to_decimal(), "9223372036854775808");
+        assert_eq!(a.kv.get("k").unwrap().total.to_decimal(), "9223372036854775808");
         assert_eq!(a.kv["k"].docs, 3);
         assert_eq!(a.emails["x@y.z"], 3);
     }

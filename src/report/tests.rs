@@ -278,3 +278,43 @@ fn merging_past_u64_is_an_error_not_a_wrap() {
     assert!(e.message.contains("lines would overflow"), "{}", e.message);
     assert_eq!(a.tally.lines, u64::MAX);
 }
+
+#[test]
+fn a_spilled_report_equals_the_in_memory_one_and_merges() {
+    let p = tmp("spill.txt", &corpus());
+    let in_memory = |chunk| Config {
+        memory_budget: 0,
+        ..cfg(chunk)
+    };
+    let tiny = |chunk| Config {
+        memory_budget: 1,
+        ..cfg(chunk)
+    };
+    let want = run_file(in_memory(1000), &p, None);
+    assert_eq!(want.spill_stats(), (0, 0));
+    let summary = |r: &Report| {
+        let mut v = Vec::new();
+        json::write_report(r, &mut v, false, false).unwrap();
+        v
+    };
+    for chunk in [256, 4096] {
+        let got = run_file(tiny(chunk), &p, None);
+        assert!(got.spill_stats().0 > 0 && got.spill_stats().1 > 1);
+        assert_eq!(json(&got), json(&want));
+        assert_eq!(summary(&got), summary(&want));
+        assert_eq!(
+            state::write_state(&got).unwrap(),
+            state::write_state(&want).unwrap()
+        );
+        // Ranges, spilled, merged into a spilled and into an in-memory report.
+        let size = std::fs::metadata(&p).unwrap().len();
+        for dst_cfg in [tiny(chunk), in_memory(chunk)] {
+            let mut m = Report::new(dst_cfg).unwrap();
+            for (a, b) in [(0, size / 3), (size / 3, size)] {
+                m.merge(&run_file(tiny(chunk), &p, Some((a, b)))).unwrap();
+            }
+            assert_eq!(json(&m), json(&want));
+        }
+    }
+    std::fs::remove_file(&p).unwrap();
+}

@@ -2,6 +2,7 @@
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::hash::Hash;
 use std::ops::Deref;
 
@@ -136,6 +137,27 @@ impl ByCount<'_, ()> {
     }
 }
 
+/// The first `n` of `items` in [`ByCount`] order, by a bounded heap: O(len · log n) time
+/// and O(n) memory, where sorting everything would cost O(len · log len) and a list of all
+/// items (a top-20 of millions of keys must not sort millions of keys).
+pub fn top_n<'a, C: Ord>(items: impl Iterator<Item = (&'a str, C)>, n: usize) -> Vec<(&'a str, C)> {
+    if n == 0 {
+        return Vec::new();
+    }
+    // A max-heap in ByCount order: its top is the worst of the best n seen so far.
+    let mut heap: BinaryHeap<ByCount<'a, C>> = BinaryHeap::with_capacity(n.min(1 << 16) + 1);
+    for (k, c) in items {
+        if heap.len() < n {
+            heap.push(ByCount(k, c));
+        } else if let Some(mut worst) = heap.peek_mut() {
+            if ByCount(k, &c) < ByCount(worst.0, &worst.1) {
+                *worst = ByCount(k, c);
+            }
+        }
+    }
+    heap.into_sorted_vec().into_iter().map(|b| (b.0, b.1)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +190,19 @@ mod tests {
         assert_eq!(m.ranked(), [("z", 3), ("é", 3), ("a", 2), ("b", 2), ("Z", 1)]);
         let keys: Vec<&str> = m.sorted_by_key().into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["Z", "a", "b", "z", "é"]);
+    }
+
+    #[test]
+    fn top_n_is_the_head_of_the_full_ranking() {
+        let mut m: CountMap<&str> = CountMap::default();
+        let keys: Vec<String> = (0..500).map(|i| format!("k{}", (i * 7919) % 503)).collect();
+        for (i, k) in keys.iter().enumerate() {
+            m.add(k, (i % 13) as u64);
+        }
+        let all = m.ranked();
+        for n in [0, 1, 2, 13, 100, 499, 500, 501] {
+            let got = top_n(m.iter().map(|(k, c)| (*k, *c)), n);
+            assert_eq!(got, all[..n.min(all.len())], "n = {n}");
+        }
     }
 }

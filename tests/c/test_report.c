@@ -179,6 +179,36 @@ static void test_files_ranges_merge_json(void) {
     CHECK(no == NULL);
     free(summary);
 
+    /* binary state round trip; every truncation and a flipped byte are errors */
+    {
+        FkBytes *st = NULL;
+        const uint8_t *sd = NULL;
+        size_t sn = 0;
+        CHECK_OK(fk_report_to_state(back, &st));
+        CHECK_OK(fk_bytes_data(st, &sd, &sn));
+        FkReport *fs = NULL;
+        CHECK_OK(fk_report_from_state(sd, sn, &fs));
+        char *js = json_of(fs, FK_REPORT_JSON_FULL);
+        CHECK(js && want && strcmp(js, want) == 0);
+        free(js);
+        fk_report_free(fs);
+        for (size_t n = 0; n < sn; n += (n < 64 ? 1 : 97)) {
+            FkReport *t = NULL;
+            CHECK_ERR(fk_report_from_state(sd, n, &t), FK_STATUS_INVALID_ARGUMENT, "not a valid report state");
+            CHECK(t == NULL);
+        }
+        uint8_t *copy = malloc(sn);
+        CHECK(copy != NULL);
+        memcpy(copy, sd, sn);
+        copy[sn / 2] ^= 0x10;
+        FkReport *t = NULL;
+        CHECK_ERR(fk_report_from_state(copy, sn, &t), FK_STATUS_INVALID_ARGUMENT, "checksum");
+        free(copy);
+        CHECK_ERR(fk_report_to_state(whole, NULL), FK_STATUS_NULL_POINTER, "out");
+        CHECK_ERR(fk_report_from_state(NULL, 5, &t), FK_STATUS_NULL_POINTER, "data");
+        fk_bytes_free(st);
+    }
+
     /* merge errors */
     CHECK_ERR(fk_report_merge(back, back), FK_STATUS_INVALID_ARGUMENT, "itself");
     FkReportConfig c;

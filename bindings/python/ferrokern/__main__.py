@@ -16,6 +16,26 @@ from typing import Any, Callable
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
+def _size_arg(text: str) -> int:
+    """A byte size for --memory-budget: 1000, 64K, 200M, 2G (powers of 1024), or none (0: no limit)."""
+    t = text.strip().lower()
+    if t in ("none", "unlimited", "inf"):
+        return 0
+    mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    m = 1
+    if t and t[-1] in "kmgt":
+        m, t = mult[t[-1]], t[:-1]
+    elif t.endswith(("kb", "mb", "gb", "tb")):
+        m, t = mult[t[-2]], t[:-2]
+    try:
+        n = int(t) * m
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 200M, 2G, none)") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"the memory budget must be positive (or 'none'), got {text!r}")
+    return n
+
+
 def _pattern_arg(text: str) -> tuple[str, str]:
     name, sep, regex = text.partition("=")
     if not sep or not name:
@@ -85,6 +105,17 @@ def add_report_command(sub: Any) -> None:
         default=0,
         metavar="N",
         help="longer lines are counted invalid (default 64 MiB)",
+    )
+    p.add_argument(
+        "--memory-budget",
+        type=_size_arg,
+        default=None,
+        metavar="SIZE",
+        help="memory to stay under, e.g. 200M, 2G, or 'none' for no limit; past it the per-key state "
+        "spills (exactly) to --spill-dir (default 200M: peak RSS under 300 MB)",
+    )
+    p.add_argument(
+        "--spill-dir", default=None, metavar="DIR", help="where spill files go (default: $TMPDIR, else /tmp)"
     )
     bar = p.add_mutually_exclusive_group()
     bar.add_argument(
@@ -161,6 +192,8 @@ def run_report(args: argparse.Namespace) -> int:
             progress=args.progress,
             per_doc=args.per_doc,
             max_line_bytes=args.max_line_bytes,
+            memory_budget=args.memory_budget,
+            spill_dir=args.spill_dir,
         )
     except KeyboardInterrupt:
         print("ferrokern report: interrupted; no report written", file=sys.stderr)

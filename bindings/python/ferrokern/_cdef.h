@@ -32,7 +32,7 @@ struct ArrowArrayStream {
 };
 
 
-#define FK_ABI_VERSION 2
+#define FK_ABI_VERSION 3
 
 #define FK_DTYPE_U8 1
 
@@ -61,6 +61,8 @@ struct ArrowArrayStream {
 #define FK_REPORT_KV 2
 
 #define FK_REPORT_KV_TOTALS 1
+
+#define FK_REPORT_NO_MEMORY_LIMIT 2
 
 #define FK_REPORT_PATTERN_FINDALL 0
 
@@ -206,6 +208,9 @@ typedef struct FkReportConfig {
   size_t max_digits;
   size_t max_line_bytes;
   size_t chunk_bytes;
+  size_t memory_budget;
+  const uint8_t *spill_dir;
+  size_t spill_dir_len;
 } FkReportConfig;
 
 typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
@@ -354,6 +359,14 @@ enum FkStatus fk_report_write_json(const struct FkReport *report,
                                    size_t path_len);
 
 enum FkStatus fk_report_from_json(const uint8_t *data, size_t len, struct FkReport **out);
+
+enum FkStatus fk_report_to_state(const struct FkReport *report, struct FkBytes **out);
+
+enum FkStatus fk_report_from_state(const uint8_t *data, size_t len, struct FkReport **out);
+
+enum FkStatus fk_report_spill_stats(const struct FkReport *report,
+                                    uint64_t *bytes,
+                                    uint64_t *spills);
 
 enum FkStatus fk_bytes_data(const struct FkBytes *bytes, const uint8_t **data, size_t *len);
 

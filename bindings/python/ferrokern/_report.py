@@ -73,6 +73,8 @@ def _raise_os_error(e: Exception, path: PathLike) -> None:
     m = _OS_ERROR.search(str(e))
     if isinstance(e, OSError) and m:
         msg = _OS_ERROR.sub("", str(e)).rstrip()
+        if "cannot spill" in msg:  # about the spill directory (named in msg), not `path`
+            raise OSError(int(m.group(1)), msg) from e
         raise OSError(int(m.group(1)), msg, os.fsdecode(os.fspath(path))) from e
     raise e
 
@@ -120,7 +122,9 @@ class Report(Mapping[str, Any]):
     document is that string field), `top` (length of every top list), `totals` (list every
     kv key's total and document frequency), `max_line_bytes` (longer lines are invalid;
     0: 64 MiB), `chunk_size` (bytes per processing chunk, 256 to 1 GiB; 0: 2 MiB; never
-    changes results).
+    changes results), `memory_budget` (bytes to stay under, past which the per-key state
+    spills, exactly, to a nameless file in `spill_dir`; None: 200 MiB, a run under 300 MB
+    of RSS; 0: no limit; never changes results), `spill_dir` (None: ``$TMPDIR``, else /tmp).
     """
 
     def __init__(
@@ -133,6 +137,8 @@ class Report(Mapping[str, Any]):
         totals: bool = False,
         max_line_bytes: int = 0,
         chunk_size: int = 0,
+        memory_budget: int | None = None,
+        spill_dir: PathLike | None = None,
         _ptr: Any = None,
     ):
         self._cache: dict[str, Any] | None = None
@@ -164,6 +170,17 @@ class Report(Mapping[str, Any]):
         cfg.max_digits = _max_digits()
         cfg.max_line_bytes = max_line_bytes
         cfg.chunk_bytes = chunk_size
+        if memory_budget is not None:
+            if not isinstance(memory_budget, int) or isinstance(memory_budget, bool) or memory_budget < 0:
+                raise ValueError(f"memory_budget must be None or a non-negative int, got {memory_budget!r}")
+            if memory_budget == 0:
+                cfg.options |= lib.FK_REPORT_NO_MEMORY_LIMIT
+            cfg.memory_budget = memory_budget
+        spill = None
+        if spill_dir is not None:
+            spill = _fspath(spill_dir)
+            cfg.spill_dir = ffi.from_buffer(spill)
+            cfg.spill_dir_len = len(spill)
         field = None
         if text_field is not None:
             if not isinstance(text_field, str):
@@ -416,6 +433,40 @@ class Report(Mapping[str, Any]):
         check(lib.fk_report_from_json(data, len(data), out))
         return cls(_ptr=out[0])
 
+    @property
+    def spilled_bytes(self) -> int:
+        """Bytes of per-key state this report wrote to its spill file (compressed) because
+        of its memory budget; 0 when everything stayed in memory."""
+        n = ffi.new("uint64_t*")
+        check(self._h.call(lib.fk_report_spill_stats, n, ffi.NULL))
+        return int(n[0])
+
+    def to_bytes(self) -> bytes:
+        """The report's compact binary state (every count, like ``to_json(full=True)``, but
+        front-coded, LZ4-compressed and checksummed): how partial reports travel between
+        processes of the same ferrokern version (`ferrokern.dask` ships these). Keep or
+        exchange reports as JSON; load these with `from_bytes`."""
+        out = ffi.new("FkBytes**")
+        check(self._h.call(lib.fk_report_to_state, out))
+        try:
+            data, n = ffi.new("uint8_t**"), ffi.new("size_t*")
+            check(lib.fk_bytes_data(out[0], data, n))
+            state: bytes = ffi.buffer(data[0], n[0])[:]
+            return state
+        finally:
+            lib.fk_bytes_free(out[0])
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Report:
+        """Load a report from `to_bytes`'s output. Raises ValueError for a truncated,
+        corrupt (checksum), inconsistent or other-version state: never a smaller report."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"from_bytes needs bytes, not {type(data).__name__}")
+        buf = ffi.from_buffer(data)
+        out = ffi.new("FkReport**")
+        check(lib.fk_report_from_state(buf, len(buf), out))
+        return cls(_ptr=out[0])
+
     def _data(self) -> dict[str, Any]:
         if self._cache is None:
             self._cache = _loads(self.to_json())
@@ -580,6 +631,8 @@ def report(
     per_doc: PathLike | None = None,
     max_line_bytes: int = 0,
     chunk_size: int = 0,
+    memory_budget: int | None = None,
+    spill_dir: PathLike | None = None,
 ) -> Report:
     """Run the extractors over every line of every input (in order) and return the `Report`.
 
@@ -600,6 +653,8 @@ def report(
         totals=totals,
         max_line_bytes=max_line_bytes,
         chunk_size=chunk_size,
+        memory_budget=memory_budget,
+        spill_dir=spill_dir,
     )
     try:
         if per_doc is not None:
@@ -659,6 +714,11 @@ def _summary(r: Report, seconds: float, n_inputs: int, output: str | None, per_d
         if "top" in p:
             extra = f", {p['distinct']:,} distinct; top: " + ", ".join(f"{k} ({v})" for k, v in p["top"][:5])
         out.append(f"  {name:<10} {p['total']:,} matches{extra}")
+    spilled = r.spilled_bytes
+    if spilled:
+        out.append(
+            f"  spilled    {_human(spilled)} of per-key state to disk (memory budget), merged back exactly"
+        )
     if output:
         out.append(f"  report     {output}")
     if per_doc:

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use super::{InvalidOut, PatternCfg, FORMAT, VERSION};
 use crate::error::{Error, Result};
 use crate::report::config::{Config, PatternMode, DEFAULT_CHUNK_BYTES, INVALID_SAMPLES};
+use crate::report::keys::CountMap;
 use crate::report::tally::{InvalidLine, KeyStat, PatternTally, Pos, Tally};
 use crate::report::Report;
-use crate::shared::counts::CountMap;
 use crate::shared::pyint::PyInt;
 use crate::text::Pattern;
 
@@ -32,7 +32,7 @@ struct ReportIn {
 }
 
 #[derive(Deserialize)]
-struct ConfigIn {
+pub(in crate::report) struct ConfigIn {
     extractors: Vec<String>,
     patterns: Vec<PatternCfg>,
     text_field: Option<String>,
@@ -80,8 +80,8 @@ fn not_full(what: &str) -> Error {
     ))
 }
 
-fn to_map(m: HashMap<String, u64>) -> CountMap<Box<str>> {
-    m.into_iter().map(|(k, v)| (k.into_boxed_str(), v)).collect()
+fn to_map(m: HashMap<String, u64>) -> CountMap {
+    m.iter().map(|(k, v)| (k.as_str(), *v)).collect()
 }
 
 /// Load a report written by [`write_report`](super::write_report) with `full = true`.
@@ -157,12 +157,17 @@ pub fn read_report(data: &[u8]) -> Result<Report> {
     report.tally = t;
     report.errors = r.errors;
     report.fed = true;
+    report.enforce_budget()?;
     Ok(report)
 }
 
 /// Every invariant a report maintains, so that a loaded report is one this library could
 /// have produced (a hand-edited or corrupted one is refused, not merged into others).
-fn check_tally(cfg: &Config, t: &Tally, distinct: &[(String, Option<u64>)]) -> Result<()> {
+pub(in crate::report) fn check_tally(
+    cfg: &Config,
+    t: &Tally,
+    distinct: &[(String, Option<u64>)],
+) -> Result<()> {
     if t.documents > t.lines {
         return Err(bad(format!(
             "it has {} documents but only {} lines",
@@ -203,7 +208,8 @@ fn check_tally(cfg: &Config, t: &Tally, distinct: &[(String, Option<u64>)]) -> R
         }
     }
     let mut key_docs = 0u64;
-    for (k, s) in t.kv.iter() {
+    for i in 0..t.kv.len() {
+        let (k, s) = (t.kv.key(i), t.kv.stat(i));
         if s.docs == 0 || s.docs > t.documents {
             return Err(bad(format!(
                 "kv key {k:?} is in {} documents, not between 1 and documents ({})",
@@ -219,8 +225,8 @@ fn check_tally(cfg: &Config, t: &Tally, distinct: &[(String, Option<u64>)]) -> R
             t.kv_pairs
         )));
     }
-    let sum = |m: &CountMap<Box<str>>| m.values().try_fold(0u64, |a, &n| a.checked_add(n));
-    let exact = |what: &str, m: &CountMap<Box<str>>, total: u64| -> Result<()> {
+    let sum = |m: &CountMap| m.values().try_fold(0u64, |a, &n| a.checked_add(n));
+    let exact = |what: &str, m: &CountMap, total: u64| -> Result<()> {
         if let Some((k, _)) = m.iter().find(|(_, &n)| n == 0) {
             return Err(bad(format!("{what} has a count of 0 for {k:?}")));
         }
@@ -245,7 +251,7 @@ fn check_tally(cfg: &Config, t: &Tally, distinct: &[(String, Option<u64>)]) -> R
     Ok(())
 }
 
-fn config_from(c: ConfigIn) -> Result<Config> {
+pub(in crate::report) fn config_from(c: ConfigIn) -> Result<Config> {
     let mut cfg = Config {
         emails: false,
         kv: false,
@@ -256,6 +262,7 @@ fn config_from(c: ConfigIn) -> Result<Config> {
         max_digits: c.max_digits,
         max_line_bytes: c.max_line_bytes,
         chunk_bytes: DEFAULT_CHUNK_BYTES,
+        ..Config::default()
     };
     for e in &c.extractors {
         match e.as_str() {
@@ -271,7 +278,7 @@ fn config_from(c: ConfigIn) -> Result<Config> {
     Ok(cfg)
 }
 
-fn invalid_from(l: InvalidOut) -> Result<InvalidLine> {
+pub(in crate::report) fn invalid_from(l: InvalidOut) -> Result<InvalidLine> {
     let pos = match (l.offset, l.index) {
         (Some(o), None) => Pos::Offset(o),
         (None, Some(i)) => Pos::Index(i),

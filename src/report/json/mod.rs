@@ -16,6 +16,8 @@ mod load;
 mod write;
 
 pub use load::read_report;
+pub(in crate::report) use load::{check_tally, config_from, invalid_from, ConfigIn};
+pub(in crate::report) use write::{config_out, ConfigOut};
 pub use write::{write_report, write_report_file};
 
 use serde::{Deserialize, Serialize};

@@ -10,9 +10,13 @@ use serde::Serialize;
 use super::{InvalidOut, PatternCfg, FORMAT, VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::config::{Config, PatternMode};
-use crate::report::tally::Tally;
+use std::borrow::Cow;
+use std::collections::BinaryHeap;
+
+use crate::report::keys::CountMap;
+use crate::report::spill::{for_each_merged, MapId, Val};
 use crate::report::Report;
-use crate::shared::counts::{ByCount, CountMap};
+use crate::shared::counts::{top_n, ByCount};
 use crate::shared::files::AtomicFile;
 use crate::shared::pyint::PyInt;
 
@@ -30,13 +34,144 @@ impl Serialize for Int<'_> {
     }
 }
 
+/// An owned Python int as a JSON integer of any size.
+struct IntOwned(PyInt);
+
+impl Serialize for IntOwned {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        Int(&self.0).serialize(s)
+    }
+}
+
 /// A JSON object whose entries keep the given order.
 struct Entries<K, V>(Vec<(K, V)>);
 
-impl<K, V> Entries<K, V> {
-    fn new(it: impl Iterator<Item = (K, V)>) -> Self {
-        Entries(it.collect())
+/// Every entry of one map as a JSON object, keys in code point order, streamed from the
+/// map in memory merged with its spilled runs (only a 4-byte sort index per key in memory
+/// is extra).
+struct Merged<'a> {
+    r: &'a Report,
+    id: MapId,
+    field: Field,
+}
+
+#[derive(Clone, Copy)]
+enum Field {
+    Count,
+    Total,
+    Docs,
+}
+
+impl Serialize for Merged<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mem = self
+            .r
+            .maps()
+            .into_iter()
+            .find(|(i, _)| *i == self.id)
+            .map(|(_, m)| m);
+        let Some(mem) = mem else {
+            return s.serialize_map(Some(0))?.end();
+        };
+        let mut m = s.serialize_map(None)?;
+        let mut failed: Option<S::Error> = None;
+        let res = for_each_merged(self.r.spill.as_ref(), self.id, mem, &mut |k, v| {
+            let r = match (self.field, v) {
+                (Field::Count, Val::Count(c)) => m.serialize_entry(k, c),
+                (Field::Total, Val::Kv(t, _)) => m.serialize_entry(k, &Int(t)),
+                (Field::Docs, Val::Kv(_, d)) => m.serialize_entry(k, d),
+                _ => Ok(()),
+            };
+            r.map_err(|e| {
+                failed = Some(e);
+                Error::invalid("")
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        res.map_err(|e| serde::ser::Error::custom(e.message))?;
+        m.end()
     }
+}
+
+/// A ranked entry with an owned key (a top list built while streaming spilled runs).
+struct Ranked<C>(String, C);
+
+impl<C: Ord> Ord for Ranked<C> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        ByCount(&self.0, &self.1).cmp(&ByCount(&o.0, &o.1))
+    }
+}
+impl<C: Ord> PartialOrd for Ranked<C> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<C: Ord> PartialEq for Ranked<C> {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
+impl<C: Ord> Eq for Ranked<C> {}
+
+/// Keep `(k, c)` if it is among the best `n` so far (the key is copied only then).
+fn push_top<C: Ord>(heap: &mut BinaryHeap<Ranked<C>>, n: usize, k: &str, c: C) {
+    if n == 0 {
+        return;
+    }
+    if heap.len() < n {
+        heap.push(Ranked(k.to_string(), c));
+    } else if let Some(mut worst) = heap.peek_mut() {
+        if ByCount(k, &c) < ByCount(&worst.0, &worst.1) {
+            *worst = Ranked(k.to_string(), c);
+        }
+    }
+}
+
+fn ranked<C: Ord>(heap: BinaryHeap<Ranked<C>>) -> Vec<(Cow<'static, str>, C)> {
+    heap.into_sorted_vec()
+        .into_iter()
+        .map(|r| (Cow::Owned(r.0), r.1))
+        .collect()
+}
+
+/// What a summary needs of a spilled map, in one pass over its merged entries: the number
+/// of distinct keys, the top `n` (by total for kv, else by count) and, for emails, the
+/// count per domain.
+struct Pass {
+    distinct: u64,
+    top_kv: BinaryHeap<Ranked<PyInt>>,
+    top: BinaryHeap<Ranked<u64>>,
+    domains: CountMap,
+}
+
+fn spilled_pass(r: &Report, id: MapId, n: usize, domains: bool) -> Result<Option<Pass>> {
+    let Some(spill) = r.spill.as_ref().filter(|s| s.has_runs(id)) else {
+        return Ok(None);
+    };
+    let mem = r.maps().into_iter().find(|(i, _)| *i == id).map(|(_, m)| m);
+    let Some(mem) = mem else { return Ok(None) };
+    let mut p = Pass {
+        distinct: 0,
+        top_kv: BinaryHeap::new(),
+        top: BinaryHeap::new(),
+        domains: CountMap::default(),
+    };
+    for_each_merged(Some(spill), id, mem, &mut |k, v| {
+        p.distinct += 1;
+        match v {
+            Val::Kv(t, _) => push_top(&mut p.top_kv, n, k, t.clone()),
+            Val::Count(c) => {
+                push_top(&mut p.top, n, k, *c);
+                if domains {
+                    p.domains.add(k.rsplit_once('@').map_or(k, |(_, d)| d), *c);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Some(p))
 }
 
 impl<K: Serialize, V: Serialize> Serialize for Entries<K, V> {
@@ -50,7 +185,7 @@ impl<K: Serialize, V: Serialize> Serialize for Entries<K, V> {
 }
 
 #[derive(Serialize)]
-struct ConfigOut<'a> {
+pub(in crate::report) struct ConfigOut<'a> {
     extractors: Vec<&'static str>,
     patterns: Vec<PatternCfg>,
     text_field: Option<&'a str>,
@@ -77,9 +212,11 @@ pub fn write_report<W: Write>(r: &Report, w: W, full: bool, pretty: bool) -> Res
             count: t.invalid_count,
             lines: t.invalid.iter().map(InvalidOut::from).collect(),
         },
-        kv: cfg.kv.then(|| kv_out(cfg, t, full)),
-        emails: cfg.emails.then(|| emails_out(cfg, t, full)),
-        patterns: (!cfg.patterns.is_empty()).then(|| patterns_out(cfg, t, full)),
+        kv: cfg.kv.then(|| kv_out(r, full)).transpose()?,
+        emails: cfg.emails.then(|| emails_out(r, full)).transpose()?,
+        patterns: (!cfg.patterns.is_empty())
+            .then(|| patterns_out(r, full))
+            .transpose()?,
     };
     let res = if pretty {
         let indent = serde_json::ser::PrettyFormatter::with_indent(b"  ");
@@ -108,7 +245,7 @@ pub fn write_report_file(r: &Report, path: &Path, full: bool, pretty: bool) -> R
     f.commit().map_err(io)
 }
 
-fn config_out(cfg: &Config) -> ConfigOut<'_> {
+pub(in crate::report) fn config_out(cfg: &Config) -> ConfigOut<'_> {
     let mut extractors = Vec::new();
     if cfg.emails {
         extractors.push("emails");
@@ -136,71 +273,95 @@ fn config_out(cfg: &Config) -> ConfigOut<'_> {
     }
 }
 
-/// The first `top` entries of `map` in ranked order.
-fn top_of(map: &CountMap<Box<str>>, top: usize) -> Vec<(&str, u64)> {
-    let mut r = map.ranked();
-    r.truncate(top);
-    r
-}
-
-/// Every count of `map`, keys in code point order.
-fn all_counts(map: &CountMap<Box<str>>) -> Entries<&str, u64> {
-    Entries::new(map.sorted_by_key().into_iter().map(|(k, c)| (k, *c)))
-}
-
-fn kv_out<'a>(cfg: &Config, t: &'a Tally, full: bool) -> KvOut<'a> {
-    let mut ranked: Vec<(&str, &PyInt)> = t.kv.iter().map(|(k, s)| (&**k, &s.total)).collect();
-    ByCount::sort(&mut ranked);
-    let top = ranked
+/// The first `top` entries of `map` in ranked order (a bounded heap, not a sort).
+fn top_of(map: &CountMap, top: usize) -> Vec<(Cow<'_, str>, u64)> {
+    top_n(map.iter().map(|(k, c)| (k, *c)), top)
         .into_iter()
-        .take(cfg.top)
-        .map(|(k, v)| (k, Int(v)))
-        .collect();
-    let all = (full || cfg.kv_totals).then(|| t.kv.sorted_by_key());
-    KvOut {
-        pairs: t.kv_pairs,
-        distinct: t.kv.len() as u64,
-        top,
-        totals: all
-            .as_ref()
-            .map(|a| Entries::new(a.iter().map(|(k, s)| (*k, Int(&s.total))))),
-        document_frequencies: all
-            .as_ref()
-            .map(|a| Entries::new(a.iter().map(|(k, s)| (*k, s.docs)))),
-    }
+        .map(|(k, c)| (Cow::Borrowed(k), c))
+        .collect()
 }
 
-fn emails_out<'a>(cfg: &Config, t: &'a Tally, full: bool) -> EmailsOut<'a> {
-    let mut domains: CountMap<Box<str>> = CountMap::default();
-    for (e, c) in t.emails.iter() {
-        // The email pattern allows exactly one '@'.
-        domains.add(e.rsplit_once('@').map_or(&**e, |(_, d)| d), *c);
-    }
-    EmailsOut {
+fn kv_out(r: &Report, full: bool) -> Result<KvOut<'_>> {
+    let (cfg, t) = (r.config(), &r.tally);
+    let kv = &t.kv;
+    let (distinct, top) = match spilled_pass(r, MapId::Kv, cfg.top, false)? {
+        Some(p) => (p.distinct, ranked(p.top_kv)),
+        None => (
+            kv.len() as u64,
+            top_n((0..kv.len()).map(|i| (kv.key(i), kv.total(i))), cfg.top)
+                .into_iter()
+                .map(|(k, v)| (Cow::Borrowed(k), v.into_owned()))
+                .collect(),
+        ),
+    };
+    let all = full || cfg.kv_totals;
+    let merged = |field| Merged {
+        r,
+        id: MapId::Kv,
+        field,
+    };
+    Ok(KvOut {
+        pairs: t.kv_pairs,
+        distinct,
+        top: top.into_iter().map(|(k, v)| (k, IntOwned(v))).collect(),
+        totals: all.then(|| merged(Field::Total)),
+        document_frequencies: all.then(|| merged(Field::Docs)),
+    })
+}
+
+fn emails_out(r: &Report, full: bool) -> Result<EmailsOut<'_>> {
+    let (cfg, t) = (r.config(), &r.tally);
+    let (distinct, top, domains) = match spilled_pass(r, MapId::Emails, cfg.top, true)? {
+        Some(p) => (p.distinct, ranked(p.top), p.domains),
+        None => {
+            let mut domains = CountMap::default();
+            for (e, c) in t.emails.iter() {
+                // The email pattern allows exactly one '@'.
+                domains.add(e.rsplit_once('@').map_or(e, |(_, d)| d), *c);
+            }
+            (t.emails.len() as u64, top_of(&t.emails, cfg.top), domains)
+        }
+    };
+    Ok(EmailsOut {
         total: t.emails_total,
-        distinct: t.emails.len() as u64,
-        top: top_of(&t.emails, cfg.top),
+        distinct,
+        top,
         domains_distinct: domains.len() as u64,
         domains: top_of(&domains, cfg.top)
             .into_iter()
-            .map(|(d, c)| (d.to_string(), c))
+            .map(|(d, c)| (d.into_owned(), c))
             .collect(),
-        counts: full.then(|| all_counts(&t.emails)),
-    }
+        counts: full.then_some(Merged {
+            r,
+            id: MapId::Emails,
+            field: Field::Count,
+        }),
+    })
 }
 
-fn patterns_out<'a>(cfg: &'a Config, t: &'a Tally, full: bool) -> Entries<&'a str, PatternOut<'a>> {
-    Entries::new(cfg.patterns.iter().zip(&t.patterns).map(move |(p, pt)| {
+fn patterns_out(r: &Report, full: bool) -> Result<Entries<&str, PatternOut<'_>>> {
+    let (cfg, t) = (r.config(), &r.tally);
+    let mut out = Vec::new();
+    for (i, (p, pt)) in cfg.patterns.iter().zip(&t.patterns).enumerate() {
         let findall = p.mode == PatternMode::Findall;
-        let out = PatternOut {
+        let (distinct, top) = match spilled_pass(r, MapId::Pattern(i), cfg.top, false)? {
+            Some(s) => (s.distinct, ranked(s.top)),
+            None => (pt.counts.len() as u64, top_of(&pt.counts, cfg.top)),
+        };
+        let po = PatternOut {
             mode: p.mode.name(),
             total: pt.total,
-            distinct: findall.then_some(pt.counts.len() as u64),
-            top: findall.then(|| top_of(&pt.counts, cfg.top)),
-            counts: (findall && full).then(|| all_counts(&pt.counts)),
+            distinct: findall.then_some(distinct),
+            top: findall.then_some(top),
+            counts: (findall && full).then_some(Merged {
+                r,
+                id: MapId::Pattern(i),
+                field: Field::Count,
+            }),
         };
-        (p.name.as_str(), out)
-    }))
+        out.push((p.name.as_str(), po));
+    }
+    Ok(Entries(out))
 }
 
 #[derive(Serialize)]
@@ -233,22 +394,22 @@ struct InvalidSection {
 struct KvOut<'a> {
     pairs: u64,
     distinct: u64,
-    top: Vec<(&'a str, Int<'a>)>,
+    top: Vec<(Cow<'a, str>, IntOwned)>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    totals: Option<Entries<&'a str, Int<'a>>>,
+    totals: Option<Merged<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    document_frequencies: Option<Entries<&'a str, u64>>,
+    document_frequencies: Option<Merged<'a>>,
 }
 
 #[derive(Serialize)]
 struct EmailsOut<'a> {
     total: u64,
     distinct: u64,
-    top: Vec<(&'a str, u64)>,
+    top: Vec<(Cow<'a, str>, u64)>,
     domains_distinct: u64,
     domains: Vec<(String, u64)>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    counts: Option<Entries<&'a str, u64>>,
+    counts: Option<Merged<'a>>,
 }
 
 #[derive(Serialize)]
@@ -258,7 +419,7 @@ struct PatternOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     distinct: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    top: Option<Vec<(&'a str, u64)>>,
+    top: Option<Vec<(Cow<'a, str>, u64)>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    counts: Option<Entries<&'a str, u64>>,
+    counts: Option<Merged<'a>>,
 }

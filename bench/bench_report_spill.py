@@ -1,0 +1,145 @@
+"""Benchmark of the report at high key cardinality (issue 9), one run, one machine.
+
+Generates on demand (bench/gen_cardinality.py) a corpus where every line brings a new kv
+key and a new email (`user<random> <n> mail u<random>@x<k>.com tag<i%1000> 5`), and the
+low-cardinality corpus of the same line shape and size, then measures, each in its own
+subprocess (peak RSS is that job's own ru_maxrss):
+
+* low cardinality, default budget (the throughput baseline);
+* high cardinality with the default memory budget (spills) and with no limit (in memory):
+  peak RSS, spill volume, throughput, and whether the two full reports are identical
+  (SHA-256 of the full JSON, written to a file by write_json);
+* with --dask: ferrokern.dask.report on a LocalCluster of 2 worker processes against
+  ferrokern.report in one process, on --dask-lines lines (1.15 M distinct keys by default),
+  identical full reports required.
+
+Usage: PYTHONPATH=bindings/python python bench/bench_report_spill.py [--lines 2000000]
+       [--dask] [--dask-lines 1150000] [--dir /tmp]
+The issue's size is --lines 20000000 (20 M distinct keys + 20 M distinct emails, ~1.2 GB).
+Prints a markdown table (figures are of this run, on this machine)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from gen_cardinality import generate  # noqa: E402
+
+JOB = r"""
+import hashlib, json, resource, sys, time
+import ferrokern as fk
+path, budget, out = sys.argv[1], sys.argv[2], sys.argv[3]
+budget = None if budget == "default" else int(budget)
+t = time.perf_counter()
+r = fk.report(path, progress=False, memory_budget=budget)
+feed = time.perf_counter() - t
+t = time.perf_counter()
+top = r.to_json()
+summary = time.perf_counter() - t
+r.write_json(out, full=True, indent=False)
+h = hashlib.sha256()
+with open(out, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+        h.update(block)
+print(json.dumps({"feed_s": feed, "summary_s": summary, "spilled": r.spilled_bytes,
+                  "distinct": r["kv"]["distinct"], "emails": r["emails"]["distinct"],
+                  "sha": h.hexdigest(),
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+DASK_JOB = r"""
+import json, sys, time
+import ferrokern as fk, ferrokern.dask
+from dask.distributed import Client, LocalCluster
+path = sys.argv[1]
+t = time.perf_counter()
+with fk.report(path, progress=False) as r:
+    want = r.to_json(full=True)
+local = time.perf_counter() - t
+with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as c, Client(c) as cl:
+    cl.run(lambda: __import__("ferrokern"))   # workers import the library before the clock starts
+    t = time.perf_counter()
+    with ferrokern.dask.report(path, client=cl, split_bytes=16 << 20) as r:
+        got = r.to_json(full=True)
+    dask_s = time.perf_counter() - t
+print(json.dumps({"local_s": local, "dask_s": dask_s, "identical": got == want}))
+"""
+
+
+def run(code: str, *args: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent / "bindings" / "python"))
+    r = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env
+    )
+    if r.returncode:
+        raise SystemExit(r.stderr)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--lines", type=int, default=2_000_000)
+    ap.add_argument("--dask", action="store_true")
+    ap.add_argument("--dask-lines", type=int, default=1_150_000)
+    ap.add_argument("--dir", default=None)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(dir=a.dir) as d:
+        hi, lo, out = Path(d) / "hi.txt", Path(d) / "lo.txt", str(Path(d) / "out.json")
+        size = generate(str(hi), a.lines)
+        generate(str(lo), a.lines, low=True)
+        rows = []
+        for name, path, budget in (
+            ("low cardinality, default budget", lo, "default"),
+            ("high cardinality, default budget (200 MiB)", hi, "default"),
+            ("high cardinality, no limit (in memory)", hi, "0"),
+        ):
+            m = run(JOB, str(path), budget, out)
+            rows.append((name, m))
+        print(f"\n{a.lines:,} lines, {size / 1e6:,.0f} MB; {os.cpu_count()} cores\n")
+        print(
+            "| run | peak RSS | spilled | feed MB/s | top-20 summary | distinct keys / emails |"
+        )
+        print("|---|---|---|---|---|---|")
+        for name, m in rows:
+            print(
+                f"| {name} | {m['rss_mb']:,.0f} MB | {m['spilled'] / 1e6:,.1f} MB | {size / 1e6 / m['feed_s']:,.1f} "
+                f"| {m['summary_s']:.2f} s | {m['distinct']:,} / {m['emails']:,} |"
+            )
+        base = size / rows[0][1]["feed_s"]
+        print(
+            f"\nhigh cardinality throughput / low: default budget {size / rows[1][1]['feed_s'] / base:.0%}, "
+            f"in memory {size / rows[2][1]['feed_s'] / base:.0%}"
+        )
+        same = rows[1][1]["sha"] == rows[2][1]["sha"]
+        print(
+            f"full reports, default budget vs in memory: {'identical' if same else 'DIFFERENT'} "
+            f"(sha256 {rows[1][1]['sha'][:16]}…)"
+        )
+        hi.unlink()
+        lo.unlink()
+        if a.dask:
+            dk = Path(d) / "dask.txt"
+            generate(str(dk), a.dask_lines, seed=7)
+            m = run(DASK_JOB, str(dk))
+            print(
+                f"\nDask, {a.dask_lines:,} distinct keys, 2 workers: {m['dask_s']:.1f} s vs one process "
+                f"{m['local_s']:.1f} s ({m['dask_s'] / m['local_s']:.2f}x), "
+                f"reports {'identical' if m['identical'] else 'DIFFERENT'}"
+            )
+        if not same:
+            raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Reports past their memory budget (issue 9): the per-key state spills to disk and is merged
+back exactly. Tiny budgets make every chunk spill, so these run in a second."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_report import write_corpus
+
+import ferrokern as fk
+
+PATS = {"at": (r"(\w+)@", "findall"), "n": (r"\d", "count")}
+
+
+def _full(r: fk.Report) -> str:
+    return r.to_json(full=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), lines=st.integers(0, 400), chunk=st.sampled_from([256, 1000, 5000]))
+def test_spilled_equals_in_memory(tmp_path_factory, seed, lines, chunk):
+    d = tmp_path_factory.mktemp("spill")
+    p = d / "a.txt"
+    write_corpus(p, lines, seed=seed)
+    with fk.report(p, patterns=PATS, totals=True, progress=False, memory_budget=0) as mem:
+        want_full, want = _full(mem), mem.to_json()
+        assert mem.spilled_bytes == 0
+    with fk.report(
+        p, patterns=PATS, totals=True, progress=False, memory_budget=1, chunk_size=chunk, spill_dir=d
+    ) as sp:
+        assert _full(sp) == want_full
+        assert sp.to_json() == want
+        assert fk.Report.from_bytes(sp.to_bytes()).to_json(full=True) == want_full
+        if lines > 50:
+            assert sp.spilled_bytes > 0
+        # The spill file has no name: nothing is ever left in the directory.
+        assert sorted(os.listdir(d)) == ["a.txt"]
+
+
+def test_merges_of_spilled_reports_over_byte_ranges(tmp_path):
+    p = tmp_path / "a.txt"
+    write_corpus(p, 3000, seed=4)
+    size = p.stat().st_size
+    with fk.report(p, patterns=PATS, progress=False, memory_budget=0) as whole:
+        want = _full(whole)
+    rng = random.Random(1)
+    cuts = sorted({0, size, *(rng.randrange(size) for _ in range(4))})
+    for budget in (1, 0):
+        merged = fk.Report(patterns=PATS, memory_budget=budget, chunk_size=4096)
+        for a, b in zip(cuts, cuts[1:]):
+            with fk.Report(patterns=PATS, memory_budget=1, chunk_size=4096) as part:
+                part.feed_file(p, range=(a, b))
+                assert part.spilled_bytes > 0
+                merged.merge(part)
+        assert _full(merged) == want
+        # And through the binary state, as Dask does across processes.
+        assert fk.Report.from_bytes(merged.to_bytes()).to_json(full=True) == want
+        merged.close()
+
+
+def test_cli_memory_budget_flag(tmp_path):
+    p = tmp_path / "a.txt"
+    write_corpus(p, 2000, seed=8)
+    outs = []
+    for budget in ("1", "none"):
+        o = tmp_path / f"r{budget}.json"
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ferrokern",
+                "report",
+                str(p),
+                "--full",
+                "-o",
+                str(o),
+                "--no-progress",
+                "--memory-budget",
+                budget,
+                "--spill-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 0, r.stderr
+        outs.append(o.read_text())
+        assert ("spilled" in r.stderr) == (budget == "1"), r.stderr
+    assert outs[0] == outs[1]
+    assert sorted(os.listdir(tmp_path)) == ["a.txt", "r1.json", "rnone.json"]
+    r = subprocess.run(
+        [sys.executable, "-m", "ferrokern", "report", str(p), "--memory-budget", "lots"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and "not a size" in r.stderr
+
+
+FULL_DISK = r"""
+import resource, signal, sys
+import ferrokern as fk
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG instead of a kill, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+r = fk.Report(memory_budget=1, chunk_size=4096, spill_dir=sys.argv[2])
+try:
+    r.feed_file(sys.argv[1])
+except OSError as e:
+    print("ERROR", e)
+print("COMPLETE", r.complete)
+"""
+
+
+def test_a_full_disk_while_spilling_is_a_clear_error(tmp_path):
+    p = tmp_path / "a.txt"
+    write_corpus(p, 4000, seed=2)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    r = subprocess.run([sys.executable, "-c", FULL_DISK, str(p), str(spill)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "cannot spill the report's state to" in r.stdout, r.stdout
+    assert "/a.txt" not in r.stdout  # the error is about the spill directory, not the input
+    assert "File too large" in r.stdout or "No space" in r.stdout, r.stdout
+    assert "COMPLETE False" in r.stdout
+    assert os.listdir(spill) == []
+
+
+def test_cancelled_and_failed_feeds_leave_no_files(tmp_path):
+    p = tmp_path / "a.txt"
+    write_corpus(p, 3000, seed=6)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    r = fk.Report(memory_budget=1, chunk_size=4096, spill_dir=spill)
+
+    def stop(done: int, total: int) -> None:
+        if done > total // 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        r.feed_file(p, progress=stop)
+    assert r.spilled_bytes > 0 and not r.complete
+    assert os.listdir(spill) == []
+    r.close()
+    assert os.listdir(spill) == []
+    with pytest.raises(OSError, match="spill"):
+        fk.Report(memory_budget=1, chunk_size=4096, spill_dir=tmp_path / "missing").feed_file(p)

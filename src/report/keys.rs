@@ -1,0 +1,468 @@
+//! The per-key state of a report: compact maps from strings to counts.
+//!
+//! Measured on a corpus where every line brings a new kv key and a new email (issue 9),
+//! the `HashMap<Box<str>, _>` this replaces cost ≈ 130–240 bytes per distinct key and most
+//! of the run time went to one allocation per new key in every chunk, hashing each key
+//! again when a chunk's map was merged into the report's, and freeing the keys one by one.
+//! A [`KeyMap`] instead keeps
+//!
+//! * the key bytes of all its keys back to back in one arena (no allocation per key, and a
+//!   whole chunk's keys are freed at once);
+//! * per key a 16-byte slot (arena offset, length, 32-bit hash), so a merge never hashes
+//!   a key again and a grow never touches the key bytes;
+//! * a `hashbrown::HashTable<u32>` of slot indices (4 bytes plus a control byte per bucket);
+//! * the values in their own vector: `u64` counts, or for kv keys a 16-byte [`KvVal`] (a
+//!   64-bit total with the rare sum that leaves `i64` moved to a side table of exact
+//!   [`PyInt`]s).
+//!
+//! hashbrown's `HashTable` is what makes this possible: std's `HashMap` can only look up a
+//! key it owns, so it cannot store an index into an arena and compare against the arena.
+
+use std::borrow::Cow;
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
+
+use super::tally::KeyStat;
+use crate::shared::hash::{FxHashMap, FxHasher};
+use crate::shared::pyint::PyInt;
+
+/// The 32-bit hash of a key, stored with it so that merges and grows never hash again.
+#[inline]
+pub fn hash_key(key: &[u8]) -> u32 {
+    let mut h = FxHasher::default();
+    h.write(key);
+    let x = h.finish();
+    // Fx's multiply leaves the entropy in the high bits: fold them onto the low ones.
+    ((x >> 32) ^ x) as u32
+}
+
+/// The table hash hashbrown sees: its bucket index comes from the low bits and its
+/// control byte from the top 7, so spread the 32 stored bits over all 64.
+#[inline]
+fn spread(h: u32) -> u64 {
+    (h as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    off: u64,
+    len: u32,
+    hash: u32,
+}
+
+/// String key → `V`, keys interned in an arena (see the module documentation).
+#[derive(Clone, Default)]
+pub struct KeyMap<V> {
+    table: HashTable<u32>,
+    slots: Vec<Slot>,
+    vals: Vec<V>,
+    arena: Vec<u8>,
+}
+
+impl<V> KeyMap<V> {
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    #[inline]
+    fn key_bytes(&self, i: usize) -> &[u8] {
+        let s = self.slots[i];
+        &self.arena[s.off as usize..s.off as usize + s.len as usize]
+    }
+
+    /// The `i`-th key (in insertion order).
+    pub fn key(&self, i: usize) -> &str {
+        // Only `&str` keys are ever inserted, so the bytes are UTF-8; a failure here would
+        // be a bug, shown as an empty key rather than a panic.
+        simdutf8::basic::from_utf8(self.key_bytes(i)).unwrap_or("")
+    }
+
+    pub fn value(&self, i: usize) -> &V {
+        &self.vals[i]
+    }
+
+    pub fn hash_at(&self, i: usize) -> u32 {
+        self.slots[i].hash
+    }
+
+    /// The index of `key` (whose hash is `hash`), if present.
+    #[inline]
+    pub fn find(&self, key: &[u8], hash: u32) -> Option<usize> {
+        let (slots, arena) = (&self.slots, &self.arena);
+        self.table
+            .find(spread(hash), |&i| {
+                let s = slots[i as usize];
+                s.hash == hash && &arena[s.off as usize..s.off as usize + s.len as usize] == key
+            })
+            .map(|&i| i as usize)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&V> {
+        let k = key.as_bytes();
+        self.find(k, hash_key(k)).map(|i| &self.vals[i])
+    }
+
+    /// The index of `key`, inserted with `init()` if absent; and whether it was inserted.
+    #[inline]
+    pub fn entry(&mut self, key: &[u8], hash: u32, init: impl FnOnce() -> V) -> (usize, bool) {
+        if let Some(i) = self.find(key, hash) {
+            return (i, false);
+        }
+        let i = self.slots.len();
+        // More than 4 G keys would need hundreds of GB in one map; the memory budget
+        // spills long before that.
+        let idx = u32::try_from(i).expect("a report map holds at most 2^32 keys in memory");
+        self.slots.push(Slot {
+            off: self.arena.len() as u64,
+            len: u32::try_from(key.len()).expect("a key is at most 4 GiB"),
+            hash,
+        });
+        self.arena.extend_from_slice(key);
+        self.vals.push(init());
+        let slots = &self.slots;
+        self.table
+            .insert_unique(spread(hash), idx, |&j| spread(slots[j as usize].hash));
+        (i, true)
+    }
+
+    pub fn value_mut(&mut self, i: usize) -> &mut V {
+        &mut self.vals[i]
+    }
+
+    /// `(key, value)` in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> + '_ {
+        (0..self.len()).map(move |i| (self.key(i), &self.vals[i]))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(move |i| self.key(i))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.vals.iter()
+    }
+
+    /// Indices of the entries in code point order of their keys (UTF-8 byte order is code
+    /// point order, which is how Python compares str). 4 bytes per key.
+    pub fn sorted_indices(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = (0..self.len() as u32).collect();
+        v.sort_unstable_by(|&a, &b| self.key_bytes(a as usize).cmp(self.key_bytes(b as usize)));
+        v
+    }
+
+    /// Bytes this map holds on the heap (capacities, not lengths: what the allocator gave).
+    pub fn heap_bytes(&self) -> usize {
+        self.table.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.vals.capacity() * std::mem::size_of::<V>()
+            + self.arena.capacity()
+    }
+
+    /// Remove every entry, keeping the memory (chunk tallies are recycled: a fresh map
+    /// would zero new pages and regrow its table for every chunk).
+    pub fn clear(&mut self) {
+        self.table.clear();
+        self.slots.clear();
+        self.vals.clear();
+        self.arena.clear();
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        let slots = &self.slots;
+        self.table.reserve(n, |&j| spread(slots[j as usize].hash));
+        self.slots.reserve(n);
+        self.vals.reserve(n);
+    }
+}
+
+impl<V: std::fmt::Debug> std::fmt::Debug for KeyMap<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// A string → count map.
+pub type CountMap = KeyMap<u64>;
+
+impl KeyMap<u64> {
+    /// Add `n` to `key`'s count. Counts are checked for overflow before reports merge
+    /// (`Tally::merge_overflow`); within one report they count real occurrences.
+    #[inline]
+    pub fn add(&mut self, key: &str, n: u64) {
+        let k = key.as_bytes();
+        let (i, _) = self.entry(k, hash_key(k), || 0);
+        self.vals[i] += n;
+    }
+
+    /// Add every count of `other`, without hashing its keys again.
+    pub fn merge(&mut self, other: KeyMap<u64>) {
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        self.merge_from(&other);
+    }
+
+    /// Add every count of `other`, leaving it as it is.
+    pub fn merge_from(&mut self, other: &KeyMap<u64>) {
+        for j in 0..other.len() {
+            let (i, _) = self.entry(other.key_bytes(j), other.slots[j].hash, || 0);
+            self.vals[i] += other.vals[j];
+        }
+    }
+}
+
+impl PartialEq for KeyMap<u64> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl Eq for KeyMap<u64> {}
+
+impl std::ops::Index<&str> for KeyMap<u64> {
+    type Output = u64;
+    fn index(&self, key: &str) -> &u64 {
+        self.get(key).expect("no such key")
+    }
+}
+
+impl<'a> FromIterator<(&'a str, u64)> for KeyMap<u64> {
+    fn from_iter<I: IntoIterator<Item = (&'a str, u64)>>(it: I) -> Self {
+        let mut m = KeyMap::default();
+        for (k, n) in it {
+            m.add(k, n);
+        }
+        m
+    }
+}
+
+/// A kv key's total (when it fits in `i64` and is not `i64::MIN`, else in
+/// [`KvMap::big`]) and the number of documents holding it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvVal {
+    small: i64,
+    pub docs: u64,
+}
+
+/// `small` holds this when the exact total is in the side table.
+const IN_BIG: i64 = i64::MIN;
+
+/// kv key → (exact total, document count), 16 bytes a key plus the key itself; totals
+/// that leave `i64` live in a side table (rare: only sums of huge numbers).
+#[derive(Clone, Default)]
+pub struct KvMap {
+    pub map: KeyMap<KvVal>,
+    big: FxHashMap<u32, PyInt>,
+}
+
+impl KvMap {
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn key(&self, i: usize) -> &str {
+        self.map.key(i)
+    }
+
+    pub fn docs(&self, i: usize) -> u64 {
+        self.map.vals[i].docs
+    }
+
+    /// The exact total of entry `i`.
+    pub fn total(&self, i: usize) -> Cow<'_, PyInt> {
+        match self.map.vals[i].small {
+            IN_BIG => Cow::Borrowed(&self.big[&(i as u32)]),
+            s => Cow::Owned(PyInt::Small(s)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<KeyStat> {
+        let k = key.as_bytes();
+        self.map.find(k, hash_key(k)).map(|i| self.stat(i))
+    }
+
+    pub fn stat(&self, i: usize) -> KeyStat {
+        KeyStat {
+            total: self.total(i).into_owned(),
+            docs: self.docs(i),
+        }
+    }
+
+    #[inline]
+    fn add_at(&mut self, i: usize, total: &PyInt, docs: u64) {
+        let v = &mut self.map.vals[i];
+        v.docs += docs;
+        if v.small == IN_BIG {
+            if let Some(b) = self.big.get_mut(&(i as u32)) {
+                b.add_assign(total);
+            }
+            return;
+        }
+        if let PyInt::Small(t) = total {
+            match v.small.checked_add(*t) {
+                Some(s) if s != IN_BIG => {
+                    v.small = s;
+                    return;
+                }
+                _ => {}
+            }
+        }
+        let mut b = PyInt::Small(v.small);
+        b.add_assign(total);
+        v.small = IN_BIG;
+        self.big.insert(i as u32, b);
+    }
+
+    /// Add `stat` to `key`'s entry.
+    #[inline]
+    pub fn add(&mut self, key: &str, stat: KeyStat) {
+        let k = key.as_bytes();
+        let (i, _) = self.map.entry(k, hash_key(k), KvVal::default);
+        self.add_at(i, &stat.total, stat.docs);
+    }
+
+    /// Add every entry of `other`, without hashing its keys again.
+    pub fn merge(&mut self, other: KvMap) {
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        self.merge_from(&other);
+    }
+
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.big.clear();
+    }
+
+    /// Add every entry of `other`, leaving it as it is.
+    pub fn merge_from(&mut self, other: &KvMap) {
+        for j in 0..other.len() {
+            let (i, _) = self
+                .map
+                .entry(other.map.key_bytes(j), other.map.slots[j].hash, KvVal::default);
+            let o = other.map.vals[j];
+            if o.small == IN_BIG {
+                self.add_at(i, &other.big[&(j as u32)], o.docs);
+            } else {
+                self.add_at(i, &PyInt::Small(o.small), o.docs);
+            }
+        }
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.map.reserve(n);
+    }
+
+    /// `(key, stat)` in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, KeyStat)> + '_ {
+        (0..self.len()).map(move |i| (self.key(i), self.stat(i)))
+    }
+
+    pub fn sorted_indices(&self) -> Vec<u32> {
+        self.map.sorted_indices()
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        // A side-table entry: the map's slot plus a boxed magnitude of a few limbs.
+        self.map.heap_bytes() + self.big.capacity() * 48
+    }
+}
+
+impl std::fmt::Debug for KvMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for KvMap {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, s)| other.get(k) == Some(s))
+    }
+}
+
+impl Eq for KvMap {}
+
+impl std::ops::Index<&str> for KvMap {
+    type Output = KvVal;
+    fn index(&self, key: &str) -> &KvVal {
+        let k = key.as_bytes();
+        let i = self.map.find(k, hash_key(k)).expect("no such key");
+        &self.map.vals[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_merge_and_sort() {
+        let mut a = CountMap::default();
+        for (k, n) in [("b", 2), ("é", 3), ("a", 2), ("b", 1)] {
+            a.add(k, n);
+        }
+        let mut b = CountMap::default();
+        b.add("z", 1);
+        b.add("a", 5);
+        let mut ab = a.clone();
+        ab.merge(b.clone());
+        let mut ba = b;
+        ba.merge(a);
+        assert_eq!(ab, ba);
+        assert_eq!(ab["a"], 7);
+        assert_eq!(ab["b"], 3);
+        let keys: Vec<&str> = ab.sorted_indices().iter().map(|&i| ab.key(i as usize)).collect();
+        assert_eq!(keys, ["a", "b", "z", "é"]);
+        assert!(ab.heap_bytes() > 0);
+    }
+
+    #[test]
+    fn many_keys_survive_growth() {
+        let mut m = CountMap::default();
+        for i in 0..10_000u64 {
+            m.add(&format!("k{i}"), i);
+        }
+        for i in 0..10_000u64 {
+            m.add(&format!("k{i}"), 1);
+        }
+        assert_eq!(m.len(), 10_000);
+        assert!((0..10_000u64).all(|i| m[format!("k{i}").as_str()] == i + 1));
+    }
+
+    #[test]
+    fn kv_totals_leave_i64_exactly_and_come_back() {
+        let stat = |t: i64, d| KeyStat {
+            total: PyInt::Small(t),
+            docs: d,
+        };
+        let mut a = KvMap::default();
+        a.add("k", stat(i64::MAX, 1));
+        a.add("k", stat(1, 1));
+        assert_eq!(a.get("k").unwrap().total.to_decimal(), "9223372036854775808");
+        a.add("k", stat(-1, 1));
+        assert_eq!(a.get("k").unwrap().total, PyInt::Small(i64::MAX));
+        assert_eq!(a["k"].docs, 3);
+        // i64::MIN itself is a legal total (it lives in the side table).
+        a.add("m", stat(i64::MIN, 1));
+        assert_eq!(a.get("m").unwrap().total, PyInt::Small(i64::MIN));
+        let mut b = KvMap::default();
+        b.add("m", stat(-1, 2));
+        b.add("n", stat(4, 1));
+        b.add("m", stat(0, 0));
+        a.merge(b);
+        assert_eq!(a.get("m").unwrap().total.to_decimal(), "-9223372036854775809");
+        assert_eq!(a.get("m").unwrap().docs, 3);
+        assert_eq!(a.get("n").unwrap().total, PyInt::Small(4));
+    }
+}

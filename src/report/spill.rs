@@ -1,0 +1,427 @@
+//! External aggregation: when a report's per-key state passes its memory budget, every map
+//! is written, sorted by key, as a compressed run to a temporary file and emptied; outputs
+//! merge the runs and what is in memory k-way, adding the values of equal keys, so the
+//! result is exactly what an unbounded report gives (as DuckDB and Spark aggregate).
+//!
+//! * The file is created with `tempfile::tempfile_in`: on Linux an `O_TMPFILE` inode with no
+//!   name (elsewhere one unlinked right after creation), so it is gone when the report is
+//!   freed, when a feed fails or is cancelled, and even when the process is killed: nothing
+//!   is ever left behind in the temporary directory.
+//! * One file per report; a run of one map is a segment of it: an LZ4 frame of the
+//!   front-coded entries of `state.rs` ([`EntryWriter`]) preceded by their number. Keys
+//!   sorted and front-coded compress well; LZ4 keeps the writing far faster than the disk.
+//! * A write error (a full disk) is an `IO` error naming the directory; the feed that
+//!   needed the spill fails and the report is marked incomplete.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::keys::{CountMap, KvMap};
+use super::state::EntryWriter;
+use crate::error::{Error, ErrorKind, Result};
+use crate::shared::pyint::PyInt;
+
+/// A value of a merged map: a count, or a kv key's (total, documents).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Val {
+    Count(u64),
+    Kv(PyInt, u64),
+}
+
+impl Val {
+    /// Add `other`; None when a 64-bit counter would overflow.
+    fn add(&mut self, other: &Val) -> Option<()> {
+        match (self, other) {
+            (Val::Count(a), Val::Count(b)) => *a = a.checked_add(*b)?,
+            (Val::Kv(t, d), Val::Kv(u, e)) => {
+                t.add_assign(u);
+                *d = d.checked_add(*e)?;
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Seg {
+    off: u64,
+    len: u64,
+}
+
+/// The spilled runs of one report.
+#[derive(Debug)]
+pub struct Spill {
+    file: File,
+    dir: PathBuf,
+    end: u64,
+    /// Runs per map: index 0 is kv, 1 emails, 2 + i pattern i.
+    runs: Vec<Vec<Seg>>,
+    /// Spill events (each writes one run per non-empty map).
+    pub spills: u64,
+}
+
+/// What receives merged entries, one call per key in order.
+pub type Sink<'a> = dyn FnMut(&str, &Val) -> Result<()> + 'a;
+
+/// Which map of a tally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapId {
+    Kv,
+    Emails,
+    Pattern(usize),
+}
+
+impl MapId {
+    fn index(self) -> usize {
+        match self {
+            MapId::Kv => 0,
+            MapId::Emails => 1,
+            MapId::Pattern(i) => 2 + i,
+        }
+    }
+}
+
+/// A map in memory, as a source of sorted entries.
+pub enum MemMap<'a> {
+    Kv(&'a KvMap),
+    Counts(&'a CountMap),
+}
+
+impl<'a> MemMap<'a> {
+    /// Another view of the same map.
+    pub fn same(&self) -> MemMap<'a> {
+        match self {
+            MemMap::Kv(m) => MemMap::Kv(m),
+            MemMap::Counts(m) => MemMap::Counts(m),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            MemMap::Kv(m) => m.len(),
+            MemMap::Counts(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn order(&self) -> Vec<u32> {
+        match self {
+            MemMap::Kv(m) => m.sorted_indices(),
+            MemMap::Counts(m) => m.sorted_indices(),
+        }
+    }
+    fn key(&self, i: usize) -> &str {
+        match self {
+            MemMap::Kv(m) => m.key(i),
+            MemMap::Counts(m) => m.key(i),
+        }
+    }
+    fn val(&self, i: usize) -> Val {
+        match self {
+            MemMap::Kv(m) => Val::Kv(m.total(i).into_owned(), m.docs(i)),
+            MemMap::Counts(m) => Val::Count(*m.value(i)),
+        }
+    }
+}
+
+/// Reads a segment of the spill file with positioned reads (the file is shared by all
+/// runs, and `pread` needs no seek).
+struct SegReader<'f> {
+    file: &'f File,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for SegReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = (self.end - self.pos).min(buf.len() as u64) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+type RunStream<'f> = BufReader<lz4_flex::frame::FrameDecoder<BufReader<SegReader<'f>>>>;
+
+/// One run being read: its current entry.
+struct Run<'f> {
+    r: RunStream<'f>,
+    left: u64,
+    key: Vec<u8>,
+    val: Val,
+    kv: bool,
+}
+
+fn io_read(dir: &Path, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!(
+            "cannot read back the report's spilled state in '{}': {e}",
+            dir.display()
+        ),
+    )
+}
+
+fn varint<R: BufRead>(r: &mut R) -> std::io::Result<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let mut b = [0u8];
+        r.read_exact(&mut b)?;
+        v |= ((b[0] & 0x7f) as u64) << shift;
+        if b[0] & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad varint"))
+}
+
+impl Run<'_> {
+    /// Read the next entry into `key`/`val`; false at the end of the run.
+    fn advance(&mut self) -> std::io::Result<bool> {
+        if self.left == 0 {
+            return Ok(false);
+        }
+        self.left -= 1;
+        let shared = varint(&mut self.r)? as usize;
+        let len = varint(&mut self.r)? as usize;
+        if shared > self.key.len() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad run"));
+        }
+        self.key.truncate(shared);
+        let at = self.key.len();
+        self.key.resize(at + len, 0);
+        self.r.read_exact(&mut self.key[at..])?;
+        self.val = if self.kv {
+            let docs = varint(&mut self.r)?;
+            let mut tag = [0u8];
+            self.r.read_exact(&mut tag)?;
+            let total = if tag[0] == 0 {
+                let z = varint(&mut self.r)?;
+                PyInt::Small(((z >> 1) as i64) ^ -((z & 1) as i64))
+            } else {
+                let n = varint(&mut self.r)? as usize;
+                let mut d = vec![0u8; n];
+                self.r.read_exact(&mut d)?;
+                let s = String::from_utf8(d).unwrap_or_default();
+                PyInt::parse_python(&s, 0)
+                    .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad total"))?
+            };
+            Val::Kv(total, docs)
+        } else {
+            Val::Count(varint(&mut self.r)?)
+        };
+        Ok(true)
+    }
+}
+
+impl Spill {
+    /// A spill file in `dir` (the configured directory, else `TMPDIR`, else /tmp).
+    pub fn new(dir: Option<&Path>, maps: usize) -> Result<Spill> {
+        let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
+        let file = tempfile::tempfile_in(&dir).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot create a spill file in '{}': {e}", dir.display()),
+            )
+        })?;
+        Ok(Spill {
+            file,
+            dir,
+            end: 0,
+            runs: vec![Vec::new(); maps],
+            spills: 0,
+        })
+    }
+
+    /// Bytes written to the spill file so far.
+    pub fn bytes(&self) -> u64 {
+        self.end
+    }
+
+    fn io_write(&self, e: std::io::Error) -> Error {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "cannot spill the report's state to '{}' (its memory budget is exceeded): {e}",
+                self.dir.display()
+            ),
+        )
+    }
+
+    /// Write `entries` (sorted, distinct keys; `n` of them) as a run of map `id`.
+    pub fn write_run(
+        &mut self,
+        id: MapId,
+        n: u64,
+        each: &mut dyn FnMut(&mut Sink) -> Result<()>,
+    ) -> Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        let start = self.end;
+        let mut enc = lz4_flex::frame::FrameEncoder::new(BufWriter::with_capacity(1 << 16, &self.file));
+        let mut w = EntryWriter::default();
+        super::state::put_varint(&mut w.buf, n);
+        let mut err: Option<std::io::Error> = None;
+        each(&mut |k, v| {
+            w.key(k.as_bytes());
+            match v {
+                Val::Count(c) => w.count(*c),
+                Val::Kv(t, d) => w.kv(t, *d),
+            }
+            if w.buf.len() >= 1 << 16 {
+                if let Err(e) = enc.write_all(&w.buf) {
+                    err.get_or_insert(e);
+                }
+                w.buf.clear();
+            }
+            Ok(())
+        })?;
+        let done = err
+            .map_or(Ok(()), Err)
+            .and_then(|_| enc.write_all(&w.buf))
+            .and_then(|_| enc.finish().map_err(std::io::Error::other))
+            .and_then(|mut b| b.flush());
+        done.map_err(|e| self.io_write(e))?;
+        let end = self.file.metadata().map_err(|e| self.io_write(e))?.len();
+        self.end = end;
+        let i = id.index();
+        if self.runs.len() <= i {
+            self.runs.resize(i + 1, Vec::new());
+        }
+        self.runs[i].push(Seg {
+            off: start,
+            len: end - start,
+        });
+        Ok(())
+    }
+
+    /// Write an in-memory map as a run.
+    pub fn spill_map(&mut self, id: MapId, m: MemMap) -> Result<()> {
+        let order = m.order();
+        self.write_run(id, order.len() as u64, &mut |f| {
+            for &i in &order {
+                f(m.key(i as usize), &m.val(i as usize))?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn has_runs(&self, id: MapId) -> bool {
+        self.runs.get(id.index()).is_some_and(|r| !r.is_empty())
+    }
+}
+
+/// Call `f` with every entry of map `id`, merged over the runs of `spill` and the map in
+/// memory, keys in code point order, values of equal keys added. An overflowing counter
+/// or an unreadable run is an error.
+pub fn for_each_merged(
+    spill: Option<&Spill>,
+    id: MapId,
+    mem: MemMap,
+    f: &mut dyn FnMut(&str, &Val) -> Result<()>,
+) -> Result<()> {
+    let kv = matches!(mem, MemMap::Kv(_));
+    let mut runs: Vec<Run> = Vec::new();
+    if let Some(s) = spill {
+        for seg in s.runs.get(id.index()).into_iter().flatten() {
+            let rd = SegReader {
+                file: &s.file,
+                pos: seg.off,
+                end: seg.off + seg.len,
+            };
+            let dec = lz4_flex::frame::FrameDecoder::new(BufReader::with_capacity(1 << 13, rd));
+            let mut r = BufReader::with_capacity(1 << 13, dec);
+            let left = varint(&mut r).map_err(|e| io_read(&s.dir, e))?;
+            let mut run = Run {
+                r,
+                left,
+                key: Vec::new(),
+                val: Val::Count(0),
+                kv,
+            };
+            if run.advance().map_err(|e| io_read(&s.dir, e))? {
+                runs.push(run);
+            }
+        }
+    }
+    let dir = spill.map(|s| s.dir.clone()).unwrap_or_default();
+    let order = mem.order();
+    let mut mi = 0usize;
+    // A linear scan for the smallest key: the number of runs is small (one per spill),
+    // and this keeps the borrow of each run's key simple.
+    let mut key: Vec<u8> = Vec::new();
+    loop {
+        let mut best: Option<&[u8]> = None;
+        for r in &runs {
+            if best.is_none_or(|b| r.key.as_slice() < b) {
+                best = Some(&r.key);
+            }
+        }
+        let mem_key = order.get(mi).map(|&i| mem.key(i as usize).as_bytes());
+        if let Some(m) = mem_key {
+            if best.is_none_or(|b| m < b) {
+                best = Some(m);
+            }
+        }
+        let Some(b) = best else { break };
+        key.clear();
+        key.extend_from_slice(b);
+        let mut acc: Option<Val> = None;
+        let overflow = || {
+            Error::invalid(format!(
+                "the count of {:?} would overflow a 64-bit counter",
+                String::from_utf8_lossy(&key)
+            ))
+        };
+        let add = |v: &Val, acc: &mut Option<Val>| -> Result<()> {
+            match acc {
+                None => *acc = Some(v.clone()),
+                Some(a) => a.add(v).ok_or_else(overflow)?,
+            }
+            Ok(())
+        };
+        if mem_key == Some(key.as_slice()) {
+            add(&mem.val(order[mi] as usize), &mut acc)?;
+            mi += 1;
+        }
+        let mut i = 0;
+        while i < runs.len() {
+            if runs[i].key == key {
+                add(&runs[i].val.clone(), &mut acc)?;
+                if !runs[i].advance().map_err(|e| io_read(&dir, e))? {
+                    runs.swap_remove(i);
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        let k =
+            std::str::from_utf8(&key).map_err(|_| io_read(&dir, std::io::ErrorKind::InvalidData.into()))?;
+        if let Some(v) = acc {
+            f(k, &v)?;
+        }
+    }
+    Ok(())
+}
+
+/// The number of distinct keys of map `id`, merged (one pass).
+pub fn count_merged(spill: Option<&Spill>, id: MapId, mem: MemMap) -> Result<u64> {
+    let mut n = 0u64;
+    for_each_merged(spill, id, mem, &mut |_, _| {
+        n += 1;
+        Ok(())
+    })?;
+    Ok(n)
+}
