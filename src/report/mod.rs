@@ -24,6 +24,8 @@ mod document;
 pub mod json;
 mod jsonl;
 pub mod reader;
+#[doc(hidden)]
+pub mod stages;
 pub mod tally;
 
 use std::collections::BTreeMap;
