@@ -35,6 +35,11 @@ fn main() {
     println!("| stage | ns/byte | MB/s | what |\n|---|---:|---:|---|");
     for s in &st {
         let ns = s.seconds * 1e9 / bytes as f64;
-        println!("| {} | {ns:.2} | {:.0} | {} |", s.name, bytes as f64 / s.seconds / 1e6, s.note);
+        println!(
+            "| {} | {ns:.2} | {:.0} | {} |",
+            s.name,
+            bytes as f64 / s.seconds / 1e6,
+            s.note
+        );
     }
 }

@@ -1,19 +1,43 @@
 //! The per-stage cost of a report, for `examples/report_stages.rs` (issue 8's "measure
 //! first"): each stage of the pipeline timed on its own, on one thread, over the same
-//! input, so the per-byte figures add up to what one core spends. Not part of the API.
+//! input, so the per-byte figures add up to what one core spends (thread CPU time, so a
+//! busy machine inflates them less than wall time would). The replaced paths are timed
+//! too ("before" rows), in the same run. Not part of the API.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::time::Instant;
 
 use super::config::Config;
 use super::document::Processor;
 use super::jsonl::json_text_field;
+use super::jsonl::slow_text_field;
 use super::tally::{Pos, Tally};
 use crate::error::{Error, ErrorKind, Result};
 use crate::shared::pyint::PyInt;
-use crate::text::{for_each_email, for_each_kv, utf8, Aggregate, PyClasses};
+use crate::text::{
+    for_each_email, for_each_email_regex, for_each_kv, for_each_kv_states, utf8, Aggregate, PyClasses,
+};
+
+/// This thread's CPU time: on a machine shared with other jobs, wall time would count the
+/// time other processes had the core.
+#[derive(Clone, Copy)]
+struct Instant(f64);
+
+impl Instant {
+    fn now() -> Instant {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID always exists on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        Instant(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+    }
+    fn elapsed(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64((Instant::now().0 - self.0).max(0.0))
+    }
+}
 
 /// One timed stage: its name, seconds, and a note on what it covers.
 pub struct Stage {
@@ -37,11 +61,13 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
             note,
         })
     };
-    // Reading: the file into memory in 2 MiB reads (page cache warm after the first run).
+    // Reading: the file into memory (page cache warm after the first run).
     let t = Instant::now();
     let mut raw = Vec::new();
-    File::open(path).and_then(|mut f| f.read_to_end(&mut raw)).map_err(io)?;
-    add("read", t, "read(2) of the file into memory");
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut raw))
+        .map_err(io)?;
+    add("read", t, "read(2) of the file into memory (CPU time)");
     let data = if raw.starts_with(&[0x1f, 0x8b]) {
         let t = Instant::now();
         let mut out = Vec::new();
@@ -75,8 +101,16 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
             let (plain, esc): (Vec<&[u8]>, Vec<&[u8]>) =
                 lines.iter().partition(|l| memchr::memchr(b'\\', l).is_none());
             for (name, set, note) in [
-                ("JSON field, lines without '\\'", &plain, "parse + validate, text borrowed"),
-                ("JSON field, lines with '\\'", &esc, "parse + validate + unescape into a String"),
+                (
+                    "JSON field, lines without '\\'",
+                    &plain,
+                    "parse + validate, text borrowed",
+                ),
+                (
+                    "JSON field, lines with '\\'",
+                    &esc,
+                    "parse + validate + unescape into a String",
+                ),
             ] {
                 let t = Instant::now();
                 for l in set.iter() {
@@ -86,6 +120,17 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
                 }
                 add(name, t, note);
             }
+            let t = Instant::now();
+            let mut ok = 0usize;
+            for l in &lines {
+                ok += slow_text_field(l, field).is_ok() as usize;
+            }
+            std::hint::black_box(ok);
+            add(
+                "(before: JSON field with serde_json only, all lines)",
+                t,
+                "the previous path, for comparison",
+            );
             // What validating the extracted texts again would cost (serde_json has already
             // validated them while parsing): the share of UTF-8 validation in the above.
             let t = Instant::now();
@@ -94,7 +139,11 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
                 ok += utf8(s.as_bytes()).is_ok() as usize;
             }
             std::hint::black_box(ok);
-            add("UTF-8 validation (of the texts)", t, "simdutf8; inside the JSON stages above already");
+            add(
+                "UTF-8 validation (of the texts)",
+                t,
+                "simdutf8; inside the JSON stages above already",
+            );
         }
         None => {
             let t = Instant::now();
@@ -123,6 +172,24 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
         }
         std::hint::black_box(pairs);
         add("kv", t, "(\\w+)\\s+(\\d+) scan + int() + per-document sums");
+        let t = Instant::now();
+        let mut pairs = 0u64;
+        for s in &texts {
+            agg.clear();
+            let _ = for_each_kv_states(&cls, s, |k, d| {
+                if let Ok(v) = PyInt::from_digits(d, cfg.max_digits) {
+                    agg.add(k, v);
+                }
+                pairs += 1;
+                Ok(())
+            });
+        }
+        std::hint::black_box(pairs);
+        add(
+            "(before: kv with the state machine)",
+            t,
+            "the previous scanner, for comparison",
+        );
     }
     if cfg.emails {
         let t = Instant::now();
@@ -131,7 +198,20 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
             for_each_email(s, |e| n += e.len());
         }
         std::hint::black_box(n);
-        add("emails", t, "memchr '@' + regex on texts holding one, lowercased");
+        add("emails", t, "memchr '@', pattern checked around it, lowercased");
+        let t = Instant::now();
+        let mut n = 0usize;
+        for s in &texts {
+            if memchr::memchr(b'@', s.as_bytes()).is_some() {
+                for_each_email_regex(s, |e| n += e.len());
+            }
+        }
+        std::hint::black_box(n);
+        add(
+            "(before: emails with the regex)",
+            t,
+            "the previous path, for comparison",
+        );
     }
     drop(texts);
     // The whole per-document path (everything above from the line on, plus tallying), in
@@ -141,7 +221,14 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
     let t = Instant::now();
     let (mut t_chunk, mut out, mut size) = (Tally::new(cfg), Vec::new(), 0usize);
     for (i, l) in lines.iter().enumerate() {
-        p.line(&mut t_chunk, &mut out, "<stages>", Pos::Index(i as u64), l, l.len() as u64 + 1);
+        p.line(
+            &mut t_chunk,
+            &mut out,
+            "<stages>",
+            Pos::Index(i as u64),
+            l,
+            l.len() as u64 + 1,
+        );
         size += l.len() + 1;
         if size >= 2 << 20 {
             chunks.push(std::mem::replace(&mut t_chunk, Tally::new(cfg)));
@@ -167,7 +254,14 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
     let mut t_all = Tally::new(cfg);
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        p.line(&mut t_all, &mut out, "<stages>", Pos::Index(i as u64), l, l.len() as u64 + 1);
+        p.line(
+            &mut t_all,
+            &mut out,
+            "<stages>",
+            Pos::Index(i as u64),
+            l,
+            l.len() as u64 + 1,
+        );
         if out.len() > 1 << 20 {
             out.clear();
         }
