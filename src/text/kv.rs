@@ -465,24 +465,26 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let collect = |f: &dyn Fn(&mut dyn FnMut(&str, &str) -> Result<()>) -> Result<()>| {
+        fn run(fast: bool, cls: &PyClasses, t: &str) -> Vec<(String, String)> {
             let mut v = Vec::new();
-            f(&mut |k, d| {
+            let push = |k: &str, d: &str| {
                 v.push((k.to_string(), d.to_string()));
                 Ok(())
-            })
-            .unwrap();
+            };
+            if fast {
+                for_each_kv(cls, t, push).unwrap();
+            } else {
+                for_each_kv_states(cls, t, push).unwrap();
+            }
             v
-        };
+        }
         let cls = PyClasses::new();
         for _ in 0..100_000 {
             let len = (next() % 40) as usize;
             let t: String = (0..len)
                 .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
                 .collect();
-            let fast = collect(&|e| for_each_kv(&cls, &t, |k, d| e(k, d)));
-            let slow = collect(&|e| for_each_kv_states(&cls, &t, |k, d| e(k, d)));
-            assert_eq!(fast, slow, "text {t:?}");
+            assert_eq!(run(true, &cls, &t), run(false, &cls, &t), "text {t:?}");
         }
         // Long runs: digits and words across many 8-byte words.
         for t in [
@@ -490,9 +492,7 @@ mod tests {
             format!("{}价 ٣{}", "中".repeat(300), "x 5 ".repeat(300)),
             "9 ".repeat(2000),
         ] {
-            let fast = collect(&|e| for_each_kv(&cls, &t, |k, d| e(k, d)));
-            let slow = collect(&|e| for_each_kv_states(&cls, &t, |k, d| e(k, d)));
-            assert_eq!(fast, slow);
+            assert_eq!(run(true, &cls, &t), run(false, &cls, &t));
         }
     }
 
