@@ -1012,6 +1012,19 @@ enum FkStatus fk_report_set_per_doc(struct FkReport *report, const uint8_t *path
 enum FkStatus fk_report_feed_texts(struct FkReport *report, const struct FkTexts *texts);
 
 /**
+ * Count `n` null values (rows of an Arrow or Parquet column with no text) as invalid
+ * documents, reason "null value (no text)", numbered as the next `n` texts (they take
+ * their place among the texts fed, so later invalid samples keep the caller's row index).
+ * With per-document output each is an `{"invalid": ...}` line. Errors: `NULL_POINTER`,
+ * `IO` (writing the per-document output).
+ *
+ * # Safety
+ * None beyond the type system: `report` may be any pointer value (NULL is an error, a freed
+ * or foreign one is FK_STATUS_INVALID_HANDLE).
+ */
+enum FkStatus fk_report_feed_nulls(struct FkReport *report, uint64_t n);
+
+/**
  * Feed the file at `path` (`path_len` bytes, not NUL-terminated), one document per line
  * ('\n'; a '\r' before it is dropped), gzip-decompressed when it starts with the gzip
  * magic bytes. `progress` may be NULL. Errors: `IO` (cannot open/read, naming the file

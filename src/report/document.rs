@@ -96,6 +96,12 @@ impl<'c> Processor<'c> {
         self.invalid(t, out, source, Pos::Offset(offset), reason, head);
     }
 
+    /// A null value (a row of an Arrow/Parquet column without text): an invalid document.
+    pub fn null(&self, t: &mut Tally, out: &mut Vec<u8>, source: &str, pos: Pos) {
+        t.lines += 1;
+        self.invalid(t, out, source, pos, "null value (no text)".to_string(), b"");
+    }
+
     fn invalid(&self, t: &mut Tally, out: &mut Vec<u8>, source: &str, pos: Pos, reason: String, line: &[u8]) {
         if self.per_doc {
             out.extend_from_slice(b"{\"invalid\":");
@@ -143,7 +149,11 @@ impl<'c> Processor<'c> {
             line.open(b'{');
             for (k, v) in &r.kv.entries {
                 line.key(k);
-                line.raw(v.to_decimal().as_bytes());
+                match v {
+                    // No String for the common case: written straight into the line.
+                    PyInt::Small(n) => line.number_i64(*n),
+                    big => line.raw(big.to_decimal().as_bytes()),
+                }
             }
             line.close(b'}');
         }
@@ -262,6 +272,14 @@ impl<'o> DocLine<'o> {
         }
         self.comma = true;
     }
+    fn number_i64(&mut self, n: i64) {
+        self.sep();
+        if let Some(o) = &mut self.out {
+            // Writing into a Vec cannot fail.
+            let _ = write!(o, "{n}");
+        }
+        self.comma = true;
+    }
     fn number(&mut self, n: u64) {
         self.sep();
         if let Some(o) = &mut self.out {
@@ -278,8 +296,17 @@ impl<'o> DocLine<'o> {
     }
 }
 
-/// Append `s` as a JSON string.
+/// Append `s` as a JSON string, exactly as serde_json writes it.
 fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Most strings (keys, emails, matches) need no escape: copied whole. serde_json
+    // escapes exactly '"', '\\' and the control bytes below 0x20.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
@@ -341,6 +368,23 @@ mod tests {
         assert_eq!(with.patterns[2].counts["xx"], 1);
         assert_eq!(with.patterns[1].total, 24);
         assert_eq!(with.emails_total, 1);
+    }
+
+    #[test]
+    fn json_str_equals_serde_json() {
+        for s in [
+            "",
+            "plain",
+            "价格😀",
+            "q\"b\\s",
+            "\u{1}\n\t\u{1f}",
+            "\u{7f}\u{2028}",
+            "a\u{0}",
+        ] {
+            let mut out = Vec::new();
+            json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
     }
 
     #[test]

@@ -53,7 +53,8 @@ def add_report_command(sub: Any) -> None:
         "report",
         help="stream files through the extractors into a JSON report",
         description="Run the extractors over every line of every FILE (one document per line, or JSON lines "
-        "with --jsonl-field; gzip is detected by its magic bytes) and write a JSON report.",
+        "with --jsonl-field; gzip is detected by its magic bytes; Parquet and Arrow IPC files one document "
+        "per row of --column) and write a JSON report.",
     )
     p.add_argument(
         "files",
@@ -63,6 +64,12 @@ def add_report_command(sub: Any) -> None:
         "(*, ?, [...], ** for subdirectories) is expanded, in sorted order, for shells that do not",
     )
     p.add_argument("--jsonl-field", metavar="NAME", help="read JSON lines; the document is this string field")
+    p.add_argument(
+        "--column",
+        metavar="NAME",
+        help="Parquet / Arrow IPC inputs (detected by their magic bytes; needs pyarrow): one document per "
+        "row of this string column (default: the only string column); a null row is an invalid document",
+    )
     p.add_argument("--top", type=int, default=20, metavar="N", help="entries in each top list (default 20)")
     p.add_argument(
         "-o",
@@ -187,6 +194,7 @@ def run_report(args: argparse.Namespace) -> int:
             extractors=extractors,
             patterns=patterns,
             text_field=args.jsonl_field,
+            column=args.column,
             top=args.top,
             totals=args.totals,
             progress=args.progress,

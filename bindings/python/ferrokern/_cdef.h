@@ -333,6 +333,8 @@ enum FkStatus fk_report_set_per_doc(struct FkReport *report, const uint8_t *path
 
 enum FkStatus fk_report_feed_texts(struct FkReport *report, const struct FkTexts *texts);
 
+enum FkStatus fk_report_feed_nulls(struct FkReport *report, uint64_t n);
+
 enum FkStatus fk_report_feed_file(struct FkReport *report,
                                   const uint8_t *path,
                                   size_t path_len,

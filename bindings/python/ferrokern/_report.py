@@ -31,7 +31,7 @@ from typing import Any, Callable, Protocol, Union, cast
 from ._native import DataError, Handle, check, ffi, lib
 from ._text import Pattern, Texts, _Batch, _batches, _big_int, _max_digits
 
-__all__ = ["report", "Report"]
+__all__ = ["report", "Report", "table_format"]
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
@@ -127,6 +127,8 @@ class Report(Mapping[str, Any]):
     of RSS; 0: no limit; never changes results), `spill_dir` (None: ``$TMPDIR``, else /tmp).
     """
 
+    _text_field: str | None = None
+
     def __init__(
         self,
         *,
@@ -182,6 +184,7 @@ class Report(Mapping[str, Any]):
             cfg.spill_dir = ffi.from_buffer(spill)
             cfg.spill_dir_len = len(spill)
         field = None
+        self._text_field = text_field
         if text_field is not None:
             if not isinstance(text_field, str):
                 raise TypeError(f"text_field must be str or None, not {type(text_field).__name__}")
@@ -370,6 +373,55 @@ class Report(Mapping[str, Any]):
         if tail:  # a last line without "\n"
             self._feed_lines(tail)
         return self
+
+    def feed_table(
+        self,
+        path: PathLike,
+        column: str | None = None,
+        progress: Callable[[int, int], Any] | None = None,
+    ) -> Report:
+        """Feed one string column of a Parquet file or an Arrow IPC file or stream
+        (recognised by their magic bytes, see `table_format`), one document per row. The
+        file is read in record batches through pyarrow (Parquet row group by row group),
+        so memory stays bounded by a batch, and each batch's text buffers go to the library
+        without a copy; a null row is an invalid document ("null value (no text)", named by
+        its row index among the texts fed). `column`: the column's name; None takes the
+        only string column (an error if there are several). The report must read plain
+        documents (no `text_field`): the column holds the text itself. `progress(rows_done,
+        rows_total)` is called after each batch (total 0 when not known, for a stream).
+        Needs pyarrow (``pip install pyarrow``)."""
+        if self._text_field is not None:
+            raise ValueError(
+                "feed_table needs a report without text_field (the column holds the documents "
+                "themselves); name the column with column="
+            )
+        fmt = table_format(path)
+        if fmt is None:
+            raise ValueError(f"{os.fsdecode(os.fspath(path))!r} is neither Parquet nor Arrow IPC")
+        self._cache = None
+        for batch, done, total in _table_batches(path, fmt, column):
+            self._feed_column(batch)
+            if progress is not None:
+                progress(done, total)
+        return self
+
+    def _feed_column(self, arr: Any) -> None:
+        """Feed an Arrow string array: runs of non-null rows zero copy, runs of nulls as
+        invalid documents."""
+        if arr.null_count == 0:
+            self.feed_texts(arr)
+            return
+        valid = arr.is_valid().to_pylist()
+        i, n = 0, len(arr)
+        while i < n:
+            j = i
+            while j < n and valid[j] == valid[i]:
+                j += 1
+            if valid[i]:
+                self.feed_texts(arr.slice(i, j - i))
+            else:
+                check(self._h.call(lib.fk_report_feed_nulls, j - i))
+            i = j
 
     def _feed_lines(self, data: bytes) -> None:
         """Feed the "\\n"-separated lines of `data` (one document each)."""
@@ -564,6 +616,83 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+_PARQUET_MAGIC = b"PAR1"
+_ARROW_FILE_MAGIC = b"ARROW1"
+_ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
+
+
+def table_format(path: object) -> str | None:
+    """``"parquet"``, ``"arrow-file"`` or ``"arrow-stream"`` when `path` is a file that
+    starts with that format's magic bytes (whatever its name, as gzip is recognised),
+    else None (also for a stream or a file that cannot be read: the feed reports that)."""
+    if _is_stream(path):
+        return None
+    try:
+        with open(cast(PathLike, path), "rb") as f:
+            head = f.read(6)
+    except (OSError, TypeError, ValueError):
+        return None
+    if head[:4] == _PARQUET_MAGIC:
+        return "parquet"
+    if head == _ARROW_FILE_MAGIC:
+        return "arrow-file"
+    if head[:4] == _ARROW_STREAM_MAGIC:
+        return "arrow-stream"
+    return None
+
+
+def _string_column(schema: Any, column: str | None, name: str) -> str:
+    import importlib
+
+    pa: Any = importlib.import_module("pyarrow")  # untyped
+
+    def is_text(t: Any) -> bool:
+        return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
+
+    if column is None:
+        texts = [f.name for f in schema if is_text(f.type)]
+        if len(texts) != 1:
+            raise ValueError(f"{name}: name the text column (column= / --column): string columns are {texts}")
+        return str(texts[0])
+    if column not in schema.names:
+        raise ValueError(f"{name}: no column {column!r}; columns are {schema.names}")
+    t = schema.field(column).type
+    if not is_text(t):
+        raise TypeError(f"{name}: column {column!r} is {t}, not a string column")
+    return column
+
+
+def _table_batches(path: PathLike, fmt: str, column: str | None) -> Iterator[tuple[Any, int, int]]:
+    """(string array, rows done, rows total) per record batch of one column."""
+    import importlib
+
+    try:
+        pa: Any = importlib.import_module("pyarrow")  # untyped, like the Arrow input of _text
+        ipc: Any = importlib.import_module("pyarrow.ipc")
+        pq: Any = importlib.import_module("pyarrow.parquet")
+    except ImportError as e:
+        raise ImportError("reading Parquet or Arrow files needs pyarrow: pip install pyarrow") from e
+    name = os.fsdecode(os.fspath(path))
+    done = 0
+    if fmt == "parquet":
+        pf = pq.ParquetFile(path)
+        col = _string_column(pf.schema_arrow, column, name)
+        total = pf.metadata.num_rows
+        batches: Iterable[Any] = pf.iter_batches(columns=[col])
+    elif fmt == "arrow-file":
+        f = ipc.open_file(pa.memory_map(os.fsdecode(os.fspath(path))))
+        col = _string_column(f.schema, column, name)
+        batches, total = (f.get_batch(i) for i in range(f.num_record_batches)), 0
+    else:
+        s = ipc.open_stream(pa.memory_map(os.fsdecode(os.fspath(path))))
+        col = _string_column(s.schema, column, name)
+        batches, total = s, 0
+    for b in batches:
+        arr = b.column(col)
+        done += len(arr)
+        yield arr, done, total
+
+
 def _size(path: PathLike) -> int:
     try:
         return os.path.getsize(path)
@@ -633,8 +762,13 @@ def report(
     chunk_size: int = 0,
     memory_budget: int | None = None,
     spill_dir: PathLike | None = None,
+    column: str | None = None,
 ) -> Report:
     """Run the extractors over every line of every input (in order) and return the `Report`.
+
+    Parquet and Arrow IPC inputs (recognised by their magic bytes) are read with
+    `Report.feed_table`: one document per row of the string column `column` (default:
+    `text_field` if given, else the only string column); then every input must be one.
 
     `paths`: file paths, or binary streams (``sys.stdin.buffer``, a pipe, ...) read with
     `Report.feed_stream`. `progress`: None (default) shows progress on stderr when it is a
@@ -645,6 +779,15 @@ def report(
     `per_doc` is one of the inputs."""
     sources = _as_paths(paths)
     check_outputs(sources, [per_doc])
+    tables = [table_format(p) is not None for p in sources]
+    if any(tables):
+        if not all(tables):
+            raise ValueError(
+                "Parquet/Arrow inputs cannot be mixed with line files in one report (a table's "
+                "column holds documents, a line file's lines do); run them as two reports and merge"
+            )
+        column = column if column is not None else text_field
+        text_field = None
     r = Report(
         extractors=extractors,
         patterns=patterns,
@@ -665,6 +808,9 @@ def report(
                 if _is_stream(p):
                     r.feed_stream(cast(ReadableBinary, p), progress=bar.for_source(), name=_stream_name(p))
                     bar.source_done(None)
+                elif any(tables):
+                    r.feed_table(cast(PathLike, p), column)
+                    bar.source_done(_size(cast(PathLike, p)))
                 else:
                     path = cast(PathLike, p)
                     r.feed_file(path, progress=bar.for_source())

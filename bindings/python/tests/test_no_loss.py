@@ -244,3 +244,42 @@ def test_fork_while_another_thread_creates_and_frees_handles():
     finally:
         stop.set()
         t.join()
+
+
+_FEED_UNTIL_FULL = """
+import ferrokern as fk, json, os, sys
+path = sys.argv[1]
+r = fk.Report()
+r.set_per_doc(path)
+texts = [f"key{i} {i} u{i}@x{i}.org" for i in range(2000)]
+r.feed_texts(texts[:10])            # fits in the 4 KiB limit
+try:
+    r.feed_texts(texts)             # the per-doc lines no longer fit
+except OSError as e:
+    d = json.loads(r.to_json())
+    print(json.dumps({"error": str(e), "complete": d["complete"], "errors": d["errors"]}))
+else:
+    print(json.dumps({"error": None}))
+r.close()
+"""
+
+
+def test_per_doc_write_error_fails_the_feed_that_caused_it(tmp_path):
+    # Issue 12 item 5: a full disk under the per-document output must fail the feed call
+    # (OSError from fk_report_feed_texts' IO status) and make the report incomplete at
+    # once, not only when the output is closed; no partial file is left at the path.
+    pd = tmp_path / "d.jsonl"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    p = subprocess.run(
+        [sys.executable, "-c", _FEED_UNTIL_FULL, str(pd)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        preexec_fn=_small_files,
+    )
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    assert got["error"] and "per-document output" in got["error"], got
+    assert got["complete"] is False and "per-document output" in got["errors"][0]
+    assert list(tmp_path.iterdir()) == []
