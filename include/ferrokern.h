@@ -334,6 +334,14 @@ typedef struct FkColorImage {
 } FkColorImage;
 
 /**
+ * Called on the feeding thread after each chunk of a file is merged (never per document)
+ * with the bytes of the file (of the range, for a byte range; compressed bytes for gzip)
+ * done so far and the total. Return 0 to go on, anything else to cancel the feed
+ * (`FK_STATUS_CANCELLED`). It must not call any `fk_report_` function on the same report.
+ */
+typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
+
+/**
  * How a report reads and what it extracts. Fill it with `fk_report_config_default`, then
  * change what you need. Borrowed for the duration of `fk_report_new` only.
  */
@@ -397,14 +405,6 @@ typedef struct FkTexts {
    */
   uint64_t first_index;
 } FkTexts;
-
-/**
- * Called on the feeding thread after each chunk of a file is merged (never per document)
- * with the bytes of the file (of the range, for a byte range; compressed bytes for gzip)
- * done so far and the total. Return 0 to go on, anything else to cancel the feed
- * (`FK_STATUS_CANCELLED`). It must not call any `fk_report_` function on the same report.
- */
-typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
 
 /**
  * Read-only view of an `FkMatches`, valid until `fk_matches_free`.
@@ -630,6 +630,25 @@ enum FkStatus fk_edges_cval(const struct FkColorImage *src,
 enum FkStatus fk_sum_f64(const void *data, size_t n, ptrdiff_t stride, double *out);
 
 /**
+ * `fk_sum_f64`, cancellable: while the sum runs, `progress(user_data, values_done, n)` is
+ * called on the calling thread about every 50 ms (never for sums that finish sooner, and
+ * not at all when `progress` is NULL). A nonzero return cancels the sum: the workers stop
+ * within one task of 65536 values and the call returns `FK_STATUS_CANCELLED` without
+ * writing `*out`. Python uses this to stop on SIGINT. Errors as for `fk_sum_f64`, and
+ * `CANCELLED`.
+ *
+ * # Safety
+ * As for `fk_sum_f64`; `progress`, when not NULL, must be safe to call with `user_data`
+ * during the call.
+ */
+enum FkStatus fk_sum_f64_progress(const void *data,
+                                  size_t n,
+                                  ptrdiff_t stride,
+                                  FkProgressFn progress,
+                                  void *user_data,
+                                  double *out);
+
+/**
  * numpy.polyval: `out[i] = (…((0·x + c[0])·x + c[1])·x + …) + c[n_coeffs-1]` for `x[i]`,
  * coefficients highest degree first, without fused multiply-adds (bit for bit what numpy
  * computes; `n_coeffs` = 0 gives zeros). `x` has `n` doubles at byte stride `x_stride`,
@@ -662,6 +681,23 @@ enum FkStatus fk_polyval_f64(const double *coeffs,
  * the caller guarantees: `out` must be NULL or valid for writing one `u64`.
  */
 enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
+
+/**
+ * `fk_count_primes`, cancellable: while the sieve runs, `progress(user_data,
+ * segments_done, segments)` is called on the calling thread about every 50 ms (not at all
+ * when `progress` is NULL). A nonzero return cancels the count: every worker stops at its
+ * next segment (well under a millisecond) and the call returns `FK_STATUS_CANCELLED`
+ * without writing `*out`. Python uses this to stop on SIGINT. Errors as for
+ * `fk_count_primes`, and `CANCELLED`.
+ *
+ * # Safety
+ * As for `fk_count_primes`; `progress`, when not NULL, must be safe to call with
+ * `user_data` during the call.
+ */
+enum FkStatus fk_count_primes_progress(uint64_t limit,
+                                       FkProgressFn progress,
+                                       void *user_data,
+                                       uint64_t *out);
 
 /**
  * Fill `*out` with the defaults: both built-in extractors, top 20, no kv totals, plain

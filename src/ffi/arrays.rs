@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use ndarray::{ArrayViewMut, Ix1, Ix2, Ix3};
 
+use super::report::{callback, FkProgressFn};
 use super::strided::{check_distinct, dim, dim_mut, layout, make_view, make_view_mut, Layout};
 use super::{check_no_overlap, guard, out_arg, ref_arg, slice_arg, span, FkStatus};
 use crate::error::{Error, ErrorKind, Result};
@@ -456,6 +457,29 @@ pub unsafe extern "C" fn fk_edges_cval(
 /// < `n`; `out` must be NULL or valid for writing one `f64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_sum_f64(data: *const c_void, n: usize, stride: isize, out: *mut f64) -> FkStatus {
+    // SAFETY: forwarded contract (the same as this export's); no callback.
+    unsafe { fk_sum_f64_progress(data, n, stride, None, std::ptr::null_mut(), out) }
+}
+
+/// `fk_sum_f64`, cancellable: while the sum runs, `progress(user_data, values_done, n)` is
+/// called on the calling thread about every 50 ms (never for sums that finish sooner, and
+/// not at all when `progress` is NULL). A nonzero return cancels the sum: the workers stop
+/// within one task of 65536 values and the call returns `FK_STATUS_CANCELLED` without
+/// writing `*out`. Python uses this to stop on SIGINT. Errors as for `fk_sum_f64`, and
+/// `CANCELLED`.
+///
+/// # Safety
+/// As for `fk_sum_f64`; `progress`, when not NULL, must be safe to call with `user_data`
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sum_f64_progress(
+    data: *const c_void,
+    n: usize,
+    stride: isize,
+    progress: FkProgressFn,
+    user_data: *mut c_void,
+    out: *mut f64,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         if n == 0 {
@@ -471,7 +495,9 @@ pub unsafe extern "C" fn fk_sum_f64(data: *const c_void, n: usize, stride: isize
             return Err(Error::invalid("data: the byte range overflows the address space").into());
         }
         let bytes = std::slice::from_raw_parts(lo as *const u8, len);
-        *out = numeric::sum_bytes(bytes, data as usize - lo, n, stride)?;
+        let mut cb = callback(progress, user_data);
+        let poll = progress.map(|_| &mut cb as &mut dyn FnMut(u64, u64) -> bool);
+        *out = numeric::sum_bytes_polled(bytes, data as usize - lo, n, stride, poll)?;
         Ok(())
     })
 }
@@ -537,9 +563,32 @@ pub unsafe extern "C" fn fk_polyval_f64(
 /// the caller guarantees: `out` must be NULL or valid for writing one `u64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_count_primes(limit: u64, out: *mut u64) -> FkStatus {
+    // SAFETY: forwarded contract (the same as this export's); no callback.
+    unsafe { fk_count_primes_progress(limit, None, std::ptr::null_mut(), out) }
+}
+
+/// `fk_count_primes`, cancellable: while the sieve runs, `progress(user_data,
+/// segments_done, segments)` is called on the calling thread about every 50 ms (not at all
+/// when `progress` is NULL). A nonzero return cancels the count: every worker stops at its
+/// next segment (well under a millisecond) and the call returns `FK_STATUS_CANCELLED`
+/// without writing `*out`. Python uses this to stop on SIGINT. Errors as for
+/// `fk_count_primes`, and `CANCELLED`.
+///
+/// # Safety
+/// As for `fk_count_primes`; `progress`, when not NULL, must be safe to call with
+/// `user_data` during the call.
+#[no_mangle]
+pub unsafe extern "C" fn fk_count_primes_progress(
+    limit: u64,
+    progress: FkProgressFn,
+    user_data: *mut c_void,
+    out: *mut u64,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
-        *out = numeric::count_primes(limit)?;
+        let mut cb = callback(progress, user_data);
+        let poll = progress.map(|_| &mut cb as &mut dyn FnMut(u64, u64) -> bool);
+        *out = numeric::count_primes_polled(limit, poll)?;
         Ok(())
     })
 }

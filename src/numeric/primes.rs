@@ -13,6 +13,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::parallel::Stop;
 
 /// cbindgen:ignore
 /// Largest accepted limit. A sieve to 10¹² takes minutes on a laptop; ten times that is
@@ -125,7 +126,27 @@ fn popcount(bytes: &[u8]) -> u64 {
 
 /// Sieve the odd numbers with bit indices [lo, hi) (lo a multiple of 8) segment by segment
 /// and count those left.
-fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8]) -> u64 {
+fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8], stop: &Stop) -> u64 {
+    let mut count = 0;
+    sieve_range(lo, hi, seg_bytes, primes, pattern, stop, |_, seg| {
+        count += popcount(seg)
+    });
+    count
+}
+
+/// Sieve the odd numbers with bit indices [lo, hi) (lo a multiple of 8) segment by segment,
+/// calling `visit(first_bit_index, segment)` with each sieved segment (bits past `hi`
+/// cleared); stops early (without visiting the rest) once `stop` is raised.
+#[allow(clippy::too_many_arguments)]
+fn sieve_range(
+    lo: u64,
+    hi: u64,
+    seg_bytes: usize,
+    primes: &[u64],
+    pattern: &[u8],
+    stop: &Stop,
+    mut visit: impl FnMut(u64, &[u8]),
+) {
     // Index of the first odd multiple of p at or after `lo`, not below p² (smaller multiples
     // have a smaller prime factor, which crosses them off).
     let mut next: Vec<u64> = primes
@@ -141,9 +162,11 @@ fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8
         })
         .collect();
     let mut seg = vec![0u8; seg_bytes];
-    let mut count = 0;
     let mut s_lo = lo;
     while s_lo < hi {
+        if stop.stopped() {
+            return; // the call fails as cancelled; the partial result is discarded
+        }
         let s_hi = (s_lo + 8 * seg_bytes as u64).min(hi);
         let nbits = (s_hi - s_lo) as usize;
         let seg = &mut seg[..nbits.div_ceil(8)];
@@ -169,14 +192,22 @@ fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8
             let last = seg.len() - 1;
             seg[last] &= (1u8 << (nbits % 8)) - 1;
         }
-        count += popcount(seg);
+        visit(s_lo, seg);
+        stop.advance(1);
         s_lo = s_hi;
     }
-    count
 }
 
 /// The number of primes p < `limit` (π(limit − 1)); `limit` ≤ [`MAX_PRIME_LIMIT`].
 pub fn count_primes(limit: u64) -> Result<u64> {
+    count_primes_polled(limit, None)
+}
+
+/// [`count_primes`], calling `poll(segments_done, segments)` on the calling thread at a
+/// bounded interval (see [`crate::parallel::run_polled`]); when `poll` returns false every
+/// task stops at its next segment (well under a millisecond) and the result is
+/// `ErrorKind::Cancelled`.
+pub fn count_primes_polled(limit: u64, poll: Option<&mut dyn FnMut(u64, u64) -> bool>) -> Result<u64> {
     if limit > MAX_PRIME_LIMIT {
         return Err(Error::invalid(format!(
             "count_primes: limit {limit} is above the maximum {MAX_PRIME_LIMIT} (10^13)"
@@ -197,16 +228,18 @@ pub fn count_primes(limit: u64) -> Result<u64> {
     let seg_bits = 8 * seg_bytes as u64;
     let n_segs = bits.div_ceil(seg_bits);
     let tasks = n_segs.min(crate::parallel::threads() as u64 * 8).max(1);
-    let sieved = crate::parallel::run(|| {
-        (0..tasks)
-            .into_par_iter()
-            .map(|t| {
-                let lo = n_segs * t / tasks * seg_bits;
-                let hi = (n_segs * (t + 1) / tasks * seg_bits).min(bits);
-                count_range(lo, hi, seg_bytes, &primes, &pattern)
-            })
-            .sum::<u64>()
-    })?;
+    let sieved = crate::parallel::run_polled(n_segs, poll, |stop| {
+        crate::parallel::run(|| {
+            (0..tasks)
+                .into_par_iter()
+                .map(|t| {
+                    let lo = n_segs * t / tasks * seg_bits;
+                    let hi = (n_segs * (t + 1) / tasks * seg_bits).min(bits);
+                    count_range(lo, hi, seg_bytes, &primes, &pattern, stop)
+                })
+                .sum::<u64>()
+        })
+    })??;
     let presieved = PRESIEVE.iter().filter(|&&p| p < limit).count() as u64;
     Ok(1 + presieved + sieved)
 }

@@ -110,6 +110,8 @@ typedef struct FkColorImage {
   ptrdiff_t channel_stride;
 } FkColorImage;
 
+typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
+
 typedef struct FkReportConfig {
   uint32_t extractors;
   uint32_t options;
@@ -129,8 +131,6 @@ typedef struct FkTexts {
   uint32_t offset_kind;
   uint64_t first_index;
 } FkTexts;
-
-typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
 
 typedef struct FkMatchesView {
   const uint8_t *data;
@@ -201,6 +201,13 @@ enum FkStatus fk_edges_cval(const struct FkColorImage *src,
 
 enum FkStatus fk_sum_f64(const void *data, size_t n, ptrdiff_t stride, double *out);
 
+enum FkStatus fk_sum_f64_progress(const void *data,
+                                  size_t n,
+                                  ptrdiff_t stride,
+                                  FkProgressFn progress,
+                                  void *user_data,
+                                  double *out);
+
 enum FkStatus fk_polyval_f64(const double *coeffs,
                              size_t n_coeffs,
                              const double *x,
@@ -210,6 +217,11 @@ enum FkStatus fk_polyval_f64(const double *coeffs,
                              ptrdiff_t out_stride);
 
 enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
+
+enum FkStatus fk_count_primes_progress(uint64_t limit,
+                                       FkProgressFn progress,
+                                       void *user_data,
+                                       uint64_t *out);
 
 enum FkStatus fk_report_config_default(struct FkReportConfig *out);
 

@@ -806,3 +806,56 @@ def test_count_primes_threads_and_errors():
         fk.count_primes(10.5)
     with pytest.raises(TypeError, match="integer"):
         fk.count_primes("100")
+
+
+# ---------------------------------------------------------------------------------------
+# SIGINT (issue 12 item 10)
+# ---------------------------------------------------------------------------------------
+
+#: Each call takes minutes (π(2·10¹¹)) or hours (10¹¹ reads of a broadcast value) unless
+#: SIGINT stops it; SIGINT comes from a timer thread after 0.5 s.
+_SIGINT_CALLS = {
+    "count_primes": "ferrokern.count_primes(2 * 10**11)",
+    "sum_broadcast": "ferrokern.sum(np.broadcast_to(np.float64(1.0), (10**11,)))",
+    "sum_broadcast_one_thread": (
+        "ferrokern.set_threads(1); ferrokern.sum(np.broadcast_to(np.float64(1.0), (10**11,)))"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SIGINT_CALLS))
+def test_sigint_interrupts_long_array_calls(name):
+    code = (
+        "import os, signal, sys, threading, time\n"
+        "import numpy as np, ferrokern\n"
+        "def fire():\n"
+        "    time.sleep(0.5)\n"
+        "    global t0\n"
+        "    t0 = time.monotonic()\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "threading.Thread(target=fire, daemon=True).start()\n"
+        "try:\n"
+        f"    {_SIGINT_CALLS[name]}\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted after', time.monotonic() - t0)\n"
+        "    sys.exit(0)\n"
+        "sys.exit('finished without KeyboardInterrupt')\n"
+    )
+    # On today's main the call runs on (minutes): the timeout fails the test. The bound is
+    # generous for a loaded CI machine; the kernels poll every 50 ms.
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+    )
+    assert out.returncode == 0, out.stderr
+    elapsed = float(out.stdout.split()[-1])
+    assert elapsed < 5.0, out.stdout
+
+
+def test_cancellable_paths_give_the_same_results():
+    # Above the thresholds the calls go through the progress entry points; nothing changes.
+    assert fk.count_primes(10**8) == 5761455
+    assert fk.count_primes(10**8 + 7) == 5761455  # 100000007 is prime: p < limit excludes it
+    assert fk.count_primes(10**8 + 8) == 5761456
+    x = np.broadcast_to(np.float64(0.1), (1 << 22,))
+    assert fk.sum(x) == math.fsum([0.1] * (1 << 22))
+    assert fk.sum(np.ones(1 << 22)) == float(1 << 22)
