@@ -97,6 +97,11 @@
 #define FK_MAX_PRIME_LIMIT 10000000000000
 
 /**
+ * Largest `hi - lo` `fk_primes` accepts (2^32 numbers: at most about 2·10^8 primes).
+ */
+#define FK_MAX_PRIMES_SPAN 4294967296
+
+/**
  * `FkReportConfig.extractors`: the built-in `extract_emails`.
  */
 #define FK_REPORT_EMAILS 1
@@ -698,6 +703,40 @@ enum FkStatus fk_count_primes_progress(uint64_t limit,
                                        FkProgressFn progress,
                                        void *user_data,
                                        uint64_t *out);
+
+/**
+ * An upper bound on the number of primes p with `lo` ≤ p < `hi` into `*out`: a capacity
+ * that is always enough for `fk_primes` (about twice the actual count for large ranges;
+ * 0 when `hi` ≤ `lo`). Errors: `NULL_POINTER`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `out` must be NULL or valid for writing one `u64`.
+ */
+enum FkStatus fk_primes_capacity(uint64_t lo, uint64_t hi, uint64_t *out);
+
+/**
+ * The primes p with `lo` ≤ p < `hi`, ascending, into `out[0..*n_out]` (`out` holds
+ * `capacity` values; `fk_primes_capacity` gives a capacity that always suffices).
+ * `progress` (or NULL) as for `fk_count_primes_progress`. Errors: `NULL_POINTER` (`out`
+ * with a nonzero capacity, or `n_out`), `INVALID_ARGUMENT` (`hi` above
+ * `FK_MAX_PRIME_LIMIT`, `hi - lo` above `FK_MAX_PRIMES_SPAN`, `capacity` smaller than the
+ * number of primes: the message gives it, `out` is then unspecified), `CANCELLED`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `out` must be NULL (with a zero capacity) or writable for
+ * `capacity` elements and not otherwise accessed during the call; `n_out` must be NULL or
+ * valid for writing one `size_t`; `progress`, when not NULL, must be safe to call with
+ * `user_data` during the call.
+ */
+enum FkStatus fk_primes(uint64_t lo,
+                        uint64_t hi,
+                        uint64_t *out,
+                        size_t capacity,
+                        size_t *n_out,
+                        FkProgressFn progress,
+                        void *user_data);
 
 /**
  * Fill `*out` with the defaults: both built-in extractors, top 20, no kv totals, plain

@@ -332,6 +332,32 @@ static void test_progress_variants(void) {
     CHECK_ERR(fk_sum_f64_progress(&one, 1, 8, poll_cb, &go, NULL), FK_STATUS_NULL_POINTER, "out");
 }
 
+/* fk_primes / fk_primes_capacity: the list, the bound, and every error. */
+static void test_primes_list(void) {
+    uint64_t cap = 0, out[64];
+    size_t n = 99;
+    CHECK_OK(fk_primes_capacity(0, 100, &cap));
+    CHECK(cap >= 25 && cap <= 64);
+    CHECK_OK(fk_primes(0, 100, out, (size_t)cap, &n, NULL, NULL));
+    CHECK(n == 25 && out[0] == 2 && out[5] == 13 && out[6] == 17 && out[24] == 97);
+    CHECK_OK(fk_primes(90, 98, out, 64, &n, NULL, NULL));
+    CHECK(n == 1 && out[0] == 97);
+    Poll go = {0, 0, 0, 0};
+    CHECK_OK(fk_primes(1000000000000ULL, 1000000000100ULL, out, 64, &n, poll_cb, &go));
+    CHECK(n == 4 && out[0] == 1000000000039ULL && out[3] == 1000000000091ULL);
+    CHECK_OK(fk_primes(10, 5, NULL, 0, &n, NULL, NULL));
+    CHECK(n == 0);
+    CHECK_ERR(fk_primes(0, 100, out, 24, &n, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "more primes");
+    CHECK_ERR(fk_primes(0, 100, NULL, 10, &n, NULL, NULL), FK_STATUS_NULL_POINTER, "out");
+    CHECK_ERR(fk_primes(0, 100, out, 64, NULL, NULL, NULL), FK_STATUS_NULL_POINTER, "n_out");
+    CHECK_ERR(fk_primes(0, FK_MAX_PRIME_LIMIT + 1, out, 64, &n, NULL, NULL), FK_STATUS_INVALID_ARGUMENT,
+              "above the maximum");
+    CHECK_ERR(fk_primes(0, FK_MAX_PRIMES_SPAN + 1, out, 64, &n, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "2^32");
+    CHECK_ERR(fk_primes(0, 100, (uint64_t *)((char *)out + 1), 8, &n, NULL, NULL), FK_STATUS_INVALID_ARGUMENT,
+              "aligned");
+    CHECK_ERR(fk_primes_capacity(0, 100, NULL), FK_STATUS_NULL_POINTER, "out");
+}
+
 static void test_count_primes(void) {
     uint64_t n = 0;
     CHECK_OK(fk_count_primes(10, &n));
@@ -352,5 +378,6 @@ int main(void) {
     test_polyval();
     test_count_primes();
     test_progress_variants();
+    test_primes_list();
     return finish("test_arrays");
 }

@@ -46,7 +46,7 @@ Border = Union[
 ]
 
 # `sum` is left out: `from ferrokern import *` must not shadow the builtin (ferrokern.sum by name).
-__all__ = ["sobel", "grayscale", "edges", "polyval", "count_primes"]
+__all__ = ["sobel", "grayscale", "edges", "polyval", "count_primes", "primes"]
 
 _BORDERS: dict[str, int] = {
     "zero": lib.FK_BORDER_ZERO,
@@ -577,3 +577,31 @@ def count_primes(limit: SupportsIndex | float) -> int:
         _interrupted.exc = None
         _check_polled(lib.fk_count_primes_progress(n, _POLL, ffi.NULL, res))
     return int(res[0])
+
+
+def primes(lo: SupportsIndex, hi: SupportsIndex) -> NDArray[np.uint64]:
+    """The primes p with ``lo <= p < hi``, ascending, as a numpy uint64 array (the same
+    sieve as ``count_primes``, so ``len(primes(0, n)) == count_primes(n)``). ``hi`` at most
+    10**13, ``hi - lo`` at most 2**32; an empty range gives an empty array. Ctrl-C
+    interrupts a long call (KeyboardInterrupt)."""
+    try:
+        a, b = operator.index(lo), operator.index(hi)
+    except TypeError:
+        raise TypeError("primes: lo and hi must be integers") from None
+    if a < 0 or b < 0:
+        raise ValueError(f"primes: lo and hi must be >= 0, got {a}, {b}")
+    if b > lib.FK_MAX_PRIME_LIMIT:
+        raise ValueError(f"primes: hi {b} is above the maximum {lib.FK_MAX_PRIME_LIMIT} (10**13)")
+    if b - a > lib.FK_MAX_PRIMES_SPAN:
+        raise ValueError(f"primes: the range [{a}, {b}) spans more than 2**32 numbers")
+    numpy = _np()
+    cap = ffi.new("uint64_t*")
+    check(lib.fk_primes_capacity(a, b, cap))
+    out = numpy.empty(int(cap[0]), dtype=numpy.uint64)
+    n = ffi.new("size_t*")
+    _interrupted.exc = None
+    poll = _POLL if b - a >= _PRIMES_POLLED else ffi.NULL
+    status = lib.fk_primes(a, b, ffi.cast("uint64_t *", _address(out)), out.shape[0], n, poll, ffi.NULL)
+    _check_polled(status)
+    # The capacity is an upper bound (about twice the count): keep only what was found.
+    return cast("NDArray[np.uint64]", out[: int(n[0])].copy())

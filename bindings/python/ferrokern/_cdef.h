@@ -22,6 +22,8 @@
 
 #define FK_MAX_PRIME_LIMIT 10000000000000
 
+#define FK_MAX_PRIMES_SPAN 4294967296
+
 #define FK_REPORT_EMAILS 1
 
 #define FK_REPORT_KV 2
@@ -222,6 +224,16 @@ enum FkStatus fk_count_primes_progress(uint64_t limit,
                                        FkProgressFn progress,
                                        void *user_data,
                                        uint64_t *out);
+
+enum FkStatus fk_primes_capacity(uint64_t lo, uint64_t hi, uint64_t *out);
+
+enum FkStatus fk_primes(uint64_t lo,
+                        uint64_t hi,
+                        uint64_t *out,
+                        size_t capacity,
+                        size_t *n_out,
+                        FkProgressFn progress,
+                        void *user_data);
 
 enum FkStatus fk_report_config_default(struct FkReportConfig *out);
 
