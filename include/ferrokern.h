@@ -153,6 +153,11 @@ struct ArrowArrayStream {
 #define FK_MAX_PRIME_LIMIT 10000000000000
 
 /**
+ * Largest `hi - lo` `fk_primes` accepts (2^32 numbers: at most about 2·10^8 primes).
+ */
+#define FK_MAX_PRIMES_SPAN 4294967296
+
+/**
  * `FkReportConfig.extractors`: the built-in `extract_emails`.
  */
 #define FK_REPORT_EMAILS 1
@@ -461,6 +466,16 @@ typedef struct FkColorImage {
 } FkColorImage;
 
 /**
+ * Called on the feeding thread after each chunk of a file is merged (never per document)
+ * with the bytes of the file (of the range, for a byte range; compressed bytes for gzip)
+ * done so far and the total. Return 0 to go on, anything else to cancel the feed
+ * (`FK_STATUS_CANCELLED`). Any other `fk_report_` call on the same report from here fails
+ * with "busy", except `fk_report_free`, which is deferred: the report is freed when the
+ * feed returns (its result is then of no use to anyone).
+ */
+typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
+
+/**
  * A batch of texts: one UTF-8 buffer and offsets, borrowed for the duration of a call.
  * Text i is `data[offsets[i] .. offsets[i+1]]`; offsets must be non-negative,
  * non-decreasing and at most `data_len`. `data` may be NULL when `data_len` is 0.
@@ -569,16 +584,6 @@ typedef struct FkReportConfig {
   const uint8_t *spill_dir;
   size_t spill_dir_len;
 } FkReportConfig;
-
-/**
- * Called on the feeding thread after each chunk of a file is merged (never per document)
- * with the bytes of the file (of the range, for a byte range; compressed bytes for gzip)
- * done so far and the total. Return 0 to go on, anything else to cancel the feed
- * (`FK_STATUS_CANCELLED`). Any other `fk_report_` call on the same report from here fails
- * with "busy", except `fk_report_free`, which is deferred: the report is freed when the
- * feed returns (its result is then of no use to anyone).
- */
-typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
 
 /**
  * Read-only view of an `FkMatches`, valid until `fk_matches_free`.
@@ -804,6 +809,25 @@ enum FkStatus fk_edges_cval(const struct FkColorImage *src,
 enum FkStatus fk_sum_f64(const void *data, size_t n, ptrdiff_t stride, double *out);
 
 /**
+ * `fk_sum_f64`, cancellable: while the sum runs, `progress(user_data, values_done, n)` is
+ * called on the calling thread about every 50 ms (never for sums that finish sooner, and
+ * not at all when `progress` is NULL). A nonzero return cancels the sum: the workers stop
+ * within one task of 65536 values and the call returns `FK_STATUS_CANCELLED` without
+ * writing `*out`. Python uses this to stop on SIGINT. Errors as for `fk_sum_f64`, and
+ * `CANCELLED`.
+ *
+ * # Safety
+ * As for `fk_sum_f64`; `progress`, when not NULL, must be safe to call with `user_data`
+ * during the call.
+ */
+enum FkStatus fk_sum_f64_progress(const void *data,
+                                  size_t n,
+                                  ptrdiff_t stride,
+                                  FkProgressFn progress,
+                                  void *user_data,
+                                  double *out);
+
+/**
  * numpy.polyval: `out[i] = (…((0·x + c[0])·x + c[1])·x + …) + c[n_coeffs-1]` for `x[i]`,
  * coefficients highest degree first, without fused multiply-adds (bit for bit what numpy
  * computes; `n_coeffs` = 0 gives zeros). `x` has `n` doubles at byte stride `x_stride`,
@@ -836,6 +860,57 @@ enum FkStatus fk_polyval_f64(const double *coeffs,
  * the caller guarantees: `out` must be NULL or valid for writing one `u64`.
  */
 enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
+
+/**
+ * `fk_count_primes`, cancellable: while the sieve runs, `progress(user_data,
+ * segments_done, segments)` is called on the calling thread about every 50 ms (not at all
+ * when `progress` is NULL). A nonzero return cancels the count: every worker stops at its
+ * next segment (well under a millisecond) and the call returns `FK_STATUS_CANCELLED`
+ * without writing `*out`. Python uses this to stop on SIGINT. Errors as for
+ * `fk_count_primes`, and `CANCELLED`.
+ *
+ * # Safety
+ * As for `fk_count_primes`; `progress`, when not NULL, must be safe to call with
+ * `user_data` during the call.
+ */
+enum FkStatus fk_count_primes_progress(uint64_t limit,
+                                       FkProgressFn progress,
+                                       void *user_data,
+                                       uint64_t *out);
+
+/**
+ * An upper bound on the number of primes p with `lo` ≤ p < `hi` into `*out`: a capacity
+ * that is always enough for `fk_primes` (about twice the actual count for large ranges;
+ * 0 when `hi` ≤ `lo`). Errors: `NULL_POINTER`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `out` must be NULL or valid for writing one `u64`.
+ */
+enum FkStatus fk_primes_capacity(uint64_t lo, uint64_t hi, uint64_t *out);
+
+/**
+ * The primes p with `lo` ≤ p < `hi`, ascending, into `out[0..*n_out]` (`out` holds
+ * `capacity` values; `fk_primes_capacity` gives a capacity that always suffices).
+ * `progress` (or NULL) as for `fk_count_primes_progress`. Errors: `NULL_POINTER` (`out`
+ * with a nonzero capacity, or `n_out`), `INVALID_ARGUMENT` (`hi` above
+ * `FK_MAX_PRIME_LIMIT`, `hi - lo` above `FK_MAX_PRIMES_SPAN`, `capacity` smaller than the
+ * number of primes: the message gives it, `out` is then unspecified), `CANCELLED`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `out` must be NULL (with a zero capacity) or writable for
+ * `capacity` elements and not otherwise accessed during the call; `n_out` must be NULL or
+ * valid for writing one `size_t`; `progress`, when not NULL, must be safe to call with
+ * `user_data` during the call.
+ */
+enum FkStatus fk_primes(uint64_t lo,
+                        uint64_t hi,
+                        uint64_t *out,
+                        size_t capacity,
+                        size_t *n_out,
+                        FkProgressFn progress,
+                        void *user_data);
 
 /**
  * Describe the Arrow string array `array` (type `schema`) as an `FkTexts` (`*out`, whose

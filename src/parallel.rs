@@ -7,7 +7,7 @@
 //! built the pool and build a fresh one when it changes. The stale pool is leaked on purpose:
 //! dropping it would try to talk to threads that are not there.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -119,6 +119,86 @@ pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
     Ok(pool.install(f))
 }
 
+/// How often [`run_polled`] calls its poll function on the calling thread. Kernels check
+/// the stop flag far more often (every segment or block, well under a millisecond of work),
+/// so a cancellation takes effect within about this interval.
+pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// A stop flag and a progress counter shared by a long kernel's tasks (see [`run_polled`]).
+#[derive(Default)]
+pub struct Stop {
+    flag: AtomicBool,
+    done: AtomicU64,
+}
+
+impl Stop {
+    /// A flag that is never raised (runs without a poll function).
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+    /// Whether the caller asked to stop; a kernel checks it at a bounded interval and
+    /// returns early (its partial result is discarded).
+    #[inline]
+    pub fn stopped(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+    /// Record `n` more units of work done (reported to the poll function).
+    #[inline]
+    pub fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Run `work` and, while it runs, call `poll(done, total)` on the calling thread every
+/// [`POLL_INTERVAL`]; when `poll` returns false the [`Stop`] flag is raised, `work` (which
+/// checks it at a bounded interval) returns early and the result is `ErrorKind::Cancelled`.
+/// This is the report's progress-callback mechanism applied to the array kernels: from
+/// Python the poll is a cffi callback, in which a pending SIGINT raises KeyboardInterrupt.
+///
+/// Without `poll`, `work` simply runs on the calling thread (it decides itself whether to
+/// use the pool). With `poll`, `work` runs as a job in the pool while the calling thread
+/// waits with a timeout, so the poll happens on the thread that made the call (Python
+/// runs signal handlers only on the main thread) even when the pool has one thread.
+pub fn run_polled<R: Send>(
+    total: u64,
+    poll: Option<&mut dyn FnMut(u64, u64) -> bool>,
+    work: impl FnOnce(&Stop) -> R + Send,
+) -> Result<R> {
+    let stop = Stop::new();
+    let Some(poll) = poll else {
+        return Ok(work(&stop));
+    };
+    let pool = current_pool()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stop_ref = &stop;
+    let got = pool.in_place_scope(|s| {
+        s.spawn(move |_| {
+            // A send fails only if the receiver is gone, which cannot happen before the
+            // scope ends; nothing to do then.
+            let _ = tx.send(work(stop_ref));
+        });
+        loop {
+            match rx.recv_timeout(POLL_INTERVAL) {
+                Ok(r) => return Some(r),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if !stop_ref.stopped() && !poll(stop_ref.done.load(Ordering::Relaxed), total) {
+                        stop_ref.flag.store(true, Ordering::Relaxed);
+                    }
+                }
+                // The job panicked (the scope re-raises the panic when it ends).
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    });
+    if stop.stopped() {
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            "cancelled by the progress callback",
+        ));
+    }
+    got.ok_or_else(|| Error::new(ErrorKind::Internal, "a worker task was lost"))
+}
+
 /// Split `0..n` items into contiguous ranges of roughly `target` weight each, where
 /// `weight(i)` is item i's cost (bytes for texts). A heavy item gets a range of its own, so
 /// one big document among many small ones does not serialize the batch. The split depends
@@ -172,6 +252,36 @@ mod tests {
     fn max_items_caps_a_range() {
         let r = balanced_ranges(10, usize::MAX, 3, |_| 0);
         assert_eq!(r, vec![0..3, 3..6, 6..9, 9..10]);
+    }
+
+    #[test]
+    fn run_polled_cancels_and_reports_progress() {
+        // Without a poll the work runs to the end.
+        assert_eq!(run_polled(1, None, |_| 7).unwrap(), 7);
+        // A poll that says stop: the work sees the flag and the call is Cancelled.
+        let mut seen = Vec::new();
+        let mut poll = |done: u64, total: u64| {
+            seen.push((done, total));
+            false
+        };
+        let r = run_polled(100, Some(&mut poll), |stop| {
+            stop.advance(1);
+            let t = std::time::Instant::now();
+            while !stop.stopped() {
+                assert!(t.elapsed().as_secs() < 10, "never stopped");
+                std::thread::yield_now();
+            }
+            1
+        });
+        assert_eq!(r.unwrap_err().kind, ErrorKind::Cancelled);
+        assert_eq!(seen, vec![(1, 100)]);
+        // A poll that says go on: the result comes back.
+        let mut go = |_: u64, _: u64| true;
+        let r = run_polled(1, Some(&mut go), |_| {
+            std::thread::sleep(3 * POLL_INTERVAL);
+            5
+        });
+        assert_eq!(r.unwrap(), 5);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use ndarray::{ArrayViewMut, Ix1, Ix2, Ix3};
 
+use super::report::{callback, FkProgressFn};
 use super::strided::{check_distinct, dim, dim_mut, layout, make_view, make_view_mut, Layout};
 use super::{check_no_overlap, guard, out_arg, ref_arg, slice_arg, span, FkStatus};
 use crate::error::{Error, ErrorKind, Result};
@@ -45,6 +46,9 @@ pub const FK_BORDER_CONSTANT: u32 = 5;
 pub const FK_MAX_PRIME_LIMIT: u64 = 10_000_000_000_000;
 // Written out for cbindgen (it would export the kernel's name); kept equal at compile time.
 const _: () = assert!(FK_MAX_PRIME_LIMIT == numeric::MAX_PRIME_LIMIT);
+/// Largest `hi - lo` `fk_primes` accepts (2^32 numbers: at most about 2·10^8 primes).
+pub const FK_MAX_PRIMES_SPAN: u64 = 4_294_967_296;
+const _: () = assert!(FK_MAX_PRIMES_SPAN == numeric::MAX_PRIMES_SPAN);
 
 /// A read-only 2-D image: pixel (y, x) is at `data + y*row_stride + x*col_stride` (bytes).
 /// Strides may be negative or zero; `data` must be aligned for `dtype` and the strides
@@ -456,6 +460,29 @@ pub unsafe extern "C" fn fk_edges_cval(
 /// < `n`; `out` must be NULL or valid for writing one `f64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_sum_f64(data: *const c_void, n: usize, stride: isize, out: *mut f64) -> FkStatus {
+    // SAFETY: forwarded contract (the same as this export's); no callback.
+    unsafe { fk_sum_f64_progress(data, n, stride, None, std::ptr::null_mut(), out) }
+}
+
+/// `fk_sum_f64`, cancellable: while the sum runs, `progress(user_data, values_done, n)` is
+/// called on the calling thread about every 50 ms (never for sums that finish sooner, and
+/// not at all when `progress` is NULL). A nonzero return cancels the sum: the workers stop
+/// within one task of 65536 values and the call returns `FK_STATUS_CANCELLED` without
+/// writing `*out`. Python uses this to stop on SIGINT. Errors as for `fk_sum_f64`, and
+/// `CANCELLED`.
+///
+/// # Safety
+/// As for `fk_sum_f64`; `progress`, when not NULL, must be safe to call with `user_data`
+/// during the call.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sum_f64_progress(
+    data: *const c_void,
+    n: usize,
+    stride: isize,
+    progress: FkProgressFn,
+    user_data: *mut c_void,
+    out: *mut f64,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
         if n == 0 {
@@ -471,7 +498,9 @@ pub unsafe extern "C" fn fk_sum_f64(data: *const c_void, n: usize, stride: isize
             return Err(Error::invalid("data: the byte range overflows the address space").into());
         }
         let bytes = std::slice::from_raw_parts(lo as *const u8, len);
-        *out = numeric::sum_bytes(bytes, data as usize - lo, n, stride)?;
+        let mut cb = callback(progress, user_data);
+        let poll = progress.map(|_| &mut cb as &mut dyn FnMut(u64, u64) -> bool);
+        *out = numeric::sum_bytes_polled(bytes, data as usize - lo, n, stride, poll)?;
         Ok(())
     })
 }
@@ -537,9 +566,95 @@ pub unsafe extern "C" fn fk_polyval_f64(
 /// the caller guarantees: `out` must be NULL or valid for writing one `u64`.
 #[no_mangle]
 pub unsafe extern "C" fn fk_count_primes(limit: u64, out: *mut u64) -> FkStatus {
+    // SAFETY: forwarded contract (the same as this export's); no callback.
+    unsafe { fk_count_primes_progress(limit, None, std::ptr::null_mut(), out) }
+}
+
+/// `fk_count_primes`, cancellable: while the sieve runs, `progress(user_data,
+/// segments_done, segments)` is called on the calling thread about every 50 ms (not at all
+/// when `progress` is NULL). A nonzero return cancels the count: every worker stops at its
+/// next segment (well under a millisecond) and the call returns `FK_STATUS_CANCELLED`
+/// without writing `*out`. Python uses this to stop on SIGINT. Errors as for
+/// `fk_count_primes`, and `CANCELLED`.
+///
+/// # Safety
+/// As for `fk_count_primes`; `progress`, when not NULL, must be safe to call with
+/// `user_data` during the call.
+#[no_mangle]
+pub unsafe extern "C" fn fk_count_primes_progress(
+    limit: u64,
+    progress: FkProgressFn,
+    user_data: *mut c_void,
+    out: *mut u64,
+) -> FkStatus {
     guard(|| {
         let out = out_arg(out, "out")?;
-        *out = numeric::count_primes(limit)?;
+        let mut cb = callback(progress, user_data);
+        let poll = progress.map(|_| &mut cb as &mut dyn FnMut(u64, u64) -> bool);
+        *out = numeric::count_primes_polled(limit, poll)?;
+        Ok(())
+    })
+}
+
+/// An upper bound on the number of primes p with `lo` ≤ p < `hi` into `*out`: a capacity
+/// that is always enough for `fk_primes` (about twice the actual count for large ranges;
+/// 0 when `hi` ≤ `lo`). Errors: `NULL_POINTER`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `out` must be NULL or valid for writing one `u64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_primes_capacity(lo: u64, hi: u64, out: *mut u64) -> FkStatus {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        *out = numeric::primes_between_bound(lo, hi);
+        Ok(())
+    })
+}
+
+/// The primes p with `lo` ≤ p < `hi`, ascending, into `out[0..*n_out]` (`out` holds
+/// `capacity` values; `fk_primes_capacity` gives a capacity that always suffices).
+/// `progress` (or NULL) as for `fk_count_primes_progress`. Errors: `NULL_POINTER` (`out`
+/// with a nonzero capacity, or `n_out`), `INVALID_ARGUMENT` (`hi` above
+/// `FK_MAX_PRIME_LIMIT`, `hi - lo` above `FK_MAX_PRIMES_SPAN`, `capacity` smaller than the
+/// number of primes: the message gives it, `out` is then unspecified), `CANCELLED`.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `out` must be NULL (with a zero capacity) or writable for
+/// `capacity` elements and not otherwise accessed during the call; `n_out` must be NULL or
+/// valid for writing one `size_t`; `progress`, when not NULL, must be safe to call with
+/// `user_data` during the call.
+#[no_mangle]
+pub unsafe extern "C" fn fk_primes(
+    lo: u64,
+    hi: u64,
+    out: *mut u64,
+    capacity: usize,
+    n_out: *mut usize,
+    progress: FkProgressFn,
+    user_data: *mut c_void,
+) -> FkStatus {
+    guard(|| {
+        let n_out = out_arg(n_out, "n_out")?;
+        *n_out = 0;
+        let buf: &mut [u64] = if capacity == 0 {
+            &mut []
+        } else {
+            if out.is_null() {
+                return Err(super::null_err("out").into());
+            }
+            if !(out as usize).is_multiple_of(std::mem::align_of::<u64>()) {
+                return Err(Error::invalid("out: not aligned for uint64_t").into());
+            }
+            if capacity > isize::MAX as usize / 8 {
+                return Err(Error::invalid("out: the capacity overflows the address space").into());
+            }
+            std::slice::from_raw_parts_mut(out, capacity)
+        };
+        let mut cb = callback(progress, user_data);
+        let poll = progress.map(|_| &mut cb as &mut dyn FnMut(u64, u64) -> bool);
+        *n_out = numeric::primes_between(lo, hi, buf, poll)?;
         Ok(())
     })
 }

@@ -119,7 +119,8 @@ fn lock(m: &Mutex<Report>) -> FfiResult<MutexGuard<'_, Report>> {
     }
 }
 
-fn callback(cb: FkProgressFn, user_data: *mut c_void) -> impl FnMut(u64, u64) -> bool {
+/// The Rust side of an `FkProgressFn` (also used by the long array kernels).
+pub(super) fn callback(cb: FkProgressFn, user_data: *mut c_void) -> impl FnMut(u64, u64) -> bool {
     move |done, total| match cb {
         Some(f) => {
             // SAFETY: the caller promised a valid function for the duration of the feed.

@@ -8,5 +8,7 @@ pub mod primes;
 pub mod sum;
 
 pub use polyval::{polyval, polyval_inplace};
-pub use primes::{count_primes, MAX_PRIME_LIMIT};
-pub use sum::{sum, sum_bytes, ExactSum};
+pub use primes::{
+    count_primes, count_primes_polled, primes_between, primes_between_bound, MAX_PRIMES_SPAN, MAX_PRIME_LIMIT,
+};
+pub use sum::{sum, sum_bytes, sum_bytes_polled, ExactSum};

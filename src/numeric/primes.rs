@@ -13,6 +13,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::parallel::Stop;
 
 /// cbindgen:ignore
 /// Largest accepted limit. A sieve to 10¹² takes minutes on a laptop; ten times that is
@@ -125,7 +126,27 @@ fn popcount(bytes: &[u8]) -> u64 {
 
 /// Sieve the odd numbers with bit indices [lo, hi) (lo a multiple of 8) segment by segment
 /// and count those left.
-fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8]) -> u64 {
+fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8], stop: &Stop) -> u64 {
+    let mut count = 0;
+    sieve_range(lo, hi, seg_bytes, primes, pattern, stop, |_, seg| {
+        count += popcount(seg)
+    });
+    count
+}
+
+/// Sieve the odd numbers with bit indices [lo, hi) (lo a multiple of 8) segment by segment,
+/// calling `visit(first_bit_index, segment)` with each sieved segment (bits past `hi`
+/// cleared); stops early (without visiting the rest) once `stop` is raised.
+#[allow(clippy::too_many_arguments)]
+fn sieve_range(
+    lo: u64,
+    hi: u64,
+    seg_bytes: usize,
+    primes: &[u64],
+    pattern: &[u8],
+    stop: &Stop,
+    mut visit: impl FnMut(u64, &[u8]),
+) {
     // Index of the first odd multiple of p at or after `lo`, not below p² (smaller multiples
     // have a smaller prime factor, which crosses them off).
     let mut next: Vec<u64> = primes
@@ -141,9 +162,11 @@ fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8
         })
         .collect();
     let mut seg = vec![0u8; seg_bytes];
-    let mut count = 0;
     let mut s_lo = lo;
     while s_lo < hi {
+        if stop.stopped() {
+            return; // the call fails as cancelled; the partial result is discarded
+        }
         let s_hi = (s_lo + 8 * seg_bytes as u64).min(hi);
         let nbits = (s_hi - s_lo) as usize;
         let seg = &mut seg[..nbits.div_ceil(8)];
@@ -169,14 +192,22 @@ fn count_range(lo: u64, hi: u64, seg_bytes: usize, primes: &[u64], pattern: &[u8
             let last = seg.len() - 1;
             seg[last] &= (1u8 << (nbits % 8)) - 1;
         }
-        count += popcount(seg);
+        visit(s_lo, seg);
+        stop.advance(1);
         s_lo = s_hi;
     }
-    count
 }
 
 /// The number of primes p < `limit` (π(limit − 1)); `limit` ≤ [`MAX_PRIME_LIMIT`].
 pub fn count_primes(limit: u64) -> Result<u64> {
+    count_primes_polled(limit, None)
+}
+
+/// [`count_primes`], calling `poll(segments_done, segments)` on the calling thread at a
+/// bounded interval (see [`crate::parallel::run_polled`]); when `poll` returns false every
+/// task stops at its next segment (well under a millisecond) and the result is
+/// `ErrorKind::Cancelled`.
+pub fn count_primes_polled(limit: u64, poll: Option<&mut dyn FnMut(u64, u64) -> bool>) -> Result<u64> {
     if limit > MAX_PRIME_LIMIT {
         return Err(Error::invalid(format!(
             "count_primes: limit {limit} is above the maximum {MAX_PRIME_LIMIT} (10^13)"
@@ -197,18 +228,139 @@ pub fn count_primes(limit: u64) -> Result<u64> {
     let seg_bits = 8 * seg_bytes as u64;
     let n_segs = bits.div_ceil(seg_bits);
     let tasks = n_segs.min(crate::parallel::threads() as u64 * 8).max(1);
-    let sieved = crate::parallel::run(|| {
-        (0..tasks)
-            .into_par_iter()
-            .map(|t| {
-                let lo = n_segs * t / tasks * seg_bits;
-                let hi = (n_segs * (t + 1) / tasks * seg_bits).min(bits);
-                count_range(lo, hi, seg_bytes, &primes, &pattern)
-            })
-            .sum::<u64>()
-    })?;
+    let sieved = crate::parallel::run_polled(n_segs, poll, |stop| {
+        crate::parallel::run(|| {
+            (0..tasks)
+                .into_par_iter()
+                .map(|t| {
+                    let lo = n_segs * t / tasks * seg_bits;
+                    let hi = (n_segs * (t + 1) / tasks * seg_bits).min(bits);
+                    count_range(lo, hi, seg_bytes, &primes, &pattern, stop)
+                })
+                .sum::<u64>()
+        })
+    })??;
     let presieved = PRESIEVE.iter().filter(|&&p| p < limit).count() as u64;
     Ok(1 + presieved + sieved)
+}
+
+/// cbindgen:ignore
+/// Largest `hi - lo` accepted by [`primes_between`]: 2³² numbers hold at most about 2·10⁸
+/// primes (1.6 GB as u64); a larger list is almost certainly a mistake.
+pub const MAX_PRIMES_SPAN: u64 = 1 << 32;
+
+/// An upper bound on the number of primes in [lo, hi), for sizing the output of
+/// [`primes_between`]: the Brun–Titchmarsh bound π(x + y) − π(x) ≤ 2y / ln y
+/// (Montgomery–Vaughan, y > 1), with slack for the float arithmetic, and never more
+/// than the count of odd numbers plus one.
+pub fn primes_between_bound(lo: u64, hi: u64) -> u64 {
+    if hi <= lo {
+        return 0;
+    }
+    let y = hi - lo;
+    let odd = y / 2 + 2;
+    if y < 100 {
+        return odd;
+    }
+    let bt = (2.0 * y as f64 / (y as f64).ln() * 1.001) as u64 + 16;
+    bt.min(odd)
+}
+
+/// The primes p with lo ≤ p < hi, ascending, written to the start of `out`; returns how
+/// many. `hi` ≤ [`MAX_PRIME_LIMIT`], `hi - lo` ≤ [`MAX_PRIMES_SPAN`]; `out` must hold at
+/// least the number of primes in the range (an error, with nothing guaranteed about
+/// `out`'s contents, if it is too short: [`primes_between_bound`] is always enough).
+/// `poll` as for [`count_primes_polled`].
+pub fn primes_between(
+    lo: u64,
+    hi: u64,
+    out: &mut [u64],
+    poll: Option<&mut dyn FnMut(u64, u64) -> bool>,
+) -> Result<usize> {
+    if hi > MAX_PRIME_LIMIT {
+        return Err(Error::invalid(format!(
+            "primes: hi {hi} is above the maximum {MAX_PRIME_LIMIT} (10^13)"
+        )));
+    }
+    if hi <= lo.max(2) {
+        return Ok(0);
+    }
+    if hi - lo > MAX_PRIMES_SPAN {
+        return Err(Error::invalid(format!(
+            "primes: the range [{lo}, {hi}) spans more than {MAX_PRIMES_SPAN} (2^32) numbers"
+        )));
+    }
+    let cap = out.len();
+    let too_short = |n: usize| {
+        Error::invalid(format!(
+            "primes: the output holds {cap} values but [{lo}, {hi}) has more primes (at least {n})"
+        ))
+    };
+    let mut n = 0usize;
+    // 2 and the presieved primes are not in the sieve's bits.
+    for p in std::iter::once(2).chain(PRESIEVE) {
+        if lo <= p && p < hi {
+            if n == out.len() {
+                return Err(too_short(n + 1));
+            }
+            out[n] = p;
+            n += 1;
+        }
+    }
+    // Odd numbers 2i + 1 in [lo, hi): bit indices [lo / 2, hi / 2), started at a multiple of
+    // 8 (the pattern's alignment) and filtered below.
+    let (b_lo, b_hi) = (lo / 2 / 8 * 8, hi / 2);
+    if b_lo >= b_hi {
+        return Ok(n);
+    }
+    let root = isqrt(hi - 1);
+    let primes: Vec<u64> = small_primes(root)
+        .into_iter()
+        .filter(|&p| p > PRESIEVE[PRESIEVE.len() - 1])
+        .collect();
+    let pattern = presieve_pattern();
+    let seg_bytes = SEG_BYTES.max(((root / 16 + 1) as usize).next_power_of_two());
+    let seg_bits = 8 * seg_bytes as u64;
+    let n_segs = (b_hi - b_lo).div_ceil(seg_bits);
+    let tasks = n_segs.min(crate::parallel::threads() as u64 * 8).max(1);
+    // Each task lists its range's primes; the lists are then copied out in order.
+    let lists = crate::parallel::run_polled(n_segs, poll, |stop| {
+        crate::parallel::run(|| {
+            (0..tasks)
+                .into_par_iter()
+                .map(|t| {
+                    let r_lo = b_lo + n_segs * t / tasks * seg_bits;
+                    let r_hi = (b_lo + n_segs * (t + 1) / tasks * seg_bits).min(b_hi);
+                    let mut found = Vec::new();
+                    sieve_range(r_lo, r_hi, seg_bytes, &primes, &pattern, stop, |s_lo, seg| {
+                        for (w, chunk) in seg.chunks(8).enumerate() {
+                            let mut word = [0u8; 8];
+                            word[..chunk.len()].copy_from_slice(chunk);
+                            let mut bits = u64::from_le_bytes(word);
+                            while bits != 0 {
+                                let i = s_lo + 64 * w as u64 + bits.trailing_zeros() as u64;
+                                let p = 2 * i + 1;
+                                if p >= lo && p > PRESIEVE[PRESIEVE.len() - 1] {
+                                    found.push(p);
+                                }
+                                bits &= bits - 1;
+                            }
+                        }
+                    });
+                    found
+                })
+                .collect::<Vec<Vec<u64>>>()
+        })
+    })??;
+    let total = n + lists.iter().map(Vec::len).sum::<usize>();
+    if total > out.len() {
+        return Err(too_short(total));
+    }
+    for l in lists {
+        out[n..n + l.len()].copy_from_slice(&l);
+        n += l.len();
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -241,6 +393,47 @@ mod tests {
             assert_eq!(count_primes(10_000_020).unwrap(), 664580);
         }
         crate::parallel::set_threads(0).unwrap();
+    }
+
+    fn naive_list(lo: u64, hi: u64) -> Vec<u64> {
+        (lo.max(2)..hi)
+            .filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0))
+            .collect()
+    }
+
+    fn list(lo: u64, hi: u64) -> Vec<u64> {
+        let mut out = vec![0; primes_between_bound(lo, hi) as usize];
+        let n = primes_between(lo, hi, &mut out, None).unwrap();
+        out.truncate(n);
+        out
+    }
+
+    #[test]
+    fn primes_between_matches_trial_division() {
+        for lo in (0..70).chain([961, 1000, 30029, 65530]) {
+            for hi in [lo, lo + 1, lo + 2, lo + 17, lo + 300, lo + 2000] {
+                assert_eq!(list(lo, hi), naive_list(lo, hi), "[{lo}, {hi})");
+            }
+        }
+        for t in [1, 3] {
+            crate::parallel::set_threads(t).unwrap();
+            let big = list(10_000_000 - 1000, 10_000_000 + 50_000_000);
+            assert_eq!(
+                big.len() as u64,
+                count_primes(60_000_000).unwrap() - count_primes(9_999_000).unwrap()
+            );
+            assert!(big.windows(2).all(|w| w[0] < w[1]));
+            assert_eq!(list(0, 1_000_000).len(), 78498);
+        }
+        crate::parallel::set_threads(0).unwrap();
+        // Too small an output is an error; the bound always suffices.
+        let mut out = [0u64; 3];
+        assert!(primes_between(0, 10, &mut out, None).is_err());
+        assert!(primes_between(0, MAX_PRIME_LIMIT + 1, &mut out, None).is_err());
+        assert!(primes_between(0, MAX_PRIMES_SPAN + 1, &mut out, None).is_err());
+        for (lo, hi) in [(0, 100), (0, 10_000), (1 << 40, (1 << 40) + 100_000)] {
+            assert!(list(lo, hi).len() as u64 <= primes_between_bound(lo, hi));
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use super::isa::{self, Isa};
 
 use crate::error::{Error, Result};
+use crate::parallel::Stop;
 
 /// Chunk `i` has weight 2^(32·i − 1074).
 const CHUNK_BITS: u32 = 32;
@@ -602,29 +603,57 @@ fn add_block(acc: &mut ExactSum, xs: &[f64]) {
 }
 /// Correctly rounded sum of `xs`, in parallel in the library's pool.
 pub fn sum(xs: &[f64]) -> Result<f64> {
-    if crate::parallel::serial(std::mem::size_of_val(xs)) {
-        let mut acc = ExactSum::new();
-        acc.add_slice(xs);
-        return Ok(acc.value());
-    }
-    let acc = crate::parallel::run(|| {
-        xs.par_chunks(TASK)
-            .fold(ExactSum::new, |mut acc, c| {
-                acc.add_slice(c);
-                acc
-            })
-            .reduce(ExactSum::new, |mut a, b| {
-                a.merge(&b);
-                a
-            })
-    })?;
+    let acc = sum_slice(xs, &Stop::new())?;
     Ok(acc.value())
+}
+
+/// The exact sum of `xs` (serially below the pool's threshold), task by task so that a
+/// raised `stop` ends it within one task (65536 values, tens of microseconds).
+fn sum_slice(xs: &[f64], stop: &Stop) -> Result<ExactSum> {
+    // Err(()) once stopped: try_fold/try_reduce then stop handing out the remaining tasks
+    // (skipping them one by one would still walk millions of them for a huge input).
+    let task = |mut acc: ExactSum, c: &[f64]| {
+        if stop.stopped() {
+            return Err(());
+        }
+        acc.add_slice(c);
+        stop.advance(c.len() as u64);
+        Ok(acc)
+    };
+    if crate::parallel::serial(std::mem::size_of_val(xs)) {
+        return Ok(xs
+            .chunks(TASK)
+            .try_fold(ExactSum::new(), task)
+            .unwrap_or_default());
+    }
+    crate::parallel::run(|| {
+        xs.par_chunks(TASK)
+            .try_fold(ExactSum::new, task)
+            .try_reduce(ExactSum::new, |mut a, b| {
+                a.merge(&b);
+                Ok(a)
+            })
+            .unwrap_or_default()
+    })
 }
 
 /// Correctly rounded sum of `len` native-endian doubles stored in `bytes`, value `i` at byte
 /// `first + i·stride` (any alignment; `stride` may be negative, zero or not a multiple of
 /// 8). Errors if a value would fall outside `bytes`.
 pub fn sum_bytes(bytes: &[u8], first: usize, len: usize, stride: isize) -> Result<f64> {
+    sum_bytes_polled(bytes, first, len, stride, None)
+}
+
+/// [`sum_bytes`], calling `poll(values_done, len)` on the calling thread at a bounded
+/// interval while it runs (see [`crate::parallel::run_polled`]); when `poll` returns false
+/// the sum stops within one task and the result is `ErrorKind::Cancelled`.
+pub fn sum_bytes_polled(
+    bytes: &[u8],
+    first: usize,
+    len: usize,
+    stride: isize,
+    poll: Option<&mut dyn FnMut(u64, u64) -> bool>,
+) -> Result<f64> {
     if len == 0 {
         return Ok(0.0);
     }
@@ -636,17 +665,29 @@ pub fn sum_bytes(bytes: &[u8], first: usize, len: usize, stride: isize) -> Resul
             bytes.len()
         )));
     }
+    let acc = crate::parallel::run_polled(len as u64, poll, |stop| {
+        sum_strided(bytes, first, len, stride, stop)
+    })??;
+    Ok(acc.value())
+}
+
+fn sum_strided(bytes: &[u8], first: usize, len: usize, stride: isize, stop: &Stop) -> Result<ExactSum> {
     if stride == 8 && (bytes.as_ptr() as usize + first).is_multiple_of(8) {
-        // SAFETY: in bounds (checked above) and aligned; any bit pattern is a valid f64.
+        // SAFETY: in bounds (checked by the caller) and aligned; any bit pattern is a
+        // valid f64.
         let xs = unsafe { std::slice::from_raw_parts(bytes.as_ptr().add(first) as *const f64, len) };
-        return sum(xs);
+        return sum_slice(xs, stop);
     }
     let read = |i: usize| -> f64 {
         let at = (first as isize + i as isize * stride) as usize;
         f64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap())
     };
     // Gather each task's values into an aligned block, then take the same path as a slice.
-    let task = |mut acc: ExactSum, t: usize| -> ExactSum {
+    // Err(()) once stopped, as in `sum_slice`.
+    let task = |mut acc: ExactSum, t: usize| -> std::result::Result<ExactSum, ()> {
+        if stop.stopped() {
+            return Err(());
+        }
         let mut buf = [0.0f64; BLOCK];
         let end = ((t + 1) * TASK).min(len);
         let mut i = t * TASK;
@@ -658,23 +699,23 @@ pub fn sum_bytes(bytes: &[u8], first: usize, len: usize, stride: isize) -> Resul
             add_block(&mut acc, &buf[..n]);
             i += n;
         }
-        acc
+        stop.advance((end - t * TASK) as u64);
+        Ok(acc)
     };
     let tasks = len.div_ceil(TASK);
-    let acc = if crate::parallel::serial(len.saturating_mul(8)) {
-        (0..tasks).fold(ExactSum::new(), task)
-    } else {
-        crate::parallel::run(|| {
-            (0..tasks)
-                .into_par_iter()
-                .fold(ExactSum::new, task)
-                .reduce(ExactSum::new, |mut a, b| {
-                    a.merge(&b);
-                    a
-                })
-        })?
-    };
-    Ok(acc.value())
+    if crate::parallel::serial(len.saturating_mul(8)) {
+        return Ok((0..tasks).try_fold(ExactSum::new(), task).unwrap_or_default());
+    }
+    crate::parallel::run(|| {
+        (0..tasks)
+            .into_par_iter()
+            .try_fold(ExactSum::new, task)
+            .try_reduce(ExactSum::new, |mut a, b| {
+                a.merge(&b);
+                Ok(a)
+            })
+            .unwrap_or_default()
+    })
 }
 
 #[cfg(test)]

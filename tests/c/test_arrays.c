@@ -286,6 +286,78 @@ static void test_polyval(void) {
     CHECK_ERR(fk_polyval_f64(c, 3, x, SIZE_MAX / 2, 8, out, 8), FK_STATUS_INVALID_ARGUMENT, "overflows");
 }
 
+/* A progress callback: counts its calls and cancels (nonzero) from call `*(int *)user`
+ * on (0: never). */
+typedef struct {
+    int calls, cancel_at;
+    uint64_t last_done, last_total;
+} Poll;
+
+static int32_t poll_cb(void *user, uint64_t done, uint64_t total) {
+    Poll *p = user;
+    p->calls++;
+    p->last_done = done;
+    p->last_total = total;
+    return p->cancel_at && p->calls >= p->cancel_at;
+}
+
+/* The cancellable variants (issue 12 item 10): a callback returning nonzero stops a long
+ * call with CANCELLED and leaves *out alone; a callback returning 0 changes nothing. */
+static void test_progress_variants(void) {
+    uint64_t n = 7;
+    Poll p = {0, 1, 0, 0};
+    /* 10^12 takes minutes: only a cancellation ends it quickly. */
+    CHECK_ERR(fk_count_primes_progress(1000000000000ULL, poll_cb, &p, &n), FK_STATUS_CANCELLED, "cancelled");
+    CHECK(n == 7 && p.calls == 1 && p.last_total > 0 && p.last_done < p.last_total);
+    Poll go = {0, 0, 0, 0};
+    CHECK_OK(fk_count_primes_progress(1000000, poll_cb, &go, &n));
+    CHECK(n == 78498);
+    CHECK_OK(fk_count_primes_progress(1000000, NULL, NULL, &n));
+    CHECK(n == 78498);
+    CHECK_ERR(fk_count_primes_progress(10, poll_cb, &go, NULL), FK_STATUS_NULL_POINTER, "out");
+    CHECK_ERR(fk_count_primes_progress(FK_MAX_PRIME_LIMIT + 1, poll_cb, &go, &n), FK_STATUS_INVALID_ARGUMENT,
+              "above the maximum");
+
+    double one = 1.0, r = -1;
+    Poll s = {0, 1, 0, 0};
+    /* 10^12 reads of the same double (stride 0): hours without a cancellation. */
+    CHECK_ERR(fk_sum_f64_progress(&one, (size_t)1000000000000ULL, 0, poll_cb, &s, &r), FK_STATUS_CANCELLED,
+              "cancelled");
+    CHECK(r == -1 && s.calls == 1 && s.last_total == 1000000000000ULL);
+    CHECK_OK(fk_sum_f64_progress(&one, 100000, 0, poll_cb, &go, &r));
+    CHECK(r == 100000.0);
+    CHECK_OK(fk_sum_f64_progress(&one, 3, 0, NULL, NULL, &r));
+    CHECK(r == 3.0);
+    CHECK_ERR(fk_sum_f64_progress(NULL, 1, 8, poll_cb, &go, &r), FK_STATUS_NULL_POINTER, "data");
+    CHECK_ERR(fk_sum_f64_progress(&one, 1, 8, poll_cb, &go, NULL), FK_STATUS_NULL_POINTER, "out");
+}
+
+/* fk_primes / fk_primes_capacity: the list, the bound, and every error. */
+static void test_primes_list(void) {
+    uint64_t cap = 0, out[64];
+    size_t n = 99;
+    CHECK_OK(fk_primes_capacity(0, 100, &cap));
+    CHECK(cap >= 25 && cap <= 64);
+    CHECK_OK(fk_primes(0, 100, out, (size_t)cap, &n, NULL, NULL));
+    CHECK(n == 25 && out[0] == 2 && out[5] == 13 && out[6] == 17 && out[24] == 97);
+    CHECK_OK(fk_primes(90, 98, out, 64, &n, NULL, NULL));
+    CHECK(n == 1 && out[0] == 97);
+    Poll go = {0, 0, 0, 0};
+    CHECK_OK(fk_primes(1000000000000ULL, 1000000000100ULL, out, 64, &n, poll_cb, &go));
+    CHECK(n == 4 && out[0] == 1000000000039ULL && out[3] == 1000000000091ULL);
+    CHECK_OK(fk_primes(10, 5, NULL, 0, &n, NULL, NULL));
+    CHECK(n == 0);
+    CHECK_ERR(fk_primes(0, 100, out, 24, &n, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "more primes");
+    CHECK_ERR(fk_primes(0, 100, NULL, 10, &n, NULL, NULL), FK_STATUS_NULL_POINTER, "out");
+    CHECK_ERR(fk_primes(0, 100, out, 64, NULL, NULL, NULL), FK_STATUS_NULL_POINTER, "n_out");
+    CHECK_ERR(fk_primes(0, FK_MAX_PRIME_LIMIT + 1, out, 64, &n, NULL, NULL), FK_STATUS_INVALID_ARGUMENT,
+              "above the maximum");
+    CHECK_ERR(fk_primes(0, FK_MAX_PRIMES_SPAN + 1, out, 64, &n, NULL, NULL), FK_STATUS_INVALID_ARGUMENT, "2^32");
+    CHECK_ERR(fk_primes(0, 100, (uint64_t *)((char *)out + 1), 8, &n, NULL, NULL), FK_STATUS_INVALID_ARGUMENT,
+              "aligned");
+    CHECK_ERR(fk_primes_capacity(0, 100, NULL), FK_STATUS_NULL_POINTER, "out");
+}
+
 static void test_count_primes(void) {
     uint64_t n = 0;
     CHECK_OK(fk_count_primes(10, &n));
@@ -305,5 +377,7 @@ int main(void) {
     test_sum();
     test_polyval();
     test_count_primes();
+    test_progress_variants();
+    test_primes_list();
     return finish("test_arrays");
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import operator
 import sys
+import threading
 from array import array
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, Union, cast, overload
@@ -45,7 +46,7 @@ Border = Union[
 ]
 
 # `sum` is left out: `from ferrokern import *` must not shadow the builtin (ferrokern.sum by name).
-__all__ = ["sobel", "grayscale", "edges", "polyval", "count_primes"]
+__all__ = ["sobel", "grayscale", "edges", "polyval", "count_primes", "primes"]
 
 _BORDERS: dict[str, int] = {
     "zero": lib.FK_BORDER_ZERO,
@@ -330,9 +331,50 @@ def edges(
     return cast("FloatArray", o)
 
 
+#: Long calls go through the library's cancellable entry points, which call `_POLL` on
+#: this thread about every 50 ms while they run. Python runs a pending signal handler
+#: (SIGINT's raises KeyboardInterrupt) when the callback's code runs; the exception is
+#: stored here, the callback returns nonzero, the kernel stops within a fraction of a
+#: millisecond, and the exception is raised again once the call has returned: the same
+#: mechanism as `Report.feed_file`'s progress callback. Short calls skip it (a call that
+#: ends before the first poll would pay for nothing).
+_interrupted = threading.local()
+
+
+def _poll_failed(exc_type: type[BaseException], exc: BaseException, tb: object) -> int:
+    _interrupted.exc = exc
+    return 1
+
+
+def _poll(_user: Any, _done: int, _total: int) -> int:
+    return 0
+
+
+_POLL = ffi.callback("int32_t(void*, uint64_t, uint64_t)", _poll, onerror=_poll_failed)
+
+#: Sums of at least this many values (about 4 ms at memory speed) are cancellable.
+_SUM_POLLED = 1 << 22
+#: Prime counts up to at least this limit (about 10 ms) are cancellable.
+_PRIMES_POLLED = 10**8
+
+
+def _check_polled(status: int) -> None:
+    """`check(status)` after a call made with `_POLL`: first re-raise what the callback
+    caught (KeyboardInterrupt), which is why the call reports CANCELLED."""
+    exc = getattr(_interrupted, "exc", None)
+    if exc is not None:
+        _interrupted.exc = None
+        raise exc
+    check(status)
+
+
 def _sum_raw(address: Any, n: int, stride: int) -> float:
     res = ffi.new(_DOUBLE_P)
-    check(lib.fk_sum_f64(address, n, stride, res))
+    if n < _SUM_POLLED:
+        check(lib.fk_sum_f64(address, n, stride, res))
+    else:
+        _interrupted.exc = None
+        _check_polled(lib.fk_sum_f64_progress(address, n, stride, _POLL, ffi.NULL, res))
     return float(res[0])
 
 
@@ -529,5 +571,37 @@ def count_primes(limit: SupportsIndex | float) -> int:
     if n > lib.FK_MAX_PRIME_LIMIT:
         raise ValueError(f"count_primes: limit {n} is above the maximum {lib.FK_MAX_PRIME_LIMIT} (10**13)")
     res = ffi.new("uint64_t*")
-    check(lib.fk_count_primes(n, res))
+    if n < _PRIMES_POLLED:
+        check(lib.fk_count_primes(n, res))
+    else:
+        _interrupted.exc = None
+        _check_polled(lib.fk_count_primes_progress(n, _POLL, ffi.NULL, res))
     return int(res[0])
+
+
+def primes(lo: SupportsIndex, hi: SupportsIndex) -> NDArray[np.uint64]:
+    """The primes p with ``lo <= p < hi``, ascending, as a numpy uint64 array (the same
+    sieve as ``count_primes``, so ``len(primes(0, n)) == count_primes(n)``). ``hi`` at most
+    10**13, ``hi - lo`` at most 2**32; an empty range gives an empty array. Ctrl-C
+    interrupts a long call (KeyboardInterrupt)."""
+    try:
+        a, b = operator.index(lo), operator.index(hi)
+    except TypeError:
+        raise TypeError("primes: lo and hi must be integers") from None
+    if a < 0 or b < 0:
+        raise ValueError(f"primes: lo and hi must be >= 0, got {a}, {b}")
+    if b > lib.FK_MAX_PRIME_LIMIT:
+        raise ValueError(f"primes: hi {b} is above the maximum {lib.FK_MAX_PRIME_LIMIT} (10**13)")
+    if b - a > lib.FK_MAX_PRIMES_SPAN:
+        raise ValueError(f"primes: the range [{a}, {b}) spans more than 2**32 numbers")
+    numpy = _np()
+    cap = ffi.new("uint64_t*")
+    check(lib.fk_primes_capacity(a, b, cap))
+    out = numpy.empty(int(cap[0]), dtype=numpy.uint64)
+    n = ffi.new("size_t*")
+    _interrupted.exc = None
+    poll = _POLL if b - a >= _PRIMES_POLLED else ffi.NULL
+    status = lib.fk_primes(a, b, ffi.cast("uint64_t *", _address(out)), out.shape[0], n, poll, ffi.NULL)
+    _check_polled(status)
+    # The capacity is an upper bound (about twice the count): keep only what was found.
+    return cast("NDArray[np.uint64]", out[: int(n[0])].copy())

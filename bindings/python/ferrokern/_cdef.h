@@ -56,6 +56,8 @@ struct ArrowArrayStream {
 
 #define FK_MAX_PRIME_LIMIT 10000000000000
 
+#define FK_MAX_PRIMES_SPAN 4294967296
+
 #define FK_REPORT_EMAILS 1
 
 #define FK_REPORT_KV 2
@@ -180,6 +182,8 @@ typedef struct FkColorImage {
   ptrdiff_t channel_stride;
 } FkColorImage;
 
+typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
+
 typedef struct FkTexts {
   const uint8_t *data;
   size_t data_len;
@@ -212,8 +216,6 @@ typedef struct FkReportConfig {
   const uint8_t *spill_dir;
   size_t spill_dir_len;
 } FkReportConfig;
-
-typedef int32_t (*FkProgressFn)(void *user_data, uint64_t bytes_done, uint64_t bytes_total);
 
 typedef struct FkMatchesView {
   const uint8_t *data;
@@ -284,6 +286,13 @@ enum FkStatus fk_edges_cval(const struct FkColorImage *src,
 
 enum FkStatus fk_sum_f64(const void *data, size_t n, ptrdiff_t stride, double *out);
 
+enum FkStatus fk_sum_f64_progress(const void *data,
+                                  size_t n,
+                                  ptrdiff_t stride,
+                                  FkProgressFn progress,
+                                  void *user_data,
+                                  double *out);
+
 enum FkStatus fk_polyval_f64(const double *coeffs,
                              size_t n_coeffs,
                              const double *x,
@@ -293,6 +302,21 @@ enum FkStatus fk_polyval_f64(const double *coeffs,
                              ptrdiff_t out_stride);
 
 enum FkStatus fk_count_primes(uint64_t limit, uint64_t *out);
+
+enum FkStatus fk_count_primes_progress(uint64_t limit,
+                                       FkProgressFn progress,
+                                       void *user_data,
+                                       uint64_t *out);
+
+enum FkStatus fk_primes_capacity(uint64_t lo, uint64_t hi, uint64_t *out);
+
+enum FkStatus fk_primes(uint64_t lo,
+                        uint64_t hi,
+                        uint64_t *out,
+                        size_t capacity,
+                        size_t *n_out,
+                        FkProgressFn progress,
+                        void *user_data);
 
 enum FkStatus fk_texts_from_arrow(const struct ArrowSchema *schema,
                                   const struct ArrowArray *array,

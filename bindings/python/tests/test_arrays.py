@@ -806,3 +806,110 @@ def test_count_primes_threads_and_errors():
         fk.count_primes(10.5)
     with pytest.raises(TypeError, match="integer"):
         fk.count_primes("100")
+
+
+# ---------------------------------------------------------------------------------------
+# SIGINT (issue 12 item 10)
+# ---------------------------------------------------------------------------------------
+
+#: Each call takes minutes (π(2·10¹¹)) or hours (10¹¹ reads of a broadcast value) unless
+#: SIGINT stops it; SIGINT comes from a timer thread after 0.5 s.
+_SIGINT_CALLS = {
+    "count_primes": "ferrokern.count_primes(2 * 10**11)",
+    "sum_broadcast": "ferrokern.sum(np.broadcast_to(np.float64(1.0), (10**11,)))",
+    "sum_broadcast_one_thread": (
+        "ferrokern.set_threads(1); ferrokern.sum(np.broadcast_to(np.float64(1.0), (10**11,)))"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SIGINT_CALLS))
+def test_sigint_interrupts_long_array_calls(name):
+    code = (
+        "import os, signal, sys, threading, time\n"
+        "import numpy as np, ferrokern\n"
+        "def fire():\n"
+        "    time.sleep(0.5)\n"
+        "    global t0\n"
+        "    t0 = time.monotonic()\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "threading.Thread(target=fire, daemon=True).start()\n"
+        "try:\n"
+        f"    {_SIGINT_CALLS[name]}\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted after', time.monotonic() - t0)\n"
+        "    sys.exit(0)\n"
+        "sys.exit('finished without KeyboardInterrupt')\n"
+    )
+    # On today's main the call runs on (minutes): the timeout fails the test. The bound is
+    # generous for a loaded CI machine; the kernels poll every 50 ms.
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+    )
+    assert out.returncode == 0, out.stderr
+    elapsed = float(out.stdout.split()[-1])
+    assert elapsed < 5.0, out.stdout
+
+
+def test_cancellable_paths_give_the_same_results():
+    # Above the thresholds the calls go through the progress entry points; nothing changes.
+    assert fk.count_primes(10**8) == 5761455
+    assert fk.count_primes(10**8 + 7) == 5761455  # 100000007 is prime: p < limit excludes it
+    assert fk.count_primes(10**8 + 8) == 5761456
+    x = np.broadcast_to(np.float64(0.1), (1 << 22,))
+    assert fk.sum(x) == math.fsum([0.1] * (1 << 22))
+    assert fk.sum(np.ones(1 << 22)) == float(1 << 22)
+
+
+# ---------------------------------------------------------------------------------------
+# primes(lo, hi)
+# ---------------------------------------------------------------------------------------
+
+
+def simple_sieve(n):
+    """Primes below n, plain Eratosthenes in numpy (the reference)."""
+    is_p = np.ones(max(n, 2), dtype=bool)
+    is_p[:2] = False
+    for p in range(2, math.isqrt(max(n - 1, 0)) + 1):
+        if is_p[p]:
+            is_p[p * p :: p] = False
+    return np.flatnonzero(is_p[:n]).astype(np.uint64)
+
+
+def test_primes_matches_a_simple_sieve():
+    ref = simple_sieve(3_000_000)
+    rng = np.random.default_rng(5)
+    bounds = [(0, 0), (0, 1), (0, 2), (0, 3), (2, 3), (3, 14), (0, 100), (13, 17), (14, 17), (1, 3_000_000)]
+    bounds += [tuple(sorted(rng.integers(0, 3_000_000, 2))) for _ in range(40)]
+    for lo, hi in bounds:
+        got = fk.primes(lo, hi)
+        assert got.dtype == np.uint64
+        np.testing.assert_array_equal(got, ref[(ref >= lo) & (ref < hi)], err_msg=f"[{lo}, {hi})")
+    assert fk.primes(10, 5).shape == (0,)
+
+
+def test_primes_known_counts_and_threads():
+    # π(10^8), and the primes just above 10^12 (checked by trial division).
+    assert len(fk.primes(0, 10**8)) == 5761455
+    big = fk.primes(10**12, 10**12 + 100)
+    assert big.tolist() == [10**12 + d for d in (39, 61, 63, 91)]  # by trial division
+    try:
+        lists = []
+        for t in (1, 3):
+            fk.set_threads(t)
+            lists.append(fk.primes(10**9, 10**9 + 10**6))
+    finally:
+        fk.set_threads(0)
+    np.testing.assert_array_equal(lists[0], lists[1])
+    assert len(lists[0]) == fk.count_primes(10**9 + 10**6) - fk.count_primes(10**9)
+
+
+def test_primes_errors():
+    with pytest.raises(ValueError, match=">= 0"):
+        fk.primes(-1, 10)
+    with pytest.raises(ValueError, match="maximum"):
+        fk.primes(0, 10**13 + 1)
+    with pytest.raises(ValueError, match="2\\*\\*32"):
+        fk.primes(0, 2**32 + 1)
+    with pytest.raises(TypeError, match="integers"):
+        fk.primes(0.5, 10)
