@@ -26,9 +26,9 @@ pub(crate) mod jsonl;
 pub mod keys;
 pub mod reader;
 pub mod spill;
-pub mod state;
 #[doc(hidden)]
 pub mod stages;
+pub mod state;
 pub mod tally;
 
 use std::collections::BTreeMap;

@@ -55,7 +55,11 @@ impl Prefilter {
 pub(crate) fn findall(p: &Pattern, batch: &TextBatch, lower: bool) -> Result<Matches> {
     let k = p.fields_per_match();
     // The prefilter scans the chunk's bytes as one run: only for texts back to back.
-    let pre = if batch.is_contiguous() { p.prefilter() } else { None };
+    let pre = if batch.is_contiguous() {
+        p.prefilter()
+    } else {
+        None
+    };
     let parts = batch.map_chunks(|r| {
         let mut out = Matches {
             fields_per_match: k,

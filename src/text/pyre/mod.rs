@@ -15,10 +15,10 @@ mod vm;
 use std::sync::Mutex;
 
 use regex_automata::meta;
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_automata::nfa::thompson;
 use regex_automata::util::captures::Captures;
 use regex_automata::Input;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use crate::error::{Error, ErrorKind, Result};
 
