@@ -42,5 +42,4 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[doc(hidden)]
 pub mod fuzz_api {
     pub use crate::report::jsonl::json_text_field;
-    pub use crate::text::pyclass::translate_python_classes;
 }

@@ -1,8 +1,9 @@
-//! Pattern compilation and `fk_findall` on arbitrary patterns, flags and texts, against a
-//! slow path written here from the documented semantics (Python 3.7+ `re.findall`: whole
-//! match without groups, else every group, "" for a group that did not take part; after an
-//! empty match the search moves one character on), using the `regex` crate directly on the
-//! same translated pattern, one text at a time, no batching, no parallel chunks.
+//! Pattern compilation and `fk_findall` on arbitrary patterns (Python syntax), flags and
+//! texts, against the slow path: the pattern's own per-text `re.findall`
+//! ([`Pattern::for_each_match`]), one text at a time, without the batch driver, its literal
+//! prefilter, its one-pass UTF-8 check or parallel chunks. (Equality with Python's `re`
+//! itself is the job of the hypothesis differential tests in `test_pyre.py`, which have
+//! Python at hand.)
 //! Input: flags byte, then the pattern and the texts separated by 0xff bytes (never UTF-8).
 #![no_main]
 
@@ -14,34 +15,14 @@ use ferrokern::ffi::text::{
     FK_FINDALL_LOWERCASE, FK_OFFSETS_I64, FK_PATTERN_IGNORE_CASE,
 };
 use ferrokern::ffi::FkStatus;
+use ferrokern::text::Pattern;
 use libfuzzer_sys::fuzz_target;
-use regex::RegexBuilder;
 
-fn slow_findall(re: &regex::Regex, text: &str, lower: bool) -> Vec<String> {
-    let groups = re.captures_len() - 1;
+fn slow_findall(p: &Pattern, text: &str, lower: bool) -> Vec<String> {
     let mut out = Vec::new();
-    let mut pos = 0;
-    while pos <= text.len() {
-        let Some(c) = re.captures_at(text, pos) else { break };
-        let m = c.get(0).unwrap();
-        let fields: Vec<&str> = if groups == 0 {
-            vec![m.as_str()]
-        } else {
-            (1..=groups)
-                .map(|g| c.get(g).map_or("", |x| x.as_str()))
-                .collect()
-        };
-        out.extend(
-            fields
-                .into_iter()
-                .map(|f| if lower { f.to_lowercase() } else { f.to_string() }),
-        );
-        pos = if m.end() > m.start() {
-            m.end()
-        } else {
-            m.end() + text[m.end()..].chars().next().map_or(1, char::len_utf8)
-        };
-    }
+    p.for_each_match(text, |fields| {
+        out.extend(fields.map(|f| if lower { f.to_lowercase() } else { f.to_string() }));
+    });
     out
 }
 
@@ -65,12 +46,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let src = std::str::from_utf8(pat).expect("an accepted pattern is UTF-8");
-    let re = RegexBuilder::new(&ferrokern::fuzz_api::translate_python_classes(src))
-        .case_insensitive(ignore_case)
-        .size_limit(64 << 20)
-        .dfa_size_limit(64 << 20)
-        .build()
-        .expect("the slow path compiles what the library compiled");
+    let re = Pattern::new(src, ignore_case).expect("the slow path compiles what the library compiled");
 
     let joined: String = texts.concat();
     let mut offsets = vec![0i64];
