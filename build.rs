@@ -3,7 +3,8 @@
 //!   when the committed copy is stale);
 //! * `bindings/python/ferrokern/_cdef.h`: the same declarations without preprocessor
 //!   directives, includes or comments, which is what cffi's `cdef()` accepts. Generated
-//!   rather than regex-stripped from the first, so it cannot drift.
+//!   rather than regex-stripped from the first, so it cannot drift. The same text goes to
+//!   `<target dir>/header.h`, where maturin's cffi bindings look for their declarations.
 //!
 //! Files are only rewritten when their content changes, so builds stay incremental.
 
@@ -104,8 +105,21 @@ fn main() {
     cdef.documentation = false;
     // The Arrow structs without the include guards and flag macros (cdef takes no directives).
     cdef.after_includes = Some(ARROW_STRUCTS_FOR_CDEF.to_string());
-    write_if_changed(
-        &root.join("bindings/python/ferrokern/_cdef.h"),
-        &render(&crate_dir, cdef),
-    );
+    let cdef = render(&crate_dir, cdef);
+    write_if_changed(&root.join("bindings/python/ferrokern/_cdef.h"), &cdef);
+
+    // maturin's cffi bindings (`make wheel`, the sdist) take the declarations from
+    // `<target dir>/header.h` when that file exists, and otherwise run cbindgen with
+    // cbindgen.toml, whose Arrow block carries the `#ifndef` guards cffi cannot parse. So the
+    // same directive-free declarations go there too (maturin runs cffi after this build).
+    let target_dir = match std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from) {
+        Some(t) if t.is_absolute() => t,
+        Some(t) => root.join(t),
+        None => root.join("target"),
+    };
+    let maturin_header = target_dir.join("header.h");
+    if std::fs::read_to_string(&maturin_header).ok().as_deref() != Some(cdef.as_str()) {
+        // Best effort: a read-only target dir only matters to a maturin build.
+        let _ = std::fs::create_dir_all(&target_dir).and_then(|_| std::fs::write(&maturin_header, &cdef));
+    }
 }
