@@ -21,12 +21,11 @@
 //! Fork: the registry lock is taken around `fork()` (`pthread_atfork`), so a child forked
 //! while another thread was inside a registry update never inherits a held lock.
 
+use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Once;
-
-use parking_lot::Mutex;
+use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 
 use super::{null_err, FfiResult, HandleError};
 use crate::shared::hash::{FxBuild, FxHashMap};
@@ -49,30 +48,43 @@ struct Entry {
     doomed: bool,
 }
 
-/// Live handles by address. parking_lot's mutex (not std's) because the fork handlers
-/// below must lock in one callback and unlock in another, which `force_unlock` allows.
+/// Live handles by address.
+///
+/// std's mutex (a plain futex word on Linux), not a parking_lot one: a child of `fork()` must
+/// be able to release the copy its forking thread holds, and parking_lot's eventual fairness
+/// may hand a contended lock straight to a parked waiter, which in the child is a thread
+/// that no longer exists (the child then deadlocks on its first handle call).
 static REGISTRY: Mutex<FxHashMap<usize, Entry>> = Mutex::new(FxHashMap::with_hasher(FxBuild::new()));
 static ATFORK: Once = Once::new();
 
+thread_local! {
+    /// The registry guard held across a `fork()` by the forking thread (prepare → parent /
+    /// child handlers all run on that thread, and the child's copy of it is that thread).
+    static HELD_ACROSS_FORK: RefCell<Option<MutexGuard<'static, FxHashMap<usize, Entry>>>> =
+        const { RefCell::new(None) };
+}
+
 extern "C" fn atfork_prepare() {
-    // Held across the fork; released by the two handlers below.
-    std::mem::forget(REGISTRY.lock());
+    let guard = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    HELD_ACROSS_FORK.with(|h| *h.borrow_mut() = Some(guard));
 }
 
 extern "C" fn atfork_release() {
-    // SAFETY: `atfork_prepare` took the lock on this thread just before the fork and
-    // forgot its guard; parent and child each release their copy exactly once.
-    unsafe { REGISTRY.force_unlock() };
+    // Dropping the guard unlocks: in the child no other thread exists to wake, so the futex
+    // word simply becomes 0 again.
+    HELD_ACROSS_FORK.with(|h| drop(h.borrow_mut().take()));
 }
 
 /// The registry, locked (registering the fork handlers on first use).
-fn registry() -> parking_lot::MutexGuard<'static, FxHashMap<usize, Entry>> {
+fn registry() -> MutexGuard<'static, FxHashMap<usize, Entry>> {
     ATFORK.call_once(|| {
         // SAFETY: plain function pointers that only lock/unlock a static; registering them
         // cannot fail in a way that matters (ENOMEM: forks just go unprotected).
         unsafe { libc::pthread_atfork(Some(atfork_prepare), Some(atfork_release), Some(atfork_release)) };
     });
-    REGISTRY.lock()
+    // A panic while the lock was held cannot leave the map half-updated in a way that
+    // matters (each update is one insert/remove/field write): keep using it.
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A borrow of what a handle owns, pinning the handle until it is dropped (the end of the

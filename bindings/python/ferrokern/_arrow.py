@@ -15,6 +15,7 @@ the Arrow C Data Interface, and the consumer frees them when it drops the result
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal
@@ -51,6 +52,15 @@ _new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, _Destructor]
 # The exported structs live in cffi memory until their capsule goes: keyed by address.
 _exported: dict[int, Any] = {}
 _exported_lock = threading.Lock()
+
+
+def _fresh_lock_in_child() -> None:
+    # A child of fork() may have copied the lock while another parent thread held it.
+    global _exported_lock
+    _exported_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_in_child)
 
 
 def _destroy(name: bytes) -> Any:

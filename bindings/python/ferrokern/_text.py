@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import platform
 import re
 import sys
@@ -403,6 +404,26 @@ class _GcPause:
                         gc.freeze()
                         gc.unfreeze()
                     gc.enable()
+
+    @classmethod
+    def _after_fork_in_child(cls) -> None:
+        # Only the forking thread lives on in a child, and it is not inside a call, so no
+        # call is running there whatever the parent's other threads were doing: a fresh
+        # lock (the parent's may have been copied while held), depth 0, and the collector
+        # back on if a call in another parent thread had paused it.
+        cls._lock = threading.Lock()
+        if cls._depth:
+            cls._depth = 0
+            if cls._was_enabled:
+                gc.enable()
+
+
+# The lock is held across fork() so the child copies a consistent depth and saved state.
+os.register_at_fork(
+    before=lambda: _GcPause._lock.acquire(),
+    after_in_parent=lambda: _GcPause._lock.release(),
+    after_in_child=_GcPause._after_fork_in_child,
+)
 
 
 #: Whether `_GcPause` promotes the call's objects to the oldest generation (see there):
