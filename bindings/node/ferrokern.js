@@ -56,6 +56,19 @@ const FkTexts = koffi.struct('FkTexts', {
   first_index: 'uint64_t',
 });
 
+// The Arrow layouts of a batch (offsets + validity, or string views), reached from FkTexts
+// with offset_kind FK_OFFSETS_ARROW. Declared so the layout test covers it; this example
+// binding itself passes plain FkTexts.
+const FkArrowTexts = koffi.struct('FkArrowTexts', {
+  layout: 'uint32_t',
+  offsets: 'const void *',
+  validity: 'const uint8_t *',
+  validity_offset: 'uint64_t',
+  buffers: 'const uint8_t **',
+  buffer_lens: 'const int64_t *',
+  n_buffers: 'size_t',
+});
+
 const FkMatchesView = koffi.struct('FkMatchesView', {
   data: 'const uint8_t *',
   data_len: 'size_t',
@@ -375,5 +388,5 @@ module.exports = {
   libraryPath,
   version: () => fk.version(),
   abiVersion: () => fk.abi_version(),
-  types: { FkTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkImage, FkImageOut, FkColorImage, FkReportConfig },
+  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkImage, FkImageOut, FkColorImage, FkReportConfig },
 };
