@@ -46,40 +46,24 @@ fn set_soname(header: &str) {
     }
 }
 
-/// What `cbindgen.toml`'s `after_includes` declares, without preprocessor lines.
-const ARROW_STRUCTS_FOR_CDEF: &str = "struct ArrowSchema {
-  const char* format;
-  const char* name;
-  const char* metadata;
-  int64_t flags;
-  int64_t n_children;
-  struct ArrowSchema** children;
-  struct ArrowSchema* dictionary;
-  void (*release)(struct ArrowSchema*);
-  void* private_data;
-};
-
-struct ArrowArray {
-  int64_t length;
-  int64_t null_count;
-  int64_t offset;
-  int64_t n_buffers;
-  int64_t n_children;
-  const void** buffers;
-  struct ArrowArray** children;
-  struct ArrowArray* dictionary;
-  void (*release)(struct ArrowArray*);
-  void* private_data;
-};
-
-struct ArrowArrayStream {
-  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
-  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
-  const char* (*get_last_error)(struct ArrowArrayStream*);
-  void (*release)(struct ArrowArrayStream*);
-  void* private_data;
-};
-";
+/// `cbindgen.toml`'s `after_includes` (the Arrow structs, verbatim from the spec) without its
+/// comments and preprocessor lines (guards, flag macros), which cffi's `cdef()` rejects:
+/// derived, so the header and `_cdef.h` declare the same structs from one text.
+fn without_directives(c: &str) -> String {
+    let mut out = String::new();
+    let mut rest = c;
+    while let Some(i) = rest.find("/*") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].find("*/").map_or("", |j| &rest[i + j + 2..]);
+    }
+    out.push_str(rest);
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
+    let mut text = lines.join("\n").trim().to_string();
+    while text.contains("\n\n\n") {
+        text = text.replace("\n\n\n", "\n\n");
+    }
+    text + "\n"
+}
 
 fn main() {
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
@@ -104,7 +88,7 @@ fn main() {
     cdef.autogen_warning = None;
     cdef.documentation = false;
     // The Arrow structs without the include guards and flag macros (cdef takes no directives).
-    cdef.after_includes = Some(ARROW_STRUCTS_FOR_CDEF.to_string());
+    cdef.after_includes = cdef.after_includes.as_deref().map(without_directives);
     let cdef = render(&crate_dir, cdef);
     write_if_changed(&root.join("bindings/python/ferrokern/_cdef.h"), &cdef);
 
