@@ -158,6 +158,26 @@ struct ArrowArrayStream {
 #define FK_MAX_PRIMES_SPAN 4294967296
 
 /**
+ * `fk_search` mode: `re.search`, the first match anywhere (0 or 1 match per text).
+ */
+#define FK_SEARCH 0
+
+/**
+ * `fk_search` mode: `re.match`, a match at the start (0 or 1 match per text).
+ */
+#define FK_MATCH 1
+
+/**
+ * `fk_search` mode: `re.fullmatch`, a match of the whole text (0 or 1 match per text).
+ */
+#define FK_FULLMATCH 2
+
+/**
+ * `fk_search` mode: `re.finditer`, every match (Python 3.7+ empty-match rules).
+ */
+#define FK_FINDITER 3
+
+/**
  * `FkReportConfig.extractors`: the built-in `extract_emails`.
  */
 #define FK_REPORT_EMAILS 1
@@ -415,6 +435,24 @@ typedef struct FkPattern FkPattern;
 typedef struct FkReport FkReport;
 
 /**
+ * Per-text match spans (see `FkSpansView`). Read-only after creation: read it from any
+ * number of threads; free it once.
+ */
+typedef struct FkSpans FkSpans;
+
+/**
+ * Per-text `re.split` results (see `FkSplitView`). Read-only after creation: read it from
+ * any number of threads; free it once.
+ */
+typedef struct FkSplit FkSplit;
+
+/**
+ * Per-text `re.subn` results (see `FkSubsView`). Read-only after creation: read it from
+ * any number of threads; free it once.
+ */
+typedef struct FkSubs FkSubs;
+
+/**
  * A read-only 2-D image: pixel (y, x) is at `data + y*row_stride + x*col_stride` (bytes).
  * Strides may be negative or zero; `data` must be aligned for `dtype` and the strides
  * multiples of its size. `height` and `width` must be at least 1.
@@ -527,6 +565,72 @@ typedef struct FkArrowTexts {
   const int64_t *buffer_lens;
   size_t n_buffers;
 } FkArrowTexts;
+
+/**
+ * Read-only view of an `FkSpans`, valid until `fk_spans_free`. Match j of text i is for j
+ * in `text_offsets[i] .. text_offsets[i+1]`; group g (0 = the whole match) of match j spans
+ * code points `spans[2*(j*spans_per_match + g)] .. spans[2*(j*spans_per_match + g) + 1]`
+ * of the text (Python `str` indices), both -1 for a group that did not take part.
+ */
+typedef struct FkSpansView {
+  /**
+   * `2 * n_matches * spans_per_match` entries.
+   */
+  const int64_t *spans;
+  size_t n_matches;
+  /**
+   * The pattern's groups + 1.
+   */
+  size_t spans_per_match;
+  /**
+   * `n_texts + 1` entries, counted in matches.
+   */
+  const uint64_t *text_offsets;
+  size_t n_texts;
+} FkSpansView;
+
+/**
+ * Read-only view of an `FkSubs`, valid until `fk_subs_free`. The new text i is
+ * `data[offsets[i] .. offsets[i+1]]` (UTF-8), made by `counts[i]` replacements.
+ */
+typedef struct FkSubsView {
+  const uint8_t *data;
+  size_t data_len;
+  /**
+   * `n_texts + 1` entries.
+   */
+  const uint64_t *offsets;
+  /**
+   * `n_texts` entries.
+   */
+  const uint64_t *counts;
+  size_t n_texts;
+} FkSubsView;
+
+/**
+ * Read-only view of an `FkSplit`, valid until `fk_split_free`. Item k of text i is for k in
+ * `text_offsets[i] .. text_offsets[i+1]`: `data[item_offsets[k] .. item_offsets[k+1]]`,
+ * or Python's `None` when `is_none[k]` is 1 (a captured separator group that did not take
+ * part; its string is empty).
+ */
+typedef struct FkSplitView {
+  const uint8_t *data;
+  size_t data_len;
+  /**
+   * `n_items + 1` entries.
+   */
+  const uint64_t *item_offsets;
+  /**
+   * `n_items` entries, 0 or 1.
+   */
+  const uint8_t *is_none;
+  size_t n_items;
+  /**
+   * `n_texts + 1` entries, counted in items.
+   */
+  const uint64_t *text_offsets;
+  size_t n_texts;
+} FkSplitView;
 
 /**
  * How a report reads and what it extracts. Fill it with `fk_report_config_default`, then
@@ -993,6 +1097,151 @@ enum FkStatus fk_count_to_arrow(const struct FkPattern *pattern,
                                 const struct FkTexts *texts,
                                 struct ArrowSchema *out_schema,
                                 struct ArrowArray *out_array);
+
+/**
+ * `re.search` / `re.match` / `re.fullmatch` (at most one match per text) or `re.finditer`
+ * (every match) on every text, by `mode` (`FK_SEARCH`, `FK_MATCH`, `FK_FULLMATCH`,
+ * `FK_FINDITER`): spans of the match and its groups in code points. Result into `*out`;
+ * free with `fk_spans_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
+ * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+ * `out` must be NULL or valid for writing one pointer.
+ */
+enum FkStatus fk_search(const struct FkPattern *pattern,
+                        const struct FkTexts *texts,
+                        uint32_t mode,
+                        struct FkSpans **out);
+
+/**
+ * `re.subn(pattern, repl, text, count)` on every text: `repl` (UTF-8, `repl_len` bytes) is a
+ * Python replacement template (`\1`, `\g<name>`, `\g<0>`, `\n`, ...), parsed once; `count`
+ * 0 replaces every match, a negative one none (as `_sre` reads it). Errors:
+ * `PATTERN_SYNTAX` where Python raises `re.error` (or `IndexError`, for an unknown group
+ * name) on the template, `PATTERN_UNSUPPORTED` for a group reference Python takes only
+ * through `int()` (`\g<+1>`, non-ASCII digits; deprecated), `INVALID_UTF8`. Result into
+ * `*out`; free with `fk_subs_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
+ * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+ * `repl` must be NULL (with a zero length) or readable for `repl_len` bytes; `out` must be
+ * NULL or valid for writing one pointer.
+ */
+enum FkStatus fk_subn(const struct FkPattern *pattern,
+                      const struct FkTexts *texts,
+                      const uint8_t *repl,
+                      size_t repl_len,
+                      int64_t count,
+                      struct FkSubs **out);
+
+/**
+ * `re.split(pattern, text, maxsplit)` on every text: the pieces between matches, with
+ * every group of each separator match in between (`None` for one that did not take part);
+ * `maxsplit` 0 splits at every match, a negative one at none. Result into `*out`; free with
+ * `fk_split_free`.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `texts` must be NULL or
+ * point to an `FkTexts` whose `data` and `offsets` are readable for the lengths it states;
+ * `out` must be NULL or valid for writing one pointer.
+ */
+enum FkStatus fk_split(const struct FkPattern *pattern,
+                       const struct FkTexts *texts,
+                       int64_t maxsplit,
+                       struct FkSplit **out);
+
+/**
+ * The name of group `group` (1-based) of `pattern` into `*name` / `*name_len` (UTF-8, not
+ * NUL-terminated, borrowed from `pattern` until it is freed), or NULL / 0 for an unnamed
+ * group. `INVALID_ARGUMENT` if the pattern has no such group.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `name` and `name_len` must be
+ * NULL or valid for writing one pointer and one `size_t`.
+ */
+enum FkStatus fk_pattern_group_name(const struct FkPattern *pattern,
+                                    size_t group,
+                                    const uint8_t **name,
+                                    size_t *name_len);
+
+/**
+ * Fill `*view` with pointers into `spans` (valid until it is freed).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `spans` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `view` must be NULL or
+ * valid for writing one `FkSpansView`.
+ */
+enum FkStatus fk_spans_view(const struct FkSpans *spans, struct FkSpansView *view);
+
+/**
+ * Free a spans result. NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `spans` may be any value: NULL, a freed handle and a pointer
+ * this library did not return are no-ops. A handle that a running call is using (from another
+ * thread, or from this call's progress callback) is freed when that call returns; calls made
+ * after this one fail with `FK_STATUS_INVALID_HANDLE`.
+ */
+void fk_spans_free(struct FkSpans *spans);
+
+/**
+ * Fill `*view` with pointers into `subs` (valid until it is freed).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `subs` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `view` must be NULL or
+ * valid for writing one `FkSubsView`.
+ */
+enum FkStatus fk_subs_view(const struct FkSubs *subs, struct FkSubsView *view);
+
+/**
+ * Free a subn result. NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `subs` may be any value: NULL, a freed handle and a pointer
+ * this library did not return are no-ops. A handle that a running call is using (from another
+ * thread, or from this call's progress callback) is freed when that call returns; calls made
+ * after this one fail with `FK_STATUS_INVALID_HANDLE`.
+ */
+void fk_subs_free(struct FkSubs *subs);
+
+/**
+ * Fill `*view` with pointers into `split` (valid until it is freed).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `split` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `view` must be NULL or
+ * valid for writing one `FkSplitView`.
+ */
+enum FkStatus fk_split_view(const struct FkSplit *split, struct FkSplitView *view);
+
+/**
+ * Free a split result. NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `split` may be any value: NULL, a freed handle and a pointer
+ * this library did not return are no-ops. A handle that a running call is using (from another
+ * thread, or from this call's progress callback) is freed when that call returns; calls made
+ * after this one fail with `FK_STATUS_INVALID_HANDLE`.
+ */
+void fk_split_free(struct FkSplit *split);
 
 /**
  * Fill `*out` with the defaults: both built-in extractors, top 20, no kv totals, plain

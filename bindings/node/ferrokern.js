@@ -102,6 +102,34 @@ const FkFrequenciesView = koffi.struct('FkFrequenciesView', {
   n_items: 'size_t',
 });
 
+// The views of fk_search (search/match/fullmatch/finditer spans), fk_subn and fk_split.
+// Declared so the layout test covers them; this example binding does not call those.
+const FkSpansView = koffi.struct('FkSpansView', {
+  spans: 'const int64_t *',
+  n_matches: 'size_t',
+  spans_per_match: 'size_t',
+  text_offsets: 'const uint64_t *',
+  n_texts: 'size_t',
+});
+
+const FkSubsView = koffi.struct('FkSubsView', {
+  data: 'const uint8_t *',
+  data_len: 'size_t',
+  offsets: 'const uint64_t *',
+  counts: 'const uint64_t *',
+  n_texts: 'size_t',
+});
+
+const FkSplitView = koffi.struct('FkSplitView', {
+  data: 'const uint8_t *',
+  data_len: 'size_t',
+  item_offsets: 'const uint64_t *',
+  is_none: 'const uint8_t *',
+  n_items: 'size_t',
+  text_offsets: 'const uint64_t *',
+  n_texts: 'size_t',
+});
+
 // Declared for completeness (and checked against the layout table); the example does not
 // call the image, array or report functions.
 const FkImage = koffi.struct('FkImage', {
@@ -388,5 +416,5 @@ module.exports = {
   libraryPath,
   version: () => fk.version(),
   abiVersion: () => fk.abi_version(),
-  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkImage, FkImageOut, FkColorImage, FkReportConfig },
+  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkSpansView, FkSubsView, FkSplitView, FkImage, FkImageOut, FkColorImage, FkReportConfig },
 };

@@ -23,6 +23,7 @@ use text::{
 pub mod arrays;
 pub mod arrow;
 mod handle;
+pub mod reapi;
 pub mod report;
 mod strided;
 pub mod text;

@@ -13,11 +13,14 @@ mod kv;
 mod pattern;
 pub(crate) mod pyclass;
 mod pyre;
+mod reapi;
 mod results;
 mod unicode_tables;
 
 pub use batch::{char_offsets, Offsets, TextBatch};
 pub use pattern::Pattern;
+pub use pyre::Anchor;
+pub use reapi::{Pieces, SpanMode, Spans, Substituted};
 pub use results::{
     join_strings, join_unique_strings, Frequencies, KeySums, Matches, StringTable, TextOffsets,
 };

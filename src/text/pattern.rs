@@ -47,6 +47,11 @@ impl Pattern {
         })
     }
 
+    /// The compiled engine (for the other `re` kernels, `reapi.rs`).
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// See the `prefilter` field.
     pub(crate) fn prefilter(&self) -> Option<&Prefilter> {
         self.prefilter

@@ -58,6 +58,14 @@ struct ArrowArrayStream {
 
 #define FK_MAX_PRIMES_SPAN 4294967296
 
+#define FK_SEARCH 0
+
+#define FK_MATCH 1
+
+#define FK_FULLMATCH 2
+
+#define FK_FINDITER 3
+
 #define FK_REPORT_EMAILS 1
 
 #define FK_REPORT_KV 2
@@ -153,6 +161,12 @@ typedef struct FkPattern FkPattern;
 
 typedef struct FkReport FkReport;
 
+typedef struct FkSpans FkSpans;
+
+typedef struct FkSplit FkSplit;
+
+typedef struct FkSubs FkSubs;
+
 typedef struct FkImage {
   const void *data;
   uint32_t dtype;
@@ -202,6 +216,32 @@ typedef struct FkArrowTexts {
   const int64_t *buffer_lens;
   size_t n_buffers;
 } FkArrowTexts;
+
+typedef struct FkSpansView {
+  const int64_t *spans;
+  size_t n_matches;
+  size_t spans_per_match;
+  const uint64_t *text_offsets;
+  size_t n_texts;
+} FkSpansView;
+
+typedef struct FkSubsView {
+  const uint8_t *data;
+  size_t data_len;
+  const uint64_t *offsets;
+  const uint64_t *counts;
+  size_t n_texts;
+} FkSubsView;
+
+typedef struct FkSplitView {
+  const uint8_t *data;
+  size_t data_len;
+  const uint64_t *item_offsets;
+  const uint8_t *is_none;
+  size_t n_items;
+  const uint64_t *text_offsets;
+  size_t n_texts;
+} FkSplitView;
 
 typedef struct FkReportConfig {
   uint32_t extractors;
@@ -340,6 +380,40 @@ enum FkStatus fk_count_to_arrow(const struct FkPattern *pattern,
                                 const struct FkTexts *texts,
                                 struct ArrowSchema *out_schema,
                                 struct ArrowArray *out_array);
+
+enum FkStatus fk_search(const struct FkPattern *pattern,
+                        const struct FkTexts *texts,
+                        uint32_t mode,
+                        struct FkSpans **out);
+
+enum FkStatus fk_subn(const struct FkPattern *pattern,
+                      const struct FkTexts *texts,
+                      const uint8_t *repl,
+                      size_t repl_len,
+                      int64_t count,
+                      struct FkSubs **out);
+
+enum FkStatus fk_split(const struct FkPattern *pattern,
+                       const struct FkTexts *texts,
+                       int64_t maxsplit,
+                       struct FkSplit **out);
+
+enum FkStatus fk_pattern_group_name(const struct FkPattern *pattern,
+                                    size_t group,
+                                    const uint8_t **name,
+                                    size_t *name_len);
+
+enum FkStatus fk_spans_view(const struct FkSpans *spans, struct FkSpansView *view);
+
+void fk_spans_free(struct FkSpans *spans);
+
+enum FkStatus fk_subs_view(const struct FkSubs *subs, struct FkSubsView *view);
+
+void fk_subs_free(struct FkSubs *subs);
+
+enum FkStatus fk_split_view(const struct FkSplit *split, struct FkSplitView *view);
+
+void fk_split_free(struct FkSplit *split);
 
 enum FkStatus fk_report_config_default(struct FkReportConfig *out);
 

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, Protocol, Ty
 from . import _arrow
 from ._arrow import Output
 from ._native import Handle, InvalidTextError, check, ffi, lib
+from ._re import Match, _ReMethods
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-__all__ = ["Pattern", "extract_and_aggregate", "extract_emails"]
+__all__ = ["Match", "Pattern", "extract_and_aggregate", "extract_emails"]
 
 
 class ArrowArray(Protocol):
@@ -662,7 +663,7 @@ def extract_emails(texts: Texts, output: Output = "python") -> Any:
     return _per_text(texts, "FkMatches", lib.fk_extract_emails, lambda h: _matches_result(h, tuples=False))
 
 
-class Pattern:
+class Pattern(_ReMethods):
     """A compiled pattern, shared by all worker threads. Use as a context manager or call
     `close()` to free it deterministically; the garbage collector frees it otherwise.
 

@@ -1,15 +1,19 @@
 """User patterns are Python's `re`, exactly, or refused.
 
-Two differential checks against the running interpreter's `re`:
+Two differential checks against the running interpreter's `re`, each over findall, search,
+match, fullmatch, finditer, sub, subn and split:
 
 * a hypothesis fuzzer that writes patterns from Python's grammar (every construct of
   issue 14's table, lazy/possessive quantifiers, empty alternatives, anchors, Python-only
   set syntax, inline and compile flags) and texts over a tricky alphabet;
-* every `re.findall` call with literal arguments in CPython's own `Lib/test/test_re.py`.
+* every `re.findall`/`search`/`match`/`fullmatch`/`sub`/`subn`/`split` call with literal
+  arguments in CPython's own `Lib/test/test_re.py`.
 
 The rule in both: the result is identical to `re`'s, or the pattern is refused with
 `PatternUnsupportedError` (or `PatternTooLargeError`); `re.error` must come back as
-`PatternSyntaxError` (or a refusal), and `PatternSyntaxError` only where `re` raises.
+`PatternSyntaxError` (or a refusal), and `PatternSyntaxError` only where `re` raises; the
+same for a replacement template (where `re` raises `re.error`, or `IndexError` for an
+unknown group name).
 `FERROKERN_FUZZ_EXAMPLES` sets the fuzzer's budget (default 600, a few seconds).
 """
 
@@ -34,41 +38,101 @@ EXAMPLES = int(os.environ.get("FERROKERN_FUZZ_EXAMPLES", "600"))
 REFUSED = (PatternUnsupportedError, PatternTooLargeError)
 
 
-def python(pattern: str, flags: int, text: str) -> Any:
+class Failed:
+    """A per-operation outcome that is not a result (never equal to one)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        self.kind, self.detail = kind, detail
+
+    def __repr__(self) -> str:
+        return f"Failed({self.kind!r}, {self.detail!r})"
+
+
+OPS = ("findall", "search", "match", "fullmatch", "finditer", "sub", "subn", "split")
+
+
+def _m(m: Any) -> Any:
+    return None if m is None else (m.regs, m.groupdict())
+
+
+def python(pattern: str, flags: int, text: str, ops: Any = ("findall",), repl: str = "", n: int = 0) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             rx = re.compile(pattern, flags)
         except (re.error, OverflowError, ValueError) as e:
             return ("error", type(e).__name__)
-    return rx.findall(text)
+        out = {}
+        for op in ops:
+            try:
+                if op == "findall":
+                    out[op] = rx.findall(text)
+                elif op in ("search", "match", "fullmatch"):
+                    out[op] = _m(getattr(rx, op)(text))
+                elif op == "finditer":
+                    out[op] = [_m(m) for m in rx.finditer(text)]
+                elif op in ("sub", "subn"):
+                    out[op] = getattr(rx, op)(repl, text, count=n)
+                else:
+                    out[op] = rx.split(text, maxsplit=n)
+            except (re.error, IndexError) as e:
+                out[op] = Failed("error", type(e).__name__)
+    return out
 
 
-def ours(pattern: str, flags: int, text: str) -> Any:
+def ours(pattern: str, flags: int, text: str, ops: Any = ("findall",), repl: str = "", n: int = 0) -> Any:
     try:
         p = ferrokern.compile(pattern, flags)
     except REFUSED as e:
         return ("refused", str(e))
     except (PatternSyntaxError, ValueError) as e:
         return ("error", type(e).__name__)
+    out: dict[str, Any] = {}
     with p:
-        got = p.findall([text])[0]
-        count = p.count([text])[0]
-    assert count == len(got), (pattern, text, got, count)
-    return got
+        for op in ops:
+            try:
+                if op == "findall":
+                    got = p.findall([text])[0]
+                    count = p.count([text])[0]
+                    assert count == len(got), (pattern, text, got, count)
+                    out[op] = got
+                elif op in ("search", "match", "fullmatch"):
+                    out[op] = _m(getattr(p, op)([text])[0])
+                elif op == "finditer":
+                    out[op] = [_m(m) for m in p.finditer([text])[0]]
+                elif op in ("sub", "subn"):
+                    out[op] = getattr(p, op)(repl, [text], count=n)[0]
+                else:
+                    out[op] = p.split([text], maxsplit=n)[0]
+            except PatternUnsupportedError as e:
+                out[op] = Failed("refused", str(e))
+            except PatternSyntaxError as e:
+                out[op] = Failed("error", type(e).__name__)
+    return out
 
 
-def check(pattern: str, flags: int, text: str) -> str:
+def check(pattern: str, flags: int, text: str, ops: Any = ("findall",), repl: str = "", n: int = 0) -> str:
     """'same' or 'refused'; an assertion error on any different answer."""
-    exp = python(pattern, flags, text)
-    got = ours(pattern, flags, text)
+    exp = python(pattern, flags, text, ops, repl, n)
+    got = ours(pattern, flags, text, ops, repl, n)
+    case = (pattern, flags, text, repl, n)
     if isinstance(got, tuple) and got[0] == "refused":
         return "refused"
     if isinstance(exp, tuple):
-        assert isinstance(got, tuple) and got[0] == "error", (pattern, flags, text, exp, got)
+        assert isinstance(got, tuple) and got[0] == "error", (case, exp, got)
         return "same"
-    assert got == exp, (pattern, flags, text, exp, got)
-    return "same"
+    assert isinstance(got, dict), (case, exp, got)
+    refused = False
+    for op in ops:
+        e, g = exp[op], got[op]
+        if isinstance(g, Failed) and g.kind == "refused":
+            refused = True
+            continue
+        if isinstance(e, Failed):
+            assert isinstance(g, Failed) and g.kind == "error", (op, case, e, g)
+            continue
+        assert g == e, (op, case, e, g)
+    return "refused" if refused else "same"
 
 
 # -- the issue's table, and the cases the README used to list as differences ---------------
@@ -208,15 +272,51 @@ def patterns(draw: Any, depth: int = 0) -> str:
     return "|".join(alts)
 
 
+#: Pieces of replacement templates: group references (valid or not for the pattern),
+#: escapes, octal, and what `re` rejects.
+REPL_PIECES = [
+    "x",
+    "é",
+    "-",
+    r"\1",
+    r"\2",
+    r"\10",
+    r"\g<0>",
+    r"\g<1>",
+    r"\g<g0>",
+    r"\g<g1>",
+    r"\g<nope>",
+    r"\n",
+    r"\t",
+    r"\\",
+    r"\-",
+    r"\q",
+    r"\x41",
+    r"\0",
+    r"\01",
+    r"\101",
+    r"\400",
+    r"\g<",
+    r"\g<>",
+    r"\g<1",
+    r"\g<+1>",
+    r"\g<-1>",
+    r"\g<a-b>",
+    "\\",
+]
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     prefix=st.sampled_from(FLAG_PREFIX),
     body=patterns(),
     flags=st.sampled_from(FLAGS),
     text=st.text(alphabet=ALPHABET, max_size=12),
+    repl=st.lists(st.sampled_from(REPL_PIECES), max_size=3).map("".join),
+    n=st.sampled_from([0, 0, 1, 2, -1]),
 )
-def test_fuzz_same_as_re_or_refused(prefix: str, body: str, flags: int, text: str) -> None:
-    check(prefix + body, flags, text)
+def test_fuzz_same_as_re_or_refused(prefix: str, body: str, flags: int, text: str, repl: str, n: int) -> None:
+    check(prefix + body, flags, text, OPS, repl, n)
 
 
 # -- CPython's own test cases --------------------------------------------------------------
@@ -264,41 +364,76 @@ def _flags_value(node: ast.expr) -> int | None:
     return None
 
 
-def findall_cases() -> list[tuple[str, str, int]]:
+#: The module functions checked, and where their arguments sit: (text index, repl index,
+#: count/maxsplit keyword); the pattern is always first and flags come after them all.
+_FUNCS = {
+    "findall": (1, None, None),
+    "search": (1, None, None),
+    "match": (1, None, None),
+    "fullmatch": (1, None, None),
+    "sub": (2, 1, "count"),
+    "subn": (2, 1, "count"),
+    "split": (1, None, "maxsplit"),
+}
+
+
+def _str(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def re_cases() -> list[tuple[str, str, str, int, str, int]]:
+    """(function, pattern, text, flags, repl, count/maxsplit) of every call
+    ``re.<function>(...)`` in test_re.py whose arguments are all literals (str patterns)."""
     tree = ast.parse(_test_re_path().read_text(encoding="utf-8"))
     out = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         f = node.func
-        if f.attr != "findall" or not (isinstance(f.value, ast.Name) and f.value.id == "re"):
+        if f.attr not in _FUNCS or not (isinstance(f.value, ast.Name) and f.value.id == "re"):
             continue
-        args = node.args
-        literal = all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args[:2])
-        if len(args) < 2 or not literal:
+        text_at, repl_at, n_name = _FUNCS[f.attr]
+        args = list(node.args)
+        kw = {k.arg: k.value for k in node.keywords}
+        if None in kw or len(args) <= text_at:
             continue
+        pattern, text = _str(args[0]), _str(args[text_at])
+        repl = _str(args[repl_at]) if repl_at is not None else ""
+        if pattern is None or text is None or repl is None:
+            continue
+        rest = args[text_at + 1 :]
+        n_node = rest.pop(0) if n_name and rest else kw.pop(n_name, None) if n_name else None
+        flags_node = rest.pop(0) if rest else kw.pop("flags", None)
+        if rest or set(kw) - {"flags", "count", "maxsplit"}:
+            continue
+        n = 0
+        if n_node is not None:
+            if not (isinstance(n_node, ast.Constant) and isinstance(n_node.value, int)):
+                continue
+            n = n_node.value
         flags = 0
-        extra = args[2:] + [k.value for k in node.keywords if k.arg == "flags"]
-        if extra:
-            v = _flags_value(extra[0])
+        if flags_node is not None:
+            v = _flags_value(flags_node)
             if v is None:
                 continue
             flags = v
-        pattern = args[0].value
-        text = args[1].value
-        assert isinstance(pattern, str) and isinstance(text, str)
-        out.append((pattern, text, flags))
+        out.append((f.attr, pattern, text, flags, repl, n))
     return out
 
 
-def test_cpython_test_re_findall_cases(capsys: pytest.CaptureFixture[str]) -> None:
-    cases = findall_cases()
-    assert len(cases) >= 20, f"only {len(cases)} literal findall cases found in test_re.py"
-    counts = {"same": 0, "refused": 0}
-    for pattern, text, flags in cases:
-        counts[check(pattern, flags, text)] += 1
+def test_cpython_test_re_cases(capsys: pytest.CaptureFixture[str]) -> None:
+    cases = re_cases()
+    per: dict[str, dict[str, int]] = {}
+    for func, pattern, text, flags, repl, n in cases:
+        counts = per.setdefault(func, {"same": 0, "refused": 0})
+        # check() asserts on any different answer, so "different" is 0 when this returns.
+        counts[check(pattern, flags, text, (func,), repl, n)] += 1
+    assert per.get("findall", {}).get("same", 0) >= 20, per
+    for func in ("search", "match", "fullmatch", "sub", "subn", "split"):
+        assert sum(per.get(func, {}).values()) >= 5, f"few literal re.{func} cases found: {per}"
     with capsys.disabled():
-        print(
-            f"\nCPython test_re.py findall cases: {len(cases)}: {counts['same']} identical, "
-            f"{counts['refused']} refused, 0 different"
-        )
+        print(f"\nCPython test_re.py literal cases: {len(cases)}")
+        for func, c in sorted(per.items()):
+            print(
+                f"  re.{func}: {sum(c.values())}: {c['same']} identical, {c['refused']} refused, 0 different"
+            )

@@ -10,15 +10,17 @@ mod case_tables;
 mod lower;
 mod names;
 pub mod parse;
+pub mod template;
 mod vm;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use regex_automata::meta;
 use regex_automata::nfa::thompson;
 use regex_automata::util::captures::Captures;
-use regex_automata::Input;
+use regex_automata::{Anchored, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, Look};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -39,6 +41,21 @@ pub struct Engine {
     prefix: Option<Vec<Vec<u8>>>,
     /// Group names by group number (index 0: the whole match, never named).
     names: Vec<Option<String>>,
+    /// The lowered pattern, kept for `full`.
+    hir: Hir,
+    /// `fullmatch`'s fast engine: the pattern followed by `\z`, whose leftmost-first match
+    /// is the first match in priority order that ends at the end (what `_sre`'s `match_all`
+    /// finds). Built on first use, so only `fullmatch` callers pay for it.
+    full: OnceLock<std::result::Result<meta::Regex, Error>>,
+}
+
+/// Where a single search may match: `re.search` (anywhere), `re.match` (at the start),
+/// `re.fullmatch` (the whole text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    Search,
+    Match,
+    FullMatch,
 }
 
 impl std::fmt::Debug for Engine {
@@ -70,6 +87,21 @@ fn group_names(hir: &regex_syntax::hir::Hir, groups: usize) -> Vec<Option<String
     let mut out = vec![None; groups + 1];
     walk(hir, &mut out);
     out
+}
+
+/// The fast engine for `hir`, with the limits the regex crate's RegexBuilder set before
+/// (size_limit and dfa_size_limit map to these), so the fast path is the engine it was.
+fn build_meta(hir: &Hir) -> Result<meta::Regex> {
+    let config = meta::Config::new()
+        .nfa_size_limit(Some(SIZE_LIMIT))
+        .hybrid_cache_capacity(SIZE_LIMIT);
+    meta::Regex::builder()
+        .configure(config)
+        .build_from_hir(hir)
+        .map_err(|e| match e.size_limit() {
+            Some(l) => too_large(l),
+            None => Error::new(ErrorKind::PatternSyntax, format!("invalid pattern: {e}")),
+        })
 }
 
 fn too_large(limit: usize) -> Error {
@@ -107,20 +139,7 @@ impl Engine {
         let fast = if needs.python_looks {
             None
         } else {
-            // The limits the regex crate's RegexBuilder set before (size_limit and
-            // dfa_size_limit map to these), so the fast path is the engine it was.
-            let config = meta::Config::new()
-                .nfa_size_limit(Some(SIZE_LIMIT))
-                .hybrid_cache_capacity(SIZE_LIMIT);
-            Some(
-                meta::Regex::builder()
-                    .configure(config)
-                    .build_from_hir(&hir)
-                    .map_err(|e| match e.size_limit() {
-                        Some(l) => too_large(l),
-                        None => Error::new(ErrorKind::PatternSyntax, format!("invalid pattern: {e}")),
-                    })?,
-            )
+            Some(build_meta(&hir)?)
         };
         let vm = if needs.python_looks || nullable {
             let nfa = thompson::Compiler::new()
@@ -151,7 +170,22 @@ impl Engine {
             groups: parsed.groups,
             prefix,
             names: group_names(&hir, parsed.groups),
+            hir,
+            full: OnceLock::new(),
         })
+    }
+
+    /// The group number of `(?P<name>...)`, if the pattern has that name.
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n.as_deref() == Some(name))
+    }
+
+    /// See the `full` field (only called when the fast engine exists).
+    fn full(&self) -> Result<&meta::Regex> {
+        self.full
+            .get_or_init(|| build_meta(&Hir::concat(vec![self.hir.clone(), Hir::look(Look::End)])))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The literals one of which every match starts with, if the set is small and finite
@@ -196,6 +230,7 @@ impl Engine {
                 (Some(r), true) => Some(r.create_captures()),
                 _ => None,
             },
+            full_caps: None,
         }
     }
 }
@@ -205,6 +240,8 @@ pub struct Searcher<'e> {
     engine: &'e Engine,
     slots: Vec<Option<usize>>,
     caps: Option<Captures>,
+    /// For `fullmatch`'s engine (see `Engine::full`).
+    full_caps: Option<Captures>,
 }
 
 impl Searcher<'_> {
@@ -214,12 +251,12 @@ impl Searcher<'_> {
     pub fn find(&mut self, text: &str, pos: usize, must_advance: bool) -> Option<(usize, usize)> {
         let e = self.engine;
         let Some(fast) = &e.fast else {
-            return self.vm_find(text, pos, false, must_advance);
+            return self.vm_find(text, pos, false, must_advance, false);
         };
         let mut from = pos;
         if must_advance {
             // Only the Pike VM knows the rule; it need only try matches starting at `pos`.
-            if let Some(m) = self.vm_find(text, pos, true, true) {
+            if let Some(m) = self.vm_find(text, pos, true, true, false) {
                 return Some(m);
             }
             from = next_char(text, pos);
@@ -248,19 +285,49 @@ impl Searcher<'_> {
         }
     }
 
+    /// One `re.search` / `re.match` / `re.fullmatch` of the whole text, groups included
+    /// ([`Searcher::group`] reads them; make the searcher with `want_groups`).
+    pub fn find_once(&mut self, text: &str, anchor: Anchor) -> Result<Option<(usize, usize)>> {
+        let e = self.engine;
+        let Some(fast) = &e.fast else {
+            return Ok(match anchor {
+                Anchor::Search => self.vm_find(text, 0, false, false, false),
+                Anchor::Match => self.vm_find(text, 0, true, false, false),
+                Anchor::FullMatch => self.vm_find(text, 0, true, false, true),
+            });
+        };
+        let (re, caps) = match anchor {
+            Anchor::Search => return Ok(self.find(text, 0, false)),
+            Anchor::Match => (fast, &mut self.caps),
+            Anchor::FullMatch => (e.full()?, &mut self.full_caps),
+        };
+        let caps = caps.get_or_insert_with(|| re.create_captures());
+        re.search_captures(&Input::new(text).anchored(Anchored::Yes), caps);
+        let Some(m) = caps.get_match() else {
+            return Ok(None);
+        };
+        for g in 0..=e.groups {
+            let span = caps.get_group(g);
+            self.slots[2 * g] = span.map(|s| s.start);
+            self.slots[2 * g + 1] = span.map(|s| s.end);
+        }
+        Ok(Some((m.start(), m.end())))
+    }
+
     fn vm_find(
         &mut self,
         text: &str,
         pos: usize,
         anchored: bool,
         must_advance: bool,
+        match_all: bool,
     ) -> Option<(usize, usize)> {
         let slots = &mut self.slots;
         let found = self
             .engine
             .with_vm(|vm, cache| {
                 let mut out = vec![None; vm.slot_len()];
-                let ok = vm.search(cache, text, pos, anchored, must_advance, &mut out);
+                let ok = vm.search(cache, text, pos, anchored, must_advance, match_all, &mut out);
                 ok.then(|| {
                     let n = slots.len().min(out.len());
                     slots[..n].copy_from_slice(&out[..n]);

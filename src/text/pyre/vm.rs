@@ -194,7 +194,9 @@ impl Vm {
     /// The leftmost-first match at or after `start` (only at `start` when `anchored`), its
     /// slots written to `out` (`slot_len` entries: group g is `out[2g]..out[2g+1]`). With
     /// `must_advance`, an empty match at `start` does not count (Python then goes on to the
-    /// next alternative in priority order, exactly as here).
+    /// next alternative in priority order, exactly as here). With `match_all` (`fullmatch`,
+    /// `_sre`'s `match_all`), only a match ending at the end of `text` counts, in the same way.
+    #[allow(clippy::too_many_arguments)]
     pub fn search(
         &self,
         cache: &mut Cache,
@@ -202,6 +204,7 @@ impl Vm {
         start: usize,
         anchored: bool,
         must_advance: bool,
+        match_all: bool,
         out: &mut [Option<usize>],
     ) -> bool {
         let Cache {
@@ -229,7 +232,7 @@ impl Vm {
                 let sid = clist.dense[i];
                 let next = match self.nfa.state(sid) {
                     State::Match { .. } => {
-                        if must_advance && at == start {
+                        if (must_advance && at == start) || (match_all && at != len) {
                             continue;
                         }
                         let j = sid.as_usize() * self.slot_len;
