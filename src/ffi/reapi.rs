@@ -3,7 +3,9 @@
 //! result handle out, read through a view, released by one free.
 
 use super::text::{FkPattern, FkTexts};
-use super::{free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, str_arg, with_batch, FkStatus};
+use super::{
+    free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, str_arg, with_batch, FkStatus,
+};
 use crate::error::Error;
 use crate::text::{Anchor, Pieces, SpanMode, Spans, Substituted};
 

@@ -301,7 +301,10 @@ mod tests {
         assert_eq!(sub("x*", "-", "abxd", 2), ("-a-bxd".into(), 2));
         assert_eq!(sub("", "-", "ab", -1), ("ab".into(), 0));
         assert_eq!(sub("a|(b)", r"[\1\g<0>]", "abc", 0), ("[a][bb]c".into(), 2));
-        assert_eq!(sub("(?P<w>é+)", r"<\g<w>\n\g<1>>", "xéé", 0), ("x<éé\néé>".into(), 1));
+        assert_eq!(
+            sub("(?P<w>é+)", r"<\g<w>\n\g<1>>", "xéé", 0),
+            ("x<éé\néé>".into(), 1)
+        );
         assert_eq!(sub("a", r"\-\&\\", "a", 0), (r"\-\&\".into(), 1));
     }
 
@@ -330,7 +333,10 @@ mod tests {
         assert_eq!(once("é(é)", "ééb", Anchor::Match), Some(vec![0, 2, 1, 2]));
         // The first match in priority order that ends at the end, on both engines.
         assert_eq!(once("a|ab", "ab", Anchor::FullMatch), Some(vec![0, 2]));
-        assert_eq!(once(r"(a|ab)(\b)", "ab", Anchor::FullMatch), Some(vec![0, 2, 0, 2, 2, 2]));
+        assert_eq!(
+            once(r"(a|ab)(\b)", "ab", Anchor::FullMatch),
+            Some(vec![0, 2, 0, 2, 2, 2])
+        );
         assert_eq!(once("a|ab", "abc", Anchor::FullMatch), None);
         assert_eq!(once(r"x*$", "a\n", Anchor::Search), Some(vec![1, 1]));
     }
@@ -360,7 +366,9 @@ mod tests {
             ]
         );
         assert_eq!(t(r"\g<0>").unwrap().parts, vec![Part::Group(0)]);
-        for bad in [r"\3", r"\g<3>", r"\g<b>", r"\g<a", r"\g<>", r"\g", r"\x41", r"\400", "\\", r"\g<1a>x"] {
+        for bad in [
+            r"\3", r"\g<3>", r"\g<b>", r"\g<a", r"\g<>", r"\g", r"\x41", r"\400", "\\", r"\g<1a>x",
+        ] {
             let e = t(bad).unwrap_err();
             assert_eq!(e.kind, ErrorKind::PatternSyntax, "{bad}: {}", e.message);
         }

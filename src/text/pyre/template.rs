@@ -106,16 +106,17 @@ pub fn parse_template(
     let mut s = Tokens::new(src)?;
     let mut parts = Vec::new();
     let mut literal = String::new();
-    let add_group = |index: u64, pos_offset: usize, s: &Tokens, literal: &mut String, parts: &mut Vec<Part>| {
-        if index > groups as u64 {
-            return Err(s.error(format!("invalid group reference {index}"), pos_offset));
-        }
-        if !literal.is_empty() {
-            parts.push(Part::Lit(std::mem::take(literal)));
-        }
-        parts.push(Part::Group(index as usize));
-        Ok(())
-    };
+    let add_group =
+        |index: u64, pos_offset: usize, s: &Tokens, literal: &mut String, parts: &mut Vec<Part>| {
+            if index > groups as u64 {
+                return Err(s.error(format!("invalid group reference {index}"), pos_offset));
+            }
+            if !literal.is_empty() {
+                parts.push(Part::Lit(std::mem::take(literal)));
+            }
+            parts.push(Part::Group(index as usize));
+            Ok(())
+        };
     while let Some(this) = s.get()? {
         let (first, Some(c)) = this else {
             literal.push(this.0);
@@ -163,12 +164,16 @@ pub fn parse_template(
                 }
                 i
             } else if name.bytes().any(|b| b.is_ascii_digit())
-                && name.bytes().all(|b| b"0123456789+-_ \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f".contains(&b))
+                && name
+                    .bytes()
+                    .all(|b| b"0123456789+-_ \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f".contains(&b))
             {
                 // int() may take it ("+1", " 1", "1_0", "-0"): Python accepts it with a
                 // DeprecationWarning; not worth reproducing int()'s rules for.
                 return Err(SyntaxError {
-                    msg: format!("group reference '{name}' that is not plain ASCII digits in a replacement template"),
+                    msg: format!(
+                        "group reference '{name}' that is not plain ASCII digits in a replacement template"
+                    ),
                     pos: s.tell() - name_len - 1,
                     unsupported: true,
                 });
