@@ -437,3 +437,51 @@ def test_cpython_test_re_cases(capsys: pytest.CaptureFixture[str]) -> None:
             print(
                 f"  re.{func}: {sum(c.values())}: {c['same']} identical, {c['refused']} refused, 0 different"
             )
+
+
+# -- the Match object and the API around it ---------------------------------------------------
+
+
+def test_match_object_mirrors_re_match() -> None:
+    pattern, text = r"(?P<key>\w+)=(?P<val>\d+)?(x)?", "été=12 b="
+    exp = re.search(pattern, text)
+    assert exp is not None
+    with ferrokern.compile(pattern) as p:
+        assert p.groupindex == {"key": 1, "val": 2}
+        m = p.search([text, "-"])
+        assert m[1] is None
+        got = m[0]
+        assert got is not None
+        assert got.group() == exp.group() and got[0] == exp[0]
+        assert got.group("key", 2, 3) == exp.group("key", 2, 3)
+        assert got["val"] == exp["val"]
+        assert got.groups() == exp.groups() and got.groups("-") == exp.groups("-")
+        assert got.groupdict() == exp.groupdict() and got.groupdict(0) == exp.groupdict(0)
+        for g in (0, 1, 2, 3, "key", "val"):
+            assert got.span(g) == exp.span(g)
+            assert (got.start(g), got.end(g)) == (exp.start(g), exp.end(g))
+        assert got.regs == exp.regs and got.string == text and got.pos == 0 and got.endpos == len(text)
+        assert repr(got) == "<ferrokern.Match object; span=(0, 6), match='été=12'>"
+        for bad in (4, -1, "nope"):
+            with pytest.raises(IndexError, match="no such group"):
+                got.group(bad)
+        [it] = p.finditer(["a=1 b=2"])
+        assert [x.span() for x in it] == [x.span() for x in re.finditer(pattern, "a=1 b=2")]
+        assert p.match(["=1"]) == [None] and p.fullmatch(["a=1x"])[0] is not None
+
+
+def test_sub_split_argument_errors() -> None:
+    with ferrokern.compile(r"(a)") as p:
+        with pytest.raises(TypeError, match="callable repl is not supported"):
+            p.sub(lambda m: "x", ["a"])
+        with pytest.raises(TypeError, match="repl must be str"):
+            p.sub(b"x", ["a"])  # type: ignore[arg-type]
+        with pytest.raises(PatternSyntaxError, match="invalid group reference 2"):
+            p.sub(r"\2", ["a"])
+        with pytest.raises(PatternSyntaxError, match="unknown group name 'x'"):
+            p.subn(r"\g<x>", [])
+        with pytest.raises(TypeError, match="a sequence of str"):
+            p.search("abc")
+        assert p.subn(r"[\1]", ["banana", ""], count=2) == [("b[a]n[a]na", 2), ("", 0)]
+        assert p.split(["banana"], maxsplit=2) == [re.split("(a)", "banana", maxsplit=2)]
+        assert p.sub("-", ["a" * 10] * 3, count=-1) == ["a" * 10] * 3
