@@ -740,9 +740,12 @@ mod tests {
     fn primes_near_10_to_12_match_trial_division() {
         let divisors = sieving_primes(1_000_001);
         let is_prime = |n: u64| {
-            n % 2 != 0
-                && (3..=PRESIEVE_MAX).step_by(2).all(|d| n % d != 0)
-                && divisors.iter().take_while(|&&d| d * d <= n).all(|&d| n % d != 0)
+            !n.is_multiple_of(2)
+                && (3..=PRESIEVE_MAX).step_by(2).all(|d| !n.is_multiple_of(d))
+                && divisors
+                    .iter()
+                    .take_while(|&&d| d * d <= n)
+                    .all(|&d| !n.is_multiple_of(d))
         };
         let lo = 1_000_000_000_000 - 50_000;
         let want: Vec<u64> = (lo..lo + 100_000).filter(|&n| is_prime(n)).collect();
