@@ -82,15 +82,54 @@ def small_rows(rows: list[tuple], rng) -> None:
         rows.append((k, "np.dot(rgb[..., :3], w)", per_call(lambda: np.dot(rgb[..., :3], [0.2989, 0.5870, 0.1140])), mp, "MP", 11 * side * side, "f64 output"))
 
 
+def prime_rows(rows: list[tuple], threads: int, limits: list[int]) -> None:
+    """count_primes beside the primesieve CLI (its own timer, same thread count) at each
+    limit, best of a few runs each, the two sides alternating so load drifts hit both."""
+    ps = shutil.which("primesieve")
+
+    def run_ps(limit: int) -> float:
+        assert ps is not None
+        out = subprocess.run([ps, str(limit), "--count", f"-t{threads}", "--time", "-q"],
+                             capture_output=True, text=True, check=True).stdout
+        m = re.search(r"Seconds:\s*([0-9.]+)", out)
+        return float(m.group(1)) if m else float("nan")
+
+    def run_fk(limit: int) -> float:
+        t = time.perf_counter()
+        fk.count_primes(limit)
+        return time.perf_counter() - t
+
+    fk.count_primes(10**6)  # warm-up: the pool and the presieve patterns
+    for limit in limits:
+        k = f"count_primes({limit:.0e})"
+        t_fk, t_ps = [], []
+        # Best of 3 below 1e10, of 2 above (a run at 1e11 takes ~10 s or more).
+        for _ in range(3 if limit < 10**10 else 2):
+            t_fk.append(run_fk(limit))
+            if ps:
+                t_ps.append(run_ps(limit))
+        rows.append((k, "ferrokern.count_primes", min(t_fk), None, "", None, ""))
+        if ps:
+            rows.append((k, f"primesieve CLI -t{threads} (its own timer)", min(t_ps), None, "", None, ""))
+        else:
+            rows.append((k, "primesieve: not installed (apt-get install primesieve)", float("nan"), None, "", None, ""))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     ap.add_argument("--small", action="store_true", help="only the small-input rows")
+    ap.add_argument("--primes", action="store_true", help="only count_primes beside primesieve")
     args = ap.parse_args()
     threads = fk.threads()
     side = 1024 if args.quick else 4096
     n = 10**7 if args.quick else 10**8
-    prime_limit = 10**8 if args.quick else 10**9
+    prime_limits = [10**8] if args.quick else [10**9, 10**10, 10**11]
+    if args.primes:
+        prime_rows_only: list[tuple] = []
+        prime_rows(prime_rows_only, threads, prime_limits)
+        print_table(prime_rows_only, threads, float("nan"), "arrays-primes.md")
+        return
     if args.small:  # needs only OpenCV
         import cv2
 
@@ -203,21 +242,7 @@ def main() -> None:
 
     small_rows(rows, rng)
 
-    # -- count_primes --------------------------------------------------------------------
-    k = f"count_primes({prime_limit:.0e})"
-    rows.append((k, "ferrokern.count_primes", best(lambda: fk.count_primes(prime_limit)), None, "", None, ""))
-    ps = shutil.which("primesieve")
-    if ps:
-        def run_ps():
-            out = subprocess.run([ps, str(prime_limit), "--count", f"-t{threads}", "--time", "-q"],
-                                 capture_output=True, text=True, check=True).stdout
-            m = re.search(r"Seconds:\s*([0-9.]+)", out)
-            return float(m.group(1)) if m else float("nan")
-
-        t_ps = min(run_ps() for _ in range(4))
-        rows.append((k, f"primesieve CLI -t{threads} (its own timer)", t_ps, None, "", None, ""))
-    else:
-        rows.append((k, "primesieve: not installed (apt-get install primesieve)", float("nan"), None, "", None, ""))
+    prime_rows(rows, threads, prime_limits)
 
     print_table(rows, threads, roof)
 
