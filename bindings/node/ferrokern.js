@@ -130,6 +130,15 @@ const FkColorImage = koffi.struct('FkColorImage', {
   col_stride: 'intptr_t',
   channel_stride: 'intptr_t',
 });
+const FkSobelParams = koffi.struct('FkSobelParams', {
+  dx: 'uint32_t',
+  dy: 'uint32_t',
+  ksize: 'uint32_t',
+  border: 'uint32_t',
+  scale: 'double',
+  delta: 'double',
+  cval: 'double',
+});
 const FkReportConfig = koffi.struct('FkReportConfig', {
   extractors: 'uint32_t',
   options: 'uint32_t',
@@ -388,5 +397,5 @@ module.exports = {
   libraryPath,
   version: () => fk.version(),
   abiVersion: () => fk.abi_version(),
-  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkImage, FkImageOut, FkColorImage, FkReportConfig },
+  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkImage, FkImageOut, FkColorImage, FkSobelParams, FkReportConfig },
 };

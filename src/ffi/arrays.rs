@@ -415,7 +415,8 @@ impl DerivArgs<'_> {
         // not overlap (checked just above).
         let (input, output) = unsafe { (make_view::<P>(&l), make_view_mut::<O>(&o)) };
         let src = Gray(dim::<P, Ix2>(input));
-        image::sobel_deriv::<A, O, _>(&src, self.d, self.border, dim_mut::<O, Ix2>(output))
+        let d = self.d.as_opencv::<P, O>();
+        image::sobel_deriv::<A, O, _>(&src, d, self.border, dim_mut::<O, Ix2>(output))
     }
 
     /// Pick the output type; `P` and `A` are already chosen.

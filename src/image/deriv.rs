@@ -37,7 +37,11 @@ pub struct Deriv {
 /// OpenCV's unnormalised derivative kernel of `order` for one axis (`getSobelKernels`):
 /// `(1 + z)^(n-1-order) · (z - 1)^order` with n = ksize (3 when ksize is 1 and order > 0).
 fn axis_kernel(order: u32, ksize: u32) -> Vec<i32> {
-    let n = if ksize == 1 && order > 0 { 3 } else { ksize as usize };
+    let n = if ksize == 1 && order > 0 {
+        3
+    } else {
+        ksize as usize
+    };
     let mut k = vec![1i32];
     for _ in 0..n - 1 - order as usize {
         let mut next = vec![0; k.len() + 1];
@@ -65,7 +69,9 @@ pub fn deriv_kernels(dx: u32, dy: u32, ksize: u32) -> Result<(Vec<i32>, Vec<i32>
         return Err(Error::invalid(format!("ksize = {ksize}; expected 1, 3, 5 or 7")));
     }
     if dx == 0 && dy == 0 {
-        return Err(Error::invalid("dx = dy = 0; at least one derivative order must be positive"));
+        return Err(Error::invalid(
+            "dx = dy = 0; at least one derivative order must be positive",
+        ));
     }
     let taps = |order: u32| if ksize == 1 && order > 0 { 3 } else { ksize };
     for (name, order) in [("dx", dx), ("dy", dy)] {
@@ -78,6 +84,27 @@ pub fn deriv_kernels(dx: u32, dy: u32, ksize: u32) -> Result<(Vec<i32>, Vec<i32>
         }
     }
     Ok((axis_kernel(dx, ksize), axis_kernel(dy, ksize)))
+}
+
+impl Deriv {
+    /// The scale and delta OpenCV really applies for input type `P` and output type `O`:
+    /// its kernels and delta are float32 unless the input or the output is float64; and
+    /// for uint8 → int16 with a kernel that stays integral once scaled (scale an integer)
+    /// it filters in integer arithmetic, `delta` rounded to an integer (half to even) first.
+    pub fn as_opencv<P: 'static, O: 'static>(self) -> Deriv {
+        use std::any::TypeId;
+        let (p, o) = (TypeId::of::<P>(), TypeId::of::<O>());
+        let mut d = self;
+        if p != TypeId::of::<f64>() && o != TypeId::of::<f64>() {
+            d.scale = f64::from(d.scale as f32);
+            d.delta = f64::from(d.delta as f32);
+        }
+        let s = d.scale as f32;
+        if p == TypeId::of::<u8>() && o == TypeId::of::<i16>() && s.is_finite() && s.fract() == 0.0 {
+            d.delta = d.delta.round_ties_even();
+        }
+        d
+    }
 }
 
 /// An output element type: the finished value `s·scale + delta` (f64) converted as
@@ -135,7 +162,11 @@ fn interpolate(p: isize, n: usize, border: Border) -> Option<usize> {
             let d = isize::from(border == Border::Reflect101);
             let mut p = p;
             while !(0..len).contains(&p) {
-                p = if p < 0 { -p - 1 + d } else { len - 1 - (p - len) - d };
+                p = if p < 0 {
+                    -p - 1 + d
+                } else {
+                    len - 1 - (p - len) - d
+                };
             }
             p as usize
         }
@@ -178,7 +209,9 @@ fn filter_row<A: Real, S: RowSource<A>>(src: &S, p: &Plan<A>, yy: isize, pad: &m
     let (o0, k0) = p.kx[0];
     t.iter_mut().zip(&pad[o0..o0 + w]).for_each(|(t, &v)| *t = k0 * v);
     for &(o, k) in &p.kx[1..] {
-        t.iter_mut().zip(&pad[o..o + w]).for_each(|(t, &v)| *t = *t + k * v);
+        t.iter_mut()
+            .zip(&pad[o..o + w])
+            .for_each(|(t, &v)| *t = *t + k * v);
     }
 }
 
@@ -224,7 +257,12 @@ fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, 
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn band_avx2<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, out: ArrayViewMut2<O>) {
+unsafe fn band_avx2<A: Real, O: DerivOut, S: RowSource<A>>(
+    src: &S,
+    p: &Plan<A>,
+    y0: usize,
+    out: ArrayViewMut2<O>,
+) {
     band(src, p, y0, out)
 }
 
@@ -287,8 +325,12 @@ pub fn sobel_deriv<A: Real, O: DerivOut, S: RowSource<A>>(
         kx: taps,
         ky: ky.iter().map(|&k| real(k)).collect(),
         rx,
-        left: (0..rx).map(|i| interpolate(i as isize - rx as isize, w, border)).collect(),
-        right: (0..rx).map(|i| interpolate((w + i) as isize, w, border)).collect(),
+        left: (0..rx)
+            .map(|i| interpolate(i as isize - rx as isize, w, border))
+            .collect(),
+        right: (0..rx)
+            .map(|i| interpolate((w + i) as isize, w, border))
+            .collect(),
         cval: A::from_f64(match border {
             Border::Constant(v) => v,
             _ => 0.0,
@@ -341,9 +383,13 @@ mod tests {
 
     #[test]
     fn interpolate_is_border_interpolate() {
-        let r101: Vec<_> = (-4..6).map(|p| interpolate(p, 2, Border::Reflect101).unwrap()).collect();
+        let r101: Vec<_> = (-4..6)
+            .map(|p| interpolate(p, 2, Border::Reflect101).unwrap())
+            .collect();
         assert_eq!(r101, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
-        let r: Vec<_> = (-3..5).map(|p| interpolate(p, 2, Border::Reflect).unwrap()).collect();
+        let r: Vec<_> = (-3..5)
+            .map(|p| interpolate(p, 2, Border::Reflect).unwrap())
+            .collect();
         assert_eq!(r, [1, 1, 0, 0, 1, 1, 0, 0]);
         assert_eq!(interpolate(-1, 3, Border::Wrap), Some(2));
         assert_eq!(interpolate(-1, 3, Border::Constant(1.0)), None);
@@ -385,7 +431,13 @@ mod tests {
             let img = Array2::from_shape_fn((h, w), |(y, x)| ((y * 31 + x * 17) % 23) as f64);
             for ksize in KSIZES {
                 for (dx, dy) in [(1, 0), (0, 1), (1, 1), (2, 0), (0, 2), (2, 1), (3, 0)] {
-                    let d = Deriv { dx, dy, ksize, scale: 0.5, delta: -2.0 };
+                    let d = Deriv {
+                        dx,
+                        dy,
+                        ksize,
+                        scale: 0.5,
+                        delta: -2.0,
+                    };
                     if deriv_kernels(dx, dy, ksize).is_err() {
                         continue;
                     }
@@ -418,7 +470,13 @@ mod tests {
     fn zero_border_refused() {
         let img = Array2::<f64>::zeros((4, 4));
         let mut out = Array2::<f64>::zeros((4, 4));
-        let d = Deriv { dx: 1, dy: 0, ksize: 3, scale: 1.0, delta: 0.0 };
+        let d = Deriv {
+            dx: 1,
+            dy: 0,
+            ksize: 3,
+            scale: 1.0,
+            delta: 0.0,
+        };
         assert!(sobel_deriv::<f64, f64, _>(&Gray(img.view()), d, Border::Zero, out.view_mut()).is_err());
     }
 }

@@ -31,7 +31,7 @@ CV_BORDERS = {
     cv2.BORDER_CONSTANT: "constant",
 }
 # scale/delta pairs whose float32 arithmetic in OpenCV is exact on integer images.
-EXACT_SCALES = [(1.0, 0.0), (2.0, 3.0), (0.5, -1.0), (-1.0, 0.0), (0.25, 100.0), (3.0, 0.5)]
+EXACT_SCALES = [(1.0, 0.0), (2.0, 3.0), (0.5, -1.0), (-1.0, 0.0), (0.25, 100.0), (3.0, -5.0), (0.5, 0.25)]
 
 
 def valid(dx, dy, ksize):
@@ -92,6 +92,20 @@ def test_rint_is_half_to_even_like_cv2():
     assert fk.sobel(a, dx=1, dy=0, scale=0.25, ddepth=cv2.CV_16S)[1, 1] == 4
 
 
+@pytest.mark.parametrize("ksize", [1, 3, 5, 7])
+def test_uint8_to_int16_rounds_a_fractional_delta_first_as_cv2(ksize):
+    """OpenCV filters uint8 -> int16 with an integral kernel in integer arithmetic and rounds
+    `delta` to an integer first (0.5 -> 0, 1.5 -> 2): so do we, for that pair only."""
+    rng = np.random.default_rng(ksize)
+    a = image((21, 26), np.uint8, rng)
+    for delta in (0.5, 1.5, -2.5, 0.7):
+        want = cv2.Sobel(a, cv2.CV_16S, 1, 0, ksize=ksize, delta=delta)
+        np.testing.assert_array_equal(fk.sobel(a, dx=1, dy=0, ksize=ksize, delta=delta, ddepth=cv2.CV_16S), want)
+        # other outputs add the delta as it is
+        want32 = cv2.Sobel(a, cv2.CV_32F, 1, 0, ksize=ksize, delta=delta)
+        np.testing.assert_array_equal(fk.sobel(a, dx=1, dy=0, ksize=ksize, delta=delta, ddepth=cv2.CV_32F), want32)
+
+
 @pytest.mark.parametrize("src", [np.uint8, np.uint16])
 @pytest.mark.parametrize("ddepth", list(OUT))
 def test_integer_images_bit_identical_to_cv2(src, ddepth):
@@ -107,13 +121,20 @@ def test_integer_images_bit_identical_to_cv2(src, ddepth):
                     # OpenCV filters uint16 at ksize 7 in float32, exactly only below 2^24:
                     # image values up to 4095 keep it exact (64·64·4095 < 2^24).
                     a = image(shape, src, rng, hi=4095 if (src == np.uint16 and ksize == 7) else None)
-                    want = cv2.Sobel(a, ddepth, dx, dy, ksize=ksize, scale=scale, delta=delta, borderType=code)
-                    got = fk.sobel(a, name, dx=dx, dy=dy, ksize=ksize, scale=scale, delta=delta, ddepth=ddepth)
+                    want = cv2.Sobel(
+                        a, ddepth, dx, dy, ksize=ksize, scale=scale, delta=delta, borderType=code
+                    )
+                    got = fk.sobel(
+                        a, name, dx=dx, dy=dy, ksize=ksize, scale=scale, delta=delta, ddepth=ddepth
+                    )
                     assert got.dtype == want.dtype
-                    np.testing.assert_array_equal(got, want, err_msg=f"{shape} k{ksize} {dx},{dy} {name} {scale},{delta}")
+                    np.testing.assert_array_equal(
+                        got, want, err_msg=f"{shape} k{ksize} {dx},{dy} {name} {scale},{delta}"
+                    )
                     # cv2's integer constant too, and the scipy/OpenCV aliases of the border.
                     np.testing.assert_array_equal(
-                        fk.sobel(a, code, dx=dx, dy=dy, ksize=ksize, scale=scale, delta=delta, ddepth=ddepth), want
+                        fk.sobel(a, code, dx=dx, dy=dy, ksize=ksize, scale=scale, delta=delta, ddepth=ddepth),
+                        want,
                     )
 
 
@@ -149,8 +170,12 @@ def test_float_images_match_cv2_within_its_rounding(src):
                     s = exact(a, dx, dy, ksize, "reflect")
                     np.testing.assert_array_equal(got, (s * scale + delta).astype(dt))
                     terms = exact(a, dx, dy, ksize, "reflect", absolute=True)
-                    eps = np.finfo(np.float32 if ddepth == cv2.CV_32F or src == np.float32 else np.float64).eps
-                    bound = 4 * eps * (terms * abs(scale) + abs(delta)) + np.spacing(np.abs(want)).astype(np.float64)
+                    eps = np.finfo(
+                        np.float32 if ddepth == cv2.CV_32F or src == np.float32 else np.float64
+                    ).eps
+                    bound = 4 * eps * (terms * abs(scale) + abs(delta)) + np.spacing(np.abs(want)).astype(
+                        np.float64
+                    )
                     assert np.all(np.abs(got.astype(np.float64) - want) <= bound)
 
 
@@ -186,7 +211,11 @@ def test_every_layout_and_strided_out(src):
     rng = np.random.default_rng(5)
     a = image((19, 27), src, rng)
     for ddepth in (cv2.CV_16S, cv2.CV_64F):
-        want = cv2.Sobel(a, ddepth, 1, 2, ksize=5)
+        want = fk.sobel(a, dx=1, dy=2, ksize=5, ddepth=ddepth)
+        if src in (np.uint8, np.uint16):
+            np.testing.assert_array_equal(want, cv2.Sobel(a, ddepth, 1, 2, ksize=5))
+        else:  # OpenCV rounds in float32 / another order: equal to a few units in the last place
+            np.testing.assert_allclose(want, cv2.Sobel(a, ddepth, 1, 2, ksize=5), rtol=1e-5, atol=1e-2)
         for name, v in layouts(a):
             np.testing.assert_array_equal(fk.sobel(v, dx=1, dy=2, ksize=5, ddepth=ddepth), want, err_msg=name)
         big = np.zeros((19 * 2, 27 * 3), OUT[ddepth])
