@@ -2,7 +2,7 @@
 measured side by side in one run, with a memory-bandwidth roofline (np.copyto on all
 threads) and each kernel's share of it.
 
-    PYTHONPATH=bindings/python .venv/bin/python bench/bench_arrays.py [--quick]
+    PYTHONPATH=bindings/python .venv/bin/python bench/bench_arrays.py [--quick | --small | --deriv]
 
 Every timing is the best of a few runs after a warm-up, of the call as a user writes it
 (outputs allocated by the call, on both sides); polyval is also timed with a preallocated
@@ -115,11 +115,34 @@ def prime_rows(rows: list[tuple], threads: int, limits: list[int]) -> None:
             rows.append((k, "primesieve: not installed (apt-get install primesieve)", float("nan"), None, "", None, ""))
 
 
+def deriv_rows(rows: list[tuple], rng, side: int = 2048) -> None:
+    """cv2.Sobel-compatible derivatives (dx=1, dy=0) at every ksize on a 4-megapixel image,
+    for the dtype pairs users pick most: u8 -> CV_16S, u8 -> CV_32F, f32 -> CV_32F."""
+    import cv2
+
+    mp = side * side / 1e6
+    u8 = rng.integers(0, 256, (side, side), dtype=np.uint8)
+    f32 = rng.random((side, side), dtype=np.float32)
+    for src, name, ddepth, oname, osize in [
+        (u8, "u8", cv2.CV_16S, "i16", 2),
+        (u8, "u8", cv2.CV_32F, "f32", 4),
+        (f32, "f32", cv2.CV_32F, "f32", 4),
+    ]:
+        for ksize in (1, 3, 5, 7):
+            k = f"Sobel dx=1 ksize={ksize} {side}x{side} {name}->{oname}"
+            moved = (src.itemsize + osize) * side * side
+            rows.append((k, f"ferrokern.sobel(img, dx=1, dy=0, ksize={ksize}, ddepth=...)",
+                         best(lambda: fk.sobel(src, dx=1, dy=0, ksize=ksize, ddepth=ddepth), 5), mp, "MP", moved, ""))
+            rows.append((k, f"cv2.Sobel(img, ddepth, 1, 0, ksize={ksize})",
+                         best(lambda: cv2.Sobel(src, ddepth, 1, 0, ksize=ksize), 5), mp, "MP", moved, ""))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     ap.add_argument("--small", action="store_true", help="only the small-input rows")
     ap.add_argument("--primes", action="store_true", help="only count_primes beside primesieve")
+    ap.add_argument("--deriv", action="store_true", help="only the cv2.Sobel derivative rows (4 MP)")
     args = ap.parse_args()
     threads = fk.threads()
     side = 1024 if args.quick else 4096
@@ -137,6 +160,14 @@ def main() -> None:
         small: list[tuple] = []
         small_rows(small, np.random.default_rng(0))
         print_table(small, threads, float("nan"), "arrays-small.md")
+        return
+    if args.deriv:  # needs only OpenCV
+        import cv2
+
+        cv2.setNumThreads(threads)
+        deriv: list[tuple] = []
+        deriv_rows(deriv, np.random.default_rng(0))
+        print_table(deriv, threads, float("nan"), "arrays-deriv.md")
         return
 
     import cv2
@@ -241,6 +272,7 @@ def main() -> None:
     del x, o, tmp
 
     small_rows(rows, rng)
+    deriv_rows(rows, rng, 1024 if args.quick else 2048)
 
     prime_rows(rows, threads, prime_limits)
 

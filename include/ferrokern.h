@@ -113,6 +113,11 @@ struct ArrowArrayStream {
 #define FK_DTYPE_F64 4
 
 /**
+ * Element type code: `int16_t` (native byte order; outputs of `fk_sobel_deriv` only).
+ */
+#define FK_DTYPE_I16 5
+
+/**
  * Sobel border mode: output pixels on the image border are 0 (the reference loop).
  */
 #define FK_BORDER_ZERO 0
@@ -486,6 +491,39 @@ typedef struct FkImageOut {
 } FkImageOut;
 
 /**
+ * The parameters of `fk_sobel_deriv`, named as `cv2.Sobel` names them.
+ */
+typedef struct FkSobelParams {
+  /**
+   * Order of the x (column) derivative.
+   */
+  uint32_t dx;
+  /**
+   * Order of the y (row) derivative; `dx + dy` must be at least 1.
+   */
+  uint32_t dy;
+  /**
+   * 1, 3, 5 or 7: OpenCV's kernel size (1: the 3-tap derivative, no smoothing). Each
+   * order must be below the kernel size (below 3 for ksize 1).
+   */
+  uint32_t ksize;
+  /**
+   * One of `FK_BORDER_*` except `FK_BORDER_ZERO`; `FK_BORDER_REFLECT101` is OpenCV's
+   * default.
+   */
+  uint32_t border;
+  /**
+   * The result is `scale * S + delta`, S the filtered value (OpenCV's 1 and 0 by default).
+   */
+  double scale;
+  double delta;
+  /**
+   * The value outside the image for `FK_BORDER_CONSTANT` (OpenCV's is 0).
+   */
+  double cval;
+} FkSobelParams;
+
+/**
  * A read-only H×W×C colour image (C = 3: R, G, B; C = 4: R, G, B, A ignored): channel c
  * of pixel (y, x) is at `data + y*row_stride + x*col_stride + c*channel_stride` (bytes).
  */
@@ -851,6 +889,37 @@ enum FkStatus fk_sobel_cval(const struct FkImage *src,
                             const struct FkImageOut *magnitude,
                             const struct FkImageOut *gx,
                             const struct FkImageOut *gy);
+
+/**
+ * `cv2.Sobel(src, ddepth, dx, dy, ksize, scale, delta, borderType)`: one derivative of
+ * `src` with OpenCV's separable kernels (`cv2.getDerivKernels(dx, dy, ksize)`, applied as
+ * a correlation: `out[y, x] = scale * Σ ky[j] kx[i] p[y+j-ry, x+i-rx] + delta`), into `out`
+ * of the input's height and width. `src`: `FK_DTYPE_U8`, `U16`, `F32` or `F64`. `out`:
+ * `FK_DTYPE_U8`, `U16`, `I16` (rounded half to even and saturated, as OpenCV's
+ * `saturate_cast`), `F32` or `F64` (OpenCV's `ddepth`; any pair is accepted). u8 images are
+ * filtered in single precision, the others in double; integer images are filtered exactly,
+ * so the result is `scale * S + delta` computed in double and rounded once to the output
+ * type: bit for bit OpenCV's whenever OpenCV's float arithmetic is exact too (scale and
+ * delta integers or dyadic fractions, e.g. the defaults 1 and 0; not u16 images with ksize
+ * 7, which OpenCV filters inexactly in float32). Outside pixels follow `params->border`
+ * for any image size (several reflections when the kernel is larger than the image).
+ * Runs in parallel; results do not depend on the thread count.
+ * Errors: `NULL_POINTER` (`src`, `params`, `out` or a data pointer), `DTYPE` (unsupported
+ * input or output dtype), `INVALID_ARGUMENT` (ksize not 1/3/5/7, dx + dy = 0, an order not
+ * below the kernel size, unknown border or `FK_BORDER_ZERO`, empty image, shape mismatch,
+ * bad stride or alignment, byte extents that overflow), `OVERLAP` (`out` overlaps `src`
+ * or itself).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `src` must be NULL or point to an `FkImage` whose `data` is readable
+ * at every element its shape and strides address; `params` must be NULL or point to an
+ * `FkSobelParams`; `out` must be NULL or point to an `FkImageOut` whose `data` is writable at
+ * every element its shape and strides address, and not otherwise accessed during the call.
+ */
+enum FkStatus fk_sobel_deriv(const struct FkImage *src,
+                             const struct FkSobelParams *params,
+                             const struct FkImageOut *out);
 
 /**
  * Luma `0.2989 R + 0.5870 G + 0.1140 B` of every pixel of `src` (computed in double

@@ -158,6 +158,15 @@ const FkColorImage = koffi.struct('FkColorImage', {
   col_stride: 'intptr_t',
   channel_stride: 'intptr_t',
 });
+const FkSobelParams = koffi.struct('FkSobelParams', {
+  dx: 'uint32_t',
+  dy: 'uint32_t',
+  ksize: 'uint32_t',
+  border: 'uint32_t',
+  scale: 'double',
+  delta: 'double',
+  cval: 'double',
+});
 const FkReportConfig = koffi.struct('FkReportConfig', {
   extractors: 'uint32_t',
   options: 'uint32_t',
@@ -416,5 +425,5 @@ module.exports = {
   libraryPath,
   version: () => fk.version(),
   abiVersion: () => fk.abi_version(),
-  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkSpansView, FkSubsView, FkSplitView, FkImage, FkImageOut, FkColorImage, FkReportConfig },
+  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkSpansView, FkSubsView, FkSplitView, FkImage, FkImageOut, FkColorImage, FkSobelParams, FkReportConfig },
 };

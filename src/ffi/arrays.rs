@@ -12,7 +12,7 @@ use super::report::{callback, FkProgressFn};
 use super::strided::{check_distinct, dim, dim_mut, layout, make_view, make_view_mut, Layout};
 use super::{check_no_overlap, guard, out_arg, ref_arg, slice_arg, span, FkStatus};
 use crate::error::{Error, ErrorKind, Result};
-use crate::image::{self, Border, Gray, Pixel, Real, SobelOut};
+use crate::image::{self, Border, Deriv, DerivOut, Gray, Pixel, Real, SobelOut};
 use crate::numeric;
 
 /// Element type code: `uint8_t`.
@@ -23,6 +23,8 @@ pub const FK_DTYPE_U16: u32 = 2;
 pub const FK_DTYPE_F32: u32 = 3;
 /// Element type code: `double` (native byte order).
 pub const FK_DTYPE_F64: u32 = 4;
+/// Element type code: `int16_t` (native byte order; outputs of `fk_sobel_deriv` only).
+pub const FK_DTYPE_I16: u32 = 5;
 
 /// Sobel border mode: output pixels on the image border are 0 (the reference loop).
 pub const FK_BORDER_ZERO: u32 = 0;
@@ -98,6 +100,7 @@ fn dtype_name(code: u32) -> &'static str {
         FK_DTYPE_U16 => "uint16",
         FK_DTYPE_F32 => "float32",
         FK_DTYPE_F64 => "float64",
+        FK_DTYPE_I16 => "int16",
         _ => "unknown",
     }
 }
@@ -370,6 +373,131 @@ pub unsafe extern "C" fn fk_sobel_cval(
         }
         let outs = [(magnitude, "magnitude"), (gx, "gx"), (gy, "gy")];
         dispatch(src.dtype, m.dtype, "magnitude", SobelArgs { src, border, outs })?;
+        Ok(())
+    })
+}
+
+/// The parameters of `fk_sobel_deriv`, named as `cv2.Sobel` names them.
+#[repr(C)]
+pub struct FkSobelParams {
+    /// Order of the x (column) derivative.
+    pub dx: u32,
+    /// Order of the y (row) derivative; `dx + dy` must be at least 1.
+    pub dy: u32,
+    /// 1, 3, 5 or 7: OpenCV's kernel size (1: the 3-tap derivative, no smoothing). Each
+    /// order must be below the kernel size (below 3 for ksize 1).
+    pub ksize: u32,
+    /// One of `FK_BORDER_*` except `FK_BORDER_ZERO`; `FK_BORDER_REFLECT101` is OpenCV's
+    /// default.
+    pub border: u32,
+    /// The result is `scale * S + delta`, S the filtered value (OpenCV's 1 and 0 by default).
+    pub scale: f64,
+    pub delta: f64,
+    /// The value outside the image for `FK_BORDER_CONSTANT` (OpenCV's is 0).
+    pub cval: f64,
+}
+
+struct DerivArgs<'a> {
+    src: &'a FkImage,
+    d: Deriv,
+    border: Border,
+    out: &'a FkImageOut,
+}
+
+impl DerivArgs<'_> {
+    /// # Safety
+    /// The export's contract on `src` and `out`.
+    unsafe fn run<P: Pixel, A: Real, O: DerivOut>(self) -> Result<()> {
+        let l = image_layout::<P>(self.src, "src")?;
+        let o = out_layout::<O>(self.out, "out")?;
+        check_no_overlap(o.extent.clone(), l.extent.clone(), "out")?;
+        // SAFETY: both buffers are valid for their layouts (the export's contract) and do
+        // not overlap (checked just above).
+        let (input, output) = unsafe { (make_view::<P>(&l), make_view_mut::<O>(&o)) };
+        let src = Gray(dim::<P, Ix2>(input));
+        let d = self.d.as_opencv::<P, O>();
+        image::sobel_deriv::<A, O, _>(&src, d, self.border, dim_mut::<O, Ix2>(output))
+    }
+
+    /// Pick the output type; `P` and `A` are already chosen.
+    ///
+    /// # Safety
+    /// As [`DerivArgs::run`].
+    unsafe fn out<P: Pixel, A: Real>(self) -> Result<()> {
+        // SAFETY: forwarded contract (every arm).
+        unsafe {
+            match self.out.dtype {
+                FK_DTYPE_U8 => self.run::<P, A, u8>(),
+                FK_DTYPE_U16 => self.run::<P, A, u16>(),
+                FK_DTYPE_I16 => self.run::<P, A, i16>(),
+                FK_DTYPE_F32 => self.run::<P, A, f32>(),
+                FK_DTYPE_F64 => self.run::<P, A, f64>(),
+                o => Err(dtype_err(
+                    "out",
+                    o,
+                    "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_I16, FK_DTYPE_F32 or FK_DTYPE_F64",
+                )),
+            }
+        }
+    }
+}
+
+/// `cv2.Sobel(src, ddepth, dx, dy, ksize, scale, delta, borderType)`: one derivative of
+/// `src` with OpenCV's separable kernels (`cv2.getDerivKernels(dx, dy, ksize)`, applied as
+/// a correlation: `out[y, x] = scale * Σ ky[j] kx[i] p[y+j-ry, x+i-rx] + delta`), into `out`
+/// of the input's height and width. `src`: `FK_DTYPE_U8`, `U16`, `F32` or `F64`. `out`:
+/// `FK_DTYPE_U8`, `U16`, `I16` (rounded half to even and saturated, as OpenCV's
+/// `saturate_cast`), `F32` or `F64` (OpenCV's `ddepth`; any pair is accepted). u8 images are
+/// filtered in single precision, the others in double; integer images are filtered exactly,
+/// so the result is `scale * S + delta` computed in double and rounded once to the output
+/// type: bit for bit OpenCV's whenever OpenCV's float arithmetic is exact too (scale and
+/// delta integers or dyadic fractions, e.g. the defaults 1 and 0; not u16 images with ksize
+/// 7, which OpenCV filters inexactly in float32). Outside pixels follow `params->border`
+/// for any image size (several reflections when the kernel is larger than the image).
+/// Runs in parallel; results do not depend on the thread count.
+/// Errors: `NULL_POINTER` (`src`, `params`, `out` or a data pointer), `DTYPE` (unsupported
+/// input or output dtype), `INVALID_ARGUMENT` (ksize not 1/3/5/7, dx + dy = 0, an order not
+/// below the kernel size, unknown border or `FK_BORDER_ZERO`, empty image, shape mismatch,
+/// bad stride or alignment, byte extents that overflow), `OVERLAP` (`out` overlaps `src`
+/// or itself).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `src` must be NULL or point to an `FkImage` whose `data` is readable
+/// at every element its shape and strides address; `params` must be NULL or point to an
+/// `FkSobelParams`; `out` must be NULL or point to an `FkImageOut` whose `data` is writable at
+/// every element its shape and strides address, and not otherwise accessed during the call.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sobel_deriv(
+    src: *const FkImage,
+    params: *const FkSobelParams,
+    out: *const FkImageOut,
+) -> FkStatus {
+    guard(|| {
+        let src = ref_arg(src, "src")?;
+        let p = ref_arg(params, "params")?;
+        let out = ref_arg(out, "out")?;
+        let border = border_arg(p.border, p.cval)?;
+        let d = Deriv {
+            dx: p.dx,
+            dy: p.dy,
+            ksize: p.ksize,
+            scale: p.scale,
+            delta: p.delta,
+        };
+        let a = DerivArgs { src, d, border, out };
+        // u8 sums are exact in single precision (below 2^24), the others need double.
+        match src.dtype {
+            FK_DTYPE_U8 => a.out::<u8, f32>(),
+            FK_DTYPE_U16 => a.out::<u16, f64>(),
+            FK_DTYPE_F32 => a.out::<f32, f64>(),
+            FK_DTYPE_F64 => a.out::<f64, f64>(),
+            s => Err(dtype_err(
+                "src",
+                s,
+                "FK_DTYPE_U8, FK_DTYPE_U16, FK_DTYPE_F32 or FK_DTYPE_F64",
+            )),
+        }?;
         Ok(())
     })
 }

@@ -18,6 +18,9 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
+pub mod deriv;
+pub use deriv::{sobel_deriv, Deriv, DerivOut};
+
 /// How pixels outside the image are obtained.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Border {

@@ -370,9 +370,108 @@ static void test_count_primes(void) {
     CHECK_ERR(fk_count_primes(FK_MAX_PRIME_LIMIT + 1, &n), FK_STATUS_INVALID_ARGUMENT, "above the maximum");
 }
 
+/* fk_sobel_deriv: cv2.Sobel(src, CV_16S, 1, 2, ksize=5, scale=0.5, delta=3) with
+ * BORDER_REFLECT_101 against a direct double loop, a strided int16 output, u8 saturation,
+ * and every error. */
+static int reflect101(int p, int n) {
+    if (n == 1) return 0;
+    while (p < 0 || p >= n) p = p < 0 ? -p : 2 * (n - 1) - p;
+    return p;
+}
+
+static void test_sobel_deriv(void) {
+    static const int kx[5] = {-1, -2, 0, 2, 1};   /* order 1, ksize 5 */
+    static const int ky[5] = {1, 0, -2, 0, 1};    /* order 2, ksize 5 */
+    uint8_t px[H * W];
+    for (int i = 0; i < H * W; i++) px[i] = (uint8_t)((i * 37 + 11) % 256);
+    FkImage src = gray_u8(px);
+    int16_t big[H * 2 * W];
+    FkImageOut out = {big + 1, FK_DTYPE_I16, H, W, 2 * W * 2, 2 * 2};  /* every other int16 */
+    FkSobelParams p = {1, 2, 5, FK_BORDER_REFLECT101, 0.5, 3.0, 0.0};
+    CHECK_OK(fk_sobel_deriv(&src, &p, &out));
+    int ok = 1;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double s = 0;
+            for (int j = 0; j < 5; j++)
+                for (int i = 0; i < 5; i++)
+                    s += ky[j] * kx[i] * px[reflect101(y + j - 2, H) * W + reflect101(x + i - 2, W)];
+            double v = nearbyint(s * 0.5 + 3.0); /* default rounding: half to even */
+            v = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+            ok &= big[1 + y * 2 * W + 2 * x] == (int16_t)v;
+        }
+    CHECK(ok);
+
+    /* u8 output saturates: a negative derivative is 0, a large one 255 */
+    uint8_t step[H * W], o8[H * W];
+    for (int i = 0; i < H * W; i++) step[i] = (i % W) < W / 2 ? 0 : 200;
+    FkImage ssrc = gray_u8(step);
+    FkImageOut so = {o8, FK_DTYPE_U8, H, W, W, 1};
+    FkSobelParams p3 = {1, 0, 3, FK_BORDER_REPLICATE, 1.0, 0.0, 0.0};
+    CHECK_OK(fk_sobel_deriv(&ssrc, &p3, &so));
+    CHECK(o8[W / 2] == 255 && o8[0] == 0);
+    p3.scale = -1.0;
+    CHECK_OK(fk_sobel_deriv(&ssrc, &p3, &so));
+    CHECK(o8[W / 2] == 0);
+    /* a 1x1 double image, ksize 7, constant border with cval */
+    double one = 2.0, r1 = -1;
+    FkImage s1 = {&one, FK_DTYPE_F64, 1, 1, 8, 8};
+    FkImageOut o1 = {&r1, FK_DTYPE_F64, 1, 1, 8, 8};
+    FkSobelParams p7 = {0, 1, 7, FK_BORDER_CONSTANT, 1.0, 0.0, 5.0};
+    CHECK_OK(fk_sobel_deriv(&s1, &p7, &o1));
+    /* rows -3..3 of the constant-padded column: the y kernel [-1,-4,-5,0,5,4,1] times the
+     * x smoothing sum 64: 64·(5·(-1-4-5+5+4+1) + 0·2) = 0 */
+    CHECK(r1 == 0.0);
+
+    /* errors */
+    FkSobelParams bad = p;
+    CHECK_ERR(fk_sobel_deriv(NULL, &p, &out), FK_STATUS_NULL_POINTER, "src");
+    CHECK_ERR(fk_sobel_deriv(&src, NULL, &out), FK_STATUS_NULL_POINTER, "params");
+    CHECK_ERR(fk_sobel_deriv(&src, &p, NULL), FK_STATUS_NULL_POINTER, "out");
+    bad.ksize = 4;
+    CHECK_ERR(fk_sobel_deriv(&src, &bad, &out), FK_STATUS_INVALID_ARGUMENT, "ksize = 4; expected 1, 3, 5 or 7");
+    bad.ksize = 9;
+    CHECK_ERR(fk_sobel_deriv(&src, &bad, &out), FK_STATUS_INVALID_ARGUMENT, "ksize = 9");
+    bad = p;
+    bad.dx = bad.dy = 0;
+    CHECK_ERR(fk_sobel_deriv(&src, &bad, &out), FK_STATUS_INVALID_ARGUMENT, "dx = dy = 0");
+    bad = p;
+    bad.dx = 5;
+    CHECK_ERR(fk_sobel_deriv(&src, &bad, &out), FK_STATUS_INVALID_ARGUMENT, "dx = 5 with ksize = 5");
+    bad.ksize = 1;
+    bad.dx = 3;
+    CHECK_ERR(fk_sobel_deriv(&src, &bad, &out), FK_STATUS_INVALID_ARGUMENT, "orders up to 2");
+    bad = p;
+    bad.border = FK_BORDER_ZERO;
+    CHECK_ERR(fk_sobel_deriv(&src, &bad, &out), FK_STATUS_INVALID_ARGUMENT, "FK_BORDER_ZERO");
+    bad.border = 17;
+    CHECK_ERR(fk_sobel_deriv(&src, &bad, &out), FK_STATUS_INVALID_ARGUMENT, "border = 17");
+    FkImageOut bo = out;
+    bo.dtype = 42;
+    CHECK_ERR(fk_sobel_deriv(&src, &p, &bo), FK_STATUS_DTYPE, "FK_DTYPE_I16");
+    FkImage bs = src;
+    bs.dtype = FK_DTYPE_I16;
+    CHECK_ERR(fk_sobel_deriv(&bs, &p, &out), FK_STATUS_DTYPE, "src: dtype code 5 (int16)");
+    bo = out;
+    bo.height = H - 1;
+    CHECK_ERR(fk_sobel_deriv(&src, &p, &bo), FK_STATUS_INVALID_ARGUMENT, "but the image is 5");
+    bs = src;
+    bs.width = 0;
+    CHECK_ERR(fk_sobel_deriv(&bs, &p, &out), FK_STATUS_INVALID_ARGUMENT, "empty");
+    FkImageOut over = {px, FK_DTYPE_U8, H, W, W, 1};
+    CHECK_ERR(fk_sobel_deriv(&src, &p, &over), FK_STATUS_OVERLAP, "overlaps the input");
+    bo = out;
+    bo.col_stride = 0;
+    CHECK_ERR(fk_sobel_deriv(&src, &p, &bo), FK_STATUS_OVERLAP, "elements overlap");
+    bo = out;
+    bo.data = (char *)big + 1;
+    CHECK_ERR(fk_sobel_deriv(&src, &p, &bo), FK_STATUS_INVALID_ARGUMENT, "not aligned");
+}
+
 int main(void) {
     (void)batch_texts; /* check.h's text helper, unused here */
     test_sobel();
+    test_sobel_deriv();
     test_grayscale_and_edges();
     test_sum();
     test_polyval();

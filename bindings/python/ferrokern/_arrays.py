@@ -215,7 +215,7 @@ def _image(a: Any, cls: str) -> Any:
 @overload
 def sobel(
     img: ArrayLike,
-    border: Border = "zero",
+    border: Border | None = None,
     out: FloatArray | None = None,
     *,
     dtype: DTypeLike | None = None,
@@ -225,39 +225,78 @@ def sobel(
 @overload
 def sobel(
     img: ArrayLike,
-    border: Border = "zero",
+    border: Border | None = None,
     out: FloatArray | None = None,
     *,
     dtype: DTypeLike | None = None,
     gradients: Literal[True],
     cval: float = 0.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray]: ...
+@overload
+def sobel(
+    img: ArrayLike,
+    border: Border | None = None,
+    out: NDArray[Any] | None = None,
+    *,
+    dx: int,
+    dy: int,
+    ksize: int = 3,
+    scale: float = 1.0,
+    delta: float = 0.0,
+    ddepth: int | None = None,
+    dtype: DTypeLike | None = None,
+    cval: float = 0.0,
+) -> NDArray[Any]: ...
 
 
 def sobel(
     img: ArrayLike,
-    border: Border = "zero",
-    out: FloatArray | None = None,
+    border: Border | None = None,
+    out: NDArray[Any] | None = None,
     *,
     dtype: DTypeLike | None = None,
     gradients: bool = False,
     cval: float = 0.0,
-) -> FloatArray | tuple[FloatArray, FloatArray, FloatArray]:
-    """Sobel gradient magnitude ``sqrt(gx**2 + gy**2)`` of a 2-D image.
+    dx: int | None = None,
+    dy: int | None = None,
+    ksize: int = 3,
+    scale: float = 1.0,
+    delta: float = 0.0,
+    ddepth: int | None = None,
+) -> NDArray[Any] | tuple[FloatArray, FloatArray, FloatArray]:
+    """Sobel gradient magnitude ``sqrt(gx**2 + gy**2)`` of a 2-D image, or with ``dx``/``dy``
+    one derivative exactly as ``cv2.Sobel`` computes it.
 
     ``img``: uint8, uint16, float32 or float64, any strides. ``border``: ``"zero"`` (border
     pixels of the result are 0, as in the reference loop), ``"replicate"``, ``"reflect101"``
     (OpenCV's default), ``"reflect"`` (scipy.ndimage's default), ``"wrap"`` or
     ``"constant"`` (the image padded with ``cval``); scipy's names ``"nearest"`` and
-    ``"mirror"`` and OpenCV's ``cv2.BORDER_*`` integers are accepted too. The result is float64 for
-    float64 input and float32 otherwise, unless ``dtype`` (or ``out``) says otherwise.
-    ``gradients=True`` returns ``(magnitude, gx, gy)``. NaN spreads to its 8 neighbours only.
+    ``"mirror"`` and OpenCV's ``cv2.BORDER_*`` integers are accepted too. Default: ``"zero"``
+    for the magnitude, ``"reflect101"`` (``cv2.BORDER_DEFAULT``) for a derivative.
+
+    Magnitude (no ``dx``/``dy``): 3×3 kernel; float64 for float64 input and float32
+    otherwise, unless ``dtype`` (or ``out``) says otherwise. ``gradients=True`` returns
+    ``(magnitude, gx, gy)``. NaN spreads to its 8 neighbours only.
+
+    Derivative: ``sobel(img, dx=1, dy=0, ksize=5, scale=s, delta=d, ddepth=cv2.CV_16S)`` is
+    ``cv2.Sobel(img, cv2.CV_16S, 1, 0, ksize=5, scale=s, delta=d)``: OpenCV's kernels
+    (``cv2.getDerivKernels``; ksize 1, 3, 5 or 7, each order below the kernel size, ksize 1
+    allowing orders up to 2), result ``scale * S + delta``. The output dtype is ``ddepth``
+    (``-1``/None: the input's; ``cv2.CV_8U``, ``CV_16U``, ``CV_16S``, ``CV_32F``, ``CV_64F``) or
+    ``dtype`` (uint8, uint16, int16, float32, float64) or ``out``'s; integer outputs are
+    rounded half to even and saturated as OpenCV does. On integer images the result is
+    OpenCV's bit for bit whenever OpenCV's float32 arithmetic is exact (integer or dyadic
+    ``scale``/``delta``, e.g. the defaults; not uint16 with ksize 7); see docs/arrays.md.
     """
+    if dx is not None or dy is not None:
+        return _sobel_deriv(img, border, out, dx, dy, ksize, scale, delta, ddepth, dtype, cval, gradients)
+    if (ksize, scale, delta, ddepth) != (3, 1.0, 0.0, None):
+        raise ValueError("sobel: ksize, scale, delta and ddepth apply to a derivative: pass dx and dy")
     a = _readable("sobel", img, 2, "(height, width)")
     default = "float64" if a.dtype.char == "d" else "float32"
     dt = out.dtype if isinstance(out, _np().ndarray) else _out_dtype("sobel", dtype, default)
     m = _out("sobel", "out", out, a.shape, dt)
-    b = _border(border)
+    b = _border("zero" if border is None else border)
     c = _cval(cval)
     if gradients:
         gx, gy = _np().empty(a.shape, dtype=m.dtype), _np().empty(a.shape, dtype=m.dtype)
@@ -274,6 +313,112 @@ def sobel(
         return cast("tuple[FloatArray, FloatArray, FloatArray]", (m, gx, gy))
     check(lib.fk_sobel_cval(_image(a, "FkImage"), b, c, _image(m, "FkImageOut"), ffi.NULL, ffi.NULL))
     return cast("FloatArray", m)
+
+
+# Output dtypes of a derivative: numpy's char -> FK_DTYPE_*, and OpenCV's ddepth -> char.
+_DERIV_CHARS: dict[str, int] = {
+    "B": lib.FK_DTYPE_U8,
+    "H": lib.FK_DTYPE_U16,
+    "h": lib.FK_DTYPE_I16,
+    "f": lib.FK_DTYPE_F32,
+    "d": lib.FK_DTYPE_F64,
+}
+_DDEPTHS: dict[int, str] = {0: "B", 2: "H", 3: "h", 5: "f", 6: "d"}  # CV_8U, 16U, 16S, 32F, 64F
+
+
+def _order(name: str, v: Any) -> int:
+    if isinstance(v, bool):
+        raise TypeError(f"sobel: {name} must be an integer, got bool")
+    try:
+        n = operator.index(v)
+    except TypeError:
+        raise TypeError(f"sobel: {name} must be an integer, got {type(v).__name__}") from None
+    if not 0 <= n <= 0xFFFF_FFFF:
+        raise ValueError(f"sobel: {name} = {n} is out of range")
+    return n
+
+
+def _real(name: str, v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"sobel: {name} must be a real number, got {type(v).__name__}") from None
+
+
+def _sobel_deriv(
+    img: ArrayLike,
+    border: Border | None,
+    out: Any,
+    dx: Any,
+    dy: Any,
+    ksize: Any,
+    scale: float,
+    delta: float,
+    ddepth: int | None,
+    dtype: DTypeLike | None,
+    cval: float,
+    gradients: bool,
+) -> NDArray[Any]:
+    """`sobel` with dx/dy: one derivative through fk_sobel_deriv (checks as cv2.Sobel)."""
+    np = _np()
+    if gradients:
+        raise ValueError("sobel: gradients=True is for the magnitude; a derivative returns one array")
+    if dx is None or dy is None:
+        raise TypeError("sobel: a derivative needs both dx and dy (as cv2.Sobel)")
+    a = _readable("sobel", img, 2, "(height, width)")
+    char: str
+    if out is not None:
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"sobel: out must be a numpy array, got {type(out).__name__}")
+        char = out.dtype.char
+    elif ddepth is not None and ddepth != -1:
+        if isinstance(ddepth, bool) or operator.index(ddepth) not in _DDEPTHS:
+            raise ValueError(
+                f"sobel: ddepth = {ddepth!r}; expected -1, cv2.CV_8U, CV_16U, CV_16S, CV_32F or CV_64F"
+            )
+        char = _DDEPTHS[operator.index(ddepth)]
+    elif dtype is not None:
+        char = np.dtype(dtype).char
+    else:
+        char = a.dtype.char
+    if char not in _DERIV_CHARS:
+        raise TypeError(
+            f"sobel: output dtype {np.dtype(char)} is not supported; expected uint8, uint16, int16, "
+            "float32 or float64"
+        )
+    if out is None:
+        out = np.empty(a.shape, dtype=char)
+    elif not out.dtype.isnative or out.shape != a.shape or not out.flags.writeable or not out.flags.aligned:
+        raise ValueError(
+            f"sobel: out must be a writable, aligned, native-order array of shape {a.shape}; got "
+            f"shape {out.shape}, dtype {out.dtype}"
+        )
+    s = out.strides
+    o = ffi.new(
+        "FkImageOut *",
+        {
+            "data": _ptr(out),
+            "dtype": _DERIV_CHARS[char],
+            "height": out.shape[0],
+            "width": out.shape[1],
+            "row_stride": s[0],
+            "col_stride": s[1],
+        },
+    )
+    params = ffi.new(
+        "FkSobelParams *",
+        {
+            "dx": _order("dx", dx),
+            "dy": _order("dy", dy),
+            "ksize": _order("ksize", ksize),
+            "border": _border("reflect101" if border is None else border),
+            "scale": _real("scale", scale),
+            "delta": _real("delta", delta),
+            "cval": _cval(cval),
+        },
+    )
+    check(lib.fk_sobel_deriv(_image(a, "FkImage"), params, o))
+    return cast("NDArray[Any]", out)
 
 
 def _color(a: Any) -> Any:

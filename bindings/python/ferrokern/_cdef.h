@@ -42,6 +42,8 @@ struct ArrowArrayStream {
 
 #define FK_DTYPE_F64 4
 
+#define FK_DTYPE_I16 5
+
 #define FK_BORDER_ZERO 0
 
 #define FK_BORDER_REPLICATE 1
@@ -185,6 +187,16 @@ typedef struct FkImageOut {
   ptrdiff_t col_stride;
 } FkImageOut;
 
+typedef struct FkSobelParams {
+  uint32_t dx;
+  uint32_t dy;
+  uint32_t ksize;
+  uint32_t border;
+  double scale;
+  double delta;
+  double cval;
+} FkSobelParams;
+
 typedef struct FkColorImage {
   const void *data;
   uint32_t dtype;
@@ -312,6 +324,10 @@ enum FkStatus fk_sobel_cval(const struct FkImage *src,
                             const struct FkImageOut *magnitude,
                             const struct FkImageOut *gx,
                             const struct FkImageOut *gy);
+
+enum FkStatus fk_sobel_deriv(const struct FkImage *src,
+                             const struct FkSobelParams *params,
+                             const struct FkImageOut *out);
 
 enum FkStatus fk_grayscale(const struct FkColorImage *src, const struct FkImageOut *out);
 

@@ -355,7 +355,7 @@ def test_sobel_errors():
         fk.sobel(a.astype(np.complex128))
     with pytest.raises(ValueError, match="empty"):
         fk.sobel(np.zeros((0, 4)))
-    for bad in ["bogus", "Wrap", 5, 16, -1, True, 2.0, None]:
+    for bad in ["bogus", "Wrap", 5, 16, -1, True, 2.0]:  # None: the default border
         with pytest.raises(
             ValueError, match=r"one of 'zero'.*'mirror'.*cv2\.BORDER_\* constant: 0 \(CONSTANT\)"
         ):

@@ -1,0 +1,482 @@
+//! `cv2.Sobel`: one derivative of order (dx, dy) with OpenCV's separable kernels
+//! (`cv2.getDerivKernels`, ksize 1/3/5/7), `scale`, `delta`, and an integer or float output
+//! rounded and saturated as OpenCV's `saturate_cast` does (half to even).
+//!
+//! Like the 3×3 magnitude, a pass over row bands in parallel: each input row a band needs
+//! is loaded once (border columns added), filtered horizontally into a ring of `ky.len()`
+//! rows, and every output row is the vertical combination of the ring, finished as
+//! `s·scale + delta` and converted. Kernel taps are small integers and zero taps are
+//! skipped (OpenCV skips the centre tap of its odd kernels too).
+//!
+//! Exactness: u8 images are filtered in f32, u16 and float images in f64. For integer
+//! images every filtered value is then an exact integer (at most 255·64·64 < 2²⁴ for u8 in
+//! f32, 65535·64·64 < 2⁵³ for u16 in f64), so the result is the exact `S·scale + delta`
+//! rounded once: OpenCV's own result whenever its float32 arithmetic is exact too (scale
+//! and delta integers or halves, quarters…, e.g. the default 1 and 0). Float images are
+//! filtered in f64 and rounded once to the output type.
+
+use ndarray::{ArrayViewMut2, Axis};
+use rayon::prelude::*;
+
+use super::{Border, Real, RowSource};
+use crate::error::{Error, Result};
+
+/// Kernel sizes accepted (OpenCV's `ksize`; 1 means the 3-tap derivative without smoothing).
+pub const KSIZES: [u32; 4] = [1, 3, 5, 7];
+
+/// The derivative's parameters, as `cv2.Sobel` names them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Deriv {
+    pub dx: u32,
+    pub dy: u32,
+    pub ksize: u32,
+    pub scale: f64,
+    pub delta: f64,
+}
+
+/// OpenCV's unnormalised derivative kernel of `order` for one axis (`getSobelKernels`):
+/// `(1 + z)^(n-1-order) · (z - 1)^order` with n = ksize (3 when ksize is 1 and order > 0).
+fn axis_kernel(order: u32, ksize: u32) -> Vec<i32> {
+    let n = if ksize == 1 && order > 0 {
+        3
+    } else {
+        ksize as usize
+    };
+    let mut k = vec![1i32];
+    for _ in 0..n - 1 - order as usize {
+        let mut next = vec![0; k.len() + 1];
+        for (i, &v) in k.iter().enumerate() {
+            next[i] += v;
+            next[i + 1] += v;
+        }
+        k = next;
+    }
+    for _ in 0..order {
+        let mut next = vec![0; k.len() + 1];
+        for (i, &v) in k.iter().enumerate() {
+            next[i] -= v;
+            next[i + 1] += v;
+        }
+        k = next;
+    }
+    k
+}
+
+/// `cv2.getDerivKernels(dx, dy, ksize)`: the horizontal and the vertical kernel, checked as
+/// OpenCV checks them.
+pub fn deriv_kernels(dx: u32, dy: u32, ksize: u32) -> Result<(Vec<i32>, Vec<i32>)> {
+    if !KSIZES.contains(&ksize) {
+        return Err(Error::invalid(format!("ksize = {ksize}; expected 1, 3, 5 or 7")));
+    }
+    if dx == 0 && dy == 0 {
+        return Err(Error::invalid(
+            "dx = dy = 0; at least one derivative order must be positive",
+        ));
+    }
+    let taps = |order: u32| if ksize == 1 && order > 0 { 3 } else { ksize };
+    for (name, order) in [("dx", dx), ("dy", dy)] {
+        if order >= taps(order) {
+            return Err(Error::invalid(format!(
+                "{name} = {order} with ksize = {ksize}; the order must be below the kernel size ({}: \
+                 ksize 1 allows orders up to 2)",
+                taps(order)
+            )));
+        }
+    }
+    Ok((axis_kernel(dx, ksize), axis_kernel(dy, ksize)))
+}
+
+impl Deriv {
+    /// The scale and delta OpenCV really applies for input type `P` and output type `O`:
+    /// its kernels and delta are float32 unless the input or the output is float64; and
+    /// for uint8 → int16 with a kernel that stays integral once scaled (scale an integer)
+    /// it filters in integer arithmetic, `delta` rounded to an integer (half to even) first.
+    pub fn as_opencv<P: 'static, O: 'static>(self) -> Deriv {
+        use std::any::TypeId;
+        let (p, o) = (TypeId::of::<P>(), TypeId::of::<O>());
+        let mut d = self;
+        if p != TypeId::of::<f64>() && o != TypeId::of::<f64>() {
+            d.scale = f64::from(d.scale as f32);
+            d.delta = f64::from(d.delta as f32);
+        }
+        let s = d.scale as f32;
+        if p == TypeId::of::<u8>() && o == TypeId::of::<i16>() && s.is_finite() && s.fract() == 0.0 {
+            d.delta = d.delta.round_ties_even();
+        }
+        d
+    }
+}
+
+/// An output element type: the finished value `s·scale + delta` (f64) converted as
+/// OpenCV's `saturate_cast` does (integers: rounded half to even, then clamped).
+pub trait DerivOut: Copy + Send + Sync + 'static {
+    fn finish(v: f64) -> Self;
+}
+macro_rules! int_out {
+    ($($t:ty),*) => {$(
+        impl DerivOut for $t {
+            #[inline(always)]
+            fn finish(v: f64) -> $t {
+                // `as` saturates (and maps NaN to 0); the clamp is what OpenCV does.
+                v.round_ties_even().clamp(<$t>::MIN as f64, <$t>::MAX as f64) as $t
+            }
+        }
+    )*};
+}
+int_out!(u8, u16, i16);
+impl DerivOut for f32 {
+    #[inline(always)]
+    fn finish(v: f64) -> f32 {
+        v as f32
+    }
+}
+impl DerivOut for f64 {
+    #[inline(always)]
+    fn finish(v: f64) -> f64 {
+        v
+    }
+}
+
+/// OpenCV's `borderInterpolate`: the image index standing for index `p` of an axis of
+/// length `n` ≥ 1, or None for a constant border (any number of reflections: a 7-tap
+/// kernel over a 2-pixel image reflects more than once).
+fn interpolate(p: isize, n: usize, border: Border) -> Option<usize> {
+    let len = n as isize;
+    if (0..len).contains(&p) {
+        return Some(p as usize);
+    }
+    Some(match border {
+        Border::Constant(_) | Border::Zero => return None,
+        Border::Replicate => {
+            if p < 0 {
+                0
+            } else {
+                n - 1
+            }
+        }
+        Border::Wrap => p.rem_euclid(len) as usize,
+        Border::Reflect | Border::Reflect101 => {
+            if n == 1 {
+                return Some(0);
+            }
+            let d = isize::from(border == Border::Reflect101);
+            let mut p = p;
+            while !(0..len).contains(&p) {
+                p = if p < 0 {
+                    -p - 1 + d
+                } else {
+                    len - 1 - (p - len) - d
+                };
+            }
+            p as usize
+        }
+    })
+}
+
+/// Work shared by the bands of one call.
+struct Plan<A> {
+    /// Non-zero horizontal taps: (offset into the padded row, coefficient).
+    kx: Vec<(usize, A)>,
+    /// Vertical taps, all of them (ring slot j is input row y - ry + j).
+    ky: Vec<A>,
+    rx: usize,
+    /// Image column standing for each padded column left and right of the image (None:
+    /// the constant).
+    left: Vec<Option<usize>>,
+    right: Vec<Option<usize>>,
+    cval: A,
+    border: Border,
+    scale: f64,
+    delta: f64,
+}
+
+/// Input row `yy` (may lie outside the image) filtered horizontally into `t`.
+#[inline(always)]
+fn filter_row<A: Real, S: RowSource<A>>(src: &S, p: &Plan<A>, yy: isize, pad: &mut [A], t: &mut [A]) {
+    let (h, w, rx) = (src.height(), src.width(), p.rx);
+    match interpolate(yy, h, p.border) {
+        None => pad.fill(p.cval),
+        Some(y) => {
+            src.load(y, &mut pad[rx..rx + w]);
+            for (i, c) in p.left.iter().enumerate() {
+                pad[i] = c.map_or(p.cval, |c| pad[rx + c]);
+            }
+            for (i, c) in p.right.iter().enumerate() {
+                pad[rx + w + i] = c.map_or(p.cval, |c| pad[rx + c]);
+            }
+        }
+    }
+    let (o0, k0) = p.kx[0];
+    t.iter_mut().zip(&pad[o0..o0 + w]).for_each(|(t, &v)| *t = k0 * v);
+    for &(o, k) in &p.kx[1..] {
+        t.iter_mut()
+            .zip(&pad[o..o + w])
+            .for_each(|(t, &v)| *t = *t + k * v);
+    }
+}
+
+/// Output rows `y0 .. y0 + out.nrows()`.
+#[inline(always)]
+fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, mut out: ArrayViewMut2<O>) {
+    let w = src.width();
+    let ry = p.ky.len() / 2;
+    let mut pad = vec![A::default(); w + 2 * p.rx];
+    let mut ring: Vec<Vec<A>> = (0..p.ky.len()).map(|_| vec![A::default(); w]).collect();
+    let mut acc = vec![A::default(); w];
+    let mut fin = vec![O::finish(0.0); w];
+    for dy in 0..out.nrows() {
+        let y = (y0 + dy) as isize;
+        if dy == 0 {
+            for (j, t) in ring.iter_mut().enumerate() {
+                filter_row(src, p, y - ry as isize + j as isize, &mut pad, t);
+            }
+        } else {
+            ring.rotate_left(1);
+            let last = ring.last_mut().expect("at least one tap");
+            filter_row(src, p, y + ry as isize, &mut pad, last);
+        }
+        let k0 = p.ky[0];
+        acc.iter_mut().zip(&ring[0]).for_each(|(a, &v)| *a = k0 * v);
+        for (k, row) in p.ky.iter().zip(&ring).skip(1) {
+            let k = *k;
+            if k != A::default() {
+                acc.iter_mut().zip(row).for_each(|(a, &v)| *a = *a + k * v);
+            }
+        }
+        let (scale, delta) = (p.scale, p.delta);
+        fin.iter_mut()
+            .zip(&acc)
+            .for_each(|(o, &s)| *o = O::finish(s.to_f64() * scale + delta));
+        let mut row = out.row_mut(dy);
+        match row.as_slice_mut() {
+            Some(d) => d.copy_from_slice(&fin),
+            None => row.iter_mut().zip(&fin).for_each(|(o, &v)| *o = v),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn band_avx2<A: Real, O: DerivOut, S: RowSource<A>>(
+    src: &S,
+    p: &Plan<A>,
+    y0: usize,
+    out: ArrayViewMut2<O>,
+) {
+    band(src, p, y0, out)
+}
+
+fn run_band<A: Real, O: DerivOut, S: RowSource<A>>(
+    src: &S,
+    p: &Plan<A>,
+    y0: usize,
+    out: ArrayViewMut2<O>,
+    avx2: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is only true when the CPU supports AVX2.
+        return unsafe { band_avx2(src, p, y0, out) };
+    }
+    let _ = avx2;
+    band(src, p, y0, out)
+}
+
+/// `cv2.Sobel(src, ddepth, d.dx, d.dy, ksize=d.ksize, scale=d.scale, delta=d.delta,
+/// borderType=border)` of `src`, filtered in precision `A`, into `out` (the input's shape).
+/// `Border::Zero` is the magnitude's reference-loop mode and is refused here; `Constant(v)`
+/// pads with v (OpenCV's `BORDER_CONSTANT` pads with 0).
+pub fn sobel_deriv<A: Real, O: DerivOut, S: RowSource<A>>(
+    src: &S,
+    d: Deriv,
+    border: Border,
+    out: ArrayViewMut2<O>,
+) -> Result<()> {
+    let (h, w) = (src.height(), src.width());
+    if h == 0 || w == 0 {
+        return Err(Error::invalid(format!("the image is empty ({h}×{w})")));
+    }
+    if out.dim() != (h, w) {
+        return Err(Error::invalid(format!(
+            "the output is {}×{} but the image is {h}×{w}",
+            out.nrows(),
+            out.ncols()
+        )));
+    }
+    if border == Border::Zero {
+        return Err(Error::invalid(
+            "border FK_BORDER_ZERO is the 3×3 magnitude's reference loop; derivatives take \
+             REPLICATE, REFLECT101 (OpenCV's default), REFLECT, WRAP or CONSTANT",
+        ));
+    }
+    let (kx, ky) = deriv_kernels(d.dx, d.dy, d.ksize)?;
+    let real = |k: i32| A::from_f64(f64::from(k));
+    let rx = kx.len() / 2;
+    let mut taps: Vec<(usize, A)> = kx
+        .iter()
+        .enumerate()
+        .filter(|(_, &k)| k != 0)
+        .map(|(o, &k)| (o, real(k)))
+        .collect();
+    if taps.is_empty() {
+        taps.push((0, A::default()));
+    }
+    let plan = Plan {
+        kx: taps,
+        ky: ky.iter().map(|&k| real(k)).collect(),
+        rx,
+        left: (0..rx)
+            .map(|i| interpolate(i as isize - rx as isize, w, border))
+            .collect(),
+        right: (0..rx)
+            .map(|i| interpolate((w + i) as isize, w, border))
+            .collect(),
+        cval: A::from_f64(match border {
+            Border::Constant(v) => v,
+            _ => 0.0,
+        }),
+        border,
+        scale: d.scale,
+        delta: d.delta,
+    };
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx2 = false;
+    if crate::parallel::serial(h.saturating_mul(w).saturating_mul(8)) {
+        run_band(src, &plan, 0, out, avx2);
+        return Ok(());
+    }
+    // Each band filters ky.len() - 1 rows beyond its own: keep bands several times taller.
+    let rows = super::band_rows(h, w).max(8 * plan.ky.len());
+    let mut out = out;
+    let bands: Vec<_> = out.axis_chunks_iter_mut(Axis(0), rows).collect();
+    crate::parallel::run(|| {
+        bands
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, o)| run_band(src, &plan, i * rows, o, avx2))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::Gray;
+    use ndarray::Array2;
+
+    #[test]
+    fn kernels_are_opencvs() {
+        assert_eq!(deriv_kernels(1, 0, 1).unwrap(), (vec![-1, 0, 1], vec![1]));
+        assert_eq!(deriv_kernels(0, 2, 1).unwrap(), (vec![1], vec![1, -2, 1]));
+        assert_eq!(deriv_kernels(1, 0, 3).unwrap(), (vec![-1, 0, 1], vec![1, 2, 1]));
+        assert_eq!(deriv_kernels(2, 0, 5).unwrap().0, vec![1, 0, -2, 0, 1]);
+        assert_eq!(
+            deriv_kernels(1, 0, 7).unwrap(),
+            (vec![-1, -4, -5, 0, 5, 4, 1], vec![1, 6, 15, 20, 15, 6, 1])
+        );
+        assert_eq!(deriv_kernels(0, 2, 7).unwrap().1, vec![1, 2, -1, -4, -1, 2, 1]);
+        for (dx, dy, k) in [(0, 0, 3), (3, 0, 3), (3, 0, 1), (0, 7, 7), (1, 0, 2), (1, 0, 9)] {
+            assert!(deriv_kernels(dx, dy, k).is_err(), "{dx} {dy} {k}");
+        }
+    }
+
+    #[test]
+    fn interpolate_is_border_interpolate() {
+        let r101: Vec<_> = (-4..6)
+            .map(|p| interpolate(p, 2, Border::Reflect101).unwrap())
+            .collect();
+        assert_eq!(r101, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
+        let r: Vec<_> = (-3..5)
+            .map(|p| interpolate(p, 2, Border::Reflect).unwrap())
+            .collect();
+        assert_eq!(r, [1, 1, 0, 0, 1, 1, 0, 0]);
+        assert_eq!(interpolate(-1, 3, Border::Wrap), Some(2));
+        assert_eq!(interpolate(-1, 3, Border::Constant(1.0)), None);
+    }
+
+    /// Direct 2-D correlation with the kernels' outer product, in f64.
+    fn reference(img: &Array2<f64>, d: Deriv, border: Border) -> Array2<f64> {
+        let (kx, ky) = deriv_kernels(d.dx, d.dy, d.ksize).unwrap();
+        let (h, w) = img.dim();
+        let (rx, ry) = (kx.len() as isize / 2, ky.len() as isize / 2);
+        let cval = if let Border::Constant(c) = border { c } else { 0.0 };
+        Array2::from_shape_fn((h, w), |(y, x)| {
+            let mut s = 0.0;
+            for (j, &b) in ky.iter().enumerate() {
+                for (i, &a) in kx.iter().enumerate() {
+                    let yy = interpolate(y as isize + j as isize - ry, h, border);
+                    let xx = interpolate(x as isize + i as isize - rx, w, border);
+                    let v = match (yy, xx) {
+                        (Some(yy), Some(xx)) => img[[yy, xx]],
+                        _ => cval,
+                    };
+                    s += f64::from(a * b) * v;
+                }
+            }
+            s * d.scale + d.delta
+        })
+    }
+
+    #[test]
+    fn matches_direct_correlation() {
+        let borders = [
+            Border::Replicate,
+            Border::Reflect101,
+            Border::Reflect,
+            Border::Wrap,
+            Border::Constant(3.0),
+        ];
+        for (h, w) in [(1, 1), (2, 3), (5, 4), (37, 29), (300, 7)] {
+            let img = Array2::from_shape_fn((h, w), |(y, x)| ((y * 31 + x * 17) % 23) as f64);
+            for ksize in KSIZES {
+                for (dx, dy) in [(1, 0), (0, 1), (1, 1), (2, 0), (0, 2), (2, 1), (3, 0)] {
+                    let d = Deriv {
+                        dx,
+                        dy,
+                        ksize,
+                        scale: 0.5,
+                        delta: -2.0,
+                    };
+                    if deriv_kernels(dx, dy, ksize).is_err() {
+                        continue;
+                    }
+                    for border in borders {
+                        let want = reference(&img, d, border);
+                        let mut got = Array2::<f64>::zeros((h, w));
+                        sobel_deriv::<f64, f64, _>(&Gray(img.view()), d, border, got.view_mut()).unwrap();
+                        assert_eq!(got, want, "{h}×{w} {d:?} {border:?}");
+                        let mut got16 = Array2::<i16>::zeros((h, w));
+                        sobel_deriv::<f64, i16, _>(&Gray(img.view()), d, border, got16.view_mut()).unwrap();
+                        assert_eq!(got16, want.mapv(i16::finish), "{h}×{w} {d:?} {border:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rounding_and_saturation() {
+        assert_eq!(u8::finish(2.5), 2);
+        assert_eq!(u8::finish(3.5), 4);
+        assert_eq!(u8::finish(-7.0), 0);
+        assert_eq!(u8::finish(300.0), 255);
+        assert_eq!(i16::finish(-40000.0), i16::MIN);
+        assert_eq!(i16::finish(-2.5), -2);
+        assert_eq!(u16::finish(70000.0), u16::MAX);
+    }
+
+    #[test]
+    fn zero_border_refused() {
+        let img = Array2::<f64>::zeros((4, 4));
+        let mut out = Array2::<f64>::zeros((4, 4));
+        let d = Deriv {
+            dx: 1,
+            dy: 0,
+            ksize: 3,
+            scale: 1.0,
+            delta: 0.0,
+        };
+        assert!(sobel_deriv::<f64, f64, _>(&Gray(img.view()), d, Border::Zero, out.view_mut()).is_err());
+    }
+}
