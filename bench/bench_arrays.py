@@ -82,15 +82,37 @@ def small_rows(rows: list[tuple], rng) -> None:
         rows.append((k, "np.dot(rgb[..., :3], w)", per_call(lambda: np.dot(rgb[..., :3], [0.2989, 0.5870, 0.1140])), mp, "MP", 11 * side * side, "f64 output"))
 
 
+def gray_rows(rows: list[tuple], rng, side: int) -> None:
+    """Large grayscale conversions, u8 -> f64, against np.dot, in three layouts: RGB
+    interleaved, RGBA interleaved, and planar storage seen channels-last (np.moveaxis of a
+    (3, H, W) array)."""
+    w = [0.2989, 0.5870, 0.1140]
+    mp = side * side / 1e6
+    rgba = rng.integers(0, 256, (side, side, 4), dtype=np.uint8)
+    planar = rng.integers(0, 256, (3, side, side), dtype=np.uint8)
+    for name, img, c in [("RGB", np.ascontiguousarray(rgba[..., :3]), 3), ("RGBA", rgba, 4),
+                         ("planar RGB view", np.moveaxis(planar, 0, 2), 3)]:
+        k = f"grayscale {side}x{side} u8 {name}->f64"
+        moved = (c + 8) * side * side
+        rows.append((k, "ferrokern.grayscale(img)", best(lambda: fk.grayscale(img)), mp, "MP", moved, ""))
+        rows.append((k, "np.dot(img[..., :3], w)", best(lambda: np.dot(img[..., :3], w), 1), mp, "MP", moved, "1 thread"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     ap.add_argument("--small", action="store_true", help="only the small-input rows")
+    ap.add_argument("--gray", action="store_true", help="only the large grayscale rows (every layout)")
     args = ap.parse_args()
     threads = fk.threads()
     side = 1024 if args.quick else 4096
     n = 10**7 if args.quick else 10**8
     prime_limit = 10**8 if args.quick else 10**9
+    if args.gray:
+        gray: list[tuple] = []
+        gray_rows(gray, np.random.default_rng(0), side)
+        print_table(gray, threads, float("nan"), "arrays-gray.md")
+        return
     if args.small:  # needs only OpenCV
         import cv2
 
