@@ -16,13 +16,34 @@ use ndarray::{ArrayView3, ArrayViewMut2, Axis};
 use super::{band_rows, check_shape, luma, Pixel, Real};
 use crate::error::{Error, Result};
 
+/// One pixel's luma as `O`: the f64 formula, rounded once to `O`.
+///
+/// For u8 input and f32 output the same value comes from f32 arithmetic alone:
+/// `2989 R + 5870 G + 1140 B` is an integer below 2²², exact in f32, and one correctly
+/// rounded f32 division by 10000 gives the f32 nearest to the exact luma N/10000. The f64
+/// formula rounds to that same f32: it is within a few f64 ulps of N/10000, while N/10000 is
+/// never closer than 2⁻²⁵/10000 (relative) to a point halfway between two f32s (it is either
+/// far from one, or a short dyadic number that is itself an f32). So eight f32 lanes per
+/// vector instead of four f64 and no conversion; `exact_u8_f32_path` checks all 2²⁴ pixels.
+/// (u8 is the only one-byte `Pixel`, f32 the only four-byte `Real`; the branch is resolved
+/// at compile time.)
+#[inline(always)]
+fn px<P: Pixel, O: Real>(r: P, g: P, b: P) -> O {
+    if std::mem::size_of::<P>() == 1 && std::mem::size_of::<O>() == 4 {
+        let n = r.to_f32() * 2989.0 + g.to_f32() * 5870.0 + b.to_f32() * 1140.0;
+        O::from_pixel(n / 10000.0)
+    } else {
+        O::from_f64(luma(r, g, b))
+    }
+}
+
 /// `w` interleaved pixels of `C` channels: `src.len() >= w * C`, `dst.len() == w`.
 #[inline(always)]
 fn row_interleaved<P: Pixel, O: Real, const C: usize>(src: &[P], dst: &mut [O]) {
     let w = dst.len();
     let src = &src[..w * C];
-    for (d, px) in dst.iter_mut().zip(src.chunks_exact(C)) {
-        *d = O::from_f64(luma(px[0], px[1], px[2]));
+    for (d, p) in dst.iter_mut().zip(src.chunks_exact(C)) {
+        *d = px::<P, O>(p[0], p[1], p[2]);
     }
 }
 
@@ -32,7 +53,7 @@ fn row_planar<P: Pixel, O: Real>(r: &[P], g: &[P], b: &[P], dst: &mut [O]) {
     let w = dst.len();
     let (r, g, b) = (&r[..w], &g[..w], &b[..w]);
     for i in 0..w {
-        dst[i] = O::from_f64(luma(r[i], g[i], b[i]));
+        dst[i] = px::<P, O>(r[i], g[i], b[i]);
     }
 }
 
@@ -66,8 +87,8 @@ fn band<P: Pixel, O: Real>(src: &ArrayView3<P>, out: &mut ArrayViewMut2<O>, tmp:
         ) {
             row_planar(r, g, b, dst);
         } else {
-            for (d, px) in dst.iter_mut().zip(row.outer_iter()) {
-                *d = O::from_f64(luma(px[0], px[1], px[2]));
+            for (d, p) in dst.iter_mut().zip(row.outer_iter()) {
+                *d = px::<P, O>(p[0], p[1], p[2]);
             }
         }
         if !direct {
@@ -141,4 +162,23 @@ pub fn grayscale<P: Pixel, O: Real>(src: ArrayView3<P>, out: ArrayViewMut2<O>) -
             run_band(&s, o, avx2);
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The f32 path for u8 pixels against the f64 formula, for every pixel value.
+    #[test]
+    fn exact_u8_f32_path() {
+        for r in 0..=255u8 {
+            for g in 0..=255u8 {
+                for b in 0..=255u8 {
+                    let want = luma(r, g, b) as f32;
+                    let got: f32 = px(r, g, b);
+                    assert_eq!(got.to_bits(), want.to_bits(), "{r} {g} {b}");
+                }
+            }
+        }
+    }
 }

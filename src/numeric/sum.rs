@@ -788,7 +788,11 @@ mod tests {
             let ea = ((a.to_bits() >> 52) & 0x7ff) as i64;
             let eb = (ea - shift).clamp(0, 0x7fe) as u64;
             let sign = if rng.next() & 1 == 0 { 0 } else { 1u64 << 63 };
-            let frac = if case % 7 == 0 { 0 } else { rng.next() & ((1u64 << 52) - 1) };
+            let frac = if case % 7 == 0 {
+                0
+            } else {
+                rng.next() & ((1u64 << 52) - 1)
+            };
             let b = f64::from_bits(sign | (eb << 52) | frac);
             let want = a + b;
             assert_eq!(scalar(&[a, b]).to_bits(), want.to_bits(), "{a:e} + {b:e}");
