@@ -47,13 +47,11 @@ fn row_interleaved<P: Pixel, O: Real, const C: usize>(src: &[P], dst: &mut [O]) 
     }
 }
 
-/// `w` pixels from three contiguous channel rows.
+/// `dst.len()` pixels from three contiguous channel rows (each at least that long).
 #[inline(always)]
 fn row_planar<P: Pixel, O: Real>(r: &[P], g: &[P], b: &[P], dst: &mut [O]) {
-    let w = dst.len();
-    let (r, g, b) = (&r[..w], &g[..w], &b[..w]);
-    for i in 0..w {
-        dst[i] = px::<P, O>(r[i], g[i], b[i]);
+    for (((d, &r), &g), &b) in dst.iter_mut().zip(r).zip(g).zip(b) {
+        *d = px::<P, O>(r, g, b);
     }
 }
 
