@@ -137,12 +137,29 @@ def deriv_rows(rows: list[tuple], rng, side: int = 2048) -> None:
                          best(lambda: cv2.Sobel(src, ddepth, 1, 0, ksize=ksize), 5), mp, "MP", moved, ""))
 
 
+def gray_rows(rows: list[tuple], rng, side: int) -> None:
+    """Large grayscale conversions, u8 -> f64, against np.dot, in three layouts: RGB
+    interleaved, RGBA interleaved, and planar storage seen channels-last (np.moveaxis of a
+    (3, H, W) array)."""
+    w = [0.2989, 0.5870, 0.1140]
+    mp = side * side / 1e6
+    rgba = rng.integers(0, 256, (side, side, 4), dtype=np.uint8)
+    planar = rng.integers(0, 256, (3, side, side), dtype=np.uint8)
+    for name, img, c in [("RGB", np.ascontiguousarray(rgba[..., :3]), 3), ("RGBA", rgba, 4),
+                         ("planar RGB view", np.moveaxis(planar, 0, 2), 3)]:
+        k = f"grayscale {side}x{side} u8 {name}->f64"
+        moved = (c + 8) * side * side
+        rows.append((k, "ferrokern.grayscale(img)", best(lambda: fk.grayscale(img)), mp, "MP", moved, ""))
+        rows.append((k, "np.dot(img[..., :3], w)", best(lambda: np.dot(img[..., :3], w), 1), mp, "MP", moved, "1 thread"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     ap.add_argument("--small", action="store_true", help="only the small-input rows")
     ap.add_argument("--primes", action="store_true", help="only count_primes beside primesieve")
     ap.add_argument("--deriv", action="store_true", help="only the cv2.Sobel derivative rows (4 MP)")
+    ap.add_argument("--gray", action="store_true", help="only the large grayscale rows (every layout)")
     args = ap.parse_args()
     threads = fk.threads()
     side = 1024 if args.quick else 4096
@@ -152,6 +169,11 @@ def main() -> None:
         prime_rows_only: list[tuple] = []
         prime_rows(prime_rows_only, threads, prime_limits)
         print_table(prime_rows_only, threads, float("nan"), "arrays-primes.md")
+        return
+    if args.gray:
+        gray: list[tuple] = []
+        gray_rows(gray, np.random.default_rng(0), side)
+        print_table(gray, threads, float("nan"), "arrays-gray.md")
         return
     if args.small:  # needs only OpenCV
         import cv2

@@ -453,38 +453,9 @@ pub fn sobel<A: Real, O: Real, S: RowSource<A>>(src: &S, border: Border, out: So
     })
 }
 
-/// Luma of an H×W×C image (C = 3 or 4) into `out` (H×W), computed in f64.
-pub fn grayscale<P: Pixel, O: Real>(src: ArrayView3<P>, mut out: ArrayViewMut2<O>) -> Result<()> {
-    let (h, w, c) = src.dim();
-    if h == 0 || w == 0 {
-        return Err(Error::invalid(format!("the image is empty ({h}×{w})")));
-    }
-    if c != 3 && c != 4 {
-        return Err(Error::invalid(format!(
-            "the image has {c} channels; expected 3 (RGB) or 4 (RGBA)"
-        )));
-    }
-    check_shape("the output", &out, h, w)?;
-    let src = Luma(src);
-    if crate::parallel::serial(h.saturating_mul(w).saturating_mul(c * std::mem::size_of::<P>())) {
-        let mut buf = vec![0.0f64; w];
-        for y in 0..h {
-            RowSource::<f64>::load(&src, y, &mut buf);
-            write_row(&buf, out.row_mut(y));
-        }
-        return Ok(());
-    }
-    let band = band_rows(h, w);
-    let outs: Vec<_> = out.axis_chunks_iter_mut(Axis(0), band).collect();
-    crate::parallel::run(|| {
-        outs.into_par_iter().enumerate().for_each(|(i, mut o)| {
-            let mut buf = vec![0.0f64; w];
-            for dy in 0..o.nrows() {
-                RowSource::<f64>::load(&src, i * band + dy, &mut buf);
-                write_row(&buf, o.row_mut(dy));
-            }
-        })
-    })
+/// Luma of an H×W×C image (C = 3 or 4) into `out` (H×W), computed in f64 (see [`gray`]).
+pub fn grayscale<P: Pixel, O: Real>(src: ArrayView3<P>, out: ArrayViewMut2<O>) -> Result<()> {
+    gray::grayscale(src, out)
 }
 
 /// Sobel magnitude of the luma of an H×W×C image, in one pass (the luma is computed as
@@ -499,5 +470,6 @@ pub fn edges<A: Real, P: Pixel, O: Real>(src: ArrayView3<P>, border: Border, out
     sobel::<A, O, _>(&Luma(src), border, out)
 }
 
+mod gray;
 #[cfg(test)]
 mod tests;

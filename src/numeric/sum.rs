@@ -203,19 +203,25 @@ impl ExactSum {
             }
         };
         let top = top_word * 32 + 63 - words[top_word].leading_zeros() as usize; // highest set bit
-        let bit = |j: usize| (words[j / 32] >> (j % 32)) & 1;
         let sign = if neg { -1.0 } else { 1.0 };
         if top < 53 {
             // Below 2⁻¹⁰²¹ every multiple of 2⁻¹⁰⁷⁴ is a double: exact.
             let m = words[0] | (words[1] << 32);
             return sign * (m as f64 * f64::from_bits(1));
         }
-        let mut m: u64 = 0;
-        for j in (top - 52..=top).rev() {
-            m = (m << 1) | bit(j);
-        }
-        let guard = bit(top - 53) == 1;
-        let sticky = (0..top - 53).any(|j| bit(j) == 1);
+        // The 54 bits top..=top-53 (53 of mantissa and the guard bit) lie in at most three
+        // words from the one holding bit top-53; read them at once (word by word, not bit
+        // by bit: this runs once per call, and a bit loop over ~1000 bits cost more than a
+        // small sum itself).
+        let low = top - 53;
+        let (wi, bo) = (low / 32, low % 32);
+        let word = |j: usize| words.get(j).copied().unwrap_or(0) as u128;
+        let window = (word(wi) | (word(wi + 1) << 32) | (word(wi + 2) << 64)) >> bo;
+        let m54 = (window & ((1u128 << 54) - 1)) as u64;
+        let mut m = m54 >> 1;
+        let guard = m54 & 1 == 1;
+        // Sticky: any bit below the guard bit.
+        let sticky = words[..wi].iter().any(|&w| w != 0) || words[wi] & ((1u64 << bo) - 1) != 0;
         let mut top = top;
         if guard && (sticky || m & 1 == 1) {
             m += 1;
@@ -376,8 +382,11 @@ unsafe fn pass_avx512(xs: &[f64], e: i32) -> Pass {
 }
 
 /// [`Pass`] with AVX2: two independent accumulators of four lanes. The maximum is taken
-/// on doubles (a NaN is skipped there, and caught by `t1`); the minimum on keys
-/// |x|bits + (2⁶³ − 1), which order as signed integers like (|x|bits − 1) as unsigned.
+/// on doubles (a NaN is skipped there, and caught by `t1`). The minimum is taken on the
+/// keys |x|bits − 1 read as doubles: for nonzero finite x that is a non-negative double
+/// ordered as its bits are, and for x = ±0 it is all ones, a NaN, which `vminpd` skips
+/// (it returns its second operand, the running minimum, when the first is a NaN): one
+/// integer subtraction and one `vminpd` per vector, where AVX2 has no unsigned 64-bit min.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn pass_avx2(xs: &[f64], e: i32) -> Pass {
@@ -385,11 +394,12 @@ unsafe fn pass_avx2(xs: &[f64], e: i32) -> Pass {
     let s1v = pow2(e + 11);
     let s1 = _mm256_set1_pd(s1v);
     let absm = _mm256_castsi256_pd(_mm256_set1_epi64x(ABS as i64));
-    let bias = _mm256_set1_epi64x(i64::MAX);
+    let one = _mm256_set1_epi64x(1);
     let mut t1 = [_mm256_setzero_pd(); 2];
     let mut t2 = [_mm256_setzero_pd(); 2];
     let mut mx = [_mm256_setzero_pd(); 2];
-    let mut mn = [_mm256_set1_epi64x(i64::MAX); 2];
+    // +inf: above every key of a finite nonzero value, and not a NaN (see above).
+    let mut mn = [_mm256_set1_pd(f64::INFINITY); 2];
     let n8 = xs.len() / 8 * 8;
     let p = xs.as_ptr();
     let mut i = 0;
@@ -402,39 +412,27 @@ unsafe fn pass_avx2(xs: &[f64], e: i32) -> Pass {
             t2[k] = _mm256_add_pd(t2[k], _mm256_sub_pd(x, q1));
             let a = _mm256_and_pd(x, absm);
             mx[k] = _mm256_max_pd(a, mx[k]);
-            let key = _mm256_add_epi64(_mm256_castpd_si256(a), bias);
-            let lt = _mm256_cmpgt_epi64(mn[k], key);
-            mn[k] = _mm256_castpd_si256(_mm256_blendv_pd(
-                _mm256_castsi256_pd(mn[k]),
-                _mm256_castsi256_pd(key),
-                _mm256_castsi256_pd(lt),
-            ));
+            let key = _mm256_castsi256_pd(_mm256_sub_epi64(_mm256_castpd_si256(a), one));
+            mn[k] = _mm256_min_pd(key, mn[k]);
         }
         i += 8;
     }
     let mut l1 = [0.0f64; 4];
     let mut l2 = [0.0f64; 4];
     let mut lm = [0.0f64; 4];
-    let mut ln = [0i64; 4];
-    let mut ln2 = [0i64; 4];
+    let mut ln = [0.0f64; 4];
     // SAFETY: four-element arrays, unaligned stores.
     unsafe {
         _mm256_storeu_pd(l1.as_mut_ptr(), _mm256_add_pd(t1[0], t1[1]));
         _mm256_storeu_pd(l2.as_mut_ptr(), _mm256_add_pd(t2[0], t2[1]));
         _mm256_storeu_pd(lm.as_mut_ptr(), _mm256_max_pd(mx[0], mx[1]));
-        _mm256_storeu_si256(ln.as_mut_ptr() as *mut __m256i, mn[0]);
-        _mm256_storeu_si256(ln2.as_mut_ptr() as *mut __m256i, mn[1]);
+        _mm256_storeu_pd(ln.as_mut_ptr(), _mm256_min_pd(mn[0], mn[1]));
     }
     let mut r = Pass {
         t1: l1.iter().sum(),
         t2: l2.iter().sum(),
         max_bits: lm.iter().map(|m| m.to_bits()).max().unwrap(),
-        min_key: ln
-            .iter()
-            .chain(&ln2)
-            .map(|&k| k as u64 ^ (1u64 << 63))
-            .min()
-            .unwrap(),
+        min_key: ln.iter().map(|k| k.to_bits()).min().unwrap(),
     };
     pass_tail(&xs[n8..], s1v, &mut r);
     r
@@ -775,6 +773,30 @@ mod tests {
         assert_eq!(scalar(&[-0.0, -0.0]).to_bits(), (-0.0f64).to_bits());
         assert_eq!(scalar(&[-0.0, 0.0]).to_bits(), 0);
         assert_eq!(scalar(&[1.0, -1.0]).to_bits(), 0);
+    }
+
+    /// The rounding of [`ExactSum::value`] against the hardware's: the IEEE sum of two
+    /// doubles is their exact sum correctly rounded (ties to even, overflow to ±inf), so
+    /// `value()` of a pair must equal `a + b` bit for bit. Pairs whose exponents differ by
+    /// 0..64 put the guard and sticky bits everywhere in and beyond the mantissa.
+    #[test]
+    fn value_rounds_pairs_as_the_hardware_does() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for case in 0..200_000 {
+            let a = rng.any_finite();
+            let shift = (rng.next() % 66) as i64 - 1;
+            let ea = ((a.to_bits() >> 52) & 0x7ff) as i64;
+            let eb = (ea - shift).clamp(0, 0x7fe) as u64;
+            let sign = if rng.next() & 1 == 0 { 0 } else { 1u64 << 63 };
+            let frac = if case % 7 == 0 {
+                0
+            } else {
+                rng.next() & ((1u64 << 52) - 1)
+            };
+            let b = f64::from_bits(sign | (eb << 52) | frac);
+            let want = a + b;
+            assert_eq!(scalar(&[a, b]).to_bits(), want.to_bits(), "{a:e} + {b:e}");
+        }
     }
 
     #[test]

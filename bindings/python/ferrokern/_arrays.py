@@ -150,7 +150,8 @@ def _cval(cval: float) -> float:
 def _readable(func: str, a: Any, ndim: int, shape_hint: str) -> Any:
     """`a` as an ndarray the library can read in place (copied only when it cannot)."""
     np = _np()
-    a = np.asarray(a)
+    if type(a) is not np.ndarray:  # an exact ndarray needs no conversion (saves a call)
+        a = np.asarray(a)
     if a.ndim != ndim:
         raise ValueError(
             f"{func}: expected a {ndim}-D array {shape_hint}, got {a.ndim}-D with shape {a.shape}"
@@ -188,27 +189,39 @@ def _out(func: str, what: str, out: Any, shape: tuple[int, ...], dtype: Any) -> 
     return out
 
 
+#: `dtype=` arguments already resolved (np.float32, "float32", np.dtype("f4"), ...): numpy
+#: computes `dtype.name` in Python, tens of times the cost of the rest of a small call.
+_OUT_DTYPE_NAMES: dict[Any, str] = {}
+
+
 def _out_dtype(func: str, dtype: Any, default: str) -> str:
     if dtype is None:
         return default
+    try:
+        cached = _OUT_DTYPE_NAMES.get(dtype)
+    except TypeError:  # unhashable: resolved below every time
+        cached = None
+    if cached is not None:
+        return cached
     name: str = _np().dtype(dtype).name
     if name not in _OUT_DTYPES:
         raise TypeError(f"{func}: dtype {name} is not supported for the output; expected float32 or float64")
+    if len(_OUT_DTYPE_NAMES) < 64:  # bounded: the keys are the caller's objects
+        try:
+            _OUT_DTYPE_NAMES[dtype] = name
+        except TypeError:
+            pass
     return name
 
 
 def _image(a: Any, cls: str) -> Any:
     s = a.strides
+    h, w = a.shape
+    # Positional, in the struct's field order (data, dtype, height, width, row_stride,
+    # col_stride): cffi fills a list faster than a dict.
     return ffi.new(
         _IMAGE_P[cls],
-        {
-            "data": _ptr(a),
-            "dtype": (_IN_CHARS if cls == "FkImage" else _OUT_CHARS)[a.dtype.char],
-            "height": a.shape[0],
-            "width": a.shape[1],
-            "row_stride": s[0],
-            "col_stride": s[1],
-        },
+        [_ptr(a), (_IN_CHARS if cls == "FkImage" else _OUT_CHARS)[a.dtype.char], h, w, s[0], s[1]],
     )
 
 
@@ -423,19 +436,9 @@ def _sobel_deriv(
 
 def _color(a: Any) -> Any:
     s = a.strides
-    return ffi.new(
-        _IMAGE_P["FkColorImage"],
-        {
-            "data": _ptr(a),
-            "dtype": _IN_CHARS[a.dtype.char],
-            "height": a.shape[0],
-            "width": a.shape[1],
-            "channels": a.shape[2],
-            "row_stride": s[0],
-            "col_stride": s[1],
-            "channel_stride": s[2],
-        },
-    )
+    h, w, c = a.shape
+    # Positional, in the struct's field order (see `_image`).
+    return ffi.new(_IMAGE_P["FkColorImage"], [_ptr(a), _IN_CHARS[a.dtype.char], h, w, c, s[0], s[1], s[2]])
 
 
 def _rgb(func: str, rgb: ArrayLike) -> Any:
@@ -545,8 +548,26 @@ def sum(  # noqa: A001 - ferrokern.sum by name; not in __all__, so `import *` ke
     row/column, and returns a float64 array. NaN if any value is NaN or both infinities
     occur; ±inf for an infinity, or when the exact sum is beyond the float range (where
     ``math.fsum`` raises OverflowError); -0.0 only if every value is -0.0."""
+    if type(buf) is _ndarray:
+        a: Any = buf
+        if axis is None and a.dtype is _float64 and 0 < a.size < _SUM_POLLED:
+            # The common case, with as little Python as possible: a native float64 array
+            # that is C-contiguous (from_buffer refuses any other layout, which then takes
+            # the general path below).
+            try:
+                p = ffi.from_buffer(a)
+            except (BufferError, ValueError, TypeError):
+                pass
+            else:
+                res = ffi.new(_DOUBLE_P)
+                status = lib.fk_sum_f64(p, a.size, 8, res)
+                if status:
+                    check(status)
+                return float(res[0])
+        return _sum_ndarray(_numpy_for_sum, a, axis)
     np = sys.modules.get("numpy")  # a numpy array implies numpy is imported already
     if np is not None and isinstance(buf, np.ndarray):
+        _remember_numpy(np)
         return _sum_ndarray(np, buf, axis)
     if axis is not None:
         np = _np()
@@ -584,6 +605,20 @@ def sum(  # noqa: A001 - ferrokern.sum by name; not in __all__, so `import *` ke
 
 
 _NATIVE_DOUBLE = ("d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d")
+
+# `sum`'s fast-path tests, set once numpy has been imported (by the caller: `sum` itself
+# never imports it): `type(buf) is _ndarray` and `buf.dtype is _float64` are pointer
+# comparisons, where isinstance, `dtype.char` or `flags` lookups cost hundreds of ns each.
+# An equal but distinct dtype object (a non-native float64, say) simply takes the general
+# path. `_ndarray` starts as a type no object has, so the test is false until then.
+_ndarray: Any = type("_NoArray", (), {})
+_float64: Any = None
+_numpy_for_sum: Any = None
+
+
+def _remember_numpy(np: Any) -> None:
+    global _ndarray, _float64, _numpy_for_sum
+    _numpy_for_sum, _float64, _ndarray = np, np.dtype(np.float64), np.ndarray
 
 
 def _exact_doubles(np: Any, a: Any) -> Any:

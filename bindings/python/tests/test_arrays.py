@@ -421,6 +421,51 @@ def test_edges_is_grayscale_then_sobel(dtype, out_dt, border):
     assert fk.edges(rgb).dtype == (np.float64 if dtype == np.float64 else np.float32)
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("out_dt", [np.float32, np.float64])
+def test_grayscale_layouts_above_the_serial_threshold(channels, out_dt):
+    # Large enough (> 256 KiB of input) for the parallel band path, which first flips and
+    # transposes both views so the input is read in memory order: every layout, planar,
+    # channel-reversed (BGR view) and strided outputs too, bit for bit the reference.
+    rgb = image((301, 347, channels), np.uint8, seed=9)
+    want = ref_luma(rgb).astype(out_dt)
+    views = dict(layouts(rgb))
+    views["planar"] = np.moveaxis(np.ascontiguousarray(np.moveaxis(rgb, 2, 0)), 0, 2)
+    views["swapped"] = np.ascontiguousarray(rgb.swapaxes(0, 1)).swapaxes(0, 1)
+    views["bgr view"] = np.ascontiguousarray(rgb[..., ::-1])[..., ::-1]
+    for name, v in views.items():
+        np.testing.assert_array_equal(fk.grayscale(v, dtype=out_dt), want, err_msg=name)
+    out = np.zeros((347, 301), out_dt).T  # a transposed output
+    assert fk.grayscale(rgb, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    big = np.zeros((602, 694), out_dt)
+    fk.grayscale(rgb[::-1], out=big[::-2, 1::2])  # flipped input, strided flipped output
+    np.testing.assert_array_equal(big[::-2, 1::2], want[::-1])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_grayscale_tiny_images(dtype):
+    for shape in [(1, 1, 3), (1, 5, 4), (7, 1, 3), (2, 3, 3)]:
+        rgb = image(shape, dtype, seed=sum(shape))
+        np.testing.assert_array_equal(fk.grayscale(rgb), ref_luma(rgb))
+        np.testing.assert_array_equal(fk.grayscale(rgb, dtype="float32"), ref_luma(rgb).astype(np.float32))
+    # dtype= spellings are resolved once and cached: each still gives its own dtype.
+    rgb = image((3, 4, 3), dtype)
+    for spelling, want in [
+        (np.float32, np.float32),
+        ("float64", np.float64),
+        ("f4", np.float32),
+        (np.dtype("f8"), np.float64),
+        (float, np.float64),
+    ]:
+        for _ in range(2):
+            assert fk.grayscale(rgb, dtype=spelling).dtype == want
+    with pytest.raises(TypeError, match="not supported for the output"):
+        fk.grayscale(rgb, dtype=np.int32)
+    with pytest.raises(TypeError, match="not supported for the output"):
+        fk.grayscale(rgb, dtype=np.int32)  # a refused dtype is not cached as valid
+
+
 def test_grayscale_and_edges_errors():
     with pytest.raises(ValueError, match=r"3 \(RGB\) or 4 \(RGBA\)"):
         fk.grayscale(np.zeros((4, 4, 2), np.uint8))
@@ -615,6 +660,35 @@ def test_sum_lists_of_ints_and_floats_equal_fsum(xs):
         return  # fsum's intermediate overflow; covered in test_sum_specials_and_overflow
     assert fk.sum(xs) == want
     assert fk.sum(iter(xs)) == want
+
+
+def test_sum_float64_fast_path_and_the_layouts_it_leaves_alone():
+    # The fast path takes exact, native, C-contiguous float64 ndarrays; everything else
+    # (strided, Fortran, byte-swapped, misaligned, subclasses, 0-d, empty) the general one.
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(1001) * 10.0 ** rng.integers(-20, 20, 1001)
+    want = math.fsum(x.tolist())
+    assert fk.sum(x) == want
+    assert fk.sum(x[:1]) == x[0] and fk.sum(x[:2]) == math.fsum(x[:2].tolist())
+    assert fk.sum(x[::2]) == math.fsum(x[::2].tolist())
+    assert fk.sum(x[::-1]) == want
+    m = x[:1000].reshape(40, 25)
+    assert fk.sum(m) == fk.sum(np.asfortranarray(m)) == fk.sum(m.T) == math.fsum(m.ravel().tolist())
+    assert fk.sum(m[:, ::3]) == math.fsum(m[:, ::3].ravel().tolist())
+    assert fk.sum(x.astype(">f8")) == want
+    raw = bytes(5) + x.tobytes()
+    mis = np.frombuffer(raw, dtype=np.float64, count=x.size, offset=5)
+    assert not mis.flags.aligned and fk.sum(mis) == want
+    ro = x.copy()
+    ro.flags.writeable = False
+    assert fk.sum(ro) == want
+    assert fk.sum(np.float64(3.5)) == 3.5 and fk.sum(np.array(2.25)) == 2.25
+    assert fk.sum(np.zeros(0)) == 0.0 and fk.sum(np.empty((0, 4))) == 0.0
+    assert math.copysign(1.0, fk.sum(np.array([-0.0]))) == -1.0
+    assert fk.sum(np.ma.masked_array(x)) == want  # a subclass: the general path
+    assert isinstance(fk.sum(x), float)
+    with pytest.raises(ValueError, match="2-D"):
+        fk.sum(x, axis=0)  # axis= is for 2-D arrays, also on the fast path's type
 
 
 def test_sum_buffers_of_other_types():

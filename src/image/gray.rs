@@ -1,0 +1,182 @@
+//! The grayscale (luma) kernel: `R*0.2989 + G*0.5870 + B*0.1140` per pixel, in f64, in that
+//! order and without fused multiply-adds (the documented formula, so the result does not
+//! depend on the layout, the thread count or the instruction set).
+//!
+//! The conversion is pointwise, so the input and output views may be walked in any order as
+//! long as both are walked alike. Before anything runs, both are flipped on axes where the
+//! input has negative strides and transposed when the input's columns are further apart than
+//! its rows; then rows of the input are read in memory order, and the two common row layouts
+//! get straight-line loops that the compiler vectorizes (compiled twice: for the baseline
+//! and, chosen at run time, for AVX2): interleaved pixels (`RGBRGB…`, `RGBARGBA…`, the
+//! default numpy layout) and planar rows (`RR…`, `GG…`, `BB…`, e.g. `np.moveaxis` of a
+//! channels-first array). Anything else takes a strided loop.
+
+use ndarray::{ArrayView3, ArrayViewMut2, Axis};
+
+use super::{band_rows, check_shape, luma, Pixel, Real};
+use crate::error::{Error, Result};
+
+/// One pixel's luma as `O`: the f64 formula, rounded once to `O`.
+///
+/// For u8 input and f32 output the same value comes from f32 arithmetic alone:
+/// `2989 R + 5870 G + 1140 B` is an integer below 2²², exact in f32, and one correctly
+/// rounded f32 division by 10000 gives the f32 nearest to the exact luma N/10000. The f64
+/// formula rounds to that same f32: it is within a few f64 ulps of N/10000, while N/10000 is
+/// never closer than 2⁻²⁵/10000 (relative) to a point halfway between two f32s (it is either
+/// far from one, or a short dyadic number that is itself an f32). So eight f32 lanes per
+/// vector instead of four f64 and no conversion; `exact_u8_f32_path` checks all 2²⁴ pixels.
+/// (u8 is the only one-byte `Pixel`, f32 the only four-byte `Real`; the branch is resolved
+/// at compile time.)
+#[inline(always)]
+fn px<P: Pixel, O: Real>(r: P, g: P, b: P) -> O {
+    if std::mem::size_of::<P>() == 1 && std::mem::size_of::<O>() == 4 {
+        let n = r.to_f32() * 2989.0 + g.to_f32() * 5870.0 + b.to_f32() * 1140.0;
+        O::from_pixel(n / 10000.0)
+    } else {
+        O::from_f64(luma(r, g, b))
+    }
+}
+
+/// `w` interleaved pixels of `C` channels: `src.len() >= w * C`, `dst.len() == w`.
+#[inline(always)]
+fn row_interleaved<P: Pixel, O: Real, const C: usize>(src: &[P], dst: &mut [O]) {
+    let w = dst.len();
+    let src = &src[..w * C];
+    for (d, p) in dst.iter_mut().zip(src.chunks_exact(C)) {
+        *d = px::<P, O>(p[0], p[1], p[2]);
+    }
+}
+
+/// `dst.len()` pixels from three contiguous channel rows (each at least that long).
+#[inline(always)]
+fn row_planar<P: Pixel, O: Real>(r: &[P], g: &[P], b: &[P], dst: &mut [O]) {
+    for (((d, &r), &g), &b) in dst.iter_mut().zip(r).zip(g).zip(b) {
+        *d = px::<P, O>(r, g, b);
+    }
+}
+
+/// The luma of the band `src` (rows × W × C, strides normalized as the module says) into
+/// `out` (rows × W). `tmp` is scratch for an output row that is not contiguous.
+#[inline(always)]
+fn band<P: Pixel, O: Real>(src: &ArrayView3<P>, out: &mut ArrayViewMut2<O>, tmp: &mut Vec<O>) {
+    let (h, w, c) = src.dim();
+    for y in 0..h {
+        let row = src.index_axis(Axis(0), y);
+        let mut orow = out.row_mut(y);
+        let direct = orow.as_slice_mut().is_some();
+        if !direct {
+            tmp.resize(w, O::default());
+        }
+        let dst: &mut [O] = match orow.as_slice_mut() {
+            Some(d) => d,
+            None => &mut tmp[..],
+        };
+        if let Some(s) = row.as_slice() {
+            // Standard layout of the W × C row: interleaved pixels.
+            if c == 3 {
+                row_interleaved::<P, O, 3>(s, dst);
+            } else {
+                row_interleaved::<P, O, 4>(s, dst);
+            }
+        } else if let (Some(r), Some(g), Some(b)) = (
+            row.column(0).to_slice(),
+            row.column(1).to_slice(),
+            row.column(2).to_slice(),
+        ) {
+            row_planar(r, g, b, dst);
+        } else {
+            for (d, p) in dst.iter_mut().zip(row.outer_iter()) {
+                *d = px::<P, O>(p[0], p[1], p[2]);
+            }
+        }
+        if !direct {
+            orow.iter_mut().zip(tmp.iter()).for_each(|(o, &v)| *o = v);
+        }
+    }
+}
+
+/// [`band`] compiled with AVX2 enabled (wider vectors for the conversions and the products).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn band_avx2<P: Pixel, O: Real>(src: &ArrayView3<P>, out: &mut ArrayViewMut2<O>, tmp: &mut Vec<O>) {
+    band(src, out, tmp)
+}
+
+fn run_band<P: Pixel, O: Real>(src: &ArrayView3<P>, mut out: ArrayViewMut2<O>, avx2: bool) {
+    let mut tmp = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is true only when the CPU reports AVX2 (see `grayscale`).
+        unsafe { band_avx2(src, &mut out, &mut tmp) };
+        return;
+    }
+    let _ = avx2;
+    band(src, &mut out, &mut tmp)
+}
+
+/// Luma of an H×W×C image (C = 3 or 4) into `out` (H×W), computed in f64.
+pub fn grayscale<P: Pixel, O: Real>(src: ArrayView3<P>, out: ArrayViewMut2<O>) -> Result<()> {
+    let (h, w, c) = src.dim();
+    if h == 0 || w == 0 {
+        return Err(Error::invalid(format!("the image is empty ({h}×{w})")));
+    }
+    if c != 3 && c != 4 {
+        return Err(Error::invalid(format!(
+            "the image has {c} channels; expected 3 (RGB) or 4 (RGBA)"
+        )));
+    }
+    check_shape("the output", &out, h, w)?;
+    let (mut src, mut out) = (src, out);
+    // Walk the input in memory order (the output follows: the map is pointwise).
+    for ax in [Axis(0), Axis(1)] {
+        if src.stride_of(ax) < 0 {
+            src.invert_axis(ax);
+            out.invert_axis(ax);
+        }
+    }
+    if src.stride_of(Axis(1)) > src.stride_of(Axis(0)) {
+        src.swap_axes(0, 1);
+        out.swap_axes(0, 1);
+    }
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx2 = false;
+    let (h, w) = (src.len_of(Axis(0)), src.len_of(Axis(1)));
+    if crate::parallel::serial(h.saturating_mul(w).saturating_mul(c * std::mem::size_of::<P>())) {
+        run_band(&src, out, avx2);
+        return Ok(());
+    }
+    let rows = band_rows(h, w);
+    let outs: Vec<_> = out.axis_chunks_iter_mut(Axis(0), rows).collect();
+    crate::parallel::run(|| {
+        use rayon::prelude::*;
+        outs.into_par_iter().enumerate().for_each(|(i, o)| {
+            let n = o.nrows();
+            let s = src.slice_axis(Axis(0), ndarray::Slice::from(i * rows..i * rows + n));
+            run_band(&s, o, avx2);
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The f32 path for u8 pixels against the f64 formula, for every pixel value.
+    #[test]
+    fn exact_u8_f32_path() {
+        for r in 0..=255u8 {
+            for g in 0..=255u8 {
+                for b in 0..=255u8 {
+                    let want = luma(r, g, b) as f32;
+                    let got: f32 = px(r, g, b);
+                    assert_eq!(got.to_bits(), want.to_bits(), "{r} {g} {b}");
+                }
+            }
+        }
+    }
+}
