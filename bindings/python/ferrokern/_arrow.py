@@ -8,8 +8,9 @@ cast, slices and nulls honoured. A table-like object (a stream of record batches
 exactly one column.
 
 Out: ``output="arrow"`` (a pyarrow Array, or ChunkedArray for chunked input or an array
-of more than ARROW_SLICE_BYTES of text) or ``output="polars"`` (a polars Series): the library exports its own result buffers through
-the Arrow C Data Interface, and the consumer frees them when it drops the result.
+of more than ARROW_SLICE_BYTES of text) or ``output="polars"`` (a polars Series): the
+library exports its own result buffers through the Arrow C Data Interface, and the
+consumer frees them when it drops the result.
 """
 
 from __future__ import annotations
