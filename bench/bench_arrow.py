@@ -139,39 +139,34 @@ def _peak_during(fn: object) -> tuple[object, int, int]:
     return out, before, max(peak[0], _rss())
 
 
-def rss_child(gb: float) -> None:
-    """Run in a fresh process: peak RSS of a big column through Arrow in -> Arrow out."""
+def rss_child(gb: float, kind: str) -> None:
+    """Run in a fresh process (one per column kind, so memory freed by an earlier
+    measurement and kept by the allocator cannot hide this one's peak): peak RSS of a big
+    column through Arrow in -> Arrow out."""
     base = pa.array(dense_corpus(4 << 20, seed=11), type=pa.large_string())
     reps = max(1, int(gb * 1e9 / base.nbytes))
-    arr = pa.concat_arrays([base] * reps)  # one contiguous column
+    column: object = pa.concat_arrays([base] * reps)  # one contiguous column
     del base
+    label = "pyarrow large_string"
+    if kind == "polars":
+        # polars' own layout (string views), converted before the measurement.
+        column, label = pl.Series("t", column), "polars String (string views)"
     gc.collect()
-    for label, column in (
-        ("pyarrow large_string", arr),
-        ("polars String (string views)", None),
-    ):
-        if column is None:
-            column = pl.Series(
-                "t", arr
-            )  # polars' own layout, converted before the measurement
-            gc.collect()
-        in_bytes = (
-            column.nbytes if hasattr(column, "nbytes") else column.estimated_size()
-        )
-        out, before, peak = _peak_during(
-            lambda c=column: ferrokern.extract_emails(c, output="arrow")
-        )
-        out_bytes = out.nbytes  # type: ignore[attr-defined]
-        added = peak - before
-        limit = out_bytes + 0.10 * in_bytes
-        print(
-            f"peak RSS, {label} column of {in_bytes / 1e9:.2f} GB -> extract_emails(output='arrow'): "
-            f"RSS before {before / 1e6:.0f} MB (input resident), peak during the call {peak / 1e6:.0f} MB, "
-            f"added {added / 1e6:.0f} MB vs output {out_bytes / 1e6:.0f} MB + 10% of input = "
-            f"{limit / 1e6:.0f} MB: {'OK' if added <= limit else 'OVER'}"
-        )
-        del out
-        gc.collect()
+    in_bytes = column.nbytes if hasattr(column, "nbytes") else column.estimated_size()  # type: ignore[attr-defined]
+    out, before, peak = _peak_during(
+        lambda c=column: ferrokern.extract_emails(c, output="arrow")
+    )
+    out_bytes = out.nbytes  # type: ignore[attr-defined]
+    chunks = getattr(out, "num_chunks", 1)
+    added = peak - before
+    limit = out_bytes + 0.10 * in_bytes
+    print(
+        f"peak RSS, {label} column of {in_bytes / 1e9:.2f} GB -> extract_emails(output='arrow') "
+        f"({type(out).__name__}, {chunks} chunks): "
+        f"RSS before {before / 1e6:.0f} MB (input resident), peak during the call {peak / 1e6:.0f} MB, "
+        f"added {added / 1e6:.0f} MB vs output {out_bytes / 1e6:.0f} MB + 10% of input = "
+        f"{limit / 1e6:.0f} MB: {'OK' if added <= limit else 'OVER'}"
+    )
 
 
 def main() -> None:
@@ -181,9 +176,10 @@ def main() -> None:
     ap.add_argument("--rss-gb", type=float, default=None)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--rss-child", type=float, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--rss-kind", default="pyarrow", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.rss_child is not None:
-        rss_child(a.rss_child)
+        rss_child(a.rss_child, a.rss_kind)
         return
     mb = a.mb or (4 if a.quick else 20)
     docs = dense_corpus(int(mb * 1e6))
@@ -245,7 +241,11 @@ def main() -> None:
     gb = a.rss_gb if a.rss_gb is not None else (0.2 if a.quick else 1.0)
     if gb > 0:
         print()
-        subprocess.run([sys.executable, __file__, "--rss-child", str(gb)], check=True)
+        for kind in ("pyarrow", "polars"):
+            subprocess.run(
+                [sys.executable, __file__, "--rss-child", str(gb), "--rss-kind", kind],
+                check=True,
+            )
 
 
 if __name__ == "__main__":

@@ -231,3 +231,44 @@ def test_polars_namespace_and_pandas_accessor():
     assert list(out.index) == [10, 20, 30]
     assert out.tolist()[2] == ["x@y.com"] and out.isna().tolist() == [False, True, False]
     assert s.fk.count(r"\w+").tolist()[0] == 6
+
+
+@settings(max_examples=15, deadline=None)
+@given(_texts, st.integers(1, 64))
+def test_big_arrays_run_in_slices_with_the_same_results(texts, slice_bytes):
+    """An array over ARROW_SLICE_BYTES runs in slices, one result chunk each (no copy into
+    one array): same results as the Python outputs, nulls, offsets and views included,
+    and every export released."""
+    want_kv = _expected(texts, reference.extract_and_aggregate)
+    want_em = _expected(texts, reference.extract_emails)
+    gc.collect()
+    base = _arrow.live_exports()
+    old, _arrow.ARROW_SLICE_BYTES = _arrow.ARROW_SLICE_BYTES, slice_bytes
+    try:
+        for name, src in _producers(texts).items():
+            em = ferrokern.extract_emails(src, output="arrow")
+            assert em.to_pylist() == want_em, name
+            kv = ferrokern.extract_and_aggregate(src, output="arrow")
+            assert _sums_to_python(kv.to_pylist()) == want_kv, name
+            kv.validate(full=True)  # an Array, or a ChunkedArray of one chunk per slice
+            assert ferrokern.extract_emails(src, output="polars").to_list() == want_em, name
+            assert ferrokern.extract_and_aggregate(src) == want_kv, name
+            assert WORD.count(src, output="arrow").to_pylist() == _expected(texts, lambda t: WORD.count(t))
+        del em, kv
+    finally:
+        _arrow.ARROW_SLICE_BYTES = old
+    gc.collect()
+    assert _arrow.live_exports() == base
+
+
+def test_a_big_array_comes_back_in_chunks():
+    texts = [f"k {i} a{i}@b.com" if i % 7 else None for i in range(1000)]
+    old, _arrow.ARROW_SLICE_BYTES = _arrow.ARROW_SLICE_BYTES, 1000
+    try:
+        out = ferrokern.extract_emails(pa.array(texts).slice(3), output="arrow")
+    finally:
+        _arrow.ARROW_SLICE_BYTES = old
+    assert isinstance(out, pa.ChunkedArray) and out.num_chunks > 5
+    assert out.to_pylist() == _expected(texts[3:], reference.extract_emails)
+    # A small one is still one Array.
+    assert isinstance(ferrokern.extract_emails(pa.array(texts), output="arrow"), pa.Array)
