@@ -15,6 +15,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from functools import partial
 from itertools import accumulate, chain, islice, repeat
 from operator import sub
 from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, Protocol, TypeVar, Union, cast, overload
@@ -252,7 +253,7 @@ def _batches(
         if by_chars and separated:
             data = parts[0] if len(parts) == 1 else b"\0".join(parts)
             sep_batch = _Batch.from_separated(data, i - start, start)
-            sep_batch.redo = lambda s=start, e=i: _by_lengths(cast("Sequence[str]", texts), s, e)
+            sep_batch.redo = partial(_by_lengths, texts, start, i)
             yield sep_batch
             start = i
             if start >= n:

@@ -701,7 +701,11 @@ def test_unpickled_results_equal_the_view_path(monkeypatch):
     )
     for unpickle in (True, False):
         monkeypatch.setattr(_text, "_UNPICKLE", unpickle)
-        got = (ferrokern.extract_emails(texts), items(ferrokern.extract_and_aggregate(texts)), p.findall(texts))
+        got = (
+            ferrokern.extract_emails(texts),
+            items(ferrokern.extract_and_aggregate(texts)),
+            p.findall(texts),
+        )
         assert got == want
         # Each text's result is its own object.
         got[0][0].append("x")
