@@ -240,7 +240,7 @@ def main() -> None:
     rows = []
     for name, (ref, fk, kern, conv) in calls.items():
         slice_args = (_text.PIPELINE_SLICE_BYTES, getattr(_text, "PIPELINE_SLICE_TEXTS", None))
-        slices = list(_text._batches(texts, *slice_args))
+        slices = list(_text._batches(texts, *slice_args, separated=True))
 
         def convert(handles, conv=conv):
             # As _per_text converts: with the collector paused where the package pauses it.
@@ -254,7 +254,7 @@ def main() -> None:
         best = best_of(
             {
                 "reference": lambda ref=ref: ref(texts),
-                "encode": lambda slice_args=slice_args: list(_text._batches(texts, *slice_args)),
+                "encode": lambda slice_args=slice_args: list(_text._batches(texts, *slice_args, separated=True)),
                 "kernel": lambda kern=kern, slices=slices: [
                     (lib.fk_key_sums_free if kern[0] == "FkKeySums" else lib.fk_matches_free)(h)
                     for h in _kernels(slices, kern)

@@ -254,6 +254,15 @@ struct ArrowArrayStream {
 #define FK_OFFSETS_CHAR_LENGTHS 2
 
 /**
+ * `FkTexts.offset_kind`: `data` holds the texts back to back with one NUL byte between
+ * neighbours (`n_texts - 1` NULs, none inside a text); `offsets` is not read (may be NULL).
+ * A binding makes it with one `"\0".join(texts)` and one encode, no per-text step; a
+ * text that holds NUL makes the NUL count differ and the call fail with `INVALID_VALUE`
+ * (then pass lengths instead). The library copies the texts out of the separators.
+ */
+#define FK_OFFSETS_NUL_SEPARATED 4
+
+/**
  * `FkTexts.offset_kind`: an Arrow array (see `FkArrowTexts`): `offsets` points to an
  * `FkArrowTexts`, which says how the texts are laid out, whether some are null and, for
  * `FK_OFFSETS_I32`/`FK_OFFSETS_I64`, `data`/`data_len` are the string data as usual.
@@ -565,7 +574,8 @@ typedef struct FkTexts {
   const void *offsets;
   size_t n_texts;
   /**
-   * One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`.
+   * One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`,
+   * `FK_OFFSETS_NUL_SEPARATED`, `FK_OFFSETS_ARROW`.
    */
   uint32_t offset_kind;
   /**
@@ -1782,6 +1792,44 @@ enum FkStatus fk_key_sums_big_value(const struct FkKeySums *sums,
                                     size_t entry,
                                     const uint8_t **text,
                                     size_t *text_len);
+
+/**
+ * The per-text results of `matches` as a Python pickle stream (protocol 4 opcodes that
+ * make only lists, tuples and strs): one list per text, of strs, or of tuples of strs when
+ * `tuples` is non-zero and a match has several fields (`re.findall`'s shape). `*needed`
+ * receives the stream's size; the stream is written to `out` only when `out_len` is at
+ * least that (else `BUFFER_TOO_SMALL`, nothing written: call again with a bigger buffer).
+ * A binding with an unpickler builds every result object in one C-level call.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `matches` must be NULL or a live handle from this library (NULL is
+ * an error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL (with a
+ * zero length) or writable for `out_len` bytes and not otherwise accessed during the call;
+ * `needed` must be NULL or valid for writing one `size_t`.
+ */
+enum FkStatus fk_matches_pickle(const struct FkMatches *matches,
+                                uint32_t tuples,
+                                uint8_t *out,
+                                size_t out_len,
+                                size_t *needed);
+
+/**
+ * The per-text dicts of `sums` as a Python pickle stream (protocol 4 opcodes that make
+ * only dicts, strs and ints), as [`fk_matches_pickle`]. `INVALID_VALUE` when a sum does not
+ * fit in 64 bits (read those through `fk_key_sums_view`).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL (with a
+ * zero length) or writable for `out_len` bytes and not otherwise accessed during the call;
+ * `needed` must be NULL or valid for writing one `size_t`.
+ */
+enum FkStatus fk_key_sums_pickle(const struct FkKeySums *sums,
+                                 uint8_t *out,
+                                 size_t out_len,
+                                 size_t *needed);
 
 /**
  * Free a key-sums result. NULL is a no-op.

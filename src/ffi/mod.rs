@@ -17,7 +17,7 @@ use crate::text::{Offsets, TextBatch};
 pub(crate) use handle::{free_handle, handle_kind, handle_ref, into_handle, take_handle, HandleKind};
 use text::{
     FkArrowTexts, FkTexts, FK_LAYOUT_VIEWS, FK_OFFSETS_ARROW, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32,
-    FK_OFFSETS_I64,
+    FK_OFFSETS_I64, FK_OFFSETS_NUL_SEPARATED,
 };
 
 pub mod arrays;
@@ -365,6 +365,10 @@ pub(crate) unsafe fn with_batch_spans<R>(
             let offs = TextBatch::offsets_from_char_lengths(data, lens)?;
             run(TextBatch::new(data, Offsets::Usize(&offs))?, [span(data), span(lens)])
         }
+        FK_OFFSETS_NUL_SEPARATED if arrow.is_none() => {
+            let (packed, offs) = TextBatch::unseparate(data, t.n_texts)?;
+            run(TextBatch::new(&packed, Offsets::Usize(&offs))?, [span(data), span(data)])
+        }
         FK_LAYOUT_VIEWS if arrow.is_some() => {
             let Some(a) = arrow else { unreachable!() };
             // SAFETY: see above (`n_texts` 16-byte views, `n_buffers` buffers and lengths).
@@ -387,7 +391,7 @@ pub(crate) unsafe fn with_batch_spans<R>(
             run(TextBatch::from_views(Views::new(views, &bufs)?), [span(views), span(views)])
         }
         k => Err(Error::invalid(format!(
-            "texts.offset_kind (or FkArrowTexts.layout) = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS/ARROW (layout: I32/I64/VIEWS)"
+            "texts.offset_kind (or FkArrowTexts.layout) = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS/NUL_SEPARATED/ARROW (layout: I32/I64/VIEWS)"
         ))),
     }
 }

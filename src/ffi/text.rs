@@ -6,7 +6,7 @@ use super::{
     check_no_overlap, free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg,
     slice_arg_mut, span, str_arg, with_batch, with_batch_spans, FkStatus,
 };
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::text::{self, Frequencies, KeySums, Matches, Pattern};
 
 /// `FkTexts.offset_kind`: `offsets` points to `n_texts + 1` `int32_t` (Arrow `utf8`).
@@ -16,6 +16,12 @@ pub const FK_OFFSETS_I64: u32 = 1;
 /// `FkTexts.offset_kind`: `offsets` points to `n_texts` `uint64_t` lengths in Unicode code
 /// points (Python's `len(str)`) of texts stored back to back from `data[0]`.
 pub const FK_OFFSETS_CHAR_LENGTHS: u32 = 2;
+/// `FkTexts.offset_kind`: `data` holds the texts back to back with one NUL byte between
+/// neighbours (`n_texts - 1` NULs, none inside a text); `offsets` is not read (may be NULL).
+/// A binding makes it with one `"\0".join(texts)` and one encode, no per-text step; a
+/// text that holds NUL makes the NUL count differ and the call fail with `INVALID_VALUE`
+/// (then pass lengths instead). The library copies the texts out of the separators.
+pub const FK_OFFSETS_NUL_SEPARATED: u32 = 4;
 /// `FkTexts.offset_kind`: an Arrow array (see `FkArrowTexts`): `offsets` points to an
 /// `FkArrowTexts`, which says how the texts are laid out, whether some are null and, for
 /// `FK_OFFSETS_I32`/`FK_OFFSETS_I64`, `data`/`data_len` are the string data as usual.
@@ -69,7 +75,8 @@ pub struct FkTexts {
     /// `int32_t*`, `int64_t*` or `uint64_t*` according to `offset_kind`.
     pub offsets: *const c_void,
     pub n_texts: usize,
-    /// One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`.
+    /// One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`,
+    /// `FK_OFFSETS_NUL_SEPARATED`, `FK_OFFSETS_ARROW`.
     pub offset_kind: u32,
     /// The caller's number for text 0, used only in error messages ("text 5 is not valid
     /// UTF-8"), for a batch that is a slice of a longer list. 0 when zero-initialised.
@@ -496,6 +503,78 @@ pub unsafe extern "C" fn fk_key_sums_big_value(
             }
             Err(_) => (std::ptr::null(), 0),
         };
+        Ok(())
+    })
+}
+
+/// The per-text results of `matches` as a Python pickle stream (protocol 4 opcodes that
+/// make only lists, tuples and strs): one list per text, of strs, or of tuples of strs when
+/// `tuples` is non-zero and a match has several fields (`re.findall`'s shape). `*needed`
+/// receives the stream's size; the stream is written to `out` only when `out_len` is at
+/// least that (else `BUFFER_TOO_SMALL`, nothing written: call again with a bigger buffer).
+/// A binding with an unpickler builds every result object in one C-level call.
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `matches` must be NULL or a live handle from this library (NULL is
+/// an error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL (with a
+/// zero length) or writable for `out_len` bytes and not otherwise accessed during the call;
+/// `needed` must be NULL or valid for writing one `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_matches_pickle(
+    matches: *const FkMatches,
+    tuples: u32,
+    out: *mut u8,
+    out_len: usize,
+    needed: *mut usize,
+) -> FkStatus {
+    guard(|| {
+        let needed = out_arg(needed, "needed")?;
+        let m = handle_ref(matches)?;
+        let w = slice_arg_mut(out, out_len, "out")?;
+        let n = text::pickle_matches(&m, tuples != 0, w);
+        *needed = n;
+        if n > out_len {
+            return Err(Error::new(
+                ErrorKind::BufferTooSmall,
+                format!("the stream takes {n} bytes, out holds {out_len}"),
+            )
+            .into());
+        }
+        Ok(())
+    })
+}
+
+/// The per-text dicts of `sums` as a Python pickle stream (protocol 4 opcodes that make
+/// only dicts, strs and ints), as [`fk_matches_pickle`]. `INVALID_VALUE` when a sum does not
+/// fit in 64 bits (read those through `fk_key_sums_view`).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `sums` must be NULL or a live handle from this library (NULL is an
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `out` must be NULL (with a
+/// zero length) or writable for `out_len` bytes and not otherwise accessed during the call;
+/// `needed` must be NULL or valid for writing one `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_key_sums_pickle(
+    sums: *const FkKeySums,
+    out: *mut u8,
+    out_len: usize,
+    needed: *mut usize,
+) -> FkStatus {
+    guard(|| {
+        let needed = out_arg(needed, "needed")?;
+        let s = handle_ref(sums)?;
+        let w = slice_arg_mut(out, out_len, "out")?;
+        let n = text::pickle_key_sums(&s, w)?;
+        *needed = n;
+        if n > out_len {
+            return Err(Error::new(
+                ErrorKind::BufferTooSmall,
+                format!("the stream takes {n} bytes, out holds {out_len}"),
+            )
+            .into());
+        }
         Ok(())
     })
 }

@@ -172,6 +172,42 @@ impl<'a> TextBatch<'a> {
         Ok(out)
     }
 
+    /// `n` texts stored with one NUL byte between neighbours, copied out back to back:
+    /// the data and the n+1 byte offsets of a plain batch. Exactly n-1 NULs must be there,
+    /// which proves that no text holds one (else a split would cut a text in two).
+    pub fn unseparate(data: &[u8], n: usize) -> Result<(Vec<u8>, Vec<usize>)> {
+        let mut packed = Vec::with_capacity(data.len().saturating_sub(n.saturating_sub(1)));
+        let mut offs = Vec::with_capacity(n + 1);
+        offs.push(0usize);
+        if n == 0 {
+            if !data.is_empty() {
+                return Err(Error::invalid("no texts, but the data is not empty"));
+            }
+            return Ok((packed, offs));
+        }
+        let mut start = 0;
+        for p in memchr::memchr_iter(0, data) {
+            if offs.len() == n {
+                break; // one NUL too many: reported below
+            }
+            packed.extend_from_slice(&data[start..p]);
+            offs.push(packed.len());
+            start = p + 1;
+        }
+        if offs.len() != n || memchr::memchr(0, &data[start..]).is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "the data does not hold exactly {} NUL separators for {n} texts (a text contains NUL?)",
+                    n - 1
+                ),
+            ));
+        }
+        packed.extend_from_slice(&data[start..]);
+        offs.push(packed.len());
+        Ok((packed, offs))
+    }
+
     /// Number texts from `first` in error messages (the batch is a slice of the caller's list).
     pub fn with_first_index(mut self, first: usize) -> TextBatch<'a> {
         self.first_index = first;
@@ -408,6 +444,19 @@ mod tests {
         assert!(b.texts_valid(0..3));
         let b = TextBatch::new(b"ok\xffno", Offsets::I64(&[0, 2, 5])).unwrap();
         assert!(!b.texts_valid(0..2) && b.texts_valid(0..1));
+    }
+
+    #[test]
+    fn nul_separated_texts() {
+        let (d, o) = TextBatch::unseparate(b"ab\0\0c\0", 4).unwrap();
+        assert_eq!((d.as_slice(), o.as_slice()), (&b"abc"[..], &[0, 2, 2, 3, 3][..]));
+        let (d, o) = TextBatch::unseparate(b"", 1).unwrap();
+        assert_eq!((d.len(), o), (0, vec![0, 0]));
+        assert_eq!(TextBatch::unseparate(b"", 0).unwrap().1, vec![0]);
+        // A NUL inside a text makes one too many; one too few is caught too.
+        assert!(TextBatch::unseparate(b"a\0b\0c", 2).is_err());
+        assert!(TextBatch::unseparate(b"a\0b", 3).is_err());
+        assert!(TextBatch::unseparate(b"a", 0).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod emails;
 mod findall;
 mod kv;
 mod pattern;
+mod pickle;
 pub(crate) mod pyclass;
 mod pyre;
 mod reapi;
@@ -21,6 +22,7 @@ pub use batch::{char_offsets, Offsets, TextBatch};
 pub use pattern::Pattern;
 pub use pyre::Anchor;
 pub use reapi::{Pieces, SpanMode, Spans, Substituted};
+pub use pickle::{pickle_key_sums, pickle_matches};
 pub use results::{
     join_strings, join_unique_strings, Frequencies, KeySums, Matches, StringTable, TextOffsets,
 };

@@ -94,6 +94,8 @@ struct ArrowArrayStream {
 
 #define FK_OFFSETS_CHAR_LENGTHS 2
 
+#define FK_OFFSETS_NUL_SEPARATED 4
+
 #define FK_OFFSETS_ARROW 3
 
 #define FK_LAYOUT_VIEWS 3
@@ -534,6 +536,17 @@ enum FkStatus fk_key_sums_big_value(const struct FkKeySums *sums,
                                     size_t entry,
                                     const uint8_t **text,
                                     size_t *text_len);
+
+enum FkStatus fk_matches_pickle(const struct FkMatches *matches,
+                                uint32_t tuples,
+                                uint8_t *out,
+                                size_t out_len,
+                                size_t *needed);
+
+enum FkStatus fk_key_sums_pickle(const struct FkKeySums *sums,
+                                 uint8_t *out,
+                                 size_t out_len,
+                                 size_t *needed);
 
 void fk_key_sums_free(struct FkKeySums *sums);
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import platform
 import re
 import sys
@@ -14,6 +15,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from functools import partial
 from itertools import accumulate, chain, islice, repeat
 from operator import sub
 from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, Protocol, TypeVar, Union, cast, overload
@@ -147,14 +149,59 @@ def _encode_each(chunk: Sequence[str], first_index: int) -> tuple[bytes, Iterato
     return b"".join(encoded), map(len, encoded)
 
 
+def _encode_separated(chunk: Sequence[str], first_index: int, ascii_first: bool) -> tuple[bytes, bool]:
+    """The UTF-8 of `chunk`'s strs with one NUL byte between neighbours (the library finds
+    the boundaries, see FK_OFFSETS_NUL_SEPARATED), and whether the chunk was ASCII: one
+    join and one encode, no per-str step at all when the chunk is ASCII (`isascii()` of the
+    joined str is O(1) in CPython, and an ASCII str's encode is a memcpy). `ascii_first`:
+    try that before reading a flag per str (the caller passes False once a chunk held
+    non-ASCII, so mixed corpora do not pay a wasted join per chunk)."""
+    try:
+        if ascii_first:
+            joined = "\0".join(chunk)
+            if joined.isascii():
+                return joined.encode("ascii"), True
+        ascii_flags = list(map(str.isascii, chunk))
+        others = ascii_flags.count(False)
+        if others == 0:
+            return "\0".join(chunk).encode("ascii"), True
+        if others * 8 > len(chunk):
+            return "\0".join(chunk).encode("utf-8"), False
+        # As in _encode_joined: each non-ASCII str becomes its UTF-8 read as Latin-1, so the
+        # join stays one byte per character and its Latin-1 encode is a memcpy of the UTF-8.
+        parts = list(chunk)
+        j = -1
+        for _ in range(others):
+            j = ascii_flags.index(False, j + 1)
+            parts[j] = parts[j].encode("utf-8").decode("latin-1")
+        return "\0".join(parts).encode("latin-1"), False
+    except (TypeError, UnicodeEncodeError):
+        _bad_text(chunk, first_index)
+
+
+def _by_lengths(texts: Sequence[str], start: int, end: int) -> _Batch:
+    """Texts [start, end) as one batch with code-point lengths (the layout that holds any
+    str, NUL included): what a NUL-separated batch is redone as when the library refuses
+    it."""
+    chunk = texts[start:end]
+    data, lens = _encode_joined(chunk, start)
+    char_lengths = array("Q", lens)
+    char_lengths.append(0)
+    return _Batch.from_utf8(data, char_lengths, first_index=start, char_lengths=True)
+
+
 def _batches(
-    texts: Texts, slice_bytes: int | None = None, slice_texts: int | None = None
+    texts: Texts, slice_bytes: int | None = None, slice_texts: int | None = None, separated: bool = False
 ) -> Iterator[_Batch]:
     """The one way texts reach the library: `_Batch` objects covering `texts` in order, at
     least one even for no texts. An Arrow array is one batch and a chunked array one per
     chunk, both zero copy; a sequence of str is encoded in slices of about `slice_bytes` of
     UTF-8 (default SLICE_BYTES) and at most `slice_texts` strs (default SLICE_TEXTS). Each
-    batch knows the index of its first text, so errors name the caller's index."""
+    batch knows the index of its first text, so errors name the caller's index.
+
+    `separated`: short texts go NUL-separated (FK_OFFSETS_NUL_SEPARATED), each batch with a
+    `redo` giving the same texts with lengths, for a text that holds NUL; only for callers
+    that retry through `redo` (`_per_text`)."""
     if _arrow.is_arrow(texts):
         # Any Arrow producer, through the PyCapsule interface: read in place, nulls and
         # string views included.
@@ -174,6 +221,7 @@ def _batches(
             yield _Batch.from_utf8(bytearray(), array("q", [0]))
         return
     texts = _as_sequence(texts)
+    ascii_first = True
     limit = SLICE_BYTES if slice_bytes is None else slice_bytes
     max_texts = SLICE_TEXTS if slice_texts is None else slice_texts
     n, start = len(texts), 0
@@ -188,7 +236,10 @@ def _batches(
             if by_chars is None:
                 by_chars = _short_texts(chunk, i)
             lens: Iterable[int]
-            if by_chars:
+            if by_chars and separated:
+                data, ascii_first = _encode_separated(chunk, i, ascii_first)
+                lens = ()
+            elif by_chars:
                 data, lens = _encode_joined(chunk, i)
             else:
                 data, lens = _encode_each(chunk, i)
@@ -200,6 +251,15 @@ def _batches(
             # documents stays near its limit instead of overshooting by a whole step.
             per_text = max(len(data) // len(chunk), 1)
             step = max(1, min(_ENCODE_STEP, (limit - size) // per_text))
+        if by_chars and separated:
+            data = parts[0] if len(parts) == 1 else b"\0".join(parts)
+            sep_batch = _Batch.from_separated(data, i - start, start)
+            sep_batch.redo = partial(_by_lengths, texts, start, i)
+            yield sep_batch
+            start = i
+            if start >= n:
+                return
+            continue
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         # 'Q', not 'q': array stores a 'Q' item with one C call, a 'q' one through an
         # argument parser (2-3x slower per text). Same bits: offsets are far below 2**63.
@@ -238,18 +298,20 @@ class _Batch:
     `_batches`; ``_Batch(texts)`` is the single batch of texts that fit in one (benchmarks
     use it to time the kernel alone)."""
 
-    __slots__ = ("ptr", "keep", "n")
+    __slots__ = ("ptr", "keep", "n", "redo")
 
     ptr: Any
     keep: tuple[Any, ...]
     n: int
+    #: For a NUL-separated batch: the same texts with lengths (see `_batches`), else None.
+    redo: Callable[[], _Batch] | None
 
     def __init__(self, texts: Texts) -> None:
         batches = _batches(texts, slice_bytes=1 << 62, slice_texts=1 << 62)
         b = next(batches)
         if next(batches, None) is not None:
             raise ValueError("these texts span several Arrow chunks: use _batches()")
-        self.ptr, self.keep, self.n = b.ptr, b.keep, b.n
+        self.ptr, self.keep, self.n, self.redo = b.ptr, b.keep, b.n, b.redo
 
     @classmethod
     def from_utf8(
@@ -258,6 +320,7 @@ class _Batch:
         """`offsets`: n+1 byte offsets, or with `char_lengths` the n texts' lengths in code
         points and one spare element; typecode 'q' or 'Q' (8 bytes each)."""
         self = cls.__new__(cls)
+        self.redo = None
         self.n = len(offsets) - 1
         d = ffi.from_buffer(data)
         o = ffi.from_buffer("int64_t[]", offsets)
@@ -270,6 +333,27 @@ class _Batch:
                 "offsets": o,
                 "n_texts": self.n,
                 "offset_kind": lib.FK_OFFSETS_CHAR_LENGTHS if char_lengths else lib.FK_OFFSETS_I64,
+                "first_index": first_index,
+            },
+        )
+        return self
+
+    @classmethod
+    def from_separated(cls, data: bytes, n: int, first_index: int) -> _Batch:
+        """n texts with one NUL byte between neighbours (FK_OFFSETS_NUL_SEPARATED)."""
+        self = cls.__new__(cls)
+        self.redo = None
+        self.n = n
+        d = ffi.from_buffer(data)
+        self.keep = (data, d)
+        self.ptr = ffi.new(
+            "FkTexts*",
+            {
+                "data": d,
+                "data_len": len(data),
+                "offsets": ffi.NULL,
+                "n_texts": n,
+                "offset_kind": lib.FK_OFFSETS_NUL_SEPARATED,
                 "first_index": first_index,
             },
         )
@@ -294,6 +378,7 @@ class _Batch:
                 f"the Arrow array holds {arr.null_count} null(s); fill them first (e.g. .fill_null(''))"
             )
         self = cls.__new__(cls)
+        self.redo = None
         _, offsets, data = arr.buffers()
         self.n = len(arr)
         # Zero copy: point straight at Arrow's buffers (offsets shifted for sliced arrays).
@@ -496,10 +581,36 @@ def _by_text(
     return list(map(group, map(islice, repeat(iter(items)), map(sub, islice(offs, 1, None), offs))))
 
 
+#: Whether sparse results are built by the C unpickler from a stream the library writes
+#: (CPython's `_pickle`; a pure-Python unpickler, as on PyPy, would be a per-op Python loop).
+_UNPICKLE = platform.python_implementation() == "CPython" and pickle.loads is getattr(
+    sys.modules.get("_pickle"), "loads", None
+)
+
+
+def _unpickled(write: Callable[[Any, int, Any], int]) -> list[Any]:
+    """The objects of the pickle stream `write(out, out_len, needed)` writes (fk_*_pickle:
+    first asked for its size). The stream is the library's own, made of builtin containers,
+    strs and ints only, never the caller's data."""
+    needed = ffi.new("size_t*")
+    status = write(ffi.NULL, 0, needed)
+    if status != lib.FK_STATUS_BUFFER_TOO_SMALL:
+        check(status)
+    buf = bytearray(needed[0])
+    check(write(ffi.from_buffer(buf), len(buf), needed))
+    result: list[Any] = pickle.loads(buf)
+    return result
+
+
 def _matches_result(ptr: Any, tuples: bool) -> list[list[Any]]:
     try:
         v = ffi.new("FkMatchesView*")
         check(lib.fk_matches_view(ptr, v))
+        if _UNPICKLE and v.n_fields // max(v.fields_per_match, 1) * 8 < v.n_texts:  # as _sparse
+            # Mostly empty results (log lines): the unpickler makes every list and str in
+            # one C loop, the floor of making them (issue 15: 4x faster than a list copy per
+            # text plus the non-empty ones placed by bisection from Python).
+            return _unpickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed))
         # Not unique=True: matches repeat less than kv keys, and an id past 256 costs an
         # int object, which made emails slower on the bench_text corpus (0.120 s against
         # 0.094 s CPU per 20 MB).
@@ -516,6 +627,9 @@ def _key_sums_result(ptr: Any) -> list[dict[str, int]]:
     try:
         v = ffi.new("FkKeySumsView*")
         check(lib.fk_key_sums_view(ptr, v))
+        if _UNPICKLE and v.n_big == 0 and v.n_entries * 8 < v.n_texts:  # as _sparse
+            # As in _matches_result: every dict, key and int from one C loop.
+            return _unpickled(lambda out, n, needed: lib.fk_key_sums_pickle(ptr, out, n, needed))
         keys = _strings(v.keys, v.keys_len, v.key_offsets, v.n_entries, unique=True)
         vals: list[int] = ffi.unpack(v.values, v.n_entries) if v.n_entries else []
         if v.n_big:
@@ -571,7 +685,13 @@ def _per_text(
 
     def run(b: _Batch) -> Any:
         out = ffi.new(handle_type + "**")
-        check(call(b.ptr, out))  # in the thread that made the call: the message is per thread
+        status = call(b.ptr, out)
+        if status == lib.FK_STATUS_INVALID_VALUE and b.redo is not None:
+            # A NUL-separated batch where a text holds NUL (or a real error, which the
+            # second call reports again): the same texts with lengths.
+            b = b.redo()  # held while the call reads its buffers
+            status = call(b.ptr, out)
+        check(status)  # in the thread that made the call: the message is per thread
         return out[0]
 
     with _GcPause.held():
@@ -581,7 +701,7 @@ def _per_text(
 def _pipelined(
     texts: Texts, handle_type: str, run: Callable[[_Batch], Any], convert: Callable[[Any], list[_T]]
 ) -> list[_T]:
-    batches = _batches(texts, PIPELINE_SLICE_BYTES, PIPELINE_SLICE_TEXTS)
+    batches = _batches(texts, PIPELINE_SLICE_BYTES, PIPELINE_SLICE_TEXTS, separated=True)
     first = next(batches)
     second = next(batches, None)
     if second is None:

@@ -622,6 +622,7 @@ def test_callers_gc_state_is_unchanged_when_conversion_raises(monkeypatch):
         raise MemoryError("conversion failed")
 
     monkeypatch.setattr(_text, "_strings", broken)
+    monkeypatch.setattr(_text, "_unpickled", broken)  # sparse results (log lines)
     saved = _gc_state()
     try:
         for setup in (gc.enable, gc.disable):
@@ -657,3 +658,57 @@ def test_findall_with_literal_prefilter_matches_re(pattern, flags):
     texts += ["".join(texts[i : i + 3]) for i in range(0, 60, 3)]
     want = [re.findall(pattern, t, flags) for t in texts]
     assert ferrokern.compile(pattern, flags).findall(texts) == want
+
+
+def test_nul_separated_batches_with_nul_empty_and_non_ascii_texts(monkeypatch):
+    # Short texts reach the library NUL-separated; a text holding NUL makes the library
+    # refuse the slice, which is redone with lengths. Slices mixing ASCII, non-ASCII
+    # (Latin-1 trick and whole-chunk UTF-8), empty strs and NULs must change nothing.
+    from ferrokern import _text
+
+    texts = ["INFO user=a mail A@b.cc k 1", "", "x\0user=b k 2", "\0", "é user=ü k 3", "用户 user=用 数量 4"]
+    texts += ["plain line"] * 40 + ["ok"] * 3 + ["\0\0 a@b.cc"] + ["naïve k 5"] * 9
+    p = ferrokern.compile(r"user=(\w+)")
+    for slice_texts, step in [(1 << 20, 4096), (7, 3), (2, 1), (1, 1)]:
+        monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", slice_texts)
+        monkeypatch.setattr(_text, "_ENCODE_STEP", step)
+        for ts in (texts, texts[1:2] * 30, [t for t in texts if t.isascii()], texts[4:6] * 20):
+            assert ferrokern.extract_emails(ts) == reference.extract_emails(ts)
+            assert items(ferrokern.extract_and_aggregate(ts)) == items(reference.extract_and_aggregate(ts))
+            assert p.findall(ts) == [re.findall(r"user=(\w+)", t) for t in ts]
+    # The error still names the caller's index, on either layout.
+    bad = ["ok"] * 30 + ["a\ud800b"]
+    with pytest.raises(ferrokern.InvalidTextError, match=r"texts\[30\]"):
+        ferrokern.extract_emails(bad)
+    with pytest.raises(ferrokern.InvalidTextError, match=r"texts\[31\]"):
+        ferrokern.extract_emails(["x\0"] + bad)
+
+
+def test_unpickled_results_equal_the_view_path(monkeypatch):
+    # Sparse results come from the library's pickle stream, dense ones from the views:
+    # both must give the same objects, for long strs (past 255 bytes), several groups
+    # (tuples) and every integer width, and a sum past 64 bits falls back to the view.
+    from ferrokern import _text
+
+    values = [0, 1, 255, 256, 65535, 65536, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 10**30]
+    texts = ["nothing"] * 200 + [f"k {v} j {v} k 0" for v in values] + ["long " + "x" * 300 + "@b.cc"]
+    texts += ["u=a1 u=é2"]
+    p = ferrokern.compile(r"(\w)=(\w)(\d)")
+    want = (
+        reference.extract_emails(texts),
+        items(reference.extract_and_aggregate(texts)),
+        [re.findall(r"(\w)=(\w)(\d)", t) for t in texts],
+    )
+    for unpickle in (True, False):
+        monkeypatch.setattr(_text, "_UNPICKLE", unpickle)
+        got = (
+            ferrokern.extract_emails(texts),
+            items(ferrokern.extract_and_aggregate(texts)),
+            p.findall(texts),
+        )
+        assert got == want
+        # Each text's result is its own object.
+        got[0][0].append("x")
+        assert got[0][1] == []
+    kv = ferrokern.extract_and_aggregate([f"n {-5}"] + ["x"] * 20)  # '-' is not a digit: no pair
+    assert kv == [{}] * 21
