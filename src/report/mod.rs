@@ -529,7 +529,9 @@ impl Report {
             for (id, m) in other.maps() {
                 let n = spill::count_merged(other.spill.as_ref(), id, MemMap::same(&m))?;
                 spill.write_run(id, n, &mut |f| {
-                    for_each_merged(other.spill.as_ref(), id, MemMap::same(&m), f)
+                    for_each_merged(other.spill.as_ref(), id, MemMap::same(&m), &mut |k, v| {
+                        f(k.as_bytes(), v)
+                    })
                 })?;
             }
             self.tally.merge(maps_only);
