@@ -527,9 +527,18 @@ impl Report {
             }
             let spill = self.spill_file()?;
             for (id, m) in other.maps() {
-                let n = spill::count_merged(other.spill.as_ref(), id, MemMap::same(&m))?;
+                // Without runs of its own, `other`'s map is its merged map: its length is
+                // the count (a counting pass sorted and walked it once more, issue 9).
+                let n = match &other.spill {
+                    Some(s) if s.has_runs(id) => {
+                        spill::count_merged(other.spill.as_ref(), id, MemMap::same(&m))?
+                    }
+                    _ => m.len() as u64,
+                };
                 spill.write_run(id, n, &mut |f| {
-                    for_each_merged(other.spill.as_ref(), id, MemMap::same(&m), f)
+                    for_each_merged(other.spill.as_ref(), id, MemMap::same(&m), &mut |k, v| {
+                        f(k.as_bytes(), v)
+                    })
                 })?;
             }
             self.tally.merge(maps_only);

@@ -1,7 +1,9 @@
 """Reports on a Dask cluster: files are split into byte ranges (Hadoop-style: each range
 owns the lines that start in it), each range becomes a task that runs a native report on
 a worker, and the partial reports (their compact binary state, `Report.to_bytes`) are
-merged pairwise in input order, as a tree on the workers.
+merged in input order as a tree: up to `MERGE_FAN_IN` states per merge task on the
+workers, and the last level in the calling process (which needs the merged report anyway,
+so the full state is never re-encoded, shipped and decoded once more).
 
 ::
 
@@ -26,6 +28,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional, cast
 
+from ._native import set_threads
 from ._report import PathLike, PatternSpec, Report, _as_paths, _is_stream
 from ._text import Pattern
 
@@ -36,6 +39,12 @@ __all__ = ["report", "plan"]
 DEFAULT_SPLIT_BYTES = 64 << 20
 
 Split = tuple[str, int, Optional[int]]
+
+#: States merged by one task. Each pairwise merge decoded both states and encoded (sorted)
+#: the result again, so a pairwise tree re-encoded every key log2(splits) times; a wide
+#: merge decodes each state once (issue 9: on 1.15 M distinct keys the pairwise tree
+#: and the final state's round trip to the client were most of Dask's overhead).
+MERGE_FAN_IN = 8
 
 
 def _is_gzip(path: str) -> bool:
@@ -88,20 +97,36 @@ def _make_report(config: dict[str, Any]) -> Report:
     return r
 
 
-def _run_split(split: Split, config: dict[str, Any]) -> bytes:
+def _run_split(split: Split, config: dict[str, Any], threads: int = 0) -> bytes:
     """On a worker: the binary state of one split's report (a fraction of the full JSON's
-    size, and no JSON to parse at the merge: issue 9)."""
+    size, and no JSON to parse at the merge: issue 9). `threads` > 0 sets the library's
+    thread count in the worker process first."""
+    if threads:
+        set_threads(threads)
     path, start, end = split
     with _make_report(config) as r:
         r.feed_file(path, range=None if end is None else (start, end))
         return r.to_bytes()
 
 
-def _merge(a: bytes, b: bytes) -> bytes:
-    """On a worker: merge two partial reports (`a` covers input before `b`)."""
-    with Report.from_bytes(a) as ra, Report.from_bytes(b) as rb:
-        ra.merge(rb)
-        return ra.to_bytes()
+def _merged(states: Iterable[bytes]) -> Report:
+    """The report of partial states given in input order (each decoded once)."""
+    it = iter(states)
+    r = Report.from_bytes(next(it))
+    try:
+        for s in it:
+            with Report.from_bytes(s) as o:
+                r.merge(o)
+    except BaseException:
+        r.close()
+        raise
+    return r
+
+
+def _merge(*states: bytes) -> bytes:
+    """On a worker: merge partial reports given in input order."""
+    with _merged(states) as r:
+        return r.to_bytes()
 
 
 def _current_client() -> Any:
@@ -132,13 +157,22 @@ def report(
     totals: bool = False,
     max_line_bytes: int = 0,
     split_bytes: int = DEFAULT_SPLIT_BYTES,
+    threads_per_task: int = 1,
 ) -> Report:
     """`ferrokern.report` on a Dask cluster (`client`: a ``dask.distributed.Client``; default:
     the current one). Returns the merged `Report` in this process. A failing split (missing
     file on a worker, truncated gzip, ...) raises its exception here: no partial result is
     returned as if it were complete. Without a client and with none running, raises
     ValueError saying how to start one; without dask installed, ImportError saying how to
-    install it."""
+    install it.
+
+    `threads_per_task`: the library's thread count in the worker processes (0: leave it
+    as it is). Dask already runs one task per worker thread, so the default of 1 keeps a
+    worker from starting a second pool on cores its sibling tasks use (on the 2-core issue
+    9 benchmark, two workers with two library threads each ran four pools' worth of threads
+    on two cores)."""
+    if not isinstance(threads_per_task, int) or threads_per_task < 0:
+        raise ValueError(f"threads_per_task must be a non-negative int, got {threads_per_task!r}")
     client = client if client is not None else _current_client()
     config = {
         "extractors": list(extractors),
@@ -151,11 +185,12 @@ def report(
     splits = plan(paths, split_bytes)
     if not splits:
         return _make_report(config)
-    futures = client.map(_run_split, splits, config=config, pure=False)
-    # Pairwise merges in input order: associative, so the tree shape cannot change the result.
-    while len(futures) > 1:
-        nxt = [client.submit(_merge, a, b, pure=False) for a, b in zip(futures[0::2], futures[1::2])]
-        if len(futures) % 2:
-            nxt.append(futures[-1])
-        futures = nxt
-    return Report.from_bytes(futures[0].result())
+    futures = client.map(_run_split, splits, config=config, threads=threads_per_task, pure=False)
+    # Merges of consecutive states in input order: associative, so the tree shape cannot
+    # change the result. The last level runs here.
+    while len(futures) > MERGE_FAN_IN:
+        futures = [
+            client.submit(_merge, *futures[i : i + MERGE_FAN_IN], pure=False)
+            for i in range(0, len(futures), MERGE_FAN_IN)
+        ]
+    return _merged(client.gather(futures))
