@@ -146,6 +146,22 @@ impl PyInt {
     /// Python `int()` of a run of `\d` characters (what `(\d+)` captured). `limit` is
     /// `sys.get_int_max_str_digits()` (0: no limit).
     pub fn from_digits(s: &str, limit: usize) -> Result<PyInt, IntError> {
+        // The common case (a short run of ASCII digits, within the limit) without the
+        // per-character decode and the digit buffer of the general path: 18 digits always
+        // fit in i64. Anything else (non-ASCII digits, longer runs, a limit below the
+        // length) takes the general path, which the tests hold this one to.
+        let b = s.as_bytes();
+        if !b.is_empty() && b.len() <= 18 && (limit == 0 || b.len() <= limit) {
+            let mut v = 0u64;
+            for &c in b {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    return Self::parse_digits(s.chars(), false, limit);
+                }
+                v = v * 10 + d as u64;
+            }
+            return Ok(PyInt::Small(v as i64));
+        }
         Self::parse_digits(s.chars(), false, limit)
     }
 
@@ -314,6 +330,49 @@ mod tests {
         for bad in ["", "-", "1__0", "_1", "1_", "12a", "--1", "²"] {
             assert!(PyInt::parse_python(bad, 0).is_err(), "{bad:?}");
         }
+    }
+
+    /// The ASCII fast path of `from_digits` against the general path, at every length
+    /// around its 18-digit bound, with limits below, at and above the length, and with a
+    /// non-ASCII digit at every position (which must leave the fast path).
+    #[test]
+    fn from_digits_fast_path_equals_the_general_path() {
+        let general = |s: &str, limit| PyInt::parse_digits(s.chars(), false, limit);
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for len in 1..=40usize {
+            for _ in 0..50 {
+                let ascii: String = (0..len).map(|_| char::from(b'0' + (next() % 10) as u8)).collect();
+                let at = (next() as usize) % len;
+                let mixed: String = ascii
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| if i == at { '\u{0663}' } else { c })
+                    .collect();
+                for s in [
+                    ascii.as_str(),
+                    mixed.as_str(),
+                    "9".repeat(len).as_str(),
+                    "0".repeat(len).as_str(),
+                ] {
+                    for limit in [0, 1, len.saturating_sub(1), len, len + 1, 4300] {
+                        assert_eq!(
+                            PyInt::from_digits(s, limit),
+                            general(s, limit),
+                            "{s:?} limit {limit}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(PyInt::from_digits("", 0), Err(IntError::Invalid));
+        assert_eq!(PyInt::from_digits("12a", 0), Err(IntError::Invalid));
+        assert_eq!(PyInt::from_digits("1 2", 0), Err(IntError::Invalid));
     }
 
     #[test]

@@ -22,7 +22,17 @@ fn email_regex() -> &'static Regex {
 
 /// The part of Python's `str.lower()` that the email pattern can see.
 fn lower_for_ascii_matching(text: &str) -> Cow<'_, str> {
-    if text.contains('\u{130}') || text.contains('\u{212A}') {
+    // memchr's memmem (SIMD, prefiltered on the needle's rarest byte) rather than
+    // `str::contains(char)`, which runs memchr on the last byte of the character's
+    // encoding: 0xB0 and 0xAA are continuation bytes that CJK text is full of.
+    static FINDERS: OnceLock<[memchr::memmem::Finder<'static>; 2]> = OnceLock::new();
+    let [dotted_i, kelvin] = FINDERS.get_or_init(|| {
+        [
+            memchr::memmem::Finder::new("\u{130}".as_bytes()),
+            memchr::memmem::Finder::new("\u{212A}".as_bytes()),
+        ]
+    });
+    if dotted_i.find(text.as_bytes()).is_some() || kelvin.find(text.as_bytes()).is_some() {
         Cow::Owned(text.replace('\u{130}', "i\u{307}").replace('\u{212A}', "k"))
     } else {
         Cow::Borrowed(text)
@@ -104,10 +114,18 @@ pub fn for_each_email(text: &str, mut f: impl FnMut(&str)) {
         while end < run_end && b[end].is_ascii_alphabetic() {
             end += 1;
         }
-        buf.clear();
-        // ASCII bytes only: start..end holds pattern characters.
-        buf.extend(b[start..end].iter().map(|&c| c.to_ascii_lowercase() as char));
-        f(&buf);
+        // ASCII bytes only: start..end holds pattern characters (so `t[start..end]` is on
+        // character boundaries). Most emails are lowercase already: handed over borrowed,
+        // without a copy.
+        let m = &t[start..end];
+        if m.bytes().any(|c| c.is_ascii_uppercase()) {
+            buf.clear();
+            buf.push_str(m);
+            buf.make_ascii_lowercase();
+            f(&buf);
+        } else {
+            f(m);
+        }
         floor = end;
     }
 }

@@ -103,20 +103,27 @@ const HI: u64 = 0x8080_8080_8080_8080;
 #[inline(always)]
 fn next_digit(cls: &PyClasses, leads: &[bool; 256], b: &[u8], mut i: usize) -> Option<usize> {
     let n = b.len();
-    let is_digit_at = |k: usize| {
+    #[inline(always)]
+    fn is_digit_at(cls: &PyClasses, leads: &[bool; 256], b: &[u8], k: usize) -> bool {
         let x = b[k];
         // A continuation byte is never in `leads`, so `k` is a character boundary here.
         x.is_ascii_digit() || (leads[x as usize] && class_at(cls, b, k).0 & D != 0)
-    };
+    }
+    let is_digit_at = |k: usize| is_digit_at(cls, leads, b, k);
     while i + 8 <= n {
         let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        // Top bit of each byte that is >= 0x30 and < 0x3A (ASCII digits), or >= 0x80.
+        // Top bit of each byte that is >= 0x30 and < 0x3A (ASCII digits), or >= 0xC0 (a
+        // lead byte: every non-ASCII digit starts with one; continuation bytes 0x80..0xBF
+        // are left out, so CJK text costs one candidate per character, not three).
         // (x + 0x50) has its top bit set for x >= 0x30, (x + 0x46) for x >= 0x3A; done on
-        // the low 7 bits so that no carry crosses bytes.
+        // the low 7 bits so that no carry crosses bytes (`& !w` drops the bytes >= 0x80
+        // whose low 7 bits look like a digit). `w & (w << 1)` has a byte's top
+        // bit set when its two top bits are (the shift's carry into the next byte lands
+        // on bit 0, which HI masks off).
         let low = w & !HI;
         let ge30 = low.wrapping_add(LO * 0x50);
         let ge3a = low.wrapping_add(LO * 0x46);
-        let mut m = ((ge30 & !ge3a) | w) & HI;
+        let mut m = ((ge30 & !ge3a & !w) | (w & (w << 1))) & HI;
         while m != 0 {
             let k = i + (m.trailing_zeros() / 8) as usize;
             if is_digit_at(k) {
@@ -472,6 +479,15 @@ mod tests {
             "\u{85}",
             "ß",
             "İ",
+            // Continuation bytes 0xB0..0xB9 (their low 7 bits read as ASCII digits) and a
+            // lead byte of the digit leads' set in a non-digit: the candidate search
+            // must neither take them for digits nor lose the digit after them.
+            "°",
+            "¹",
+            "ٹ",
+            "\u{e50}",
+            "𝟎",
+            "\u{ff10}",
         ];
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut next = move || {
