@@ -311,7 +311,8 @@ class _Batch:
         b = next(batches)
         if next(batches, None) is not None:
             raise ValueError("these texts span several Arrow chunks: use _batches()")
-        self.ptr, self.keep, self.n, self.redo = b.ptr, b.keep, b.n, b.redo
+        self.ptr, self.keep, self.n = b.ptr, b.keep, b.n
+        self.redo = getattr(b, "redo", None)  # Arrow batches (_arrow.py) leave it unset
 
     @classmethod
     def from_utf8(
@@ -686,10 +687,11 @@ def _per_text(
     def run(b: _Batch) -> Any:
         out = ffi.new(handle_type + "**")
         status = call(b.ptr, out)
-        if status == lib.FK_STATUS_INVALID_VALUE and b.redo is not None:
+        redo: Callable[[], _Batch] | None = getattr(b, "redo", None)  # unset on Arrow batches
+        if status == lib.FK_STATUS_INVALID_VALUE and redo is not None:
             # A NUL-separated batch where a text holds NUL (or a real error, which the
             # second call reports again): the same texts with lengths.
-            b = b.redo()  # held while the call reads its buffers
+            b = redo()  # held while the call reads its buffers
             status = call(b.ptr, out)
         check(status)  # in the thread that made the call: the message is per thread
         return out[0]
