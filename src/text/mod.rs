@@ -20,9 +20,9 @@ mod unicode_tables;
 
 pub use batch::{char_offsets, Offsets, TextBatch};
 pub use pattern::Pattern;
+pub use pickle::{pickle_key_sums, pickle_matches};
 pub use pyre::Anchor;
 pub use reapi::{Pieces, SpanMode, Spans, Substituted};
-pub use pickle::{pickle_key_sums, pickle_matches};
 pub use results::{
     join_strings, join_unique_strings, Frequencies, KeySums, Matches, StringTable, TextOffsets,
 };
