@@ -4,7 +4,7 @@ use std::ffi::c_void;
 
 use super::{
     check_no_overlap, free_handle, guard, handle_kind, handle_ref, into_handle, out_arg, slice_arg,
-    slice_arg_mut, span, str_arg, with_batch, with_batch_spans, FkStatus,
+    slice_arg_mut, span, str_arg, with_batch, with_batch_spans, FfiResult, FkStatus,
 };
 use crate::error::{Error, ErrorKind};
 use crate::text::{self, Frequencies, KeySums, Matches, Pattern};
@@ -532,17 +532,23 @@ pub unsafe extern "C" fn fk_matches_pickle(
         let needed = out_arg(needed, "needed")?;
         let m = handle_ref(matches)?;
         let w = slice_arg_mut(out, out_len, "out")?;
-        let n = text::pickle_matches(&m, tuples != 0, w);
-        *needed = n;
-        if n > out_len {
-            return Err(Error::new(
-                ErrorKind::BufferTooSmall,
-                format!("the stream takes {n} bytes, out holds {out_len}"),
-            )
-            .into());
-        }
-        Ok(())
+        *needed = text::pickle_matches(&m, tuples != 0, w);
+        stream_fits(*needed, out_len)
     })
+}
+
+/// The one rule of the two pickle writers' size protocol: the writer reports the stream's
+/// size in `*needed` whatever `out` holds, and a stream larger than `out` is
+/// `BUFFER_TOO_SMALL` (so a caller asks with `out_len == 0`, then calls again).
+fn stream_fits(needed: usize, out_len: usize) -> FfiResult<()> {
+    if needed > out_len {
+        return Err(Error::new(
+            ErrorKind::BufferTooSmall,
+            format!("the stream takes {needed} bytes, out holds {out_len}"),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// The per-text dicts of `sums` as a Python pickle stream (protocol 4 opcodes that make
@@ -566,16 +572,8 @@ pub unsafe extern "C" fn fk_key_sums_pickle(
         let needed = out_arg(needed, "needed")?;
         let s = handle_ref(sums)?;
         let w = slice_arg_mut(out, out_len, "out")?;
-        let n = text::pickle_key_sums(&s, w)?;
-        *needed = n;
-        if n > out_len {
-            return Err(Error::new(
-                ErrorKind::BufferTooSmall,
-                format!("the stream takes {n} bytes, out holds {out_len}"),
-            )
-            .into());
-        }
-        Ok(())
+        *needed = text::pickle_key_sums(&s, w)?;
+        stream_fits(*needed, out_len)
     })
 }
 
