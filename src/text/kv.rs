@@ -331,20 +331,7 @@ impl<'t> Aggregate<'t> {
 /// Parse a `\d+` run the way `int()` does, naming the text on failure.
 #[inline]
 fn parse_value(digits: &str, text_index: usize, max_digits: usize) -> Result<PyInt> {
-    // The common case, a run of at most 18 ASCII digits (below 2^63, within any digit
-    // limit Python allows, which is 0 or >= 640): read it in place. `from_digits` decodes
-    // chars through the Unicode digit table into a fresh Vec per value, which was the
-    // largest cost of the kv kernel on documents dense in pairs.
-    let b = digits.as_bytes();
-    if !b.is_empty()
-        && b.len() <= 18
-        && (max_digits == 0 || b.len() <= max_digits)
-        && b.iter().all(u8::is_ascii_digit)
-    {
-        return Ok(PyInt::Small(
-            b.iter().fold(0i64, |a, &d| a * 10 + i64::from(d - b'0')),
-        ));
-    }
+    // Short ASCII runs take `from_digits`'s own fast path (no per-value buffer).
     PyInt::from_digits(digits, max_digits).map_err(|e| e.in_text(digits, text_index))
 }
 
