@@ -34,7 +34,9 @@ def _sources(texts):
         "large_string": pa.array(texts, type=pa.large_string()),
         "string_view": pa.array(texts, type=pa.string_view()),
         "sliced": pa.array(["pad", None, "1 2"] + texts + ["t"], type=pa.string()).slice(3, len(texts)),
-        "chunked": pa.chunked_array([texts[: len(texts) // 2], [], texts[len(texts) // 2 :]], type=pa.string()),
+        "chunked": pa.chunked_array(
+            [texts[: len(texts) // 2], [], texts[len(texts) // 2 :]], type=pa.string()
+        ),
         "polars": pl.Series(texts, dtype=pl.String),
     }
     if None not in texts:
