@@ -1164,6 +1164,35 @@ enum FkStatus fk_key_sums_to_arrow(struct FkKeySums *sums,
                                    struct ArrowArray *out_array);
 
 /**
+ * Export a `fk_subn` result as the `re.sub` strings: an Arrow `large_string` array, one
+ * string per text (the replacement counts are not exported), consuming `subs` (freed also on
+ * error). The strings point into the result's buffer (no copy). `texts` (may be NULL: no
+ * nulls) is the batch the result came from: text i null gives a null string i. The array
+ * owns the memory: the consumer's `release` frees it.
+ *
+ * # Safety
+ * As `fk_matches_to_arrow`, for `subs`.
+ */
+enum FkStatus fk_subs_to_arrow(struct FkSubs *subs,
+                               const struct FkTexts *texts,
+                               struct ArrowSchema *out_schema,
+                               struct ArrowArray *out_array);
+
+/**
+ * Export a `fk_split` result as an Arrow `large_list<large_string>` array, consuming `split`
+ * (freed also on error): list i holds the items of text i, a null item where Python gives
+ * `None` (a captured separator group that did not take part). The items point into the
+ * result's buffers (no copy). `texts`, nulls and ownership as for `fk_matches_to_arrow`.
+ *
+ * # Safety
+ * As `fk_matches_to_arrow`, for `split`.
+ */
+enum FkStatus fk_split_to_arrow(struct FkSplit *split,
+                                const struct FkTexts *texts,
+                                struct ArrowSchema *out_schema,
+                                struct ArrowArray *out_array);
+
+/**
  * The number of `findall` matches of every text as an Arrow `uint64` array (null for a null
  * text), owning its buffer.
  *

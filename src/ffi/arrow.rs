@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::text::{FkArrowTexts, FkTexts, FK_LAYOUT_VIEWS, FK_OFFSETS_ARROW, FK_OFFSETS_I32, FK_OFFSETS_I64};
 use super::{guard, handle_ref, null_err, out_arg, ref_arg, take_handle, with_batch, FfiResult};
 use crate::error::{Error, ErrorKind};
+use crate::ffi::reapi::{FkSplit, FkSubs};
 use crate::ffi::text::{FkKeySums, FkMatches, FkPattern};
 use crate::text::arrow::{split_groups, Bitmap};
 
@@ -587,6 +588,81 @@ pub unsafe extern "C" fn fk_key_sums_to_arrow(
                 Box::new(dec_bits),
                 Box::new(dec_offsets),
             ],
+            out_schema,
+            out_array,
+        );
+        Ok(())
+    })
+}
+
+/// Export a `fk_subn` result as the `re.sub` strings: an Arrow `large_string` array, one
+/// string per text (the replacement counts are not exported), consuming `subs` (freed also on
+/// error). The strings point into the result's buffer (no copy). `texts` (may be NULL: no
+/// nulls) is the batch the result came from: text i null gives a null string i. The array
+/// owns the memory: the consumer's `release` frees it.
+///
+/// # Safety
+/// As `fk_matches_to_arrow`, for `subs`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_subs_to_arrow(
+    subs: *mut FkSubs,
+    texts: *const FkTexts,
+    out_schema: *mut ArrowSchema,
+    out_array: *mut ArrowArray,
+) -> super::FkStatus {
+    guard(|| {
+        // SAFETY: the caller's contract; from here on the result is ours (dropped on error).
+        let s = unsafe { take_handle(subs) }?;
+        let out_schema = out_arg(out_schema, "out_schema")?;
+        let out_array = out_arg(out_array, "out_array")?;
+        // SAFETY: the caller's contract.
+        let v = unsafe { validity_of(texts, s.counts.len()) }?;
+        let mut top = string_node("", &s.strings.data, &s.strings.offsets);
+        top.null_count = v.nulls;
+        top.buffers[0] = v.bits.as_deref().map_or(std::ptr::null(), ptr);
+        emit(top, vec![s, Box::new(v.bits)], out_schema, out_array);
+        Ok(())
+    })
+}
+
+/// Export a `fk_split` result as an Arrow `large_list<large_string>` array, consuming `split`
+/// (freed also on error): list i holds the items of text i, a null item where Python gives
+/// `None` (a captured separator group that did not take part). The items point into the
+/// result's buffers (no copy). `texts`, nulls and ownership as for `fk_matches_to_arrow`.
+///
+/// # Safety
+/// As `fk_matches_to_arrow`, for `split`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_split_to_arrow(
+    split: *mut FkSplit,
+    texts: *const FkTexts,
+    out_schema: *mut ArrowSchema,
+    out_array: *mut ArrowArray,
+) -> super::FkStatus {
+    guard(|| {
+        // SAFETY: the caller's contract; from here on the result is ours (dropped on error).
+        let s = unsafe { take_handle(split) }?;
+        let out_schema = out_arg(out_schema, "out_schema")?;
+        let out_array = out_arg(out_array, "out_array")?;
+        let n = s.text_offsets.0.len() - 1;
+        // SAFETY: the caller's contract.
+        let v = unsafe { validity_of(texts, n) }?;
+        // Item validity: bit k clear where item k is None (no bitmap when there is none).
+        let none_count = s.none.iter().filter(|&&b| b != 0).count();
+        let item_bits = (none_count > 0).then(|| {
+            let mut bits = vec![0u8; s.none.len().div_ceil(8)];
+            for (k, _) in s.none.iter().enumerate().filter(|&(_, &b)| b == 0) {
+                bits[k >> 3] |= 1 << (k & 7);
+            }
+            bits
+        });
+        let mut items = string_node("item", &s.items.data, &s.items.offsets);
+        items.null_count = none_count;
+        items.buffers[0] = item_bits.as_deref().map_or(std::ptr::null(), ptr);
+        let top = list_node(&s.text_offsets.0, &v, items);
+        emit(
+            top,
+            vec![s, Box::new(v.bits), Box::new(item_bits)],
             out_schema,
             out_array,
         );

@@ -161,10 +161,98 @@ static void test_import_errors(void) {
     CHECK_ERR(fk_texts_from_arrow(&s, &a, &t, &layout), FK_STATUS_INVALID_ARGUMENT, "negative");
 }
 
+static void test_sub_and_split_export(void) {
+    /* ["a,b;c", <null>, "", "x"] as an Arrow string array. */
+    static const char data[] = "a,b;cZZx";
+    int32_t offs[] = {0, 5, 7, 7, 8};
+    uint8_t validity[] = {0x0d}; /* 0b1101: text 1 null */
+    const void *bufs[] = {validity, offs, data};
+    struct ArrowSchema s = schema_of("u");
+    struct ArrowArray a;
+    memset(&a, 0, sizeof a);
+    a.length = 4, a.null_count = 1, a.n_buffers = 3, a.buffers = bufs, a.release = noop_array;
+    FkTexts t;
+    FkArrowTexts layout;
+    CHECK_OK(fk_texts_from_arrow(&s, &a, &t, &layout));
+    FkPattern *p = NULL;
+    const char *pat = "(,)|(;)";
+    CHECK_OK(fk_pattern_new((const uint8_t *)pat, strlen(pat), 0, &p));
+    size_t live = fk_arrow_live_exports();
+    struct ArrowSchema os;
+    struct ArrowArray oa;
+
+    /* sub: large_string with the texts' nulls. */
+    FkSubs *subs = NULL;
+    CHECK_OK(fk_subn(p, &t, (const uint8_t *)"<\\1>", 4, 0, &subs));
+    CHECK_OK(fk_subs_to_arrow(subs, &t, &os, &oa));
+    CHECK(fk_arrow_live_exports() == live + 1);
+    CHECK(strcmp(os.format, "U") == 0 && os.n_children == 0);
+    CHECK(oa.length == 4 && oa.null_count == 1 && oa.n_buffers == 3);
+    CHECK((((const uint8_t *)oa.buffers[0])[0] & 0xf) == 0xd);
+    CHECK(str_at(&oa, 0, "a<,>b<>c") && str_at(&oa, 2, "") && str_at(&oa, 3, "x"));
+    oa.release(&oa);
+    os.release(&os);
+    CHECK(oa.release == NULL && os.release == NULL && fk_arrow_live_exports() == live);
+
+    /* split: large_list<large_string>, null items where Python gives None. */
+    FkSplit *sp = NULL;
+    CHECK_OK(fk_split(p, &t, 0, &sp));
+    CHECK_OK(fk_split_to_arrow(sp, &t, &os, &oa));
+    CHECK(strcmp(os.format, "+L") == 0 && os.n_children == 1 && strcmp(os.children[0]->format, "U") == 0);
+    CHECK(oa.length == 4 && oa.null_count == 1 && oa.n_children == 1);
+    const uint64_t *lo = (const uint64_t *)oa.buffers[1];
+    CHECK(lo[0] == 0 && lo[1] == 7 && lo[3] - lo[2] == 1 && lo[4] - lo[3] == 1);
+    struct ArrowArray *items = oa.children[0];
+    /* re.split('(,)|(;)', 'a,b;c') == ['a', ',', None, 'b', None, ';', 'c'] */
+    const uint8_t *iv = (const uint8_t *)items->buffers[0];
+    CHECK(items->null_count == 2 && iv != NULL);
+    CHECK((iv[0] & 0x7f) == 0x6b); /* 0b1101011: items 2 and 4 null */
+    CHECK(str_at(items, 0, "a") && str_at(items, 1, ",") && str_at(items, 5, ";") && str_at(items, 6, "c"));
+    /* A consumer may move the child out and release it after the parent. */
+    struct ArrowArray child = *items;
+    items->release = NULL;
+    oa.release(&oa);
+    CHECK(fk_arrow_live_exports() == live + 1);
+    child.release(&child);
+    os.release(&os);
+    CHECK(fk_arrow_live_exports() == live);
+
+    /* Without None items there is no item bitmap; texts NULL: no list nulls. */
+    FkPattern *p1 = NULL;
+    CHECK_OK(fk_pattern_new((const uint8_t *)",", 1, 0, &p1));
+    CHECK_OK(fk_split(p1, &t, 0, &sp));
+    CHECK_OK(fk_split_to_arrow(sp, NULL, &os, &oa));
+    CHECK(oa.null_count == 0 && oa.buffers[0] == NULL && oa.children[0]->buffers[0] == NULL);
+    CHECK(oa.children[0]->null_count == 0);
+    oa.release(&oa);
+    os.release(&os);
+
+    /* Errors: the result handle is consumed even so (valgrind would see a leak otherwise). */
+    CHECK_OK(fk_subn(p, &t, (const uint8_t *)"", 0, 0, &subs));
+    CHECK_ERR(fk_subs_to_arrow(subs, &t, NULL, &oa), FK_STATUS_NULL_POINTER, "out_schema");
+    CHECK_OK(fk_split(p, &t, 0, &sp));
+    CHECK_ERR(fk_split_to_arrow(sp, &t, &os, NULL), FK_STATUS_NULL_POINTER, "out_array");
+    CHECK_ERR(fk_subs_to_arrow(NULL, &t, &os, &oa), FK_STATUS_NULL_POINTER, "FkSubs");
+    CHECK_ERR(fk_split_to_arrow(NULL, &t, &os, &oa), FK_STATUS_NULL_POINTER, "FkSplit");
+    /* A batch of another length than the result's. */
+    FkTexts t3 = t;
+    t3.n_texts = 3;
+    CHECK_OK(fk_split(p, &t, 0, &sp));
+    CHECK_ERR(fk_split_to_arrow(sp, &t3, &os, &oa), FK_STATUS_INVALID_ARGUMENT, "texts");
+    CHECK_OK(fk_subn(p, &t, (const uint8_t *)"", 0, 0, &subs));
+    CHECK_ERR(fk_subs_to_arrow(subs, &t3, &os, &oa), FK_STATUS_INVALID_ARGUMENT, "texts");
+    /* A freed (consumed) handle is refused, not read. */
+    CHECK_ERR(fk_subs_to_arrow(subs, &t, &os, &oa), FK_STATUS_INVALID_HANDLE, "");
+    CHECK(fk_arrow_live_exports() == live);
+    fk_pattern_free(p1);
+    fk_pattern_free(p);
+}
+
 int main(void) {
     (void)batch_texts; /* check.h's text helper, unused here */
     test_string_array_sliced_with_nulls();
     test_string_views();
     test_import_errors();
+    test_sub_and_split_export();
     return finish("test_arrow");
 }

@@ -394,6 +394,16 @@ enum FkStatus fk_key_sums_to_arrow(struct FkKeySums *sums,
                                    struct ArrowSchema *out_schema,
                                    struct ArrowArray *out_array);
 
+enum FkStatus fk_subs_to_arrow(struct FkSubs *subs,
+                               const struct FkTexts *texts,
+                               struct ArrowSchema *out_schema,
+                               struct ArrowArray *out_array);
+
+enum FkStatus fk_split_to_arrow(struct FkSplit *split,
+                                const struct FkTexts *texts,
+                                struct ArrowSchema *out_schema,
+                                struct ArrowArray *out_array);
+
 enum FkStatus fk_count_to_arrow(const struct FkPattern *pattern,
                                 const struct FkTexts *texts,
                                 struct ArrowSchema *out_schema,

@@ -5,12 +5,13 @@ objects), ``sub``/``subn`` (Python replacement templates, parsed by the library)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Union, overload
 
 from ._native import Handle, ffi, lib
 
 if TYPE_CHECKING:
-    from ._text import Texts
+    from ._arrow import Output
+    from ._text import Texts, _Batch
 
 __all__ = ["Match"]
 
@@ -146,14 +147,8 @@ class _ReMethods:
         """``list(re.finditer(...))`` per text: every match, Python 3.7+ empty-match rules."""
         return self._spans(_strs(texts), lib.FK_FINDITER)
 
-    def subn(self, repl: Repl, texts: Texts, count: int = 0) -> list[tuple[str, int]]:
-        """``re.subn(pattern, repl, text, count)`` per text: (new text, replacements made).
-        `repl` is a replacement template (``\\1``, ``\\g<name>``, ``\\g<0>``, ``\\n``, ...)
-        with Python's meaning; its errors raise `PatternSyntaxError` where ``re`` raises
-        ``re.error`` (or ``IndexError``, for an unknown group name). A callable is refused:
-        the replacement runs in native code."""
-        from ._text import _batches, _strings
-
+    def _template(self, repl: Repl, count: int) -> tuple[bytes, int]:
+        """`repl` and `count` checked, as the library takes them."""
         if callable(repl):
             raise TypeError(
                 "a callable repl is not supported: ferrokern substitutes in native code; "
@@ -163,53 +158,127 @@ class _ReMethods:
             raise TypeError(f"repl must be str, not {type(repl).__name__}")
         if isinstance(count, bool) or not isinstance(count, int):
             raise TypeError(f"count must be an int, not {type(count).__name__}")
-        src = _encode(repl, "repl")
-        c = max(min(count, 2**63 - 1), -1)
-        result: list[tuple[str, int]] = []
+        return _encode(repl, "repl"), max(min(count, 2**63 - 1), -1)
+
+    def _run_subn(self, b: _Batch, src: bytes, count: int) -> Any:
+        out = ffi.new("FkSubs**")
+        _check(self._h.call(lib.fk_subn, b.ptr, src, len(src), count, out))
+        return out[0]
+
+    def subn(self, repl: Repl, texts: Texts, count: int = 0) -> list[tuple[str, int] | None]:
+        """``re.subn(pattern, repl, text, count)`` per text: (new text, replacements made).
+        `repl` is a replacement template (``\\1``, ``\\g<name>``, ``\\g<0>``, ``\\n``, ...)
+        with Python's meaning; its errors raise `PatternSyntaxError` where ``re`` raises
+        ``re.error`` (or ``IndexError``, for an unknown group name). A callable is refused:
+        the replacement runs in native code. A null text of an Arrow array gives None."""
+        from . import _arrow
+        from ._text import _batches
+
+        src, c = self._template(repl, count)
+        if _arrow.is_arrow(texts):
+            result: list[tuple[str, int] | None] = _arrow.per_text(
+                texts, "python", lambda b: self._run_subn(b, src, c), _subn_result, _no_arrow
+            )
+            return result
+        result = []
         for b in _batches(texts):
-            out = ffi.new("FkSubs**")
-            _check(self._h.call(lib.fk_subn, b.ptr, src, len(src), c, out))
-            try:
-                v = ffi.new("FkSubsView*")
-                _check(lib.fk_subs_view(out[0], v))
-                strings = _strings(v.data, v.data_len, v.offsets, v.n_texts)
-                counts: list[int] = ffi.unpack(v.counts, v.n_texts) if v.n_texts else []
-            finally:
-                lib.fk_subs_free(out[0])
-            result += zip(strings, counts)
+            result += _subn_result(self._run_subn(b, src, c))
         return result
 
-    def sub(self, repl: Repl, texts: Texts, count: int = 0) -> list[str]:
-        """``re.sub(pattern, repl, text, count)`` per text; see `subn`."""
-        return [s for s, _ in self.subn(repl, texts, count)]
+    @overload
+    def sub(
+        self, repl: Repl, texts: Texts, count: int = 0, output: Literal["python"] = "python"
+    ) -> list[str | None]: ...
+    @overload
+    def sub(self, repl: Repl, texts: Texts, count: int = 0, *, output: Literal["arrow", "polars"]) -> Any: ...
 
-    def split(self, texts: Texts, maxsplit: int = 0) -> list[list[str | None]]:
+    def sub(self, repl: Repl, texts: Texts, count: int = 0, output: Output = "python") -> Any:
+        """``re.sub(pattern, repl, text, count)`` per text; see `subn`. ``output="arrow"`` /
+        ``"polars"``: ``large_string``; a null text gives None / null."""
+        from . import _arrow
+
+        src, c = self._template(repl, count)
+        if output != "python" or _arrow.is_arrow(texts):
+            return _arrow.per_text(
+                texts,
+                output,
+                lambda b: self._run_subn(b, src, c),
+                lambda h: [None if r is None else r[0] for r in _subn_result(h)],
+                lambda h, b, s, a: lib.fk_subs_to_arrow(h, b.ptr, s, a),
+            )
+        return [None if r is None else r[0] for r in self.subn(repl, texts, count)]
+
+    @overload
+    def split(
+        self, texts: Texts, maxsplit: int = 0, output: Literal["python"] = "python"
+    ) -> list[list[str | None] | None]: ...
+    @overload
+    def split(self, texts: Texts, maxsplit: int = 0, *, output: Literal["arrow", "polars"]) -> Any: ...
+
+    def split(self, texts: Texts, maxsplit: int = 0, output: Output = "python") -> Any:
         """``re.split(pattern, text, maxsplit)`` per text: the pieces between matches and, for
-        a pattern with groups, each separator's groups (None for one that did not take part)."""
-        from ._text import _batches, _strings, _text_offsets
+        a pattern with groups, each separator's groups (None for one that did not take part).
+        ``output="arrow"`` / ``"polars"``: ``large_list<large_string>`` with a null item for
+        such a group; a null text (Arrow input) gives None / null."""
+        from . import _arrow
+        from ._text import _batches
 
         if isinstance(maxsplit, bool) or not isinstance(maxsplit, int):
             raise TypeError(f"maxsplit must be an int, not {type(maxsplit).__name__}")
         m = max(min(maxsplit, 2**63 - 1), -1)
-        result: list[list[str | None]] = []
-        for b in _batches(texts):
+
+        def run(b: _Batch) -> Any:
             out = ffi.new("FkSplit**")
             _check(self._h.call(lib.fk_split, b.ptr, m, out))
-            try:
-                v = ffi.new("FkSplitView*")
-                _check(lib.fk_split_view(out[0], v))
-                items: list[str | None] = list(_strings(v.data, v.data_len, v.item_offsets, v.n_items))
-                if v.n_items:
-                    none = bytes(ffi.buffer(v.is_none, v.n_items))
-                    k = none.find(1)
-                    while k >= 0:
-                        items[k] = None
-                        k = none.find(1, k + 1)
-                to = _text_offsets(v.text_offsets, v.n_texts)
-            finally:
-                lib.fk_split_free(out[0])
-            result += [items[to[i] : to[i + 1]] for i in range(b.n)]
+            return out[0]
+
+        if output != "python" or _arrow.is_arrow(texts):
+            return _arrow.per_text(
+                texts, output, run, _split_result, lambda h, b, s, a: lib.fk_split_to_arrow(h, b.ptr, s, a)
+            )
+        result: list[list[str | None] | None] = []
+        for b in _batches(texts):
+            result += _split_result(run(b))
         return result
+
+
+def _subn_result(h: Any) -> list[tuple[str, int] | None]:
+    """The per-text (string, count) of an `FkSubs` handle, which it frees."""
+    from ._text import _strings
+
+    try:
+        v = ffi.new("FkSubsView*")
+        _check(lib.fk_subs_view(h, v))
+        strings = _strings(v.data, v.data_len, v.offsets, v.n_texts)
+        counts: list[int] = ffi.unpack(v.counts, v.n_texts) if v.n_texts else []
+    finally:
+        lib.fk_subs_free(h)
+    return list(zip(strings, counts))
+
+
+def _split_result(h: Any) -> list[list[str | None] | None]:
+    """The per-text items of an `FkSplit` handle, which it frees."""
+    from ._text import _strings, _text_offsets
+
+    try:
+        v = ffi.new("FkSplitView*")
+        _check(lib.fk_split_view(h, v))
+        items: list[str | None] = list(_strings(v.data, v.data_len, v.item_offsets, v.n_items))
+        if v.n_items:
+            none = bytes(ffi.buffer(v.is_none, v.n_items))
+            k = none.find(1)
+            while k >= 0:
+                items[k] = None
+                k = none.find(1, k + 1)
+        to = _text_offsets(v.text_offsets, v.n_texts)
+        n = int(v.n_texts)
+    finally:
+        lib.fk_split_free(h)
+    return [items[to[i] : to[i + 1]] for i in range(n)]
+
+
+def _no_arrow(h: Any, b: Any, schema: Any, array: Any) -> int:
+    raise NotImplementedError("subn has no Arrow output: use sub(..., output='arrow')")
 
 
 def _check(status: int) -> None:
