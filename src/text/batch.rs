@@ -176,6 +176,20 @@ impl<'a> TextBatch<'a> {
     /// the data and the n+1 byte offsets of a plain batch. Exactly n-1 NULs must be there,
     /// which proves that no text holds one (else a split would cut a text in two).
     pub fn unseparate(data: &[u8], n: usize) -> Result<(Vec<u8>, Vec<usize>)> {
+        let wrong_count = || {
+            Error::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "the data does not hold exactly {} NUL separators for {n} texts (a text contains NUL?)",
+                    n - 1
+                ),
+            )
+        };
+        // `n` comes from the caller and no offsets array backs it: more texts than the data
+        // has room for separators is an error before anything is sized by `n`.
+        if n > 0 && n - 1 > data.len() {
+            return Err(wrong_count());
+        }
         let mut packed = Vec::with_capacity(data.len().saturating_sub(n.saturating_sub(1)));
         let mut offs = Vec::with_capacity(n + 1);
         offs.push(0usize);
@@ -195,13 +209,7 @@ impl<'a> TextBatch<'a> {
             start = p + 1;
         }
         if offs.len() != n || memchr::memchr(0, &data[start..]).is_some() {
-            return Err(Error::new(
-                ErrorKind::InvalidValue,
-                format!(
-                    "the data does not hold exactly {} NUL separators for {n} texts (a text contains NUL?)",
-                    n - 1
-                ),
-            ));
+            return Err(wrong_count());
         }
         packed.extend_from_slice(&data[start..]);
         offs.push(packed.len());
@@ -457,6 +465,9 @@ mod tests {
         assert!(TextBatch::unseparate(b"a\0b\0c", 2).is_err());
         assert!(TextBatch::unseparate(b"a\0b", 3).is_err());
         assert!(TextBatch::unseparate(b"a", 0).is_err());
+        // More texts than the data has room for: an error, not an allocation sized by `n`.
+        assert!(TextBatch::unseparate(b"a\0b", 1 << 40).is_err());
+        assert!(TextBatch::unseparate(b"", usize::MAX).is_err());
     }
 
     #[test]
