@@ -9,7 +9,7 @@
 //! TUPLE, unicode and integer opcodes: it can only make builtin containers, strs and ints.
 
 use super::results::{KeySums, Matches, StringTable};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 const PROTO4: &[u8] = b"\x80\x04";
 const MARK: u8 = b'(';
@@ -101,7 +101,9 @@ fn emit_matches(m: &Matches, tuples: bool, s: &mut impl Sink) {
         if a == b {
             continue;
         }
-        if b - a > 1 {
+        // Items this list gets: a flattened multi-field match adds one per field.
+        let items = if one_field { (b - a) * k } else { b - a };
+        if items > 1 {
             s.op(MARK);
         }
         for j in a..b {
@@ -118,7 +120,7 @@ fn emit_matches(m: &Matches, tuples: bool, s: &mut impl Sink) {
                 s.op(TUPLE);
             }
         }
-        s.op(if b - a > 1 { APPENDS } else { APPEND });
+        s.op(if items > 1 { APPENDS } else { APPEND });
     }
     s.op(LIST);
     s.op(STOP);
@@ -164,7 +166,8 @@ pub fn pickle_matches(m: &Matches, tuples: bool, out: &mut [u8]) -> usize {
 /// i64 are not written (the caller reads them from the view): an error when there are any.
 pub fn pickle_key_sums(r: &KeySums, out: &mut [u8]) -> Result<usize> {
     if !r.big_index.is_empty() {
-        return Err(Error::invalid(
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
             "the result holds sums past 64 bits: read them through the view",
         ));
     }
@@ -207,5 +210,25 @@ mod tests {
         let mut out = vec![0u8; n];
         pickle_key_sums(&r, &mut out).unwrap();
         assert_eq!(out, b"\x80\x04(}}\x8c\x01kJ\xff\xff\xff\xffsl.");
+    }
+
+    /// An empty text, then one match of a two-group pattern: flattened (no `tuples`) it appends two strs, so it
+    /// needs MARK ... APPENDS, not APPEND (which would append one item to the str before it).
+    #[test]
+    fn a_single_flattened_multi_field_match_appends_every_field() {
+        let mut m = Matches {
+            fields_per_match: 2,
+            ..Default::default()
+        };
+        m.text_offsets.close(0);
+        m.fields.push("c");
+        m.fields.push("3");
+        m.text_offsets.close(1);
+        let mut out = vec![0u8; pickle_matches(&m, false, &mut [])];
+        pickle_matches(&m, false, &mut out);
+        assert_eq!(out, b"\x80\x04(]](\x8c\x01c\x8c\x013el.");
+        let mut out = vec![0u8; pickle_matches(&m, true, &mut [])];
+        pickle_matches(&m, true, &mut out);
+        assert_eq!(out, b"\x80\x04(]](\x8c\x01c\x8c\x013tal.");
     }
 }
