@@ -151,7 +151,9 @@ function docLayout() {
 // What koffi must report for each C type of the header.
 function koffiPrimitive(ctype) {
   if (ctype.endsWith('*')) return 'Pointer';
-  return { uint32_t: 'UInt32', uint64_t: 'UInt64', size_t: 'UInt64', int64_t: 'Int64', ptrdiff_t: 'Int64' }[ctype];
+  return {
+    uint32_t: 'UInt32', uint64_t: 'UInt64', size_t: 'UInt64', int64_t: 'Int64', ptrdiff_t: 'Int64', double: 'Float64',
+  }[ctype];
 }
 
 test('every koffi struct declaration matches the layout table in docs/ffi.md', () => {
