@@ -15,7 +15,7 @@ CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --track-origins=yes
 
-.PHONY: all build venv demo test test-rust lint-rust test-header test-c test-asan test-fuzz test-python test-python-dev lint-python \
+.PHONY: all build venv demo test test-rust lint-rust test-header test-c test-asan test-fuzz test-python test-python-dev fuzz-python lint-python \
         test-node test-ffi-layout check-ffi-snippets wheel sdist test-sdist python-package bench clean
 
 all: build
@@ -168,6 +168,14 @@ test-python: wheel
 # The same suite against the checkout (PYTHONPATH, target/release): the quick loop while developing.
 test-python-dev: build venv
 	PYTHONPATH=bindings/python $(PY) -m pytest -q bindings/python/tests
+
+# The random hunt for new counterexamples (CI runs a fixed, derandomized set): the pattern
+# fuzzer and the other property tests with fresh draws. `make fuzz-python FUZZ_EXAMPLES=20000`
+# searches longer; add what it finds as an @example.
+FUZZ_EXAMPLES ?= 3000
+fuzz-python: build venv
+	PYTHONPATH=bindings/python HYPOTHESIS_PROFILE=explore FERROKERN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(PY) -m pytest -q -p no:cacheprovider bindings/python/tests/test_pyre.py -k fuzz
 
 # The sdist builds from source with cargo (into target/sdist-build, so reruns are incremental),
 # and, without a Rust toolchain, fails at install time with maturin's message instead of

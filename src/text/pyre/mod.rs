@@ -68,27 +68,6 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// The names of a lowered pattern's groups, by group number.
-fn group_names(hir: &regex_syntax::hir::Hir, groups: usize) -> Vec<Option<String>> {
-    use regex_syntax::hir::HirKind;
-    fn walk(h: &regex_syntax::hir::Hir, out: &mut Vec<Option<String>>) {
-        match h.kind() {
-            HirKind::Capture(c) => {
-                if let (Some(name), Some(slot)) = (&c.name, out.get_mut(c.index as usize)) {
-                    *slot = Some(name.to_string());
-                }
-                walk(&c.sub, out);
-            }
-            HirKind::Repetition(r) => walk(&r.sub, out),
-            HirKind::Concat(hs) | HirKind::Alternation(hs) => hs.iter().for_each(|h| walk(h, out)),
-            HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
-        }
-    }
-    let mut out = vec![None; groups + 1];
-    walk(hir, &mut out);
-    out
-}
-
 /// The fast engine for `hir`, with the limits the regex crate's RegexBuilder set before
 /// (size_limit and dfa_size_limit map to these), so the fast path is the engine it was.
 fn build_meta(hir: &Hir) -> Result<meta::Regex> {
@@ -169,7 +148,7 @@ impl Engine {
             caches: Mutex::new(Vec::new()),
             groups: parsed.groups,
             prefix,
-            names: group_names(&hir, parsed.groups),
+            names: parsed.names,
             hir,
             full: OnceLock::new(),
         })

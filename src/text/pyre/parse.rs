@@ -113,12 +113,16 @@ pub enum Node {
 }
 
 /// The parse: the tree, the global flags (inline `(?i)` at the start included, then fixed up
-/// as `fix_flags` does), and the number of groups.
+/// as `fix_flags` does), the number of groups and their names.
 #[derive(Debug)]
 pub struct Parsed {
     pub node: Node,
     pub flags: u32,
     pub groups: usize,
+    /// Group names by group number (index 0: the whole match, never named). Taken from the
+    /// parse, not the lowered tree: lowering drops a group repeated `{0}` times, and
+    /// `re` still knows its name (`groupindex`, `groupdict`).
+    pub names: Vec<Option<String>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -358,6 +362,7 @@ pub fn parse(pattern: &str, flags: u32) -> Result<Parsed, SyntaxError> {
         node,
         flags: state.flags,
         groups: state.groups() - 1,
+        names: state.names,
     })
 }
 
