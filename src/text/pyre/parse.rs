@@ -125,21 +125,22 @@ pub struct Parsed {
     pub names: Vec<Option<String>>,
 }
 
+/// A token of a pattern or a replacement template (`_parser.Tokenizer`): one home for both.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Tok {
+pub(super) enum Tok {
     Char(char),
     /// A backslash and the character after it.
     Esc(char),
 }
 
-struct Source {
+pub(super) struct Source {
     chars: Vec<char>,
     index: usize,
     next: Option<Tok>,
 }
 
 impl Source {
-    fn new(s: &str) -> Result<Source, SyntaxError> {
+    pub(super) fn new(s: &str) -> Result<Source, SyntaxError> {
         let mut src = Source {
             chars: s.chars().collect(),
             index: 0,
@@ -148,7 +149,7 @@ impl Source {
         src.advance()?;
         Ok(src)
     }
-    fn advance(&mut self) -> Result<(), SyntaxError> {
+    pub(super) fn advance(&mut self) -> Result<(), SyntaxError> {
         let Some(&c) = self.chars.get(self.index) else {
             self.next = None;
             return Ok(());
@@ -169,7 +170,7 @@ impl Source {
         }
         Ok(())
     }
-    fn tell(&self) -> usize {
+    pub(super) fn tell(&self) -> usize {
         self.index
             - match self.next {
                 None => 0,
@@ -181,12 +182,12 @@ impl Source {
         self.index = index;
         self.advance()
     }
-    fn get(&mut self) -> Result<Option<Tok>, SyntaxError> {
+    pub(super) fn get(&mut self) -> Result<Option<Tok>, SyntaxError> {
         let t = self.next;
         self.advance()?;
         Ok(t)
     }
-    fn next_is(&self, c: char) -> bool {
+    pub(super) fn next_is(&self, c: char) -> bool {
         self.next == Some(Tok::Char(c))
     }
     fn matches(&mut self, c: char) -> Result<bool, SyntaxError> {
@@ -197,7 +198,7 @@ impl Source {
             Ok(false)
         }
     }
-    fn next_char_in(&self, set: &str) -> Option<char> {
+    pub(super) fn next_char_in(&self, set: &str) -> Option<char> {
         match self.next {
             Some(Tok::Char(c)) if set.contains(c) => Some(c),
             _ => None,
@@ -217,7 +218,7 @@ impl Source {
         Ok(out)
     }
     /// `getuntil`: the name up to `terminator`, as Python spells the token (escapes included).
-    fn getuntil(&mut self, terminator: char, name: &str) -> Result<String, SyntaxError> {
+    pub(super) fn getuntil(&mut self, terminator: char, name: &str) -> Result<String, SyntaxError> {
         let mut result = String::new();
         loop {
             let c = self.next;
@@ -244,7 +245,7 @@ impl Source {
             }
         }
     }
-    fn error(&self, msg: impl Into<String>, offset: usize) -> SyntaxError {
+    pub(super) fn error(&self, msg: impl Into<String>, offset: usize) -> SyntaxError {
         SyntaxError {
             msg: msg.into(),
             pos: self.tell().saturating_sub(offset),
@@ -253,8 +254,8 @@ impl Source {
     }
 }
 
-const DIGITS: &str = "0123456789";
-const OCTDIGITS: &str = "01234567";
+pub(super) const DIGITS: &str = "0123456789";
+pub(super) const OCTDIGITS: &str = "01234567";
 const HEXDIGITS: &str = "0123456789abcdefABCDEF";
 const WHITESPACE: &str = " \t\n\r\x0b\x0c";
 const SPECIAL_CHARS: &str = ".\\[{()*+?^$|";

@@ -2,7 +2,7 @@
 //! (3.11) and `expand_template`, so `\1`, `\g<name>`, `\g<0>`, octal and the escapes mean
 //! what they mean in Python, and what Python rejects is rejected here with its message.
 
-use super::parse::SyntaxError;
+use super::parse::{Source, SyntaxError, Tok, DIGITS, OCTDIGITS};
 
 /// Python's `MAXGROUPS` on 64-bit builds (`_sre.MAXGROUPS`).
 const MAXGROUPS: u64 = 1_073_741_823;
@@ -20,80 +20,6 @@ pub enum Part {
     Group(usize),
 }
 
-/// The template's tokens: a character, or a backslash and the character after it
-/// (`Tokenizer.__next`), positions in code points.
-struct Tokens {
-    chars: Vec<char>,
-    /// Index of the next token's first char.
-    index: usize,
-    next: Option<(char, Option<char>)>,
-}
-
-impl Tokens {
-    fn new(src: &str) -> Result<Tokens, SyntaxError> {
-        let mut t = Tokens {
-            chars: src.chars().collect(),
-            index: 0,
-            next: None,
-        };
-        t.advance()?;
-        Ok(t)
-    }
-    fn advance(&mut self) -> Result<(), SyntaxError> {
-        let Some(&c) = self.chars.get(self.index) else {
-            self.next = None;
-            return Ok(());
-        };
-        if c == '\\' {
-            let Some(&d) = self.chars.get(self.index + 1) else {
-                return Err(SyntaxError {
-                    msg: "bad escape (end of pattern)".into(),
-                    pos: self.chars.len() - 1,
-                    unsupported: false,
-                });
-            };
-            self.next = Some(('\\', Some(d)));
-            self.index += 2;
-        } else {
-            self.next = Some((c, None));
-            self.index += 1;
-        }
-        Ok(())
-    }
-    fn get(&mut self) -> Result<Option<(char, Option<char>)>, SyntaxError> {
-        let this = self.next;
-        self.advance()?;
-        Ok(this)
-    }
-    fn tell(&self) -> usize {
-        self.index - self.next.map_or(0, |(_, d)| 1 + d.is_some() as usize)
-    }
-    fn error(&self, msg: impl Into<String>, offset: usize) -> SyntaxError {
-        SyntaxError {
-            msg: msg.into(),
-            pos: self.tell().saturating_sub(offset),
-            unsupported: false,
-        }
-    }
-    /// The next token if it is a plain character among `set`.
-    fn next_in(&self, set: &str) -> Option<char> {
-        match self.next {
-            Some((c, None)) if set.contains(c) => Some(c),
-            _ => None,
-        }
-    }
-}
-
-const DIGITS: &str = "0123456789";
-const OCTDIGITS: &str = "01234567";
-
-fn push_tok(s: &mut String, (c, d): (char, Option<char>)) {
-    s.push(c);
-    if let Some(d) = d {
-        s.push(d);
-    }
-}
-
 /// Parse `src` for a pattern with `groups` groups whose names `index_of` resolves.
 /// Errors are Python's `re.error` (and its `IndexError` for an unknown group name, which the
 /// library reports the same way); a group name Python accepts only through `int()`'s
@@ -103,11 +29,11 @@ pub fn parse_template(
     groups: usize,
     index_of: impl Fn(&str) -> Option<usize>,
 ) -> Result<Template, SyntaxError> {
-    let mut s = Tokens::new(src)?;
+    let mut s = Source::new(src)?;
     let mut parts = Vec::new();
     let mut literal = String::new();
     let add_group =
-        |index: u64, pos_offset: usize, s: &Tokens, literal: &mut String, parts: &mut Vec<Part>| {
+        |index: u64, pos_offset: usize, s: &Source, literal: &mut String, parts: &mut Vec<Part>| {
             if index > groups as u64 {
                 return Err(s.error(format!("invalid group reference {index}"), pos_offset));
             }
@@ -118,33 +44,20 @@ pub fn parse_template(
             Ok(())
         };
     while let Some(this) = s.get()? {
-        let (first, Some(c)) = this else {
-            literal.push(this.0);
-            continue;
+        let c = match this {
+            Tok::Char(c) => {
+                literal.push(c);
+                continue;
+            }
+            Tok::Esc(c) => c,
         };
-        debug_assert_eq!(first, '\\');
         if c == 'g' {
-            if s.next != Some(('<', None)) {
+            if !s.next_is('<') {
                 return Err(s.error("missing <", 0));
             }
             s.advance()?;
-            // Tokenizer.getuntil(">", "group name")
-            let mut name = String::new();
-            let mut name_len = 0; // in tokens' characters, as len(name)
-            loop {
-                let tok = s.next;
-                s.advance()?;
-                match tok {
-                    None if name.is_empty() => return Err(s.error("missing group name", 0)),
-                    None => return Err(s.error("missing >, unterminated name", name_len)),
-                    Some(('>', None)) if name.is_empty() => return Err(s.error("missing group name", 1)),
-                    Some(('>', None)) => break,
-                    Some(t) => {
-                        push_tok(&mut name, t);
-                        name_len += 1 + t.1.is_some() as usize;
-                    }
-                }
-            }
+            let name = s.getuntil('>', "group name")?;
+            let name_len = name.chars().count();
             let index = if !name.is_ascii() {
                 return Err(SyntaxError {
                     msg: "a non-ASCII group name in a replacement template".into(),
@@ -184,7 +97,7 @@ pub fn parse_template(
         } else if c == '0' {
             let mut v = 0u32;
             for _ in 0..2 {
-                match s.next_in(OCTDIGITS) {
+                match s.next_char_in(OCTDIGITS) {
                     Some(d) => {
                         v = v * 8 + d.to_digit(8).expect("octal digit");
                         s.advance()?;
@@ -196,11 +109,11 @@ pub fn parse_template(
         } else if DIGITS.contains(c) {
             let mut digits = String::from(c);
             let mut isoctal = false;
-            if let Some(d) = s.next_in(DIGITS) {
+            if let Some(d) = s.next_char_in(DIGITS) {
                 s.advance()?;
                 digits.push(d);
                 if OCTDIGITS.contains(c) && OCTDIGITS.contains(d) {
-                    if let Some(e) = s.next_in(OCTDIGITS) {
+                    if let Some(e) = s.next_char_in(OCTDIGITS) {
                         s.advance()?;
                         digits.push(e);
                         isoctal = true;
