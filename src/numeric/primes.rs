@@ -419,7 +419,7 @@ impl Big {
             j -= self.ring.len();
         }
         self.ring[j].push(Bp {
-            pos: (((sp.idx & (SEG_BYTES - 1)) << 6) | 8 * sp.ri as usize | sp.wi as usize) as u32,
+            pos: (((sp.idx & (SEG_BYTES - 1)) << 6) | (8 * sp.ri as usize) | sp.wi as usize) as u32,
             a: sp.a,
         });
     }
