@@ -94,10 +94,17 @@ def prime_rows(rows: list[tuple], threads: int, limits: list[int]) -> None:
         m = re.search(r"Seconds:\s*([0-9.]+)", out)
         return float(m.group(1)) if m else float("nan")
 
+    # pi(10^k) (OEIS A006880): every timed count is also checked, so a fast wrong sieve
+    # cannot post a figure.
+    known = {10**8: 5761455, 10**9: 50847534, 10**10: 455052511, 10**11: 4118054813}
+
     def run_fk(limit: int) -> float:
         t = time.perf_counter()
-        fk.count_primes(limit)
-        return time.perf_counter() - t
+        n = fk.count_primes(limit)
+        elapsed = time.perf_counter() - t
+        if limit in known and n != known[limit]:
+            raise SystemExit(f"count_primes({limit}) = {n}, expected {known[limit]}")
+        return elapsed
 
     fk.count_primes(10**6)  # warm-up: the pool and the presieve patterns
     for limit in limits:

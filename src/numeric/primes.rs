@@ -252,38 +252,271 @@ fn cross_unrolled<const RI: usize>(seg: &mut [u8], sp: &mut Sp) {
     sp.wi = wi as u8;
 }
 
-/// Cross off a prime with residue index RI and a few multiples per segment: the wheel
-/// turn unrolled with constant masks and steps, checking the end after each multiple.
-#[inline(always)]
-fn cross_medium<const RI: usize>(seg: &mut [u8], sp: &mut Sp) {
-    let a = sp.a as usize;
-    let len = seg.len();
-    let mut idx = sp.idx;
-    let mut wi = sp.wi as usize;
-    while wi != 0 && idx < len {
-        seg[idx] &= MASK[RI][wi];
-        idx += a * GAP[wi] + INC[RI][wi];
-        wi = (wi + 1) & 7;
-    }
-    'turns: while idx < len {
-        for k in 0..8 {
-            if idx >= len {
-                wi = k;
-                break 'turns;
-            }
-            // SAFETY: idx < len was just checked.
-            unsafe { *seg.get_unchecked_mut(idx) &= MASK[RI][k] };
-            idx += a * GAP[k] + INC[RI][k];
-        }
-    }
-    sp.idx = idx - len;
-    sp.wi = wi as u8;
+/// A medium prime between segments: p = 30a + RES[ri], next multiple p·q (q ≡ RES[wi])
+/// in byte `idx` of the next segment. ri and wi are implied by the list it is kept in.
+#[derive(Clone, Copy)]
+struct Mp {
+    idx: u32,
+    a: u32,
 }
 
-/// The segment that starts at byte `byte_lo`: presieved by the patterns, then crossed
-/// off by every sieving prime (their states advance to the next segment).
-fn sieve_segment(seg: &mut [u8], byte_lo: u64, pats: &[Pattern], small: &mut [Sp], large: &mut [Sp]) {
-    // The small primes touch every byte many times: do them one L1-sized chunk at a time.
+/// The medium primes (a few to a few hundred multiples per segment), kept in 64 lists by
+/// (ri, wi) and re-filed after each segment by the wheel index they stopped at (Kim
+/// Walisch's EratMedium). Every prime of a list starts at the same point of the same
+/// unrolled wheel turn, so the dispatch and the entry into the turn are predicted; only
+/// the exit (the segment end) is not. Indexes fit in u32: a prime enters the lists only
+/// when p² is before the end of the segment being sieved (see `Sieve::activate`), so
+/// `idx` < SEG_BYTES + one step (< p/5 + 7).
+struct Medium {
+    cur: Vec<Vec<Mp>>,
+    next: Vec<Vec<Mp>>,
+}
+
+impl Medium {
+    fn new() -> Medium {
+        Medium {
+            cur: (0..64).map(|_| Vec::new()).collect(),
+            next: (0..64).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    fn add(&mut self, sp: Sp) {
+        self.cur[8 * sp.ri as usize + sp.wi as usize].push(Mp {
+            idx: sp.idx as u32,
+            a: sp.a,
+        });
+    }
+
+    fn sieve(&mut self, seg: &mut [u8]) {
+        for (list, cur) in self.cur.iter_mut().enumerate() {
+            if cur.is_empty() {
+                continue;
+            }
+            let ri = list / 8;
+            let out = &mut self.next[8 * ri..8 * ri + 8];
+            macro_rules! dispatch {
+                ($($l:literal => ($r:literal, $w:literal)),* $(,)?) => {
+                    match list {
+                        $($l => cross_medium_list::<$r, $w>(seg, cur, out),)*
+                        _ => unreachable!("64 lists"),
+                    }
+                };
+            }
+            dispatch!(
+                0 => (0, 0), 1 => (0, 1), 2 => (0, 2), 3 => (0, 3), 4 => (0, 4), 5 => (0, 5), 6 => (0, 6), 7 => (0, 7),
+                8 => (1, 0), 9 => (1, 1), 10 => (1, 2), 11 => (1, 3), 12 => (1, 4), 13 => (1, 5), 14 => (1, 6), 15 => (1, 7),
+                16 => (2, 0), 17 => (2, 1), 18 => (2, 2), 19 => (2, 3), 20 => (2, 4), 21 => (2, 5), 22 => (2, 6), 23 => (2, 7),
+                24 => (3, 0), 25 => (3, 1), 26 => (3, 2), 27 => (3, 3), 28 => (3, 4), 29 => (3, 5), 30 => (3, 6), 31 => (3, 7),
+                32 => (4, 0), 33 => (4, 1), 34 => (4, 2), 35 => (4, 3), 36 => (4, 4), 37 => (4, 5), 38 => (4, 6), 39 => (4, 7),
+                40 => (5, 0), 41 => (5, 1), 42 => (5, 2), 43 => (5, 3), 44 => (5, 4), 45 => (5, 5), 46 => (5, 6), 47 => (5, 7),
+                48 => (6, 0), 49 => (6, 1), 50 => (6, 2), 51 => (6, 3), 52 => (6, 4), 53 => (6, 5), 54 => (6, 6), 55 => (6, 7),
+                56 => (7, 0), 57 => (7, 1), 58 => (7, 2), 59 => (7, 3), 60 => (7, 4), 61 => (7, 5), 62 => (7, 6), 63 => (7, 7),
+            );
+            cur.clear();
+        }
+        std::mem::swap(&mut self.cur, &mut self.next);
+    }
+}
+
+/// Cross off every prime of one (RI, WI) list in `seg`, filing each in `out[wi]` (the
+/// lists of residue RI) at the multiple where it left the segment.
+#[inline(always)]
+fn cross_medium_list<const RI: usize, const WI: usize>(seg: &mut [u8], list: &[Mp], out: &mut [Vec<Mp>]) {
+    let len = seg.len();
+    for mp in list {
+        let a = mp.a as usize;
+        let mut idx = mp.idx as usize;
+        // Constant trip counts: both loops unroll, so every mask and k is a constant.
+        let exit = 'turn: {
+            for k in WI..8 {
+                if idx >= len {
+                    break 'turn k;
+                }
+                // SAFETY: idx < len was just checked.
+                unsafe { *seg.get_unchecked_mut(idx) &= MASK[RI][k] };
+                idx += a * GAP[k] + INC[RI][k];
+            }
+            loop {
+                for k in 0..8 {
+                    if idx >= len {
+                        break 'turn k;
+                    }
+                    // SAFETY: idx < len was just checked.
+                    unsafe { *seg.get_unchecked_mut(idx) &= MASK[RI][k] };
+                    idx += a * GAP[k] + INC[RI][k];
+                }
+            }
+        };
+        out[exit].push(Mp {
+            idx: (idx - len) as u32,
+            a: mp.a,
+        });
+    }
+}
+
+/// log2 of SEG_BYTES (bucket arithmetic by shift and mask).
+const SEG_SHIFT: u32 = SEG_BYTES.trailing_zeros();
+const _: () = assert!(SEG_BYTES.is_power_of_two());
+
+/// A large prime in a bucket: p = 30a + RES[ri]; its next multiple (q ≡ RES[wi]) is in
+/// byte `pos >> 6` of the bucket's segment, and `pos & 63` = 8·ri + wi.
+#[derive(Clone, Copy)]
+struct Bp {
+    pos: u32,
+    a: u32,
+}
+
+/// MASK and the constant step part flattened by 8·ri + wi, for the bucket loop.
+const MASK64: [u8; 64] = {
+    let mut m = [0u8; 64];
+    let mut i = 0;
+    while i < 64 {
+        m[i] = MASK[i / 8][i % 8];
+        i += 1;
+    }
+    m
+};
+const INC64: [usize; 64] = {
+    let mut m = [0usize; 64];
+    let mut i = 0;
+    while i < 64 {
+        m[i] = INC[i / 8][i % 8];
+        i += 1;
+    }
+    m
+};
+
+/// The large primes (at most a few multiples per segment, often none): Tomás Oliveira e
+/// Silva's bucket sieve as in Kim Walisch's EratBig. Each prime sits in the bucket of the
+/// segment holding its next multiple (a ring of buckets, one per segment ahead, enough
+/// for the largest step); sieving a segment crosses off one multiple per entry of its
+/// bucket and files the prime in the bucket of the multiple after that, so a prime
+/// costs nothing in the segments it skips.
+struct Big {
+    ring: Vec<Vec<Bp>>,
+    head: usize,
+    spare: Vec<Vec<Bp>>,
+}
+
+impl Big {
+    /// `max_p`: the largest prime that will be added.
+    fn new(max_p: u64) -> Big {
+        // Largest idx: SEG_BYTES − 1 + one step (≤ 6a + 6) → segments ahead.
+        let ahead = (SEG_BYTES + 6 * (max_p / 30) as usize + 6) >> SEG_SHIFT;
+        Big {
+            ring: (0..ahead + 1).map(|_| Vec::new()).collect(),
+            head: 0,
+            spare: Vec::new(),
+        }
+    }
+
+    /// File a prime whose next multiple is `sp.idx` bytes from the current segment's start.
+    fn add(&mut self, sp: Sp) {
+        let off = sp.idx >> SEG_SHIFT;
+        debug_assert!(off < self.ring.len());
+        let mut j = self.head + off;
+        if j >= self.ring.len() {
+            j -= self.ring.len();
+        }
+        self.ring[j].push(Bp {
+            pos: (((sp.idx & (SEG_BYTES - 1)) << 6) | (8 * sp.ri as usize) | sp.wi as usize) as u32,
+            a: sp.a,
+        });
+    }
+
+    /// Cross off the current segment's bucket in `buf` (a full SEG_BYTES buffer, so a
+    /// multiple past the end of a short last segment lands in bytes nobody reads), then
+    /// move on to the next segment.
+    fn sieve(&mut self, buf: &mut [u8; SEG_BYTES]) {
+        let n = self.ring.len();
+        loop {
+            // A prime whose next multiple is in this same segment goes back into this
+            // segment's bucket, so repeat until it stays empty.
+            let fresh = self.spare.pop().unwrap_or_default();
+            let mut bucket = std::mem::replace(&mut self.ring[self.head], fresh);
+            if bucket.is_empty() {
+                self.spare
+                    .push(std::mem::replace(&mut self.ring[self.head], bucket));
+                break;
+            }
+            for bp in &bucket {
+                let idx = (bp.pos >> 6) as usize;
+                let rw = (bp.pos & 63) as usize;
+                // idx < SEG_BYTES by construction (masked in `add` and below).
+                buf[idx & (SEG_BYTES - 1)] &= MASK64[rw];
+                let next = idx + bp.a as usize * GAP[rw & 7] + INC64[rw];
+                let rw = (rw & !7) | ((rw + 1) & 7);
+                let mut j = self.head + (next >> SEG_SHIFT);
+                if j >= n {
+                    j -= n;
+                }
+                self.ring[j].push(Bp {
+                    pos: (((next & (SEG_BYTES - 1)) << 6) | rw) as u32,
+                    a: bp.a,
+                });
+            }
+            bucket.clear();
+            self.spare.push(bucket);
+        }
+        self.head = if self.head + 1 == n { 0 } else { self.head + 1 };
+    }
+}
+
+/// Primes p < SMALL_MAX take the unrolled loop in L1-sized chunks (at least 128
+/// multiples per chunk); primes up to BIG_MIN the medium lists; larger ones the buckets.
+const SMALL_MAX: u64 = (L1_BYTES / SMALL_DIV) as u64;
+/// Primes above BIG_MIN (with the 128 KiB segment: about 8·SEG_BYTES/p < 4 multiples
+/// per segment) go to the buckets.
+const BIG_MIN: u64 = 2 * SEG_BYTES as u64;
+
+/// The sieving state of one task: every prime p ≤ √hi in the class its size picks.
+/// Medium and large primes join when p² is before the end of the segment being sieved,
+/// so a task far below p² does not carry them, and their first index is small.
+struct Sieve<'a> {
+    small: Vec<Sp>,
+    medium: Medium,
+    big: Big,
+    /// Medium and large primes not yet added, ascending (so by p²).
+    pending: &'a [u64],
+}
+
+impl<'a> Sieve<'a> {
+    fn new(primes: &'a [u64], lo: u64) -> Sieve<'a> {
+        let split = primes.partition_point(|&p| p < SMALL_MAX);
+        Sieve {
+            small: primes[..split].iter().map(|&p| Sp::new(p, lo)).collect(),
+            medium: Medium::new(),
+            big: Big::new(primes.last().copied().unwrap_or(0)),
+            pending: &primes[split..],
+        }
+    }
+
+    /// Add the pending primes whose square is below byte `s_hi` (the segment [s_lo, s_hi)).
+    fn activate(&mut self, s_lo: u64, s_hi: u64) {
+        let n = self.pending.partition_point(|&p| p * p < 30 * s_hi);
+        for &p in &self.pending[..n] {
+            let sp = Sp::new(p, s_lo);
+            if p <= BIG_MIN {
+                self.medium.add(sp);
+            } else {
+                self.big.add(sp);
+            }
+        }
+        self.pending = &self.pending[n..];
+    }
+
+    /// Sieve the segment that starts at byte `s_lo`: `buf[..len]` is the segment.
+    fn segment(&mut self, buf: &mut [u8; SEG_BYTES], len: usize, s_lo: u64, pats: &[Pattern]) {
+        self.activate(s_lo, s_lo + len as u64);
+        sieve_small(&mut buf[..len], s_lo, pats, &mut self.small);
+        self.medium.sieve(&mut buf[..len]);
+        self.big.sieve(buf);
+    }
+}
+
+/// The patterns and the small primes, one L1-sized chunk at a time (they touch every byte
+/// many times).
+fn sieve_small(seg: &mut [u8], byte_lo: u64, pats: &[Pattern], small: &mut [Sp]) {
     for (c, chunk) in seg.chunks_mut(L1_BYTES).enumerate() {
         let c_lo = byte_lo + (c * L1_BYTES) as u64;
         for (i, pat) in pats.iter().enumerate() {
@@ -312,22 +545,6 @@ fn sieve_segment(seg: &mut [u8], byte_lo: u64, pats: &[Pattern], small: &mut [Sp
             }
         }
     }
-    for sp in large.iter_mut() {
-        if sp.idx >= seg.len() {
-            sp.idx -= seg.len();
-            continue;
-        }
-        match sp.ri {
-            0 => cross_medium::<0>(seg, sp),
-            1 => cross_medium::<1>(seg, sp),
-            2 => cross_medium::<2>(seg, sp),
-            3 => cross_medium::<3>(seg, sp),
-            4 => cross_medium::<4>(seg, sp),
-            5 => cross_medium::<5>(seg, sp),
-            6 => cross_medium::<6>(seg, sp),
-            _ => cross_medium::<7>(seg, sp),
-        }
-    }
 }
 
 /// Sieve bytes [lo, hi) segment by segment, calling `visit(first_byte, segment)` with each
@@ -341,19 +558,17 @@ fn sieve_range(
     stop: &Stop,
     mut visit: impl FnMut(u64, &mut [u8]),
 ) {
-    let split = primes.partition_point(|&p| (p as usize) < L1_BYTES / SMALL_DIV);
-    let mut state: Vec<Sp> = primes.iter().map(|&p| Sp::new(p, lo)).collect();
-    let (small, large) = state.split_at_mut(split);
-    let mut buf = vec![0u8; SEG_BYTES];
+    let mut sieve = Sieve::new(primes, lo);
+    let mut buf: Box<[u8; SEG_BYTES]> = vec![0u8; SEG_BYTES].into_boxed_slice().try_into().unwrap();
     let mut s_lo = lo;
     while s_lo < hi {
         if stop.stopped() {
             return; // the call fails as cancelled; the partial result is discarded
         }
         let s_hi = (s_lo + SEG_BYTES as u64).min(hi);
-        let seg = &mut buf[..(s_hi - s_lo) as usize];
-        sieve_segment(seg, s_lo, pats, small, large);
-        visit(s_lo, seg);
+        let len = (s_hi - s_lo) as usize;
+        sieve.segment(&mut buf, len, s_lo, pats);
+        visit(s_lo, &mut buf[..len]);
         stop.advance(1);
         s_lo = s_hi;
     }
@@ -751,6 +966,66 @@ mod tests {
         let want: Vec<u64> = (lo..lo + 100_000).filter(|&n| is_prime(n)).collect();
         assert_eq!(list(lo, lo + 100_000), want);
         assert!(want.len() > 3000, "about 1/ln(10^12) of the numbers are prime");
+    }
+
+    /// The primes in [lo, hi) by a plain segmented sieve (one flag per number, every
+    /// prime up to √hi, no wheel, no buckets): the reference for ranges far from 0.
+    fn reference_range(lo: u64, hi: u64) -> Vec<u64> {
+        let mut is_prime = vec![true; (hi - lo) as usize];
+        for p in TINY_PRIMES.iter().copied().chain(sieving_primes(isqrt(hi))) {
+            let first = (p * p).max(lo.div_ceil(p) * p);
+            (first..hi)
+                .step_by(p as usize)
+                .for_each(|m| is_prime[(m - lo) as usize] = false);
+        }
+        (lo..hi)
+            .filter(|&n| n >= 2 && is_prime[(n - lo) as usize])
+            .collect()
+    }
+
+    #[test]
+    fn bucket_and_medium_boundaries_match_reference() {
+        let seg = 30 * SEG_BYTES as u64;
+        // √hi just below and just above BIG_MIN (the largest medium prime, the first
+        // bucketed ones), ranges starting and ending exactly at segment edges and one off.
+        let sq = BIG_MIN * BIG_MIN;
+        let edge = sq / seg * seg;
+        let mut ranges = vec![
+            (sq - 3 * seg, sq - seg),
+            (edge - 1, edge + 2 * seg + 1),
+            (edge, edge + seg),
+            (edge + 1, edge + seg - 1),
+            (sq, sq + 1),
+            (sq + 7, sq + 9),
+            (edge + seg - 31, edge + seg + 31),
+        ];
+        // Segments where the buckets carry many primes (√hi ≈ 10^6): tiny, one-segment and
+        // multi-segment ranges, at and off segment edges.
+        let e12 = 1_000_000_000_000 / seg * seg;
+        ranges.extend([
+            (e12, e12 + 30),
+            (e12 - 1, e12 + seg + 1),
+            (e12 + 2 * seg - 5, e12 + 2 * seg + 5),
+        ]);
+        // Pseudo-random ranges between 10^9 and 2·10^11, up to three segments long.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..12 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let lo = 1_000_000_000 + x % 200_000_000_000;
+            ranges.push((lo, lo + (x >> 45) % (3 * seg)));
+        }
+        for (t, &(lo, hi)) in ranges.iter().enumerate() {
+            // Alternate thread counts: the split into tasks must not change the list.
+            crate::parallel::set_threads(1 + t % 3).unwrap();
+            assert_eq!(list(lo, hi), reference_range(lo, hi), "[{lo}, {hi})");
+        }
+        crate::parallel::set_threads(0).unwrap();
+        // Empty and reversed ranges list nothing (and count nothing).
+        assert!(list(sq, sq).is_empty());
+        let mut out = [0u64; 4];
+        assert_eq!(primes_between(sq + 10, sq, &mut out, None).unwrap(), 0);
     }
 
     #[test]

@@ -962,6 +962,33 @@ def test_primes_matches_a_simple_sieve():
     assert fk.primes(10, 5).shape == (0,)
 
 
+def _segment_sieve(lo, hi):
+    """The primes in [lo, hi) by a plain segmented numpy sieve (every prime up to √hi)."""
+    flags = np.ones(hi - lo, dtype=bool)
+    flags[: max(0, 2 - lo)] = False
+    for p in simple_sieve(math.isqrt(hi - 1) + 1).tolist():
+        first = max(p * p, -(-lo // p) * p)
+        flags[first - lo :: p] = False
+    return np.flatnonzero(flags).astype(np.uint64) + np.uint64(lo)
+
+
+@pytest.mark.parametrize(
+    "lo,hi",
+    [
+        # √hi on either side of 262144 (the largest medium sieving prime; larger ones go
+        # to the buckets); exactly one 128 KiB segment (3932160 numbers; a range's
+        # segments start at lo), one off either side, a single number.
+        (262144**2 - 1_000_000, 262144**2 + 1_000_000),
+        (17476 * 3932160, 17477 * 3932160),
+        (17476 * 3932160 - 1, 17477 * 3932160 + 1),
+        (17476 * 3932160 + 1, 17476 * 3932160 + 2),
+        (10**11 - 3 * 10**6, 10**11 + 10**6),
+    ],
+)
+def test_primes_at_bucket_and_segment_edges(lo, hi):
+    np.testing.assert_array_equal(fk.primes(lo, hi), _segment_sieve(lo, hi), err_msg=f"[{lo}, {hi})")
+
+
 def test_primes_known_counts_and_threads():
     # π(10^8), and the primes just above 10^12 (checked by trial division).
     assert len(fk.primes(0, 10**8)) == 5761455
