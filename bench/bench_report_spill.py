@@ -14,8 +14,11 @@ subprocess (peak RSS is that job's own ru_maxrss):
   identical full reports required.
 
 Usage: PYTHONPATH=bindings/python python bench/bench_report_spill.py [--lines 2000000]
-       [--dask] [--dask-lines 1150000] [--dir /tmp]
+       [--dask] [--dask-lines 1150000] [--dir /tmp] [--corpus-dir DIR]
 The issue's size is --lines 20000000 (20 M distinct keys + 20 M distinct emails, ~1.2 GB).
+--corpus-dir keeps the corpora (DIR/hi-LINES.txt, DIR/lo-LINES.txt) and reuses them when
+they exist, so repeated runs at 20 M lines do not spend minutes generating them again;
+delete them yourself afterwards.
 Prints a markdown table (figures are of this run, on this machine)."""
 
 from __future__ import annotations
@@ -93,11 +96,20 @@ def main() -> None:
     ap.add_argument("--dask", action="store_true")
     ap.add_argument("--dask-lines", type=int, default=1_150_000)
     ap.add_argument("--dir", default=None)
+    ap.add_argument("--corpus-dir", default=None)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=a.dir) as d:
-        hi, lo, out = Path(d) / "hi.txt", Path(d) / "lo.txt", str(Path(d) / "out.json")
-        size = generate(str(hi), a.lines)
-        generate(str(lo), a.lines, low=True)
+        keep = Path(a.corpus_dir) if a.corpus_dir else None
+        base = keep or Path(d)
+        hi, lo, out = (
+            base / f"hi-{a.lines}.txt",
+            base / f"lo-{a.lines}.txt",
+            str(Path(d) / "out.json"),
+        )
+        for path, low in ((hi, False), (lo, True)):
+            if keep is None or not path.exists():
+                generate(str(path), a.lines, low=low)
+        size = hi.stat().st_size
         rows = []
         for name, path, budget in (
             ("low cardinality, default budget", lo, "default"),
@@ -126,8 +138,9 @@ def main() -> None:
             f"full reports, default budget vs in memory: {'identical' if same else 'DIFFERENT'} "
             f"(sha256 {rows[1][1]['sha'][:16]}…)"
         )
-        hi.unlink()
-        lo.unlink()
+        if keep is None:
+            hi.unlink()
+            lo.unlink()
         if a.dask:
             dk = Path(d) / "dask.txt"
             generate(str(dk), a.dask_lines, seed=7)

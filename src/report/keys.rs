@@ -483,6 +483,74 @@ mod tests {
         assert!(ab.heap_bytes() > 0);
     }
 
+    /// The MSD sort against a plain sort of the keys where its digits matter: keys sharing
+    /// long prefixes (one of 100 000 bytes, so 12 500 levels of 8-byte digits, which a
+    /// recursive sort would not survive), keys that are prefixes of one another, lengths
+    /// on and either side of 8-byte boundaries, NUL and non-ASCII bytes in the shared part
+    /// and after it.
+    #[test]
+    fn sorted_indices_on_long_shared_prefixes() {
+        let mut keys: Vec<String> = Vec::new();
+        for prefix_len in [0usize, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 100_000] {
+            let base: String = (0..prefix_len)
+                .map(|i| ['a', 'b', '\0', 'é', 'z'][(i * 7 / 3) % 5])
+                .collect();
+            keys.push(base.clone());
+            for tail in [
+                "",
+                "\0",
+                "a",
+                "a\0",
+                "aa",
+                "ab",
+                "b",
+                "é",
+                "\u{10ffff}",
+                "abcdefgh",
+                "abcdefghi",
+                "abcdefgh\0",
+                "abcdefgg",
+                "\u{7f}",
+                "\u{80}",
+            ] {
+                keys.push(format!("{base}{tail}"));
+                // The same tail behind a prefix one character shorter and one byte longer.
+                if let Some((cut, _)) = base.char_indices().next_back() {
+                    keys.push(format!("{}{tail}", &base[..cut]));
+                }
+                keys.push(format!("{base}a{tail}"));
+            }
+        }
+        // Insertion order must not leak into the result: insert in two different orders.
+        let mut want: Vec<String> = keys.clone();
+        want.sort();
+        want.dedup();
+        for order in [false, true] {
+            let mut m = CountMap::default();
+            let it: Box<dyn Iterator<Item = &String>> = if order {
+                Box::new(keys.iter().rev())
+            } else {
+                Box::new(keys.iter())
+            };
+            for k in it {
+                m.add(k, 1);
+            }
+            let got: Vec<&str> = m.sorted_indices().iter().map(|&i| m.key(i as usize)).collect();
+            assert_eq!(got.len(), want.len());
+            // Key by key, with a readable message (the keys can be 100 KB long).
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    *g == w.as_str(),
+                    "got a key of {} bytes where one of {} bytes belongs (ends {:?} / {:?})",
+                    g.len(),
+                    w.len(),
+                    &g.as_bytes()[g.len().saturating_sub(24)..],
+                    &w.as_bytes()[w.len().saturating_sub(24)..]
+                );
+            }
+        }
+    }
+
     #[test]
     fn many_keys_survive_growth() {
         let mut m = CountMap::default();
