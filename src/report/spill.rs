@@ -361,25 +361,24 @@ pub fn for_each_merged(
     let dir = spill.map(|s| s.dir.clone()).unwrap_or_default();
     let order = mem.order();
     let mut mi = 0usize;
-    // A linear scan for the smallest key: the number of runs is small (one per spill),
-    // and this keeps the borrow of each run's key simple.
+    // A binary min-heap of run indices by current key: a 20 M-key report spills dozens of
+    // runs per map, and a linear scan for the smallest key cost a comparison per run per
+    // key (most of a minute for the summary alone).
+    let mut heap: Vec<usize> = (0..runs.len()).collect();
+    for i in (0..heap.len() / 2).rev() {
+        sift_down(&mut heap, &runs, i);
+    }
     let mut key: Vec<u8> = Vec::new();
     loop {
-        let mut best: Option<&[u8]> = None;
-        for r in &runs {
-            if best.is_none_or(|b| r.key.as_slice() < b) {
-                best = Some(&r.key);
-            }
-        }
+        let run_key = heap.first().map(|&t| runs[t].key.as_slice());
         let mem_key = order.get(mi).map(|&i| mem.key_bytes(i as usize));
-        if let Some(m) = mem_key {
-            if best.is_none_or(|b| m < b) {
-                best = Some(m);
-            }
-        }
-        let Some(b) = best else { break };
+        let best = match (run_key, mem_key) {
+            (Some(r), Some(m)) => r.min(m),
+            (Some(k), None) | (None, Some(k)) => k,
+            (None, None) => break,
+        };
         key.clear();
-        key.extend_from_slice(b);
+        key.extend_from_slice(best);
         let mut acc: Option<Val> = None;
         let overflow = || {
             Error::invalid(format!(
@@ -398,16 +397,21 @@ pub fn for_each_merged(
             add(&mem.val(order[mi] as usize), &mut acc)?;
             mi += 1;
         }
-        let mut i = 0;
-        while i < runs.len() {
-            if runs[i].key == key {
-                add(&runs[i].val.clone(), &mut acc)?;
-                if !runs[i].advance().map_err(|e| io_read(&dir, e))? {
-                    runs.swap_remove(i);
-                    continue;
-                }
+        // Every run whose current key is this one sits at the top in turn (keys within a
+        // run are distinct and ascending).
+        while let Some(&t) = heap.first() {
+            if runs[t].key != key {
+                break;
             }
-            i += 1;
+            add(&runs[t].val, &mut acc)?;
+            if !runs[t].advance().map_err(|e| io_read(&dir, e))? {
+                let last = heap.pop().expect("the heap is not empty");
+                if heap.is_empty() {
+                    break;
+                }
+                heap[0] = last;
+            }
+            sift_down(&mut heap, &runs, 0);
         }
         let k =
             std::str::from_utf8(&key).map_err(|_| io_read(&dir, std::io::ErrorKind::InvalidData.into()))?;
@@ -416,6 +420,25 @@ pub fn for_each_merged(
         }
     }
     Ok(())
+}
+
+/// Restore the min-heap order of `heap` (run indices, by the run's current key) below `i`.
+fn sift_down(heap: &mut [usize], runs: &[Run<'_>], mut i: usize) {
+    loop {
+        let (l, r) = (2 * i + 1, 2 * i + 2);
+        let mut m = i;
+        if l < heap.len() && runs[heap[l]].key < runs[heap[m]].key {
+            m = l;
+        }
+        if r < heap.len() && runs[heap[r]].key < runs[heap[m]].key {
+            m = r;
+        }
+        if m == i {
+            return;
+        }
+        heap.swap(i, m);
+        i = m;
+    }
 }
 
 /// The number of distinct keys of map `id`, merged (one pass).
