@@ -617,11 +617,15 @@ def _matches_stream(ptr: Any, tuples: bool) -> bytearray | None:
 
 
 def _key_sums_stream(ptr: Any) -> bytearray | None:
-    """As `_matches_stream`, for a key-sums handle's per-text dicts (None also when a sum
-    needs more than 64 bits)."""
+    """The pickle stream of a key-sums handle's per-text dicts, sparse or dense; None when
+    a sum needs more than 64 bits (`_key_sums_result` reads those from the view)."""
     v = ffi.new("FkKeySumsView*")
     check(lib.fk_key_sums_view(ptr, v))
-    if _UNPICKLE and v.n_big == 0 and v.n_entries * 8 < v.n_texts:  # as _sparse
+    if _UNPICKLE and v.n_big == 0:
+        # Dense results too: the stream writes each distinct key once (memoized), so the
+        # unpickler shares one str per key and fills each dict straight from its stack,
+        # with no pair tuple or per-text slice (bench_tiny.py --shape dense: closer to
+        # the floor of `[dict(x) for x in pairs]` than the view path).
         return _pickled(lambda out, n, needed: lib.fk_key_sums_pickle(ptr, out, n, needed))
     return None
 
