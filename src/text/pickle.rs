@@ -6,7 +6,8 @@
 //! several times the unpickler's loop (issue 15).
 //!
 //! The stream uses only MARK, EMPTY_LIST/APPEND/APPENDS/LIST, EMPTY_DICT/SETITEMS,
-//! TUPLE, unicode and integer opcodes: it can only make builtin containers, strs and ints.
+//! TUPLE, unicode and integer opcodes, and MEMOIZE/BINGET/LONG_BINGET for repeated dict
+//! keys: it can only make builtin containers, strs and ints.
 
 use super::results::{KeySums, Matches, StringTable};
 use crate::error::{Error, ErrorKind, Result};
