@@ -1845,8 +1845,10 @@ enum FkStatus fk_matches_pickle(const struct FkMatches *matches,
 
 /**
  * The per-text dicts of `sums` as a Python pickle stream (protocol 4 opcodes that make
- * only dicts, strs and ints), as [`fk_matches_pickle`]. `INVALID_VALUE` when a sum does not
- * fit in 64 bits (read those through `fk_key_sums_view`).
+ * only dicts, strs and ints), as [`fk_matches_pickle`]. Each distinct key is written once
+ * and memoized (MEMOIZE), its later occurrences are memo gets (BINGET / LONG_BINGET), so
+ * the unpickler makes one str per distinct key. `INVALID_VALUE` when a sum does not fit in
+ * 64 bits (read those through `fk_key_sums_view`).
  *
  * # Safety
  * Every pointer argument is checked for NULL, alignment and size overflow; beyond that

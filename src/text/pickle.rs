@@ -6,10 +6,12 @@
 //! several times the unpickler's loop (issue 15).
 //!
 //! The stream uses only MARK, EMPTY_LIST/APPEND/APPENDS/LIST, EMPTY_DICT/SETITEMS,
-//! TUPLE, unicode and integer opcodes: it can only make builtin containers, strs and ints.
+//! TUPLE, unicode and integer opcodes, and MEMOIZE/BINGET/LONG_BINGET for repeated dict
+//! keys: it can only make builtin containers, strs and ints.
 
 use super::results::{KeySums, Matches, StringTable};
 use crate::error::{Error, ErrorKind, Result};
+use crate::shared::hash::FxHashMap;
 
 const PROTO4: &[u8] = b"\x80\x04";
 const MARK: u8 = b'(';
@@ -28,6 +30,13 @@ const BININT1: u8 = b'K';
 const BININT2: u8 = b'M';
 const BININT: u8 = b'J';
 const LONG1: u8 = 0x8a;
+const MEMOIZE: u8 = 0x94;
+const BINGET: u8 = b'h';
+const LONG_BINGET: u8 = b'j';
+
+/// Distinct keys a key-sums stream memoizes at most (the unpickler's memo holds them for
+/// the whole load); keys past that are written in full at each occurrence.
+const MEMO_KEYS: usize = 1 << 16;
 
 /// Where the stream goes: a byte count (first pass, the size) or a buffer of that size.
 trait Sink {
@@ -127,6 +136,12 @@ fn emit_matches(m: &Matches, tuples: bool, s: &mut impl Sink) {
 }
 
 fn emit_key_sums(r: &KeySums, s: &mut impl Sink) {
+    // Keys repeat across texts (a few names over millions of pairs): each distinct key is
+    // written once and memoized, later occurrences are a memo get, so the unpickler makes
+    // one str per distinct key and shares it (as `_strings(unique=True)` does on the view
+    // path) instead of decoding every occurrence. Both passes (count, write) see the keys
+    // in the same order, so they agree on the stream.
+    let mut memo: FxHashMap<&[u8], u32> = FxHashMap::default();
     s.put(PROTO4);
     s.op(MARK);
     for w in r.text_offsets.0.windows(2) {
@@ -139,7 +154,22 @@ fn emit_key_sums(r: &KeySums, s: &mut impl Sink) {
             s.op(MARK);
         }
         for e in a..b {
-            s.str(field(&r.keys, e));
+            let key = field(&r.keys, e);
+            match memo.get(key) {
+                Some(&i) if i < 256 => s.put(&[BINGET, i as u8]),
+                Some(&i) => {
+                    s.op(LONG_BINGET);
+                    s.put(&i.to_le_bytes());
+                }
+                None => {
+                    s.str(key);
+                    if memo.len() < MEMO_KEYS {
+                        // The unpickler numbers memo entries in the order they come.
+                        memo.insert(key, memo.len() as u32);
+                        s.op(MEMOIZE);
+                    }
+                }
+            }
             s.int(r.values[e]);
         }
         s.op(if b - a > 1 { SETITEMS } else { SETITEM });
@@ -209,7 +239,44 @@ mod tests {
         let n = pickle_key_sums(&r, &mut []).unwrap();
         let mut out = vec![0u8; n];
         pickle_key_sums(&r, &mut out).unwrap();
-        assert_eq!(out, b"\x80\x04(}}\x8c\x01kJ\xff\xff\xff\xffsl.");
+        assert_eq!(out, b"\x80\x04(}}\x8c\x01k\x94J\xff\xff\xff\xffsl.");
+    }
+
+    /// A key seen before is a memo get: BINGET for the first 256 distinct keys, LONG_BINGET
+    /// past them (300 distinct keys, then each again).
+    #[test]
+    fn repeated_keys_are_memo_gets() {
+        let mut r = KeySums::default();
+        r.keys.push("k");
+        r.values.push(1);
+        r.keys.push("j");
+        r.values.push(2);
+        r.text_offsets.close(2);
+        r.keys.push("k");
+        r.values.push(3);
+        r.text_offsets.close(3);
+        let mut out = vec![0u8; pickle_key_sums(&r, &mut []).unwrap()];
+        pickle_key_sums(&r, &mut out).unwrap();
+        assert_eq!(
+            out,
+            b"\x80\x04(}(\x8c\x01k\x94K\x01\x8c\x01j\x94K\x02u}h\x00K\x03sl."
+        );
+        let mut r = KeySums::default();
+        for round in 0..2 {
+            for i in 0..300 {
+                r.keys.push(&format!("k{i}"));
+                r.values.push(round);
+                r.text_offsets.close(r.values.len());
+            }
+        }
+        let mut out = vec![0u8; pickle_key_sums(&r, &mut []).unwrap()];
+        pickle_key_sums(&r, &mut out).unwrap();
+        let tail = b"}j\x2b\x01\x00\x00K\x01sl."; // key 299 again: LONG_BINGET 299
+        assert!(out.ends_with(tail), "{:?}", &out[out.len() - 20..]);
+        assert!(
+            out.windows(4).any(|w| w == b"}h\xffK"),
+            "key 255 again: BINGET 255"
+        );
     }
 
     /// An empty text, then one match of a two-group pattern: flattened (no `tuples`) it appends two strs, so it

@@ -107,35 +107,44 @@ def _bad_text(chunk: Sequence[str], first_index: int) -> NoReturn:
     raise TypeError("texts must be a sequence of str")
 
 
+def _utf8_join(sep: str, chunk: Sequence[str]) -> tuple[bytes, int]:
+    """The UTF-8 of ``sep.join(chunk)`` (`sep` ASCII), and how many more bytes than code
+    points it has. Raises TypeError for a non-str, UnicodeEncodeError for a lone surrogate.
+
+    One join and one encode, both C loops, instead of a bytes object per str; the one
+    home of the Latin-1 trick: a few non-ASCII strs (an accented word or a CJK line among
+    log lines) would widen the whole join to 2 or 4 bytes per character and make both the
+    join and the encode per-character loops. Instead each of them is replaced by its UTF-8
+    read as Latin-1 (one char per byte): the join stays one byte per character and its
+    Latin-1 encode, a memcpy, is the UTF-8. The non-ASCII strs are found from one flag per
+    str in a bytearray, each one memchr away (``list.index`` over a list of bools made a
+    rich comparison per str: a third of the encode on log lines)."""
+    flags = bytearray(map(str.isascii, chunk))
+    others = flags.count(0)
+    if others == 0:
+        return sep.join(chunk).encode("ascii"), 0
+    if others * 8 > len(chunk):  # mostly non-ASCII: a per-str step would cost more
+        joined = sep.join(chunk)
+        data = joined.encode("utf-8")
+        return data, len(data) - len(joined)
+    parts = list(chunk)
+    j, extra = -1, 0
+    for _ in range(others):
+        j = flags.find(0, j + 1)
+        t = parts[j].encode("utf-8").decode("latin-1")
+        extra += len(t) - str.__len__(parts[j])
+        parts[j] = t
+    return sep.join(parts).encode("latin-1"), extra
+
+
 def _encode_joined(chunk: Sequence[str], first_index: int) -> tuple[bytes, list[int]]:
-    """The UTF-8 of `chunk`'s strs back to back, and each one's length in code points: one
-    join and one encode, both C loops (memcpy for ASCII), instead of one bytes object per
-    str."""
+    """The UTF-8 of `chunk`'s strs back to back, and each one's length in code points."""
     try:
-        ascii_flags = list(map(str.isascii, chunk))  # reads a flag per str
-        others = ascii_flags.count(False)
-        if others == 0 or others * 8 > len(chunk):
-            joined = "".join(chunk)
-            data = joined.encode("utf-8")
-            total = len(joined)
-        else:
-            # A few non-ASCII strs (one accented word or CJK line among log lines) would
-            # widen the whole join to 2 or 4 bytes per character and make both the join
-            # and the encode per-character loops. Instead each of them is replaced by its
-            # UTF-8 read as Latin-1 (one char per byte): the join stays one byte per
-            # character and its Latin-1 encode, a memcpy, is the chunk's UTF-8.
-            parts = list(chunk)
-            j, total = -1, 0
-            for _ in range(others):
-                j = ascii_flags.index(False, j + 1)
-                parts[j] = parts[j].encode("utf-8").decode("latin-1")
-                total += str.__len__(chunk[j]) - len(parts[j])
-            data = "".join(parts).encode("latin-1")
-            total += len(data)
+        data, extra = _utf8_join("", chunk)
     except (TypeError, UnicodeEncodeError):
         _bad_text(chunk, first_index)
     lengths = list(map(len, chunk))
-    if sum(lengths) != total:  # a str subclass whose __len__ is not its length
+    if sum(lengths) != len(data) - extra:  # a str subclass whose __len__ is not its length
         lengths = list(map(str.__len__, chunk))
     return data, lengths
 
@@ -149,32 +158,11 @@ def _encode_each(chunk: Sequence[str], first_index: int) -> tuple[bytes, Iterato
     return b"".join(encoded), map(len, encoded)
 
 
-def _encode_separated(chunk: Sequence[str], first_index: int, ascii_first: bool) -> tuple[bytes, bool]:
+def _encode_separated(chunk: Sequence[str], first_index: int) -> bytes:
     """The UTF-8 of `chunk`'s strs with one NUL byte between neighbours (the library finds
-    the boundaries, see FK_OFFSETS_NUL_SEPARATED), and whether the chunk was ASCII: one
-    join and one encode, no per-str step at all when the chunk is ASCII (`isascii()` of the
-    joined str is O(1) in CPython, and an ASCII str's encode is a memcpy). `ascii_first`:
-    try that before reading a flag per str (the caller passes False once a chunk held
-    non-ASCII, so mixed corpora do not pay a wasted join per chunk)."""
+    the boundaries, see FK_OFFSETS_NUL_SEPARATED): no per-str length at all."""
     try:
-        if ascii_first:
-            joined = "\0".join(chunk)
-            if joined.isascii():
-                return joined.encode("ascii"), True
-        ascii_flags = list(map(str.isascii, chunk))
-        others = ascii_flags.count(False)
-        if others == 0:
-            return "\0".join(chunk).encode("ascii"), True
-        if others * 8 > len(chunk):
-            return "\0".join(chunk).encode("utf-8"), False
-        # As in _encode_joined: each non-ASCII str becomes its UTF-8 read as Latin-1, so the
-        # join stays one byte per character and its Latin-1 encode is a memcpy of the UTF-8.
-        parts = list(chunk)
-        j = -1
-        for _ in range(others):
-            j = ascii_flags.index(False, j + 1)
-            parts[j] = parts[j].encode("utf-8").decode("latin-1")
-        return "\0".join(parts).encode("latin-1"), False
+        return _utf8_join("\0", chunk)[0]
     except (TypeError, UnicodeEncodeError):
         _bad_text(chunk, first_index)
 
@@ -221,23 +209,24 @@ def _batches(
             yield _Batch.from_utf8(bytearray(), array("q", [0]))
         return
     texts = _as_sequence(texts)
-    ascii_first = True
     limit = SLICE_BYTES if slice_bytes is None else slice_bytes
     max_texts = SLICE_TEXTS if slice_texts is None else slice_texts
     n, start = len(texts), 0
     while True:
         parts: list[bytes] = []
         lengths: list[Iterable[int]] = []
-        size, i, step = 0, start, 16
+        size, i = 0, start
         end = min(n, start + max(1, max_texts))
-        by_chars: bool | None = None
+        # The slice's first 16 strs decide the layout and the first step, unencoded.
+        per_text = _chars_per_text(texts[i : min(i + 16, end)], i)
+        by_chars = i < end and per_text < _SHORT_TEXT_CHARS
+        cap = _SHORT_STEP if by_chars else _ENCODE_STEP
+        step = max(1, min(cap, limit // per_text)) if by_chars else 16
         while i < end and size < limit:
             chunk = texts[i : min(i + step, end)]
-            if by_chars is None:
-                by_chars = _short_texts(chunk, i)
             lens: Iterable[int]
             if by_chars and separated:
-                data, ascii_first = _encode_separated(chunk, i, ascii_first)
+                data = _encode_separated(chunk, i)
                 lens = ()
             elif by_chars:
                 data, lens = _encode_joined(chunk, i)
@@ -250,7 +239,7 @@ def _batches(
             # Size the next step from the bytes per text seen so far, so a slice of big
             # documents stays near its limit instead of overshooting by a whole step.
             per_text = max(len(data) // len(chunk), 1)
-            step = max(1, min(_ENCODE_STEP, (limit - size) // per_text))
+            step = max(1, min(cap, (limit - size) // per_text))
         if by_chars and separated:
             data = parts[0] if len(parts) == 1 else b"\0".join(parts)
             sep_batch = _Batch.from_separated(data, i - start, start)
@@ -286,9 +275,15 @@ def _batches(
 _SHORT_TEXT_CHARS = 256
 
 
-def _short_texts(chunk: Sequence[str], first_index: int) -> bool:
+#: strs encoded per step at most when they are short (one step makes a whole pipelined
+#: slice of log lines: no second copy joining the steps).
+_SHORT_STEP = 1 << 14
+
+
+def _chars_per_text(chunk: Sequence[str], first_index: int) -> int:
+    """Mean length of `chunk`'s strs in code points, at least 1."""
     try:
-        return sum(map(len, chunk)) < _SHORT_TEXT_CHARS * len(chunk)
+        return max(1, sum(map(len, chunk)) // max(1, len(chunk)))
     except TypeError:
         _bad_text(chunk, first_index)
 
@@ -589,29 +584,59 @@ _UNPICKLE = platform.python_implementation() == "CPython" and pickle.loads is ge
 )
 
 
-def _unpickled(write: Callable[[Any, int, Any], int]) -> list[Any]:
-    """The objects of the pickle stream `write(out, out_len, needed)` writes (fk_*_pickle:
-    first asked for its size). The stream is the library's own, made of builtin containers,
-    strs and ints only, never the caller's data."""
+def _pickled(write: Callable[[Any, int, Any], int]) -> bytearray:
+    """The pickle stream `write(out, out_len, needed)` writes (fk_*_pickle: first asked for
+    its size). The stream is the library's own, made of builtin containers, strs and ints
+    only, never the caller's data."""
     needed = ffi.new("size_t*")
     status = write(ffi.NULL, 0, needed)
     if status != lib.FK_STATUS_BUFFER_TOO_SMALL:
         check(status)
     buf = bytearray(needed[0])
     check(write(ffi.from_buffer(buf), len(buf), needed))
-    result: list[Any] = pickle.loads(buf)
+    return buf
+
+
+def _unpickled(stream: bytearray) -> list[Any]:
+    """The objects of a stream from `_pickled` (one C loop: CPython's unpickler)."""
+    result: list[Any] = pickle.loads(stream)
     return result
+
+
+def _matches_stream(ptr: Any, tuples: bool) -> bytearray | None:
+    """The pickle stream of a matches handle's per-text lists when most are empty (log
+    lines): the unpickler makes every list and str in one C loop, the floor of making them
+    (issue 15: 4x faster than a list copy per text plus the non-empty ones placed by
+    bisection from Python). None for dense results, which `_matches_result` builds from the
+    flat strings."""
+    v = ffi.new("FkMatchesView*")
+    check(lib.fk_matches_view(ptr, v))
+    if _UNPICKLE and v.n_fields // max(v.fields_per_match, 1) * 8 < v.n_texts:  # as _sparse
+        return _pickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed))
+    return None
+
+
+def _key_sums_stream(ptr: Any) -> bytearray | None:
+    """The pickle stream of a key-sums handle's per-text dicts, sparse or dense; None when
+    a sum needs more than 64 bits (`_key_sums_result` reads those from the view)."""
+    v = ffi.new("FkKeySumsView*")
+    check(lib.fk_key_sums_view(ptr, v))
+    if _UNPICKLE and v.n_big == 0:
+        # Dense results too: the stream writes each distinct key once (memoized), so the
+        # unpickler shares one str per key and fills each dict straight from its stack,
+        # with no pair tuple or per-text slice (bench_tiny.py --shape dense: closer to
+        # the floor of `[dict(x) for x in pairs]` than the view path).
+        return _pickled(lambda out, n, needed: lib.fk_key_sums_pickle(ptr, out, n, needed))
+    return None
 
 
 def _matches_result(ptr: Any, tuples: bool) -> list[list[Any]]:
     try:
+        stream = _matches_stream(ptr, tuples)
+        if stream is not None:
+            return _unpickled(stream)
         v = ffi.new("FkMatchesView*")
         check(lib.fk_matches_view(ptr, v))
-        if _UNPICKLE and v.n_fields // max(v.fields_per_match, 1) * 8 < v.n_texts:  # as _sparse
-            # Mostly empty results (log lines): the unpickler makes every list and str in
-            # one C loop, the floor of making them (issue 15: 4x faster than a list copy per
-            # text plus the non-empty ones placed by bisection from Python).
-            return _unpickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed))
         # Not unique=True: matches repeat less than kv keys, and an id past 256 costs an
         # int object, which made emails slower on the bench_text corpus (0.120 s against
         # 0.094 s CPU per 20 MB).
@@ -626,11 +651,11 @@ def _matches_result(ptr: Any, tuples: bool) -> list[list[Any]]:
 
 def _key_sums_result(ptr: Any) -> list[dict[str, int]]:
     try:
+        stream = _key_sums_stream(ptr)
+        if stream is not None:
+            return _unpickled(stream)
         v = ffi.new("FkKeySumsView*")
         check(lib.fk_key_sums_view(ptr, v))
-        if _UNPICKLE and v.n_big == 0 and v.n_entries * 8 < v.n_texts:  # as _sparse
-            # As in _matches_result: every dict, key and int from one C loop.
-            return _unpickled(lambda out, n, needed: lib.fk_key_sums_pickle(ptr, out, n, needed))
         keys = _strings(v.keys, v.keys_len, v.key_offsets, v.n_entries, unique=True)
         vals: list[int] = ffi.unpack(v.values, v.n_entries) if v.n_entries else []
         if v.n_big:
@@ -675,14 +700,21 @@ def _run(b: _Batch, handle_type: str, call: Callable[[Any, Any], int]) -> Any:
 
 
 def _per_text(
-    texts: Texts, handle_type: str, call: Callable[[Any, Any], int], convert: Callable[[Any], list[_T]]
+    texts: Texts,
+    handle_type: str,
+    call: Callable[[Any, Any], int],
+    convert: Callable[[Any], list[_T]],
+    stream: Callable[[Any], bytearray | None] | None = None,
 ) -> list[_T]:
     """Run `call(batch_ptr, out_handle_ptr)` on every slice of `texts` and concatenate the
     converted per-text results (`convert` frees each handle).
 
     With several slices the work is pipelined: a worker thread runs the library call on
     slice i (which releases the GIL) while this thread encodes slice i+1 and converts slice
-    i-1. Results stay in input order; an error frees whatever is still in flight."""
+    i-1. `stream(handle)`, when given, also runs in the worker: the results' pickle stream
+    (`_matches_stream`), so this thread only unpickles it, or None to `convert` the handle
+    here. Results stay in input order; an error frees whatever is still in flight."""
+    free = _FREE[handle_type]
 
     def run(b: _Batch) -> Any:
         out = ffi.new(handle_type + "**")
@@ -694,14 +726,38 @@ def _per_text(
             b = redo()  # held while the call reads its buffers
             status = call(b.ptr, out)
         check(status)  # in the thread that made the call: the message is per thread
-        return out[0]
+        handle = out[0]
+        if stream is None:
+            return handle
+        try:
+            staged = stream(handle)
+        except BaseException:
+            free(handle)
+            raise
+        if staged is None:
+            return handle
+        free(handle)
+        return staged
+
+    def finish(x: Any) -> list[_T]:
+        return _unpickled(x) if isinstance(x, bytearray) else convert(x)
 
     with _GcPause.held():
-        return _pipelined(texts, handle_type, run, convert)
+        return _pipelined(texts, free, run, finish)
+
+
+#: The free function of each handle type `_per_text` runs.
+_FREE: dict[str, Callable[[Any], None]] = {
+    "FkKeySums": lib.fk_key_sums_free,
+    "FkMatches": lib.fk_matches_free,
+}
 
 
 def _pipelined(
-    texts: Texts, handle_type: str, run: Callable[[_Batch], Any], convert: Callable[[Any], list[_T]]
+    texts: Texts,
+    free: Callable[[Any], None],
+    run: Callable[[_Batch], Any],
+    convert: Callable[[Any], list[_T]],
 ) -> list[_T]:
     batches = _batches(texts, PIPELINE_SLICE_BYTES, PIPELINE_SLICE_TEXTS, separated=True)
     first = next(batches)
@@ -710,7 +766,6 @@ def _pipelined(
         return convert(run(first))
     from concurrent.futures import ThreadPoolExecutor
 
-    free = {"FkKeySums": lib.fk_key_sums_free, "FkMatches": lib.fk_matches_free}[handle_type]
     result: list[_T] = []
     with ThreadPoolExecutor(1, thread_name_prefix="ferrokern") as ex:
         pending: Future[Any] | None = ex.submit(run, first)
@@ -726,7 +781,9 @@ def _pipelined(
         finally:
             if pending is not None:  # an error left a call in flight: free what it makes
                 try:
-                    free(pending.result())
+                    staged = pending.result()
+                    if not isinstance(staged, bytearray):  # a pickle stream owns nothing
+                        free(staged)
                 except Exception:  # noqa: BLE001 - the first error is the one to report
                     pass
     return result
@@ -760,7 +817,11 @@ def extract_and_aggregate(texts: Texts, output: Output = "python") -> Any:
             lambda h, b, s, a: lib.fk_key_sums_to_arrow(h, b.ptr, s, a),
         )
     return _per_text(
-        texts, "FkKeySums", lambda b, out: lib.fk_extract_and_aggregate(b, limit, out), _key_sums_result
+        texts,
+        "FkKeySums",
+        lambda b, out: lib.fk_extract_and_aggregate(b, limit, out),
+        _key_sums_result,
+        _key_sums_stream,
     )
 
 
@@ -782,7 +843,13 @@ def extract_emails(texts: Texts, output: Output = "python") -> Any:
             lambda h: _matches_result(h, tuples=False),
             lambda h, b, s, a: lib.fk_matches_to_arrow(h, ffi.NULL, b.ptr, s, a),
         )
-    return _per_text(texts, "FkMatches", lib.fk_extract_emails, lambda h: _matches_result(h, tuples=False))
+    return _per_text(
+        texts,
+        "FkMatches",
+        lib.fk_extract_emails,
+        lambda h: _matches_result(h, tuples=False),
+        lambda h: _matches_stream(h, tuples=False),
+    )
 
 
 class Pattern(_ReMethods):
@@ -869,6 +936,7 @@ class Pattern(_ReMethods):
             "FkMatches",
             lambda b, out: self._h.call(lib.fk_findall, b, opts, out),
             lambda h: _matches_result(h, tuples=True),
+            lambda h: _matches_stream(h, tuples=True),
         )
 
     @overload
@@ -942,6 +1010,7 @@ class Pattern(_ReMethods):
             "FkKeySums",
             lambda b, out: self._h.call(lib.fk_sum_by_key, b, limit, out),
             _key_sums_result,
+            _key_sums_stream,
         )
 
     def frequencies(self, texts: Texts, group: int | None = None, top: int = 0) -> list[tuple[str, int]]:

@@ -712,3 +712,26 @@ def test_unpickled_results_equal_the_view_path(monkeypatch):
         assert got[0][1] == []
     kv = ferrokern.extract_and_aggregate([f"n {-5}"] + ["x"] * 20)  # '-' is not a digit: no pair
     assert kv == [{}] * 21
+
+
+def test_dense_kv_through_the_memoized_pickle_stream():
+    # More than 256 distinct keys, each repeated across texts (LONG_BINGET past the first
+    # 256 memo entries), non-ASCII keys, sums in every integer opcode's range: the dicts,
+    # their key order and the shared key strs are those of the reference.
+    import random
+
+    from ferrokern.reference import extract_and_aggregate as ref
+
+    rng = random.Random(10)
+    texts = [
+        " ".join(
+            f"k{rng.randint(0, 700)} {rng.randint(0, 10 ** rng.randint(1, 12))}"
+            for _ in range(rng.randint(0, 8))
+        )
+        for _ in range(5000)
+    ] + [f"é{i} 5 x 3 é{i} 7" for i in range(300)]
+    got, want = ferrokern.extract_and_aggregate(texts), ref(texts)
+    assert [list(d.items()) for d in got] == [list(d.items()) for d in want]
+    assert ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts) == want
+    keys = [k for d in got for k in d if k == "x"]
+    assert len(keys) == 300 and all(k is keys[0] for k in keys)  # one str per distinct key
