@@ -448,7 +448,8 @@ impl DerivArgs<'_> {
 /// of the input's height and width. `src`: `FK_DTYPE_U8`, `U16`, `F32` or `F64`. `out`:
 /// `FK_DTYPE_U8`, `U16`, `I16` (rounded half to even and saturated, as OpenCV's
 /// `saturate_cast`), `F32` or `F64` (OpenCV's `ddepth`; any pair is accepted). u8 images are
-/// filtered in single precision, the others in double; integer images are filtered exactly,
+/// filtered in single precision, u16 and double images in double, float images in single
+/// precision as OpenCV does (in double for an `F64` output); integer images are filtered exactly,
 /// so the result is `scale * S + delta` computed in double and rounded once to the output
 /// type: bit for bit OpenCV's whenever OpenCV's float arithmetic is exact too (scale and
 /// delta integers or dyadic fractions, e.g. the defaults 1 and 0; not u16 images with ksize
@@ -486,11 +487,14 @@ pub unsafe extern "C" fn fk_sobel_deriv(
             delta: p.delta,
         };
         let a = DerivArgs { src, d, border, out };
-        // u8 sums are exact in single precision (below 2^24), the others need double.
+        // u8 sums are exact in single precision (below 2^24), u16 sums need double. A
+        // float32 image is filtered in float32, as OpenCV filters it (its intermediate
+        // type is float32 unless the output is float64), unless the output is float64.
         match src.dtype {
             FK_DTYPE_U8 => a.out::<u8, f32>(),
             FK_DTYPE_U16 => a.out::<u16, f64>(),
-            FK_DTYPE_F32 => a.out::<f32, f64>(),
+            FK_DTYPE_F32 if out.dtype == FK_DTYPE_F64 => a.out::<f32, f64>(),
+            FK_DTYPE_F32 => a.out::<f32, f32>(),
             FK_DTYPE_F64 => a.out::<f64, f64>(),
             s => Err(dtype_err(
                 "src",

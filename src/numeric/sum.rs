@@ -39,6 +39,17 @@ const NORMALIZE_EVERY: u32 = 1 << 30;
 const BLOCK: usize = 1024;
 /// Values per parallel task.
 const TASK: usize = 1 << 16;
+/// Sums of fewer values than this run on the calling thread whatever the pool size: with
+/// 64 Ki-value tasks a sum of 10⁵ values splits into two unequal tasks (at best 1.5× from
+/// two threads) and waking the pool costs more than that saves. Measured with
+/// `bench/bench_arrays.py --small` on the 2-core test machine: 10⁵ values at 0.29× np.sum
+/// in the pool, about 0.8× on the calling thread (docs/arrays.md).
+const SERIAL_VALUES: usize = 4 * TASK;
+
+/// Whether a sum of `len` values runs on the calling thread.
+fn serial(len: usize) -> bool {
+    len < SERIAL_VALUES || crate::parallel::serial(len.saturating_mul(8))
+}
 
 /// An exact running sum of `f64` values (see the module documentation).
 #[derive(Clone, Debug)]
@@ -618,7 +629,7 @@ fn sum_slice(xs: &[f64], stop: &Stop) -> Result<ExactSum> {
         stop.advance(c.len() as u64);
         Ok(acc)
     };
-    if crate::parallel::serial(std::mem::size_of_val(xs)) {
+    if serial(xs.len()) {
         return Ok(xs
             .chunks(TASK)
             .try_fold(ExactSum::new(), task)
@@ -701,7 +712,7 @@ fn sum_strided(bytes: &[u8], first: usize, len: usize, stride: isize, stop: &Sto
         Ok(acc)
     };
     let tasks = len.div_ceil(TASK);
-    if crate::parallel::serial(len.saturating_mul(8)) {
+    if serial(len) {
         return Ok((0..tasks).try_fold(ExactSum::new(), task).unwrap_or_default());
     }
     crate::parallel::run(|| {

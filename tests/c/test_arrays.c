@@ -413,6 +413,27 @@ static void test_sobel_deriv(void) {
     p3.scale = -1.0;
     CHECK_OK(fk_sobel_deriv(&ssrc, &p3, &so));
     CHECK(o8[W / 2] == 0);
+    /* a float image is filtered in float32 into a float32 output and in double into a
+     * double one: integer pixel values keep both exact, so both equal the double loop */
+    float fpx[H * W], f32o[H * W];
+    double f64o[H * W];
+    for (int i = 0; i < H * W; i++) fpx[i] = (float)px[i];
+    FkImage fsrc = {fpx, FK_DTYPE_F32, H, W, W * 4, 4};
+    FkImageOut fo32 = {f32o, FK_DTYPE_F32, H, W, W * 4, 4};
+    FkImageOut fo64 = {f64o, FK_DTYPE_F64, H, W, W * 8, 8};
+    FkSobelParams pf = {1, 2, 5, FK_BORDER_REFLECT101, 1.0, 0.0, 0.0};
+    CHECK_OK(fk_sobel_deriv(&fsrc, &pf, &fo32));
+    CHECK_OK(fk_sobel_deriv(&fsrc, &pf, &fo64));
+    ok = 1;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double s = 0;
+            for (int j = 0; j < 5; j++)
+                for (int i = 0; i < 5; i++)
+                    s += ky[j] * kx[i] * px[reflect101(y + j - 2, H) * W + reflect101(x + i - 2, W)];
+            ok &= f32o[y * W + x] == (float)s && f64o[y * W + x] == s;
+        }
+    CHECK(ok);
     /* a 1x1 double image, ksize 7, constant border with cval */
     double one = 2.0, r1 = -1;
     FkImage s1 = {&one, FK_DTYPE_F64, 1, 1, 8, 8};

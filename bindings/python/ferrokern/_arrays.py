@@ -117,10 +117,13 @@ def _address(a: Any) -> int:
 
 def _ptr(a: Any) -> Any:
     """A `char *` to `a`'s first element. `ffi.from_buffer` is a fast path for C-contiguous
-    arrays; `__array_interface__` (which builds a dict, microseconds) handles the others."""
-    if a.flags.c_contiguous:
+    arrays (numpy refuses to export any other layout as a simple buffer: ValueError);
+    `__array_interface__` (which builds a dict, microseconds) handles the others. Trying
+    first saves a `flags` lookup (an object built per access) on every small call."""
+    try:
         return ffi.from_buffer(a)
-    return ffi.cast("char *", _address(a))
+    except (ValueError, BufferError):
+        return ffi.cast("char *", _address(a))
 
 
 def _border(border: Border) -> int:

@@ -443,6 +443,19 @@ def test_grayscale_layouts_above_the_serial_threshold(channels, out_dt):
     np.testing.assert_array_equal(big[::-2, 1::2], want[::-1])
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_grayscale_u8_to_f32_every_width(channels):
+    # uint8 -> float32 rows take an 8-pixel vector loop (AVX2) and a scalar tail: every width
+    # up to 40 (every tail length, rows shorter than one step), whole images and row
+    # windows of a wider one (so the loop's last loads are not at the end of the buffer).
+    wide = image((5, 47, channels), np.uint8, seed=channels)
+    for w in range(1, 41):
+        for v in (np.ascontiguousarray(wide[:, :w]), wide[:, 47 - w :], wide[:, :w]):
+            np.testing.assert_array_equal(
+                fk.grayscale(v, dtype=np.float32), ref_luma(v).astype(np.float32), err_msg=f"w={w}"
+            )
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
 def test_grayscale_tiny_images(dtype):
     for shape in [(1, 1, 3), (1, 5, 4), (7, 1, 3), (2, 3, 3)]:
@@ -541,6 +554,20 @@ def test_sum_large_arrays_every_layout_and_thread_count():
     assert fk.sum(np.broadcast_to(np.float64(0.1), (1000,))) == math.fsum([0.1] * 1000)
     assert fk.sum(np.float64(2.5)) == 2.5
     assert fk.sum(np.zeros((3, 0))) == 0.0
+
+
+def test_sum_around_the_serial_threshold():
+    # Sums below 262144 values run on the calling thread, above it in the pool: the same
+    # correctly rounded value on either side, for any thread count.
+    rng = np.random.default_rng(12)
+    a = rng.standard_normal(262_145) * np.exp(rng.uniform(-40, 40, 262_145))
+    try:
+        for t in (1, 2):
+            fk.set_threads(t)
+            for n in (100_000, 262_143, 262_144, 262_145):
+                assert fk.sum(a[:n]) == math.fsum(a[:n]), (t, n)
+    finally:
+        fk.set_threads(0)
 
 
 def test_sum_plain_buffers_and_sequences():
