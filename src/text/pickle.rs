@@ -116,16 +116,15 @@ fn emit_matches(m: &Matches, tuples: bool, s: &mut impl Sink) {
             s.op(MARK);
         }
         for j in a..b {
-            if one_field {
-                // Without `tuples` a multi-field match is flattened, as the view reads.
-                for f in j * k..(j + 1) * k {
-                    s.str(field(&m.fields, f));
-                }
-            } else {
+            // Without `tuples` a multi-field match is flattened, as the view reads; with
+            // them each match is a tuple of its fields.
+            if !one_field {
                 s.op(MARK);
-                for f in j * k..(j + 1) * k {
-                    s.str(field(&m.fields, f));
-                }
+            }
+            for f in j * k..(j + 1) * k {
+                s.str(field(&m.fields, f));
+            }
+            if !one_field {
                 s.op(TUPLE);
             }
         }
