@@ -948,6 +948,34 @@ enum FkStatus fk_sobel_deriv(const struct FkImage *src,
 enum FkStatus fk_grayscale(const struct FkColorImage *src, const struct FkImageOut *out);
 
 /**
+ * `fk_grayscale` with both images' fields passed as arguments: `src` is `src_dtype`,
+ * `height` × `width` × `channels` with strides `src_row_stride`, `src_col_stride`,
+ * `src_channel_stride`; `out` is `out_dtype`, `height` × `width` with strides
+ * `out_row_stride`, `out_col_stride` (all as in `FkColorImage` and `FkImageOut`).
+ * Exists for bindings that pay per object built for a call (Python's cffi: two structs
+ * cost more than the whole conversion of a 64×64 image); the result and every error are
+ * those of `fk_grayscale` (`NULL_POINTER` now naming `src` or `out` for a NULL data pointer).
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `src` must be readable at every element its shape and strides
+ * address; `out` must be writable at every element its shape and strides address, and not
+ * otherwise accessed during the call.
+ */
+enum FkStatus fk_grayscale_strided(const void *src,
+                                   uint32_t src_dtype,
+                                   size_t height,
+                                   size_t width,
+                                   size_t channels,
+                                   ptrdiff_t src_row_stride,
+                                   ptrdiff_t src_col_stride,
+                                   ptrdiff_t src_channel_stride,
+                                   void *out,
+                                   uint32_t out_dtype,
+                                   ptrdiff_t out_row_stride,
+                                   ptrdiff_t out_col_stride);
+
+/**
  * Sobel magnitude of the luma of `src` (as `fk_grayscale`, then `fk_sobel`) in one pass,
  * without storing the grayscale image. The luma is rounded to the working precision
  * (double when `src` or `magnitude` is `FK_DTYPE_F64`, else single) before the gradients.

@@ -527,6 +527,58 @@ pub unsafe extern "C" fn fk_grayscale(src: *const FkColorImage, out: *const FkIm
     })
 }
 
+/// `fk_grayscale` with both images' fields passed as arguments: `src` is `src_dtype`,
+/// `height` × `width` × `channels` with strides `src_row_stride`, `src_col_stride`,
+/// `src_channel_stride`; `out` is `out_dtype`, `height` × `width` with strides
+/// `out_row_stride`, `out_col_stride` (all as in `FkColorImage` and `FkImageOut`).
+/// Exists for bindings that pay per object built for a call (Python's cffi: two structs
+/// cost more than the whole conversion of a 64×64 image); the result and every error are
+/// those of `fk_grayscale` (`NULL_POINTER` now naming `src` or `out` for a NULL data pointer).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `src` must be readable at every element its shape and strides
+/// address; `out` must be writable at every element its shape and strides address, and not
+/// otherwise accessed during the call.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn fk_grayscale_strided(
+    src: *const c_void,
+    src_dtype: u32,
+    height: usize,
+    width: usize,
+    channels: usize,
+    src_row_stride: isize,
+    src_col_stride: isize,
+    src_channel_stride: isize,
+    out: *mut c_void,
+    out_dtype: u32,
+    out_row_stride: isize,
+    out_col_stride: isize,
+) -> FkStatus {
+    let src = FkColorImage {
+        data: src,
+        dtype: src_dtype,
+        height,
+        width,
+        channels,
+        row_stride: src_row_stride,
+        col_stride: src_col_stride,
+        channel_stride: src_channel_stride,
+    };
+    let out = FkImageOut {
+        data: out,
+        dtype: out_dtype,
+        height,
+        width,
+        row_stride: out_row_stride,
+        col_stride: out_col_stride,
+    };
+    // SAFETY: the two structs describe the caller's buffers, for which this export has the
+    // same contract as `fk_grayscale`.
+    unsafe { fk_grayscale(&src, &out) }
+}
+
 /// Sobel magnitude of the luma of `src` (as `fk_grayscale`, then `fk_sobel`) in one pass,
 /// without storing the grayscale image. The luma is rounded to the working precision
 /// (double when `src` or `magnitude` is `FK_DTYPE_F64`, else single) before the gradients.

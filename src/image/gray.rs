@@ -119,7 +119,28 @@ unsafe fn row_u8_f32_avx2<const C: usize>(src: &[u8], dst: &mut [f32]) {
         _mm256_storeu_ps(dst.as_mut_ptr().add(x), y);
         x += 8;
     }
-    row_interleaved::<u8, f32, C>(&src[C * x..], &mut dst[x..]);
+    // The last pixels (up to 11: the loads above must stay within the row) in one more
+    // step from a zero-padded copy, rather than one scalar division each: a 64-pixel row
+    // would otherwise spend as long on its last 8 pixels as on the other 56.
+    while x < w {
+        let n = (w - x).min(8);
+        let mut buf = [0u8; 4 * 8 + 16];
+        buf[..C * n].copy_from_slice(&src[C * x..C * (x + n)]);
+        let p = buf.as_ptr();
+        // SAFETY (both loads): bytes 0..16 and 4C..4C+16 lie within `buf` (48 bytes).
+        let lo = _mm_loadu_si128(p.cast());
+        let hi = _mm_loadu_si128(p.add(4 * C).cast());
+        let v = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi);
+        let nn = _mm256_add_epi32(
+            _mm256_madd_epi16(_mm256_shuffle_epi8(v, rg), wrg),
+            _mm256_madd_epi16(_mm256_shuffle_epi8(v, bz), wb),
+        );
+        let mut out = [0f32; 8];
+        // SAFETY: `out` holds 8 floats.
+        _mm256_storeu_ps(out.as_mut_ptr(), _mm256_div_ps(_mm256_cvtepi32_ps(nn), ten_k));
+        dst[x..x + n].copy_from_slice(&out[..n]);
+        x += n;
+    }
 }
 
 /// `dst.len()` pixels from three contiguous channel rows (each at least that long).
@@ -200,6 +221,20 @@ unsafe fn band_avx2<P: Pixel, O: Real>(src: &ArrayView3<P>, out: &mut ArrayViewM
 
 fn run_band<P: Pixel, O: Real>(src: &ArrayView3<P>, mut out: ArrayViewMut2<O>, avx2: bool) {
     let mut tmp = Vec::new();
+    // Both images contiguous (numpy's default layout): all pixels are one row of h·w, so
+    // the per-row work (views, the vector loop's tail) is paid once, not h times: what
+    // matters for small images (issue 11). The map is pointwise: the same values.
+    let (h, w, c) = src.dim();
+    if h > 1 && out.is_standard_layout() {
+        if let Some(s) = src.to_slice() {
+            let whole = ArrayView3::from_shape((1, h * w, c), s).expect("h·w·c elements");
+            let flat = out
+                .view_mut()
+                .into_shape_with_order((1, h * w))
+                .expect("standard layout");
+            return run_band(&whole, flat, avx2);
+        }
+    }
     #[cfg(target_arch = "x86_64")]
     if avx2 {
         // SAFETY: `avx2` is true only when the CPU reports AVX2 (see `grayscale`).

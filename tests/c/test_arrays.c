@@ -216,6 +216,37 @@ static void test_grayscale_and_edges(void) {
     FkColorImage small = {rgb, FK_DTYPE_U8, 2, 2, 3, 6, 3, 1};
     CHECK_ERR(fk_grayscale(&small, &over), FK_STATUS_OVERLAP, "overlaps the input");
     CHECK_ERR(fk_edges(&small, 0, &over), FK_STATUS_OVERLAP, "overlaps the input");
+
+    /* fk_grayscale_strided: the same conversion from flat arguments, and the same errors */
+    double gs[H * W];
+    CHECK_OK(fk_grayscale_strided(rgb, FK_DTYPE_U8, H, W, 4, W * 4, 4, 1, gs, FK_DTYPE_F64, W * 8, 8));
+    CHECK(memcmp(gs, g, sizeof gs) == 0);
+    /* RGB view of the RGBA pixels, written transposed into an f32 output */
+    float gt[H * W], gr[H * W];
+    CHECK_OK(fk_grayscale_strided(rgb, FK_DTYPE_U8, H, W, 3, W * 4, 4, 1, gt, FK_DTYPE_F32, 4, H * 4));
+    FkImageOut gro = out_f32(gr);
+    FkColorImage rgbv = {rgb, FK_DTYPE_U8, H, W, 3, W * 4, 4, 1};
+    CHECK_OK(fk_grayscale(&rgbv, &gro));
+    ok = 1;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) ok &= gt[x * H + y] == gr[y * W + x];
+    CHECK(ok);
+    CHECK_ERR(fk_grayscale_strided(NULL, FK_DTYPE_U8, H, W, 4, W * 4, 4, 1, gs, FK_DTYPE_F64, W * 8, 8),
+              FK_STATUS_NULL_POINTER, "src");
+    CHECK_ERR(fk_grayscale_strided(rgb, FK_DTYPE_U8, H, W, 4, W * 4, 4, 1, NULL, FK_DTYPE_F64, W * 8, 8),
+              FK_STATUS_NULL_POINTER, "out");
+    CHECK_ERR(fk_grayscale_strided(rgb, FK_DTYPE_U8, H, W, 2, W * 4, 4, 1, gs, FK_DTYPE_F64, W * 8, 8),
+              FK_STATUS_INVALID_ARGUMENT, "expected 3 (RGB) or 4 (RGBA)");
+    CHECK_ERR(fk_grayscale_strided(rgb, 0, H, W, 4, W * 4, 4, 1, gs, FK_DTYPE_F64, W * 8, 8), FK_STATUS_DTYPE,
+              "dtype code 0");
+    CHECK_ERR(fk_grayscale_strided(rgb, FK_DTYPE_U8, H, W, 4, W * 4, 4, 1, gs, FK_DTYPE_I16, W * 8, 8),
+              FK_STATUS_DTYPE, "expected FK_DTYPE_F32");
+    CHECK_ERR(fk_grayscale_strided(rgb, FK_DTYPE_U8, 0, W, 4, W * 4, 4, 1, gs, FK_DTYPE_F64, W * 8, 8),
+              FK_STATUS_INVALID_ARGUMENT, "empty");
+    CHECK_ERR(fk_grayscale_strided(rgb, FK_DTYPE_U8, H, W, 4, W * 4, 4, 1, gs, FK_DTYPE_F64, W * 8, 0),
+              FK_STATUS_OVERLAP, "elements overlap");
+    CHECK_ERR(fk_grayscale_strided(rgb, FK_DTYPE_U8, 2, 2, 3, 6, 3, 1, rgb, FK_DTYPE_F32, 8, 4), FK_STATUS_OVERLAP,
+              "overlaps the input");
 }
 
 static void test_sum(void) {

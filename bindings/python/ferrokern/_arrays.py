@@ -99,15 +99,29 @@ def _np() -> Any:
     # numpy is imported on first use (sum and count_primes never need it). Any: the
     # internals below pass arrays of every dtype through; the public signatures say what
     # goes in and comes out.
-    global _numpy
+    global _numpy, _u8
     if _numpy is None:
         import numpy
 
+        _u8 = numpy.dtype(numpy.uint8)
+        _OUT_DTYPE_OBJECTS.update((n, numpy.dtype(n)) for n in _OUT_DTYPES)
+        for n, code, size in (("float32", lib.FK_DTYPE_F32, 4), ("float64", lib.FK_DTYPE_F64, 8)):
+            entry = (numpy.dtype(n), code, size)
+            _GRAY_OUT.update({n: entry, numpy.dtype(n): entry, getattr(numpy, n): entry})
+        _GRAY_OUT[None] = _GRAY_OUT["float64"]
+        _remember_numpy(numpy)  # sets _ndarray, tested by the fast paths
         _numpy = numpy
     return _numpy
 
 
 _numpy: Any = None
+#: grayscale's fast path: `dtype=` (None, a name, a numpy type or dtype) -> the output's
+#: dtype, FK_DTYPE_* code and item size; filled when numpy is imported.
+_GRAY_OUT: dict[Any, tuple[Any, int, int]] = {}
+#: numpy's uint8 dtype once numpy is imported: `a.dtype is _u8` is a pointer comparison
+#: (every native uint8 array shares this object; an equal but distinct one takes the
+#: general checks).
+_u8: Any = None
 
 
 def _address(a: Any) -> int:
@@ -159,14 +173,16 @@ def _readable(func: str, a: Any, ndim: int, shape_hint: str) -> Any:
         raise ValueError(
             f"{func}: expected a {ndim}-D array {shape_hint}, got {a.ndim}-D with shape {a.shape}"
         )
-    if a.dtype.char not in _IN_CHARS:
-        raise TypeError(
-            f"{func}: dtype {a.dtype} is not supported; expected uint8, uint16, float32 or float64"
-        )
-    if not a.dtype.isnative:
-        a = a.astype(a.dtype.newbyteorder("="))  # the library reads native byte order only
-    if not a.flags.aligned:
-        a = np.require(a, requirements=["ALIGNED"])
+    dt = a.dtype
+    if dt is not _u8:  # uint8 (the usual image) is native and aligned by construction
+        if dt.char not in _IN_CHARS:
+            raise TypeError(
+                f"{func}: dtype {a.dtype} is not supported; expected uint8, uint16, float32 or float64"
+            )
+        if not dt.isnative:
+            a = a.astype(dt.newbyteorder("="))  # the library reads native byte order only
+        if not a.flags.aligned:
+            a = np.require(a, requirements=["ALIGNED"])
     if 0 in a.shape:
         raise ValueError(f"{func}: the image is empty (shape {a.shape})")
     return a
@@ -176,7 +192,7 @@ def _out(func: str, what: str, out: Any, shape: tuple[int, ...], dtype: Any) -> 
     """A writable native float32/float64 array of `shape`: `out` checked, or a new one."""
     np = _np()
     if out is None:
-        return np.empty(shape, dtype=dtype)
+        return np.empty(shape, _OUT_DTYPE_OBJECTS.get(dtype, dtype))
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{func}: {what} must be a numpy array, got {type(out).__name__}")
     if out.dtype.char not in _OUT_CHARS or not out.dtype.isnative:
@@ -191,6 +207,9 @@ def _out(func: str, what: str, out: Any, shape: tuple[int, ...], dtype: Any) -> 
         raise ValueError(f"{func}: {what} is not aligned to its element size")
     return out
 
+
+#: The output dtypes by name (np.empty parses a name on every call).
+_OUT_DTYPE_OBJECTS: dict[Any, Any] = {}
 
 #: `dtype=` arguments already resolved (np.float32, "float32", np.dtype("f4"), ...): numpy
 #: computes `dtype.name` in Python, tens of times the cost of the rest of a small call.
@@ -457,10 +476,47 @@ def grayscale(rgb: ArrayLike, out: FloatArray | None = None, *, dtype: DTypeLike
     """Luma ``0.2989 R + 0.5870 G + 0.1140 B`` of an (H, W, 3 or 4) image, as
     ``np.dot(rgb[..., :3], [0.2989, 0.5870, 0.1140])``; float64 unless ``dtype``/``out`` say
     float32."""
+    r: Any = rgb  # an ndarray in the fast path (mypy does not narrow `type(x) is`)
+    if out is None and type(r) is _ndarray and r.dtype is _u8 and r.ndim == 3:
+        # The common call (a uint8 ndarray, a new output), with as little Python as
+        # possible: at 64x64 the interpreter's work was most of the call (issue 11). uint8
+        # arrays are native and aligned; every other check is the general path's.
+        h, w, c = r.shape
+        try:
+            od = _GRAY_OUT.get(dtype)
+        except TypeError:  # unhashable: the general path resolves it
+            od = None
+        if (c == 3 or c == 4) and h and w and od is not None:
+            dt, code, size = od
+            o = _numpy.empty((h, w), dt)
+            s = r.strides
+            try:
+                p = ffi.from_buffer(r)
+            except (ValueError, BufferError):
+                p = ffi.cast("char *", _address(r))
+            status = lib.fk_grayscale_strided(
+                p, lib.FK_DTYPE_U8, h, w, c, s[0], s[1], s[2], ffi.from_buffer(o), code, w * size, size
+            )
+            if status:
+                check(status)
+            return cast("FloatArray", o)
     a = _rgb("grayscale", rgb)
-    dt = out.dtype if isinstance(out, _np().ndarray) else _out_dtype("grayscale", dtype, "float64")
+    dt = (
+        _out_dtype("grayscale", dtype, "float64")
+        if out is None or not isinstance(out, _numpy.ndarray)
+        else out.dtype
+    )
     o = _out("grayscale", "out", out, a.shape[:2], dt)
-    check(lib.fk_grayscale(_color(a), _image(o, "FkImageOut")))
+    # The flat entry point: two cffi structs per call cost more than converting a 64x64
+    # image (issue 11); the arguments are those of the two structs, in the same order.
+    h, w, c = a.shape
+    s, t = a.strides, o.strides
+    status = lib.fk_grayscale_strided(
+        _ptr(a), _IN_CHARS[a.dtype.char], h, w, c, s[0], s[1], s[2],
+        _ptr(o), _OUT_CHARS[o.dtype.char], t[0], t[1],
+    )  # fmt: skip
+    if status:
+        check(status)
     return cast("FloatArray", o)
 
 

@@ -333,6 +333,19 @@ enum FkStatus fk_sobel_deriv(const struct FkImage *src,
 
 enum FkStatus fk_grayscale(const struct FkColorImage *src, const struct FkImageOut *out);
 
+enum FkStatus fk_grayscale_strided(const void *src,
+                                   uint32_t src_dtype,
+                                   size_t height,
+                                   size_t width,
+                                   size_t channels,
+                                   ptrdiff_t src_row_stride,
+                                   ptrdiff_t src_col_stride,
+                                   ptrdiff_t src_channel_stride,
+                                   void *out,
+                                   uint32_t out_dtype,
+                                   ptrdiff_t out_row_stride,
+                                   ptrdiff_t out_col_stride);
+
 enum FkStatus fk_edges(const struct FkColorImage *src,
                        uint32_t border,
                        const struct FkImageOut *magnitude);
