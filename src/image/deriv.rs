@@ -115,6 +115,10 @@ impl Deriv {
 /// OpenCV's `saturate_cast` does (integers: rounded half to even, then clamped).
 pub trait DerivOut: Copy + Send + Sync + 'static {
     fn finish(v: f64) -> Self;
+    /// `finish(f64::from(v))` computed in f32 (the same value: an f32 rounds to an integer
+    /// exactly in f32, and the clamp bounds are f32s), so that eight lanes run per vector
+    /// where the f64 route runs four and converts twice.
+    fn finish_f32(v: f32) -> Self;
 }
 macro_rules! int_out {
     ($($t:ty),*) => {$(
@@ -123,6 +127,10 @@ macro_rules! int_out {
             fn finish(v: f64) -> $t {
                 // `as` saturates (and maps NaN to 0); the clamp is what OpenCV does.
                 v.round_ties_even().clamp(<$t>::MIN as f64, <$t>::MAX as f64) as $t
+            }
+            #[inline(always)]
+            fn finish_f32(v: f32) -> $t {
+                v.round_ties_even().clamp(<$t>::MIN as f32, <$t>::MAX as f32) as $t
             }
         }
     )*};
@@ -133,11 +141,19 @@ impl DerivOut for f32 {
     fn finish(v: f64) -> f32 {
         v as f32
     }
+    #[inline(always)]
+    fn finish_f32(v: f32) -> f32 {
+        v
+    }
 }
 impl DerivOut for f64 {
     #[inline(always)]
     fn finish(v: f64) -> f64 {
         v
+    }
+    #[inline(always)]
+    fn finish_f32(v: f32) -> f64 {
+        f64::from(v)
     }
 }
 
@@ -228,6 +244,9 @@ fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, 
     let mut ring: Vec<Vec<A>> = (0..p.ky.len()).map(|_| vec![A::default(); w]).collect();
     let mut acc = vec![A::default(); w];
     let mut fin = vec![O::finish(0.0); w];
+    let unit_f32 = p.scale == 1.0
+        && p.delta.to_bits() == 0
+        && std::any::TypeId::of::<A>() == std::any::TypeId::of::<f32>();
     for dy in 0..out.nrows() {
         let y = (y0 + dy) as isize;
         if dy == 0 {
@@ -248,9 +267,19 @@ fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, 
             }
         }
         let (scale, delta) = (p.scale, p.delta);
-        fin.iter_mut()
-            .zip(&acc)
-            .for_each(|(o, &s)| *o = O::finish(s.to_f64() * scale + delta));
+        if unit_f32 {
+            // scale 1, delta 0 (+0.0: `s + -0.0` would keep a -0) and f32 sums: `s·1 + 0`
+            // is `s + 0` (-0 becomes +0, as in f64), and the finish can stay in f32, eight
+            // lanes per vector ([`DerivOut::finish_f32`]: the same values). `A` is f32
+            // here, so the round trip through f64 is exact and folds away.
+            fin.iter_mut()
+                .zip(&acc)
+                .for_each(|(o, &s)| *o = O::finish_f32((s + A::default()).to_f64() as f32));
+        } else {
+            fin.iter_mut()
+                .zip(&acc)
+                .for_each(|(o, &s)| *o = O::finish(s.to_f64() * scale + delta));
+        }
         let mut row = out.row_mut(dy);
         match row.as_slice_mut() {
             Some(d) => d.copy_from_slice(&fin),
@@ -457,6 +486,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// u8 images filtered in f32 with scale 1 and delta 0 take the f32 finish
+    /// (`DerivOut::finish_f32`): the same values as the f64 reference, saturation of i16 and
+    /// u8 outputs included (ksize 7 sums of 255s reach ±2²⁰), and +0.0 for a zero sum.
+    #[test]
+    fn unit_f32_finish_matches_f64() {
+        let img = Array2::from_shape_fn((23, 41), |(y, x)| {
+            if (y * 7 + x * 3) % 5 < 2 {
+                255u8
+            } else {
+                (x * 13) as u8
+            }
+        });
+        let as_f64 = img.mapv(f64::from);
+        for ksize in KSIZES {
+            for (dx, dy) in [(1, 0), (0, 1), (1, 1), (2, 0)] {
+                if deriv_kernels(dx, dy, ksize).is_err() {
+                    continue;
+                }
+                let d = Deriv {
+                    dx,
+                    dy,
+                    ksize,
+                    scale: 1.0,
+                    delta: 0.0,
+                };
+                let want = reference(&as_f64, d, Border::Reflect101);
+                let mut i16s = Array2::<i16>::zeros(img.dim());
+                sobel_deriv::<f32, i16, _>(&Gray(img.view()), d, Border::Reflect101, i16s.view_mut())
+                    .unwrap();
+                assert_eq!(i16s, want.mapv(i16::finish), "{d:?}");
+                let mut u8s = Array2::<u8>::zeros(img.dim());
+                sobel_deriv::<f32, u8, _>(&Gray(img.view()), d, Border::Reflect101, u8s.view_mut()).unwrap();
+                assert_eq!(u8s, want.mapv(u8::finish), "{d:?}");
+                let mut f32s = Array2::<f32>::zeros(img.dim());
+                sobel_deriv::<f32, f32, _>(&Gray(img.view()), d, Border::Reflect101, f32s.view_mut())
+                    .unwrap();
+                let bits = |a: &Array2<f32>| a.mapv(f32::to_bits);
+                assert_eq!(bits(&f32s), bits(&want.mapv(f32::finish)), "{d:?}");
+            }
+        }
+        // A flat image: every sum is ±0 before the finish; the result is +0.0 as in f64.
+        let flat = Array2::<u8>::zeros((4, 5));
+        let d = Deriv {
+            dx: 1,
+            dy: 0,
+            ksize: 3,
+            scale: 1.0,
+            delta: 0.0,
+        };
+        let mut out = Array2::<f32>::from_elem((4, 5), 1.0);
+        sobel_deriv::<f32, f32, _>(&Gray(flat.view()), d, Border::Reflect101, out.view_mut()).unwrap();
+        assert!(out.iter().all(|v| v.to_bits() == 0));
     }
 
     #[test]
