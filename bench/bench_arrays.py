@@ -130,8 +130,9 @@ def prime_rows(rows: list[tuple], threads: int, limits: list[int]) -> None:
 
 
 def deriv_rows(rows: list[tuple], rng, side: int = 2048) -> None:
-    """cv2.Sobel-compatible derivatives (dx=1, dy=0) at every ksize on a 4-megapixel image,
-    for the dtype pairs users pick most: u8 -> CV_16S, u8 -> CV_32F, f32 -> CV_32F."""
+    """cv2.Sobel-compatible derivatives (dx=1, dy=0 and dx=0, dy=1) at every ksize on a
+    4-megapixel image, for the dtype pairs users pick most: u8 -> CV_16S, u8 -> CV_32F,
+    f32 -> CV_32F."""
     import cv2
 
     mp = side * side / 1e6
@@ -142,13 +143,14 @@ def deriv_rows(rows: list[tuple], rng, side: int = 2048) -> None:
         (u8, "u8", cv2.CV_32F, "f32", 4),
         (f32, "f32", cv2.CV_32F, "f32", 4),
     ]:
-        for ksize in (1, 3, 5, 7):
-            k = f"Sobel dx=1 ksize={ksize} {side}x{side} {name}->{oname}"
-            moved = (src.itemsize + osize) * side * side
-            rows.append((k, f"ferrokern.sobel(img, dx=1, dy=0, ksize={ksize}, ddepth=...)",
-                         best(lambda: fk.sobel(src, dx=1, dy=0, ksize=ksize, ddepth=ddepth), 5), mp, "MP", moved, ""))
-            rows.append((k, f"cv2.Sobel(img, ddepth, 1, 0, ksize={ksize})",
-                         best(lambda: cv2.Sobel(src, ddepth, 1, 0, ksize=ksize), 5), mp, "MP", moved, ""))
+        for dx, dy in ((1, 0), (0, 1)):
+            for ksize in (1, 3, 5, 7):
+                k = f"Sobel dx={dx} dy={dy} ksize={ksize} {side}x{side} {name}->{oname}"
+                moved = (src.itemsize + osize) * side * side
+                rows.append((k, f"ferrokern.sobel(img, dx={dx}, dy={dy}, ksize={ksize}, ddepth=...)",
+                             best(lambda: fk.sobel(src, dx=dx, dy=dy, ksize=ksize, ddepth=ddepth), 5), mp, "MP", moved, ""))
+                rows.append((k, f"cv2.Sobel(img, ddepth, {dx}, {dy}, ksize={ksize})",
+                             best(lambda: cv2.Sobel(src, ddepth, dx, dy, ksize=ksize), 5), mp, "MP", moved, ""))
 
 
 def gray_rows(rows: list[tuple], rng, side: int) -> None:
