@@ -584,16 +584,20 @@ _UNPICKLE = platform.python_implementation() == "CPython" and pickle.loads is ge
 )
 
 
-def _pickled(write: Callable[[Any, int, Any], int]) -> bytearray:
-    """The pickle stream `write(out, out_len, needed)` writes (fk_*_pickle: first asked for
-    its size). The stream is the library's own, made of builtin containers, strs and ints
-    only, never the caller's data."""
+def _pickled(write: Callable[[Any, int, Any], int], bound: int) -> bytearray:
+    """The pickle stream `write(out, out_len, needed)` writes (fk_*_pickle), in one call:
+    `bound` is the size the library documents as always enough (computed from the view),
+    so the stream is written in one pass (asking for the exact size first made the
+    library emit the stream once more only to count it). The stream is the library's
+    own, made of builtin containers, strs and ints only, never the caller's data."""
     needed = ffi.new("size_t*")
-    status = write(ffi.NULL, 0, needed)
-    if status != lib.FK_STATUS_BUFFER_TOO_SMALL:
-        check(status)
-    buf = bytearray(needed[0])
-    check(write(ffi.from_buffer(buf), len(buf), needed))
+    buf = bytearray(bound)
+    status = write(ffi.from_buffer(buf), len(buf), needed)
+    if status == lib.FK_STATUS_BUFFER_TOO_SMALL:  # not expected: the bound holds it
+        buf = bytearray(needed[0])
+        status = write(ffi.from_buffer(buf), len(buf), needed)
+    check(status)
+    del buf[needed[0] :]
     return buf
 
 
@@ -612,7 +616,9 @@ def _matches_stream(ptr: Any, tuples: bool) -> bytearray | None:
     v = ffi.new("FkMatchesView*")
     check(lib.fk_matches_view(ptr, v))
     if _UNPICKLE and v.n_fields // max(v.fields_per_match, 1) * 8 < v.n_texts:  # as _sparse
-        return _pickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed))
+        n_fields = v.n_fields
+        bound = 5 + 3 * v.n_texts + 2 * (n_fields // max(v.fields_per_match, 1)) + 9 * n_fields + v.data_len
+        return _pickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed), bound)
     return None
 
 
@@ -626,7 +632,8 @@ def _key_sums_stream(ptr: Any) -> bytearray | None:
         # unpickler shares one str per key and fills each dict straight from its stack,
         # with no pair tuple or per-text slice (bench_tiny.py --shape dense: closer to
         # the floor of `[dict(x) for x in pairs]` than the view path).
-        return _pickled(lambda out, n, needed: lib.fk_key_sums_pickle(ptr, out, n, needed))
+        bound = 5 + 3 * v.n_texts + 20 * v.n_entries + v.keys_len
+        return _pickled(lambda out, n, needed: lib.fk_key_sums_pickle(ptr, out, n, needed), bound)
     return None
 
 
