@@ -512,7 +512,11 @@ pub unsafe extern "C" fn fk_key_sums_big_value(
 /// `tuples` is non-zero and a match has several fields (`re.findall`'s shape). `*needed`
 /// receives the stream's size; the stream is written to `out` only when `out_len` is at
 /// least that (else `BUFFER_TOO_SMALL`, nothing written: call again with a bigger buffer).
-/// A binding with an unpickler builds every result object in one C-level call.
+/// An `out_len` of at least `5 + 3*n_texts + 2*n_matches + 9*n_fields + data_len` (from
+/// `fk_matches_view`; `n_matches = n_fields / fields_per_match`) always holds the stream:
+/// then one call suffices and the stream is written in one pass, `*needed` giving its
+/// exact size (the bytes past it are left as they were). A binding with an unpickler
+/// builds every result object in one C-level call.
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
@@ -555,7 +559,9 @@ fn stream_fits(needed: usize, out_len: usize) -> FfiResult<()> {
 /// only dicts, strs and ints), as [`fk_matches_pickle`]. Each distinct key is written once
 /// and memoized (MEMOIZE), its later occurrences are memo gets (BINGET / LONG_BINGET), so
 /// the unpickler makes one str per distinct key. `INVALID_VALUE` when a sum does not fit in
-/// 64 bits (read those through `fk_key_sums_view`).
+/// 64 bits (read those through `fk_key_sums_view`). An `out_len` of at least
+/// `5 + 3*n_texts + 20*n_entries + keys_len` (from `fk_key_sums_view`) always holds the
+/// stream, written in one pass.
 ///
 /// # Safety
 /// Every pointer argument is checked for NULL, alignment and size overflow; beyond that

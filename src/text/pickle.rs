@@ -88,7 +88,8 @@ struct Write<'a> {
 impl Sink for Write<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        // In bounds: the buffer is exactly the size the counting pass found.
+        // In bounds: the buffer holds at least the size the counting pass found, or the
+        // stream's upper bound (`matches_bound`, `key_sums_bound`).
         self.out[self.pos..self.pos + bytes.len()].copy_from_slice(bytes);
         self.pos += bytes.len();
     }
@@ -177,22 +178,47 @@ fn emit_key_sums(r: &KeySums, s: &mut impl Sink) {
     s.op(STOP);
 }
 
-/// The per-text results of `m` (`re.findall` lists: strs, or tuples of strs when `tuples`
-/// and a match has several fields) as a pickle stream into `out`. Returns the stream's
-/// size; when `out` is shorter nothing is written (call again with that size).
-pub fn pickle_matches(m: &Matches, tuples: bool, out: &mut [u8]) -> usize {
-    let mut count = Count(0);
-    emit_matches(m, tuples, &mut count);
-    if out.len() >= count.0 {
-        let mut w = Write { out, pos: 0 };
-        emit_matches(m, tuples, &mut w);
-        debug_assert_eq!(w.pos, count.0);
-    }
-    count.0
+/// A size that always holds the stream of [`pickle_matches`] (exact size or more): 5 bytes
+/// of frame (PROTO, MARK, LIST, STOP), 3 per text (EMPTY_LIST, and MARK ... APPENDS), 2 per
+/// match (MARK ... TUPLE), 9 per field (BINUNICODE8 and its length) and the fields' bytes.
+/// A caller that knows these counts (`FkMatchesView`) sizes its buffer once from it, and
+/// the stream is written in one pass (see [`pickle_matches`]).
+pub fn matches_bound(m: &Matches) -> usize {
+    let n_texts = m.text_offsets.0.len().saturating_sub(1);
+    let n_fields = m.fields.offsets.len().saturating_sub(1);
+    let n_matches = n_fields / m.fields_per_match.max(1);
+    5 + 3 * n_texts + 2 * n_matches + 9 * n_fields + m.fields.data.len()
 }
 
-/// The per-text dicts of `r` as a pickle stream into `out`, as [`pickle_matches`]. Sums past
-/// i64 are not written (the caller reads them from the view): an error when there are any.
+/// As [`matches_bound`] for [`pickle_key_sums`]: 5 + 3 per text + 20 per entry (a key:
+/// BINUNICODE8 + length + MEMOIZE, or a memo get of at most 5 bytes; a value: LONG1 of 8
+/// bytes at most, 10) + the keys' bytes.
+pub fn key_sums_bound(r: &KeySums) -> usize {
+    let n_texts = r.text_offsets.0.len().saturating_sub(1);
+    5 + 3 * n_texts + 20 * r.values.len() + r.keys.data.len()
+}
+
+/// The per-text results of `m` (`re.findall` lists: strs, or tuples of strs when `tuples`
+/// and a match has several fields) as a pickle stream into `out`. Returns the stream's
+/// size; when `out` is shorter nothing is written (call again with that size). With `out`
+/// at least [`matches_bound`] long the stream is written in one pass, without the
+/// counting pass (which emitted the whole stream once more only to size it).
+pub fn pickle_matches(m: &Matches, tuples: bool, out: &mut [u8]) -> usize {
+    if out.len() < matches_bound(m) {
+        let mut count = Count(0);
+        emit_matches(m, tuples, &mut count);
+        if out.len() < count.0 {
+            return count.0; // nothing written
+        }
+    }
+    let mut w = Write { out, pos: 0 };
+    emit_matches(m, tuples, &mut w);
+    w.pos
+}
+
+/// The per-text dicts of `r` as a pickle stream into `out`, as [`pickle_matches`] (one
+/// pass from [`key_sums_bound`] bytes). Sums past i64 are not written (the caller reads
+/// them from the view): an error when there are any.
 pub fn pickle_key_sums(r: &KeySums, out: &mut [u8]) -> Result<usize> {
     if !r.big_index.is_empty() {
         return Err(Error::new(
@@ -200,14 +226,16 @@ pub fn pickle_key_sums(r: &KeySums, out: &mut [u8]) -> Result<usize> {
             "the result holds sums past 64 bits: read them through the view",
         ));
     }
-    let mut count = Count(0);
-    emit_key_sums(r, &mut count);
-    if out.len() >= count.0 {
-        let mut w = Write { out, pos: 0 };
-        emit_key_sums(r, &mut w);
-        debug_assert_eq!(w.pos, count.0);
+    if out.len() < key_sums_bound(r) {
+        let mut count = Count(0);
+        emit_key_sums(r, &mut count);
+        if out.len() < count.0 {
+            return Ok(count.0); // nothing written
+        }
     }
-    Ok(count.0)
+    let mut w = Write { out, pos: 0 };
+    emit_key_sums(r, &mut w);
+    Ok(w.pos)
 }
 
 #[cfg(test)]
@@ -239,6 +267,47 @@ mod tests {
         let mut out = vec![0u8; n];
         pickle_key_sums(&r, &mut out).unwrap();
         assert_eq!(out, b"\x80\x04(}}\x8c\x01k\x94J\xff\xff\xff\xffsl.");
+    }
+
+    /// A buffer of the bound's size gets the same stream in one pass (and the bound holds
+    /// the longest forms: a 300-byte field, BINUNICODE8; a value past i32, LONG1), with the
+    /// exact size reported; one byte short of the exact size still writes nothing.
+    #[test]
+    fn one_pass_from_the_bound_writes_the_same_stream() {
+        let mut m = Matches {
+            fields_per_match: 2,
+            ..Default::default()
+        };
+        m.text_offsets.close(0);
+        m.fields.push(&"x".repeat(300));
+        m.fields.push("");
+        m.text_offsets.close(1);
+        for tuples in [false, true] {
+            let n = pickle_matches(&m, tuples, &mut []);
+            let mut exact = vec![0u8; n];
+            assert_eq!(pickle_matches(&m, tuples, &mut exact), n);
+            let bound = matches_bound(&m);
+            assert!(bound >= n);
+            let mut big = vec![7u8; bound + 3];
+            assert_eq!(pickle_matches(&m, tuples, &mut big), n);
+            assert_eq!(&big[..n], &exact[..]);
+            assert!(big[n..].iter().all(|&b| b == 7), "nothing past the stream");
+            let mut short = vec![7u8; n - 1];
+            assert_eq!(pickle_matches(&m, tuples, &mut short), n);
+            assert!(short.iter().all(|&b| b == 7), "nothing written when too short");
+        }
+        let mut r = KeySums::default();
+        r.keys.push(&"k".repeat(300));
+        r.values.push(i64::MIN);
+        r.keys.push(&"k".repeat(300));
+        r.values.push(1 << 40);
+        r.text_offsets.close(2);
+        let n = pickle_key_sums(&r, &mut []).unwrap();
+        let mut exact = vec![0u8; n];
+        pickle_key_sums(&r, &mut exact).unwrap();
+        let mut big = vec![7u8; key_sums_bound(&r)];
+        assert_eq!(pickle_key_sums(&r, &mut big).unwrap(), n);
+        assert_eq!(&big[..n], &exact[..]);
     }
 
     /// A key seen before is a memo get: BINGET for the first 256 distinct keys, LONG_BINGET

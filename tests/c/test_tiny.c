@@ -1,7 +1,7 @@
 /* The entry points added for tiny texts (issue 15), from C: the FK_OFFSETS_NUL_SEPARATED text
  * layout (same results as ordinary offsets, zero/empty texts, a wrong NUL count refused with
  * INVALID_VALUE) and fk_matches_pickle / fk_key_sums_pickle (size query, exact and one-short
- * buffers, exact streams, errors). Output buffers are malloc'd at their exact size so that
+ * buffers, one call into a buffer of the documented bound, exact streams, errors). Output buffers are malloc'd at their exact size so that
  * valgrind (`make test-c`) or ASan (`make test-asan`) catches a write past them. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,13 +59,37 @@ static int same_sums(const FkKeySums *a, const FkKeySums *b) {
 }
 
 /* The whole pickle stream of a result, through the size query then an exact-size buffer
- * (NULL on failure; *len gets the size). */
+ * (NULL on failure; *len gets the size). Each stream is also written in one call into a
+ * buffer of the size the header documents as always enough (from the view), which must
+ * give the same bytes, the exact size, and leave the bytes past the stream as they were
+ * (NULL when not). */
 static uint8_t *pickle_matches(const FkMatches *m, uint32_t tuples, size_t *len) {
     size_t need = 0;
     if (fk_matches_pickle(m, tuples, NULL, 0, &need) != FK_STATUS_BUFFER_TOO_SMALL) return NULL;
     uint8_t *buf = malloc(need);
     size_t again = 0;
     if (!buf || fk_matches_pickle(m, tuples, buf, need, &again) != FK_STATUS_OK || again != need) {
+        free(buf);
+        return NULL;
+    }
+    FkMatchesView v;
+    if (fk_matches_view(m, &v) != FK_STATUS_OK) {
+        free(buf);
+        return NULL;
+    }
+    size_t per = v.fields_per_match ? v.fields_per_match : 1;
+    size_t bound = 5 + 3 * v.n_texts + 2 * (v.n_fields / per) + 9 * v.n_fields + v.data_len;
+    uint8_t *one = malloc(bound);
+    size_t got = 0;
+    int same = one != NULL && bound >= need;
+    if (same) {
+        memset(one, 0xAA, bound);
+        same = fk_matches_pickle(m, tuples, one, bound, &got) == FK_STATUS_OK && got == need &&
+               memcmp(one, buf, need) == 0;
+        for (size_t i = need; same && i < bound; i++) same = one[i] == 0xAA;
+    }
+    free(one);
+    if (!same) {
         free(buf);
         return NULL;
     }
@@ -79,6 +103,25 @@ static uint8_t *pickle_sums(const FkKeySums *s, size_t *len) {
     uint8_t *buf = malloc(need);
     size_t again = 0;
     if (!buf || fk_key_sums_pickle(s, buf, need, &again) != FK_STATUS_OK || again != need) {
+        free(buf);
+        return NULL;
+    }
+    FkKeySumsView v;
+    if (fk_key_sums_view(s, &v) != FK_STATUS_OK) {
+        free(buf);
+        return NULL;
+    }
+    size_t bound = 5 + 3 * v.n_texts + 20 * v.n_entries + v.keys_len;
+    uint8_t *one = malloc(bound);
+    size_t got = 0;
+    int same = one != NULL && bound >= need;
+    if (same) {
+        memset(one, 0xAA, bound);
+        same = fk_key_sums_pickle(s, one, bound, &got) == FK_STATUS_OK && got == need && memcmp(one, buf, need) == 0;
+        for (size_t i = need; same && i < bound; i++) same = one[i] == 0xAA;
+    }
+    free(one);
+    if (!same) {
         free(buf);
         return NULL;
     }

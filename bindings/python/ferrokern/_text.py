@@ -584,16 +584,20 @@ _UNPICKLE = platform.python_implementation() == "CPython" and pickle.loads is ge
 )
 
 
-def _pickled(write: Callable[[Any, int, Any], int]) -> bytearray:
-    """The pickle stream `write(out, out_len, needed)` writes (fk_*_pickle: first asked for
-    its size). The stream is the library's own, made of builtin containers, strs and ints
-    only, never the caller's data."""
+def _pickled(write: Callable[[Any, int, Any], int], bound: int) -> bytearray:
+    """The pickle stream `write(out, out_len, needed)` writes (fk_*_pickle), in one call:
+    `bound` is the size the library documents as always enough (computed from the view),
+    so the stream is written in one pass (asking for the exact size first made the
+    library emit the stream once more only to count it). The stream is the library's
+    own, made of builtin containers, strs and ints only, never the caller's data."""
     needed = ffi.new("size_t*")
-    status = write(ffi.NULL, 0, needed)
-    if status != lib.FK_STATUS_BUFFER_TOO_SMALL:
-        check(status)
-    buf = bytearray(needed[0])
-    check(write(ffi.from_buffer(buf), len(buf), needed))
+    buf = bytearray(bound)
+    status = write(ffi.from_buffer(buf), len(buf), needed)
+    if status == lib.FK_STATUS_BUFFER_TOO_SMALL:  # not expected: the bound holds it
+        buf = bytearray(needed[0])
+        status = write(ffi.from_buffer(buf), len(buf), needed)
+    check(status)
+    del buf[needed[0] :]
     return buf
 
 
@@ -612,7 +616,9 @@ def _matches_stream(ptr: Any, tuples: bool) -> bytearray | None:
     v = ffi.new("FkMatchesView*")
     check(lib.fk_matches_view(ptr, v))
     if _UNPICKLE and v.n_fields // max(v.fields_per_match, 1) * 8 < v.n_texts:  # as _sparse
-        return _pickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed))
+        n_fields = v.n_fields
+        bound = 5 + 3 * v.n_texts + 2 * (n_fields // max(v.fields_per_match, 1)) + 9 * n_fields + v.data_len
+        return _pickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed), bound)
     return None
 
 
@@ -626,7 +632,8 @@ def _key_sums_stream(ptr: Any) -> bytearray | None:
         # unpickler shares one str per key and fills each dict straight from its stack,
         # with no pair tuple or per-text slice (bench_tiny.py --shape dense: closer to
         # the floor of `[dict(x) for x in pairs]` than the view path).
-        return _pickled(lambda out, n, needed: lib.fk_key_sums_pickle(ptr, out, n, needed))
+        bound = 5 + 3 * v.n_texts + 20 * v.n_entries + v.keys_len
+        return _pickled(lambda out, n, needed: lib.fk_key_sums_pickle(ptr, out, n, needed), bound)
     return None
 
 
@@ -713,11 +720,13 @@ def _per_text(
     slice i (which releases the GIL) while this thread encodes slice i+1 and converts slice
     i-1. `stream(handle)`, when given, also runs in the worker: the results' pickle stream
     (`_matches_stream`), so this thread only unpickles it, or None to `convert` the handle
-    here. Results stay in input order; an error frees whatever is still in flight."""
+    here. Results stay in input order; an error frees whatever is still in flight.
+    `run(b, started)` calls `started()` right before the library call (see `_pipelined`)."""
     free = _FREE[handle_type]
 
-    def run(b: _Batch) -> Any:
+    def run(b: _Batch, started: Callable[[], None]) -> Any:
         out = ffi.new(handle_type + "**")
+        started()
         status = call(b.ptr, out)
         redo: Callable[[], _Batch] | None = getattr(b, "redo", None)  # unset on Arrow batches
         if status == lib.FK_STATUS_INVALID_VALUE and redo is not None:
@@ -746,6 +755,15 @@ def _per_text(
         return _pipelined(texts, free, run, finish)
 
 
+#: Whether `_pipelined` waits for its worker to be inside the library call (see there).
+#: False to measure what the handshake saves.
+_HANDSHAKE = True
+
+
+def _nothing() -> None:
+    pass
+
+
 #: The free function of each handle type `_per_text` runs.
 _FREE: dict[str, Callable[[Any], None]] = {
     "FkKeySums": lib.fk_key_sums_free,
@@ -756,24 +774,49 @@ _FREE: dict[str, Callable[[Any], None]] = {
 def _pipelined(
     texts: Texts,
     free: Callable[[Any], None],
-    run: Callable[[_Batch], Any],
+    run: Callable[[_Batch, Callable[[], None]], Any],
     convert: Callable[[Any], list[_T]],
 ) -> list[_T]:
+    """`convert(run(b, started))` for each batch of `texts`, concatenated; with several
+    batches `run` goes to a worker thread, overlapping this thread's encode and convert.
+
+    The handshake: after handing a batch to the worker, this thread waits (GIL released)
+    until the worker calls `started()`, right before its library call. Without it the
+    worker could not even begin: this thread's next steps (pickle.loads of a slice, a
+    join) are long C calls that keep the GIL, and a waiting thread only gets it when the
+    holder blocks or after the switch interval (5 ms, longer than a slice of log lines
+    takes), so the worker started only when this thread blocked on its result and nothing
+    overlapped (on 1 M log lines the wait for the worker was as long as the worker's whole
+    run). Once the worker is inside the library call it needs the GIL again only to hand
+    back the result, by which time this thread is waiting for it."""
     batches = _batches(texts, PIPELINE_SLICE_BYTES, PIPELINE_SLICE_TEXTS, separated=True)
     first = next(batches)
     second = next(batches, None)
     if second is None:
-        return convert(run(first))
+        return convert(run(first, _nothing))
     from concurrent.futures import ThreadPoolExecutor
+
+    def started_run(b: _Batch, started: threading.Event) -> Any:
+        try:
+            return run(b, started.set)
+        finally:
+            started.set()  # also when `run` failed before its call: never leave a waiter
+
+    def submit(b: _Batch) -> Future[Any]:
+        started = threading.Event()
+        future = ex.submit(started_run, b, started)
+        if _HANDSHAKE:
+            started.wait()
+        return future
 
     result: list[_T] = []
     with ThreadPoolExecutor(1, thread_name_prefix="ferrokern") as ex:
-        pending: Future[Any] | None = ex.submit(run, first)
+        pending: Future[Any] | None = submit(first)
         try:
             for b in chain((second,), batches):
                 assert pending is not None
                 handle = pending.result()
-                pending = ex.submit(run, b)
+                pending = submit(b)
                 result += convert(handle)
             assert pending is not None
             handle, pending = pending.result(), None

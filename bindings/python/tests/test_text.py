@@ -425,6 +425,42 @@ def test_pipelined_slices_keep_order_and_errors(monkeypatch):
         ferrokern.extract_and_aggregate(big)
 
 
+def test_pipeline_handshake_never_leaves_a_waiter(monkeypatch):
+    """`_pipelined` waits for its worker to reach the library call (the handshake); a
+    worker that fails before getting there must still release that wait, and the error
+    must surface (run in a thread with a timeout, so a regression fails instead of hanging)."""
+    import threading
+
+    from ferrokern import _text
+
+    monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", 10)
+    texts = ["x"] * 50
+    outcome = []
+
+    def go(fail_at):
+        calls = []
+
+        def run(b, started):
+            calls.append(b.n)
+            if len(calls) == fail_at:
+                raise RuntimeError("failed before its call")
+            started()
+            return b.n
+
+        try:
+            outcome.append(_text._pipelined(texts, lambda h: None, run, lambda n: [n] * n))
+        except RuntimeError as e:
+            outcome.append(e)
+
+    for fail_at, want in ((0, [10] * 50), (2, "failed before its call"), (5, "failed before its call")):
+        outcome.clear()
+        t = threading.Thread(target=go, args=(fail_at,), daemon=True)
+        t.start()
+        t.join(30)
+        assert not t.is_alive(), "the pipeline hung on its handshake"
+        assert outcome[0] == want if fail_at == 0 else str(outcome[0]) == want
+
+
 # --- many tiny texts (issue 15): slicing, result conversion, the caller's gc state -----
 
 
