@@ -13,7 +13,7 @@ subprocess (peak RSS is that job's own ru_maxrss):
   ferrokern.report in one process, on --dask-lines lines (1.15 M distinct keys by default),
   identical full reports required.
 
-Usage: PYTHONPATH=bindings/python python bench/bench_report_spill.py [--lines 2000000]
+Usage: PYTHONPATH=bindings/python python bench/bench_report_spill.py [--lines 2000000] [--dask-only]
        [--dask] [--dask-lines 1150000] [--dir /tmp] [--corpus-dir DIR]
 The issue's size is --lines 20000000 (20 M distinct keys + 20 M distinct emails, ~1.2 GB).
 --corpus-dir keeps the corpora (DIR/hi-LINES.txt, DIR/lo-LINES.txt) and reuses them when
@@ -95,9 +95,16 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=2_000_000)
     ap.add_argument("--dask", action="store_true")
     ap.add_argument("--dask-lines", type=int, default=1_150_000)
+    ap.add_argument(
+        "--dask-only", action="store_true", help="only the Dask comparison (implies --dask)"
+    )
     ap.add_argument("--dir", default=None)
     ap.add_argument("--corpus-dir", default=None)
     a = ap.parse_args()
+    if a.dask_only:
+        with tempfile.TemporaryDirectory(dir=a.dir) as d:
+            dask_compare(a, d)
+        return
     with tempfile.TemporaryDirectory(dir=a.dir) as d:
         keep = Path(a.corpus_dir) if a.corpus_dir else None
         base = keep or Path(d)
@@ -142,16 +149,24 @@ def main() -> None:
             hi.unlink()
             lo.unlink()
         if a.dask:
-            dk = Path(d) / "dask.txt"
-            generate(str(dk), a.dask_lines, seed=7)
-            m = run(DASK_JOB, str(dk))
-            print(
-                f"\nDask, {a.dask_lines:,} distinct keys, 2 workers: {m['dask_s']:.1f} s vs one process "
-                f"{m['local_s']:.1f} s ({m['dask_s'] / m['local_s']:.2f}x), "
-                f"reports {'identical' if m['identical'] else 'DIFFERENT'}"
-            )
+            dask_compare(a, d)
         if not same:
             raise SystemExit(1)
+
+
+def dask_compare(a: argparse.Namespace, d: str) -> None:
+    keep = Path(a.corpus_dir) if a.corpus_dir else None
+    dk = (keep or Path(d)) / f"dask-{a.dask_lines}.txt"
+    if keep is None or not dk.exists():
+        generate(str(dk), a.dask_lines, seed=7)
+    m = run(DASK_JOB, str(dk))
+    print(
+        f"\nDask, {a.dask_lines:,} distinct keys, 2 workers: {m['dask_s']:.1f} s vs one process "
+        f"{m['local_s']:.1f} s ({m['dask_s'] / m['local_s']:.2f}x), "
+        f"reports {'identical' if m['identical'] else 'DIFFERENT'}"
+    )
+    if not m["identical"]:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

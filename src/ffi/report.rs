@@ -569,6 +569,29 @@ pub unsafe extern "C" fn fk_report_from_state(
     })
 }
 
+/// Add the report whose `fk_report_to_state` bytes are the `len` bytes at `data` into
+/// `dst`, as `fk_report_from_state` then `fk_report_merge` would, without building the
+/// second report: the state is checked whole first, then its maps are decoded into `dst`'s
+/// while they fit `dst`'s memory budget and otherwise written, still sorted and encoded,
+/// to `dst`'s spill file (how Dask merges partial reports). A truncated, corrupt or
+/// inconsistent state, a mismatched config or a counter that would overflow is
+/// `INVALID_ARGUMENT` and leaves `dst` unchanged; so does a failed spill write (`IO`).
+///
+/// # Safety
+/// Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+/// the caller guarantees: `dst` must be NULL or a live handle from this library (NULL is an
+/// error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `data` must be NULL (with a
+/// zero length) or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn fk_report_merge_state(dst: *mut FkReport, data: *const u8, len: usize) -> FkStatus {
+    guard(|| {
+        let d = handle_ref(dst)?;
+        let bytes = slice_arg(data, len, "data")?;
+        lock(&d)?.merge_state(bytes)?;
+        Ok(())
+    })
+}
+
 /// How much of the report's per-key state went to disk because of its memory budget:
 /// `*bytes` written to its spill file (compressed) and `*spills` (times the state was
 /// written out). Both 0 when it stayed in memory. Either pointer may be NULL.

@@ -111,13 +111,13 @@ impl<'a> MemMap<'a> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    fn order(&self) -> Vec<u32> {
+    pub(crate) fn order(&self) -> Vec<u32> {
         match self {
             MemMap::Kv(m) => m.sorted_indices(),
             MemMap::Counts(m) => m.sorted_indices(),
         }
     }
-    fn key_bytes(&self, i: usize) -> &[u8] {
+    pub(crate) fn key_bytes(&self, i: usize) -> &[u8] {
         match self {
             MemMap::Kv(m) => m.map.key_bytes(i),
             MemMap::Counts(m) => m.key_bytes(i),
@@ -298,6 +298,28 @@ impl Spill {
         done.map_err(|e| self.io_write(e))?;
         let end = self.file.metadata().map_err(|e| self.io_write(e))?.len();
         self.end = end;
+        self.push_run(id, start, end);
+        Ok(())
+    }
+
+    /// Write `entries` — `varint n` and `n` front-coded entries in strictly increasing key
+    /// order, already checked (a section of a report state) — as a run of map `id`,
+    /// without decoding them.
+    pub fn write_raw_run(&mut self, id: MapId, entries: &[u8]) -> Result<()> {
+        let start = self.end;
+        let mut enc = lz4_flex::frame::FrameEncoder::new(BufWriter::with_capacity(1 << 16, &self.file));
+        let done = enc
+            .write_all(entries)
+            .and_then(|_| enc.finish().map_err(std::io::Error::other))
+            .and_then(|mut b| b.flush());
+        done.map_err(|e| self.io_write(e))?;
+        let end = self.file.metadata().map_err(|e| self.io_write(e))?.len();
+        self.end = end;
+        self.push_run(id, start, end);
+        Ok(())
+    }
+
+    fn push_run(&mut self, id: MapId, start: u64, end: u64) {
         let i = id.index();
         if self.runs.len() <= i {
             self.runs.resize(i + 1, Vec::new());
@@ -306,7 +328,19 @@ impl Spill {
             off: start,
             len: end - start,
         });
-        Ok(())
+    }
+
+    /// How many runs each map has (to undo a merge that fails half-way).
+    pub fn run_marks(&self) -> Vec<usize> {
+        self.runs.iter().map(Vec::len).collect()
+    }
+
+    /// Forget the runs written since [`Self::run_marks`] gave `marks` (their bytes stay in
+    /// the file, unread, until the report is freed).
+    pub fn truncate_runs(&mut self, marks: &[usize]) {
+        for (i, r) in self.runs.iter_mut().enumerate() {
+            r.truncate(marks.get(i).copied().unwrap_or(0));
+        }
     }
 
     /// Write an in-memory map as a run.

@@ -318,3 +318,78 @@ fn a_spilled_report_equals_the_in_memory_one_and_merges() {
     }
     std::fs::remove_file(&p).unwrap();
 }
+
+#[test]
+fn merging_states_from_bytes_equals_merging_reports() {
+    // `merge_state` decodes a state into the destination's maps while it fits the budget
+    // and otherwise appends its maps to the spill file as runs: both must give exactly
+    // what loading the state and merging the report gives, in any mix and order.
+    let p = tmp("merge-state.txt", &corpus());
+    let with_budget = |b: usize| {
+        move |chunk| Config {
+            memory_budget: b,
+            ..cfg(chunk)
+        }
+    };
+    let want = run_file(with_budget(0)(1000), &p, None);
+    let size = std::fs::metadata(&p).unwrap().len();
+    let cuts = [0, size / 5, size / 2, size / 2 + 7, size];
+    for (src_b, dst_b) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        let (src_cfg, dst_cfg) = (with_budget(src_b), with_budget(dst_b));
+        let states: Vec<Vec<u8>> = cuts
+            .windows(2)
+            .map(|w| state::write_state(&run_file(src_cfg(512), &p, Some((w[0], w[1])))).unwrap())
+            .collect();
+        let mut m = Report::new(dst_cfg(512)).unwrap();
+        for s in &states {
+            m.merge_state(s).unwrap();
+        }
+        assert_eq!(json(&m), json(&want));
+        assert_eq!(
+            state::write_state(&m).unwrap(),
+            state::write_state(&want).unwrap()
+        );
+        if dst_cfg(512).memory_budget == 1 {
+            assert!(m.spill_stats().0 > 0, "a tiny budget keeps the states as runs");
+        }
+        // The first state loaded, the rest merged from bytes (what ferrokern.dask does).
+        let mut m = state::read_state(&states[0]).unwrap();
+        for s in &states[1..] {
+            m.merge_state(s).unwrap();
+        }
+        assert_eq!(json(&m), json(&want));
+    }
+    std::fs::remove_file(&p).unwrap();
+}
+
+#[test]
+fn a_corrupt_or_mismatched_state_leaves_the_destination_unchanged() {
+    let p = tmp("merge-state-bad.txt", &corpus());
+    let size = std::fs::metadata(&p).unwrap().len();
+    for budget in [0, 1] {
+        let c = Config {
+            memory_budget: budget,
+            ..cfg(512)
+        };
+        let mut dst = run_file(c.clone(), &p, Some((0, size / 2)));
+        let before = json(&dst);
+        let good = state::write_state(&run_file(c.clone(), &p, Some((size / 2, size)))).unwrap();
+        for i in (0..good.len()).step_by(97) {
+            let mut bad = good.clone();
+            bad[i] ^= 0x10;
+            assert!(dst.merge_state(&bad).is_err(), "byte {i} flipped");
+            assert!(dst.merge_state(&good[..i]).is_err(), "truncated to {i}");
+        }
+        let other = Report::new(Config {
+            emails: false,
+            ..c.clone()
+        })
+        .unwrap();
+        let e = dst.merge_state(&state::write_state(&other).unwrap()).unwrap_err();
+        assert!(e.message.contains("cannot merge"), "{}", e.message);
+        assert_eq!(json(&dst), before);
+        dst.merge_state(&good).unwrap();
+        assert_eq!(json(&dst), json(&run_file(c, &p, None)));
+    }
+    std::fs::remove_file(&p).unwrap();
+}

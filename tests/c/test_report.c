@@ -203,6 +203,18 @@ static void test_files_ranges_merge_json(void) {
         copy[sn / 2] ^= 0x10;
         FkReport *t = NULL;
         CHECK_ERR(fk_report_from_state(copy, sn, &t), FK_STATUS_INVALID_ARGUMENT, "checksum");
+        /* merging from bytes: an empty report plus the state is the state; a corrupt or
+           truncated state is refused and changes nothing */
+        FkReport *ms = new_report(0);
+        CHECK_ERR(fk_report_merge_state(ms, copy, sn), FK_STATUS_INVALID_ARGUMENT, "checksum");
+        CHECK_ERR(fk_report_merge_state(ms, sd, sn - 1), FK_STATUS_INVALID_ARGUMENT, "truncated");
+        CHECK_ERR(fk_report_merge_state(ms, NULL, 5), FK_STATUS_NULL_POINTER, "data");
+        CHECK_ERR(fk_report_merge_state(NULL, sd, sn), FK_STATUS_NULL_POINTER, "FkReport");
+        CHECK_OK(fk_report_merge_state(ms, sd, sn));
+        js = json_of(ms, FK_REPORT_JSON_FULL);
+        CHECK(js && want && strcmp(js, want) == 0);
+        free(js);
+        fk_report_free(ms);
         free(copy);
         CHECK_ERR(fk_report_to_state(whole, NULL), FK_STATUS_NULL_POINTER, "out");
         CHECK_ERR(fk_report_from_state(NULL, 5, &t), FK_STATUS_NULL_POINTER, "data");

@@ -505,6 +505,8 @@ enum FkStatus fk_report_to_state(const struct FkReport *report, struct FkBytes *
 
 enum FkStatus fk_report_from_state(const uint8_t *data, size_t len, struct FkReport **out);
 
+enum FkStatus fk_report_merge_state(struct FkReport *dst, const uint8_t *data, size_t len);
+
 enum FkStatus fk_report_spill_stats(const struct FkReport *report,
                                     uint64_t *bytes,
                                     uint64_t *spills);

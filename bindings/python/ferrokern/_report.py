@@ -519,6 +519,19 @@ class Report(Mapping[str, Any]):
         check(lib.fk_report_from_state(buf, len(buf), out))
         return cls(_ptr=out[0])
 
+    def merge_bytes(self, data: bytes | bytearray | memoryview) -> Report:
+        """Add the report whose `to_bytes` output is `data`, as ``merge(from_bytes(data))``
+        would, without building the second report (its maps go straight into this one's,
+        or, past the memory budget, to its spill file still sorted). Raises ValueError for
+        a corrupt state or a mismatched config, leaving this report unchanged. Returns
+        self."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"merge_bytes needs bytes, not {type(data).__name__}")
+        buf = ffi.from_buffer(data)
+        check(self._h.call(lib.fk_report_merge_state, buf, len(buf)))
+        self._cache = None
+        return self
+
     def _data(self) -> dict[str, Any]:
         if self._cache is None:
             self._cache = _loads(self.to_json())

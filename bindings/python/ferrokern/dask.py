@@ -3,7 +3,8 @@ owns the lines that start in it), each range becomes a task that runs a native r
 a worker, and the partial reports (their compact binary state, `Report.to_bytes`) are
 merged in input order as a tree: up to `MERGE_FAN_IN` states per merge task on the
 workers, and the last level in the calling process (which needs the merged report anyway,
-so the full state is never re-encoded, shipped and decoded once more).
+so the full state is never re-encoded, shipped and decoded once more), each state merged
+there as soon as it arrives.
 
 ::
 
@@ -110,13 +111,15 @@ def _run_split(split: Split, config: dict[str, Any], threads: int = 0) -> bytes:
 
 
 def _merged(states: Iterable[bytes]) -> Report:
-    """The report of partial states given in input order (each decoded once)."""
+    """The report of partial states given in input order. The first is loaded, the others
+    merged into it from their bytes (`Report.merge_bytes`: no second report is built, and
+    past the memory budget their maps become spill runs as they are, neither hashed nor
+    sorted again: issue 9)."""
     it = iter(states)
     r = Report.from_bytes(next(it))
     try:
         for s in it:
-            with Report.from_bytes(s) as o:
-                r.merge(o)
+            r.merge_bytes(s)
     except BaseException:
         r.close()
         raise
@@ -193,4 +196,7 @@ def report(
             client.submit(_merge, *futures[i : i + MERGE_FAN_IN], pure=False)
             for i in range(0, len(futures), MERGE_FAN_IN)
         ]
-    return _merged(client.gather(futures))
+    # Each state is fetched and merged as soon as it and those before it are done, so the
+    # client merges while the workers still compute the later splits (in input order:
+    # merging is associative but not commutative).
+    return _merged(f.result() for f in futures)

@@ -76,6 +76,38 @@ def test_corrupt_state_is_an_error(state, data):
         fk.Report.from_bytes(bytes(bad))
 
 
+def test_merge_bytes_equals_merging_loaded_reports(tmp_path):
+    # merge_bytes decodes into the report while it fits the memory budget and keeps a
+    # state's maps as spill runs past it; both must equal from_bytes + merge.
+    p = tmp_path / "a.txt"
+    write_corpus(p, 2000, seed=11)
+    size = p.stat().st_size
+    with fk.report(p, progress=False, memory_budget=0) as whole:
+        want = whole.to_json(full=True)
+    cuts = [0, size // 4, size // 2 + 3, size]
+    states = [_range_state(str(p), a, b) for a, b in zip(cuts, cuts[1:])]
+    for budget in (0, 1):
+        with fk.Report(memory_budget=budget) as m:
+            for s in states:
+                assert m.merge_bytes(s) is m
+            assert m.to_json(full=True) == want
+            assert (m.spilled_bytes > 0) == (budget == 1)
+
+
+def test_merge_bytes_refuses_a_corrupt_state_and_changes_nothing(state):
+    with fk.Report.from_bytes(state) as r:
+        before = r.to_json(full=True)
+        bad = bytearray(state)
+        bad[len(state) // 2] ^= 4
+        with pytest.raises(ValueError, match="not a valid report state"):
+            r.merge_bytes(bytes(bad))
+        with pytest.raises(ValueError, match="not a valid report state"):
+            r.merge_bytes(state[:-1])
+        with pytest.raises(TypeError):
+            r.merge_bytes("text")  # type: ignore[arg-type]
+        assert r.to_json(full=True) == before
+
+
 def test_from_bytes_wants_bytes():
     with pytest.raises(TypeError):
         fk.Report.from_bytes("text")  # type: ignore[arg-type]

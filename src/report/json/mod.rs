@@ -16,7 +16,7 @@ mod load;
 mod write;
 
 pub use load::read_report;
-pub(in crate::report) use load::{check_tally, config_from, invalid_from, ConfigIn};
+pub(in crate::report) use load::{check_counters, config_from, invalid_from, ConfigIn};
 pub(in crate::report) use write::{config_out, ConfigOut};
 pub use write::{write_report, write_report_file};
 
