@@ -4,7 +4,6 @@
 //! can never disagree.
 
 use std::borrow::Cow;
-use std::io::Write;
 
 use super::config::{Config, NamedPattern, PatternMode};
 use super::jsonl::json_text_field_in;
@@ -37,9 +36,9 @@ struct Scratch {
     /// makes the document invalid, and an invalid document contributes nothing): the key
     /// as a byte range of the text, and the value.
     pairs: Vec<(usize, usize, PyInt)>,
-    /// With per-document output: the document's distinct keys in first-seen order, as
-    /// indices into the chunk tally's kv map, with their sums in this document.
-    doc_keys: Vec<(usize, PyInt)>,
+    /// With per-document output: the document's distinct keys in first-seen order (as the
+    /// byte range of their first occurrence in the text), with their sums in this document.
+    doc_keys: Vec<(usize, usize, PyInt)>,
     /// Per index of the chunk tally's kv map: the number of the last document that held
     /// the key, so that a key counts each document once without a per-document map (the
     /// key is hashed once, for the chunk map, instead of once for a per-document map and
@@ -182,9 +181,9 @@ impl<'c> Processor<'c> {
             if self.per_doc {
                 if first {
                     sc.slot[i] = sc.doc_keys.len() as u32;
-                    sc.doc_keys.push((i, v));
+                    sc.doc_keys.push((from, to, v));
                 } else {
-                    sc.doc_keys[sc.slot[i] as usize].1.add_assign(&v);
+                    sc.doc_keys[sc.slot[i] as usize].2.add_assign(&v);
                 }
             }
         }
@@ -192,8 +191,8 @@ impl<'c> Processor<'c> {
         if self.cfg.kv {
             line.key("kv");
             line.open(b'{');
-            for (i, v) in &sc.doc_keys {
-                line.key(t.kv.key(*i));
+            for (from, to, v) in &sc.doc_keys {
+                line.key(&text[*from..*to]);
                 match v {
                     // No String for the common case: written straight into the line.
                     PyInt::Small(n) => line.number_i64(*n),
@@ -335,19 +334,19 @@ impl<'o> DocLine<'o> {
         }
         self.comma = true;
     }
+    /// itoa rather than `write!`: core::fmt's machinery was a tenth of the per-document
+    /// output's cost (issue 8 profile); same digits.
     fn number_i64(&mut self, n: i64) {
         self.sep();
         if let Some(o) = &mut self.out {
-            // Writing into a Vec cannot fail.
-            let _ = write!(o, "{n}");
+            o.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         }
         self.comma = true;
     }
     fn number(&mut self, n: u64) {
         self.sep();
         if let Some(o) = &mut self.out {
-            // Writing into a Vec cannot fail.
-            let _ = write!(o, "{n}");
+            o.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         }
         self.comma = true;
     }
