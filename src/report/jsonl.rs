@@ -595,6 +595,56 @@ mod fast {
         }
     }
 
+    /// Where the field's text is: in the line (no escapes), or unescaped into the buffer.
+    pub enum Text<'a> {
+        Line(&'a str),
+        Buf,
+    }
+
+    /// `field`'s text, or None to let the slow path decide; `buf` receives the text when
+    /// it holds escapes.
+    pub fn text_field<'a>(line: &'a [u8], field: &str, buf: &mut Vec<u8>) -> Option<Text<'a>> {
+        if simdutf8::basic::from_utf8(line).is_err() {
+            return None;
+        }
+        let mut s = Scan { b: line, i: 0 };
+        s.ws();
+        s.eat(b'{')?;
+        s.ws();
+        let mut found = None;
+        if s.eat(b'}').is_none() {
+            loop {
+                let key = s.plain_string()?;
+                if key == b"$serde_json::private::Number" {
+                    return None;
+                }
+                s.ws();
+                s.eat(b':')?;
+                s.ws();
+                if key == field.as_bytes() {
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some(s.text(buf)?);
+                } else {
+                    s.skip_value(1)?;
+                }
+                s.ws();
+                if s.eat(b',').is_some() {
+                    s.ws();
+                    continue;
+                }
+                s.eat(b'}')?;
+                break;
+            }
+        }
+        s.ws();
+        if s.i != line.len() {
+            return None;
+        }
+        found
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -680,56 +730,6 @@ mod fast {
                 assert_eq!(out, c.to_string().as_bytes());
             }
         }
-    }
-
-    /// Where the field's text is: in the line (no escapes), or unescaped into the buffer.
-    pub enum Text<'a> {
-        Line(&'a str),
-        Buf,
-    }
-
-    /// `field`'s text, or None to let the slow path decide; `buf` receives the text when
-    /// it holds escapes.
-    pub fn text_field<'a>(line: &'a [u8], field: &str, buf: &mut Vec<u8>) -> Option<Text<'a>> {
-        if simdutf8::basic::from_utf8(line).is_err() {
-            return None;
-        }
-        let mut s = Scan { b: line, i: 0 };
-        s.ws();
-        s.eat(b'{')?;
-        s.ws();
-        let mut found = None;
-        if s.eat(b'}').is_none() {
-            loop {
-                let key = s.plain_string()?;
-                if key == b"$serde_json::private::Number" {
-                    return None;
-                }
-                s.ws();
-                s.eat(b':')?;
-                s.ws();
-                if key == field.as_bytes() {
-                    if found.is_some() {
-                        return None;
-                    }
-                    found = Some(s.text(buf)?);
-                } else {
-                    s.skip_value(1)?;
-                }
-                s.ws();
-                if s.eat(b',').is_some() {
-                    s.ws();
-                    continue;
-                }
-                s.eat(b'}')?;
-                break;
-            }
-        }
-        s.ws();
-        if s.i != line.len() {
-            return None;
-        }
-        found
     }
 }
 
