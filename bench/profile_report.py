@@ -37,6 +37,10 @@ DOC_FILES = {
     "pyclass.rs": "kv: scan",
     "document.rs": "per-document glue (document.rs)",
     "jsonl.rs": "JSON field extraction",
+    # The kv keys are hashed and interned in the chunk tally inline (Processor::apply).
+    "keys.rs": "chunk tallies (hash lookups)",
+    "hash.rs": "chunk tallies (hash lookups)",
+    "emails.rs": "emails",
     # core::arch's SSE2 intrinsics, inlined into the kv candidate search.
     "sse2.rs": "kv: scan",
 }

@@ -11,10 +11,37 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 /// last of duplicate keys wins; unlike it, NaN/Infinity and lone-surrogate escapes are
 /// rejected (they are not JSON, and a lone surrogate is not text).
 pub fn json_text_field<'a>(line: &'a [u8], field: &str) -> Result<Cow<'a, str>, String> {
-    if let Some(text) = fast::text_field(line, field) {
-        return Ok(text);
+    let mut buf = Vec::new();
+    match fast::text_field(line, field, &mut buf) {
+        Some(fast::Text::Line(s)) => Ok(Cow::Borrowed(s)),
+        // Checked with SIMD (core's scalar check cost more than the copy).
+        Some(fast::Text::Buf) => match simdutf8::basic::from_utf8(&buf) {
+            Ok(s) => Ok(Cow::Owned(s.to_owned())),
+            Err(_) => slow_text_field(line, field),
+        },
+        None => slow_text_field(line, field),
     }
-    slow_text_field(line, field)
+}
+
+/// [`json_text_field`] for a stream of lines: a text with escapes is unescaped into `buf`
+/// (cleared first), which the caller keeps from line to line instead of allocating a
+/// `String` per line.
+pub(crate) fn json_text_field_in<'a>(
+    line: &'a [u8],
+    field: &str,
+    buf: &'a mut Vec<u8>,
+) -> Result<Cow<'a, str>, String> {
+    match fast::text_field(line, field, buf) {
+        Some(fast::Text::Line(s)) => Ok(Cow::Borrowed(s)),
+        // The runs copied are whole UTF-8 sequences of a valid line and the escapes were
+        // encoded from scalar values; checked anyway (with SIMD, a fraction of the
+        // unescaping), so that a bug in the scanner cannot become an invalid str.
+        Some(fast::Text::Buf) => match simdutf8::basic::from_utf8(buf) {
+            Ok(s) => Ok(Cow::Borrowed(s)),
+            Err(_) => slow_text_field(line, field),
+        },
+        None => slow_text_field(line, field),
+    }
 }
 
 /// The serde_json path: exact on every line, and the one that words the reasons.
@@ -184,7 +211,6 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
 /// word-at-a-time search for '"', '\\' and control bytes, and borrows the text when it
 /// holds no escape.
 mod fast {
-    use std::borrow::Cow;
 
     /// Deeper nesting than this goes to the slow path (serde_json's own limit is 128).
     const MAX_DEPTH: u32 = 64;
@@ -324,8 +350,9 @@ mod fast {
                 }
             }
         }
-        /// A string value, borrowed if it holds no escape, else unescaped.
-        fn text(&mut self) -> Option<Cow<'a, str>> {
+        /// A string value: borrowed if it holds no escape, else unescaped into `out`
+        /// (cleared first; UTF-8 left to the caller to check).
+        fn text(&mut self, out: &mut Vec<u8>) -> Option<Text<'a>> {
             self.eat(b'"')?;
             let start = self.i;
             let mut i = self.to_special(start)?;
@@ -333,24 +360,19 @@ mod fast {
                 self.i = i + 1;
                 // SAFETY: the whole line was validated as UTF-8 and `start..i` is bounded
                 // by ASCII bytes ('"'), so it is on character boundaries.
-                return Some(Cow::Borrowed(unsafe {
+                return Some(Text::Line(unsafe {
                     std::str::from_utf8_unchecked(&self.b[start..i])
                 }));
             }
-            let mut out: Vec<u8> = Vec::with_capacity(i - start + 16);
+            out.clear();
+            out.reserve(i - start + 16);
             let mut run = start;
             loop {
                 match self.b[i] {
                     b'"' => {
                         out.extend_from_slice(&self.b[run..i]);
                         self.i = i + 1;
-                        // The runs copied are whole UTF-8 sequences of a valid line and the
-                        // escapes were encoded from scalar values; checked anyway (with
-                        // SIMD, a fraction of core's scalar check that this replaced, and a
-                        // bug here must not become invalid str).
-                        simdutf8::basic::from_utf8(&out).ok()?;
-                        // SAFETY: `out` was validated as UTF-8 on the line above.
-                        return Some(Cow::Owned(unsafe { String::from_utf8_unchecked(out) }));
+                        return Some(Text::Buf);
                     }
                     b'\\' => {
                         out.extend_from_slice(&self.b[run..i]);
@@ -365,10 +387,19 @@ mod fast {
                             b'r' => b'\r',
                             b't' => b'\t',
                             b'u' => {
-                                let (ch, used) = unicode_escape(&self.b[i + 1..])?;
-                                let mut buf = [0u8; 4];
-                                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                                i += 1 + used;
+                                // A run of \u escapes (CJK text from `json.dumps` with its
+                                // default ensure_ascii: every character one escape) is
+                                // decoded escape after escape, without a search for the
+                                // next special byte in between.
+                                loop {
+                                    let (ch, used) = unicode_escape(&self.b[i + 1..])?;
+                                    push_char(out, ch);
+                                    i += 1 + used;
+                                    if self.b.get(i..i + 2) != Some(&b"\\u"[..]) {
+                                        break;
+                                    }
+                                    i += 1;
+                                }
                                 run = i;
                                 i = self.to_special(i)?;
                                 continue;
@@ -448,6 +479,21 @@ mod fast {
             self.eat(b'-');
             let digits = |s: &mut Scan| {
                 let from = s.i;
+                // 8 bytes at a time (ids and counts are long digit runs): a byte is a
+                // digit exactly when `x = byte ^ '0'` is below 10, i.e. when neither x's
+                // top bit nor that of (x & 0x7f) + 0x76 is set; no carry crosses bytes.
+                while s.i + 8 <= s.b.len() {
+                    let Ok(w) = <[u8; 8]>::try_from(&s.b[s.i..s.i + 8]) else {
+                        break;
+                    };
+                    let x = u64::from_le_bytes(w) ^ (LO * b'0' as u64);
+                    let non_digit = (((x & !HI).wrapping_add(LO * 0x76)) | x) & HI;
+                    if non_digit != 0 {
+                        s.i += (non_digit.trailing_zeros() / 8) as usize;
+                        return s.i > from;
+                    }
+                    s.i += 8;
+                }
                 while s.b.get(s.i).is_some_and(u8::is_ascii_digit) {
                     s.i += 1;
                 }
@@ -476,12 +522,57 @@ mod fast {
         }
     }
 
-    fn hex4(h: &[u8]) -> Option<u32> {
-        let mut v = 0u32;
-        for &c in h {
-            v = v * 16 + (c as char).to_digit(16)?;
+    /// Hex digit values by byte; 0xff for every byte that is not a hex digit.
+    const HEX: [u8; 256] = {
+        let mut t = [0xffu8; 256];
+        let mut c = 0;
+        while c < 256 {
+            t[c] = match c as u8 {
+                b'0'..=b'9' => c as u8 - b'0',
+                b'a'..=b'f' => c as u8 - b'a' + 10,
+                b'A'..=b'F' => c as u8 - b'A' + 10,
+                _ => 0xff,
+            };
+            c += 1;
         }
-        Some(v)
+        t
+    };
+
+    /// The value of exactly four hex digits (a `\u` escape's), by table: one lookup per
+    /// digit and one test for all four.
+    #[inline(always)]
+    fn hex4(h: &[u8]) -> Option<u32> {
+        let &[a, b, c, d] = h else { return None };
+        let (a, b, c, d) = (HEX[a as usize], HEX[b as usize], HEX[c as usize], HEX[d as usize]);
+        if (a | b | c | d) & 0xf0 != 0 {
+            return None;
+        }
+        Some((a as u32) << 12 | (b as u32) << 8 | (c as u32) << 4 | d as u32)
+    }
+
+    /// Append `c` as UTF-8 (byte pushes: `encode_utf8` plus `extend_from_slice` was a
+    /// `memcpy` call per escaped character).
+    #[inline(always)]
+    fn push_char(out: &mut Vec<u8>, c: char) {
+        let c = c as u32;
+        if c < 0x80 {
+            out.push(c as u8);
+        } else if c < 0x800 {
+            out.extend_from_slice(&[0xc0 | (c >> 6) as u8, 0x80 | (c & 0x3f) as u8]);
+        } else if c < 0x1_0000 {
+            out.extend_from_slice(&[
+                0xe0 | (c >> 12) as u8,
+                0x80 | ((c >> 6) & 0x3f) as u8,
+                0x80 | (c & 0x3f) as u8,
+            ]);
+        } else {
+            out.extend_from_slice(&[
+                0xf0 | (c >> 18) as u8,
+                0x80 | ((c >> 12) & 0x3f) as u8,
+                0x80 | ((c >> 6) & 0x3f) as u8,
+                0x80 | (c & 0x3f) as u8,
+            ]);
+        }
     }
 
     /// The character of a `\\u` escape whose hex digits start `h`, and how many bytes it
@@ -504,8 +595,15 @@ mod fast {
         }
     }
 
-    /// `field`'s text, or None to let the slow path decide.
-    pub fn text_field<'a>(line: &'a [u8], field: &str) -> Option<Cow<'a, str>> {
+    /// Where the field's text is: in the line (no escapes), or unescaped into the buffer.
+    pub enum Text<'a> {
+        Line(&'a str),
+        Buf,
+    }
+
+    /// `field`'s text, or None to let the slow path decide; `buf` receives the text when
+    /// it holds escapes.
+    pub fn text_field<'a>(line: &'a [u8], field: &str, buf: &mut Vec<u8>) -> Option<Text<'a>> {
         if simdutf8::basic::from_utf8(line).is_err() {
             return None;
         }
@@ -527,7 +625,7 @@ mod fast {
                     if found.is_some() {
                         return None;
                     }
-                    found = Some(s.text()?);
+                    found = Some(s.text(buf)?);
                 } else {
                     s.skip_value(1)?;
                 }
@@ -545,6 +643,93 @@ mod fast {
             return None;
         }
         found
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// The reference: JSON's number grammar, a byte at a time.
+        fn number_end(b: &[u8]) -> Option<usize> {
+            let mut i = usize::from(b.first() == Some(&b'-'));
+            let run = |i: &mut usize| {
+                let from = *i;
+                while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                    *i += 1;
+                }
+                *i > from
+            };
+            match b.get(i)? {
+                b'0' => i += 1,
+                b'1'..=b'9' => {
+                    run(&mut i);
+                }
+                _ => return None,
+            }
+            if b.get(i) == Some(&b'.') {
+                i += 1;
+                if !run(&mut i) {
+                    return None;
+                }
+            }
+            if matches!(b.get(i), Some(b'e' | b'E')) {
+                i += 1;
+                if matches!(b.get(i), Some(b'+' | b'-')) {
+                    i += 1;
+                }
+                if !run(&mut i) {
+                    return None;
+                }
+            }
+            Some(i)
+        }
+
+        #[test]
+        fn digit_runs_every_byte_in_every_lane() {
+            // Every byte value right after a digit run of every length 0..=20, so each
+            // lane of the 8-byte test meets each value, then the rest of a number.
+            for n in 0..=20usize {
+                for x in 0..=255u8 {
+                    for tail in [&b""[..], b"123456789", b".5e+12345678901", b"e7"] {
+                        let mut b = b"1".repeat(n.max(1));
+                        b.push(x);
+                        b.extend_from_slice(tail);
+                        let mut s = Scan { b: &b, i: 0 };
+                        let got = s.number().map(|()| s.i);
+                        assert_eq!(got, number_end(&b), "{:?}", String::from_utf8_lossy(&b));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn hex4_every_byte_in_every_place() {
+            for x in 0..=255u8 {
+                for at in 0..4 {
+                    let mut h = *b"09aF";
+                    h[at] = x;
+                    let want = std::str::from_utf8(&h)
+                        .ok()
+                        .filter(|s| s.bytes().all(|c| c.is_ascii_hexdigit()))
+                        .and_then(|s| u32::from_str_radix(s, 16).ok());
+                    assert_eq!(hex4(&h), want, "{h:?}");
+                }
+            }
+            assert_eq!(hex4(b"123"), None);
+        }
+
+        #[test]
+        fn push_char_equals_encode_utf8() {
+            for c in (0..0x11_0000)
+                .step_by(7)
+                .chain([0x7f, 0x80, 0x7ff, 0x800, 0xffff, 0x1_0000, 0x10_ffff])
+            {
+                let Some(c) = char::from_u32(c) else { continue };
+                let mut out = Vec::new();
+                push_char(&mut out, c);
+                assert_eq!(out, c.to_string().as_bytes());
+            }
+        }
     }
 }
 
@@ -603,6 +788,15 @@ mod tests {
 #[cfg(test)]
 mod fast_path_props {
     use super::*;
+
+    /// The fast path alone, its answer as a `Cow` (borrowed when the text is the line's).
+    fn fast_text<'a>(line: &'a [u8], field: &str) -> Option<Cow<'a, str>> {
+        let mut buf = Vec::new();
+        match fast::text_field(line, field, &mut buf)? {
+            fast::Text::Line(s) => Some(Cow::Borrowed(s)),
+            fast::Text::Buf => Some(Cow::Owned(String::from_utf8(buf).expect("UTF-8"))),
+        }
+    }
 
     struct Rng(u64);
     impl Rng {
@@ -750,7 +944,7 @@ mod fast_path_props {
             let l = line(&mut r);
             total += 1;
             let slow = slow_text_field(&l, "text");
-            if let Some(fast) = fast::text_field(&l, "text") {
+            if let Some(fast) = fast_text(&l, "text") {
                 answered += 1;
                 assert_eq!(
                     slow.as_deref(),
@@ -775,13 +969,25 @@ mod fast_path_props {
             for esc in ["", "\\n", "\\ud83d\\ude00", "\\u4ef7"] {
                 let text = format!("{}{esc}{}", "x".repeat(n), "y".repeat(n % 9));
                 let l = format!("{{\"id\": {n}, \"text\": \"{text}\"}}");
-                let fast = fast::text_field(l.as_bytes(), "text").expect("fast path");
+                let fast = fast_text(l.as_bytes(), "text").expect("fast path");
                 assert_eq!(Ok(fast), slow_text_field(l.as_bytes(), "text"));
+            }
+        }
+        // Long runs of consecutive \u escapes (how ensure_ascii writes CJK and emoji),
+        // with pairs, ASCII escapes and plain runs between them, cut at every length.
+        let run = "\\u4ef7\\u683c\\ud83d\\ude00\\u0041\\u00e9x\\n\\u0031".repeat(50);
+        for cut in 0..run.len() {
+            let l = format!("{{\"text\": \"{}\", \"n\": 12345678901234567890}}", &run[..cut]);
+            let slow = slow_text_field(l.as_bytes(), "text");
+            match fast_text(l.as_bytes(), "text") {
+                Some(fast) => assert_eq!(Ok(fast), slow),
+                // The fast path gives up only on a cut inside an escape (invalid JSON).
+                None => assert!(slow.is_err(), "{l}"),
             }
         }
         let big = format!("{{\"text\": \"{}\"}}", "价格 12 \\u00e9 ".repeat(100_000));
         assert_eq!(
-            fast::text_field(big.as_bytes(), "text").map(|c| c.len()),
+            fast_text(big.as_bytes(), "text").map(|c| c.len()),
             slow_text_field(big.as_bytes(), "text").ok().map(|c| c.len())
         );
     }

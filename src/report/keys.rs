@@ -354,8 +354,9 @@ impl KvMap {
         }
     }
 
+    /// Add `total` and `docs` to entry `i` (an index from [`Self::intern`]).
     #[inline]
-    fn add_at(&mut self, i: usize, total: &PyInt, docs: u64) {
+    pub(crate) fn add_at(&mut self, i: usize, total: &PyInt, docs: u64) {
         let v = &mut self.map.vals[i];
         v.docs += docs;
         if v.small == IN_BIG {
@@ -377,6 +378,14 @@ impl KvMap {
         b.add_assign(total);
         v.small = IN_BIG;
         self.big.insert(i as u32, b);
+    }
+
+    /// The index of `key` (whose [`hash_key`] is `hash`), inserted with a zero total and
+    /// no documents if absent. The per-document path hashes each kv key once and adds to
+    /// the entry by index (`report::document`).
+    #[inline]
+    pub(crate) fn intern(&mut self, key: &[u8], hash: u32) -> usize {
+        self.map.entry(key, hash, KvVal::default).0
     }
 
     /// Add `stat` to `key`'s entry.

@@ -312,7 +312,7 @@ impl Report {
             ranges
                 .into_par_iter()
                 .map(|r| {
-                    let p = Processor::new(&cfg, per_doc);
+                    let mut p = Processor::new(&cfg, per_doc);
                     let mut t = spare.take(&cfg);
                     let mut out = Vec::new();
                     for i in r {
@@ -575,7 +575,7 @@ impl Drop for Report {
 }
 
 fn process_item(cfg: &Config, source: &str, item: Item, per_doc: bool, mut t: Tally) -> (Tally, Vec<u8>) {
-    let p = Processor::new(cfg, per_doc);
+    let mut p = Processor::new(cfg, per_doc);
     let mut out = Vec::new();
     match item {
         Item::Lines { data, base } => {

@@ -216,7 +216,7 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
     drop(texts);
     // The whole per-document path (everything above from the line on, plus tallying), in
     // 2 MiB chunk tallies as the pipeline makes them; then their in-order merge.
-    let p = Processor::new(cfg, false);
+    let mut p = Processor::new(cfg, false);
     let mut chunks = Vec::new();
     let t = Instant::now();
     let (mut t_chunk, mut out, mut size) = (Tally::new(cfg), Vec::new(), 0usize);
@@ -249,7 +249,7 @@ pub fn measure(path: &Path, cfg: &Config) -> Result<(Vec<Stage>, u64)> {
     std::hint::black_box(all.documents);
     add("merge", t, "chunk tallies into the report, in order");
     // With per-document output.
-    let p = Processor::new(cfg, true);
+    let mut p = Processor::new(cfg, true);
     let t = Instant::now();
     let mut t_all = Tally::new(cfg);
     let mut out = Vec::new();
