@@ -204,16 +204,12 @@ pub fn key_sums_bound(r: &KeySums) -> usize {
 /// at least [`matches_bound`] long the stream is written in one pass, without the
 /// counting pass (which emitted the whole stream once more only to size it).
 pub fn pickle_matches(m: &Matches, tuples: bool, out: &mut [u8]) -> usize {
-    if out.len() < matches_bound(m) {
-        let mut count = Count(0);
-        emit_matches(m, tuples, &mut count);
-        if out.len() < count.0 {
-            return count.0; // nothing written
-        }
-    }
-    let mut w = Write { out, pos: 0 };
-    emit_matches(m, tuples, &mut w);
-    w.pos
+    write_sized(
+        out,
+        matches_bound(m),
+        |c| emit_matches(m, tuples, c),
+        |w| emit_matches(m, tuples, w),
+    )
 }
 
 /// The per-text dicts of `r` as a pickle stream into `out`, as [`pickle_matches`] (one
@@ -226,16 +222,34 @@ pub fn pickle_key_sums(r: &KeySums, out: &mut [u8]) -> Result<usize> {
             "the result holds sums past 64 bits: read them through the view",
         ));
     }
-    if out.len() < key_sums_bound(r) {
-        let mut count = Count(0);
-        emit_key_sums(r, &mut count);
-        if out.len() < count.0 {
-            return Ok(count.0); // nothing written
+    Ok(write_sized(
+        out,
+        key_sums_bound(r),
+        |c| emit_key_sums(r, c),
+        |w| emit_key_sums(r, w),
+    ))
+}
+
+/// The sizing rule of both streams, in one place: with `out` at least `bound` long the
+/// stream is written in one pass; otherwise a counting pass sizes it, and when `out` is
+/// shorter than that nothing is written. Returns the stream's size. (The emitter comes
+/// twice, once per sink type, so each pass is monomorphic: no dynamic call per byte run.)
+fn write_sized(
+    out: &mut [u8],
+    bound: usize,
+    count: impl FnOnce(&mut Count),
+    write: impl FnOnce(&mut Write<'_>),
+) -> usize {
+    if out.len() < bound {
+        let mut c = Count(0);
+        count(&mut c);
+        if out.len() < c.0 {
+            return c.0; // nothing written
         }
     }
     let mut w = Write { out, pos: 0 };
-    emit_key_sums(r, &mut w);
-    Ok(w.pos)
+    write(&mut w);
+    w.pos
 }
 
 #[cfg(test)]
