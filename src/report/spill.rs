@@ -23,6 +23,9 @@ use super::state::EntryWriter;
 use crate::error::{Error, ErrorKind, Result};
 use crate::shared::pyint::PyInt;
 
+/// The lz4 frame a run is written through, over a buffered handle of the spill file.
+type RunEncoder<'f> = lz4_flex::frame::FrameEncoder<BufWriter<&'f File>>;
+
 /// A value of a merged map: a count, or a kv key's (total, documents).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Val {
@@ -271,45 +274,46 @@ impl Spill {
         if n == 0 {
             return Ok(());
         }
-        let start = self.end;
-        let mut enc = lz4_flex::frame::FrameEncoder::new(BufWriter::with_capacity(1 << 16, &self.file));
-        let mut w = EntryWriter::default();
-        super::state::put_varint(&mut w.buf, n);
-        let mut err: Option<std::io::Error> = None;
-        each(&mut |k, v| {
-            w.key(k);
-            match v {
-                Val::Count(c) => w.count(*c),
-                Val::Kv(t, d) => w.kv(t, *d),
-            }
-            if w.buf.len() >= 1 << 16 {
-                if let Err(e) = enc.write_all(&w.buf) {
-                    err.get_or_insert(e);
+        self.append_run(id, |enc| {
+            let mut w = EntryWriter::default();
+            super::state::put_varint(&mut w.buf, n);
+            let mut err: Option<std::io::Error> = None;
+            each(&mut |k, v| {
+                w.key(k);
+                match v {
+                    Val::Count(c) => w.count(*c),
+                    Val::Kv(t, d) => w.kv(t, *d),
                 }
-                w.buf.clear();
-            }
-            Ok(())
-        })?;
-        let done = err
-            .map_or(Ok(()), Err)
-            .and_then(|_| enc.write_all(&w.buf))
-            .and_then(|_| enc.finish().map_err(std::io::Error::other))
-            .and_then(|mut b| b.flush());
-        done.map_err(|e| self.io_write(e))?;
-        let end = self.file.metadata().map_err(|e| self.io_write(e))?.len();
-        self.end = end;
-        self.push_run(id, start, end);
-        Ok(())
+                if w.buf.len() >= 1 << 16 {
+                    if let Err(e) = enc.write_all(&w.buf) {
+                        err.get_or_insert(e);
+                    }
+                    w.buf.clear();
+                }
+                Ok(())
+            })?;
+            Ok(err.map_or(Ok(()), Err).and_then(|_| enc.write_all(&w.buf)))
+        })
     }
 
     /// Write `entries` — `varint n` and `n` front-coded entries in strictly increasing key
     /// order, already checked (a section of a report state) — as a run of map `id`,
     /// without decoding them.
     pub fn write_raw_run(&mut self, id: MapId, entries: &[u8]) -> Result<()> {
+        self.append_run(id, |enc| Ok(enc.write_all(entries)))
+    }
+
+    /// Append one lz4 frame, its content written by `fill`, at the end of the file and
+    /// record it as a run of map `id`. `fill`'s own error is returned as is; a write error
+    /// (from `fill` or the frame's end) becomes the spill error that names the directory.
+    fn append_run(
+        &mut self,
+        id: MapId,
+        fill: impl FnOnce(&mut RunEncoder<'_>) -> Result<std::io::Result<()>>,
+    ) -> Result<()> {
         let start = self.end;
         let mut enc = lz4_flex::frame::FrameEncoder::new(BufWriter::with_capacity(1 << 16, &self.file));
-        let done = enc
-            .write_all(entries)
+        let done = fill(&mut enc)?
             .and_then(|_| enc.finish().map_err(std::io::Error::other))
             .and_then(|mut b| b.flush());
         done.map_err(|e| self.io_write(e))?;
