@@ -78,7 +78,45 @@ unsafe fn row_u8_f32_avx2<const C: usize>(src: &[u8], dst: &mut [f32]) {
     use std::arch::x86_64::*;
     let w = dst.len();
     let src = &src[..w * C];
-    // Per 128-bit lane, four pixels: (R, G) as 16-bit pairs, and (B, 0).
+    let mut x = 0;
+    // Each lane loads 16 bytes from its first pixel: the last step must not read past the
+    // row (4 pixels of 3 channels use 12 of the 16 bytes).
+    while C * (x + 4) + 16 <= src.len() && x + 8 <= w {
+        // SAFETY: bytes C·x .. C·(x+4)+16 are within `src` (loop condition); AVX2 as this
+        // function requires.
+        let y = luma8_avx2::<C>(src.as_ptr().add(C * x));
+        // SAFETY: x + 8 <= w = dst.len().
+        _mm256_storeu_ps(dst.as_mut_ptr().add(x), y);
+        x += 8;
+    }
+    // The last pixels (up to 11: the loads above must stay within the row) in one more
+    // step from a zero-padded copy, rather than one scalar division each: a 64-pixel row
+    // would otherwise spend as long on its last 8 pixels as on the other 56.
+    while x < w {
+        let n = (w - x).min(8);
+        let mut buf = [0u8; 4 * 8 + 16];
+        buf[..C * n].copy_from_slice(&src[C * x..C * (x + n)]);
+        let mut out = [0f32; 8];
+        // SAFETY: bytes 0 .. 4C+16 lie within `buf` (48 bytes); `out` holds 8 floats; AVX2
+        // as this function requires.
+        _mm256_storeu_ps(out.as_mut_ptr(), luma8_avx2::<C>(buf.as_ptr()));
+        dst[x..x + n].copy_from_slice(&out[..n]);
+        x += n;
+    }
+}
+
+/// The step of [`row_u8_f32_avx2`]: the luma of the eight pixels at `p` (of `C` channels).
+///
+/// # Safety
+/// The CPU must support AVX2, and bytes `0 .. 4·C + 16` from `p` must be readable (each
+/// 128-bit lane loads 16 bytes from its first pixel).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn luma8_avx2<const C: usize>(p: *const u8) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    // Per 128-bit lane, four pixels: (R, G) as 16-bit pairs, and (B, 0). Constants: once
+    // inlined, LLVM keeps them out of the caller's loop.
     let (rg, bz) = if C == 3 {
         (
             _mm256_broadcastsi128_si256(_mm_setr_epi8(
@@ -100,47 +138,15 @@ unsafe fn row_u8_f32_avx2<const C: usize>(src: &[u8], dst: &mut [f32]) {
     };
     let wrg = _mm256_set1_epi32((5870 << 16) | 2989);
     let wb = _mm256_set1_epi32(1140);
-    let ten_k = _mm256_set1_ps(10000.0);
-    let mut x = 0;
-    // Each lane loads 16 bytes from its first pixel: the last step must not read past the
-    // row (4 pixels of 3 channels use 12 of the 16 bytes).
-    while C * (x + 4) + 16 <= src.len() && x + 8 <= w {
-        let p = src.as_ptr().add(C * x);
-        // SAFETY (both loads): bytes C·x .. C·(x+4)+16 are within `src` (loop condition).
-        let lo = _mm_loadu_si128(p.cast());
-        let hi = _mm_loadu_si128(p.add(4 * C).cast());
-        let v = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi);
-        let n = _mm256_add_epi32(
-            _mm256_madd_epi16(_mm256_shuffle_epi8(v, rg), wrg),
-            _mm256_madd_epi16(_mm256_shuffle_epi8(v, bz), wb),
-        );
-        let y = _mm256_div_ps(_mm256_cvtepi32_ps(n), ten_k);
-        // SAFETY: x + 8 <= w = dst.len().
-        _mm256_storeu_ps(dst.as_mut_ptr().add(x), y);
-        x += 8;
-    }
-    // The last pixels (up to 11: the loads above must stay within the row) in one more
-    // step from a zero-padded copy, rather than one scalar division each: a 64-pixel row
-    // would otherwise spend as long on its last 8 pixels as on the other 56.
-    while x < w {
-        let n = (w - x).min(8);
-        let mut buf = [0u8; 4 * 8 + 16];
-        buf[..C * n].copy_from_slice(&src[C * x..C * (x + n)]);
-        let p = buf.as_ptr();
-        // SAFETY (both loads): bytes 0..16 and 4C..4C+16 lie within `buf` (48 bytes).
-        let lo = _mm_loadu_si128(p.cast());
-        let hi = _mm_loadu_si128(p.add(4 * C).cast());
-        let v = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi);
-        let nn = _mm256_add_epi32(
-            _mm256_madd_epi16(_mm256_shuffle_epi8(v, rg), wrg),
-            _mm256_madd_epi16(_mm256_shuffle_epi8(v, bz), wb),
-        );
-        let mut out = [0f32; 8];
-        // SAFETY: `out` holds 8 floats.
-        _mm256_storeu_ps(out.as_mut_ptr(), _mm256_div_ps(_mm256_cvtepi32_ps(nn), ten_k));
-        dst[x..x + n].copy_from_slice(&out[..n]);
-        x += n;
-    }
+    // SAFETY (both loads): bytes 0..16 and 4C..4C+16 from `p` are readable (the contract).
+    let lo = _mm_loadu_si128(p.cast());
+    let hi = _mm_loadu_si128(p.add(4 * C).cast());
+    let v = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi);
+    let n = _mm256_add_epi32(
+        _mm256_madd_epi16(_mm256_shuffle_epi8(v, rg), wrg),
+        _mm256_madd_epi16(_mm256_shuffle_epi8(v, bz), wb),
+    );
+    _mm256_div_ps(_mm256_cvtepi32_ps(n), _mm256_set1_ps(10000.0))
 }
 
 /// `dst.len()` pixels from three contiguous channel rows (each at least that long).
