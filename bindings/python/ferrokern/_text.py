@@ -107,26 +107,48 @@ def _bad_text(chunk: Sequence[str], first_index: int) -> NoReturn:
     raise TypeError("texts must be a sequence of str")
 
 
-def _utf8_join(sep: str, chunk: Sequence[str]) -> tuple[bytes, int]:
-    """The UTF-8 of ``sep.join(chunk)`` (`sep` ASCII), and how many more bytes than code
-    points it has. Raises TypeError for a non-str, UnicodeEncodeError for a lone surrogate.
+#: Whether a chunk may be joined first when the one before it says so (see `_utf8_join`);
+#: False takes the per-str flags for every chunk, as before (bench/bench_encode.py's A/B).
+_JOIN_FIRST = True
 
-    One join and one encode, both C loops, instead of a bytes object per str; the one
-    home of the Latin-1 trick: a few non-ASCII strs (an accented word or a CJK line among
-    log lines) would widen the whole join to 2 or 4 bytes per character and make both the
-    join and the encode per-character loops. Instead each of them is replaced by its UTF-8
-    read as Latin-1 (one char per byte): the join stays one byte per character and its
-    Latin-1 encode, a memcpy, is the UTF-8. The non-ASCII strs are found from one flag per
-    str in a bytearray, each one memchr away (``list.index`` over a list of bools made a
-    rich comparison per str: a third of the encode on log lines)."""
+
+def _utf8_join(sep: str, chunk: Sequence[str], join_first: bool = False) -> tuple[bytes, int, bool]:
+    """The UTF-8 of ``sep.join(chunk)`` (`sep` ASCII), how many more bytes than code points
+    it has, and the `join_first` to pass with the next chunk of the same texts. Raises
+    TypeError for a non-str, UnicodeEncodeError for a lone surrogate.
+
+    One join and one encode, both C loops, instead of a bytes object per str. Which join
+    depends on the texts, and neighbouring chunks of one call are alike, so each chunk
+    tells the next which to take:
+    - all ASCII, or many non-ASCII strs (CJK text): join, then encode the joined str
+      (`join_first`). Nothing per str: on ASCII lines half the cost of the flags below, on
+      CJK lines (where every str widens the join anyway) about 40 % less.
+    - a few non-ASCII strs among ASCII ones (an accented word or a CJK line among log
+      lines) would widen the whole join to 2 or 4 bytes per character and make both the
+      join and the encode per-character loops: the Latin-1 trick replaces each of them by
+      its UTF-8 read as Latin-1 (one char per byte), so the join stays one byte per
+      character and its Latin-1 encode, a memcpy, is the UTF-8. The non-ASCII strs are
+      found from one flag per str in a bytearray, each one memchr away (``list.index``
+      over a list of bools made a rich comparison per str).
+    A chunk joined first that turns out to have few extra bytes (less than one per str)
+    sends the next one to the flags, which say whether it is the few-non-ASCII case.
+    Measured per 1 M log lines (bench/bench_tiny.py's corpus and variants): see
+    docs/python.md, "Encode"."""
+    if join_first:
+        joined = sep.join(chunk)
+        if joined.isascii():
+            return joined.encode("ascii"), 0, True
+        data = joined.encode("utf-8")
+        extra = len(data) - len(joined)
+        return data, extra, extra > len(chunk)
     flags = bytearray(map(str.isascii, chunk))
     others = flags.count(0)
     if others == 0:
-        return sep.join(chunk).encode("ascii"), 0
+        return sep.join(chunk).encode("ascii"), 0, True
     if others * 8 > len(chunk):  # mostly non-ASCII: a per-str step would cost more
         joined = sep.join(chunk)
         data = joined.encode("utf-8")
-        return data, len(data) - len(joined)
+        return data, len(data) - len(joined), True
     parts = list(chunk)
     j, extra = -1, 0
     for _ in range(others):
@@ -134,19 +156,22 @@ def _utf8_join(sep: str, chunk: Sequence[str]) -> tuple[bytes, int]:
         t = parts[j].encode("utf-8").decode("latin-1")
         extra += len(t) - str.__len__(parts[j])
         parts[j] = t
-    return sep.join(parts).encode("latin-1"), extra
+    return sep.join(parts).encode("latin-1"), extra, False
 
 
-def _encode_joined(chunk: Sequence[str], first_index: int) -> tuple[bytes, list[int]]:
-    """The UTF-8 of `chunk`'s strs back to back, and each one's length in code points."""
+def _encode_joined(
+    chunk: Sequence[str], first_index: int, join_first: bool = False
+) -> tuple[bytes, list[int], bool]:
+    """The UTF-8 of `chunk`'s strs back to back, each one's length in code points, and the
+    next chunk's `join_first` (see `_utf8_join`)."""
     try:
-        data, extra = _utf8_join("", chunk)
+        data, extra, join_first = _utf8_join("", chunk, join_first)
     except (TypeError, UnicodeEncodeError):
         _bad_text(chunk, first_index)
     lengths = list(map(len, chunk))
     if sum(lengths) != len(data) - extra:  # a str subclass whose __len__ is not its length
         lengths = list(map(str.__len__, chunk))
-    return data, lengths
+    return data, lengths, join_first
 
 
 def _encode_each(chunk: Sequence[str], first_index: int) -> tuple[bytes, Iterator[int]]:
@@ -158,11 +183,13 @@ def _encode_each(chunk: Sequence[str], first_index: int) -> tuple[bytes, Iterato
     return b"".join(encoded), map(len, encoded)
 
 
-def _encode_separated(chunk: Sequence[str], first_index: int) -> bytes:
+def _encode_separated(chunk: Sequence[str], first_index: int, join_first: bool = False) -> tuple[bytes, bool]:
     """The UTF-8 of `chunk`'s strs with one NUL byte between neighbours (the library finds
-    the boundaries, see FK_OFFSETS_NUL_SEPARATED): no per-str length at all."""
+    the boundaries, see FK_OFFSETS_NUL_SEPARATED): no per-str length at all; and the next
+    chunk's `join_first` (see `_utf8_join`)."""
     try:
-        return _utf8_join("\0", chunk)[0]
+        data, _, join_first = _utf8_join("\0", chunk, join_first)
+        return data, join_first
     except (TypeError, UnicodeEncodeError):
         _bad_text(chunk, first_index)
 
@@ -172,7 +199,7 @@ def _by_lengths(texts: Sequence[str], start: int, end: int) -> _Batch:
     str, NUL included): what a NUL-separated batch is redone as when the library refuses
     it."""
     chunk = texts[start:end]
-    data, lens = _encode_joined(chunk, start)
+    data, lens, _ = _encode_joined(chunk, start)
     char_lengths = array("Q", lens)
     char_lengths.append(0)
     return _Batch.from_utf8(data, char_lengths, first_index=start, char_lengths=True)
@@ -212,6 +239,7 @@ def _batches(
     limit = SLICE_BYTES if slice_bytes is None else slice_bytes
     max_texts = SLICE_TEXTS if slice_texts is None else slice_texts
     n, start = len(texts), 0
+    join_first = False  # the first chunk takes the flags, which pick the next one's way
     while True:
         parts: list[bytes] = []
         lengths: list[Iterable[int]] = []
@@ -226,12 +254,13 @@ def _batches(
             chunk = texts[i : min(i + step, end)]
             lens: Iterable[int]
             if by_chars and separated:
-                data = _encode_separated(chunk, i)
+                data, join_first = _encode_separated(chunk, i, join_first)
                 lens = ()
             elif by_chars:
-                data, lens = _encode_joined(chunk, i)
+                data, lens, join_first = _encode_joined(chunk, i, join_first)
             else:
                 data, lens = _encode_each(chunk, i)
+            join_first = join_first and _JOIN_FIRST
             parts.append(data)
             lengths.append(lens)
             size += len(data)

@@ -541,6 +541,71 @@ def test_str_subclass_with_odd_len():
         assert items(ferrokern.extract_and_aggregate(texts)) == items(reference.extract_and_aggregate(texts))
 
 
+def test_utf8_join_every_way_gives_the_same_bytes_and_errors():
+    # `_utf8_join` joins first or takes the per-str flags (Latin-1 trick or whole-chunk
+    # UTF-8); each way must give the same bytes, extra count and errors.
+    from ferrokern import _text
+
+    chunks = [
+        [],
+        ["a", "bc", ""],
+        ["é"] + ["x"] * 20,  # few non-ASCII: the Latin-1 trick
+        ["用户", "数量", "k"],  # mostly non-ASCII
+        ["🎉 a", "b"],  # 4-byte characters
+        ["plain"] * 30,
+    ]
+    for sep in ("", "\0"):
+        for chunk in chunks:
+            joined = sep.join(chunk)
+            want = joined.encode()
+            for join_first in (False, True):
+                data, extra, nxt = _text._utf8_join(sep, chunk, join_first)
+                assert (data, extra) == (want, len(want) - len(joined)), (sep, chunk, join_first)
+                # The hint for the next chunk: joined first for ASCII or many non-ASCII strs.
+                assert nxt == (
+                    joined.isascii()
+                    or extra > len(chunk)
+                    or (not join_first and 8 * sum(not t.isascii() for t in chunk) > len(chunk))
+                ), (chunk, join_first)
+        for join_first in (False, True):
+            with pytest.raises(UnicodeEncodeError):
+                _text._utf8_join(sep, ["a", "b\ud800"], join_first)
+            with pytest.raises(TypeError):
+                _text._utf8_join(sep, ["a", 3], join_first)  # type: ignore[list-item]
+
+
+def test_encode_ways_switch_between_chunks(monkeypatch):
+    # Chunks of 3 strs, so the way each chunk is encoded changes along the list (ASCII,
+    # a few non-ASCII, CJK, ASCII again), with errors and str subclasses met in either way.
+    from ferrokern import _text
+
+    class Odd(str):
+        def __len__(self):
+            return 1
+
+    monkeypatch.setattr(_text, "_SHORT_STEP", 3)
+    monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", 7)
+    blocks = [
+        ["INFO k 1 a@b.cc"] * 6,
+        ["x 2", "é@f.io k 3", "y 4"] * 3,
+        ["用户 数量 5", "价格 6 用@户.cn", "ok"] * 3,
+        [Odd("a@b.com x 1"), "c@d.org y 2", Odd("é@f.io")],
+        ["plain 7"] * 7,
+    ]
+    texts = [t for b in blocks for t in b]
+    p = ferrokern.compile(r"(\w+)\s+(\d+)")
+    for ts in (texts, texts[::-1], texts[5:] + texts[:5]):
+        assert ferrokern.extract_emails(ts) == reference.extract_emails(ts)
+        assert items(ferrokern.extract_and_aggregate(ts)) == items(reference.extract_and_aggregate(ts))
+        assert p.findall(ts) == [re.findall(r"(\w+)\s+(\d+)", t) for t in ts]
+    for i in (0, 7, 13, len(texts) - 1):  # a lone surrogate in a chunk of each way
+        bad = texts[:i] + ["a\ud800b"] + texts[i:]
+        with pytest.raises(ferrokern.InvalidTextError, match=rf"texts\[{i}\]"):
+            ferrokern.extract_emails(bad)
+        with pytest.raises(TypeError, match=rf"texts\[{i}\]"):
+            ferrokern.extract_emails(texts[:i] + [b"bytes"] + texts[i:])  # type: ignore[list-item]
+
+
 def _gc_state():
     import gc
 
