@@ -4,6 +4,7 @@ objects), ``sub``/``subn`` (Python replacement templates, parsed by the library)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal, Union, overload
 
@@ -19,17 +20,55 @@ __all__ = ["Match"]
 class Match:
     """One match, like ``re.Match``: ``group()``, ``groups()``, ``groupdict()``, ``span()``,
     ``start()``, ``end()``, ``m[g]``; positions are ``str`` indices of ``string``. Groups are
-    numbers or names (``(?P<name>...)``); one that did not take part is None, span (-1, -1)."""
+    numbers or names (``(?P<name>...)``); one that did not take part is None, span (-1, -1).
 
-    __slots__ = ("_spans", "re", "string")
+    ``lastindex``, ``lastgroup`` and ``expand(template)`` are answered by Python's ``re``
+    itself on this one text (the same match: checked span for span), because they depend on
+    the order in which groups closed during matching, which the spans alone do not give
+    (``((a))`` and ``(a)(b*)`` both end two groups at one place). They cost one ``re`` call
+    each; everything else is read from the library's spans."""
+
+    __slots__ = ("_mode", "_spans", "re", "string")
 
     #: Where the search began and ended (the whole text, as ``re`` without pos/endpos).
     pos = 0
 
-    def __init__(self, pattern: Any, string: str, spans: Sequence[int]) -> None:
+    def __init__(self, pattern: Any, string: str, spans: Sequence[int], mode: int) -> None:
         self.re = pattern
         self.string = string
         self._spans = spans
+        self._mode = mode
+
+    def _re_match(self) -> re.Match[str]:
+        """This match as Python's ``re`` finds it in ``string`` (search, match, fullmatch or
+        the finditer match with the same span)."""
+        r = self.re._python_re()
+        found: re.Match[str] | None
+        if self._mode == lib.FK_FINDITER:
+            found = next((m for m in r.finditer(self.string) if m.span() == self.span()), None)
+        else:
+            method = {lib.FK_SEARCH: r.search, lib.FK_MATCH: r.match, lib.FK_FULLMATCH: r.fullmatch}
+            found = method[self._mode](self.string)
+        if found is None or found.regs != self.regs:  # a ferrokern bug, never a silent answer
+            raise RuntimeError(
+                f"internal error: Python's re matches {self.re.pattern!r} differently in "
+                f"{self.string!r} ({found.regs if found else None} against {self.regs}); please report it"
+            )
+        return found
+
+    @property
+    def lastindex(self) -> int | None:
+        """The number of the group that closed last, or None (as ``re.Match.lastindex``)."""
+        return self._re_match().lastindex
+
+    @property
+    def lastgroup(self) -> str | None:
+        """The name of the group that closed last, or None (as ``re.Match.lastgroup``)."""
+        return self._re_match().lastgroup
+
+    def expand(self, template: str) -> str:
+        """``template`` with ``\\1``, ``\\g<name>`` and escapes substituted, as ``re.Match.expand``."""
+        return self._re_match().expand(template)
 
     @property
     def endpos(self) -> int:
@@ -94,7 +133,21 @@ class _ReMethods:
 
     _h: Handle
     groups: int
+    pattern: str
     _groupindex: dict[str, int] | None = None
+    #: The ``re`` flags the pattern was compiled with (``Pattern.__init__`` sets them).
+    _flags: int = 0
+
+    def _python_re(self) -> re.Pattern[str]:
+        """The same pattern compiled by Python's ``re`` (which accepts every pattern the
+        library does; ``re`` caches it)."""
+        return re.compile(self.pattern, self._flags)
+
+    @property
+    def flags(self) -> int:
+        """The flags as ``re.Pattern.flags`` gives them: those passed, the pattern's inline
+        ``(?i)``-style flags and ``re.UNICODE`` for a str pattern."""
+        return self._python_re().flags
 
     @property
     def groupindex(self) -> dict[str, int]:
@@ -127,7 +180,9 @@ class _ReMethods:
                 lib.fk_spans_free(out[0])
             for i in range(b.n):
                 s = texts[base + i]
-                result.append([Match(self, s, flat[j * k : (j + 1) * k]) for j in range(to[i], to[i + 1])])
+                result.append(
+                    [Match(self, s, flat[j * k : (j + 1) * k], mode) for j in range(to[i], to[i + 1])]
+                )
             base += b.n
         return result
 

@@ -966,6 +966,7 @@ class Pattern(_ReMethods):
         check(lib.fk_pattern_groups(out[0], n))
         self.pattern = pattern
         self.ignore_case = ignore_case
+        self._flags = flags | (re.IGNORECASE if ignore_case else 0)
         self.groups = int(n[0])
 
     def __repr__(self) -> str:

@@ -474,6 +474,52 @@ def test_match_object_mirrors_re_match() -> None:
         assert p.match(["=1"]) == [None] and p.fullmatch(["a=1x"])[0] is not None
 
 
+@pytest.mark.parametrize(
+    ("pattern", "flags", "texts"),
+    [
+        (r"((a))", 0, ["xaa", ""]),  # nested groups closing at one place: the outer is last
+        (r"(a)(b*)", 0, ["a ab abb"]),  # sequential groups ending together: the later one
+        (r"(?P<x>a)|(?P<y>b)|c", 0, ["abc"]),  # alternatives, one without a group
+        (r"(?P<w>\w)*", 0, ["ab cd", ""]),  # repeated group, empty matches between
+        (r"x*", 0, ["axxb"]),  # no group at all
+        (r"(?i)(?P<k>\w+)=(\d+)", 0, ["K=1 é=٣"]),
+        (r"^(\w+)$", re.MULTILINE | re.ASCII, ["ab\ncd\né"]),
+    ],
+)
+def test_lastindex_lastgroup_expand_and_flags_as_re(pattern: str, flags: int, texts: list[str]) -> None:
+    p = ferrokern.compile(pattern, flags)
+    r = re.compile(pattern, flags)
+    assert p.flags == r.flags
+    template = "<" + "".join(f"\\{g}" for g in range(p.groups + 1)) + r"\n\g<0>>"
+    for t in texts:
+        want = list(r.finditer(t))
+        got = p.finditer([t])[0]
+        assert [m.regs for m in got] == [m.regs for m in want]
+        for g, w in zip(got, want):
+            assert (g.lastindex, g.lastgroup, g.expand(template)) == (
+                w.lastindex,
+                w.lastgroup,
+                w.expand(template),
+            )
+        for name in ("search", "match", "fullmatch"):
+            g1, w1 = getattr(p, name)([t])[0], getattr(r, name)(t)
+            assert (g1 is None) == (w1 is None)
+            if g1 is not None and w1 is not None:
+                assert (g1.lastindex, g1.lastgroup, g1.expand(template)) == (
+                    w1.lastindex,
+                    w1.lastgroup,
+                    w1.expand(template),
+                )
+    assert ferrokern.compile("a", ignore_case=True).flags == re.compile("a", re.I).flags
+
+
+def test_expand_errors_as_re() -> None:
+    [m] = ferrokern.compile(r"(a)").search(["a"])
+    assert m is not None
+    with pytest.raises(re.error, match="invalid group reference 2"):
+        m.expand(r"\2")
+
+
 def test_sub_split_argument_errors() -> None:
     with ferrokern.compile(r"(a)") as p:
         with pytest.raises(TypeError, match="callable repl is not supported"):
