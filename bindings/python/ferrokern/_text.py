@@ -247,7 +247,7 @@ def _batches(
         end = min(n, start + max(1, max_texts))
         # The slice's first 16 strs decide the layout and the first step, unencoded.
         per_text = _chars_per_text(texts[i : min(i + 16, end)], i)
-        by_chars = i < end and per_text < _SHORT_TEXT_CHARS
+        by_chars = i < end and per_text < (_SEPARATED_TEXT_CHARS if separated else _SHORT_TEXT_CHARS)
         cap = _SHORT_STEP if by_chars else _ENCODE_STEP
         step = max(1, min(cap, limit // per_text)) if by_chars else 16
         while i < end and size < limit:
@@ -302,6 +302,13 @@ def _batches(
 #: marshalled by code-point length (one join + encode per chunk, no per-str objects);
 #: longer ones str by str with byte offsets, which spares the library a walk over them.
 _SHORT_TEXT_CHARS = 256
+
+#: The same threshold for NUL-separated slices (the pipelined calls), where a joined slice
+#: needs no lengths at all and the library finds the boundaries with one memchr pass:
+#: there joining beats a bytes object per str up to documents of a few thousand
+#: characters (main-thread time of `extract_emails` on bench_tiny.py's dense documents cut
+#: to 300-16000 characters, see docs/python.md "Encode").
+_SEPARATED_TEXT_CHARS = 4096
 
 
 #: strs encoded per step at most when they are short (one step makes a whole pipelined
@@ -636,6 +643,10 @@ def _unpickled(stream: bytearray) -> list[Any]:
     return result
 
 
+#: Whether dense match results also come as a pickle stream (see `_matches_stream`).
+_PICKLE_DENSE_MATCHES = False
+
+
 def _matches_stream(ptr: Any, tuples: bool) -> bytearray | None:
     """The pickle stream of a matches handle's per-text lists when most are empty (log
     lines): the unpickler makes every list and str in one C loop, the floor of making them
@@ -644,7 +655,8 @@ def _matches_stream(ptr: Any, tuples: bool) -> bytearray | None:
     flat strings."""
     v = ffi.new("FkMatchesView*")
     check(lib.fk_matches_view(ptr, v))
-    if _UNPICKLE and v.n_fields // max(v.fields_per_match, 1) * 8 < v.n_texts:  # as _sparse
+    sparse = v.n_fields // max(v.fields_per_match, 1) * 8 < v.n_texts  # as _sparse
+    if _UNPICKLE and (sparse or _PICKLE_DENSE_MATCHES):
         n_fields = v.n_fields
         bound = 5 + 3 * v.n_texts + 2 * (n_fields // max(v.fields_per_match, 1)) + 9 * n_fields + v.data_len
         return _pickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed), bound)

@@ -591,6 +591,8 @@ def test_encode_ways_switch_between_chunks(monkeypatch):
         ["用户 数量 5", "价格 6 用@户.cn", "ok"] * 3,
         [Odd("a@b.com x 1"), "c@d.org y 2", Odd("é@f.io")],
         ["plain 7"] * 7,
+        ["long " + "é" * 5000 + " a@b.cc k 8"] * 7,  # past _SEPARATED_TEXT_CHARS: str by str
+        ["x" * 1000 + " k 9"] * 7,  # long, but joined
     ]
     texts = [t for b in blocks for t in b]
     p = ferrokern.compile(r"(\w+)\s+(\d+)")
@@ -800,17 +802,25 @@ def test_unpickled_results_equal_the_view_path(monkeypatch):
         items(reference.extract_and_aggregate(texts)),
         [re.findall(r"(\w)=(\w)(\d)", t) for t in texts],
     )
-    for unpickle in (True, False):
+    dense = texts[200:] * 3  # most texts with a result: the view path unless pickled too
+    want_dense = (
+        reference.extract_emails(dense),
+        items(reference.extract_and_aggregate(dense)),
+        [re.findall(r"(\w)=(\w)(\d)", t) for t in dense],
+    )
+    for unpickle, pickle_dense in ((True, False), (True, True), (False, False)):
         monkeypatch.setattr(_text, "_UNPICKLE", unpickle)
-        got = (
-            ferrokern.extract_emails(texts),
-            items(ferrokern.extract_and_aggregate(texts)),
-            p.findall(texts),
-        )
-        assert got == want
-        # Each text's result is its own object.
-        got[0][0].append("x")
-        assert got[0][1] == []
+        monkeypatch.setattr(_text, "_PICKLE_DENSE_MATCHES", pickle_dense)
+        for ts, w in ((texts, want), (dense, want_dense)):
+            got = (
+                ferrokern.extract_emails(ts),
+                items(ferrokern.extract_and_aggregate(ts)),
+                p.findall(ts),
+            )
+            assert got == w
+            # Each text's result is its own object.
+            got[0][0].append("x")
+            assert got[0][1] == []
     kv = ferrokern.extract_and_aggregate([f"n {-5}"] + ["x"] * 20)  # '-' is not a digit: no pair
     assert kv == [{}] * 21
 
