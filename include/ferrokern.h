@@ -848,7 +848,15 @@ const char *fk_last_error_message(void);
 enum FkStatus fk_set_threads(size_t n);
 
 /**
- * The worker-thread count the next parallel call will use.
+ * Limit the calls made from the calling thread to at most `n` worker threads (0 removes the
+ * limit; other threads keep the process-wide count). For a pipeline that runs library calls
+ * on one thread while another thread of the process works at the same time: `n` = cores - 1
+ * leaves that thread a core of its own. Results never depend on it.
+ */
+enum FkStatus fk_set_local_threads(size_t n);
+
+/**
+ * The worker-thread count the next parallel call from this thread will use.
  */
 size_t fk_threads(void);
 

@@ -20,9 +20,17 @@ struct PoolState {
     pool: Arc<ThreadPool>,
 }
 
-static POOL: Mutex<Option<PoolState>> = Mutex::new(None);
+/// The pools built so far, one per thread count in use: usually one, two when a thread
+/// limits its own calls ([`set_local_threads`]) while others use the process-wide count,
+/// so neither rebuilds the other's pool on every call.
+static POOLS: Mutex<Vec<PoolState>> = Mutex::new(Vec::new());
 /// 0 means "not set": use `FERROKERN_THREADS`, else every core.
 static REQUESTED: AtomicUsize = AtomicUsize::new(0);
+
+std::thread_local! {
+    /// This OS thread's own limit ([`set_local_threads`]); 0: none.
+    static LOCAL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// Upper bound on a thread count, to turn absurd requests into an error instead of an abort.
 pub(crate) const MAX_THREADS: usize = 1024;
@@ -38,11 +46,30 @@ pub fn set_threads(n: usize) -> Result<()> {
     Ok(())
 }
 
-/// The thread count the next parallel call will use.
+/// Limit the calls made from the calling OS thread to at most `n` worker threads (0 removes
+/// the limit). For a pipeline whose other thread does heavy work of its own at the same
+/// time (Python's main thread encoding and converting while a worker thread runs the
+/// library, see bindings/python `_pipelined`): with every core in the pool that thread is
+/// preempted by the pool's threads, and it is the one the pipeline waits for.
+pub fn set_local_threads(n: usize) -> Result<()> {
+    if n > MAX_THREADS {
+        return Err(Error::invalid(format!(
+            "thread count {n} is above the limit of {MAX_THREADS}"
+        )));
+    }
+    LOCAL.with(|l| l.set(n));
+    Ok(())
+}
+
+/// The thread count the next parallel call from this thread will use.
 pub fn threads() -> usize {
-    match REQUESTED.load(Ordering::SeqCst) {
+    let all = match REQUESTED.load(Ordering::SeqCst) {
         0 => default_threads(),
         n => n,
+    };
+    match LOCAL.with(|l| l.get()) {
+        0 => all,
+        local => local.min(all),
     }
 }
 
@@ -61,15 +88,19 @@ fn current_pool() -> Result<Arc<ThreadPool>> {
     let want = threads();
     let pid = std::process::id();
     // A poisoned lock only means another call panicked while holding it; the state is still valid.
-    let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(state) = guard.as_ref() {
-        if state.pid == pid && state.threads == want {
-            return Ok(state.pool.clone());
-        }
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(state) = pools.iter().find(|s| s.pid == pid && s.threads == want) {
+        return Ok(state.pool.clone());
     }
-    if let Some(old) = guard.take() {
+    // Pools of a parent process (after fork) are leaked: their threads are not ours. Of
+    // this process's, keep the one other count in use (see POOLS); older ones are dropped
+    // (their threads exit once no call holds them).
+    let stale = std::mem::take(&mut *pools);
+    for old in stale {
         if old.pid != pid {
-            std::mem::forget(old); // its threads belong to the parent process
+            std::mem::forget(old);
+        } else if pools.is_empty() {
+            pools.push(old);
         }
     }
     let pool = ThreadPoolBuilder::new()
@@ -83,7 +114,7 @@ fn current_pool() -> Result<Arc<ThreadPool>> {
             )
         })?;
     let pool = Arc::new(pool);
-    *guard = Some(PoolState {
+    pools.push(PoolState {
         pid,
         threads: want,
         pool: pool.clone(),
@@ -238,6 +269,24 @@ pub fn chunk_target(total: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_local_limit_holds_for_its_own_thread_only() {
+        // In a thread of its own: other tests change the process-wide count meanwhile.
+        std::thread::spawn(|| {
+            set_local_threads(1).unwrap();
+            assert_eq!(threads(), 1);
+            assert_eq!(run(rayon::current_num_threads).unwrap(), 1, "the pool a call uses");
+            assert!(set_local_threads(MAX_THREADS + 1).is_err());
+            assert_eq!(threads(), 1, "a refused limit changes nothing");
+            let other = std::thread::spawn(|| LOCAL.with(|l| l.get())).join().unwrap();
+            assert_eq!(other, 0, "a new thread starts without a limit");
+            set_local_threads(0).unwrap();
+            assert_eq!(LOCAL.with(|l| l.get()), 0);
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn ranges_cover_everything_in_order() {

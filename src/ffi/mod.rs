@@ -427,7 +427,16 @@ pub extern "C" fn fk_set_threads(n: usize) -> FkStatus {
     guard(|| Ok(crate::parallel::set_threads(n)?))
 }
 
-/// The worker-thread count the next parallel call will use.
+/// Limit the calls made from the calling thread to at most `n` worker threads (0 removes the
+/// limit; other threads keep the process-wide count). For a pipeline that runs library calls
+/// on one thread while another thread of the process works at the same time: `n` = cores - 1
+/// leaves that thread a core of its own. Results never depend on it.
+#[no_mangle]
+pub extern "C" fn fk_set_local_threads(n: usize) -> FkStatus {
+    guard(|| Ok(crate::parallel::set_local_threads(n)?))
+}
+
+/// The worker-thread count the next parallel call from this thread will use.
 #[no_mangle]
 pub extern "C" fn fk_threads() -> usize {
     crate::parallel::threads()

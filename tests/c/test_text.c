@@ -1,5 +1,6 @@
 /* The text C API from C: every function and every error path. Run under valgrind by
  * `make test-c` (no leaks, no invalid accesses). */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "check.h"
@@ -17,6 +18,51 @@ static void test_version_and_threads(void) {
     CHECK_ERR(fk_set_threads(100000), FK_STATUS_INVALID_ARGUMENT, "thread count");
     CHECK_OK(fk_set_threads(0));
     CHECK(fk_threads() >= 1);
+}
+
+static void *threads_seen_by_another_thread(void *out) {
+    *(size_t *)out = fk_threads();
+    return NULL;
+}
+
+/* One call's emails, as one NUL-joined string, for comparing runs. */
+static void emails_of(const char **texts, size_t n, char *out, size_t out_len) {
+    Batch b;
+    FkTexts t = batch_texts(&b, texts, n);
+    FkMatches *m = NULL;
+    CHECK_OK(fk_extract_emails(&t, &m));
+    FkMatchesView v;
+    CHECK_OK(fk_matches_view(m, &v));
+    CHECK(v.data_len + 1 <= out_len);
+    memcpy(out, v.data, v.data_len);
+    out[v.data_len] = 0;
+    fk_matches_free(m);
+}
+
+static void test_local_threads(void) {
+    CHECK_OK(fk_set_threads(3));
+    CHECK_OK(fk_set_local_threads(1));
+    CHECK(fk_threads() == 1);
+    size_t other = 0;
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, threads_seen_by_another_thread, &other) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(other == 3); /* the limit is this thread's only */
+    CHECK_OK(fk_set_local_threads(5));
+    CHECK(fk_threads() == 3); /* never above the process-wide count */
+    CHECK_ERR(fk_set_local_threads(100000), FK_STATUS_INVALID_ARGUMENT, "thread count");
+    CHECK(fk_threads() == 3); /* a refused limit changes nothing */
+
+    /* Same results with and without the limit, each count with its own pool. */
+    static const char *texts[] = {"a@b.cc x", "", "Mail C@D.org and e@f.io", "no"};
+    char limited[256], full[256];
+    CHECK_OK(fk_set_local_threads(1));
+    emails_of(texts, 4, limited, sizeof limited);
+    CHECK_OK(fk_set_local_threads(0));
+    CHECK(fk_threads() == 3);
+    emails_of(texts, 4, full, sizeof full);
+    CHECK(strcmp(limited, full) == 0 && strcmp(full, "a@b.ccc@d.orge@f.io") == 0);
+    CHECK_OK(fk_set_threads(0));
 }
 
 static void test_extract_and_aggregate(void) {
@@ -320,6 +366,7 @@ static void test_join_unique_strings(void) {
 
 int main(void) {
     test_version_and_threads();
+    test_local_threads();
     test_extract_and_aggregate();
     test_emails();
     test_pattern();

@@ -312,6 +312,8 @@ const char *fk_last_error_message(void);
 
 enum FkStatus fk_set_threads(size_t n);
 
+enum FkStatus fk_set_local_threads(size_t n);
+
 size_t fk_threads(void);
 
 enum FkStatus fk_sobel(const struct FkImage *src,

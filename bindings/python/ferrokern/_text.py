@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from functools import partial
 from itertools import accumulate, chain, islice, repeat
 from operator import sub
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, Protocol, TypeVar, Union, cast, overload
 
 from . import _arrow
@@ -796,6 +797,25 @@ def _per_text(
         return _pipelined(texts, free, run, finish)
 
 
+#: Whether a pipeline's worker leaves this thread a core (see `_worker_threads`).
+_SPARE_CORE = True
+
+
+def _worker_threads() -> int:
+    """The thread limit for a pipeline's worker calls: one core fewer than the library's
+    count when that count takes every core this process may run on, else 0 (no limit).
+    While the worker's call runs, this thread encodes the next slice and converts the
+    previous one, holding the GIL, and the pipeline waits for it: with every core in the
+    library's pool it was preempted by the pool's threads (see docs/python.md, "A core for
+    the main thread")."""
+    if not _SPARE_CORE:
+        return 0
+    n = int(lib.fk_threads())
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return n - 1 if 1 < n and cores <= n else 0
+
+
 #: Whether `_pipelined` waits for its worker to be inside the library call (see there).
 #: False to measure what the handshake saves.
 _HANDSHAKE = True
@@ -837,8 +857,17 @@ def _pipelined(
         return convert(run(first, _nothing))
     from concurrent.futures import ThreadPoolExecutor
 
+    # The worker's thread limit for its next call (see `_worker_threads`): one core is left
+    # to this thread only while this thread is the one the pipeline waits for. When it has
+    # to wait for the worker's result (more than a tenth of its own work on the slice), the
+    # kernel is what bounds the call, and the worker gets every thread again.
+    spare = _worker_threads()
+    limit = [spare]
+
     def started_run(b: _Batch, started: threading.Event) -> Any:
         try:
+            if spare:
+                check(lib.fk_set_local_threads(limit[0]))  # this worker thread only
             return run(b, started.set)
         finally:
             started.set()  # also when `run` failed before its call: never leave a waiter
@@ -853,11 +882,17 @@ def _pipelined(
     result: list[_T] = []
     with ThreadPoolExecutor(1, thread_name_prefix="ferrokern") as ex:
         pending: Future[Any] | None = submit(first)
+        since = perf_counter()  # this thread's own work on the next slice starts
         try:
             for b in chain((second,), batches):
                 assert pending is not None
+                ready = perf_counter()
                 handle = pending.result()
+                if spare:
+                    done = perf_counter()
+                    limit[0] = spare if 10 * (done - ready) < ready - since else 0
                 pending = submit(b)
+                since = perf_counter()
                 result += convert(handle)
             assert pending is not None
             handle, pending = pending.result(), None

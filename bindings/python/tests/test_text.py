@@ -846,3 +846,28 @@ def test_dense_kv_through_the_memoized_pickle_stream():
     assert ferrokern.compile(r"(\w+)\s+(\d+)").sum_by_key(texts) == want
     keys = [k for d in got for k in d if k == "x"]
     assert len(keys) == 300 and all(k is keys[0] for k in keys)  # one str per distinct key
+
+
+def test_pipeline_worker_leaves_the_main_thread_a_core(monkeypatch):
+    # With the library's count at (or above) the cores this process may use, a pipeline's
+    # worker limits its own calls to one thread fewer; results are the same either way.
+    import os
+
+    from ferrokern import _text
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    texts = _log_lines(300) + _corpus(20)
+    monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", 16)  # many slices: pipelined
+    want = (reference.extract_emails(texts), items(reference.extract_and_aggregate(texts)))
+    try:
+        for n in (1, 2, cores, cores + 1):
+            ferrokern.set_threads(n)
+            expected = n - 1 if n > 1 and n >= cores else 0
+            for spare in (True, False):
+                monkeypatch.setattr(_text, "_SPARE_CORE", spare)
+                assert _text._worker_threads() == (expected if spare else 0), (n, spare)
+                got = (ferrokern.extract_emails(texts), items(ferrokern.extract_and_aggregate(texts)))
+                assert got == want, (n, spare)
+        assert ferrokern.threads() == cores + 1  # the caller's own count is untouched
+    finally:
+        ferrokern.set_threads(0)
