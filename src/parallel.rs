@@ -276,7 +276,11 @@ mod tests {
         std::thread::spawn(|| {
             set_local_threads(1).unwrap();
             assert_eq!(threads(), 1);
-            assert_eq!(run(rayon::current_num_threads).unwrap(), 1, "the pool a call uses");
+            assert_eq!(
+                run(rayon::current_num_threads).unwrap(),
+                1,
+                "the pool a call uses"
+            );
             assert!(set_local_threads(MAX_THREADS + 1).is_err());
             assert_eq!(threads(), 1, "a refused limit changes nothing");
             let other = std::thread::spawn(|| LOCAL.with(|l| l.get())).join().unwrap();
