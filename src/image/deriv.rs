@@ -160,7 +160,7 @@ impl DerivOut for f64 {
 /// OpenCV's `borderInterpolate`: the image index standing for index `p` of an axis of
 /// length `n` ≥ 1, or None for a constant border (any number of reflections: a 7-tap
 /// kernel over a 2-pixel image reflects more than once).
-fn interpolate(p: isize, n: usize, border: Border) -> Option<usize> {
+pub(super) fn interpolate(p: isize, n: usize, border: Border) -> Option<usize> {
     let len = n as isize;
     if (0..len).contains(&p) {
         return Some(p as usize);
@@ -315,6 +315,43 @@ fn run_band<A: Real, O: DerivOut, S: RowSource<A>>(
     band(src, p, y0, out)
 }
 
+/// The checks every derivative call makes before filtering.
+fn check(h: usize, w: usize, out: (usize, usize), border: Border) -> Result<()> {
+    if h == 0 || w == 0 {
+        return Err(Error::invalid(format!("the image is empty ({h}×{w})")));
+    }
+    if out != (h, w) {
+        return Err(Error::invalid(format!(
+            "the output is {}×{} but the image is {h}×{w}",
+            out.0, out.1
+        )));
+    }
+    if border == Border::Zero {
+        return Err(Error::invalid(
+            "border FK_BORDER_ZERO is the 3×3 magnitude's reference loop; derivatives take \
+             REPLICATE, REFLECT101 (OpenCV's default), REFLECT, WRAP or CONSTANT",
+        ));
+    }
+    Ok(())
+}
+
+/// [`sobel_deriv`] of a u8 image (filtered in f32): through the 16-bit integer path
+/// ([`super::deriv_int`]) where it applies, which gives the same bits faster.
+pub fn sobel_deriv_u8<O: DerivOut>(
+    src: ndarray::ArrayView2<u8>,
+    d: Deriv,
+    border: Border,
+    out: ArrayViewMut2<O>,
+) -> Result<()> {
+    let (h, w) = src.dim();
+    check(h, w, out.dim(), border)?;
+    deriv_kernels(d.dx, d.dy, d.ksize)?;
+    match super::deriv_int::plan(w, d, border) {
+        Some(plan) => super::deriv_int::run(&src, &plan, out),
+        None => sobel_deriv::<f32, O, _>(&super::Gray(src), d, border, out),
+    }
+}
+
 /// `cv2.Sobel(src, ddepth, d.dx, d.dy, ksize=d.ksize, scale=d.scale, delta=d.delta,
 /// borderType=border)` of `src`, filtered in precision `A`, into `out` (the input's shape).
 /// `Border::Zero` is the magnitude's reference-loop mode and is refused here; `Constant(v)`
@@ -326,22 +363,7 @@ pub fn sobel_deriv<A: Real, O: DerivOut, S: RowSource<A>>(
     out: ArrayViewMut2<O>,
 ) -> Result<()> {
     let (h, w) = (src.height(), src.width());
-    if h == 0 || w == 0 {
-        return Err(Error::invalid(format!("the image is empty ({h}×{w})")));
-    }
-    if out.dim() != (h, w) {
-        return Err(Error::invalid(format!(
-            "the output is {}×{} but the image is {h}×{w}",
-            out.nrows(),
-            out.ncols()
-        )));
-    }
-    if border == Border::Zero {
-        return Err(Error::invalid(
-            "border FK_BORDER_ZERO is the 3×3 magnitude's reference loop; derivatives take \
-             REPLICATE, REFLECT101 (OpenCV's default), REFLECT, WRAP or CONSTANT",
-        ));
-    }
+    check(h, w, out.dim(), border)?;
     let (kx, ky) = deriv_kernels(d.dx, d.dy, d.ksize)?;
     let real = |k: i32| A::from_f64(f64::from(k));
     let rx = kx.len() / 2;
