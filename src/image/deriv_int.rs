@@ -1,15 +1,16 @@
-//! The 16-bit integer path of `cv2.Sobel` for uint8 images, as OpenCV's own: when every
-//! sum fits in an `i16` (`255·Σ|kx|·Σ|ky| ≤ 32767`: ksize 1 and 3 at every order, ksize 5
-//! up to order 3), the horizontal and vertical passes run in 16-bit lanes (sixteen per AVX2
-//! vector, twice the f32 path's), and mirrored taps are folded (`k·(a ± b)`: one multiply
-//! per pair). The sums are exact integers either way, so the results are those of the f32
-//! path bit for bit (every output type, every `scale` and `delta`): the finish is the same
-//! function of the same integer `S`. Arithmetic wraps, which cannot matter: every partial
-//! sum is bounded by the bound above (it is a sum of a subset of the terms of a kernel whose
-//! absolute sum is bounded).
+//! The integer path of `cv2.Sobel` for uint8 images, as OpenCV's own. The horizontal pass
+//! runs in 16-bit lanes (sixteen per AVX2 vector, twice the f32 path's: its sums are at
+//! most 255·Σ|kx| ≤ 255·64), and so does the vertical one when every sum fits in an `i16`
+//! (`255·Σ|kx|·Σ|ky| ≤ 32767`: ksize 1 and 3 at every order, ksize 5 up to order 3);
+//! otherwise (ksize 7, order-4 axes) the vertical pass accumulates in `i32` lanes.
+//! Mirrored taps are folded (`k·(a ± b)`: one multiply per pair). The sums are exact
+//! integers below 2²⁴ either way, as on the f32 path, so the results are that path's bit
+//! for bit (every output type, every `scale` and `delta`): the finish is the same function
+//! of the same integer `S`. The 16-bit arithmetic wraps, which cannot change a result that
+//! fits (it is exact modulo 2¹⁶).
 //!
-//! Other kernels (ksize 7, ksize 5 with an order-4 axis) and a `Constant` border whose value
-//! is not an integer pixel value stay on the f32 path ([`plan`] returns None).
+//! A `Constant` border whose value is not an integer pixel value (or is -0.0) stays on the
+//! f32 path ([`plan`] returns None).
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
@@ -47,28 +48,60 @@ impl Folded {
     }
 }
 
-/// `t = k·(hi ± lo)` (`first`) or `t += k·(hi ± lo)`, in wrapping 16-bit arithmetic.
+/// An accumulator lane: `i16` (wrapping; exact when the bound fits) or `i32` (the vertical
+/// pass of kernels whose sums exceed an i16: at most 255·64·20 < 2²⁴, exact in f32 too).
+trait Lane: Copy + Default + Send + Sync + 'static {
+    fn from16(v: i16) -> Self;
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    fn to_f32(self) -> f32;
+    fn to_f64(self) -> f64;
+}
+macro_rules! lane {
+    ($($t:ty),*) => {$(
+        impl Lane for $t {
+            #[inline(always)]
+            fn from16(v: i16) -> $t { v.into() }
+            #[inline(always)]
+            fn add(self, o: $t) -> $t { self.wrapping_add(o) }
+            #[inline(always)]
+            fn sub(self, o: $t) -> $t { self.wrapping_sub(o) }
+            #[inline(always)]
+            fn mul(self, o: $t) -> $t { self.wrapping_mul(o) }
+            // Exact: |v| < 2²⁴ (see the trait).
+            #[inline(always)]
+            fn to_f32(self) -> f32 { self as f32 }
+            #[inline(always)]
+            fn to_f64(self) -> f64 { self.into() }
+        }
+    )*};
+}
+lane!(i16, i32);
+
+/// `t = k·(hi ± lo)` (`first`) or `t += k·(hi ± lo)`, in wrapping arithmetic of `T`.
 #[inline(always)]
-fn pair(t: &mut [i16], lo: &[i16], hi: &[i16], k: i16, odd: bool, first: bool) {
-    let (lo, hi) = (&lo[..t.len()], &hi[..t.len()]);
+fn pair<T: Lane>(t: &mut [T], lo: &[i16], hi: &[i16], k: i16, odd: bool, first: bool) {
+    let (lo, hi, k) = (&lo[..t.len()], &hi[..t.len()], T::from16(k));
     let it = t.iter_mut().zip(lo.iter().zip(hi));
+    let (a, b) = (T::from16, T::from16);
     match (odd, first) {
-        (true, true) => it.for_each(|(t, (&a, &b))| *t = b.wrapping_sub(a).wrapping_mul(k)),
-        (false, true) => it.for_each(|(t, (&a, &b))| *t = b.wrapping_add(a).wrapping_mul(k)),
-        (true, false) => it.for_each(|(t, (&a, &b))| *t = t.wrapping_add(b.wrapping_sub(a).wrapping_mul(k))),
-        (false, false) => it.for_each(|(t, (&a, &b))| *t = t.wrapping_add(b.wrapping_add(a).wrapping_mul(k))),
+        (true, true) => it.for_each(|(t, (&x, &y))| *t = b(y).sub(a(x)).mul(k)),
+        (false, true) => it.for_each(|(t, (&x, &y))| *t = b(y).add(a(x)).mul(k)),
+        (true, false) => it.for_each(|(t, (&x, &y))| *t = t.add(b(y).sub(a(x)).mul(k))),
+        (false, false) => it.for_each(|(t, (&x, &y))| *t = t.add(b(y).add(a(x)).mul(k))),
     }
 }
 
 /// `t = f` applied to rows: `row(j)` is the row at offset j (0 = the centre).
 #[inline(always)]
-fn apply<'r>(f: &Folded, t: &mut [i16], row: impl Fn(isize) -> &'r [i16]) {
+fn apply<'r, T: Lane>(f: &Folded, t: &mut [T], row: impl Fn(isize) -> &'r [i16]) {
     let mut first = true;
     if f.centre != 0 {
-        let (c, n) = (f.centre, t.len());
+        let (c, n) = (T::from16(f.centre), t.len());
         t.iter_mut()
             .zip(&row(0)[..n])
-            .for_each(|(t, &v)| *t = v.wrapping_mul(c));
+            .for_each(|(t, &v)| *t = T::from16(v).mul(c));
         first = false;
     }
     for &(i, k) in &f.pairs {
@@ -77,7 +110,7 @@ fn apply<'r>(f: &Folded, t: &mut [i16], row: impl Fn(isize) -> &'r [i16]) {
         first = false;
     }
     if first {
-        t.fill(0); // an all-zero kernel (not a Sobel kernel; kept total)
+        t.fill(T::default()); // an all-zero kernel (not a Sobel kernel; kept total)
     }
 }
 
@@ -87,6 +120,8 @@ pub(super) struct Plan {
     vy: Folded,
     rx: usize,
     ry: usize,
+    /// The vertical pass needs i32 lanes (255·Σ|kx|·Σ|ky| > 32767).
+    wide: bool,
     left: Vec<Option<usize>>,
     right: Vec<Option<usize>>,
     cval: i16,
@@ -99,9 +134,12 @@ pub(super) struct Plan {
 pub(super) fn plan(w: usize, d: Deriv, border: Border) -> Option<Plan> {
     let (kx, ky) = deriv_kernels(d.dx, d.dy, d.ksize).ok()?;
     let l1 = |k: &[i32]| k.iter().map(|v| u64::from(v.unsigned_abs())).sum::<u64>();
-    if 255 * l1(&kx) * l1(&ky) > i16::MAX as u64 {
+    // The horizontal pass is always in i16 (255·Σ|kx| ≤ 255·64); the vertical one in i32
+    // when the whole sum may not fit.
+    if 255 * l1(&kx) > i16::MAX as u64 {
         return None;
     }
+    let wide = 255 * l1(&kx) * l1(&ky) > i16::MAX as u64;
     let cval = match border {
         Border::Zero => return None,
         // A negative zero or fractional cval would make the f32 path's sums differ (in the
@@ -116,6 +154,7 @@ pub(super) fn plan(w: usize, d: Deriv, border: Border) -> Option<Plan> {
         vy: Folded::new(&ky)?,
         rx,
         ry,
+        wide,
         left: (0..rx)
             .map(|i| interpolate(i as isize - rx as isize, w, border))
             .collect(),
@@ -159,16 +198,17 @@ fn filter_row(src: &ArrayView2<u8>, p: &Plan, yy: isize, pad: &mut [i16], t: &mu
 
 /// Output rows `y0 .. y0 + out.nrows()`.
 #[inline(always)]
-fn band<O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, mut out: ArrayViewMut2<O>) {
+fn band<T: Lane, O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, mut out: ArrayViewMut2<O>) {
     let w = src.ncols();
     let ry = p.ry;
     let mut pad = vec![0i16; w + 2 * p.rx];
     let mut ring: Vec<Vec<i16>> = (0..2 * ry + 1).map(|_| vec![0; w]).collect();
-    let mut acc = vec![0i16; w];
+    let mut acc = vec![T::default(); w];
     let mut fin = vec![O::finish(0.0); w];
     // As the f32 path (`deriv::band`): scale 1 and delta +0 finish `S + 0` in f32.
     let unit = p.scale == 1.0 && p.delta.to_bits() == 0;
-    let direct = std::any::TypeId::of::<O>() == std::any::TypeId::of::<i16>();
+    let direct = std::any::TypeId::of::<O>() == std::any::TypeId::of::<i16>()
+        && std::any::TypeId::of::<T>() == std::any::TypeId::of::<i16>();
     for dy in 0..out.nrows() {
         let y = (y0 + dy) as isize;
         if dy == 0 {
@@ -185,12 +225,12 @@ fn band<O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, mut out: ArrayVi
         let rows = |j: isize| &ring[(ry as isize + j) as usize][..];
         if unit && direct {
             if let Some(d) = row.as_slice_mut() {
-                // SAFETY: `O` is `i16` (the TypeId check above), so the slice's elements are
+                // SAFETY: `O` is `i16` (the TypeId check of `direct`), so the slice's elements are
                 // i16s: same size, alignment and validity.
                 let d = unsafe { std::slice::from_raw_parts_mut(d.as_mut_ptr().cast::<i16>(), d.len()) };
                 // S fits in an i16, and finishing an i16 with scale 1 and delta 0 is the
                 // identity (rounding an integer, clamping it to its own range).
-                apply(&p.vy, d, rows);
+                apply::<i16>(&p.vy, d, rows);
                 continue;
             }
         }
@@ -199,11 +239,11 @@ fn band<O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, mut out: ArrayVi
         if unit {
             fin.iter_mut()
                 .zip(&acc)
-                .for_each(|(o, &s)| *o = O::finish_f32(f32::from(s)));
+                .for_each(|(o, &s)| *o = O::finish_f32(s.to_f32()));
         } else {
             fin.iter_mut()
                 .zip(&acc)
-                .for_each(|(o, &s)| *o = O::finish(f64::from(s) * scale + delta));
+                .for_each(|(o, &s)| *o = O::finish(s.to_f64() * scale + delta));
         }
         match row.as_slice_mut() {
             Some(d) => d.copy_from_slice(&fin),
@@ -214,18 +254,28 @@ fn band<O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, mut out: ArrayVi
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn band_avx2<O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, out: ArrayViewMut2<O>) {
-    band(src, p, y0, out)
+unsafe fn band_avx2<T: Lane, O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, out: ArrayViewMut2<O>) {
+    band::<T, O>(src, p, y0, out)
 }
 
 fn run_band<O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, out: ArrayViewMut2<O>, avx2: bool) {
     #[cfg(target_arch = "x86_64")]
     if avx2 {
         // SAFETY: `avx2` is only true when the CPU supports AVX2.
-        return unsafe { band_avx2(src, p, y0, out) };
+        return unsafe {
+            if p.wide {
+                band_avx2::<i32, O>(src, p, y0, out)
+            } else {
+                band_avx2::<i16, O>(src, p, y0, out)
+            }
+        };
     }
     let _ = avx2;
-    band(src, p, y0, out)
+    if p.wide {
+        band::<i32, O>(src, p, y0, out)
+    } else {
+        band::<i16, O>(src, p, y0, out)
+    }
 }
 
 /// Run the plan over the whole image (shapes already checked by the caller).
@@ -336,9 +386,8 @@ mod tests {
             scale: 1.0,
             delta: 0.0,
         };
-        assert!(plan(8, d(1, 7), Border::Reflect101).is_none());
-        assert!(plan(8, d(4, 5), Border::Reflect101).is_none());
-        assert!(plan(8, d(1, 5), Border::Reflect101).is_some());
+        let wide = |dx, ksize| plan(8, d(dx, ksize), Border::Reflect101).unwrap().wide;
+        assert!(wide(1, 7) && wide(4, 5) && !wide(1, 5) && !wide(1, 3));
         for c in [-0.0, 0.5, 256.0, -1.0] {
             assert!(plan(8, d(1, 3), Border::Constant(c)).is_none(), "{c}");
         }
