@@ -226,12 +226,48 @@ fn filter_row<A: Real, S: RowSource<A>>(src: &S, p: &Plan<A>, yy: isize, pad: &m
             }
         }
     }
-    let (o0, k0) = p.kx[0];
-    t.iter_mut().zip(&pad[o0..o0 + w]).for_each(|(t, &v)| *t = k0 * v);
-    for &(o, k) in &p.kx[1..] {
-        t.iter_mut()
-            .zip(&pad[o..o + w])
-            .for_each(|(t, &v)| *t = *t + k * v);
+    let rows: Vec<&[A]> = p.kx.iter().map(|&(o, _)| &pad[o..o + w]).collect();
+    let ks: Vec<A> = p.kx.iter().map(|&(_, k)| k).collect();
+    taps(t, &rows, &ks);
+}
+
+/// `t[x] = ((k0·r0[x] + k1·r1[x]) + k2·r2[x]) + …`: the taps in their order, so the float
+/// rounding is that of one pass per tap, but in a single pass over `t` (the tap count is a
+/// constant of the loop, which is unrolled over the taps and vectorized over x).
+#[inline(always)]
+fn taps<A: Real>(t: &mut [A], rows: &[&[A]], ks: &[A]) {
+    match ks.len() {
+        1 => taps_n::<A, 1>(t, rows, ks),
+        2 => taps_n::<A, 2>(t, rows, ks),
+        3 => taps_n::<A, 3>(t, rows, ks),
+        4 => taps_n::<A, 4>(t, rows, ks),
+        5 => taps_n::<A, 5>(t, rows, ks),
+        6 => taps_n::<A, 6>(t, rows, ks),
+        7 => taps_n::<A, 7>(t, rows, ks),
+        _ => taps_passes(t, rows, ks),
+    }
+}
+
+#[inline(always)]
+fn taps_n<A: Real, const N: usize>(t: &mut [A], rows: &[&[A]], ks: &[A]) {
+    let w = t.len();
+    let r: [&[A]; N] = std::array::from_fn(|j| &rows[j][..w]);
+    let k: [A; N] = std::array::from_fn(|j| ks[j]);
+    for (x, t) in t.iter_mut().enumerate() {
+        let mut s = k[0] * r[0][x];
+        for j in 1..N {
+            s = s + k[j] * r[j][x];
+        }
+        *t = s;
+    }
+}
+
+/// One pass per tap (the same values as [`taps_n`]; any tap count).
+fn taps_passes<A: Real>(t: &mut [A], rows: &[&[A]], ks: &[A]) {
+    let w = t.len();
+    t.iter_mut().zip(&rows[0][..w]).for_each(|(t, &v)| *t = ks[0] * v);
+    for (r, &k) in rows.iter().zip(ks).skip(1) {
+        t.iter_mut().zip(&r[..w]).for_each(|(t, &v)| *t = *t + k * v);
     }
 }
 
@@ -258,32 +294,42 @@ fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, 
             let last = ring.last_mut().expect("at least one tap");
             filter_row(src, p, y + ry as isize, &mut pad, last);
         }
-        let k0 = p.ky[0];
-        acc.iter_mut().zip(&ring[0]).for_each(|(a, &v)| *a = k0 * v);
-        for (k, row) in p.ky.iter().zip(&ring).skip(1) {
-            let k = *k;
-            if k != A::default() {
-                acc.iter_mut().zip(row).for_each(|(a, &v)| *a = *a + k * v);
+        // The first tap always, then the non-zero ones (the vertical kernels' end taps are
+        // ±1, never 0).
+        let (mut rows, mut ks) = (Vec::with_capacity(ring.len()), Vec::with_capacity(ring.len()));
+        for (j, (k, row)) in p.ky.iter().zip(&ring).enumerate() {
+            if j == 0 || *k != A::default() {
+                rows.push(&row[..]);
+                ks.push(*k);
             }
         }
+        taps(&mut acc, &rows, &ks);
         let (scale, delta) = (p.scale, p.delta);
+        // Finished straight into a contiguous output row, else into `fin` and copied.
+        let mut row = out.row_mut(dy);
+        let mut copy = false;
+        let dst: &mut [O] = match row.as_slice_mut() {
+            Some(d) => d,
+            None => {
+                copy = true;
+                &mut fin
+            }
+        };
         if unit_f32 {
             // scale 1, delta 0 (+0.0: `s + -0.0` would keep a -0) and f32 sums: `s·1 + 0`
             // is `s + 0` (-0 becomes +0, as in f64), and the finish can stay in f32, eight
             // lanes per vector ([`DerivOut::finish_f32`]: the same values). `A` is f32
             // here, so the round trip through f64 is exact and folds away.
-            fin.iter_mut()
+            dst.iter_mut()
                 .zip(&acc)
                 .for_each(|(o, &s)| *o = O::finish_f32((s + A::default()).to_f64() as f32));
         } else {
-            fin.iter_mut()
+            dst.iter_mut()
                 .zip(&acc)
                 .for_each(|(o, &s)| *o = O::finish(s.to_f64() * scale + delta));
         }
-        let mut row = out.row_mut(dy);
-        match row.as_slice_mut() {
-            Some(d) => d.copy_from_slice(&fin),
-            None => row.iter_mut().zip(&fin).for_each(|(o, &v)| *o = v),
+        if copy {
+            row.iter_mut().zip(&fin).for_each(|(o, &v)| *o = v);
         }
     }
 }
@@ -562,6 +608,28 @@ mod tests {
         let mut out = Array2::<f32>::from_elem((4, 5), 1.0);
         sobel_deriv::<f32, f32, _>(&Gray(flat.view()), d, Border::Reflect101, out.view_mut()).unwrap();
         assert!(out.iter().all(|v| v.to_bits() == 0));
+    }
+
+    /// The fused tap loop rounds as one pass per tap does, for every tap count.
+    #[test]
+    fn fused_taps_round_as_passes() {
+        let mut x = 0x9e37_79b9u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32 - 0.5) * 1e3
+        };
+        let data: Vec<Vec<f32>> = (0..9).map(|_| (0..37).map(|_| next()).collect()).collect();
+        let ks: Vec<f32> = vec![-1.0, 6.0, -15.0, 20.0, 0.3, 4.0, 1.0, -2.0, 7.0];
+        for n in 1..=9 {
+            let rows: Vec<&[f32]> = data[..n].iter().map(|r| &r[..]).collect();
+            let (mut a, mut b) = (vec![0f32; 37], vec![0f32; 37]);
+            taps(&mut a, &rows, &ks[..n]);
+            taps_passes(&mut b, &rows, &ks[..n]);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "{n} taps");
+        }
     }
 
     #[test]

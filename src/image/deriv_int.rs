@@ -236,18 +236,26 @@ fn band<T: Lane, O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, mut out
         }
         apply(&p.vy, &mut acc, rows);
         let (scale, delta) = (p.scale, p.delta);
+        // Finished straight into a contiguous output row, else into `fin` and copied.
+        let mut copy = false;
+        let dst: &mut [O] = match row.as_slice_mut() {
+            Some(d) => d,
+            None => {
+                copy = true;
+                &mut fin
+            }
+        };
         if unit {
-            fin.iter_mut()
+            dst.iter_mut()
                 .zip(&acc)
                 .for_each(|(o, &s)| *o = O::finish_f32(s.to_f32()));
         } else {
-            fin.iter_mut()
+            dst.iter_mut()
                 .zip(&acc)
                 .for_each(|(o, &s)| *o = O::finish(s.to_f64() * scale + delta));
         }
-        match row.as_slice_mut() {
-            Some(d) => d.copy_from_slice(&fin),
-            None => row.iter_mut().zip(&fin).for_each(|(o, &v)| *o = v),
+        if copy {
+            row.iter_mut().zip(&fin).for_each(|(o, &v)| *o = v);
         }
     }
 }
