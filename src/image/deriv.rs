@@ -6,9 +6,13 @@
 //! is loaded once (border columns added), filtered horizontally into a ring of `ky.len()`
 //! rows, and every output row is the vertical combination of the ring, finished as
 //! `s·scale + delta` and converted. Kernel taps are small integers and zero taps are
-//! skipped (OpenCV skips the centre tap of its odd kernels too).
+//! skipped (OpenCV skips the centre tap of its odd kernels too). The taps of an axis are
+//! applied in one pass per row, in the kernel's order.
 //!
-//! Exactness: u8 images are filtered in f32, u16 and f64 images in f64, f32 images in f32
+//! u8 images take the integer path ([`super::deriv_int`], [`sobel_deriv_u8`]): 16-bit
+//! lanes as OpenCV's own, the same exact sums as filtering in f32, hence the same results.
+//!
+//! Exactness: u8 images are filtered in f32 (or integers, above), u16 and f64 images in f64, f32 images in f32
 //! (as OpenCV does: its intermediate type is float32 unless the output is float64) or in f64
 //! for a float64 output. For integer
 //! images every filtered value is then an exact integer (at most 255·64·64 < 2²⁴ for u8 in
