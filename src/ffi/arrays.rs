@@ -414,9 +414,15 @@ impl DerivArgs<'_> {
         // SAFETY: both buffers are valid for their layouts (the export's contract) and do
         // not overlap (checked just above).
         let (input, output) = unsafe { (make_view::<P>(&l), make_view_mut::<O>(&o)) };
-        let src = Gray(dim::<P, Ix2>(input));
         let d = self.d.as_opencv::<P, O>();
-        image::sobel_deriv::<A, O, _>(&src, d, self.border, dim_mut::<O, Ix2>(output))
+        let (input, output) = (dim::<P, Ix2>(input), dim_mut::<O, Ix2>(output));
+        // u8 images filtered in f32 (the only u8 route) may take the 16-bit integer path.
+        if std::any::TypeId::of::<A>() == std::any::TypeId::of::<f32>() {
+            if let Some(u8s) = P::u8_view(input.view()) {
+                return image::sobel_deriv_u8::<O>(u8s, d, self.border, output);
+            }
+        }
+        image::sobel_deriv::<A, O, _>(&Gray(input), d, self.border, output)
     }
 
     /// Pick the output type; `P` and `A` are already chosen.

@@ -6,9 +6,13 @@
 //! is loaded once (border columns added), filtered horizontally into a ring of `ky.len()`
 //! rows, and every output row is the vertical combination of the ring, finished as
 //! `s·scale + delta` and converted. Kernel taps are small integers and zero taps are
-//! skipped (OpenCV skips the centre tap of its odd kernels too).
+//! skipped (OpenCV skips the centre tap of its odd kernels too). The taps of an axis are
+//! applied in one pass per row, in the kernel's order.
 //!
-//! Exactness: u8 images are filtered in f32, u16 and f64 images in f64, f32 images in f32
+//! u8 images take the integer path ([`super::deriv_int`], [`sobel_deriv_u8`]): 16-bit
+//! lanes as OpenCV's own, the same exact sums as filtering in f32, hence the same results.
+//!
+//! Exactness: u8 images are filtered in f32 (or integers, above), u16 and f64 images in f64, f32 images in f32
 //! (as OpenCV does: its intermediate type is float32 unless the output is float64) or in f64
 //! for a float64 output. For integer
 //! images every filtered value is then an exact integer (at most 255·64·64 < 2²⁴ for u8 in
@@ -160,7 +164,7 @@ impl DerivOut for f64 {
 /// OpenCV's `borderInterpolate`: the image index standing for index `p` of an axis of
 /// length `n` ≥ 1, or None for a constant border (any number of reflections: a 7-tap
 /// kernel over a 2-pixel image reflects more than once).
-fn interpolate(p: isize, n: usize, border: Border) -> Option<usize> {
+pub(super) fn interpolate(p: isize, n: usize, border: Border) -> Option<usize> {
     let len = n as isize;
     if (0..len).contains(&p) {
         return Some(p as usize);
@@ -226,12 +230,48 @@ fn filter_row<A: Real, S: RowSource<A>>(src: &S, p: &Plan<A>, yy: isize, pad: &m
             }
         }
     }
-    let (o0, k0) = p.kx[0];
-    t.iter_mut().zip(&pad[o0..o0 + w]).for_each(|(t, &v)| *t = k0 * v);
-    for &(o, k) in &p.kx[1..] {
-        t.iter_mut()
-            .zip(&pad[o..o + w])
-            .for_each(|(t, &v)| *t = *t + k * v);
+    let rows: Vec<&[A]> = p.kx.iter().map(|&(o, _)| &pad[o..o + w]).collect();
+    let ks: Vec<A> = p.kx.iter().map(|&(_, k)| k).collect();
+    taps(t, &rows, &ks);
+}
+
+/// `t[x] = ((k0·r0[x] + k1·r1[x]) + k2·r2[x]) + …`: the taps in their order, so the float
+/// rounding is that of one pass per tap, but in a single pass over `t` (the tap count is a
+/// constant of the loop, which is unrolled over the taps and vectorized over x).
+#[inline(always)]
+fn taps<A: Real>(t: &mut [A], rows: &[&[A]], ks: &[A]) {
+    match ks.len() {
+        1 => taps_n::<A, 1>(t, rows, ks),
+        2 => taps_n::<A, 2>(t, rows, ks),
+        3 => taps_n::<A, 3>(t, rows, ks),
+        4 => taps_n::<A, 4>(t, rows, ks),
+        5 => taps_n::<A, 5>(t, rows, ks),
+        6 => taps_n::<A, 6>(t, rows, ks),
+        7 => taps_n::<A, 7>(t, rows, ks),
+        _ => taps_passes(t, rows, ks),
+    }
+}
+
+#[inline(always)]
+fn taps_n<A: Real, const N: usize>(t: &mut [A], rows: &[&[A]], ks: &[A]) {
+    let w = t.len();
+    let r: [&[A]; N] = std::array::from_fn(|j| &rows[j][..w]);
+    let k: [A; N] = std::array::from_fn(|j| ks[j]);
+    for (x, t) in t.iter_mut().enumerate() {
+        let mut s = k[0] * r[0][x];
+        for j in 1..N {
+            s = s + k[j] * r[j][x];
+        }
+        *t = s;
+    }
+}
+
+/// One pass per tap (the same values as [`taps_n`]; any tap count).
+fn taps_passes<A: Real>(t: &mut [A], rows: &[&[A]], ks: &[A]) {
+    let w = t.len();
+    t.iter_mut().zip(&rows[0][..w]).for_each(|(t, &v)| *t = ks[0] * v);
+    for (r, &k) in rows.iter().zip(ks).skip(1) {
+        t.iter_mut().zip(&r[..w]).for_each(|(t, &v)| *t = *t + k * v);
     }
 }
 
@@ -258,32 +298,42 @@ fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, 
             let last = ring.last_mut().expect("at least one tap");
             filter_row(src, p, y + ry as isize, &mut pad, last);
         }
-        let k0 = p.ky[0];
-        acc.iter_mut().zip(&ring[0]).for_each(|(a, &v)| *a = k0 * v);
-        for (k, row) in p.ky.iter().zip(&ring).skip(1) {
-            let k = *k;
-            if k != A::default() {
-                acc.iter_mut().zip(row).for_each(|(a, &v)| *a = *a + k * v);
+        // The first tap always, then the non-zero ones (the vertical kernels' end taps are
+        // ±1, never 0).
+        let (mut rows, mut ks) = (Vec::with_capacity(ring.len()), Vec::with_capacity(ring.len()));
+        for (j, (k, row)) in p.ky.iter().zip(&ring).enumerate() {
+            if j == 0 || *k != A::default() {
+                rows.push(&row[..]);
+                ks.push(*k);
             }
         }
+        taps(&mut acc, &rows, &ks);
         let (scale, delta) = (p.scale, p.delta);
+        // Finished straight into a contiguous output row, else into `fin` and copied.
+        let mut row = out.row_mut(dy);
+        let mut copy = false;
+        let dst: &mut [O] = match row.as_slice_mut() {
+            Some(d) => d,
+            None => {
+                copy = true;
+                &mut fin
+            }
+        };
         if unit_f32 {
             // scale 1, delta 0 (+0.0: `s + -0.0` would keep a -0) and f32 sums: `s·1 + 0`
             // is `s + 0` (-0 becomes +0, as in f64), and the finish can stay in f32, eight
             // lanes per vector ([`DerivOut::finish_f32`]: the same values). `A` is f32
             // here, so the round trip through f64 is exact and folds away.
-            fin.iter_mut()
+            dst.iter_mut()
                 .zip(&acc)
                 .for_each(|(o, &s)| *o = O::finish_f32((s + A::default()).to_f64() as f32));
         } else {
-            fin.iter_mut()
+            dst.iter_mut()
                 .zip(&acc)
                 .for_each(|(o, &s)| *o = O::finish(s.to_f64() * scale + delta));
         }
-        let mut row = out.row_mut(dy);
-        match row.as_slice_mut() {
-            Some(d) => d.copy_from_slice(&fin),
-            None => row.iter_mut().zip(&fin).for_each(|(o, &v)| *o = v),
+        if copy {
+            row.iter_mut().zip(&fin).for_each(|(o, &v)| *o = v);
         }
     }
 }
@@ -315,6 +365,43 @@ fn run_band<A: Real, O: DerivOut, S: RowSource<A>>(
     band(src, p, y0, out)
 }
 
+/// The checks every derivative call makes before filtering.
+fn check(h: usize, w: usize, out: (usize, usize), border: Border) -> Result<()> {
+    if h == 0 || w == 0 {
+        return Err(Error::invalid(format!("the image is empty ({h}×{w})")));
+    }
+    if out != (h, w) {
+        return Err(Error::invalid(format!(
+            "the output is {}×{} but the image is {h}×{w}",
+            out.0, out.1
+        )));
+    }
+    if border == Border::Zero {
+        return Err(Error::invalid(
+            "border FK_BORDER_ZERO is the 3×3 magnitude's reference loop; derivatives take \
+             REPLICATE, REFLECT101 (OpenCV's default), REFLECT, WRAP or CONSTANT",
+        ));
+    }
+    Ok(())
+}
+
+/// [`sobel_deriv`] of a u8 image (filtered in f32): through the 16-bit integer path
+/// ([`super::deriv_int`]) where it applies, which gives the same bits faster.
+pub fn sobel_deriv_u8<O: DerivOut>(
+    src: ndarray::ArrayView2<u8>,
+    d: Deriv,
+    border: Border,
+    out: ArrayViewMut2<O>,
+) -> Result<()> {
+    let (h, w) = src.dim();
+    check(h, w, out.dim(), border)?;
+    deriv_kernels(d.dx, d.dy, d.ksize)?;
+    match super::deriv_int::plan(w, d, border) {
+        Some(plan) => super::deriv_int::run(&src, &plan, out),
+        None => sobel_deriv::<f32, O, _>(&super::Gray(src), d, border, out),
+    }
+}
+
 /// `cv2.Sobel(src, ddepth, d.dx, d.dy, ksize=d.ksize, scale=d.scale, delta=d.delta,
 /// borderType=border)` of `src`, filtered in precision `A`, into `out` (the input's shape).
 /// `Border::Zero` is the magnitude's reference-loop mode and is refused here; `Constant(v)`
@@ -326,22 +413,7 @@ pub fn sobel_deriv<A: Real, O: DerivOut, S: RowSource<A>>(
     out: ArrayViewMut2<O>,
 ) -> Result<()> {
     let (h, w) = (src.height(), src.width());
-    if h == 0 || w == 0 {
-        return Err(Error::invalid(format!("the image is empty ({h}×{w})")));
-    }
-    if out.dim() != (h, w) {
-        return Err(Error::invalid(format!(
-            "the output is {}×{} but the image is {h}×{w}",
-            out.nrows(),
-            out.ncols()
-        )));
-    }
-    if border == Border::Zero {
-        return Err(Error::invalid(
-            "border FK_BORDER_ZERO is the 3×3 magnitude's reference loop; derivatives take \
-             REPLICATE, REFLECT101 (OpenCV's default), REFLECT, WRAP or CONSTANT",
-        ));
-    }
+    check(h, w, out.dim(), border)?;
     let (kx, ky) = deriv_kernels(d.dx, d.dy, d.ksize)?;
     let real = |k: i32| A::from_f64(f64::from(k));
     let rx = kx.len() / 2;
@@ -540,6 +612,28 @@ mod tests {
         let mut out = Array2::<f32>::from_elem((4, 5), 1.0);
         sobel_deriv::<f32, f32, _>(&Gray(flat.view()), d, Border::Reflect101, out.view_mut()).unwrap();
         assert!(out.iter().all(|v| v.to_bits() == 0));
+    }
+
+    /// The fused tap loop rounds as one pass per tap does, for every tap count.
+    #[test]
+    fn fused_taps_round_as_passes() {
+        let mut x = 0x9e37_79b9u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32 - 0.5) * 1e3
+        };
+        let data: Vec<Vec<f32>> = (0..9).map(|_| (0..37).map(|_| next()).collect()).collect();
+        let ks: Vec<f32> = vec![-1.0, 6.0, -15.0, 20.0, 0.3, 4.0, 1.0, -2.0, 7.0];
+        for n in 1..=9 {
+            let rows: Vec<&[f32]> = data[..n].iter().map(|r| &r[..]).collect();
+            let (mut a, mut b) = (vec![0f32; 37], vec![0f32; 37]);
+            taps(&mut a, &rows, &ks[..n]);
+            taps_passes(&mut b, &rows, &ks[..n]);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "{n} taps");
+        }
     }
 
     #[test]

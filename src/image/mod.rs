@@ -19,7 +19,8 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 
 pub mod deriv;
-pub use deriv::{sobel_deriv, Deriv, DerivOut};
+mod deriv_int;
+pub use deriv::{sobel_deriv, sobel_deriv_u8, Deriv, DerivOut};
 
 /// How pixels outside the image are obtained.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,6 +75,11 @@ impl Border {
 pub trait Pixel: Copy + Send + Sync + 'static {
     fn to_f64(self) -> f64;
     fn to_f32(self) -> f32;
+    /// The view itself when `Self` is `u8` (for kernels with a u8-only path), else None.
+    fn u8_view(v: ArrayView2<'_, Self>) -> Option<ArrayView2<'_, u8>> {
+        let _ = v;
+        None
+    }
 }
 macro_rules! pixel {
     ($($t:ty),*) => {$(
@@ -85,7 +91,20 @@ macro_rules! pixel {
         }
     )*};
 }
-pixel!(u8, u16, f32, f64);
+pixel!(u16, f32, f64);
+impl Pixel for u8 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
+    fn u8_view(v: ArrayView2<'_, u8>) -> Option<ArrayView2<'_, u8>> {
+        Some(v)
+    }
+}
 
 /// A working or output precision: f32 or f64.
 pub trait Real:

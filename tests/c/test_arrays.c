@@ -444,6 +444,27 @@ static void test_sobel_deriv(void) {
     p3.scale = -1.0;
     CHECK_OK(fk_sobel_deriv(&ssrc, &p3, &so));
     CHECK(o8[W / 2] == 0);
+    /* ksize 7 on u8 sums beyond int16 (the integer path's 32-bit vertical lanes): the step
+     * image's x derivative reaches 200·10·64 = 128000 and saturates to 32767 */
+    {
+        static const int k7x[7] = {-1, -4, -5, 0, 5, 4, 1}, k7y[7] = {1, 6, 15, 20, 15, 6, 1};
+        int16_t o16[H * W];
+        FkImageOut so16 = {o16, FK_DTYPE_I16, H, W, W * 2, 2};
+        FkSobelParams p7x = {1, 0, 7, FK_BORDER_REFLECT101, 1.0, 0.0, 0.0};
+        CHECK_OK(fk_sobel_deriv(&ssrc, &p7x, &so16));
+        int ok7 = 1, saturated = 0;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                long s = 0;
+                for (int j = 0; j < 7; j++)
+                    for (int i = 0; i < 7; i++)
+                        s += (long)k7y[j] * k7x[i] * step[reflect101(y + j - 3, H) * W + reflect101(x + i - 3, W)];
+                long v = s < -32768 ? -32768 : s > 32767 ? 32767 : s;
+                saturated |= v == 32767;
+                ok7 &= o16[y * W + x] == (int16_t)v;
+            }
+        CHECK(ok7 && saturated);
+    }
     /* a float image is filtered in float32 into a float32 output and in double into a
      * double one: integer pixel values keep both exact, so both equal the double loop */
     float fpx[H * W], f32o[H * W];

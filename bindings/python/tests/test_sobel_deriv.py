@@ -273,6 +273,26 @@ def test_large_image_parallel_bands_match_cv2():
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("ksize", [1, 3, 5, 7])
+def test_uint8_integer_path_extremes_match_cv2(ksize):
+    """uint8 images take the 16-bit integer path (32-bit vertical lanes where a sum can
+    exceed int16: ksize 7, order-4 axes): images of 0s and 255s give the largest sums of
+    either sign, which saturate int16/uint8 outputs; large enough for parallel bands."""
+    rng = np.random.default_rng(ksize)
+    a = np.where(rng.random((613, 509)) < 0.5, 0, 255).astype(np.uint8)
+    a[100:300, 50:400] = 255  # flat regions too: zero sums
+    orders = [(1, 0), (0, 1), (1, 1), (2, 0), (0, 2)] + ([(4, 0), (0, 4), (3, 1)] if ksize >= 5 else [])
+    for dx, dy in orders:
+        if not valid(dx, dy, ksize):
+            continue
+        for ddepth in (cv2.CV_16S, cv2.CV_8U, cv2.CV_32F):
+            for border in (cv2.BORDER_REFLECT_101, cv2.BORDER_CONSTANT):
+                want = cv2.Sobel(a, ddepth, dx, dy, ksize=ksize, borderType=border)
+                got = fk.sobel(a, border, dx=dx, dy=dy, ksize=ksize, ddepth=ddepth)
+                np.testing.assert_array_equal(got, want, err_msg=f"{dx} {dy} {ddepth} {border}")
+                assert got.tobytes() == want.tobytes()  # float zeros: +0.0 as cv2's
+
+
 def test_errors():
     a = np.zeros((5, 5), np.uint8)
     with pytest.raises(ValueError, match=r"ksize = 4; expected 1, 3, 5 or 7"):
