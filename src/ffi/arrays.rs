@@ -454,7 +454,8 @@ impl DerivArgs<'_> {
 /// of the input's height and width. `src`: `FK_DTYPE_U8`, `U16`, `F32` or `F64`. `out`:
 /// `FK_DTYPE_U8`, `U16`, `I16` (rounded half to even and saturated, as OpenCV's
 /// `saturate_cast`), `F32` or `F64` (OpenCV's `ddepth`; any pair is accepted). u8 images are
-/// filtered in single precision, u16 and double images in double, float images in single
+/// filtered in 16/32-bit integers (exact sums, as OpenCV's integer path), u16 and double
+/// images in double, float images in single
 /// precision as OpenCV does (in double for an `F64` output); integer images are filtered exactly,
 /// so the result is `scale * S + delta` computed in double and rounded once to the output
 /// type: bit for bit OpenCV's whenever OpenCV's float arithmetic is exact too (scale and
