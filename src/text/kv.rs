@@ -91,6 +91,15 @@ fn class_before(cls: &PyClasses, b: &[u8], i: usize) -> (u8, usize) {
     if x < 0x80 {
         return (ASCII_FLAGS[x as usize], i - 1);
     }
+    // A three-byte character (CJK, kana, most punctuation; the walk back over a CJK key
+    // takes one per character): decoded in place, without the search for its lead.
+    if i >= 3 && b[i - 3] & 0xF0 == 0xE0 && b[i - 2] & 0xC0 == 0x80 {
+        let cp = ((b[i - 3] as u32 & 0x0F) << 12) | ((b[i - 2] as u32 & 0x3F) << 6) | (x as u32 & 0x3F);
+        // SAFETY: b[i - 3..i] is a whole three-byte sequence of valid UTF-8 (a lead
+        // 0xE0..0xEF then two continuation bytes ending at a character boundary), so
+        // `cp` is a scalar value.
+        return (cls.flags(unsafe { char::from_u32_unchecked(cp) }), i - 3);
+    }
     let mut j = i - 1;
     while b[j] & 0xC0 == 0x80 {
         j -= 1;
