@@ -295,9 +295,9 @@ mod sse2 {
 /// On x86_64 the search skips every digit whose preceding byte is an ASCII non-space
 /// (`sse2::next_after_space`): such a digit either continues a run (not a match
 /// start) or starts one that no `\s` precedes, which the backward check would reject
-/// without moving `floor` — so leaving it out changes no answer. A candidate after a byte
-/// >= 0x80 may be after a non-ASCII space or after a digit (then not a run start); the
-/// backward check decides both exactly. `for_each_kv_states` (the state machine this
+/// without moving `floor` — so leaving it out changes no answer. A candidate after a
+/// byte of 0x80 or more may be after a non-ASCII space or after a digit (then not a run
+/// start); the backward check decides both exactly. `for_each_kv_states` (the state machine this
 /// replaced) and `for_each_kv_digits` (the previous search, every run start) are the
 /// references the tests hold it to.
 #[inline]
