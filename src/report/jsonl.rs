@@ -280,7 +280,9 @@ mod fast {
         #[inline(always)]
         fn ws(&mut self) {
             while let Some(&c) = self.b.get(self.i) {
-                if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                // One compare for the usual case, a structural byte or a value's first
+                // byte (all above ' '), before the four whitespace bytes.
+                if c > b' ' || !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
                     break;
                 }
                 self.i += 1;

@@ -30,7 +30,7 @@ pub use unicode_tables::PY_UNICODE_VERSION;
 
 pub(crate) use batch::utf8;
 pub(crate) use emails::{for_each_email, for_each_email_regex};
-pub(crate) use kv::{for_each_kv, for_each_kv_states, Aggregate};
+pub(crate) use kv::{for_each_kv, for_each_kv_digits, for_each_kv_states, Aggregate};
 pub(crate) use pyclass::PyClasses;
 
 use crate::error::Result;

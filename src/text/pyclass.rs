@@ -47,6 +47,20 @@ fn in_ranges(ranges: &[(u32, u32)], cp: u32) -> bool {
         .is_ok()
 }
 
+/// [`PyClasses::flags`] outside the BMP (binary searches of the generated tables).
+#[cold]
+#[inline(never)]
+fn astral_flags(c: char) -> u8 {
+    let mut f = 0;
+    if in_ranges(PY_WORD, c as u32) {
+        f |= WORD;
+    }
+    if digit_value(c).is_some() {
+        f |= DIGIT;
+    }
+    f // no astral whitespace exists
+}
+
 /// Looks up the class of a character; cheap to copy, holds the BMP table.
 #[derive(Clone, Copy)]
 pub struct PyClasses {
@@ -64,21 +78,16 @@ impl PyClasses {
         PyClasses { bmp: bmp_table() }
     }
 
-    /// `WORD | SPACE | DIGIT` bits of `c`.
-    #[inline]
+    /// `WORD | SPACE | DIGIT` bits of `c`. The BMP lookup is inlined into the scanners'
+    /// loops (a call per CJK character was a tenth of the kv scan's instructions); the
+    /// table searches for the other planes are not.
+    #[inline(always)]
     pub(crate) fn flags(&self, c: char) -> u8 {
         let cp = c as u32;
         if cp < 0x10000 {
             self.bmp[cp as usize]
         } else {
-            let mut f = 0;
-            if in_ranges(PY_WORD, cp) {
-                f |= WORD;
-            }
-            if digit_value(c).is_some() {
-                f |= DIGIT;
-            }
-            f // no astral whitespace exists
+            astral_flags(c)
         }
     }
 
