@@ -126,6 +126,26 @@ impl<'a> MemMap<'a> {
             MemMap::Counts(m) => m.key_bytes(i),
         }
     }
+    /// Prefetch for a walk in `order` that is at position `j`: the slot of the entry
+    /// `2 × AHEAD` places ahead, the key and value of the one `AHEAD` places ahead (whose
+    /// slot was prefetched earlier). See [`super::keys::KeyMap::prefetch_entry`].
+    #[inline]
+    pub(crate) fn prefetch(&self, order: &[u32], j: usize) {
+        const AHEAD: usize = 8;
+        if let Some(&i) = order.get(j + 2 * AHEAD) {
+            match self {
+                MemMap::Kv(m) => m.map.prefetch_slot(i as usize),
+                MemMap::Counts(m) => m.prefetch_slot(i as usize),
+            }
+        }
+        if let Some(&i) = order.get(j + AHEAD) {
+            match self {
+                MemMap::Kv(m) => m.map.prefetch_entry(i as usize),
+                MemMap::Counts(m) => m.prefetch_entry(i as usize),
+            }
+        }
+    }
+
     fn val(&self, i: usize) -> Val {
         match self {
             MemMap::Kv(m) => Val::Kv(m.total(i).into_owned(), m.docs(i)),
@@ -351,7 +371,8 @@ impl Spill {
     pub fn spill_map(&mut self, id: MapId, m: MemMap) -> Result<()> {
         let order = m.order();
         self.write_run(id, order.len() as u64, &mut |f| {
-            for &i in &order {
+            for (j, &i) in order.iter().enumerate() {
+                m.prefetch(&order, j);
                 f(m.key_bytes(i as usize), &m.val(i as usize))?;
             }
             Ok(())
@@ -408,6 +429,7 @@ pub fn for_each_merged(
     }
     let mut key: Vec<u8> = Vec::new();
     loop {
+        mem.prefetch(&order, mi);
         let run_key = heap.first().map(|&t| runs[t].key.as_slice());
         let mem_key = order.get(mi).map(|&i| mem.key_bytes(i as usize));
         let best = match (run_key, mem_key) {
