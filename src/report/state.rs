@@ -471,7 +471,7 @@ pub(crate) fn parse_state(data: &[u8]) -> Result<Parsed> {
 
 /// A generous bound on the bytes `sections` would take decoded into maps, to decide
 /// between decoding them and keeping them as runs: per key its 16-byte slot, a value of
-/// up to 16 bytes and a 9-byte table bucket at 7/8 load, doubled because vectors and
+/// up to 16 bytes and an 8-byte table bucket at 3/4 load, doubled because vectors and
 /// tables grow by doubling; the key bytes at most 4 times their front-coded size. An
 /// estimate that fit where the merged maps then did not cost a whole spill (sorting
 /// every key in memory) right after the decode: 1.5 s of a 1.7 s merge of five states.
