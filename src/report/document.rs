@@ -36,6 +36,8 @@ struct Scratch {
     /// makes the document invalid, and an invalid document contributes nothing): the key
     /// as a byte range of the text, and the value.
     pairs: Vec<(usize, usize, PyInt)>,
+    /// The [`hash_key`] of each key of `pairs`.
+    hashes: Vec<u32>,
     /// With per-document output: the document's distinct keys in first-seen order (as the
     /// byte range of their first occurrence in the text), with their sums in this document.
     doc_keys: Vec<(usize, usize, PyInt)>,
@@ -166,9 +168,19 @@ impl<'c> Processor<'c> {
         t.kv_pairs += sc.pairs.len() as u64;
         sc.doc_no += 1;
         sc.doc_keys.clear();
-        for (from, to, v) in sc.pairs.drain(..) {
+        // Hash every key of the document first and prefetch its bucket: at high key
+        // cardinality almost every key is new to the chunk's map and its bucket a cache
+        // miss (a quarter of this function's time in the issue 9 profile), and the misses
+        // of a document's keys then overlap instead of coming one after another.
+        sc.hashes.clear();
+        for (from, to, _) in &sc.pairs {
+            let h = hash_key(&text.as_bytes()[*from..*to]);
+            t.kv.prefetch(h);
+            sc.hashes.push(h);
+        }
+        for ((from, to, v), &h) in sc.pairs.drain(..).zip(&sc.hashes) {
             let k = &text.as_bytes()[from..to];
-            let i = t.kv.intern(k, hash_key(k));
+            let i = t.kv.intern(k, h);
             if i >= sc.seen.len() {
                 sc.seen.resize(i + 1, 0);
                 if self.per_doc {

@@ -10,19 +10,22 @@
 //!   whole chunk's keys are freed at once);
 //! * per key a 16-byte slot (arena offset, length, 32-bit hash), so a merge never hashes
 //!   a key again and a grow never touches the key bytes;
-//! * a `hashbrown::HashTable<u64>` of slot index and hash (8 bytes plus a control byte per
-//!   bucket);
+//! * an open-addressing table of `hash << 32 | slot index` entries ([`Table`]: 8 bytes a
+//!   bucket, at most 3/4 full);
 //! * the values in their own vector: `u64` counts, or for kv keys a 16-byte [`KvVal`] (a
 //!   64-bit total with the rare sum that leaves `i64` moved to a side table of exact
 //!   [`PyInt`]s).
 //!
-//! hashbrown's `HashTable` is what makes this possible: std's `HashMap` can only look up a
-//! key it owns, so it cannot store an index into an arena and compare against the arena.
+//! std's `HashMap` can only look up a key it owns, so it cannot store an index into an arena
+//! and compare against the arena. hashbrown's `HashTable` can, and was used here, but it
+//! offers no way to prefetch a bucket: at high cardinality almost every key a chunk brings
+//! is new to the report, and merging a chunk's map into the report's spent a cache miss
+//! per key waiting for the bucket (`RawTable::find`, a quarter of the merging thread, issue
+//! 9). [`KeyMap::merge_from`] knows every key's hash in advance, so it prefetches the
+//! bucket of the key a few places ahead; that needs the bucket's address, hence [`Table`].
 
 use std::borrow::Cow;
 use std::hash::Hasher;
-
-use hashbrown::HashTable;
 
 use super::tally::KeyStat;
 use crate::shared::hash::{FxHashMap, FxHasher};
@@ -38,11 +41,127 @@ pub fn hash_key(key: &[u8]) -> u32 {
     ((x >> 32) ^ x) as u32
 }
 
-/// The table hash hashbrown sees: its bucket index comes from the low bits and its
-/// control byte from the top 7, so spread the 32 stored bits over all 64.
+/// Fibonacci hashing: the bucket of a stored 32-bit hash is the top bits of this product,
+/// which depend on every bit of the hash.
 #[inline]
 fn spread(h: u32) -> u64 {
     (h as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Ask the CPU to start loading the cache line at `p` (a hint: no effect on results).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    // SAFETY: a prefetch never faults and has no architectural effect, whatever the
+    // address; SSE, the feature it needs, is part of the x86_64 baseline.
+    unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn prefetch<T>(_p: *const T) {}
+
+/// An empty bucket (no entry has it: a slot index is below `u32::MAX`).
+const EMPTY: u64 = u64::MAX;
+
+/// Linear-probing hash table of `hash << 32 | slot index` entries, at most 3/4 full, its
+/// size a power of two. A probe rejects a wrong key by the stored hash (no access to the
+/// slots), and a grow rehashes from the entries alone.
+#[derive(Clone, Default)]
+struct Table {
+    buckets: Vec<u64>,
+    /// 64 − log2(buckets): the bucket of a key is `spread(hash) >> shift`.
+    shift: u32,
+    len: usize,
+}
+
+impl Table {
+    /// Entries the table holds before it must grow.
+    fn capacity(&self) -> usize {
+        self.buckets.len() / 4 * 3
+    }
+
+    /// Buckets needed for `n` entries.
+    fn buckets_for(n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (n.saturating_mul(4) / 3 + 1).next_power_of_two().max(16)
+        }
+    }
+
+    #[inline]
+    fn home(&self, hash: u32) -> usize {
+        (spread(hash) >> self.shift) as usize
+    }
+
+    /// Start loading the bucket where a probe for `hash` begins.
+    #[inline]
+    fn prefetch(&self, hash: u32) {
+        if !self.buckets.is_empty() {
+            prefetch(self.buckets.as_ptr().wrapping_add(self.home(hash)));
+        }
+    }
+
+    /// The slot index of the entry with `hash` for which `eq` holds, or `Err(bucket)`: the
+    /// empty bucket where it belongs (`Err(usize::MAX)` when the table has no buckets).
+    #[inline]
+    fn find(&self, hash: u32, mut eq: impl FnMut(usize) -> bool) -> Result<usize, usize> {
+        if self.buckets.is_empty() {
+            return Err(usize::MAX);
+        }
+        let mask = self.buckets.len() - 1;
+        let mut b = self.home(hash);
+        loop {
+            let e = self.buckets[b];
+            if e == EMPTY {
+                return Err(b);
+            }
+            if (e >> 32) as u32 == hash && eq(e as u32 as usize) {
+                return Ok(e as u32 as usize);
+            }
+            b = (b + 1) & mask;
+        }
+    }
+
+    /// Room for `more` entries beyond the current ones, growing (by doubling at least) if
+    /// needed.
+    fn reserve(&mut self, more: usize) {
+        let need = self.len.saturating_add(more);
+        if need <= self.capacity() {
+            return;
+        }
+        let size = Self::buckets_for(need).max(self.buckets.len() * 2);
+        let old = std::mem::replace(&mut self.buckets, vec![EMPTY; size]);
+        self.shift = 64 - size.trailing_zeros();
+        let mask = size - 1;
+        for e in old.into_iter().filter(|&e| e != EMPTY) {
+            let mut b = self.home((e >> 32) as u32);
+            while self.buckets[b] != EMPTY {
+                b = (b + 1) & mask;
+            }
+            self.buckets[b] = e;
+        }
+    }
+
+    /// Put `entry` into `bucket`, the empty bucket a [`Self::find`] just returned (the
+    /// table must have had room: see [`Self::reserve`]).
+    #[inline]
+    fn fill(&mut self, bucket: usize, entry: u64) {
+        self.buckets[bucket] = entry;
+        self.len += 1;
+    }
+
+    fn clear(&mut self) {
+        if self.len > 0 {
+            self.buckets.fill(EMPTY);
+            self.len = 0;
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * std::mem::size_of::<u64>()
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +177,7 @@ pub struct KeyMap<V> {
     /// Per key `hash << 32 | slot index`: a probe rejects a wrong key by its stored hash
     /// and a grow rehashes without touching the slots (both were cache misses into the
     /// slot vector, a fifth of the merging thread's time at high cardinality).
-    table: HashTable<u64>,
+    table: Table,
     slots: Vec<Slot>,
     vals: Vec<V>,
     arena: Vec<u8>,
@@ -98,15 +217,7 @@ impl<V> KeyMap<V> {
     /// The index of `key` (whose hash is `hash`), if present.
     #[inline]
     pub fn find(&self, key: &[u8], hash: u32) -> Option<usize> {
-        let (slots, arena) = (&self.slots, &self.arena);
-        self.table
-            .find(spread(hash), |&e| {
-                (e >> 32) as u32 == hash && {
-                    let s = slots[e as u32 as usize];
-                    &arena[s.off as usize..s.off as usize + s.len as usize] == key
-                }
-            })
-            .map(|&e| e as u32 as usize)
+        self.table.find(hash, |i| self.key_bytes(i) == key).ok()
     }
 
     pub fn get(&self, key: &str) -> Option<&V> {
@@ -117,13 +228,25 @@ impl<V> KeyMap<V> {
     /// The index of `key`, inserted with `init()` if absent; and whether it was inserted.
     #[inline]
     pub fn entry(&mut self, key: &[u8], hash: u32, init: impl FnOnce() -> V) -> (usize, bool) {
-        if let Some(i) = self.find(key, hash) {
-            return (i, false);
-        }
+        // One probe finds the key or the bucket it goes to; room first, so that the
+        // bucket stays valid.
+        self.table.reserve(1);
+        let (slots, arena) = (&self.slots, &self.arena);
+        let found = self.table.find(hash, |i| {
+            let s = slots[i];
+            &arena[s.off as usize..s.off as usize + s.len as usize] == key
+        });
+        let bucket = match found {
+            Ok(i) => return (i, false),
+            Err(b) => b,
+        };
         let i = self.slots.len();
         // More than 4 G keys would need hundreds of GB in one map; the memory budget
-        // spills long before that.
-        let idx = u32::try_from(i).expect("a report map holds at most 2^32 keys in memory");
+        // spills long before that. (`u32::MAX` itself is not an index: see `EMPTY`.)
+        let idx = u32::try_from(i)
+            .ok()
+            .filter(|&x| x != u32::MAX)
+            .expect("a report map holds fewer than 2^32 keys in memory");
         self.slots.push(Slot {
             off: self.arena.len() as u64,
             len: u32::try_from(key.len()).expect("a key is at most 4 GiB"),
@@ -131,11 +254,35 @@ impl<V> KeyMap<V> {
         });
         self.arena.extend_from_slice(key);
         self.vals.push(init());
-        self.table
-            .insert_unique(spread(hash), ((hash as u64) << 32) | idx as u64, |&e| {
-                spread((e >> 32) as u32)
-            });
+        self.table.fill(bucket, ((hash as u64) << 32) | idx as u64);
         (i, true)
+    }
+
+    /// How far ahead [`Self::merge_into`] prefetches: enough keys to cover a memory
+    /// latency, few enough that the lines are still in cache when their key comes.
+    const AHEAD: usize = 16;
+
+    /// For every entry `j` of `other` in order: its index in `self` (inserted with
+    /// `init()` if absent) handed to `add(self, index, j)`, without hashing keys again.
+    /// The buckets of the keys [`Self::AHEAD`] places ahead are prefetched (their hashes
+    /// are known), and room for all of `other` is made first so that no grow moves the
+    /// table under a prefetch.
+    fn merge_into<W>(
+        &mut self,
+        other: &KeyMap<W>,
+        mut init: impl FnMut() -> V,
+        mut add: impl FnMut(&mut Self, usize, usize),
+    ) {
+        self.reserve(other.len());
+        self.arena.reserve(other.arena.len());
+        let n = other.len();
+        for j in 0..n {
+            if let Some(s) = other.slots.get(j + Self::AHEAD) {
+                self.table.prefetch(s.hash);
+            }
+            let (i, _) = self.entry(other.key_bytes(j), other.slots[j].hash, &mut init);
+            add(self, i, j);
+        }
     }
 
     pub fn value_mut(&mut self, i: usize) -> &mut V {
@@ -176,10 +323,19 @@ impl<V> KeyMap<V> {
     fn digit(&self, i: u32, depth: usize) -> u128 {
         let k = self.key_bytes(i as usize);
         let rest = k.get(depth..).unwrap_or(&[]);
-        let n = rest.len().min(8);
-        let mut b = [0u8; 8];
-        b[..n].copy_from_slice(&rest[..n]);
-        ((u64::from_be_bytes(b) as u128) << 64) | ((n as u128) << 32) | i as u128
+        // A whole 8-byte load where there are 8 bytes: copying a slice of variable length
+        // was a `memcpy` call per key and level (3 % of a spilling feed).
+        let (word, n) = match rest.first_chunk::<8>() {
+            Some(c) => (u64::from_be_bytes(*c), 8),
+            None => {
+                let mut b = [0u8; 8];
+                for (d, s) in b.iter_mut().zip(rest) {
+                    *d = *s;
+                }
+                (u64::from_be_bytes(b), rest.len())
+            }
+        };
+        ((word as u128) << 64) | ((n as u128) << 32) | i as u128
     }
 
     /// Sort `v` (entries at byte 0), then each group agreeing on 8 real bytes on the next
@@ -212,9 +368,57 @@ impl<V> KeyMap<V> {
         }
     }
 
+    /// Start loading the slot of entry `i` (a hint; see [`Self::prefetch_entry`]).
+    #[inline]
+    pub(crate) fn prefetch_slot(&self, i: usize) {
+        if i < self.slots.len() {
+            prefetch(self.slots.as_ptr().wrapping_add(i));
+        }
+    }
+
+    /// Start loading the key bytes and the value of entry `i`. Walking a map in key order
+    /// (a spill run, an output) visits its entries at random: a cache miss for the slot,
+    /// then one for the key, then one for the value, per key. Prefetching the slot a few
+    /// entries ahead and, once it has arrived, the key and value behind it hides them.
+    #[inline]
+    pub(crate) fn prefetch_entry(&self, i: usize) {
+        if let Some(s) = self.slots.get(i) {
+            prefetch(self.arena.as_ptr().wrapping_add(s.off as usize));
+            prefetch(self.vals.as_ptr().wrapping_add(i));
+        }
+    }
+
+    /// What [`Self::heap_bytes`] would be after adding `keys` new keys of `key_bytes` bytes
+    /// in all (each vector grown as `Vec` grows, the table as [`Table::reserve`] does).
+    pub fn heap_bytes_after(&self, keys: usize, key_bytes: usize) -> usize {
+        let grown = |len: usize, cap: usize, more: usize| {
+            let need = len.saturating_add(more);
+            if need <= cap {
+                cap
+            } else {
+                need.max(cap.saturating_mul(2))
+            }
+        };
+        let need = self.len().saturating_add(keys);
+        let buckets = if need <= self.table.capacity() {
+            self.table.buckets.capacity()
+        } else {
+            Table::buckets_for(need).max(self.table.buckets.len() * 2)
+        };
+        buckets * std::mem::size_of::<u64>()
+            + grown(self.slots.len(), self.slots.capacity(), keys) * std::mem::size_of::<Slot>()
+            + grown(self.vals.len(), self.vals.capacity(), keys) * std::mem::size_of::<V>()
+            + grown(self.arena.len(), self.arena.capacity(), key_bytes)
+    }
+
+    /// Bytes of all the keys, back to back.
+    pub fn key_bytes_len(&self) -> usize {
+        self.arena.len()
+    }
+
     /// Bytes this map holds on the heap (capacities, not lengths: what the allocator gave).
     pub fn heap_bytes(&self) -> usize {
-        self.table.capacity() * (std::mem::size_of::<u64>() + 1)
+        self.table.heap_bytes()
             + self.slots.capacity() * std::mem::size_of::<Slot>()
             + self.vals.capacity() * std::mem::size_of::<V>()
             + self.arena.capacity()
@@ -230,7 +434,7 @@ impl<V> KeyMap<V> {
     }
 
     pub fn reserve(&mut self, n: usize) {
-        self.table.reserve(n, |&e| spread((e >> 32) as u32));
+        self.table.reserve(n);
         self.slots.reserve(n);
         self.vals.reserve(n);
     }
@@ -266,10 +470,7 @@ impl KeyMap<u64> {
 
     /// Add every count of `other`, leaving it as it is.
     pub fn merge_from(&mut self, other: &KeyMap<u64>) {
-        for j in 0..other.len() {
-            let (i, _) = self.entry(other.key_bytes(j), other.slots[j].hash, || 0);
-            self.vals[i] += other.vals[j];
-        }
+        self.merge_into(other, || 0, |m, i, j| m.vals[i] += other.vals[j]);
     }
 }
 
@@ -308,6 +509,32 @@ pub struct KvVal {
 
 /// `small` holds this when the exact total is in the side table.
 const IN_BIG: i64 = i64::MIN;
+
+/// Add `total` and `docs` to entry `i` of a kv map's values `vals` and side table `big`.
+#[inline]
+fn add_at(vals: &mut [KvVal], big: &mut FxHashMap<u32, PyInt>, i: usize, total: &PyInt, docs: u64) {
+    let v = &mut vals[i];
+    v.docs += docs;
+    if v.small == IN_BIG {
+        if let Some(b) = big.get_mut(&(i as u32)) {
+            b.add_assign(total);
+        }
+        return;
+    }
+    if let PyInt::Small(t) = total {
+        match v.small.checked_add(*t) {
+            Some(s) if s != IN_BIG => {
+                v.small = s;
+                return;
+            }
+            _ => {}
+        }
+    }
+    let mut b = PyInt::Small(v.small);
+    b.add_assign(total);
+    v.small = IN_BIG;
+    big.insert(i as u32, b);
+}
 
 /// kv key → (exact total, document count), 16 bytes a key plus the key itself; totals
 /// that leave `i64` live in a side table (rare: only sums of huge numbers).
@@ -357,27 +584,7 @@ impl KvMap {
     /// Add `total` and `docs` to entry `i` (an index from [`Self::intern`]).
     #[inline]
     pub(crate) fn add_at(&mut self, i: usize, total: &PyInt, docs: u64) {
-        let v = &mut self.map.vals[i];
-        v.docs += docs;
-        if v.small == IN_BIG {
-            if let Some(b) = self.big.get_mut(&(i as u32)) {
-                b.add_assign(total);
-            }
-            return;
-        }
-        if let PyInt::Small(t) = total {
-            match v.small.checked_add(*t) {
-                Some(s) if s != IN_BIG => {
-                    v.small = s;
-                    return;
-                }
-                _ => {}
-            }
-        }
-        let mut b = PyInt::Small(v.small);
-        b.add_assign(total);
-        v.small = IN_BIG;
-        self.big.insert(i as u32, b);
+        add_at(&mut self.map.vals, &mut self.big, i, total, docs)
     }
 
     /// The index of `key` (whose [`hash_key`] is `hash`), inserted with a zero total and
@@ -386,6 +593,13 @@ impl KvMap {
     #[inline]
     pub(crate) fn intern(&mut self, key: &[u8], hash: u32) -> usize {
         self.map.entry(key, hash, KvVal::default).0
+    }
+
+    /// Start loading the bucket where a key with this [`hash_key`] would be (a hint: the
+    /// per-document path hashes a document's keys first and interns them after).
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u32) {
+        self.map.table.prefetch(hash);
     }
 
     /// Add `stat` to `key`'s entry.
@@ -412,17 +626,17 @@ impl KvMap {
 
     /// Add every entry of `other`, leaving it as it is.
     pub fn merge_from(&mut self, other: &KvMap) {
-        for j in 0..other.len() {
-            let (i, _) = self
-                .map
-                .entry(other.map.key_bytes(j), other.map.slots[j].hash, KvVal::default);
+        let mut map = std::mem::take(&mut self.map);
+        let big = &mut self.big;
+        map.merge_into(&other.map, KvVal::default, |m, i, j| {
             let o = other.map.vals[j];
             if o.small == IN_BIG {
-                self.add_at(i, &other.big[&(j as u32)], o.docs);
+                add_at(&mut m.vals, big, i, &other.big[&(j as u32)], o.docs);
             } else {
-                self.add_at(i, &PyInt::Small(o.small), o.docs);
+                add_at(&mut m.vals, big, i, &PyInt::Small(o.small), o.docs);
             }
-        }
+        });
+        self.map = map;
     }
 
     pub fn reserve(&mut self, n: usize) {
@@ -436,6 +650,11 @@ impl KvMap {
 
     pub fn sorted_indices(&self) -> Vec<u32> {
         self.map.sorted_indices()
+    }
+
+    /// [`Self::heap_bytes`] after adding every key of `other` as a new one.
+    pub fn heap_bytes_after(&self, other: &KvMap) -> usize {
+        self.map.heap_bytes_after(other.len(), other.map.key_bytes_len()) + self.big.capacity() * 48
     }
 
     pub fn heap_bytes(&self) -> usize {
@@ -557,6 +776,66 @@ mod tests {
                     &w.as_bytes()[w.len().saturating_sub(24)..]
                 );
             }
+        }
+    }
+
+    /// Keys that all share one hash probe one long chain from the same home bucket, which
+    /// wraps past the table's end; every key is still found, counted once, and merged, and
+    /// a cleared map (memory kept) starts empty.
+    #[test]
+    fn colliding_hashes_wrap_and_merge() {
+        let mut a = CountMap::default();
+        for round in 0..2 {
+            for i in 0..700u64 {
+                let k = format!("c{i}");
+                let (at, new) = a.entry(k.as_bytes(), 0xdead_beef, || 0);
+                assert_eq!(new, round == 0);
+                a.vals[at] += i;
+            }
+        }
+        assert_eq!(a.len(), 700);
+        let mut b = CountMap::default();
+        for i in 0..700u64 {
+            let k = format!("c{}", i + 350);
+            let (at, _) = b.entry(k.as_bytes(), 0xdead_beef, || 0);
+            b.vals[at] += 1;
+        }
+        a.merge_from(&b);
+        assert_eq!(a.len(), 1050);
+        for i in 0..1050u64 {
+            let k = format!("c{i}");
+            let want = if i < 700 { 2 * i } else { 0 } + u64::from((350..1050).contains(&i));
+            assert_eq!(a.find(k.as_bytes(), 0xdead_beef).map(|j| a.vals[j]), Some(want));
+        }
+        assert_eq!(a.find(b"nope", 0xdead_beef), None);
+        let cap = a.heap_bytes();
+        a.clear();
+        assert!(a.is_empty() && a.heap_bytes() == cap && a.get("c1").is_none());
+        a.add("c1", 3);
+        assert_eq!(a["c1"], 3);
+    }
+
+    /// The budget check's forecast is an upper bound of what a merge really allocates
+    /// (so a feed that spills ahead never passes its budget), from empty maps, maps with
+    /// room, and maps that must grow.
+    #[test]
+    fn heap_bytes_after_bounds_a_merge() {
+        for (have, incoming) in [(0u64, 10u64), (5, 5), (100, 1000), (3000, 3000), (6000, 100)] {
+            let mut a = CountMap::default();
+            for i in 0..have {
+                a.add(&format!("a{i}"), 1);
+            }
+            let mut b = CountMap::default();
+            for i in 0..incoming {
+                b.add(&format!("b{i}-{}", "x".repeat(i as usize % 40)), 1);
+            }
+            let forecast = a.heap_bytes_after(b.len(), b.key_bytes_len());
+            a.merge_from(&b);
+            assert!(
+                a.heap_bytes() <= forecast,
+                "{have} + {incoming}: {} > {forecast}",
+                a.heap_bytes()
+            );
         }
     }
 

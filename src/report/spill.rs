@@ -14,7 +14,7 @@
 //!   needed the spill fails and the report is marked incomplete.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -126,6 +126,26 @@ impl<'a> MemMap<'a> {
             MemMap::Counts(m) => m.key_bytes(i),
         }
     }
+    /// Prefetch for a walk in `order` that is at position `j`: the slot of the entry
+    /// `2 × AHEAD` places ahead, the key and value of the one `AHEAD` places ahead (whose
+    /// slot was prefetched earlier). See [`super::keys::KeyMap::prefetch_entry`].
+    #[inline]
+    pub(crate) fn prefetch(&self, order: &[u32], j: usize) {
+        const AHEAD: usize = 8;
+        if let Some(&i) = order.get(j + 2 * AHEAD) {
+            match self {
+                MemMap::Kv(m) => m.map.prefetch_slot(i as usize),
+                MemMap::Counts(m) => m.prefetch_slot(i as usize),
+            }
+        }
+        if let Some(&i) = order.get(j + AHEAD) {
+            match self {
+                MemMap::Kv(m) => m.map.prefetch_entry(i as usize),
+                MemMap::Counts(m) => m.prefetch_entry(i as usize),
+            }
+        }
+    }
+
     fn val(&self, i: usize) -> Val {
         match self {
             MemMap::Kv(m) => Val::Kv(m.total(i).into_owned(), m.docs(i)),
@@ -312,12 +332,33 @@ impl Spill {
         fill: impl FnOnce(&mut RunEncoder<'_>) -> Result<std::io::Result<()>>,
     ) -> Result<()> {
         let start = self.end;
+        // Runs are written at the file's cursor: put it where the last good run ended. A
+        // failed run (a full disk) leaves part of its bytes behind the cursor, and the next
+        // run, recorded as starting at `start`, would otherwise be written after them and
+        // read back from the garbage.
+        (&self.file)
+            .seek(SeekFrom::Start(start))
+            .map_err(|e| self.io_write(e))?;
         let mut enc = lz4_flex::frame::FrameEncoder::new(BufWriter::with_capacity(1 << 16, &self.file));
-        let done = fill(&mut enc)?
-            .and_then(|_| enc.finish().map_err(std::io::Error::other))
-            .and_then(|mut b| b.flush());
-        done.map_err(|e| self.io_write(e))?;
-        let end = self.file.metadata().map_err(|e| self.io_write(e))?.len();
+        // Every path drops the encoder (whose buffer flushes on drop) before the file is
+        // cut back to `start`, which gives the partial run's space back (best effort: the
+        // disk may be full).
+        let done = match fill(&mut enc) {
+            Err(e) => {
+                drop(enc);
+                let _ = self.file.set_len(start);
+                return Err(e);
+            }
+            Ok(r) => r
+                .and_then(|_| enc.finish().map_err(std::io::Error::other))
+                .and_then(|mut b| b.flush()),
+        };
+        if let Err(e) = done {
+            let _ = self.file.set_len(start);
+            return Err(self.io_write(e));
+        }
+        // Where this run ended (the file may be longer: the tail of an earlier failed run).
+        let end = (&self.file).stream_position().map_err(|e| self.io_write(e))?;
         self.end = end;
         self.push_run(id, start, end);
         Ok(())
@@ -351,7 +392,8 @@ impl Spill {
     pub fn spill_map(&mut self, id: MapId, m: MemMap) -> Result<()> {
         let order = m.order();
         self.write_run(id, order.len() as u64, &mut |f| {
-            for &i in &order {
+            for (j, &i) in order.iter().enumerate() {
+                m.prefetch(&order, j);
                 f(m.key_bytes(i as usize), &m.val(i as usize))?;
             }
             Ok(())
@@ -408,6 +450,7 @@ pub fn for_each_merged(
     }
     let mut key: Vec<u8> = Vec::new();
     loop {
+        mem.prefetch(&order, mi);
         let run_key = heap.first().map(|&t| runs[t].key.as_slice());
         let mem_key = order.get(mi).map(|&i| mem.key_bytes(i as usize));
         let best = match (run_key, mem_key) {

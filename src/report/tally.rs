@@ -182,6 +182,29 @@ impl Tally {
             + self.patterns.iter().map(|p| p.counts.heap_bytes()).sum::<usize>()
     }
 
+    /// What [`Self::heap_bytes`] can be after [`Self::merge_from`] of `other`, at worst
+    /// (every key of `other` new here).
+    pub fn heap_bytes_after_merge(&self, other: &Tally) -> usize {
+        self.kv.heap_bytes_after(&other.kv)
+            + self
+                .emails
+                .heap_bytes_after(other.emails.len(), other.emails.key_bytes_len())
+            + self
+                .patterns
+                .iter()
+                .zip(&other.patterns)
+                .map(|(a, b)| {
+                    a.counts
+                        .heap_bytes_after(b.counts.len(), b.counts.key_bytes_len())
+                })
+                .sum::<usize>()
+    }
+
+    /// Whether every map is empty.
+    pub fn maps_empty(&self) -> bool {
+        self.kv.is_empty() && self.emails.is_empty() && self.patterns.iter().all(|p| p.counts.is_empty())
+    }
+
     /// Add `other`, which covers input that comes after everything in `self`.
     pub fn merge(&mut self, other: Tally) {
         self.lines += other.lines;

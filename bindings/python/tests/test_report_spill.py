@@ -130,6 +130,53 @@ def test_a_full_disk_while_spilling_is_a_clear_error(tmp_path):
     assert os.listdir(spill) == []
 
 
+MERGE_FULL_DISK = r"""
+import resource, signal, sys
+import ferrokern as fk
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG instead of a kill, as on a full disk
+a, b, spill = sys.argv[1:4]
+want = fk.report([a, b], progress=False, memory_budget=0).to_json(full=True)
+state = fk.report(b, progress=False, memory_budget=0).to_bytes()
+dst = fk.Report(memory_budget=1, chunk_size=4096, spill_dir=spill)
+dst.feed_file(a)
+before = dst.to_json(full=True)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+# Room for a few bytes more than the spill file holds: the state's runs cannot fit.
+resource.setrlimit(resource.RLIMIT_FSIZE, (dst.spilled_bytes + 64, hard))
+try:
+    dst.merge_bytes(state)
+    print("MERGED")
+except OSError as e:
+    print("ERROR", e)
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+print("UNCHANGED", dst.to_json(full=True) == before, dst.complete)
+# With room again, the same merge succeeds and reads back exactly (the failed run's bytes
+# must not be taken for the start of the next one).
+dst.merge_bytes(state)
+print("RETRIED", dst.to_json(full=True) == want)
+"""
+
+
+def test_a_full_disk_while_merging_a_state_leaves_the_destination_unchanged(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    write_corpus(a, 2000, seed=11)
+    write_corpus(b, 2000, seed=12)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    r = subprocess.run(
+        [sys.executable, "-c", MERGE_FULL_DISK, str(a), str(b), str(spill)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "MERGED" not in r.stdout, r.stdout
+    assert "cannot spill the report's state to" in r.stdout, r.stdout
+    assert "File too large" in r.stdout or "No space" in r.stdout, r.stdout
+    assert "UNCHANGED True True" in r.stdout, r.stdout
+    assert "RETRIED True" in r.stdout, r.stdout
+    assert os.listdir(spill) == []
+
+
 def test_cancelled_and_failed_feeds_leave_no_files(tmp_path):
     p = tmp_path / "a.txt"
     write_corpus(p, 3000, seed=6)
