@@ -248,7 +248,7 @@ def _batches(
         end = min(n, start + max(1, max_texts))
         # The slice's first 16 strs decide the layout and the first step, unencoded.
         per_text = _chars_per_text(texts[i : min(i + 16, end)], i)
-        by_chars = i < end and per_text < (_SEPARATED_TEXT_CHARS if separated else _SHORT_TEXT_CHARS)
+        by_chars = i < end and per_text < _SHORT_TEXT_CHARS
         cap = _SHORT_STEP if by_chars else _ENCODE_STEP
         step = max(1, min(cap, limit // per_text)) if by_chars else 16
         while i < end and size < limit:
@@ -303,13 +303,6 @@ def _batches(
 #: marshalled by code-point length (one join + encode per chunk, no per-str objects);
 #: longer ones str by str with byte offsets, which spares the library a walk over them.
 _SHORT_TEXT_CHARS = 256
-
-#: The same threshold for NUL-separated slices (the pipelined calls), where a joined slice
-#: needs no lengths at all and the library finds the boundaries with one memchr pass:
-#: there joining beats a bytes object per str up to documents of a few thousand
-#: characters (main-thread time of `extract_emails` on bench_tiny.py's dense documents cut
-#: to 300-16000 characters, see docs/python.md "Encode").
-_SEPARATED_TEXT_CHARS = 4096
 
 
 #: strs encoded per step at most when they are short (one step makes a whole pipelined
@@ -644,20 +637,26 @@ def _unpickled(stream: bytearray) -> list[Any]:
     return result
 
 
-#: Whether dense match results also come as a pickle stream (see `_matches_stream`).
-_PICKLE_DENSE_MATCHES = False
+#: Whether dense match results of one field per match (emails, findall with at most one
+#: group) also come as a pickle stream (see `_matches_stream`); False for A/B runs.
+_PICKLE_DENSE_MATCHES = True
 
 
 def _matches_stream(ptr: Any, tuples: bool) -> bytearray | None:
     """The pickle stream of a matches handle's per-text lists when most are empty (log
     lines): the unpickler makes every list and str in one C loop, the floor of making them
     (issue 15: 4x faster than a list copy per text plus the non-empty ones placed by
-    bisection from Python). None for dense results, which `_matches_result` builds from the
-    flat strings."""
+    bisection from Python); also for dense results of one str per match. None for dense
+    tuples, which `_matches_result` builds from the flat strings."""
     v = ffi.new("FkMatchesView*")
     check(lib.fk_matches_view(ptr, v))
     sparse = v.n_fields // max(v.fields_per_match, 1) * 8 < v.n_texts  # as _sparse
-    if _UNPICKLE and (sparse or _PICKLE_DENSE_MATCHES):
+    # Dense results too when each match is one str: the stream is written in the worker,
+    # where the view path joined and sliced them on this thread (quiet A/B on bench_tiny.py's
+    # dense documents: extract_emails' main-thread CPU 97 -> 85 ms, best of 11). Not for
+    # tuples, which the view path builds faster (one zip over the fields).
+    one_str = not tuples or v.fields_per_match <= 1
+    if _UNPICKLE and (sparse or (_PICKLE_DENSE_MATCHES and one_str)):
         n_fields = v.n_fields
         bound = 5 + 3 * v.n_texts + 2 * (n_fields // max(v.fields_per_match, 1)) + 9 * n_fields + v.data_len
         return _pickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed), bound)

@@ -591,8 +591,8 @@ def test_encode_ways_switch_between_chunks(monkeypatch):
         ["用户 数量 5", "价格 6 用@户.cn", "ok"] * 3,
         [Odd("a@b.com x 1"), "c@d.org y 2", Odd("é@f.io")],
         ["plain 7"] * 7,
-        ["long " + "é" * 5000 + " a@b.cc k 8"] * 7,  # past _SEPARATED_TEXT_CHARS: str by str
-        ["x" * 1000 + " k 9"] * 7,  # long, but joined
+        ["long " + "é" * 5000 + " a@b.cc k 8"] * 7,  # long texts: str by str
+        ["x" * 1000 + " k 9"] * 7,
     ]
     texts = [t for b in blocks for t in b]
     p = ferrokern.compile(r"(\w+)\s+(\d+)")
