@@ -113,7 +113,9 @@ def _bad_text(chunk: Sequence[str], first_index: int) -> NoReturn:
 _JOIN_FIRST = True
 
 
-def _utf8_join(sep: str, chunk: Sequence[str], join_first: bool = False) -> tuple[bytes, int, bool]:
+def _utf8_join(
+    sep: str, chunk: Sequence[str], join_first: bool = False, owned: bool = False
+) -> tuple[bytes, int, bool]:
     """The UTF-8 of ``sep.join(chunk)`` (`sep` ASCII), how many more bytes than code points
     it has, and the `join_first` to pass with the next chunk of the same texts. Raises
     TypeError for a non-str, UnicodeEncodeError for a lone surrogate.
@@ -133,6 +135,11 @@ def _utf8_join(sep: str, chunk: Sequence[str], join_first: bool = False) -> tupl
       over a list of bools made a rich comparison per str).
     A chunk joined first that turns out to have few extra bytes (less than one per str)
     sends the next one to the flags, which say whether it is the few-non-ASCII case.
+    `owned`: `chunk` is a list nobody else holds (a fresh slice of the caller's list), so
+    the Latin-1 stand-ins replace its non-ASCII strs in place instead of in a copy: a
+    copy of a chunk increfs (and later decrefs) every str in it, two more passes over a
+    million str objects per million log lines (~20 ms of the ~105 ms encode, see
+    docs/python.md, "Encode").
     Measured per 1 M log lines (bench/bench_tiny.py's corpus and variants): see
     docs/python.md, "Encode"."""
     if join_first:
@@ -150,7 +157,7 @@ def _utf8_join(sep: str, chunk: Sequence[str], join_first: bool = False) -> tupl
         joined = sep.join(chunk)
         data = joined.encode("utf-8")
         return data, len(data) - len(joined), True
-    parts = list(chunk)
+    parts = cast("list[str]", chunk) if owned else list(chunk)
     j, extra = -1, 0
     for _ in range(others):
         j = flags.find(0, j + 1)
@@ -184,12 +191,14 @@ def _encode_each(chunk: Sequence[str], first_index: int) -> tuple[bytes, Iterato
     return b"".join(encoded), map(len, encoded)
 
 
-def _encode_separated(chunk: Sequence[str], first_index: int, join_first: bool = False) -> tuple[bytes, bool]:
+def _encode_separated(
+    chunk: Sequence[str], first_index: int, join_first: bool = False, owned: bool = False
+) -> tuple[bytes, bool]:
     """The UTF-8 of `chunk`'s strs with one NUL byte between neighbours (the library finds
     the boundaries, see FK_OFFSETS_NUL_SEPARATED): no per-str length at all; and the next
-    chunk's `join_first` (see `_utf8_join`)."""
+    chunk's `join_first` (see `_utf8_join`, also for `owned`: `chunk` may be changed)."""
     try:
-        data, _, join_first = _utf8_join("\0", chunk, join_first)
+        data, _, join_first = _utf8_join("\0", chunk, join_first, owned)
         return data, join_first
     except (TypeError, UnicodeEncodeError):
         _bad_text(chunk, first_index)
@@ -240,6 +249,9 @@ def _batches(
     limit = SLICE_BYTES if slice_bytes is None else slice_bytes
     max_texts = SLICE_TEXTS if slice_texts is None else slice_texts
     n, start = len(texts), 0
+    # A plain list's slices are fresh lists, which the separated encode may change in place
+    # (a subclass or another sequence could hand out a list it keeps).
+    owned = type(texts) is list
     join_first = False  # the first chunk takes the flags, which pick the next one's way
     while True:
         parts: list[bytes] = []
@@ -255,7 +267,7 @@ def _batches(
             chunk = texts[i : min(i + step, end)]
             lens: Iterable[int]
             if by_chars and separated:
-                data, join_first = _encode_separated(chunk, i, join_first)
+                data, join_first = _encode_separated(chunk, i, join_first, owned)
                 lens = ()
             elif by_chars:
                 data, lens, join_first = _encode_joined(chunk, i, join_first)

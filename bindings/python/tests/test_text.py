@@ -574,6 +574,37 @@ def test_utf8_join_every_way_gives_the_same_bytes_and_errors():
                 _text._utf8_join(sep, ["a", 3], join_first)  # type: ignore[list-item]
 
 
+def test_callers_texts_are_never_changed(monkeypatch):
+    # The separated encode replaces non-ASCII strs in place in the slices it owns (fresh
+    # slices of a plain list): the caller's list, a list subclass that hands out its own
+    # list, and a tuple keep every original object, and the owned join gives the same bytes.
+    from ferrokern import _text
+
+    monkeypatch.setattr(_text, "_SHORT_STEP", 16)
+    monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", 40)
+    base = [f"x {i} a@b.cc" if i % 9 else f"é{i} k 1 ü@ß.de 用户" for i in range(200)]
+    chunk = list(base[:30])
+    assert _text._utf8_join("\0", chunk, False, owned=True)[0] == "\0".join(base[:30]).encode()
+
+    class Keeps(list):  # a slice of it is one list it keeps and hands out again
+        def __getitem__(self, i):
+            return self.kept if isinstance(i, slice) else list.__getitem__(self, i)
+
+    want = reference.extract_emails(base)
+    plain = list(base)
+    kept = Keeps(base)
+    kept.kept = list(base)
+    for texts in (plain, kept, tuple(base)):
+        ids = [id(t) for t in texts]
+        got = ferrokern.extract_emails(texts) if texts is not kept else None
+        if got is not None:
+            assert got == want
+        else:  # every slice is the whole list: what matters is that nothing is changed
+            ferrokern.extract_emails(texts)
+        assert [id(t) for t in texts] == ids and list(texts) == base
+    assert kept.kept == base
+
+
 def test_encode_ways_switch_between_chunks(monkeypatch):
     # Chunks of 3 strs, so the way each chunk is encoded changes along the list (ASCII,
     # a few non-ASCII, CJK, ASCII again), with errors and str subclasses met in either way.
