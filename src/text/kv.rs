@@ -18,7 +18,7 @@ use super::pyclass::{PyClasses, DIGIT as D, SPACE as S, WORD as W};
 use super::results::KeySums;
 use super::unicode_tables::PY_DIGIT;
 use crate::error::Result;
-use crate::shared::hash::FxHashMap;
+use crate::shared::hash::{eq_short, FxHashMap};
 use crate::shared::pyint::PyInt;
 
 /// Python's classes for ASCII, so the common case needs no decoding and no table walk.
@@ -502,7 +502,9 @@ impl<'t> Aggregate<'t> {
     #[inline]
     pub fn add(&mut self, key: &'t str, value: PyInt) {
         let slot = if self.entries.len() <= 16 {
-            self.entries.iter().position(|(k, _)| *k == key)
+            self.entries
+                .iter()
+                .position(|(k, _)| eq_short(k.as_bytes(), key.as_bytes()))
         } else {
             if self.index.is_empty() {
                 for (i, (k, _)) in self.entries.iter().enumerate() {

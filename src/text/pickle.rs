@@ -11,7 +11,7 @@
 
 use super::results::{KeySums, Matches, StringTable};
 use crate::error::{Error, ErrorKind, Result};
-use crate::shared::hash::FxHashMap;
+use crate::shared::hash::{FxHashMap, ShortKey};
 
 const PROTO4: &[u8] = b"\x80\x04";
 const MARK: u8 = b'(';
@@ -141,7 +141,7 @@ fn emit_key_sums(r: &KeySums, s: &mut impl Sink) {
     // one str per distinct key and shares it (as `_strings(unique=True)` does on the view
     // path) instead of decoding every occurrence. Both passes (count, write) see the keys
     // in the same order, so they agree on the stream.
-    let mut memo: FxHashMap<&[u8], u32> = FxHashMap::default();
+    let mut memo: FxHashMap<ShortKey<'_>, u32> = FxHashMap::default();
     s.put(PROTO4);
     s.op(MARK);
     for w in r.text_offsets.0.windows(2) {
@@ -155,7 +155,7 @@ fn emit_key_sums(r: &KeySums, s: &mut impl Sink) {
         }
         for e in a..b {
             let key = field(&r.keys, e);
-            match memo.get(key) {
+            match memo.get(&ShortKey(key)) {
                 Some(&i) if i < 256 => s.put(&[BINGET, i as u8]),
                 Some(&i) => {
                     s.op(LONG_BINGET);
@@ -165,7 +165,7 @@ fn emit_key_sums(r: &KeySums, s: &mut impl Sink) {
                     s.str(key);
                     if memo.len() < MEMO_KEYS {
                         // The unpickler numbers memo entries in the order they come.
-                        memo.insert(key, memo.len() as u32);
+                        memo.insert(ShortKey(key), memo.len() as u32);
                         s.op(MEMOIZE);
                     }
                 }
