@@ -347,8 +347,18 @@ impl<V> KeyMap<V> {
         while let Some((lo, hi, depth)) = todo.pop() {
             let part = &mut v[lo..hi];
             if depth > 0 {
-                for e in part.iter_mut() {
-                    *e = self.digit(*e as u32, depth);
+                // A group's entries are scattered over the map: each digit is a cache miss
+                // for the slot and one for the key bytes (the kv keys of the issue 9 corpus,
+                // `user` + digits, all go one level down: the largest share of the sort).
+                // The slot 16 entries ahead and the key bytes 8 ahead are prefetched.
+                for j in 0..part.len() {
+                    if let Some(&e) = part.get(j + 16) {
+                        self.prefetch_slot(e as u32 as usize);
+                    }
+                    if let Some(&e) = part.get(j + 8) {
+                        self.prefetch_key(e as u32 as usize, depth);
+                    }
+                    part[j] = self.digit(part[j] as u32, depth);
                 }
             }
             part.sort_unstable();
@@ -373,6 +383,15 @@ impl<V> KeyMap<V> {
     pub(crate) fn prefetch_slot(&self, i: usize) {
         if i < self.slots.len() {
             prefetch(self.slots.as_ptr().wrapping_add(i));
+        }
+    }
+
+    /// Start loading byte `depth` of the key of entry `i` (a hint, like
+    /// [`Self::prefetch_entry`]).
+    #[inline]
+    fn prefetch_key(&self, i: usize, depth: usize) {
+        if let Some(s) = self.slots.get(i) {
+            prefetch(self.arena.as_ptr().wrapping_add(s.off as usize + depth));
         }
     }
 
@@ -457,6 +476,20 @@ impl KeyMap<u64> {
         let k = key.as_bytes();
         let (i, _) = self.entry(k, hash_key(k), || 0);
         self.vals[i] += n;
+    }
+
+    /// Add `n` to the count of `key`, whose [`hash_key`] is `hash`.
+    #[inline]
+    pub(crate) fn add_hashed(&mut self, key: &[u8], hash: u32, n: u64) {
+        let (i, _) = self.entry(key, hash, || 0);
+        self.vals[i] += n;
+    }
+
+    /// Start loading the bucket where a key with this [`hash_key`] would be (a hint: the
+    /// per-document path finds a document's emails first and adds them after its kv keys).
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u32) {
+        self.table.prefetch(hash);
     }
 
     /// Add every count of `other`, without hashing its keys again.
