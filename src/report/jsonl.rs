@@ -326,12 +326,23 @@ mod fast {
             self.i = end + 1;
             Some(&self.b[start..end])
         }
-        /// Skip a string with any valid escapes.
+        /// Skip a string with any valid escapes. Inlined for the usual string (no escape:
+        /// one search), the escapes are walked out of line: a call per skipped string was
+        /// a fifth of its cost.
+        #[inline(always)]
         fn skip_string(&mut self) -> Option<()> {
             self.eat(b'"')?;
-            let mut i = self.i;
+            let i = self.to_special(self.i)?;
+            if self.b[i] == b'"' {
+                self.i = i + 1;
+                return Some(());
+            }
+            self.skip_escapes(i)
+        }
+        /// The rest of a string from `i`, a backslash or a control byte within it.
+        #[inline(never)]
+        fn skip_escapes(&mut self, mut i: usize) -> Option<()> {
             loop {
-                i = self.to_special(i)?;
                 match self.b[i] {
                     b'"' => {
                         self.i = i + 1;
@@ -350,6 +361,7 @@ mod fast {
                     }
                     _ => return None,
                 }
+                i = self.to_special(i)?;
             }
         }
         /// A string value: borrowed if it holds no escape, else unescaped into `out`
@@ -357,115 +369,148 @@ mod fast {
         fn text(&mut self, out: &mut Vec<u8>) -> Option<Text<'a>> {
             self.eat(b'"')?;
             let start = self.i;
+            let b = self.b;
             let mut i = self.to_special(start)?;
-            if self.b[i] == b'"' {
+            if b[i] == b'"' {
                 self.i = i + 1;
                 // SAFETY: the whole line was validated as UTF-8 and `start..i` is bounded
                 // by ASCII bytes ('"'), so it is on character boundaries.
-                return Some(Text::Line(unsafe {
-                    std::str::from_utf8_unchecked(&self.b[start..i])
-                }));
+                return Some(Text::Line(unsafe { std::str::from_utf8_unchecked(&b[start..i]) }));
             }
             out.clear();
-            out.reserve(i - start + 16);
+            // Unescaping never lengthens the text (a two-byte escape stands for one byte,
+            // `\uXXXX` for at most three, a twelve-byte surrogate pair for four), so the
+            // rest of the line bounds it: one reservation, and no growth check ever
+            // reallocates inside the loop.
+            out.reserve(b.len() - start);
             let mut run = start;
             loop {
-                match self.b[i] {
-                    b'"' => {
-                        out.extend_from_slice(&self.b[run..i]);
+                out.extend_from_slice(&b[run..i]);
+                if b[i] != b'\\' {
+                    if b[i] == b'"' {
                         self.i = i + 1;
                         return Some(Text::Buf);
                     }
-                    b'\\' => {
-                        out.extend_from_slice(&self.b[run..i]);
-                        i += 1;
-                        let c = match *self.b.get(i)? {
-                            b'"' => b'"',
-                            b'\\' => b'\\',
-                            b'/' => b'/',
-                            b'b' => 8,
-                            b'f' => 12,
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            b'u' => {
-                                // A run of \u escapes (CJK text from `json.dumps` with its
-                                // default ensure_ascii: every character one escape) is
-                                // decoded escape after escape, without a search for the
-                                // next special byte in between.
-                                loop {
-                                    let (ch, used) = unicode_escape(&self.b[i + 1..])?;
-                                    push_char(out, ch);
-                                    i += 1 + used;
-                                    if self.b.get(i..i + 2) != Some(&b"\\u"[..]) {
-                                        break;
-                                    }
-                                    i += 1;
-                                }
-                                run = i;
-                                i = self.to_special(i)?;
-                                continue;
-                            }
-                            _ => return None,
-                        };
-                        out.push(c);
-                        i += 1;
-                        run = i;
-                        i = self.to_special(i)?;
-                    }
-                    _ => return None,
+                    return None;
                 }
+                // `i` is at a backslash.
+                if *b.get(i + 1)? == b'u' {
+                    // A run of \u escapes (CJK text from `json.dumps` with its default
+                    // ensure_ascii: every character one escape) is decoded escape after
+                    // escape, without a search for the next special byte in between.
+                    loop {
+                        let u = hex4(b.get(i + 2..i + 6)?)?;
+                        if u & 0xF800 == 0xD800 {
+                            // A surrogate: only a high one followed by a low one is text.
+                            let (c, used) = unicode_escape(&b[i + 2..])?;
+                            push_char(out, c);
+                            i += 2 + used;
+                        } else {
+                            push_bmp(out, u);
+                            i += 6;
+                        }
+                        if b.get(i..i + 2) != Some(&b"\\u"[..]) {
+                            break;
+                        }
+                    }
+                } else {
+                    let c = ESCAPE[*b.get(i + 1)? as usize];
+                    if c == 0xff {
+                        return None;
+                    }
+                    out.push(c);
+                    i += 2;
+                }
+                run = i;
+                i = self.to_special(i)?;
             }
         }
-        fn skip_value(&mut self, depth: u32) -> Option<()> {
+        /// `ws ':' ws` between a key and its value. `json.dumps` writes `": "`: that case is
+        /// one two-byte compare and one look at the next byte.
+        #[inline(always)]
+        fn colon(&mut self) -> Option<()> {
+            if self.b.get(self.i..self.i + 2) == Some(&b": "[..]) {
+                self.i += 2;
+            } else {
+                self.ws();
+                self.eat(b':')?;
+            }
+            self.ws();
+            Some(())
+        }
+        /// After a value: `ws ','  ws` (true) or `ws` followed by `close`, consumed (false);
+        /// None for anything else. `", "` (`json.dumps`) is one two-byte compare.
+        #[inline(always)]
+        fn comma_or(&mut self, close: u8) -> Option<bool> {
+            if self.b.get(self.i..self.i + 2) == Some(&b", "[..]) {
+                self.i += 2;
+                self.ws();
+                return Some(true);
+            }
+            self.ws();
             match *self.b.get(self.i)? {
-                b'"' => self.skip_string(),
-                b'{' => {
-                    if depth >= MAX_DEPTH {
-                        return None;
-                    }
+                b',' => {
                     self.i += 1;
                     self.ws();
-                    if self.eat(b'}').is_some() {
-                        return Some(());
-                    }
-                    loop {
-                        self.skip_string()?;
-                        self.ws();
-                        self.eat(b':')?;
-                        self.ws();
-                        self.skip_value(depth + 1)?;
-                        self.ws();
-                        if self.eat(b',').is_some() {
-                            self.ws();
-                            continue;
-                        }
-                        return self.eat(b'}');
-                    }
+                    Some(true)
                 }
-                b'[' => {
-                    if depth >= MAX_DEPTH {
-                        return None;
-                    }
+                c if c == close => {
                     self.i += 1;
-                    self.ws();
-                    if self.eat(b']').is_some() {
-                        return Some(());
-                    }
-                    loop {
-                        self.skip_value(depth + 1)?;
+                    Some(false)
+                }
+                _ => None,
+            }
+        }
+        /// Skip one value, nested ones included, without recursion: an explicit stack of
+        /// the open containers (bit `d` of `arrays` set when the one at depth `d` is an
+        /// array), one loop over values and one over what follows a value. A value whose
+        /// containers nest deeper than `MAX_DEPTH` gives up (the slow path decides).
+        fn skip_value(&mut self) -> Option<()> {
+            let mut depth = 0u32;
+            let mut arrays = 0u64;
+            loop {
+                // A value starts at `self.i`.
+                match *self.b.get(self.i)? {
+                    b'"' => self.skip_string()?,
+                    open @ (b'{' | b'[') => {
+                        if depth + 1 >= MAX_DEPTH {
+                            return None;
+                        }
+                        self.i += 1;
                         self.ws();
-                        if self.eat(b',').is_some() {
-                            self.ws();
+                        let close = open + 2; // '}' and ']' are two after '{' and '['
+                        if self.eat(close).is_none() {
+                            depth += 1;
+                            if open == b'[' {
+                                arrays |= 1 << depth;
+                            } else {
+                                arrays &= !(1 << depth);
+                                self.skip_string()?;
+                                self.colon()?;
+                            }
                             continue;
                         }
-                        return self.eat(b']');
                     }
+                    b't' => self.literal(b"true")?,
+                    b'f' => self.literal(b"false")?,
+                    b'n' => self.literal(b"null")?,
+                    _ => self.number()?,
                 }
-                b't' => self.literal(b"true"),
-                b'f' => self.literal(b"false"),
-                b'n' => self.literal(b"null"),
-                _ => self.number(),
+                // A value has ended: close containers until one has a next element.
+                loop {
+                    if depth == 0 {
+                        return Some(());
+                    }
+                    let array = arrays & (1 << depth) != 0;
+                    if self.comma_or(if array { b']' } else { b'}' })? {
+                        if !array {
+                            self.skip_string()?;
+                            self.colon()?;
+                        }
+                        break;
+                    }
+                    depth -= 1;
+                }
             }
         }
         fn literal(&mut self, word: &[u8]) -> Option<()> {
@@ -521,6 +566,39 @@ mod fast {
                 }
             }
             Some(())
+        }
+    }
+
+    /// What each byte after a backslash stands for in a two-byte escape; 0xff for the bytes
+    /// that do not make one (`u` included: `\u` escapes are decoded apart).
+    const ESCAPE: [u8; 256] = {
+        let mut t = [0xffu8; 256];
+        t[b'"' as usize] = b'"';
+        t[b'\\' as usize] = b'\\';
+        t[b'/' as usize] = b'/';
+        t[b'b' as usize] = 8;
+        t[b'f' as usize] = 12;
+        t[b'n' as usize] = b'\n';
+        t[b'r' as usize] = b'\r';
+        t[b't' as usize] = b'\t';
+        t
+    };
+
+    /// Append the UTF-8 of `u`, a code point of the BMP that is not a surrogate (so a
+    /// scalar value, without `char::from_u32`'s check).
+    #[inline(always)]
+    fn push_bmp(out: &mut Vec<u8>, u: u32) {
+        debug_assert!(u < 0x1_0000 && !(0xD800..0xE000).contains(&u));
+        if u < 0x80 {
+            out.push(u as u8);
+        } else if u < 0x800 {
+            out.extend_from_slice(&[0xc0 | (u >> 6) as u8, 0x80 | (u & 0x3f) as u8]);
+        } else {
+            out.extend_from_slice(&[
+                0xe0 | (u >> 12) as u8,
+                0x80 | ((u >> 6) & 0x3f) as u8,
+                0x80 | (u & 0x3f) as u8,
+            ]);
         }
     }
 
@@ -620,24 +698,18 @@ mod fast {
                 if key == b"$serde_json::private::Number" {
                     return None;
                 }
-                s.ws();
-                s.eat(b':')?;
-                s.ws();
+                s.colon()?;
                 if key == field.as_bytes() {
                     if found.is_some() {
                         return None;
                     }
                     found = Some(s.text(buf)?);
                 } else {
-                    s.skip_value(1)?;
+                    s.skip_value()?;
                 }
-                s.ws();
-                if s.eat(b',').is_some() {
-                    s.ws();
-                    continue;
+                if !s.comma_or(b'}')? {
+                    break;
                 }
-                s.eat(b'}')?;
-                break;
             }
         }
         s.ws();
@@ -730,6 +802,11 @@ mod fast {
                 let mut out = Vec::new();
                 push_char(&mut out, c);
                 assert_eq!(out, c.to_string().as_bytes());
+                if (c as u32) < 0x1_0000 {
+                    out.clear();
+                    push_bmp(&mut out, c as u32);
+                    assert_eq!(out, c.to_string().as_bytes());
+                }
             }
         }
     }
@@ -962,6 +1039,39 @@ mod fast_path_props {
         }
         // The generator must exercise the fast path, not only the fallback.
         assert!(answered > total / 10, "{answered} of {total}");
+    }
+
+    #[test]
+    fn nesting_around_the_depth_limit() {
+        // Arrays, objects and both alternating, nested 0..=70 deep before and after the
+        // field, empty and not, closed and cut: the iterative skip against serde_json (the
+        // fast path may give up past its limit, never answer differently).
+        let mut answered = 0;
+        for depth in 0..=70 {
+            for (open, close, inner) in [
+                ("[", "]", "1"),
+                ("{\"a\": ", "}", "\"s\""),
+                ("[{\"b\":[", "]}]", "null"),
+                ("[", "]", ""),
+                ("{\"a\": ", "}", "{}"),
+            ] {
+                let v = format!("{}{inner}{}", open.repeat(depth), close.repeat(depth));
+                for l in [
+                    format!("{{\"x\": {v}, \"text\": \"t 1\"}}"),
+                    format!("{{\"text\": \"t 1\", \"x\": [{v}, {v}], \"y\": 2}}"),
+                    format!("{{\"text\": \"t 1\", \"x\": {}}}", &v[..v.len() / 2]),
+                    format!("{{\"text\": \"t 1\", \"x\": {v}]}}"),
+                ] {
+                    let slow = slow_text_field(l.as_bytes(), "text");
+                    if let Some(fast) = fast_text(l.as_bytes(), "text") {
+                        answered += 1;
+                        assert_eq!(slow.as_deref(), Ok(&*fast), "{l}");
+                    }
+                    assert_eq!(json_text_field(l.as_bytes(), "text"), slow, "{l}");
+                }
+            }
+        }
+        assert!(answered > 500, "{answered}");
     }
 
     #[test]
