@@ -103,8 +103,15 @@ thread_local! {
 }
 
 fn set_last_error(msg: &str) {
-    let c = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        // Every call clears the message first (`guard`); when it is clear already, that
+        // costs nothing (otherwise three allocations and frees on every successful call).
+        if msg.is_empty() && e.as_bytes().is_empty() {
+            return;
+        }
+        *e = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+    });
 }
 
 /// Internal: an error for a bad handle (it is not an [`ErrorKind`] because kernels never see handles).

@@ -23,7 +23,7 @@
 //! float32 rounding of the same order as OpenCV's own (not its bits: the pip builds filter
 //! through IPP, in an order we do not reproduce), at about twice the speed of f64.
 
-use ndarray::{ArrayViewMut2, Axis};
+use ndarray::{ArrayViewMut1, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use super::{Border, Real, RowSource};
@@ -275,6 +275,45 @@ fn taps_passes<A: Real>(t: &mut [A], rows: &[&[A]], ks: &[A]) {
     }
 }
 
+/// Finish one row of sums: `out[x] = O::finish(S·scale + delta)`, straight into `out` when
+/// it is contiguous, else into the scratch row `fin` and copied. With `unit` (scale 1, delta
+/// +0.0, and sums exact in f32: the caller's guarantee) the finish stays in f32, eight lanes
+/// per vector ([`DerivOut::finish_f32`]: the same values), through `unit_f32(S)`, which must
+/// be `S + 0` in f32 (`s + -0.0` would keep a -0; `+0.0` makes it +0, as in f64). Both the
+/// float path ([`band`]) and the integer path (`deriv_int::band`) finish through here, so
+/// their results are the same function of the same sums.
+#[inline(always)]
+pub(super) fn finish_row<S: Copy, O: DerivOut>(
+    mut out: ArrayViewMut1<O>,
+    fin: &mut [O],
+    acc: &[S],
+    unit: bool,
+    (scale, delta): (f64, f64),
+    unit_f32: impl Fn(S) -> f32,
+    to_f64: impl Fn(S) -> f64,
+) {
+    let mut copy = false;
+    let dst: &mut [O] = match out.as_slice_mut() {
+        Some(d) => d,
+        None => {
+            copy = true;
+            fin
+        }
+    };
+    if unit {
+        dst.iter_mut()
+            .zip(acc)
+            .for_each(|(o, &s)| *o = O::finish_f32(unit_f32(s)));
+    } else {
+        dst.iter_mut()
+            .zip(acc)
+            .for_each(|(o, &s)| *o = O::finish(to_f64(s) * scale + delta));
+    }
+    if copy {
+        out.iter_mut().zip(&*fin).for_each(|(o, &v)| *o = v);
+    }
+}
+
 /// Output rows `y0 .. y0 + out.nrows()`.
 #[inline(always)]
 fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, mut out: ArrayViewMut2<O>) {
@@ -308,33 +347,17 @@ fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, 
             }
         }
         taps(&mut acc, &rows, &ks);
-        let (scale, delta) = (p.scale, p.delta);
-        // Finished straight into a contiguous output row, else into `fin` and copied.
-        let mut row = out.row_mut(dy);
-        let mut copy = false;
-        let dst: &mut [O] = match row.as_slice_mut() {
-            Some(d) => d,
-            None => {
-                copy = true;
-                &mut fin
-            }
-        };
-        if unit_f32 {
-            // scale 1, delta 0 (+0.0: `s + -0.0` would keep a -0) and f32 sums: `s·1 + 0`
-            // is `s + 0` (-0 becomes +0, as in f64), and the finish can stay in f32, eight
-            // lanes per vector ([`DerivOut::finish_f32`]: the same values). `A` is f32
-            // here, so the round trip through f64 is exact and folds away.
-            dst.iter_mut()
-                .zip(&acc)
-                .for_each(|(o, &s)| *o = O::finish_f32((s + A::default()).to_f64() as f32));
-        } else {
-            dst.iter_mut()
-                .zip(&acc)
-                .for_each(|(o, &s)| *o = O::finish(s.to_f64() * scale + delta));
-        }
-        if copy {
-            row.iter_mut().zip(&fin).for_each(|(o, &v)| *o = v);
-        }
+        finish_row(
+            out.row_mut(dy),
+            &mut fin,
+            &acc,
+            unit_f32,
+            (p.scale, p.delta),
+            // `A` is f32 when `unit_f32` holds, so the round trip through f64 is exact and
+            // folds away; `s + 0` turns -0 into +0, as `s·1 + 0` does in f64.
+            |s| (s + A::default()).to_f64() as f32,
+            |s| s.to_f64(),
+        );
     }
 }
 

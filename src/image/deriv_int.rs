@@ -15,7 +15,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::deriv::{deriv_kernels, interpolate, Deriv, DerivOut};
+use super::deriv::{deriv_kernels, finish_row, interpolate, Deriv, DerivOut};
 use super::Border;
 
 /// A kernel folded about its centre: `out[x] = c·p[x] + Σ k·(p[x+i] ± p[x-i])`, `-` when
@@ -235,28 +235,16 @@ fn band<T: Lane, O: DerivOut>(src: &ArrayView2<u8>, p: &Plan, y0: usize, mut out
             }
         }
         apply(&p.vy, &mut acc, rows);
-        let (scale, delta) = (p.scale, p.delta);
-        // Finished straight into a contiguous output row, else into `fin` and copied.
-        let mut copy = false;
-        let dst: &mut [O] = match row.as_slice_mut() {
-            Some(d) => d,
-            None => {
-                copy = true;
-                &mut fin
-            }
-        };
-        if unit {
-            dst.iter_mut()
-                .zip(&acc)
-                .for_each(|(o, &s)| *o = O::finish_f32(s.to_f32()));
-        } else {
-            dst.iter_mut()
-                .zip(&acc)
-                .for_each(|(o, &s)| *o = O::finish(s.to_f64() * scale + delta));
-        }
-        if copy {
-            row.iter_mut().zip(&fin).for_each(|(o, &v)| *o = v);
-        }
+        // The sums are exact integers below 2²⁴, so `to_f32` is exact and `S + 0` is `S`.
+        finish_row(
+            row,
+            &mut fin,
+            &acc,
+            unit,
+            (p.scale, p.delta),
+            T::to_f32,
+            T::to_f64,
+        );
     }
 }
 
