@@ -292,7 +292,10 @@ impl Report {
             Some(s) => s,
             None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len())?,
         };
-        let r = spill.spill_maps(&self.maps());
+        let r = self
+            .maps()
+            .into_iter()
+            .try_for_each(|(id, m)| spill.spill_map(id, m));
         spill.spills += 1;
         self.spill = Some(spill);
         r?;

@@ -388,111 +388,21 @@ impl Spill {
         }
     }
 
-    /// Write every map of `maps` as a run, in the order given (the bytes
-    /// [`Self::write_run`] would write for its entries in key order).
-    ///
-    /// Sorting and compressing a map is the feed's serial part while it spills (the
-    /// merging thread's sort and lz4 were a fifth of a spilling run, issue 9), and the
-    /// chunk workers sit idle waiting for it. So the maps are sorted and compressed into
-    /// memory on two threads — this one and a helper, alternating over the maps — and only
-    /// then appended to the file, in order, from this thread. A compressed run is a few MB
-    /// (a tenth of the map it holds), so the buffers stay well inside the budget's margin.
-    pub fn spill_maps(&mut self, maps: &[(MapId, MemMap)]) -> Result<()> {
-        let lane = |start: usize| -> std::io::Result<Vec<Option<Vec<u8>>>> {
-            maps.iter()
-                .skip(start)
-                .step_by(2)
-                .map(|(_, m)| encode_map(m))
-                .collect()
-        };
-        let (even, odd) = std::thread::scope(|s| {
-            // A helper thread that cannot be created (a thread limit) only costs time:
-            // its maps are then encoded here.
-            let helper = if maps.len() > 1 {
-                std::thread::Builder::new()
-                    .name("ferrokern-spill".into())
-                    .spawn_scoped(s, || lane(1))
-                    .ok()
-            } else {
-                None
-            };
-            let even = lane(0);
-            let odd = match helper {
-                Some(h) => h.join().map_err(|p| {
-                    Error::new(
-                        ErrorKind::Internal,
-                        format!(
-                            "internal error while spilling: {}",
-                            crate::error::panic_message(&*p)
-                        ),
-                    )
-                }),
-                None => Ok(lane(1)),
-            };
-            (even, odd)
-        });
-        let (even, odd) = (
-            even.map_err(|e| self.io_write(e))?,
-            odd?.map_err(|e| self.io_write(e))?,
-        );
-        let (mut even, mut odd) = (even.into_iter(), odd.into_iter());
-        for (k, (id, _)) in maps.iter().enumerate() {
-            let run = if k % 2 == 0 { even.next() } else { odd.next() };
-            if let Some(Some(bytes)) = run {
-                self.append_encoded(*id, &bytes)?;
+    /// Write an in-memory map as a run.
+    pub fn spill_map(&mut self, id: MapId, m: MemMap) -> Result<()> {
+        let order = m.order();
+        self.write_run(id, order.len() as u64, &mut |f| {
+            for (j, &i) in order.iter().enumerate() {
+                m.prefetch(&order, j);
+                f(m.key_bytes(i as usize), &m.val(i as usize))?;
             }
-        }
-        Ok(())
-    }
-
-    /// Append a run [`encode_map`] made (a whole lz4 frame) at the end of the file.
-    fn append_encoded(&mut self, id: MapId, bytes: &[u8]) -> Result<()> {
-        let start = self.end;
-        if let Err(e) = self.file.write_all_at(bytes, start) {
-            // Give the partial run's space back (best effort: the disk may be full).
-            let _ = self.file.set_len(start);
-            return Err(self.io_write(e));
-        }
-        self.end = start + bytes.len() as u64;
-        self.push_run(id, start, self.end);
-        Ok(())
+            Ok(())
+        })
     }
 
     pub fn has_runs(&self, id: MapId) -> bool {
         self.runs.get(id.index()).is_some_and(|r| !r.is_empty())
     }
-}
-
-/// Map `m` as a run, in memory: the lz4 frame [`Spill::write_run`] writes for the same
-/// entries (`varint n`, then the front-coded entries in key order); None for an empty map.
-fn encode_map(m: &MemMap) -> std::io::Result<Option<Vec<u8>>> {
-    if m.is_empty() {
-        return Ok(None);
-    }
-    let order = m.order();
-    let mut enc = lz4_flex::frame::FrameEncoder::new(Vec::new());
-    let mut w = EntryWriter::default();
-    super::state::put_varint(&mut w.buf, order.len() as u64);
-    let flush = |enc: &mut lz4_flex::frame::FrameEncoder<Vec<u8>>, buf: &mut Vec<u8>| {
-        let r = enc.write_all(buf);
-        buf.clear();
-        r
-    };
-    for (j, &i) in order.iter().enumerate() {
-        m.prefetch(&order, j);
-        let i = i as usize;
-        w.key(m.key_bytes(i));
-        match m {
-            MemMap::Kv(k) => w.kv(&k.total(i), k.docs(i)),
-            MemMap::Counts(c) => w.count(*c.value(i)),
-        }
-        if w.buf.len() >= 1 << 16 {
-            flush(&mut enc, &mut w.buf)?;
-        }
-    }
-    flush(&mut enc, &mut w.buf)?;
-    // Writing into a `Vec` does not fail; an error here would be lz4's own.
-    Ok(Some(enc.finish().map_err(std::io::Error::other)?))
 }
 
 /// Call `f` with every entry of map `id`, merged over the runs of `spill` and the map in
