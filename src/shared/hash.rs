@@ -9,6 +9,19 @@ pub struct FxHasher(u64);
 
 const K: u64 = 0x517c_c1b7_2722_0a95;
 
+/// The 8 bytes of `s` from `i` as a word (little-endian, so results do not depend on the
+/// machine). The one way `FxHasher::write` and `eq_short` read overlapping loads.
+#[inline]
+fn load8(s: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(s[i..i + 8].try_into().unwrap())
+}
+
+/// The 4 bytes of `s` from `i` (see `load8`).
+#[inline]
+fn load4(s: &[u8], i: usize) -> u64 {
+    u32::from_le_bytes(s[i..i + 4].try_into().unwrap()) as u64
+}
+
 impl FxHasher {
     #[inline]
     fn mix(&mut self, w: u64) {
@@ -28,19 +41,17 @@ impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
         let n = bytes.len();
         self.0 = self.0.wrapping_add(n as u64);
-        let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
-        let half = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap()) as u64;
         if n >= 8 {
             let mut i = 0;
             while i + 8 <= n {
-                self.mix(word(i));
+                self.mix(load8(bytes, i));
                 i += 8;
             }
             if i < n {
-                self.mix(word(n - 8)); // the tail, overlapping the last whole word
+                self.mix(load8(bytes, n - 8)); // the tail, overlapping the last whole word
             }
         } else if n >= 4 {
-            self.mix(half(0) | half(n - 4) << 32);
+            self.mix(load4(bytes, 0) | load4(bytes, n - 4) << 32);
         } else if n > 0 {
             self.mix(bytes[0] as u64 | (bytes[n / 2] as u64) << 8 | (bytes[n - 1] as u64) << 16);
         }
@@ -72,13 +83,11 @@ pub fn eq_short(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap());
-    let half = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap());
     match n {
         0 => true,
         1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => load4(a, 0) == load4(b, 0) && load4(a, n - 4) == load4(b, n - 4),
+        8..=16 => load8(a, 0) == load8(b, 0) && load8(a, n - 8) == load8(b, n - 8),
         _ => a == b,
     }
 }
