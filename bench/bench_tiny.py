@@ -14,8 +14,10 @@ while they are built is part of what a user pays.
 
 For each call (extract_emails, compile(p).findall, extract_and_aggregate) it prints the
 reference's time and ferrokern's steps, each timed on its own (best of N, round-robin):
-encode (list[str] -> the UTF-8 slices the library reads), kernel (the library calls on
-those slices, GIL released), convert (library results -> Python lists/dicts) and total
+encode (list[str] -> the UTF-8 slices the library reads), kernel (the library jobs on
+those slices, GIL released: the kernel and, where the package asks for one, the result's
+pickle stream, as a job's thread does in a real call), convert (this thread's part: the
+results as Python lists/dicts, unpickled from the streams or built from the views) and total
 (the public call end to end; encoding, kernel and conversion of neighbouring slices are
 pipelined, so total is less than the sum), and beside convert the CPython floor: building
 the same result objects from ready-made Python lists (`[dict(x) for x in pairs]`,
@@ -27,7 +29,6 @@ run to run; run it several times and compare medians.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import os
 import random
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bindings" / "python"))
 
 import ferrokern  # noqa: E402
 from ferrokern import _text  # noqa: E402
-from ferrokern._native import check, ffi, lib  # noqa: E402
+from ferrokern._native import lib  # noqa: E402
 from ferrokern.reference import extract_and_aggregate as ref_extract_and_aggregate  # noqa: E402
 from ferrokern.reference import extract_emails as ref_extract_emails  # noqa: E402
 
@@ -139,13 +140,24 @@ def generate_dense(n: int, seed: int) -> list[str]:
 # Steps of the ferrokern calls, through the package's own internals.
 
 
-def _kernels(batches: list, fn) -> list:
-    handles = []
-    for b in batches:
-        out = ffi.new(fn[0] + "**")
-        check(fn[1](b.ptr, out))
-        handles.append(out[0])
-    return handles
+def _kernels(batches: list, job: tuple) -> list:
+    """Each slice's job, run to its end on this thread (FK_JOB_NOW): the kernel, and the
+    pickle stream where the package asks for one, as the job's thread does in a real call."""
+    start, flags = job
+    return [(b, _text._job_start(start, b, flags | lib.FK_JOB_NOW, 0)) for b in batches]
+
+
+def _take(jobs: list, job: tuple, conv) -> list:
+    """This thread's part of a real call: the Python results of finished jobs (unpickled
+    streams, or objects built from the views), each job freed."""
+    start, flags = job
+    result: list = []
+    for b, j in jobs:
+        try:
+            result += _text._job_take(b, _text._job_wait(j), start, flags, conv)
+        finally:
+            lib.fk_job_free(j)
+    return result
 
 
 def best_of(fns: dict, repeat: int, prepare: dict | None = None) -> dict:
@@ -197,19 +209,19 @@ def main() -> None:
         "extract_emails": (
             ref_extract_emails,
             ferrokern.extract_emails,
-            ("FkMatches", lib.fk_extract_emails),
+            (lib.fk_job_extract_emails, _text._job_flags(False)),
             lambda h: _text._matches_result(h, tuples=False),
         ),
         f"compile({FINDALL_PATTERN!r}).findall": (
             ref_findall,
             pattern.findall,
-            ("FkMatches", lambda b, out: pattern._h.call(lib.fk_findall, b, 0, out)),
+            (lambda b, f, t, out: pattern._h.call(lib.fk_job_findall, b, 0, f, t, out), _text._job_flags(True)),
             lambda h: _text._matches_result(h, tuples=True),
         ),
         "extract_and_aggregate": (
             ref_extract_and_aggregate,
             ferrokern.extract_and_aggregate,
-            ("FkKeySums", lambda b, out: lib.fk_extract_and_aggregate(b, maxd, out)),
+            (lambda b, f, t, out: lib.fk_job_extract_and_aggregate(b, maxd, f, t, out), _text._job_flags(False)),
             _text._key_sums_result,
         ),
     }
@@ -242,23 +254,16 @@ def main() -> None:
         slice_args = (_text.PIPELINE_SLICE_BYTES, getattr(_text, "PIPELINE_SLICE_TEXTS", None))
         slices = list(_text._batches(texts, *slice_args, separated=True))
 
-        def convert(handles, conv=conv):
-            # As _per_text converts: with the collector paused where the package pauses it.
-            pause = getattr(_text, "_GcPause", None)
-            with pause.held() if pause else contextlib.nullcontext():
-                result: list = []
-                for h in handles:
-                    result += conv(h)
-                return result
+        def convert(jobs, kern=kern, conv=conv):
+            # As _per_text takes results: with the collector paused where the package pauses it.
+            with _text._GcPause.held():
+                return _take(jobs, kern, conv)
 
         best = best_of(
             {
                 "reference": lambda ref=ref: ref(texts),
                 "encode": lambda slice_args=slice_args: list(_text._batches(texts, *slice_args, separated=True)),
-                "kernel": lambda kern=kern, slices=slices: [
-                    (lib.fk_key_sums_free if kern[0] == "FkKeySums" else lib.fk_matches_free)(h)
-                    for h in _kernels(slices, kern)
-                ],
+                "kernel": lambda kern=kern, slices=slices: [lib.fk_job_free(j) for _, j in _kernels(slices, kern)],
                 "convert": convert,
                 "floor": floors[name],
                 "total": lambda fk=fk: fk(texts),

@@ -163,6 +163,24 @@ struct ArrowArrayStream {
 #define FK_MAX_PRIMES_SPAN 4294967296
 
 /**
+ * `fk_job_*` flag: when the result is built faster from a pickle stream than from its view
+ * (the library decides: see `FkJobResult`), write the stream in the job.
+ */
+#define FK_JOB_PICKLE 1
+
+/**
+ * `fk_job_*` flag: the stream gives matches of several fields as tuples (`re.findall`).
+ */
+#define FK_JOB_TUPLES 2
+
+/**
+ * `fk_job_*` flag: run the call on the calling thread, before the start function returns
+ * (no thread is started; `fk_job_wait` then only hands over the result). For a batch
+ * that is the whole input, where there is nothing to overlap.
+ */
+#define FK_JOB_NOW 4
+
+/**
  * `fk_search` mode: `re.search`, the first match anywhere (0 or 1 match per text).
  */
 #define FK_SEARCH 0
@@ -425,6 +443,12 @@ typedef struct FkBytes FkBytes;
 typedef struct FkFrequencies FkFrequencies;
 
 /**
+ * A running or finished job (see `fk_job_findall`). Free it with `fk_job_free`, which
+ * waits for it first.
+ */
+typedef struct FkJob FkJob;
+
+/**
  * Per-text key → sum results (see `FkKeySumsView`). Read-only after creation: read it from any
  * number of threads; free it once.
  */
@@ -613,6 +637,22 @@ typedef struct FkArrowTexts {
   const int64_t *buffer_lens;
   size_t n_buffers;
 } FkArrowTexts;
+
+/**
+ * What `fk_job_wait` hands over. Exactly one of `stream` and the result handle is set on
+ * success: `stream`/`stream_len`, the result as a Python pickle stream (protocol 4, only
+ * lists, tuples, dicts, strs and ints; see `fk_matches_pickle`), owned by the job until
+ * `fk_job_free`; or the result handle (`matches` for findall and emails, `key_sums` for
+ * extract_and_aggregate), which the caller now owns and frees with `fk_matches_free` /
+ * `fk_key_sums_free`. The handle is handed over by the first successful `fk_job_wait`;
+ * later ones give NULL for it.
+ */
+typedef struct FkJobResult {
+  const uint8_t *stream;
+  size_t stream_len;
+  struct FkMatches *matches;
+  struct FkKeySums *key_sums;
+} FkJobResult;
 
 /**
  * Read-only view of an `FkSpans`, valid until `fk_spans_free`. Match j of text i is for j
@@ -1243,6 +1283,101 @@ enum FkStatus fk_count_to_arrow(const struct FkPattern *pattern,
                                 const struct FkTexts *texts,
                                 struct ArrowSchema *out_schema,
                                 struct ArrowArray *out_array);
+
+/**
+ * Start `fk_findall(pattern, texts, options)` as a job into `*out` (free it with
+ * `fk_job_free`; its result comes from `fk_job_wait`). `flags`: `FK_JOB_PICKLE`,
+ * `FK_JOB_TUPLES`, `FK_JOB_NOW`. `threads`: at most that many worker threads for the job
+ * (0: the library's count; with `FK_JOB_NOW`, the calling thread's own limit), as
+ * `fk_set_local_threads` for the job's thread. Errors of the
+ * call itself (a bad batch, invalid UTF-8, a NUL in a NUL-separated batch) come from
+ * `fk_job_wait`; these only refuse bad arguments (`out`, a dead pattern, unknown flags, a
+ * thread count past the limit) or a thread that cannot start.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `pattern` must be NULL or a live handle from this library (NULL is
+ * an error, a freed or foreign one is FK_STATUS_INVALID_HANDLE; the job pins it, so a free
+ * meanwhile takes effect when the job ends); `texts` must be NULL or point to an `FkTexts`
+ * whose `data` and `offsets` are readable for the lengths it states, and all of it must stay
+ * valid and unmodified until `fk_job_wait` or `fk_job_free` of this job returns; `out` must
+ * be NULL or valid for writing one pointer.
+ */
+enum FkStatus fk_job_findall(const struct FkPattern *pattern,
+                             const struct FkTexts *texts,
+                             uint32_t options,
+                             uint32_t flags,
+                             size_t threads,
+                             struct FkJob **out);
+
+/**
+ * Start `fk_extract_emails(texts)` as a job, as `fk_job_findall` (without a pattern).
+ *
+ * # Safety
+ * As `fk_job_findall`: `texts` must be NULL or point to an `FkTexts` whose `data` and
+ * `offsets` are readable for the lengths it states, all of it valid and unmodified until
+ * `fk_job_wait` or `fk_job_free` of this job returns; `out` must be NULL or valid for
+ * writing one pointer.
+ */
+enum FkStatus fk_job_extract_emails(const struct FkTexts *texts,
+                                    uint32_t flags,
+                                    size_t threads,
+                                    struct FkJob **out);
+
+/**
+ * Start `fk_extract_and_aggregate(texts, max_digits)` as a job, as `fk_job_findall`
+ * (`FK_JOB_TUPLES` has no effect; a result with a sum past 64 bits comes as a handle).
+ *
+ * # Safety
+ * As `fk_job_extract_emails`.
+ */
+enum FkStatus fk_job_extract_and_aggregate(const struct FkTexts *texts,
+                                           size_t max_digits,
+                                           uint32_t flags,
+                                           size_t threads,
+                                           struct FkJob **out);
+
+/**
+ * Start `fk_sum_by_key(pattern, texts, max_digits)` as a job, as `fk_job_findall`
+ * (`FK_JOB_TUPLES` has no effect; a result with a sum past 64 bits comes as a handle).
+ *
+ * # Safety
+ * As `fk_job_findall`.
+ */
+enum FkStatus fk_job_sum_by_key(const struct FkPattern *pattern,
+                                const struct FkTexts *texts,
+                                size_t max_digits,
+                                uint32_t flags,
+                                size_t threads,
+                                struct FkJob **out);
+
+/**
+ * Wait for `job` to end and fill `*result` (see `FkJobResult`). Returns the status of the
+ * job's call, with its message (`fk_last_error_message` on this thread), as the call made
+ * directly would have; every wait of the same job returns it again. On an error `*result`
+ * is all NULL.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `job` must be NULL or a live handle from this library (NULL is an
+ * error, a freed or foreign one is FK_STATUS_INVALID_HANDLE); `result` must be NULL or valid
+ * for writing one `FkJobResult`.
+ */
+enum FkStatus fk_job_wait(struct FkJob *job, struct FkJobResult *result);
+
+/**
+ * Free a job, waiting for it first if it still runs (it reads the caller's buffers until
+ * it ends); a result handle no `fk_job_wait` took is freed with it, and the stream goes
+ * too. NULL is a no-op.
+ *
+ * # Safety
+ * Every pointer argument is checked for NULL, alignment and size overflow; beyond that
+ * the caller guarantees: `job` may be any value: NULL, a freed handle and a pointer this
+ * library did not return are no-ops. A job that a running `fk_job_wait` is using (from
+ * another thread) is freed when that call returns; calls made after this one fail with
+ * `FK_STATUS_INVALID_HANDLE`.
+ */
+void fk_job_free(struct FkJob *job);
 
 /**
  * `re.search` / `re.match` / `re.fullmatch` (at most one match per text) or `re.finditer`

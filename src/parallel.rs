@@ -37,11 +37,7 @@ pub(crate) const MAX_THREADS: usize = 1024;
 
 /// Set the number of worker threads for later calls; 0 restores the default.
 pub fn set_threads(n: usize) -> Result<()> {
-    if n > MAX_THREADS {
-        return Err(Error::invalid(format!(
-            "thread count {n} is above the limit of {MAX_THREADS}"
-        )));
-    }
+    check_threads(n)?;
     REQUESTED.store(n, Ordering::SeqCst);
     Ok(())
 }
@@ -52,12 +48,23 @@ pub fn set_threads(n: usize) -> Result<()> {
 /// library, see bindings/python `_pipelined`): with every core in the pool that thread is
 /// preempted by the pool's threads, and it is the one the pipeline waits for.
 pub fn set_local_threads(n: usize) -> Result<()> {
+    check_threads(n)?;
+    LOCAL.with(|l| l.set(n));
+    Ok(())
+}
+
+/// The calling thread's own limit ([`set_local_threads`]; 0: none).
+pub fn local_threads() -> usize {
+    LOCAL.with(|l| l.get())
+}
+
+/// A thread count any setter accepts (0 included: "the default").
+pub fn check_threads(n: usize) -> Result<()> {
     if n > MAX_THREADS {
         return Err(Error::invalid(format!(
             "thread count {n} is above the limit of {MAX_THREADS}"
         )));
     }
-    LOCAL.with(|l| l.set(n));
     Ok(())
 }
 
@@ -67,7 +74,7 @@ pub fn threads() -> usize {
         0 => default_threads(),
         n => n,
     };
-    match LOCAL.with(|l| l.get()) {
+    match local_threads() {
         0 => all,
         local => local.min(all),
     }

@@ -23,6 +23,7 @@ use text::{
 pub mod arrays;
 pub mod arrow;
 mod handle;
+pub mod job;
 pub mod reapi;
 pub mod report;
 mod strided;
@@ -102,7 +103,7 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
-fn set_last_error(msg: &str) {
+pub(crate) fn set_last_error(msg: &str) {
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();
         // Every call clears the message first (`guard`); when it is clear already, that
@@ -114,12 +115,20 @@ fn set_last_error(msg: &str) {
     });
 }
 
+/// The calling thread's last error message (what `fk_last_error_message` gives it).
+pub(crate) fn last_error() -> String {
+    LAST_ERROR.with(|e| e.borrow().to_string_lossy().into_owned())
+}
+
 /// Internal: an error for a bad handle (it is not an [`ErrorKind`] because kernels never see handles).
 pub(crate) struct HandleError(pub String);
 
 pub(crate) enum FfiError {
     Kernel(Error),
     Handle(HandleError),
+    /// A status and message that another thread's call ended with (a background job's,
+    /// see `job`), reported on the thread that asks for the result.
+    Relay(FkStatus, String),
 }
 
 impl From<Error> for FfiError {
@@ -147,6 +156,10 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> FkStatus {
         Ok(Err(FfiError::Handle(HandleError(m)))) => {
             set_last_error(&m);
             FkStatus::InvalidHandle
+        }
+        Ok(Err(FfiError::Relay(status, m))) => {
+            set_last_error(&m);
+            status
         }
         Err(payload) => {
             let what = panic_message(&*payload);

@@ -20,7 +20,7 @@ mod unicode_tables;
 
 pub use batch::{char_offsets, Offsets, TextBatch};
 pub use pattern::Pattern;
-pub use pickle::{pickle_key_sums, pickle_matches};
+pub use pickle::{key_sums_stream, matches_stream, pickle_key_sums, pickle_matches};
 pub use pyre::Anchor;
 pub use reapi::{Pieces, SpanMode, Spans, Substituted};
 pub use results::{

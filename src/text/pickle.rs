@@ -230,6 +230,34 @@ pub fn pickle_key_sums(r: &KeySums, out: &mut [u8]) -> Result<usize> {
     ))
 }
 
+/// The stream of `m` for a binding that builds results with an unpickler, or None where
+/// its view builds them faster. The one home of that choice (bindings/python and the
+/// background jobs of `ffi::job` ask here): the stream when most texts have no match (log
+/// lines: the unpickler makes every empty list in one C loop) or when each match is one
+/// str (the stream is written where the call ran, off the binding's thread); not for
+/// dense tuples, which the view gives as flat fields to zip (docs/python.md, "Convert").
+pub fn matches_stream(m: &Matches, tuples: bool) -> Option<Vec<u8>> {
+    let n_texts = m.text_offsets.0.len().saturating_sub(1);
+    let n_matches = m.fields.offsets.len().saturating_sub(1) / m.fields_per_match.max(1);
+    let sparse = n_matches.saturating_mul(8) < n_texts;
+    if !(sparse || !tuples || m.fields_per_match <= 1) {
+        return None;
+    }
+    let mut out = vec![0u8; matches_bound(m)];
+    let n = pickle_matches(m, tuples, &mut out);
+    out.truncate(n);
+    Some(out)
+}
+
+/// The stream of `r` (as [`matches_stream`]), or None when a sum needs more than 64 bits
+/// (the view carries those as decimal text).
+pub fn key_sums_stream(r: &KeySums) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; key_sums_bound(r)];
+    let n = pickle_key_sums(r, &mut out).ok()?;
+    out.truncate(n);
+    Some(out)
+}
+
 /// The sizing rule of both streams, in one place: with `out` at least `bound` long the
 /// stream is written in one pass; otherwise a counting pass sizes it, and when `out` is
 /// shorter than that nothing is written. Returns the stream's size. (The emitter comes

@@ -276,10 +276,13 @@ def per_text(
     run: Callable[[_Batch], Any],
     to_python: Callable[[Any], list[Any]],
     to_arrow: Callable[[Any, _Batch, Any, Any], int],
+    by_batch: Callable[[_Batch], list[Any]] | None = None,
 ) -> Any:
     """The per-text functions for Arrow input or Arrow output: `run(batch)` makes a result
     handle; `to_python(handle)` converts and frees it; `to_arrow(handle, batch, schema,
-    array)` exports it (consuming it). Nulls give None (python) or null (arrow)."""
+    array)` exports it (consuming it); `by_batch(batch)`, when given, makes the Python
+    results of a batch instead of `to_python(run(batch))` (a job, whose result may come as
+    a pickle stream). Nulls give None (python) or null (arrow)."""
     from ._text import _batches, _GcPause
 
     check_output(output)
@@ -289,7 +292,7 @@ def per_text(
         result: list[Any] = []
         with _GcPause.held():  # as for list[str] input: millions of result objects
             for b in source:
-                part = to_python(run(b))
+                part = by_batch(b) if by_batch is not None else to_python(run(b))
                 for i in _null_positions(b):
                     part[i] = None
                 result += part

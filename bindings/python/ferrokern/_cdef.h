@@ -60,6 +60,12 @@ struct ArrowArrayStream {
 
 #define FK_MAX_PRIMES_SPAN 4294967296
 
+#define FK_JOB_PICKLE 1
+
+#define FK_JOB_TUPLES 2
+
+#define FK_JOB_NOW 4
+
 #define FK_SEARCH 0
 
 #define FK_MATCH 1
@@ -157,6 +163,8 @@ typedef struct FkBytes FkBytes;
 
 typedef struct FkFrequencies FkFrequencies;
 
+typedef struct FkJob FkJob;
+
 typedef struct FkKeySums FkKeySums;
 
 typedef struct FkMatches FkMatches;
@@ -230,6 +238,13 @@ typedef struct FkArrowTexts {
   const int64_t *buffer_lens;
   size_t n_buffers;
 } FkArrowTexts;
+
+typedef struct FkJobResult {
+  const uint8_t *stream;
+  size_t stream_len;
+  struct FkMatches *matches;
+  struct FkKeySums *key_sums;
+} FkJobResult;
 
 typedef struct FkSpansView {
   const int64_t *spans;
@@ -423,6 +438,35 @@ enum FkStatus fk_count_to_arrow(const struct FkPattern *pattern,
                                 const struct FkTexts *texts,
                                 struct ArrowSchema *out_schema,
                                 struct ArrowArray *out_array);
+
+enum FkStatus fk_job_findall(const struct FkPattern *pattern,
+                             const struct FkTexts *texts,
+                             uint32_t options,
+                             uint32_t flags,
+                             size_t threads,
+                             struct FkJob **out);
+
+enum FkStatus fk_job_extract_emails(const struct FkTexts *texts,
+                                    uint32_t flags,
+                                    size_t threads,
+                                    struct FkJob **out);
+
+enum FkStatus fk_job_extract_and_aggregate(const struct FkTexts *texts,
+                                           size_t max_digits,
+                                           uint32_t flags,
+                                           size_t threads,
+                                           struct FkJob **out);
+
+enum FkStatus fk_job_sum_by_key(const struct FkPattern *pattern,
+                                const struct FkTexts *texts,
+                                size_t max_digits,
+                                uint32_t flags,
+                                size_t threads,
+                                struct FkJob **out);
+
+enum FkStatus fk_job_wait(struct FkJob *job, struct FkJobResult *result);
+
+void fk_job_free(struct FkJob *job);
 
 enum FkStatus fk_search(const struct FkPattern *pattern,
                         const struct FkTexts *texts,

@@ -207,9 +207,18 @@ InternalError: type[Error]
 
 def check(status: int) -> None:
     """Raise the exception for a non-OK status, with the library's message."""
-    if status != 0:
-        msg = _text(lib.fk_last_error_message()).decode("utf-8", "replace")
-        raise _EXCEPTIONS.get(status, Error)(msg or f"ferrokern status {status}")
+    e = error(status)
+    if e is not None:
+        raise e
+
+
+def error(status: int) -> Exception | None:
+    """The exception for a non-OK status, with the library's message (read now: the next
+    library call on this thread replaces it), or None for OK."""
+    if status == 0:
+        return None
+    msg = _text(lib.fk_last_error_message()).decode("utf-8", "replace")
+    return _EXCEPTIONS.get(status, Error)(msg or f"ferrokern status {status}")
 
 
 def _text(p: Any) -> bytes:

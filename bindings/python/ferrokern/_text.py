@@ -13,7 +13,6 @@ import threading
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
 from functools import partial
 from itertools import accumulate, chain, islice, repeat
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, NoReturn, Protocol, Ty
 
 from . import _arrow
 from ._arrow import Output
-from ._native import Handle, InvalidTextError, check, ffi, lib
+from ._native import Handle, InvalidTextError, check, error, ffi, lib
 from ._re import Match, _ReMethods
 
 if TYPE_CHECKING:
@@ -626,75 +625,18 @@ _UNPICKLE = platform.python_implementation() == "CPython" and pickle.loads is ge
 )
 
 
-def _pickled(write: Callable[[Any, int, Any], int], bound: int) -> bytearray:
-    """The pickle stream `write(out, out_len, needed)` writes (fk_*_pickle), in one call:
-    `bound` is the size the library documents as always enough (computed from the view),
-    so the stream is written in one pass (asking for the exact size first made the
-    library emit the stream once more only to count it). The stream is the library's
-    own, made of builtin containers, strs and ints only, never the caller's data."""
-    needed = ffi.new("size_t*")
-    buf = bytearray(bound)
-    status = write(ffi.from_buffer(buf), len(buf), needed)
-    if status == lib.FK_STATUS_BUFFER_TOO_SMALL:  # not expected: the bound holds it
-        buf = bytearray(needed[0])
-        status = write(ffi.from_buffer(buf), len(buf), needed)
-    check(status)
-    del buf[needed[0] :]
-    return buf
-
-
-def _unpickled(stream: bytearray) -> list[Any]:
-    """The objects of a stream from `_pickled` (one C loop: CPython's unpickler)."""
+def _unpickled(stream: Any) -> list[Any]:
+    """The objects of a job's pickle stream (`FkJobResult.stream`, read in place through
+    `ffi.buffer`): one C loop, CPython's unpickler."""
     result: list[Any] = pickle.loads(stream)
     return result
 
 
-#: Whether dense match results of one field per match (emails, findall with at most one
-#: group) also come as a pickle stream (see `_matches_stream`); False for A/B runs.
-_PICKLE_DENSE_MATCHES = True
-
-
-def _matches_stream(ptr: Any, tuples: bool) -> bytearray | None:
-    """The pickle stream of a matches handle's per-text lists when most are empty (log
-    lines): the unpickler makes every list and str in one C loop, the floor of making them
-    (issue 15: 4x faster than a list copy per text plus the non-empty ones placed by
-    bisection from Python); also for dense results of one str per match. None for dense
-    tuples, which `_matches_result` builds from the flat strings."""
-    v = ffi.new("FkMatchesView*")
-    check(lib.fk_matches_view(ptr, v))
-    sparse = v.n_fields // max(v.fields_per_match, 1) * 8 < v.n_texts  # as _sparse
-    # Dense results too when each match is one str: the stream is written in the worker,
-    # where the view path joined and sliced them on this thread (quiet A/B on bench_tiny.py's
-    # dense documents: extract_emails' main-thread CPU 97 -> 85 ms, best of 11). Not for
-    # tuples, which the view path builds faster (one zip over the fields).
-    one_str = not tuples or v.fields_per_match <= 1
-    if _UNPICKLE and (sparse or (_PICKLE_DENSE_MATCHES and one_str)):
-        n_fields = v.n_fields
-        bound = 5 + 3 * v.n_texts + 2 * (n_fields // max(v.fields_per_match, 1)) + 9 * n_fields + v.data_len
-        return _pickled(lambda out, n, needed: lib.fk_matches_pickle(ptr, int(tuples), out, n, needed), bound)
-    return None
-
-
-def _key_sums_stream(ptr: Any) -> bytearray | None:
-    """The pickle stream of a key-sums handle's per-text dicts, sparse or dense; None when
-    a sum needs more than 64 bits (`_key_sums_result` reads those from the view)."""
-    v = ffi.new("FkKeySumsView*")
-    check(lib.fk_key_sums_view(ptr, v))
-    if _UNPICKLE and v.n_big == 0:
-        # Dense results too: the stream writes each distinct key once (memoized), so the
-        # unpickler shares one str per key and fills each dict straight from its stack,
-        # with no pair tuple or per-text slice (bench_tiny.py --shape dense: closer to
-        # the floor of `[dict(x) for x in pairs]` than the view path).
-        bound = 5 + 3 * v.n_texts + 20 * v.n_entries + v.keys_len
-        return _pickled(lambda out, n, needed: lib.fk_key_sums_pickle(ptr, out, n, needed), bound)
-    return None
-
-
 def _matches_result(ptr: Any, tuples: bool) -> list[list[Any]]:
+    """The per-text lists of a matches handle, from its view (the results a job does not
+    give as a pickle stream: dense tuples, or any result without CPython's unpickler);
+    frees the handle."""
     try:
-        stream = _matches_stream(ptr, tuples)
-        if stream is not None:
-            return _unpickled(stream)
         v = ffi.new("FkMatchesView*")
         check(lib.fk_matches_view(ptr, v))
         # Not unique=True: matches repeat less than kv keys, and an id past 256 costs an
@@ -710,10 +652,9 @@ def _matches_result(ptr: Any, tuples: bool) -> list[list[Any]]:
 
 
 def _key_sums_result(ptr: Any) -> list[dict[str, int]]:
+    """The per-text dicts of a key-sums handle, from its view (sums past 64 bits, or no
+    CPython unpickler); frees the handle."""
     try:
-        stream = _key_sums_stream(ptr)
-        if stream is not None:
-            return _unpickled(stream)
         v = ffi.new("FkKeySumsView*")
         check(lib.fk_key_sums_view(ptr, v))
         keys = _strings(v.keys, v.keys_len, v.key_offsets, v.n_entries, unique=True)
@@ -759,65 +700,126 @@ def _run(b: _Batch, handle_type: str, call: Callable[[Any, Any], int]) -> Any:
     return out[0]
 
 
-def _per_text(
-    texts: Texts,
-    handle_type: str,
-    call: Callable[[Any, Any], int],
+#: `fk_job_*(batch_ptr, flags, threads, out_job)`: starts one per-text job.
+_Start = Callable[[Any, int, int, Any], int]
+
+
+def _job_flags(tuples: bool) -> int:
+    """The flags of every per-text job: its result as a pickle stream where the library
+    finds that it pays (only with CPython's unpickler, see `_UNPICKLE`), with tuples for a
+    match of several groups when `tuples` (``re.findall``'s shape)."""
+    return (lib.FK_JOB_PICKLE if _UNPICKLE else 0) | (lib.FK_JOB_TUPLES if tuples else 0)
+
+
+def _job_start(start: _Start, b: _Batch, flags: int, threads: int) -> Any:
+    """A job running `start` on `b` (which must outlive it: see `_job_free`)."""
+    out = ffi.new("FkJob**")
+    check(start(b.ptr, flags, threads, out))
+    return out[0]
+
+
+def _job_wait(job: Any) -> tuple[int, Any, Exception | None]:
+    """Wait for `job` (the GIL released, as in every library call): its status, result and
+    error (taken now, before another call on this thread replaces the message)."""
+    r = ffi.new("FkJobResult*")
+    status = lib.fk_job_wait(job, r)
+    return status, r, error(status)
+
+
+def _job_take(
+    b: _Batch,
+    waited: tuple[int, Any, Exception | None],
+    start: _Start,
+    flags: int,
     convert: Callable[[Any], list[_T]],
-    stream: Callable[[Any], bytearray | None] | None = None,
 ) -> list[_T]:
-    """Run `call(batch_ptr, out_handle_ptr)` on every slice of `texts` and concatenate the
-    converted per-text results (`convert` frees each handle).
+    """The Python results of a job on `b` that `_job_wait` gave `waited`: unpickled from its
+    stream, or converted (and freed) by `convert` from its handle. A NUL-separated batch
+    whose texts hold NUL (INVALID_VALUE, or a real error, which the second call reports
+    again) is run once more with lengths, through its `redo`."""
+    status, r, err = waited
+    redo: Callable[[], _Batch] | None = getattr(b, "redo", None)  # unset on Arrow batches
+    if status == lib.FK_STATUS_INVALID_VALUE and redo is not None:
+        return _job_now(redo(), start, flags, convert)
+    if err is not None:  # the job's own message, relayed to this thread by fk_job_wait
+        raise err
+    if r.stream != ffi.NULL:
+        return _unpickled(ffi.buffer(r.stream, r.stream_len))
+    return convert(r.matches if r.matches != ffi.NULL else r.key_sums)
 
-    With several slices the work is pipelined: a worker thread runs the library call on
-    slice i (which releases the GIL) while this thread encodes slice i+1 and converts slice
-    i-1. `stream(handle)`, when given, also runs in the worker: the results' pickle stream
-    (`_matches_stream`), so this thread only unpickles it, or None to `convert` the handle
-    here. Results stay in input order; an error frees whatever is still in flight.
-    `run(b, started)` calls `started()` right before the library call (see `_pipelined`)."""
-    free = _FREE[handle_type]
 
-    def run(b: _Batch, started: Callable[[], None]) -> Any:
-        out = ffi.new(handle_type + "**")
-        started()
-        status = call(b.ptr, out)
-        redo: Callable[[], _Batch] | None = getattr(b, "redo", None)  # unset on Arrow batches
-        if status == lib.FK_STATUS_INVALID_VALUE and redo is not None:
-            # A NUL-separated batch where a text holds NUL (or a real error, which the
-            # second call reports again): the same texts with lengths.
-            b = redo()  # held while the call reads its buffers
-            status = call(b.ptr, out)
-        check(status)  # in the thread that made the call: the message is per thread
-        handle = out[0]
-        if stream is None:
-            return handle
-        try:
-            staged = stream(handle)
-        except BaseException:
-            free(handle)
-            raise
-        if staged is None:
-            return handle
-        free(handle)
-        return staged
+def _job_now(b: _Batch, start: _Start, flags: int, convert: Callable[[Any], list[_T]]) -> list[_T]:
+    """`start` on `b` on this thread (FK_JOB_NOW: nothing to overlap), as Python results."""
+    job = _job_start(start, b, flags | lib.FK_JOB_NOW, 0)
+    try:
+        return _job_take(b, _job_wait(job), start, flags, convert)
+    finally:
+        lib.fk_job_free(job)
 
-    def finish(x: Any) -> list[_T]:
-        return _unpickled(x) if isinstance(x, bytearray) else convert(x)
 
+def _per_text(texts: Texts, start: _Start, flags: int, convert: Callable[[Any], list[_T]]) -> list[_T]:
+    """`start` (a `fk_job_*` function) on every slice of `texts`, the per-text results
+    concatenated in input order; `convert` turns a result handle into Python objects and
+    frees it (for results the job does not give as a pickle stream).
+
+    With several slices the work is pipelined through library jobs: the job of slice i
+    runs on a library thread while this thread encodes slice i+1 and unpickles slice i-1,
+    and this thread waits for it in C. A job needs nothing of Python between its start and
+    its end, so unlike the Python worker thread this replaces (which had to take the GIL to
+    start each call and to hand back each result, each time waiting for this thread's next
+    pause), nothing on this thread's path waits for the GIL (docs/python.md, "Background
+    jobs"). An error frees whatever is still running (`fk_job_free` waits for it first, so
+    no job outlives the slice it reads)."""
     with _GcPause.held():
-        return _pipelined(texts, free, run, finish)
+        batches = _batches(texts, PIPELINE_SLICE_BYTES, PIPELINE_SLICE_TEXTS, separated=True)
+        first = next(batches)
+        second = next(batches, None)
+        if second is None:
+            return _job_now(first, start, flags, convert)
+        # The job's thread limit (see `_worker_threads`): one core is left to this thread
+        # only while this thread is the one the pipeline waits for. When it has to wait for
+        # the job (more than a tenth of its own work on the slice), the kernel is what
+        # bounds the call, and the next job gets every thread again.
+        spare = _worker_threads()
+        limit = spare
+        result: list[_T] = []
+        taking: tuple[_Batch, Any] | None = None  # a finished job whose results are taken
+        pending: tuple[_Batch, Any] | None = (first, _job_start(start, first, flags, limit))
+        since = perf_counter()  # this thread's own work on the next slice starts
+        try:
+            for b in chain((second,), batches):
+                ready = perf_counter()
+                taking, pending = pending, None
+                assert taking is not None
+                waited = _job_wait(taking[1])
+                if spare:
+                    done = perf_counter()
+                    limit = spare if 10 * (done - ready) < ready - since else 0
+                pending = (b, _job_start(start, b, flags, limit))
+                since = perf_counter()
+                result += _job_take(taking[0], waited, start, flags, convert)
+                lib.fk_job_free(taking[1])
+                taking = None
+            taking, pending = pending, None
+            assert taking is not None
+            result += _job_take(taking[0], _job_wait(taking[1]), start, flags, convert)
+        finally:
+            for held in (taking, pending):
+                if held is not None:  # waits for a job still running before its slice goes
+                    lib.fk_job_free(held[1])
+        return result
 
 
-#: Whether a pipeline's worker leaves this thread a core (see `_worker_threads`).
+#: Whether a pipeline's jobs leave this thread a core (see `_worker_threads`).
 _SPARE_CORE = True
 
 
 def _worker_threads() -> int:
-    """The thread limit for a pipeline's worker calls: one core fewer than the library's
-    count when that count takes every core this process may run on, else 0 (no limit).
-    While the worker's call runs, this thread encodes the next slice and converts the
-    previous one, holding the GIL, and the pipeline waits for it: with every core in the
-    library's pool it was preempted by the pool's threads (see docs/python.md, "A core for
+    """The thread limit for a pipeline's jobs: one core fewer than the library's count when
+    that count takes every core this process may run on, else 0 (no limit). While a job
+    runs, this thread encodes the next slice and unpickles the previous one, and the
+    pipeline waits for it: with every core in the library's pool it was preempted by the
+    pool's threads (see docs/python.md, "A core for
     the main thread")."""
     if not _SPARE_CORE:
         return 0
@@ -825,98 +827,6 @@ def _worker_threads() -> int:
     affinity = getattr(os, "sched_getaffinity", None)
     cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
     return n - 1 if 1 < n and cores <= n else 0
-
-
-#: Whether `_pipelined` waits for its worker to be inside the library call (see there).
-#: False to measure what the handshake saves.
-_HANDSHAKE = True
-
-
-def _nothing() -> None:
-    pass
-
-
-#: The free function of each handle type `_per_text` runs.
-_FREE: dict[str, Callable[[Any], None]] = {
-    "FkKeySums": lib.fk_key_sums_free,
-    "FkMatches": lib.fk_matches_free,
-}
-
-
-def _pipelined(
-    texts: Texts,
-    free: Callable[[Any], None],
-    run: Callable[[_Batch, Callable[[], None]], Any],
-    convert: Callable[[Any], list[_T]],
-) -> list[_T]:
-    """`convert(run(b, started))` for each batch of `texts`, concatenated; with several
-    batches `run` goes to a worker thread, overlapping this thread's encode and convert.
-
-    The handshake: after handing a batch to the worker, this thread waits (GIL released)
-    until the worker calls `started()`, right before its library call. Without it the
-    worker could not even begin: this thread's next steps (pickle.loads of a slice, a
-    join) are long C calls that keep the GIL, and a waiting thread only gets it when the
-    holder blocks or after the switch interval (5 ms, longer than a slice of log lines
-    takes), so the worker started only when this thread blocked on its result and nothing
-    overlapped (on 1 M log lines the wait for the worker was as long as the worker's whole
-    run). Once the worker is inside the library call it needs the GIL again only to hand
-    back the result, by which time this thread is waiting for it."""
-    batches = _batches(texts, PIPELINE_SLICE_BYTES, PIPELINE_SLICE_TEXTS, separated=True)
-    first = next(batches)
-    second = next(batches, None)
-    if second is None:
-        return convert(run(first, _nothing))
-    from concurrent.futures import ThreadPoolExecutor
-
-    # The worker's thread limit for its next call (see `_worker_threads`): one core is left
-    # to this thread only while this thread is the one the pipeline waits for. When it has
-    # to wait for the worker's result (more than a tenth of its own work on the slice), the
-    # kernel is what bounds the call, and the worker gets every thread again.
-    spare = _worker_threads()
-    limit = [spare]
-
-    def started_run(b: _Batch, started: threading.Event) -> Any:
-        try:
-            if spare:
-                check(lib.fk_set_local_threads(limit[0]))  # this worker thread only
-            return run(b, started.set)
-        finally:
-            started.set()  # also when `run` failed before its call: never leave a waiter
-
-    def submit(b: _Batch) -> Future[Any]:
-        started = threading.Event()
-        future = ex.submit(started_run, b, started)
-        if _HANDSHAKE:
-            started.wait()
-        return future
-
-    result: list[_T] = []
-    with ThreadPoolExecutor(1, thread_name_prefix="ferrokern") as ex:
-        pending: Future[Any] | None = submit(first)
-        since = perf_counter()  # this thread's own work on the next slice starts
-        try:
-            for b in chain((second,), batches):
-                assert pending is not None
-                ready = perf_counter()
-                handle = pending.result()
-                if spare:
-                    done = perf_counter()
-                    limit[0] = spare if 10 * (done - ready) < ready - since else 0
-                pending = submit(b)
-                since = perf_counter()
-                result += convert(handle)
-            assert pending is not None
-            handle, pending = pending.result(), None
-            result += convert(handle)
-        finally:
-            if pending is not None:  # an error left a call in flight: free what it makes
-                try:
-                    staged = pending.result()
-                    if not isinstance(staged, bytearray):  # a pickle stream owns nothing
-                        free(staged)
-                except Exception:  # noqa: BLE001 - the first error is the one to report
-                    pass
-    return result
 
 
 @overload
@@ -938,6 +848,11 @@ def extract_and_aggregate(texts: Texts, output: Output = "python") -> Any:
     ``list<struct<key: large_string, value: int64, value_decimal: large_string>>`` (see
     docs/python.md); a null text gives None / null."""
     limit = _max_digits()
+    flags = _job_flags(False)
+
+    def start(b: Any, f: int, threads: int, out: Any) -> int:
+        return int(lib.fk_job_extract_and_aggregate(b, limit, f, threads, out))
+
     if output != "python" or _arrow.is_arrow(texts):
         return _arrow.per_text(
             texts,
@@ -945,14 +860,9 @@ def extract_and_aggregate(texts: Texts, output: Output = "python") -> Any:
             lambda b: _run(b, "FkKeySums", lambda p, out: lib.fk_extract_and_aggregate(p, limit, out)),
             _key_sums_result,
             lambda h, b, s, a: lib.fk_key_sums_to_arrow(h, b.ptr, s, a),
+            by_batch=lambda b: _job_now(b, start, flags, _key_sums_result),
         )
-    return _per_text(
-        texts,
-        "FkKeySums",
-        lambda b, out: lib.fk_extract_and_aggregate(b, limit, out),
-        _key_sums_result,
-        _key_sums_stream,
-    )
+    return _per_text(texts, start, flags, _key_sums_result)
 
 
 @overload
@@ -965,21 +875,21 @@ def extract_emails(texts: Texts, output: Output = "python") -> Any:
     """Exactly ``[EMAIL_RE.findall(t.lower()) for t in texts]`` with
     ``EMAIL_RE = re.compile(r"[a-z0-9\\.\\-+_]+@[a-z0-9\\.\\-+_]+\\.[a-z]+")``.
     ``output="arrow"`` / ``"polars"``: ``list<large_string>``; a null text gives None / null."""
+    flags = _job_flags(False)
+
+    def convert(h: Any) -> list[list[str]]:
+        return _matches_result(h, tuples=False)
+
     if output != "python" or _arrow.is_arrow(texts):
         return _arrow.per_text(
             texts,
             output,
             lambda b: _run(b, "FkMatches", lib.fk_extract_emails),
-            lambda h: _matches_result(h, tuples=False),
+            convert,
             lambda h, b, s, a: lib.fk_matches_to_arrow(h, ffi.NULL, b.ptr, s, a),
+            by_batch=lambda b: _job_now(b, lib.fk_job_extract_emails, flags, convert),
         )
-    return _per_text(
-        texts,
-        "FkMatches",
-        lib.fk_extract_emails,
-        lambda h: _matches_result(h, tuples=False),
-        lambda h: _matches_stream(h, tuples=False),
-    )
+    return _per_text(texts, lib.fk_job_extract_emails, flags, convert)
 
 
 class Pattern(_ReMethods):
@@ -1054,21 +964,24 @@ class Pattern(_ReMethods):
         ``list<struct<...>>`` with one field per group named after the group (its number
         for an unnamed one); a null text gives None / null."""
         opts = lib.FK_FINDALL_LOWERCASE if lower else 0
+        flags = _job_flags(True)
+
+        def start(b: Any, f: int, threads: int, out: Any) -> int:
+            return int(self._h.call(lib.fk_job_findall, b, opts, f, threads, out))
+
+        def convert(h: Any) -> list[list[Any]]:
+            return _matches_result(h, tuples=True)
+
         if output != "python" or _arrow.is_arrow(texts):
             return _arrow.per_text(
                 texts,
                 output,
                 lambda b: _run(b, "FkMatches", lambda p, out: self._h.call(lib.fk_findall, p, opts, out)),
-                lambda h: _matches_result(h, tuples=True),
+                convert,
                 lambda h, b, s, a: self._h.call(lambda p: lib.fk_matches_to_arrow(h, p, b.ptr, s, a)),
+                by_batch=lambda b: _job_now(b, start, flags, convert),
             )
-        return _per_text(
-            texts,
-            "FkMatches",
-            lambda b, out: self._h.call(lib.fk_findall, b, opts, out),
-            lambda h: _matches_result(h, tuples=True),
-            lambda h: _matches_stream(h, tuples=True),
-        )
+        return _per_text(texts, start, flags, convert)
 
     @overload
     def count(self, texts: Texts, out: None = None, output: Literal["python"] = "python") -> list[int]: ...
@@ -1128,6 +1041,11 @@ class Pattern(_ReMethods):
         first-seen order, with Python's ``int()`` rules. ``output`` as for
         `extract_and_aggregate`."""
         limit = _max_digits()
+        flags = _job_flags(False)
+
+        def start(b: Any, f: int, threads: int, out: Any) -> int:
+            return int(self._h.call(lib.fk_job_sum_by_key, b, limit, f, threads, out))
+
         if output != "python" or _arrow.is_arrow(texts):
             return _arrow.per_text(
                 texts,
@@ -1135,14 +1053,9 @@ class Pattern(_ReMethods):
                 lambda b: _run(b, "FkKeySums", lambda p, out: self._h.call(lib.fk_sum_by_key, p, limit, out)),
                 _key_sums_result,
                 lambda h, b, s, a: lib.fk_key_sums_to_arrow(h, b.ptr, s, a),
+                by_batch=lambda b: _job_now(b, start, flags, _key_sums_result),
             )
-        return _per_text(
-            texts,
-            "FkKeySums",
-            lambda b, out: self._h.call(lib.fk_sum_by_key, b, limit, out),
-            _key_sums_result,
-            _key_sums_stream,
-        )
+        return _per_text(texts, start, flags, _key_sums_result)
 
     def frequencies(self, texts: Texts, group: int | None = None, top: int = 0) -> list[tuple[str, int]]:
         """Batch-wide ``[(string, count), ...]`` of one group of every match (default: group 1

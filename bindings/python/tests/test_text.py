@@ -425,40 +425,76 @@ def test_pipelined_slices_keep_order_and_errors(monkeypatch):
         ferrokern.extract_and_aggregate(big)
 
 
-def test_pipeline_handshake_never_leaves_a_waiter(monkeypatch):
-    """`_pipelined` waits for its worker to reach the library call (the handshake); a
-    worker that fails before getting there must still release that wait, and the error
-    must surface (run in a thread with a timeout, so a regression fails instead of hanging)."""
+def test_pipeline_frees_every_job_and_reports_the_first_error(monkeypatch):
+    """`_per_text` runs each slice as a library job; whether it ends normally, by an error of
+    the library in a later slice, or by an error starting a job, every job it started is freed
+    exactly once (fk_job_free waits for a running one, so none outlives its slice), and the
+    error surfaces (run in a thread with a timeout, so a regression fails instead of hanging)."""
     import threading
 
     from ferrokern import _text
 
+    real_lib, real_start = _text.lib, _text._job_start
     monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", 10)
-    texts = ["x"] * 50
-    outcome = []
+    texts = ["a@b.cc x", "y", "k 1"] * 20
+    want = reference.extract_emails(texts)
 
-    def go(fail_at):
-        calls = []
+    class Lib:  # the real library, with fk_job_free counted
+        def __getattr__(self, name):
+            return getattr(real_lib, name)
 
-        def run(b, started):
-            calls.append(b.n)
-            if len(calls) == fail_at:
-                raise RuntimeError("failed before its call")
-            started()
-            return b.n
+        def fk_job_free(self, job):
+            freed.append(int(_text.ffi.cast("uintptr_t", job)))
+            real_lib.fk_job_free(job)
 
-        try:
-            outcome.append(_text._pipelined(texts, lambda h: None, run, lambda n: [n] * n))
-        except RuntimeError as e:
-            outcome.append(e)
+    monkeypatch.setattr(_text, "lib", Lib())
+    # (the job start that fails, the text that cannot be encoded, jobs started at least)
+    for fail_at, bad_text, at_least in ((0, None, 6), (3, None, 2), (1, None, 0), (0, 35, 3), (0, 5, 0)):
+        started, freed, outcome = [], [], []
 
-    for fail_at, want in ((0, [10] * 50), (2, "failed before its call"), (5, "failed before its call")):
-        outcome.clear()
-        t = threading.Thread(target=go, args=(fail_at,), daemon=True)
+        def start(s, b, flags, threads, fail_at=fail_at, started=started):
+            if len(started) + 1 == fail_at:
+                raise RuntimeError("cannot start a job")
+            job = real_start(s, b, flags, threads)
+            started.append(int(_text.ffi.cast("uintptr_t", job)))
+            return job
+
+        monkeypatch.setattr(_text, "_job_start", start)
+        ts = list(texts)
+        if bad_text is not None:
+            ts[bad_text] = "\udc80"  # a lone surrogate: a later slice fails to encode
+
+        def go(ts=ts, outcome=outcome):
+            try:
+                outcome.append(ferrokern.extract_emails(ts))
+            except (RuntimeError, ferrokern.InvalidTextError) as e:
+                outcome.append(e)
+
+        t = threading.Thread(target=go, daemon=True)
         t.start()
         t.join(30)
-        assert not t.is_alive(), "the pipeline hung on its handshake"
-        assert outcome[0] == want if fail_at == 0 else str(outcome[0]) == want
+        assert not t.is_alive(), "the pipeline hung"
+        if fail_at:
+            assert str(outcome[0]) == "cannot start a job"
+        elif bad_text is not None:
+            assert isinstance(outcome[0], ferrokern.InvalidTextError)
+            assert f"texts[{bad_text}]" in str(outcome[0])
+        else:
+            assert outcome[0] == want
+        assert len(started) >= at_least
+        assert sorted(freed) == sorted(started), "every job freed exactly once"
+
+
+def test_a_job_error_keeps_its_message_across_later_calls():
+    """The library's message for a job's error is read when the job is waited for: the next
+    job started before its results are taken (the pipeline's order) must not replace it."""
+    from ferrokern import _text
+
+    texts = ["k 1"] * 40 + [f"k {'1' * 5000}"] + ["k 2"] * 40
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_text, "PIPELINE_SLICE_TEXTS", 8)
+        with pytest.raises(ValueError, match=r"text 40: Exceeds the limit"):
+            ferrokern.extract_and_aggregate(texts)
 
 
 # --- many tiny texts (issue 15): slicing, result conversion, the caller's gc state -----
@@ -819,8 +855,9 @@ def test_nul_separated_batches_with_nul_empty_and_non_ascii_texts(monkeypatch):
 
 
 def test_unpickled_results_equal_the_view_path(monkeypatch):
-    # Sparse results come from the library's pickle stream, dense ones from the views:
-    # both must give the same objects, for long strs (past 255 bytes), several groups
+    # Sparse results and dense ones of one str per match come from the library's pickle
+    # stream, dense tuples and any result without the unpickler from the views: all must
+    # give the same objects, for long strs (past 255 bytes), several groups
     # (tuples) and every integer width, and a sum past 64 bits falls back to the view.
     from ferrokern import _text
 
@@ -839,9 +876,8 @@ def test_unpickled_results_equal_the_view_path(monkeypatch):
         items(reference.extract_and_aggregate(dense)),
         [re.findall(r"(\w)=(\w)(\d)", t) for t in dense],
     )
-    for unpickle, pickle_dense in ((True, False), (True, True), (False, False)):
+    for unpickle in (True, False):
         monkeypatch.setattr(_text, "_UNPICKLE", unpickle)
-        monkeypatch.setattr(_text, "_PICKLE_DENSE_MATCHES", pickle_dense)
         for ts, w in ((texts, want), (dense, want_dense)):
             got = (
                 ferrokern.extract_emails(ts),
