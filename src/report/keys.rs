@@ -481,6 +481,24 @@ impl<V> KeyMap<V> {
         self.slots.reserve(n);
         self.vals.reserve(n);
     }
+
+    /// An empty map with this one's capacities (its [`Self::heap_bytes`] the same): for
+    /// the second set of maps of a feed that spills on a helper thread, which would
+    /// otherwise grow to the same size through every doubling, each a fresh allocation
+    /// faulted in and zeroed, its contents copied and rehashed.
+    pub fn empty_like(&self) -> Self {
+        let n = self.table.buckets.len();
+        KeyMap {
+            table: Table {
+                buckets: vec![EMPTY; n],
+                shift: self.table.shift,
+                len: 0,
+            },
+            slots: Vec::with_capacity(self.slots.capacity()),
+            vals: Vec::with_capacity(self.vals.capacity()),
+            arena: Vec::with_capacity(self.arena.capacity()),
+        }
+    }
 }
 
 impl<V: std::fmt::Debug> std::fmt::Debug for KeyMap<V> {
@@ -679,6 +697,14 @@ impl KvMap {
     pub fn clear(&mut self) {
         self.map.clear();
         self.big.clear();
+    }
+
+    /// An empty map with this one's capacities (see [`KeyMap::empty_like`]).
+    pub fn empty_like(&self) -> Self {
+        KvMap {
+            map: self.map.empty_like(),
+            big: Default::default(),
+        }
     }
 
     /// Add every entry of `other`, leaving it as it is.

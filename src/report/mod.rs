@@ -61,6 +61,15 @@ struct Maps {
 }
 
 impl Maps {
+    /// Empty maps with the capacities of the tally's.
+    fn like(t: &Tally) -> Maps {
+        Maps {
+            kv: t.kv.empty_like(),
+            emails: t.emails.empty_like(),
+            patterns: t.patterns.iter().map(|p| p.counts.empty_like()).collect(),
+        }
+    }
+
     /// Exchange these maps with the tally's.
     fn swap_with(&mut self, t: &mut Tally) {
         std::mem::swap(&mut self.kv, &mut t.kv);
@@ -365,7 +374,12 @@ impl Report {
             Some(s) => s,
             None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len())?,
         };
-        let mut maps = self.spare_maps.take().unwrap_or_default();
+        // The first time, the second set starts at the first one's size, which it would
+        // reach anyway: the maps of the set being spilled were within its half.
+        let mut maps = match self.spare_maps.take() {
+            Some(m) => m,
+            None => Maps::like(&self.tally),
+        };
         maps.swap_with(&mut self.tally);
         let cfg = self.config.clone();
         let h = std::thread::Builder::new()
