@@ -61,6 +61,10 @@ fn prefetch<T>(p: *const T) {
 #[inline(always)]
 fn prefetch<T>(_p: *const T) {}
 
+/// An entry of the key sort ([`KeyMap::sort_entries`]): 16 key bytes from some depth on as
+/// two big-endian words (zero-padded), then `real bytes << 32 | index`.
+pub(crate) type SortEntry = [u64; 3];
+
 /// An empty bucket (no entry has it: a slot index is below `u32::MAX`).
 const EMPTY: u64 = u64::MAX;
 
@@ -303,75 +307,95 @@ impl<V> KeyMap<V> {
     }
 
     /// Indices of the entries in code point order of their keys (UTF-8 byte order is code
-    /// point order, which is how Python compares str).
+    /// point order, which is how Python compares str). See [`Self::sort_entries`].
+    pub fn sorted_indices(&self) -> Vec<u32> {
+        let mut v = Vec::new();
+        self.sort_entries(&mut v);
+        v.into_iter().map(|e| e[2] as u32).collect()
+    }
+
+    /// Fill `v` with one [`SortEntry`] per key, in code point order of the keys (the
+    /// index of entry `e` is `e[2] as u32`). `v` is cleared first and its memory reused:
+    /// a spill sorts into the same buffer every time instead of faulting in fresh pages.
     ///
     /// A comparison sort of indices compared key bytes in the arena: a cache miss and a
     /// `memcmp` per comparison, and 60 % of a spilling run's time (issue 9 profile). This is
-    /// an MSD sort on 8-byte digits instead: each entry is a `u128` of (the next 8 key bytes,
-    /// zero-padded, big-endian; how many of them are real; the index), so a plain integer
-    /// sort orders it, and only groups sharing all 8 bytes are sorted again on the next 8.
-    /// Zero padding plus the real-byte count is exactly lexicographic order (a key that ends
-    /// sorts before any longer key with the same bytes). 16 bytes per key while sorting.
-    pub fn sorted_indices(&self) -> Vec<u32> {
-        let mut v: Vec<u128> = (0..self.len() as u32).map(|i| self.digit(i, 0)).collect();
-        self.sort_digits(&mut v);
-        v.into_iter().map(|e| e as u32).collect()
+    /// an MSD sort on 16-byte digits instead: each entry holds the next 16 key bytes
+    /// (zero-padded, big-endian, as two words), how many of them are real, and the index,
+    /// so an integer comparison orders it, and only groups sharing all 16 bytes are sorted
+    /// again on the next 16. Zero padding plus the real-byte count is exactly
+    /// lexicographic order (a key that ends sorts before any longer key with the same
+    /// bytes). 24 bytes per key while sorting. The digit was 8 bytes before: the issue 9
+    /// corpus's kv keys (`user` + 12 hex digits) then all shared their first digit with
+    /// about ten others and went a level down, reading slot and key bytes again at random
+    /// (the second level was most of a spill's sort, 5 % of a spilling feed).
+    pub(crate) fn sort_entries(&self, v: &mut Vec<SortEntry>) {
+        v.clear();
+        v.extend((0..self.len() as u32).map(|i| self.digit(i, 0)));
+        self.sort_digits(v);
     }
 
-    /// The sort entry of key `i` at byte `depth` (see [`Self::sorted_indices`]).
+    /// The sort entry of key `i` at byte `depth` (see [`Self::sort_entries`]).
     #[inline]
-    fn digit(&self, i: u32, depth: usize) -> u128 {
+    fn digit(&self, i: u32, depth: usize) -> SortEntry {
         let k = self.key_bytes(i as usize);
         let rest = k.get(depth..).unwrap_or(&[]);
-        // A whole 8-byte load where there are 8 bytes: copying a slice of variable length
+        // Whole 8-byte loads where there are 16 bytes: copying a slice of variable length
         // was a `memcpy` call per key and level (3 % of a spilling feed).
-        let (word, n) = match rest.first_chunk::<8>() {
-            Some(c) => (u64::from_be_bytes(*c), 8),
+        let (a, b, n) = match rest.first_chunk::<16>() {
+            Some(c) => {
+                let (x, y) = c.split_at(8);
+                let word = |s: &[u8]| u64::from_be_bytes(s.try_into().unwrap_or([0; 8]));
+                (word(x), word(y), 16)
+            }
             None => {
-                let mut b = [0u8; 8];
+                let mut b = [0u8; 16];
                 for (d, s) in b.iter_mut().zip(rest) {
                     *d = *s;
                 }
-                (u64::from_be_bytes(b), rest.len())
+                let (x, y) = b.split_at(8);
+                let word = |s: &[u8]| u64::from_be_bytes(s.try_into().unwrap_or([0; 8]));
+                (word(x), word(y), rest.len())
             }
         };
-        ((word as u128) << 64) | ((n as u128) << 32) | i as u128
+        [a, b, ((n as u64) << 32) | i as u64]
     }
 
-    /// Sort `v` (entries at byte 0), then each group agreeing on 8 real bytes on the next
-    /// 8, and so on. An explicit stack rather than recursion: two long keys sharing a
-    /// prefix of a megabyte would otherwise recurse 2^17 deep.
-    fn sort_digits(&self, v: &mut [u128]) {
-        let group = |e: u128| e >> 32;
+    /// Sort `v` (entries at byte 0), then each group agreeing on 16 real bytes on the next
+    /// 16, and so on. An explicit stack rather than recursion: two long keys sharing a
+    /// prefix of a megabyte would otherwise recurse 2^16 deep.
+    fn sort_digits(&self, v: &mut [SortEntry]) {
+        // Same bytes and same real-byte count: the entries differ only by their index.
+        let same = |a: &SortEntry, b: &SortEntry| a[0] == b[0] && a[1] == b[1] && a[2] >> 32 == b[2] >> 32;
         let mut todo = vec![(0usize, v.len(), 0usize)];
         while let Some((lo, hi, depth)) = todo.pop() {
             let part = &mut v[lo..hi];
             if depth > 0 {
                 // A group's entries are scattered over the map: each digit is a cache miss
-                // for the slot and one for the key bytes (the kv keys of the issue 9 corpus,
-                // `user` + digits, all go one level down: the largest share of the sort).
-                // The slot 16 entries ahead and the key bytes 8 ahead are prefetched.
+                // for the slot and one for the key bytes. The slot 16 entries ahead and the
+                // key bytes 8 ahead are prefetched.
                 for j in 0..part.len() {
-                    if let Some(&e) = part.get(j + 16) {
-                        self.prefetch_slot(e as u32 as usize);
+                    if let Some(e) = part.get(j + 16) {
+                        self.prefetch_slot(e[2] as u32 as usize);
                     }
-                    if let Some(&e) = part.get(j + 8) {
-                        self.prefetch_key(e as u32 as usize, depth);
+                    if let Some(e) = part.get(j + 8) {
+                        self.prefetch_key(e[2] as u32 as usize, depth);
                     }
-                    part[j] = self.digit(part[j] as u32, depth);
+                    part[j] = self.digit(part[j][2] as u32, depth);
                 }
             }
-            part.sort_unstable();
-            // Entries that agree on 8 real bytes are ordered only by their index so far.
+            // Lexicographic on the words: the tuple compiles to three integer compares
+            // (an array's `Ord` goes through a slice comparison).
+            part.sort_unstable_by_key(|e| (e[0], e[1], e[2]));
+            // Entries that agree on 16 real bytes are ordered only by their index so far.
             let mut start = 0;
             while start < part.len() {
-                let g = group(part[start]);
                 let mut end = start + 1;
-                while end < part.len() && group(part[end]) == g {
+                while end < part.len() && same(&part[start], &part[end]) {
                     end += 1;
                 }
-                if end - start > 1 && (g & 0xff) == 8 {
-                    todo.push((lo + start, lo + end, depth + 8));
+                if end - start > 1 && part[start][2] >> 32 == 16 {
+                    todo.push((lo + start, lo + end, depth + 16));
                 }
                 start = end;
             }
@@ -456,6 +480,24 @@ impl<V> KeyMap<V> {
         self.table.reserve(n);
         self.slots.reserve(n);
         self.vals.reserve(n);
+    }
+
+    /// An empty map with this one's capacities (its [`Self::heap_bytes`] the same): for
+    /// the second set of maps of a feed that spills on a helper thread, which would
+    /// otherwise grow to the same size through every doubling, each a fresh allocation
+    /// faulted in and zeroed, its contents copied and rehashed.
+    pub fn empty_like(&self) -> Self {
+        let n = self.table.buckets.len();
+        KeyMap {
+            table: Table {
+                buckets: vec![EMPTY; n],
+                shift: self.table.shift,
+                len: 0,
+            },
+            slots: Vec::with_capacity(self.slots.capacity()),
+            vals: Vec::with_capacity(self.vals.capacity()),
+            arena: Vec::with_capacity(self.arena.capacity()),
+        }
     }
 }
 
@@ -657,6 +699,14 @@ impl KvMap {
         self.big.clear();
     }
 
+    /// An empty map with this one's capacities (see [`KeyMap::empty_like`]).
+    pub fn empty_like(&self) -> Self {
+        KvMap {
+            map: self.map.empty_like(),
+            big: Default::default(),
+        }
+    }
+
     /// Add every entry of `other`, leaving it as it is.
     pub fn merge_from(&mut self, other: &KvMap) {
         let mut map = std::mem::take(&mut self.map);
@@ -683,6 +733,11 @@ impl KvMap {
 
     pub fn sorted_indices(&self) -> Vec<u32> {
         self.map.sorted_indices()
+    }
+
+    /// See [`KeyMap::sort_entries`].
+    pub(crate) fn sort_entries(&self, v: &mut Vec<SortEntry>) {
+        self.map.sort_entries(v)
     }
 
     /// [`Self::heap_bytes`] after adding every key of `other` as a new one.
@@ -752,7 +807,9 @@ mod tests {
     #[test]
     fn sorted_indices_on_long_shared_prefixes() {
         let mut keys: Vec<String> = Vec::new();
-        for prefix_len in [0usize, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 100_000] {
+        for prefix_len in [
+            0usize, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1000, 100_000,
+        ] {
             let base: String = (0..prefix_len)
                 .map(|i| ['a', 'b', '\0', 'é', 'z'][(i * 7 / 3) % 5])
                 .collect();
@@ -770,6 +827,10 @@ mod tests {
                 "abcdefgh",
                 "abcdefghi",
                 "abcdefgh\0",
+                "abcdefghijklmnop",
+                "abcdefghijklmnopq",
+                "abcdefghijklmnoo",
+                "abcdefghijklmnop\0",
                 "abcdefgg",
                 "\u{7f}",
                 "\u{80}",

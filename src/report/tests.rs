@@ -398,6 +398,7 @@ fn a_corrupt_or_mismatched_state_leaves_the_destination_unchanged() {
 /// merge that would pass it, keeping the maps' memory for the keys that follow (the path a
 /// real high-cardinality run takes; a budget of 1 byte spills after every chunk instead).
 /// The report equals the in-memory one, and the state left in memory is within the budget.
+/// Spills run on a helper thread while the next chunks merge ([`Report::spill_behind`]).
 #[test]
 fn spilling_ahead_keeps_the_state_within_the_budget_and_exact() {
     let mut s = Vec::new();
@@ -429,8 +430,10 @@ fn spilling_ahead_keeps_the_state_within_the_budget_and_exact() {
     let got = run_file(c(budget), &p, None);
     let (bytes, spills) = got.spill_stats();
     assert!(bytes > 0 && spills > 1, "{spills} spills");
+    // A file's feed spills on a helper thread, each of its two sets of maps within half
+    // the state's budget.
     assert!(
-        got.tally.heap_bytes() <= state_budget,
+        got.tally.heap_bytes() <= state_budget / 2,
         "{}",
         got.tally.heap_bytes()
     );
