@@ -159,6 +159,9 @@ struct Batch {
 
 type Done = io::Result<Vec<u8>>;
 
+/// The input past the BGZF members: the bytes already read, then the rest of the file.
+type Rest = BufReader<io::Chain<io::Cursor<Vec<u8>>, Counted>>;
+
 pub(super) struct Bgzf {
     raw: Raw,
     /// Batches in flight (or done), in file order; each answers once.
@@ -170,7 +173,7 @@ pub(super) struct Bgzf {
     /// No more batches: the end, an error (queued in order) or the streaming rest.
     stopped: bool,
     /// The rest of the input, past a member without the size field.
-    rest: Option<Members<BufReader<io::Chain<io::Cursor<Vec<u8>>, Counted>>>>,
+    rest: Option<Members<Rest>>,
     /// Inflate in the pool (more than one thread) or on the reading thread.
     parallel: bool,
     max_in_flight: usize,
