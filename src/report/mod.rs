@@ -19,6 +19,7 @@
 //! JSON is sorted by a total order (count descending, then code point order ascending).
 //! So the report is identical for any thread count, chunk size or byte-range split.
 
+mod bgzf;
 pub mod config;
 mod document;
 pub mod json;
@@ -581,6 +582,9 @@ impl Report {
         let total = src.total;
         std::thread::scope(|s| {
             s.spawn(move || {
+                // The same pool as the caller's (BGZF members are inflated in it): this
+                // thread gets the caller's thread count, a per-thread limit included.
+                let _ = parallel::set_local_threads(threads);
                 let r = src.run(chunk, max_line, |p| item_tx.send(Ok(p)).is_ok());
                 if let Err(e) = r {
                     let _ = item_tx.send(Err(e));

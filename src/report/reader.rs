@@ -20,6 +20,8 @@ use std::path::Path;
 
 use flate2::bufread::GzDecoder;
 
+use super::bgzf::{self, Bgzf};
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::shared::files::FileId;
 
@@ -49,7 +51,7 @@ pub struct Progress {
 }
 
 /// Counts bytes taken from the file and notices when the file ends before its size at open.
-struct Counted {
+pub(super) struct Counted {
     inner: io::Take<File>,
     count: u64,
     limit: u64,
@@ -70,27 +72,35 @@ impl Read for Counted {
 /// Concatenated gzip members, read as `gzip -dc` reads them: member after member, and
 /// zero bytes after the last member (padding, as tape and block devices leave) are
 /// ignored. Anything else after a member must be another member (else `InvalidInput`).
-struct Members {
-    dec: GzDecoder<BufReader<Counted>>,
+/// Generic over the buffered input so that the BGZF reader can hand its rest over to it
+/// (a member without the BGZF size field, see `bgzf.rs`).
+pub(super) struct Members<R: BufRead> {
+    /// Always `Some` between calls; taken only while a new member's decoder is built.
+    dec: Option<GzDecoder<R>>,
 }
 
-impl Members {
-    fn new(c: Counted) -> Members {
+impl<R: BufRead> Members<R> {
+    pub(super) fn new(r: R) -> Members<R> {
         Members {
-            dec: GzDecoder::new(BufReader::with_capacity(1 << 16, c)),
+            dec: Some(GzDecoder::new(r)),
         }
+    }
+
+    pub(super) fn get_ref(&self) -> &R {
+        self.dec.as_ref().expect("a decoder between calls").get_ref()
     }
 }
 
-impl Read for Members {
+impl<R: BufRead> Read for Members<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let n = self.dec.read(buf)?;
+            let dec = self.dec.as_mut().expect("a decoder between calls");
+            let n = dec.read(buf)?;
             if n > 0 || buf.is_empty() {
                 return Ok(n);
             }
             // The member ended: what follows decides.
-            let inner = self.dec.get_mut();
+            let inner = dec.get_mut();
             let rest = inner.fill_buf()?;
             if rest.is_empty() {
                 return Ok(0);
@@ -111,16 +121,10 @@ impl Read for Members {
                     inner.consume(n);
                 }
             }
-            // Another member: a fresh decoder on the same buffered input. The placeholder
-            // swapped in meanwhile reads nothing (a duplicate of the file limited to 0 bytes).
-            let idle = Counted {
-                inner: inner.get_ref().inner.get_ref().try_clone()?.take(0),
-                count: 0,
-                limit: 0,
-                hit_eof: false,
-            };
-            let old = std::mem::replace(&mut self.dec, GzDecoder::new(BufReader::new(idle)));
-            self.dec = GzDecoder::new(old.into_inner());
+            // Another member: a fresh decoder on the same buffered input (the decoder
+            // consumed exactly the member, so the input is at the next one's first byte).
+            let old = self.dec.take().expect("a decoder between calls");
+            self.dec = Some(GzDecoder::new(old.into_inner()));
         }
     }
 }
@@ -129,14 +133,17 @@ impl Read for Members {
 #[allow(clippy::large_enum_variant)]
 enum Input {
     Plain(Counted),
-    Gzip(Members),
+    Gzip(Members<BufReader<Counted>>),
+    /// BGZF: members inflated in parallel (see `bgzf.rs`).
+    Bgzf(Box<Bgzf>),
 }
 
 impl Input {
     fn counted(&self) -> &Counted {
         match self {
             Input::Plain(c) => c,
-            Input::Gzip(g) => g.dec.get_ref().get_ref(),
+            Input::Gzip(g) => g.get_ref().get_ref(),
+            Input::Bgzf(b) => b.counted(),
         }
     }
 }
@@ -269,8 +276,10 @@ impl Source {
             limit,
             hit_eof: false,
         };
-        let input = if gzip {
-            Input::Gzip(Members::new(counted))
+        let input = if gzip && bgzf::starts_bgzf(counted.inner.get_ref()) {
+            Input::Bgzf(Box::new(Bgzf::new(counted)))
+        } else if gzip {
+            Input::Gzip(Members::new(BufReader::with_capacity(1 << 16, counted)))
         } else {
             Input::Plain(counted)
         };
@@ -301,6 +310,7 @@ impl Source {
             let r = match &mut self.input {
                 Input::Plain(c) => c.read(&mut buf[old..]),
                 Input::Gzip(g) => g.read(&mut buf[old..]),
+                Input::Bgzf(b) => b.read(&mut buf[old..]),
             };
             match r {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

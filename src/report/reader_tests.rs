@@ -180,3 +180,116 @@ fn split_ranges_cover_the_size() {
     assert_eq!(split_ranges(0, 4), [(0, 0)]);
     assert_eq!(split_ranges(3, 0), [(0, 1), (1, 2), (2, 3)]);
 }
+
+/// `data` as BGZF (what `bgzip` writes): members of `block` input bytes, each a gzip
+/// member whose header carries its compressed size in the 'BC' subfield, then the empty
+/// end-of-file member.
+fn bgzf(data: &[u8], block: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut parts: Vec<&[u8]> = data.chunks(block).collect();
+    parts.push(b"");
+    for part in parts {
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(part).unwrap();
+        let deflated = enc.finish().unwrap();
+        let bsize = (18 + deflated.len() + 8 - 1) as u16;
+        out.extend_from_slice(&[0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0]);
+        out.extend_from_slice(&bsize.to_le_bytes());
+        out.extend_from_slice(&deflated);
+        out.extend_from_slice(&crc32fast::hash(part).to_le_bytes());
+        out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+    }
+    out
+}
+
+fn run_err(p: &Path) -> String {
+    let src = Source::open(p, None).unwrap();
+    src.run(64, 1 << 20, |_| true).err().unwrap().message
+}
+
+#[test]
+fn bgzf_reads_like_the_plain_file_on_one_and_two_threads() {
+    // A corpus of many members, so that batches (1 MiB of output) hold many and lines
+    // cross member boundaries anywhere; small members (7 bytes) cut lines everywhere.
+    let mut data = Vec::new();
+    for i in 0..40_000 {
+        data.extend_from_slice(format!("line {i} {}\n", "é".repeat(i % 31)).as_bytes());
+    }
+    data.extend_from_slice(b"last without newline");
+    let plain = tmp("bgzf-plain", &data);
+    for threads in [1, 2] {
+        crate::parallel::set_local_threads(threads).unwrap();
+        for (block, chunk) in [(65280, 1 << 16), (7, 1000), (1000, 64)] {
+            let z = tmp("bgzf", &bgzf(&data, block));
+            assert_eq!(
+                lines(&z, None, chunk, 1 << 20),
+                lines(&plain, None, chunk, 1 << 20),
+                "{threads} threads, members of {block} bytes, chunks of {chunk}"
+            );
+            std::fs::remove_file(z).unwrap();
+        }
+    }
+    crate::parallel::set_local_threads(0).unwrap();
+    std::fs::remove_file(plain).unwrap();
+}
+
+#[test]
+fn bgzf_then_plain_members_and_padding_read_like_gzip_dc() {
+    let data = sample();
+    let half = data.len() / 2;
+    let mut z = bgzf(&data[..half], 100);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&data[half..]).unwrap();
+    z.extend(enc.finish().unwrap());
+    z.extend(bgzf(b"", 10));
+    let plain = tmp("bgzf-mixed-plain", &data);
+    let want = lines(&plain, None, 64, 1 << 20);
+    for pad in [0usize, 3, 70_000] {
+        let mut padded = z.clone();
+        padded.extend(std::iter::repeat_n(0u8, pad));
+        let p = tmp("bgzf-mixed", &padded);
+        assert_eq!(lines(&p, None, 64, 1 << 20), want, "{pad} zero bytes of padding");
+        std::fs::remove_file(p).unwrap();
+    }
+    // Padding straight after BGZF members, then garbage: an error.
+    let mut bad = bgzf(&data, 100);
+    bad.extend_from_slice(b"\0\0junk");
+    let p = tmp("bgzf-junk", &bad);
+    assert!(run_err(&p).contains("corrupt gzip"), "{}", run_err(&p));
+    for p in [plain, p] {
+        std::fs::remove_file(p).unwrap();
+    }
+}
+
+#[test]
+fn truncated_or_corrupt_bgzf_is_an_error() {
+    let data = sample();
+    let z = bgzf(&data, 200);
+    let first = u16::from_le_bytes([z[16], z[17]]) as usize + 1;
+    // Cut anywhere past the first member's header: in a header, in a member's data, or
+    // exactly at a member boundary before the end-of-file member is missing (that last
+    // is a complete gzip stream, as `gzip -dc` sees it; only cuts inside members are
+    // truncations).
+    for cut in [first + 5, first + 17, first + 40, z.len() - 3] {
+        let p = tmp("bgzf-cut", &z[..cut]);
+        let e = run_err(&p);
+        assert!(
+            e.contains("truncated gzip") && e.contains("cut short"),
+            "cut at {cut}: {e}"
+        );
+        std::fs::remove_file(p).unwrap();
+    }
+    // A flipped byte in the deflate data or the CRC of the second member.
+    let second = u16::from_le_bytes([z[first + 16], z[first + 17]]) as usize + 1;
+    for at in [first + 20, first + second - 6] {
+        let mut bad = z.clone();
+        bad[at] ^= 0x55;
+        let p = tmp("bgzf-bad", &bad);
+        let e = run_err(&p);
+        assert!(
+            e.contains("corrupt gzip") && e.contains(&format!("compressed byte {first}")),
+            "flip at {at}: {e}"
+        );
+        std::fs::remove_file(p).unwrap();
+    }
+}

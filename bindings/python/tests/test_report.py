@@ -443,6 +443,57 @@ def test_truncated_gzip_is_an_error_with_offset(tmp_path, corpus):
         fk.report(bad, progress=False)
 
 
+def bgzf(data: bytes, block: int = 0xFF00) -> bytes:
+    """`data` as BGZF, as `bgzip` writes it: gzip members whose 'BC' extra subfield holds
+    the member's size minus one, then the empty end-of-file member."""
+    import struct
+    import zlib
+
+    out = []
+    for part in [data[i : i + block] for i in range(0, len(data), block)] + [b""]:
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        deflated = c.compress(part) + c.flush()
+        out.append(struct.pack("<4BI2BH2BHH", 31, 139, 8, 4, 0, 0, 255, 6, 66, 67, 2, len(deflated) + 25))
+        out.append(deflated + struct.pack("<II", zlib.crc32(part), len(part)))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bgzf_report_is_byte_identical_to_plain(tmp_path, corpus, threads):
+    # Members inflated in parallel (issue 8): the same report, byte for byte, with lines
+    # cut by member boundaries everywhere (small blocks) and bgzip's own block size.
+    data = corpus.read_bytes()
+    fk.set_threads(threads)
+    try:
+        # The whole report JSON, the input's name in invalid-line samples aside.
+        with fk.report(corpus, progress=False, totals=True) as a:
+            want = a.to_json().replace(str(corpus), "INPUT")
+        assert '"offset"' in want  # the corpus has invalid lines: their offsets count too
+        for block in (0xFF00, 977):
+            z = tmp_path / f"c{block}.bgz"
+            z.write_bytes(bgzf(data, block))
+            with fk.report(z, progress=False, totals=True) as b:
+                assert b.to_json().replace(str(z), "INPUT") == want
+    finally:
+        fk.set_threads(0)
+
+
+def test_truncated_or_corrupt_bgzf_is_an_error(tmp_path, corpus):
+    z = bgzf(corpus.read_bytes(), 977)
+    cut = tmp_path / "cut.bgz"
+    cut.write_bytes(z[: len(z) // 2])
+    with fk.Report() as r:
+        with pytest.raises(fk.DataError, match="truncated gzip.*cut short"):
+            r.feed_file(cut)
+        assert r.complete is False and "truncated gzip" in r["errors"][0]
+    bad = tmp_path / "bad.bgz"
+    bad.write_bytes(z[:3000] + bytes([z[3000] ^ 0x55]) + z[3001:])
+    with fk.Report() as r:
+        with pytest.raises(fk.DataError, match="corrupt gzip.*BGZF member"):
+            r.feed_file(bad)
+        assert r.complete is False
+
+
 def test_missing_and_unreadable_files(tmp_path):
     missing = tmp_path / "nope.txt"
     with pytest.raises(FileNotFoundError) as ei:
