@@ -186,6 +186,15 @@ koffi.opaque('FkPattern');
 koffi.opaque('FkMatches');
 koffi.opaque('FkKeySums');
 
+// What fk_job_wait hands over (the job functions themselves are not wrapped here: they
+// serve bindings whose threads share a lock, such as Python's GIL; see docs/ffi.md).
+const FkJobResult = koffi.struct('FkJobResult', {
+  stream: 'const uint8_t *',
+  stream_len: 'size_t',
+  matches: 'FkMatches *',
+  key_sums: 'FkKeySums *',
+});
+
 const fk = {
   abi_version: lib.func('uint32_t fk_abi_version(void)'),
   version: lib.func('const char *fk_version(void)'),
@@ -425,5 +434,5 @@ module.exports = {
   libraryPath,
   version: () => fk.version(),
   abiVersion: () => fk.abi_version(),
-  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkSpansView, FkSubsView, FkSplitView, FkImage, FkImageOut, FkColorImage, FkSobelParams, FkReportConfig },
+  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkSpansView, FkSubsView, FkSplitView, FkImage, FkImageOut, FkColorImage, FkSobelParams, FkReportConfig, FkJobResult },
 };
