@@ -386,8 +386,8 @@ pub(crate) unsafe fn with_batch_spans<R>(
             run(TextBatch::new(data, Offsets::Usize(&offs))?, [span(data), span(lens)])
         }
         FK_OFFSETS_NUL_SEPARATED if arrow.is_none() => {
-            let (packed, offs) = TextBatch::unseparate(data, t.n_texts)?;
-            run(TextBatch::new(&packed, Offsets::Usize(&offs))?, [span(data), span(data)])
+            let starts = TextBatch::separated_starts(data, t.n_texts)?;
+            run(TextBatch::separated(data, &starts), [span(data), span(data)])
         }
         FK_LAYOUT_VIEWS if arrow.is_some() => {
             let Some(a) = arrow else { unreachable!() };
