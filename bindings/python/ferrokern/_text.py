@@ -112,9 +112,44 @@ def _bad_text(chunk: Sequence[str], first_index: int) -> NoReturn:
 _JOIN_FIRST = True
 
 
+def _str_data_heads() -> tuple[int, int] | None:
+    """Where CPython keeps a compact str's characters, as offsets from the str's address
+    (`id`): for an ASCII str and for another str of one byte per character; None where
+    that cannot be confirmed (another Python, another layout), and then every str is
+    encoded to bytes as before.
+
+    Why: the UTF-8 of a slice of log lines is a joined str of one byte per character (the
+    Latin-1 stand-ins of `_utf8_join`), and its `encode` only copied those bytes into a new
+    bytes object (a 650 KB copy per slice of 16 k lines, ~10 % of the main thread's time in
+    a pipelined call). The library reads them in the str instead, which the batch keeps
+    alive; a str is immutable (no in-place resize while another reference, the batch's,
+    exists). The offsets come from `sys.getsizeof` and are checked by reading fresh strs
+    back through them, so a wrong guess cannot read outside the object."""
+    if platform.python_implementation() != "CPython":
+        return None
+    heads = []
+    for probe in ("ferrokern: an ASCII str", "ferrokern: caf\xe9 \xff, one byte each"):
+        s = "".join([probe[:9], probe[9:]])  # made now, as a join makes them
+        head = sys.getsizeof(s) - len(s) - 1  # the header; one NUL after the characters
+        if head < 0 or ffi.buffer(ffi.cast("char *", id(s) + head), len(s))[:] != s.encode("latin-1"):
+            return None
+        heads.append(head)
+    return heads[0], heads[1]
+
+
+#: See `_str_data_heads`.
+_STR_DATA = _str_data_heads()
+
+
+def _str_data(s: str) -> Any:
+    """A pointer to the characters of `s`, a str of one byte per character (`_STR_DATA`)."""
+    assert _STR_DATA is not None
+    return ffi.cast("char *", id(s) + _STR_DATA[0 if s.isascii() else 1])
+
+
 def _utf8_join(
-    sep: str, chunk: Sequence[str], join_first: bool = False, owned: bool = False
-) -> tuple[bytes, int, bool]:
+    sep: str, chunk: Sequence[str], join_first: bool = False, owned: bool = False, keep_str: bool = False
+) -> tuple[bytes | str, int, bool]:
     """The UTF-8 of ``sep.join(chunk)`` (`sep` ASCII), how many more bytes than code points
     it has, and the `join_first` to pass with the next chunk of the same texts. Raises
     TypeError for a non-str, UnicodeEncodeError for a lone surrogate.
@@ -139,19 +174,23 @@ def _utf8_join(
     copy of a chunk increfs (and later decrefs) every str in it, two more passes over a
     million str objects per million log lines (~20 ms of the ~105 ms encode, see
     docs/python.md, "Encode").
+    `keep_str` (where `_STR_DATA` allows it): UTF-8 that a joined str of one byte per
+    character already holds comes back as that str, not copied into bytes (`_str_data`).
     Measured per 1 M log lines (bench/bench_tiny.py's corpus and variants): see
     docs/python.md, "Encode"."""
+    keep = keep_str and _STR_DATA is not None
     if join_first:
         joined = sep.join(chunk)
         if joined.isascii():
-            return joined.encode("ascii"), 0, True
+            return joined if keep else joined.encode("ascii"), 0, True
         data = joined.encode("utf-8")
         extra = len(data) - len(joined)
         return data, extra, extra > len(chunk)
     flags = bytearray(map(str.isascii, chunk))
     others = flags.count(0)
     if others == 0:
-        return sep.join(chunk).encode("ascii"), 0, True
+        joined = sep.join(chunk)
+        return joined if keep else joined.encode("ascii"), 0, True
     if others * 8 > len(chunk):  # mostly non-ASCII: a per-str step would cost more
         joined = sep.join(chunk)
         data = joined.encode("utf-8")
@@ -163,7 +202,8 @@ def _utf8_join(
         t = parts[j].encode("utf-8").decode("latin-1")
         extra += len(t) - str.__len__(parts[j])
         parts[j] = t
-    return sep.join(parts).encode("latin-1"), extra, False
+    joined = sep.join(parts)
+    return joined if keep else joined.encode("latin-1"), extra, False
 
 
 def _encode_joined(
@@ -172,9 +212,10 @@ def _encode_joined(
     """The UTF-8 of `chunk`'s strs back to back, each one's length in code points, and the
     next chunk's `join_first` (see `_utf8_join`)."""
     try:
-        data, extra, join_first = _utf8_join("", chunk, join_first)
+        joined, extra, join_first = _utf8_join("", chunk, join_first)
     except (TypeError, UnicodeEncodeError):
         _bad_text(chunk, first_index)
+    data = cast(bytes, joined)  # without keep_str: always bytes
     lengths = list(map(len, chunk))
     if sum(lengths) != len(data) - extra:  # a str subclass whose __len__ is not its length
         lengths = list(map(str.__len__, chunk))
@@ -192,12 +233,13 @@ def _encode_each(chunk: Sequence[str], first_index: int) -> tuple[bytes, Iterato
 
 def _encode_separated(
     chunk: Sequence[str], first_index: int, join_first: bool = False, owned: bool = False
-) -> tuple[bytes, bool]:
+) -> tuple[bytes | str, bool]:
     """The UTF-8 of `chunk`'s strs with one NUL byte between neighbours (the library finds
     the boundaries, see FK_OFFSETS_NUL_SEPARATED): no per-str length at all; and the next
-    chunk's `join_first` (see `_utf8_join`, also for `owned`: `chunk` may be changed)."""
+    chunk's `join_first` (see `_utf8_join`, also for `owned`: `chunk` may be changed). The
+    UTF-8 may come as a str of one byte per character that holds it (`keep_str`)."""
     try:
-        data, _, join_first = _utf8_join("\0", chunk, join_first, owned)
+        data, _, join_first = _utf8_join("\0", chunk, join_first, owned, keep_str=True)
         return data, join_first
     except (TypeError, UnicodeEncodeError):
         _bad_text(chunk, first_index)
@@ -253,7 +295,7 @@ def _batches(
     owned = type(texts) is list
     join_first = False  # the first chunk takes the flags, which pick the next one's way
     while True:
-        parts: list[bytes] = []
+        parts: list[bytes | str] = []
         lengths: list[Iterable[int]] = []
         size, i = 0, start
         end = min(n, start + max(1, max_texts))
@@ -282,7 +324,10 @@ def _batches(
             per_text = max(len(data) // len(chunk), 1)
             step = max(1, min(cap, (limit - size) // per_text))
         if by_chars and separated:
-            data = parts[0] if len(parts) == 1 else b"\0".join(parts)
+            if len(parts) == 1:
+                data = parts[0]
+            else:
+                data = b"\0".join([p.encode("latin-1") if isinstance(p, str) else p for p in parts])
             sep_batch = _Batch.from_separated(data, i - start, start)
             sep_batch.redo = partial(_by_lengths, texts, start, i)
             yield sep_batch
@@ -290,7 +335,8 @@ def _batches(
             if start >= n:
                 return
             continue
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        encoded = cast("list[bytes]", parts)  # only the separated encode keeps strs
+        data = encoded[0] if len(encoded) == 1 else b"".join(encoded)
         # 'Q', not 'q': array stores a 'Q' item with one C call, a 'q' one through an
         # argument parser (2-3x slower per text). Same bits: offsets are far below 2**63.
         if by_chars:
@@ -376,12 +422,13 @@ class _Batch:
         return self
 
     @classmethod
-    def from_separated(cls, data: bytes, n: int, first_index: int) -> _Batch:
-        """n texts with one NUL byte between neighbours (FK_OFFSETS_NUL_SEPARATED)."""
+    def from_separated(cls, data: bytes | str, n: int, first_index: int) -> _Batch:
+        """n texts with one NUL byte between neighbours (FK_OFFSETS_NUL_SEPARATED): their
+        UTF-8 in bytes, or in a str of one byte per character that holds it (`_str_data`)."""
         self = cls.__new__(cls)
         self.redo = None
         self.n = n
-        d = ffi.from_buffer(data)
+        d = _str_data(data) if isinstance(data, str) else ffi.from_buffer(data)
         self.keep = (data, d)
         self.ptr = ffi.new(
             "FkTexts*",

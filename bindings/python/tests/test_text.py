@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import ferrokern
 from ferrokern import reference
+from ferrokern._native import ffi, lib
 
 # Characters where Python's \w \d \s, int() or str.lower() differ from Unicode's or from
 # the regex crate's defaults: combining marks, connector punctuation, superscripts,
@@ -608,6 +609,53 @@ def test_utf8_join_every_way_gives_the_same_bytes_and_errors():
                 _text._utf8_join(sep, ["a", "b\ud800"], join_first)
             with pytest.raises(TypeError):
                 _text._utf8_join(sep, ["a", 3], join_first)  # type: ignore[list-item]
+
+
+def test_utf8_kept_in_a_str_is_the_same_bytes_and_outlives_its_chunk():
+    # `keep_str`: UTF-8 that the joined str of one byte per character holds comes back as
+    # that str, and the library reads it there (`_str_data`). CPython must find where its
+    # strs keep their characters, or this fast path would go untested.
+    import gc
+    import platform
+
+    from ferrokern import _text
+
+    if platform.python_implementation() == "CPython":
+        assert _text._STR_DATA is not None
+    if _text._STR_DATA is None:
+        pytest.skip("no str data offsets on this Python")
+    chunks = [
+        ["a", "bc", ""],
+        ["é"] + ["x"] * 20,
+        ["ÿ ü"] + ["y"] * 40,
+        ["用户"] + ["k"] * 20,
+        ["用户", "数量", "k"],
+    ]
+    for chunk in chunks:
+        want = "\0".join(chunk).encode()
+        for join_first in (False, True):
+            data, _, _ = _text._utf8_join("\0", chunk, join_first, keep_str=True)
+            got = data.encode("latin-1") if isinstance(data, str) else data
+            assert got == want, (chunk, join_first)
+            if isinstance(data, str):
+                assert bytes(ffi.buffer(_text._str_data(data), len(data))) == want
+    # A batch keeps its str alive: every other reference dropped, the library still reads
+    # the right bytes (texts made at run time, so no constant keeps them either).
+    texts = [f"user=u{i} mail a{i}@b{i}.io é" if i % 50 == 0 else f"line {i} user=v{i}" for i in range(300)]
+    batch = next(_text._batches(texts, separated=True))
+    assert isinstance(batch.keep[0], str)
+    texts_copy = list(texts)
+    del texts
+    gc.collect()
+    got = ferrokern.compile(r"user=(\w+)").findall(texts_copy)
+    assert got == [re.findall(r"user=(\w+)", t) for t in texts_copy]
+    view = _text._job_now(
+        batch,
+        lib.fk_job_extract_emails,
+        _text._job_flags(False),
+        lambda h: _text._matches_result(h, tuples=False),
+    )
+    assert view == reference.extract_emails(texts_copy)
 
 
 def test_callers_texts_are_never_changed(monkeypatch):
