@@ -80,7 +80,25 @@ pub fn threads() -> usize {
     }
 }
 
+/// `FERROKERN_THREADS`, else every core this process may run on: worked out once per
+/// process (a forked child, which may run on other cores, works it out again).
+/// `available_parallelism` reads the cgroup's CPU quota files on every call: four file
+/// opens and reads, ~40 % of a call on a small input when it ran per call (several times
+/// per call, through [`threads`]).
 fn default_threads() -> usize {
+    // pid in the high half, the count (≤ MAX_THREADS) in the low half; 0 = not yet known.
+    static CACHED: AtomicU64 = AtomicU64::new(0);
+    let pid = std::process::id();
+    let cached = CACHED.load(Ordering::Relaxed);
+    if cached != 0 && (cached >> 32) as u32 == pid {
+        return (cached & u64::from(u32::MAX)) as usize;
+    }
+    let n = default_threads_now();
+    CACHED.store((u64::from(pid) << 32) | n as u64, Ordering::Relaxed);
+    n
+}
+
+fn default_threads_now() -> usize {
     if let Ok(v) = std::env::var("FERROKERN_THREADS") {
         if let Ok(n) = v.trim().parse::<usize>() {
             if (1..=MAX_THREADS).contains(&n) {
@@ -88,7 +106,9 @@ fn default_threads() -> usize {
             }
         }
     }
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get().min(MAX_THREADS))
+        .unwrap_or(1)
 }
 
 fn current_pool() -> Result<Arc<ThreadPool>> {

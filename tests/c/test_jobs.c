@@ -2,11 +2,16 @@
  * stream, the same bytes fk_matches_pickle / fk_key_sums_pickle write; or as a handle, handed
  * over once), on a thread of its own and with FK_JOB_NOW; the call's own error and message
  * come from fk_job_wait on the waiting thread; a job freed while it runs is waited for; a
- * pattern freed while a job uses it stays alive until the job ends; bad arguments refused.
+ * pattern freed while a job uses it stays alive until the job ends; bad arguments refused;
+ * many jobs at once, many one after another, and jobs in a forked child.
  * Under valgrind (`make test-c`) and ASan (`make test-asan`) a job that outlived its buffers
  * or leaked its stream or handle would show. */
+#define _POSIX_C_SOURCE 200809L /* fork, pipe, alarm, kill, waitpid under -std=c11 */
 #include <stdint.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "check.h"
 
 static const char *const TEXTS[] = {"mail a.b@x.org now", "nothing", "k 5 k 7 j 1", "", "user=ann and user=bo"};
@@ -171,10 +176,66 @@ static void test_bad_arguments(void) {
     fk_pattern_free(p);
 }
 
+/* Whether a threaded emails job on `t` gives `want` (its stream). */
+static int job_gives(const FkTexts *t, const uint8_t *want, size_t want_len) {
+    FkJob *job = NULL;
+    FkJobResult r;
+    if (fk_job_extract_emails(t, FK_JOB_PICKLE, 0, &job) != FK_STATUS_OK) return 0;
+    int ok = fk_job_wait(job, &r) == FK_STATUS_OK && r.stream && r.stream_len == want_len &&
+             memcmp(r.stream, want, want_len) == 0;
+    fk_job_free(job);
+    return ok;
+}
+
+/* 20 jobs at once, then 50 one after another, each with the right result; then jobs in a
+ * forked child, which has none of the parent's threads (the library's pool among them). */
+static void test_many_jobs_and_jobs_after_fork(void) {
+    Batch b;
+    FkTexts t = batch_texts(&b, TEXTS, N);
+    FkMatches *m = NULL;
+    CHECK_OK(fk_extract_emails(&t, &m));
+    size_t want_len;
+    uint8_t *want = matches_stream(m, 0, &want_len);
+    fk_matches_free(m);
+    enum { AT_ONCE = 20 };
+    FkJob *jobs[AT_ONCE];
+    for (int i = 0; i < AT_ONCE; i++) CHECK_OK(fk_job_extract_emails(&t, FK_JOB_PICKLE, 0, &jobs[i]));
+    for (int i = 0; i < AT_ONCE; i++) {
+        FkJobResult r;
+        CHECK_OK(fk_job_wait(jobs[i], &r));
+        CHECK(r.stream && r.stream_len == want_len && memcmp(r.stream, want, want_len) == 0);
+        fk_job_free(jobs[i]);
+    }
+    int all = 1;
+    for (int i = 0; i < 50; i++) all &= job_gives(&t, want, want_len);
+    CHECK(all);
+    /* The child answers through a pipe and ends by SIGKILL: under valgrind a normal exit
+     * would count the parent's threads' memory (threads the child never had) as leaked. */
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        alarm(60); /* a job handed to a thread the child does not have would hang: fail instead */
+        char ok = job_gives(&t, want, want_len) && job_gives(&t, want, want_len) ? 'Y' : 'N';
+        if (write(fds[1], &ok, 1) != 1) ok = 'N';
+        kill(getpid(), SIGKILL);
+    }
+    CHECK(child > 0);
+    close(fds[1]);
+    char answer = 0;
+    CHECK(read(fds[0], &answer, 1) == 1 && answer == 'Y');
+    close(fds[0]);
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    free(want);
+}
+
 int main(void) {
     test_streams_equal_the_direct_calls();
     test_errors_and_unwaited_jobs();
     test_pattern_freed_during_a_job();
     test_bad_arguments();
+    test_many_jobs_and_jobs_after_fork();
     return finish("test_jobs");
 }
