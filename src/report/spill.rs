@@ -7,9 +7,12 @@
 //!   name (elsewhere one unlinked right after creation), so it is gone when the report is
 //!   freed, when a feed fails or is cancelled, and even when the process is killed: nothing
 //!   is ever left behind in the temporary directory.
-//! * One file per report; a run of one map is a segment of it: an LZ4 frame of the
-//!   front-coded entries of `state.rs` ([`EntryWriter`]) preceded by their number. Keys
-//!   sorted and front-coded compress well; LZ4 keeps the writing far faster than the disk.
+//! * One file per report; a run of one map is a segment of it: the front-coded entries of
+//!   `state.rs` ([`EntryWriter`]) preceded by their number, as they are. Runs were LZ4
+//!   frames until issue 9's seventh round: LZ4 was a fifth of the spill thread's time (5 %
+//!   of a spilling feed's CPU) for runs only 10–20 % smaller, front-coding having already
+//!   taken the keys' shared prefixes; the file is private to the process and read back
+//!   once per output, so the bytes saved on disk were not worth the CPU.
 //! * A write error (a full disk) is an `IO` error naming the directory; the feed that
 //!   needed the spill fails and the report is marked incomplete.
 
@@ -23,8 +26,8 @@ use super::state::EntryWriter;
 use crate::error::{Error, ErrorKind, Result};
 use crate::shared::pyint::PyInt;
 
-/// The lz4 frame a run is written through, over a buffered handle of the spill file.
-type RunEncoder<'f> = lz4_flex::frame::FrameEncoder<BufWriter<&'f File>>;
+/// What a run is written through: a buffered handle of the spill file.
+type RunWriter<'f> = BufWriter<&'f File>;
 
 /// A value of a merged map: a count, or a kv key's (total, documents).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +70,15 @@ pub struct Spill {
     /// The sort buffer of the last spill, kept for the next: allocated afresh, its pages
     /// were faulted in and zeroed again at every spill (1 % of a spilling feed).
     scratch: Vec<SortEntry>,
+    /// The encoding buffer of the last run written from memory, kept for the next: the
+    /// helper thread that spills is a new thread each time, whose allocator heap starts
+    /// empty, so a buffer grown afresh for every run took fresh pages (a third of the
+    /// allocator's new pages in a spilling feed, issue 9 seventh round).
+    run_buf: Vec<u8>,
+    /// The thread whose write of a run failed last (tests: a full disk during a spill on
+    /// the helper thread must fail the feed, not vanish with the thread).
+    #[cfg(test)]
+    pub(crate) failed_on: Option<String>,
 }
 
 /// What receives the entries of a run being written, one call per key in order (key
@@ -200,7 +212,7 @@ impl Read for SegReader<'_> {
     }
 }
 
-type RunStream<'f> = BufReader<lz4_flex::frame::FrameDecoder<BufReader<SegReader<'f>>>>;
+type RunStream<'f> = BufReader<SegReader<'f>>;
 
 /// One run being read: its current entry.
 struct Run<'f> {
@@ -290,7 +302,26 @@ impl Spill {
             runs: vec![Vec::new(); maps],
             spills: 0,
             scratch: Vec::new(),
+            run_buf: Vec::new(),
+            #[cfg(test)]
+            failed_on: None,
         })
+    }
+
+    /// A spill writing to `file` (tests: `/dev/full`, where every write fails with
+    /// `ENOSPC` as on a full disk).
+    #[cfg(test)]
+    pub(crate) fn over(file: File, dir: &Path, maps: usize) -> Spill {
+        Spill {
+            file,
+            dir: dir.to_path_buf(),
+            end: 0,
+            runs: vec![Vec::new(); maps],
+            spills: 0,
+            scratch: Vec::new(),
+            run_buf: Vec::new(),
+            failed_on: None,
+        }
     }
 
     /// Bytes written to the spill file so far.
@@ -347,13 +378,13 @@ impl Spill {
         self.append_run(id, |enc| Ok(enc.write_all(entries)))
     }
 
-    /// Append one lz4 frame, its content written by `fill`, at the end of the file and
+    /// Append one run, its content written by `fill`, at the end of the file and
     /// record it as a run of map `id`. `fill`'s own error is returned as is; a write error
     /// (from `fill` or the frame's end) becomes the spill error that names the directory.
     fn append_run(
         &mut self,
         id: MapId,
-        fill: impl FnOnce(&mut RunEncoder<'_>) -> Result<std::io::Result<()>>,
+        fill: impl FnOnce(&mut RunWriter<'_>) -> Result<std::io::Result<()>>,
     ) -> Result<()> {
         let start = self.end;
         // Runs are written at the file's cursor: put it where the last good run ended. A
@@ -363,22 +394,25 @@ impl Spill {
         (&self.file)
             .seek(SeekFrom::Start(start))
             .map_err(|e| self.io_write(e))?;
-        let mut enc = lz4_flex::frame::FrameEncoder::new(BufWriter::with_capacity(1 << 16, &self.file));
-        // Every path drops the encoder (whose buffer flushes on drop) before the file is
-        // cut back to `start`, which gives the partial run's space back (best effort: the
-        // disk may be full).
+        let mut enc = BufWriter::with_capacity(1 << 16, &self.file);
+        // Every path is done with the writer before the file is cut back to `start`, which
+        // gives the partial run's space back (best effort: the disk may be full); what a
+        // failed run left in its buffer is discarded, not written once more by a drop.
         let done = match fill(&mut enc) {
             Err(e) => {
-                drop(enc);
+                let _ = enc.into_parts();
                 let _ = self.file.set_len(start);
                 return Err(e);
             }
-            Ok(r) => r
-                .and_then(|_| enc.finish().map_err(std::io::Error::other))
-                .and_then(|mut b| b.flush()),
+            Ok(r) => r.and_then(|_| enc.flush()),
         };
+        let _ = enc.into_parts();
         if let Err(e) = done {
             let _ = self.file.set_len(start);
+            #[cfg(test)]
+            {
+                self.failed_on = std::thread::current().name().map(str::to_owned);
+            }
             return Err(self.io_write(e));
         }
         // Where this run ended (the file may be longer: the tail of an earlier failed run).
@@ -412,23 +446,46 @@ impl Spill {
         }
     }
 
-    /// Write an in-memory map as a run.
+    /// Write an in-memory map as a run: sorted, then front-coded straight from the map's
+    /// key bytes and values (not through [`Self::write_run`]'s per-entry [`Val`]: each key
+    /// is compared with the previous one in place, where the generic writer copied it as
+    /// the previous key, and no value is cloned), in 64 KiB writes.
     pub fn spill_map(&mut self, id: MapId, m: MemMap) -> Result<()> {
         let mut order = std::mem::take(&mut self.scratch);
         m.sort_into(&mut order);
+        let mut w = EntryWriter::with_buf(std::mem::take(&mut self.run_buf));
         let idx = |e: &SortEntry| e[2] as u32;
-        let r = self.write_run(id, order.len() as u64, &mut |f| {
-            for (j, e) in order.iter().enumerate() {
-                m.prefetch_ahead(
-                    order.get(j + 2 * PREFETCH_AHEAD).map(idx),
-                    order.get(j + PREFETCH_AHEAD).map(idx),
-                );
-                let i = idx(e) as usize;
-                f(m.key_bytes(i), &m.val(i))?;
-            }
+        let r = if order.is_empty() {
             Ok(())
-        });
+        } else {
+            self.append_run(id, |out| {
+                super::state::put_varint(&mut w.buf, order.len() as u64);
+                let mut prev: &[u8] = &[];
+                for (j, e) in order.iter().enumerate() {
+                    m.prefetch_ahead(
+                        order.get(j + 2 * PREFETCH_AHEAD).map(idx),
+                        order.get(j + PREFETCH_AHEAD).map(idx),
+                    );
+                    let i = idx(e) as usize;
+                    let k = m.key_bytes(i);
+                    w.key_after(prev, k);
+                    prev = k;
+                    match &m {
+                        MemMap::Kv(kv) => w.kv(&kv.total(i), kv.docs(i)),
+                        MemMap::Counts(c) => w.count(*c.value(i)),
+                    }
+                    if w.buf.len() >= 1 << 16 {
+                        if let Err(e) = out.write_all(&w.buf) {
+                            return Ok(Err(e));
+                        }
+                        w.buf.clear();
+                    }
+                }
+                Ok(out.write_all(&w.buf))
+            })
+        };
         self.scratch = order;
+        self.run_buf = w.buf;
         r
     }
 
@@ -455,8 +512,7 @@ pub fn for_each_merged(
                 pos: seg.off,
                 end: seg.off + seg.len,
             };
-            let dec = lz4_flex::frame::FrameDecoder::new(BufReader::with_capacity(1 << 13, rd));
-            let mut r = BufReader::with_capacity(1 << 13, dec);
+            let mut r = BufReader::with_capacity(1 << 16, rd);
             let left = varint(&mut r).map_err(|e| io_read(&s.dir, e))?;
             let mut run = Run {
                 r,

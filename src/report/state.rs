@@ -101,12 +101,35 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     n + a[n..].iter().zip(&b[n..]).take_while(|(x, y)| x == y).count()
 }
 
+/// Append `k` front-coded against `prev` (shared prefix length, suffix length, suffix) to
+/// `buf`; the shared length.
+fn put_key(buf: &mut Vec<u8>, prev: &[u8], k: &[u8]) -> usize {
+    let shared = common_prefix(prev, k);
+    put_varint(buf, shared as u64);
+    put_varint(buf, (k.len() - shared) as u64);
+    buf.extend_from_slice(&k[shared..]);
+    shared
+}
+
 impl EntryWriter {
+    /// A writer appending to `buf` (emptied first; its memory reused).
+    pub(crate) fn with_buf(mut buf: Vec<u8>) -> EntryWriter {
+        buf.clear();
+        EntryWriter {
+            prev: Vec::new(),
+            buf,
+        }
+    }
+
+    /// Front-code `k` against `prev`, the key written before it, which the caller still
+    /// holds (a spill run's keys are borrowed from the map for the whole run), so that
+    /// `self.prev` need not copy every key once more.
+    pub(crate) fn key_after(&mut self, prev: &[u8], k: &[u8]) {
+        put_key(&mut self.buf, prev, k);
+    }
+
     pub(crate) fn key(&mut self, k: &[u8]) {
-        let shared = common_prefix(&self.prev, k);
-        put_varint(&mut self.buf, shared as u64);
-        put_varint(&mut self.buf, (k.len() - shared) as u64);
-        self.buf.extend_from_slice(&k[shared..]);
+        let shared = put_key(&mut self.buf, &self.prev, k);
         self.prev.truncate(shared);
         self.prev.extend_from_slice(&k[shared..]);
     }

@@ -446,3 +446,56 @@ fn spilling_ahead_keeps_the_state_within_the_budget_and_exact() {
     parallel::set_local_threads(0).unwrap();
     std::fs::remove_file(&p).unwrap();
 }
+
+/// A full disk while the helper thread spills (the path of every spill of a file's feed
+/// within its budget, [`Report::spill_behind`]): the error comes back from the helper
+/// thread, fails the feed with the spill directory's message, and leaves the report
+/// incomplete. The spill "file" is `/dev/full`, where every write fails with `ENOSPC`.
+#[test]
+fn a_full_disk_while_the_helper_thread_spills_fails_the_feed() {
+    let mut s = Vec::new();
+    for i in 0..6000 {
+        s.extend_from_slice(format!("user{i:x} {i} mail u{i}@x{}.com tag{} 5\n", i % 7, i % 50).as_bytes());
+    }
+    let p = tmp("spill-full.txt", &s);
+    // As in `spilling_ahead_keeps_the_state_within_the_budget_and_exact`: one thread, a
+    // state budget between one chunk's maps and the whole state.
+    parallel::set_local_threads(1).unwrap();
+    let (chunk, state_budget) = (4096, 96 << 10);
+    let c = Config {
+        memory_budget: (5 * parallel::threads() + 2) * chunk + 2 * state_budget,
+        ..cfg(chunk)
+    };
+    let Ok(full) = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .open("/dev/full")
+    else {
+        eprintln!("no /dev/full here: skipped");
+        parallel::set_local_threads(0).unwrap();
+        return;
+    };
+    let mut r = Report::new(c).unwrap();
+    let dir = std::env::temp_dir();
+    r.spill = Some(Spill::over(full, &dir, 2 + r.config.patterns.len()));
+    let e = r.feed_file(&p, None, &mut |_, _| true).unwrap_err();
+    parallel::set_local_threads(0).unwrap();
+    std::fs::remove_file(&p).unwrap();
+    assert_eq!(e.kind, ErrorKind::Io, "{}", e.message);
+    assert!(
+        e.message.starts_with(&format!(
+            "cannot spill the report's state to '{}' (its memory budget is exceeded): ",
+            dir.display()
+        )),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("No space left on device"), "{}", e.message);
+    assert!(!r.is_complete());
+    assert_eq!(r.errors, vec![e.message.clone()]);
+    // The failed write was the helper thread's, and nothing of it was kept as a run.
+    let spill = r.spill.as_ref().expect("the spill file is back from the helper");
+    assert_eq!(spill.failed_on.as_deref(), Some("ferrokern-spill"));
+    assert_eq!(spill.bytes(), 0);
+    assert!(r.behind.is_none(), "no spill runs on after the feed returned");
+}

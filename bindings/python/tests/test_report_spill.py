@@ -130,6 +130,54 @@ def test_a_full_disk_while_spilling_is_a_clear_error(tmp_path):
     assert os.listdir(spill) == []
 
 
+# The same with a budget between one chunk's maps and the whole state, the path of a real
+# run: the feed spills ahead, each spill on the helper thread `ferrokern-spill` while the
+# next chunks merge, and that thread's write error must come back as the feed's error.
+# One library thread (FERROKERN_THREADS=1, set by the test) fixes the budget's split.
+HELPER_FULL_DISK = r"""
+import resource, signal, sys
+import ferrokern as fk
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+path, spill, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+chunk, state = 4096, 96 << 10
+budget = (5 * 1 + 2) * chunk + 2 * state
+if limit:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+r = fk.Report(memory_budget=budget, chunk_size=chunk, spill_dir=spill)
+try:
+    r.feed_file(path)
+except OSError as e:
+    print("ERROR", e)
+print("COMPLETE", r.complete, "SPILLED", r.spilled_bytes)
+"""
+
+
+def test_a_full_disk_while_the_helper_thread_spills_is_a_clear_error(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("".join(f"user{i:x} {i} mail u{i}@x{i % 7}.com tag{i % 50} 5\n" for i in range(6000)))
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    env = {**os.environ, "FERROKERN_THREADS": "1"}
+
+    def run(limit: int) -> str:
+        cmd = [sys.executable, "-c", HELPER_FULL_DISK, str(p), str(spill), str(limit)]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    # Without a limit this budget spills several times (so the limit below is passed
+    # during the feed, on the helper thread, not by a spill after it).
+    out = run(0)
+    assert "ERROR" not in out and "COMPLETE True" in out, out
+    spilled = int(out.split("SPILLED")[1])
+    assert spilled > 20000, out
+    out = run(20000)
+    assert "cannot spill the report's state to" in out, out
+    assert "File too large" in out or "No space" in out, out
+    assert "COMPLETE False" in out, out
+    assert os.listdir(spill) == []
+
+
 MERGE_FULL_DISK = r"""
 import resource, signal, sys
 import ferrokern as fk
