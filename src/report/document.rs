@@ -81,31 +81,19 @@ impl<'c> Processor<'c> {
     /// exactly as it was.
     pub fn lines(&mut self, t: &mut Tally, out: &mut Vec<u8>, source: &str, base: u64, data: &[u8]) {
         let valid = simdutf8::basic::from_utf8(data).is_ok();
+        let n = data.len();
+        // (end of the line's content, start of the next line): each '\n', then the end of
+        // the data for a last line without one.
+        let ends = memchr::memchr_iter(b'\n', data).map(|nl| (nl, nl + 1));
         let mut start = 0usize;
-        for nl in memchr::memchr_iter(b'\n', data) {
+        for (end, next) in ends.chain(std::iter::once((n, n))) {
+            if start == n && end == n {
+                break; // the data ended with '\n' (or is empty): no unterminated line
+            }
             let pos = Pos::Offset(base + start as u64);
-            self.line_in(
-                t,
-                out,
-                source,
-                pos,
-                &data[start..nl],
-                (nl + 1 - start) as u64,
-                valid,
-            );
-            start = nl + 1;
-        }
-        if start < data.len() {
-            let pos = Pos::Offset(base + start as u64);
-            self.line_in(
-                t,
-                out,
-                source,
-                pos,
-                &data[start..],
-                (data.len() - start) as u64,
-                valid,
-            );
+            let line = strip_cr(&data[start..end]);
+            self.doc_in(t, out, source, pos, line, (next - start) as u64, valid);
+            start = next;
         }
     }
 
@@ -119,25 +107,7 @@ impl<'c> Processor<'c> {
         line: &[u8],
         raw_len: u64,
     ) {
-        self.line_in(t, out, source, pos, line, raw_len, false)
-    }
-
-    /// [`Processor::line`], told whether the line is known to be valid UTF-8.
-    #[allow(clippy::too_many_arguments)] // `line`'s, plus what the caller knows of the bytes
-    #[inline(always)]
-    fn line_in(
-        &mut self,
-        t: &mut Tally,
-        out: &mut Vec<u8>,
-        source: &str,
-        pos: Pos,
-        line: &[u8],
-        raw_len: u64,
-        valid_utf8: bool,
-    ) {
-        // A CRLF file's lines end in "\r\n": the "\r" belongs to the terminator.
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        self.doc_in(t, out, source, pos, line, raw_len, valid_utf8)
+        self.doc_in(t, out, source, pos, strip_cr(line), raw_len, false)
     }
 
     /// One document (a line without its terminator, or a text fed from memory).
@@ -328,6 +298,11 @@ impl<'c> Processor<'c> {
         }
         line.finish();
     }
+}
+
+/// A line without the '\r' of a CRLF terminator (the "\r" belongs to the terminator).
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// The document's text (borrowed from the line, or unescaped into `buf`), or why the line
