@@ -20,9 +20,8 @@ import sys
 def main() -> None:
     data = sys.argv[1]
     top = int(sys.argv[2]) if len(sys.argv) > 2 else 15
-    out = subprocess.run(
-        ["perf", "script", "-i", data, "-F", "tid,time,ip,sym,dso"], capture_output=True, text=True, check=True
-    ).stdout
+    cmd = ["perf", "script", "-i", data, "-F", "tid,time,ip,sym,dso"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rows = []
     for line in out.splitlines():
         p = line.split(None, 3)
