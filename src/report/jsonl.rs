@@ -12,7 +12,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 /// rejected (they are not JSON, and a lone surrogate is not text).
 pub fn json_text_field<'a>(line: &'a [u8], field: &str) -> Result<Cow<'a, str>, String> {
     let mut buf = Vec::new();
-    match fast::text_field(line, field, &mut buf) {
+    match fast::text_field(line, field, false, &mut buf) {
         Some(fast::Text::Line(s)) => Ok(Cow::Borrowed(s)),
         // Checked with SIMD (core's scalar check cost more than the copy).
         Some(fast::Text::Buf) => match simdutf8::basic::from_utf8(&buf) {
@@ -26,12 +26,16 @@ pub fn json_text_field<'a>(line: &'a [u8], field: &str) -> Result<Cow<'a, str>, 
 /// [`json_text_field`] for a stream of lines: a text with escapes is unescaped into `buf`
 /// (cleared first), which the caller keeps from line to line instead of allocating a
 /// `String` per line.
+///
+/// `valid_utf8`: the caller has checked that `line` is valid UTF-8 (the chunk it was cut
+/// from); otherwise the fast path checks the line first.
 pub(crate) fn json_text_field_in<'a>(
     line: &'a [u8],
     field: &str,
+    valid_utf8: bool,
     buf: &'a mut Vec<u8>,
 ) -> Result<Cow<'a, str>, String> {
-    match fast::text_field(line, field, buf) {
+    match fast::text_field(line, field, valid_utf8, buf) {
         Some(fast::Text::Line(s)) => Ok(Cow::Borrowed(s)),
         // The runs copied are whole UTF-8 sequences of a valid line and the escapes were
         // encoded from scalar values; checked anyway (with SIMD, a fraction of the
@@ -682,9 +686,15 @@ mod fast {
     }
 
     /// `field`'s text, or None to let the slow path decide; `buf` receives the text when
-    /// it holds escapes.
-    pub fn text_field<'a>(line: &'a [u8], field: &str, buf: &mut Vec<u8>) -> Option<Text<'a>> {
-        if simdutf8::basic::from_utf8(line).is_err() {
+    /// it holds escapes. `valid_utf8`: the caller has checked the whole line as UTF-8 (the
+    /// borrowed text relies on it), so it is not checked again.
+    pub fn text_field<'a>(
+        line: &'a [u8],
+        field: &str,
+        valid_utf8: bool,
+        buf: &mut Vec<u8>,
+    ) -> Option<Text<'a>> {
+        if !valid_utf8 && simdutf8::basic::from_utf8(line).is_err() {
             return None;
         }
         let mut s = Scan { b: line, i: 0 };
@@ -871,7 +881,7 @@ mod fast_path_props {
     /// The fast path alone, its answer as a `Cow` (borrowed when the text is the line's).
     fn fast_text<'a>(line: &'a [u8], field: &str) -> Option<Cow<'a, str>> {
         let mut buf = Vec::new();
-        match fast::text_field(line, field, &mut buf)? {
+        match fast::text_field(line, field, false, &mut buf)? {
             fast::Text::Line(s) => Some(Cow::Borrowed(s)),
             fast::Text::Buf => Some(Cow::Owned(String::from_utf8(buf).expect("UTF-8"))),
         }
@@ -1036,6 +1046,12 @@ mod fast_path_props {
                 }
             }
             assert_eq!(json_text_field(&l, "text"), slow);
+            // A line known to be valid UTF-8 (its chunk was checked) skips the check and
+            // answers the same.
+            if std::str::from_utf8(&l).is_ok() {
+                let mut buf = Vec::new();
+                assert_eq!(json_text_field_in(&l, "text", true, &mut buf), slow);
+            }
         }
         // The generator must exercise the fast path, not only the fallback.
         assert!(answered > total / 10, "{answered} of {total}");

@@ -765,30 +765,7 @@ fn process_item(cfg: &Config, source: &str, item: Item, per_doc: bool, mut t: Ta
     let mut p = Processor::new(cfg, per_doc);
     let mut out = Vec::new();
     match item {
-        Item::Lines { data, base } => {
-            let mut start = 0usize;
-            for nl in memchr::memchr_iter(b'\n', &data) {
-                p.line(
-                    &mut t,
-                    &mut out,
-                    source,
-                    Pos::Offset(base + start as u64),
-                    &data[start..nl],
-                    (nl + 1 - start) as u64,
-                );
-                start = nl + 1;
-            }
-            if start < data.len() {
-                p.line(
-                    &mut t,
-                    &mut out,
-                    source,
-                    Pos::Offset(base + start as u64),
-                    &data[start..],
-                    (data.len() - start) as u64,
-                );
-            }
-        }
+        Item::Lines { data, base } => p.lines(&mut t, &mut out, source, base, &data),
         Item::Overlong {
             offset,
             content_len,
