@@ -581,8 +581,8 @@ mod tests {
                 let plain = TextBatch::new(&packed, Offsets::Usize(&offs)).unwrap();
                 assert_eq!(b.len(), n);
                 assert_eq!(b.total_bytes(), plain.total_bytes());
-                for i in 0..n {
-                    assert_eq!(b.bytes(i), split[i]);
+                for (i, want) in split.iter().enumerate() {
+                    assert_eq!(b.bytes(i), *want);
                     assert_eq!(b.text(i).ok(), plain.text(i).ok());
                 }
                 let r = 0..n;
