@@ -178,7 +178,10 @@ def _utf8_join(
     character already holds comes back as that str, not copied into bytes (`_str_data`).
     Measured per 1 M log lines (bench/bench_tiny.py's corpus and variants): see
     docs/python.md, "Encode"."""
-    keep = keep_str and _STR_DATA is not None
+    # Only a join of two or more strs: it is always a new compact str. A join of one exact
+    # str returns that str itself, which could be one of the rare non-compact ones (made
+    # through the old C API), whose characters do not follow its header.
+    keep = keep_str and _STR_DATA is not None and len(chunk) > 1
     if join_first:
         joined = sep.join(chunk)
         if joined.isascii():

@@ -639,6 +639,10 @@ def test_utf8_kept_in_a_str_is_the_same_bytes_and_outlives_its_chunk():
             assert got == want, (chunk, join_first)
             if isinstance(data, str):
                 assert bytes(ffi.buffer(_text._str_data(data), len(data))) == want
+    # One str is never kept: a join of one returns that very str, which need not be compact.
+    one = "".join(["ab", "c"])
+    data, _, _ = _text._utf8_join("\0", [one], True, keep_str=True)
+    assert isinstance(data, bytes) and data == b"abc"
     # A batch keeps its str alive: every other reference dropped, the library still reads
     # the right bytes (texts made at run time, so no constant keeps them either).
     texts = [f"user=u{i} mail a{i}@b{i}.io é" if i % 50 == 0 else f"line {i} user=v{i}" for i in range(300)]
