@@ -281,6 +281,16 @@ struct ArrowArrayStream {
 #define FK_OFFSETS_NUL_SEPARATED 4
 
 /**
+ * `FkTexts.offset_kind`: the texts are CPython `str` objects, read in place: `offsets`
+ * points to an `FkPyStrs` (their addresses and the layout of a str); `data`/`data_len` are
+ * not read. An object the library does not read (not exactly a compact `str`, or holding
+ * a lone surrogate) fails the call with `INVALID_VALUE` naming it: the binding then passes
+ * those texts as UTF-8 itself. Every object must stay alive and unchanged until the call
+ * (or the job) has ended.
+ */
+#define FK_OFFSETS_PY_STRS 5
+
+/**
  * `FkTexts.offset_kind`: an Arrow array (see `FkArrowTexts`): `offsets` points to an
  * `FkArrowTexts`, which says how the texts are laid out, whether some are null and, for
  * `FK_OFFSETS_I32`/`FK_OFFSETS_I64`, `data`/`data_len` are the string data as usual.
@@ -599,7 +609,7 @@ typedef struct FkTexts {
   size_t n_texts;
   /**
    * One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`,
-   * `FK_OFFSETS_NUL_SEPARATED`, `FK_OFFSETS_ARROW`.
+   * `FK_OFFSETS_NUL_SEPARATED`, `FK_OFFSETS_ARROW`, `FK_OFFSETS_PY_STRS`.
    */
   uint32_t offset_kind;
   /**
@@ -859,6 +869,44 @@ typedef struct FkFrequenciesView {
   const uint64_t *counts;
   size_t n_items;
 } FkFrequenciesView;
+
+/**
+ * Where the texts of an `FkTexts` with `offset_kind == FK_OFFSETS_PY_STRS` are: `n_texts`
+ * CPython `str` objects, and the layout of such an object (all offsets in bytes from the
+ * object's address). Only compact strs of exactly type `str_type` are read: ASCII ones
+ * (`ascii` bit set) have their characters at `ascii_data_offset`, others at
+ * `compact_data_offset`, `kind` bytes per character (1, 2 or 4, native byte order).
+ */
+typedef struct FkPyStrs {
+  /**
+   * `n_texts` object addresses.
+   */
+  const void *const *objects;
+  /**
+   * The `str` type object: an object whose type pointer differs is refused.
+   */
+  const void *str_type;
+  /**
+   * The object's type pointer.
+   */
+  size_t type_offset;
+  /**
+   * Its length in code points (a signed pointer-sized integer).
+   */
+  size_t length_offset;
+  /**
+   * Its 32-bit state word, holding the `kind` (3 bits), `compact` and `ascii` bits.
+   */
+  size_t state_offset;
+  size_t ascii_data_offset;
+  size_t compact_data_offset;
+  /**
+   * Bit positions in the state word.
+   */
+  uint32_t kind_shift;
+  uint32_t compact_shift;
+  uint32_t ascii_shift;
+} FkPyStrs;
 
 #ifdef __cplusplus
 extern "C" {

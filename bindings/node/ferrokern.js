@@ -69,6 +69,21 @@ const FkArrowTexts = koffi.struct('FkArrowTexts', {
   n_buffers: 'size_t',
 });
 
+// CPython str objects read in place (offset_kind FK_OFFSETS_PY_STRS): for the Python
+// binding only. Declared so the layout test covers it.
+const FkPyStrs = koffi.struct('FkPyStrs', {
+  objects: 'const void **',
+  str_type: 'const void *',
+  type_offset: 'size_t',
+  length_offset: 'size_t',
+  state_offset: 'size_t',
+  ascii_data_offset: 'size_t',
+  compact_data_offset: 'size_t',
+  kind_shift: 'uint32_t',
+  compact_shift: 'uint32_t',
+  ascii_shift: 'uint32_t',
+});
+
 const FkMatchesView = koffi.struct('FkMatchesView', {
   data: 'const uint8_t *',
   data_len: 'size_t',
@@ -434,5 +449,5 @@ module.exports = {
   libraryPath,
   version: () => fk.version(),
   abiVersion: () => fk.abi_version(),
-  types: { FkTexts, FkArrowTexts, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkSpansView, FkSubsView, FkSplitView, FkImage, FkImageOut, FkColorImage, FkSobelParams, FkReportConfig, FkJobResult },
+  types: { FkTexts, FkArrowTexts, FkPyStrs, FkMatchesView, FkKeySumsView, FkFrequenciesView, FkSpansView, FkSubsView, FkSplitView, FkImage, FkImageOut, FkColorImage, FkSobelParams, FkReportConfig, FkJobResult },
 };

@@ -17,13 +17,14 @@ use crate::text::{Offsets, TextBatch};
 pub(crate) use handle::{free_handle, handle_kind, handle_ref, into_handle, take_handle, HandleKind};
 use text::{
     FkArrowTexts, FkTexts, FK_LAYOUT_VIEWS, FK_OFFSETS_ARROW, FK_OFFSETS_CHAR_LENGTHS, FK_OFFSETS_I32,
-    FK_OFFSETS_I64, FK_OFFSETS_NUL_SEPARATED,
+    FK_OFFSETS_I64, FK_OFFSETS_NUL_SEPARATED, FK_OFFSETS_PY_STRS,
 };
 
 pub mod arrays;
 pub mod arrow;
 mod handle;
 pub mod job;
+pub mod pystr;
 pub mod reapi;
 pub mod report;
 mod strided;
@@ -389,6 +390,16 @@ pub(crate) unsafe fn with_batch_spans<R>(
             let starts = TextBatch::separated_starts(data, t.n_texts)?;
             run(TextBatch::separated(data, &starts), [span(data), span(data)])
         }
+        FK_OFFSETS_PY_STRS if arrow.is_none() => {
+            // SAFETY: see above (`offsets` points to an `FkPyStrs` whose objects are as it says).
+            let strs = unsafe { ref_arg(t.offsets as *const pystr::FkPyStrs, "texts.offsets (FkPyStrs)") }?;
+            // SAFETY: see above.
+            let (data, offs) = unsafe { pystr::utf8_of(strs, t.n_texts, first) }?;
+            // The object addresses are the caller's buffer an output must not overlap.
+            let start = strs.objects as usize;
+            let objects = start..start.saturating_add(t.n_texts.saturating_mul(std::mem::size_of::<usize>()));
+            run(TextBatch::new(&data, Offsets::Usize(&offs))?, [objects.clone(), objects])
+        }
         FK_LAYOUT_VIEWS if arrow.is_some() => {
             let Some(a) = arrow else { unreachable!() };
             // SAFETY: see above (`n_texts` 16-byte views, `n_buffers` buffers and lengths).
@@ -411,7 +422,7 @@ pub(crate) unsafe fn with_batch_spans<R>(
             run(TextBatch::from_views(Views::new(views, &bufs)?), [span(views), span(views)])
         }
         k => Err(Error::invalid(format!(
-            "texts.offset_kind (or FkArrowTexts.layout) = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS/NUL_SEPARATED/ARROW (layout: I32/I64/VIEWS)"
+            "texts.offset_kind (or FkArrowTexts.layout) = {k} is not one of FK_OFFSETS_I32/I64/CHAR_LENGTHS/NUL_SEPARATED/ARROW/PY_STRS (layout: I32/I64/VIEWS)"
         ))),
     }
 }

@@ -22,6 +22,13 @@ pub const FK_OFFSETS_CHAR_LENGTHS: u32 = 2;
 /// text that holds NUL makes the NUL count differ and the call fail with `INVALID_VALUE`
 /// (then pass lengths instead). The library copies the texts out of the separators.
 pub const FK_OFFSETS_NUL_SEPARATED: u32 = 4;
+/// `FkTexts.offset_kind`: the texts are CPython `str` objects, read in place: `offsets`
+/// points to an `FkPyStrs` (their addresses and the layout of a str); `data`/`data_len` are
+/// not read. An object the library does not read (not exactly a compact `str`, or holding
+/// a lone surrogate) fails the call with `INVALID_VALUE` naming it: the binding then passes
+/// those texts as UTF-8 itself. Every object must stay alive and unchanged until the call
+/// (or the job) has ended.
+pub const FK_OFFSETS_PY_STRS: u32 = 5;
 /// `FkTexts.offset_kind`: an Arrow array (see `FkArrowTexts`): `offsets` points to an
 /// `FkArrowTexts`, which says how the texts are laid out, whether some are null and, for
 /// `FK_OFFSETS_I32`/`FK_OFFSETS_I64`, `data`/`data_len` are the string data as usual.
@@ -76,7 +83,7 @@ pub struct FkTexts {
     pub offsets: *const c_void,
     pub n_texts: usize,
     /// One of `FK_OFFSETS_I32`, `FK_OFFSETS_I64`, `FK_OFFSETS_CHAR_LENGTHS`,
-    /// `FK_OFFSETS_NUL_SEPARATED`, `FK_OFFSETS_ARROW`.
+    /// `FK_OFFSETS_NUL_SEPARATED`, `FK_OFFSETS_ARROW`, `FK_OFFSETS_PY_STRS`.
     pub offset_kind: u32,
     /// The caller's number for text 0, used only in error messages ("text 5 is not valid
     /// UTF-8"), for a batch that is a slice of a longer list. 0 when zero-initialised.

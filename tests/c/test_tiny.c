@@ -1,6 +1,7 @@
 /* The entry points added for tiny texts (issue 15), from C: the FK_OFFSETS_NUL_SEPARATED text
  * layout (same results as ordinary offsets, zero/empty texts, a wrong NUL count refused with
- * INVALID_VALUE) and fk_matches_pickle / fk_key_sums_pickle (size query, exact and one-short
+ * INVALID_VALUE), the FK_OFFSETS_PY_STRS layout (stand-ins for CPython str objects of every
+ * kind give the results of their UTF-8; objects it does not read are refused by index) and fk_matches_pickle / fk_key_sums_pickle (size query, exact and one-short
  * buffers, one call into a buffer of the documented bound, exact streams, errors). Output buffers are malloc'd at their exact size so that
  * valgrind (`make test-c`) or ASan (`make test-asan`) catches a write past them. */
 #include <stdint.h>
@@ -530,8 +531,129 @@ static void test_key_sums_pickle(void) {
     fk_pattern_free(p);
 }
 
+/* A stand-in for a compact CPython str (3.12's 64-bit layout: type at 8, length at 16, the
+ * state word at 32, ASCII characters at 40, other kinds' at 56), malloc'd at its exact size
+ * so that valgrind catches a read past the characters. `utf8` is decoded to code points;
+ * `kind` 0 picks the smallest kind that holds them (CPython's rule), else forces it. */
+static const char fake_str_type = 0;
+enum { TYPE_AT = 8, LENGTH_AT = 16, STATE_AT = 32, ASCII_AT = 40, COMPACT_AT = 56 };
+
+static void *fake_str(const char *utf8, const void *type, int compact) {
+    uint32_t cps[64];
+    size_t n = 0;
+    uint32_t max = 0;
+    for (const unsigned char *p = (const unsigned char *)utf8; *p && n < 64;) {
+        uint32_t c = *p;
+        int more = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+        if (more) c &= 0x3F >> more;
+        p++;
+        while (more-- > 0) c = (c << 6) | (*p++ & 0x3F);
+        cps[n++] = c;
+        if (c > max) max = c;
+    }
+    uint32_t kind = max < 0x100 ? 1 : max < 0x10000 ? 2 : 4;
+    int ascii = max < 0x80;
+    size_t head = ascii ? ASCII_AT : COMPACT_AT;
+    unsigned char *o = calloc(1, head + n * kind);
+    if (!o) return NULL;
+    int64_t len = (int64_t)n;
+    uint32_t state = 1u /* interned bits: ignored */ | kind << 2 | (uint32_t)compact << 5 | (uint32_t)ascii << 6;
+    memcpy(o + TYPE_AT, &type, sizeof type);
+    memcpy(o + LENGTH_AT, &len, sizeof len);
+    memcpy(o + STATE_AT, &state, sizeof state);
+    for (size_t i = 0; i < n; i++) {
+        if (kind == 1) o[head + i] = (unsigned char)cps[i];
+        else if (kind == 2) { uint16_t u = (uint16_t)cps[i]; memcpy(o + head + 2 * i, &u, 2); }
+        else memcpy(o + head + 4 * i, &cps[i], 4);
+    }
+    return o;
+}
+
+static FkPyStrs fake_layout(void *const *objects) {
+    FkPyStrs l = {(const void *const *)objects, &fake_str_type, TYPE_AT, LENGTH_AT, STATE_AT,
+                  ASCII_AT, COMPACT_AT, 2, 5, 6};
+    return l;
+}
+
+static void test_py_strs(void) {
+    const char *texts[] = {"Mail A.B@Example.COM, c@d.org", "", "caf\xc3\xa9 k 1 \xc3\xbf=2",
+                           "\xe7\x94\xa8\xe6\x88\xb7 x=5 \xe2\x82\xac", "\xf0\x9f\x98\x80 a@b.io k 30", "no match"};
+    const size_t n = sizeof texts / sizeof *texts;
+    void *objs[6];
+    for (size_t i = 0; i < n; i++) objs[i] = fake_str(texts[i], &fake_str_type, 1);
+    Batch b;
+    FkTexts t = batch_texts(&b, texts, n);
+    FkPyStrs layout = fake_layout(objs);
+    FkTexts u = {NULL, 0, &layout, n, FK_OFFSETS_PY_STRS, 0};
+
+    FkPattern *words = compile("\\w+");
+    FkMatches *m1 = NULL, *m2 = NULL;
+    CHECK_OK(fk_findall(words, &t, FK_FINDALL_LOWERCASE, &m1));
+    CHECK_OK(fk_findall(words, &u, FK_FINDALL_LOWERCASE, &m2));
+    CHECK(same_matches(m1, m2));
+    fk_matches_free(m2);
+    /* In a job, on its own thread. */
+    FkJob *job = NULL;
+    FkJobResult r;
+    CHECK_OK(fk_job_findall(words, &u, FK_FINDALL_LOWERCASE, 0, 0, &job));
+    CHECK_OK(fk_job_wait(job, &r));
+    CHECK(r.matches != NULL && same_matches(m1, r.matches));
+    fk_matches_free(r.matches);
+    fk_job_free(job);
+    fk_matches_free(m1);
+    m1 = m2 = NULL;
+    CHECK_OK(fk_extract_emails(&t, &m1));
+    CHECK_OK(fk_extract_emails(&u, &m2));
+    CHECK(same_matches(m1, m2));
+    fk_matches_free(m1);
+    fk_matches_free(m2);
+    FkKeySums *s1 = NULL, *s2 = NULL;
+    CHECK_OK(fk_extract_and_aggregate(&t, 0, &s1));
+    CHECK_OK(fk_extract_and_aggregate(&u, 0, &s2));
+    CHECK(same_sums(s1, s2));
+    fk_key_sums_free(s1);
+    fk_key_sums_free(s2);
+
+    /* Objects it does not read: refused with INVALID_VALUE naming the caller's index. */
+    u.first_index = 100;
+    void *keep = objs[2];
+    struct { void *obj; const char *why; } bad[] = {
+        {fake_str("x", &layout, 1), "texts[102] is not read in place: not an exact str"},
+        {fake_str("x", &fake_str_type, 0), "texts[102] is not read in place: not a compact str"},
+        {fake_str("\xe2\x82\xac\xe2\x82\xac", &fake_str_type, 1), "U+D800"},
+        {NULL, "texts[102] is not read in place: its address is NULL"},
+    };
+    uint16_t lone = 0xD800; /* a lone surrogate, as CPython lets a str hold */
+    memcpy((unsigned char *)bad[2].obj + COMPACT_AT + 2, &lone, 2);
+    FkMatches *m = NULL;
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        objs[2] = bad[k].obj;
+        CHECK_ERR(fk_findall(words, &u, 0, &m), FK_STATUS_INVALID_VALUE, bad[k].why);
+        free(bad[k].obj);
+    }
+    CHECK(m == NULL);
+    objs[2] = keep;
+    layout.str_type = NULL;
+    CHECK_ERR(fk_findall(words, &u, 0, &m), FK_STATUS_NULL_POINTER, "FkPyStrs.str_type is NULL");
+    layout.str_type = &fake_str_type;
+    layout.objects = NULL;
+    CHECK_ERR(fk_findall(words, &u, 0, &m), FK_STATUS_NULL_POINTER, "FkPyStrs.objects is NULL");
+    u.offsets = NULL;
+    CHECK_ERR(fk_findall(words, &u, 0, &m), FK_STATUS_NULL_POINTER, "FkPyStrs");
+    /* No texts: no object is read. */
+    FkTexts none = {NULL, 0, &layout, 0, FK_OFFSETS_PY_STRS, 0};
+    CHECK_OK(fk_findall(words, &none, 0, &m));
+    FkMatchesView v;
+    CHECK_OK(fk_matches_view(m, &v));
+    CHECK(v.n_texts == 0);
+    fk_matches_free(m);
+    for (size_t i = 0; i < n; i++) free(objs[i]);
+    fk_pattern_free(words);
+}
+
 int main(void) {
     test_nul_same_as_offsets();
+    test_py_strs();
     test_nul_empty();
     test_nul_count_mismatch();
     test_matches_pickle();

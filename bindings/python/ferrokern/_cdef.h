@@ -102,6 +102,8 @@ struct ArrowArrayStream {
 
 #define FK_OFFSETS_NUL_SEPARATED 4
 
+#define FK_OFFSETS_PY_STRS 5
+
 #define FK_OFFSETS_ARROW 3
 
 #define FK_LAYOUT_VIEWS 3
@@ -318,6 +320,19 @@ typedef struct FkFrequenciesView {
   const uint64_t *counts;
   size_t n_items;
 } FkFrequenciesView;
+
+typedef struct FkPyStrs {
+  const void *const *objects;
+  const void *str_type;
+  size_t type_offset;
+  size_t length_offset;
+  size_t state_offset;
+  size_t ascii_data_offset;
+  size_t compact_data_offset;
+  uint32_t kind_shift;
+  uint32_t compact_shift;
+  uint32_t ascii_shift;
+} FkPyStrs;
 
 const char *fk_version(void);
 

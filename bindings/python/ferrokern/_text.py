@@ -107,6 +107,11 @@ def _bad_text(chunk: Sequence[str], first_index: int) -> NoReturn:
     raise TypeError("texts must be a sequence of str")
 
 
+#: Whether the library reads a list's strs in place where `_PY_STRS` allows it (False: they
+#: are encoded here, to measure what that saves; bench/bench_tiny.py --encode-here).
+_STRS_IN_PLACE = True
+
+
 #: Whether a chunk may be joined first when the one before it says so (see `_utf8_join`);
 #: False takes the per-str flags for every chunk, as before (bench/bench_encode.py's A/B).
 _JOIN_FIRST = True
@@ -145,6 +150,69 @@ def _str_data(s: str) -> Any:
     """A pointer to the characters of `s`, a str of one byte per character (`_STR_DATA`)."""
     assert _STR_DATA is not None
     return ffi.cast("char *", id(s) + _STR_DATA[0 if s.isascii() else 1])
+
+
+def _py_strs_layout() -> tuple[dict[str, Any], int, int] | None:
+    """Where CPython keeps a str's type, length, state bits and characters, for the library
+    to read the strs of a list or tuple in place (FK_OFFSETS_PY_STRS), where a list keeps
+    the address of its item array and where a tuple keeps its items; None where that
+    cannot be confirmed (another Python, a free-threaded build, another layout), and then
+    texts are encoded here as before.
+
+    Why: on millions of log lines this thread is what a per-text call waits for, and the
+    encode (a per-str ASCII flag, the stand-ins of non-ASCII strs, the join) was half its
+    work; the library now does it in the job, on another thread (docs/python.md, "The strs
+    read by the library"). Every offset is checked here on fresh strs of each kind (and an
+    interned one) and a fresh list and tuple, by reading them back, before the library is given it;
+    an object the description does not fit is refused by the library, never misread."""
+    if _STR_DATA is None or sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None
+    word = ffi.sizeof("void *")
+    # PyObject_HEAD (refcount, type), then length and hash, then the state word.
+    layout: dict[str, Any] = {
+        "str_type": ffi.cast("void *", id(str)),
+        "type_offset": word,
+        "length_offset": 2 * word,
+        "state_offset": 4 * word,
+        "ascii_data_offset": _STR_DATA[0],
+        "compact_data_offset": _STR_DATA[1],
+        "kind_shift": 2,
+        "compact_shift": 5,
+        "ascii_shift": 6,
+    }
+    utf = {1: "latin-1", 2: f"utf-16-{sys.byteorder[0]}e", 4: f"utf-32-{sys.byteorder[0]}e"}
+    seeds = ["ferrokern ascii", "caf\xe9 \xff", "\u20ac \u7528\u6237", "\U0001f600 \U0010ffff", "x"]
+    probes = ["".join([t[:2], t[2:], "!"]) for t in seeds]  # made now, as strs in a list are
+    probes.append(sys.intern("".join(["ferrokern: ", "interned"])))
+    for s in probes:
+        at = id(s)
+        kind = 1 if max(s) < "\u0100" else 2 if max(s) < "\U00010000" else 4
+        state = ffi.cast("uint32_t *", at + layout["state_offset"])[0]
+        head = layout["ascii_data_offset" if s.isascii() else "compact_data_offset"]
+        if (
+            ffi.cast("void **", at + word)[0] != layout["str_type"]
+            or ffi.cast("intptr_t *", at + 2 * word)[0] != len(s)
+            or (state >> 2) & 7 != kind
+            or not (state >> 5) & 1
+            or (state >> 6) & 1 != s.isascii()
+            or ffi.buffer(ffi.cast("char *", at + head), kind * len(s))[:] != s.encode(utf[kind])
+        ):
+            return None
+    # A list: PyObject_VAR_HEAD (refcount, type, size), then the item array's address; a
+    # tuple: the same head, then the items themselves.
+    items_offset = 3 * word
+    listed, tupled = list(probes), tuple(probes)
+    for items in (
+        ffi.cast("void ***", id(listed) + items_offset)[0],
+        ffi.cast("void **", id(tupled) + items_offset),
+    ):
+        if [int(ffi.cast("uintptr_t", items[i])) for i in range(len(probes))] != list(map(id, probes)):
+            return None
+    return layout, items_offset, items_offset
+
+
+#: See `_py_strs_layout`.
+_PY_STRS = _py_strs_layout()
 
 
 def _utf8_join(
@@ -296,6 +364,9 @@ def _batches(
     # A plain list's slices are fresh lists, which the separated encode may change in place
     # (a subclass or another sequence could hand out a list it keeps).
     owned = type(texts) is list
+    # Slices of a list are fresh lists, of a tuple tuples (or the tuple itself): immutable
+    # while the library reads them.
+    in_place = type(texts) in (list, tuple) and _PY_STRS is not None and _STRS_IN_PLACE
     join_first = False  # the first chunk takes the flags, which pick the next one's way
     while True:
         parts: list[bytes | str] = []
@@ -305,6 +376,17 @@ def _batches(
         # The slice's first 16 strs decide the layout and the first step, unencoded.
         per_text = _chars_per_text(texts[i : min(i + 16, end)], i)
         by_chars = i < end and per_text < _SHORT_TEXT_CHARS
+        if by_chars and separated and in_place:
+            # The library reads the strs themselves, in the job (`_PY_STRS`): this thread
+            # only takes the slice, sized from its first strs as a first step is.
+            stop = min(end, start + max(1, limit // per_text))
+            objects = _Batch.from_str_objects(cast("list[str]", texts[start:stop]), start)
+            objects.redo = partial(_by_lengths, texts, start, stop)
+            yield objects
+            start = stop
+            if start >= n:
+                return
+            continue
         cap = _SHORT_STEP if by_chars else _ENCODE_STEP
         step = max(1, min(cap, limit // per_text)) if by_chars else 16
         while i < end and size < limit:
@@ -441,6 +523,36 @@ class _Batch:
                 "offsets": ffi.NULL,
                 "n_texts": n,
                 "offset_kind": lib.FK_OFFSETS_NUL_SEPARATED,
+                "first_index": first_index,
+            },
+        )
+        return self
+
+    @classmethod
+    def from_str_objects(cls, chunk: list[str] | tuple[str, ...], first_index: int) -> _Batch:
+        """The strs of `chunk`, a list nobody else holds (so it cannot change while the
+        library reads it) or a tuple, read in place by the library (FK_OFFSETS_PY_STRS,
+        `_PY_STRS`)."""
+        assert _PY_STRS is not None
+        layout, list_items, tuple_items = _PY_STRS
+        self = cls.__new__(cls)
+        self.redo = None
+        self.n = len(chunk)
+        strs = ffi.new("FkPyStrs*", layout)
+        if type(chunk) is tuple:
+            strs.objects = ffi.cast("void **", id(chunk) + tuple_items)
+        else:
+            assert type(chunk) is list
+            strs.objects = ffi.cast("void **", id(chunk) + list_items)[0]
+        self.keep = (chunk, strs)
+        self.ptr = ffi.new(
+            "FkTexts*",
+            {
+                "data": ffi.NULL,
+                "data_len": 0,
+                "offsets": strs,
+                "n_texts": self.n,
+                "offset_kind": lib.FK_OFFSETS_PY_STRS,
                 "first_index": first_index,
             },
         )

@@ -2,6 +2,7 @@
 
 import os
 import re
+import sysconfig
 from collections import Counter
 
 import pytest
@@ -528,9 +529,12 @@ def _all_results(texts):
     )
 
 
+@pytest.mark.parametrize("in_place", [True, False], ids=["strs_in_place", "encoded_here"])
 @pytest.mark.parametrize("texts", [_log_lines(), _tricky_mix()], ids=["log_lines", "mixed"])
-def test_tiny_slices_change_nothing(monkeypatch, texts):
+def test_tiny_slices_change_nothing(monkeypatch, texts, in_place):
     from ferrokern import _text
+
+    monkeypatch.setattr(_text, "_STRS_IN_PLACE", in_place)
 
     want = (items(reference.extract_and_aggregate(texts)), reference.extract_emails(texts))
     whole = _all_results(texts)
@@ -611,7 +615,7 @@ def test_utf8_join_every_way_gives_the_same_bytes_and_errors():
                 _text._utf8_join(sep, ["a", 3], join_first)  # type: ignore[list-item]
 
 
-def test_utf8_kept_in_a_str_is_the_same_bytes_and_outlives_its_chunk():
+def test_utf8_kept_in_a_str_is_the_same_bytes_and_outlives_its_chunk(monkeypatch):
     # `keep_str`: UTF-8 that the joined str of one byte per character holds comes back as
     # that str, and the library reads it there (`_str_data`). CPython must find where its
     # strs keep their characters, or this fast path would go untested.
@@ -646,6 +650,7 @@ def test_utf8_kept_in_a_str_is_the_same_bytes_and_outlives_its_chunk():
     # A batch keeps its str alive: every other reference dropped, the library still reads
     # the right bytes (texts made at run time, so no constant keeps them either).
     texts = [f"user=u{i} mail a{i}@b{i}.io é" if i % 50 == 0 else f"line {i} user=v{i}" for i in range(300)]
+    monkeypatch.setattr(_text, "_STRS_IN_PLACE", False)  # else the library reads the strs themselves
     batch = next(_text._batches(texts, separated=True))
     assert isinstance(batch.keep[0], str)
     texts_copy = list(texts)
@@ -662,11 +667,101 @@ def test_utf8_kept_in_a_str_is_the_same_bytes_and_outlives_its_chunk():
     assert view == reference.extract_emails(texts_copy)
 
 
-def test_callers_texts_are_never_changed(monkeypatch):
+class _EncodedHere:
+    """Within it, lists of strs are encoded by the package, not read in place."""
+
+    def __enter__(self):
+        from ferrokern import _text
+
+        self.was, _text._STRS_IN_PLACE = _text._STRS_IN_PLACE, False
+
+    def __exit__(self, *exc):
+        from ferrokern import _text
+
+        _text._STRS_IN_PLACE = self.was
+
+
+@given(
+    st.lists(st.one_of(mixed_text, tricky_text, any_text, st.sampled_from(["", "\0", "a\0b", "\U0010ffff"])))
+)
+@example(["plain", "caf\xe9 \xff", "\u20ac k 1 a@b.cc", "\U0001f600 x 2", "", "\0"])
+def test_strs_read_in_place_equal_strs_encoded_here(texts):
+    # A list's strs are read by the library (FK_OFFSETS_PY_STRS) where this CPython's layout
+    # was confirmed: every kind of str (ASCII, Latin-1, 2 and 4 bytes per character), empty
+    # ones and NULs give what the package's own encode gives, and what re gives.
+    import platform
+
+    from ferrokern import _text
+
+    if platform.python_implementation() == "CPython" and not sysconfig.get_config_var("Py_GIL_DISABLED"):
+        assert _text._PY_STRS is not None  # else the fast path would go untested
+    in_place = _all_results(texts)
+    with _EncodedHere():
+        assert _all_results(texts) == in_place
+    assert in_place[2] == [re.findall(r"(\w+)@(\w+)", t) for t in texts]
+    assert in_place[:2] == (items(reference.extract_and_aggregate(texts)), reference.extract_emails(texts))
+
+
+def test_strs_read_in_place_fall_back_by_slice(monkeypatch):
+    # What the library does not read (a str subclass, a lone surrogate, a non-str) makes it
+    # refuse the slice, which the package then encodes itself: results and errors as
+    # before, naming the caller's index, in any slice; interned strs (whose state bits
+    # differ) and strs dropped by the caller meanwhile read right.
+    import gc
+    import sys
+
+    from ferrokern import _text
+
+    if _text._PY_STRS is None:
+        pytest.skip("strs are not read in place on this Python")
+    monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", 7)
+
+    class Sub(str):
+        pass
+
+    base = [f"user=u{i} a{i}@b.io k {i}" if i % 4 else f"é{i} user=ü{i} 用户 {i}" for i in range(40)]
+    texts = list(base)
+    texts[9] = Sub(texts[9])
+    texts[23] = sys.intern("".join(["user=interned ", "k 1"]))
+    p = ferrokern.compile(r"user=(\w+)")
+    for seq in (texts, tuple(texts)):
+        batches = list(_text._batches(seq, _text.PIPELINE_SLICE_BYTES, 7, separated=True))
+        kinds = [b.ptr.offset_kind for b in batches]
+        assert kinds == [lib.FK_OFFSETS_PY_STRS] * 6, kinds
+        assert p.findall(seq) == [re.findall(r"user=(\w+)", t) for t in texts]
+        assert ferrokern.extract_emails(seq) == reference.extract_emails(texts)
+        assert items(ferrokern.extract_and_aggregate(seq)) == items(reference.extract_and_aggregate(texts))
+    for at in (0, 6, 7, 39):
+        bad = list(base)
+        bad[at] = "a\ud800b"
+        with pytest.raises(ferrokern.InvalidTextError, match=rf"texts\[{at}\] contains a lone surrogate"):
+            p.findall(bad)
+        with pytest.raises(ferrokern.InvalidTextError, match=rf"texts\[{at}\] contains a lone surrogate"):
+            p.findall(tuple(bad))
+        bad[at] = 5
+        with pytest.raises(TypeError):
+            ferrokern.extract_emails(bad)
+    # A batch keeps its slice (and so the strs) alive after the caller's list is gone.
+    fresh = [f"user=x{i} k {i} é" for i in range(50)]
+    batch = next(_text._batches(fresh, separated=True))
+    want = [re.findall(r"user=(\w+)", t) for t in fresh]
+    del fresh
+    gc.collect()
+    got = _text._job_now(
+        batch, lambda b, f, t, out: p._h.call(lib.fk_job_findall, b, 0, f, t, out), _text._job_flags(True),
+        lambda h: _text._matches_result(h, tuples=True),
+    )  # fmt: skip
+    assert got == want
+
+
+@pytest.mark.parametrize("in_place", [True, False], ids=["strs_in_place", "encoded_here"])
+def test_callers_texts_are_never_changed(monkeypatch, in_place):
     # The separated encode replaces non-ASCII strs in place in the slices it owns (fresh
     # slices of a plain list): the caller's list, a list subclass that hands out its own
     # list, and a tuple keep every original object, and the owned join gives the same bytes.
     from ferrokern import _text
+
+    monkeypatch.setattr(_text, "_STRS_IN_PLACE", in_place)
 
     monkeypatch.setattr(_text, "_SHORT_STEP", 16)
     monkeypatch.setattr(_text, "PIPELINE_SLICE_TEXTS", 40)
@@ -693,10 +788,13 @@ def test_callers_texts_are_never_changed(monkeypatch):
     assert kept.kept == base
 
 
-def test_encode_ways_switch_between_chunks(monkeypatch):
+@pytest.mark.parametrize("in_place", [True, False], ids=["strs_in_place", "encoded_here"])
+def test_encode_ways_switch_between_chunks(monkeypatch, in_place):
     # Chunks of 3 strs, so the way each chunk is encoded changes along the list (ASCII,
     # a few non-ASCII, CJK, ASCII again), with errors and str subclasses met in either way.
     from ferrokern import _text
+
+    monkeypatch.setattr(_text, "_STRS_IN_PLACE", in_place)
 
     class Odd(str):
         def __len__(self):
@@ -882,11 +980,14 @@ def test_findall_with_literal_prefilter_matches_re(pattern, flags):
     assert ferrokern.compile(pattern, flags).findall(texts) == want
 
 
-def test_nul_separated_batches_with_nul_empty_and_non_ascii_texts(monkeypatch):
+@pytest.mark.parametrize("in_place", [True, False], ids=["strs_in_place", "encoded_here"])
+def test_nul_separated_batches_with_nul_empty_and_non_ascii_texts(monkeypatch, in_place):
     # Short texts reach the library NUL-separated; a text holding NUL makes the library
     # refuse the slice, which is redone with lengths. Slices mixing ASCII, non-ASCII
     # (Latin-1 trick and whole-chunk UTF-8), empty strs and NULs must change nothing.
     from ferrokern import _text
+
+    monkeypatch.setattr(_text, "_STRS_IN_PLACE", in_place)
 
     texts = ["INFO user=a mail A@b.cc k 1", "", "x\0user=b k 2", "\0", "é user=ü k 3", "用户 user=用 数量 4"]
     texts += ["plain line"] * 40 + ["ok"] * 3 + ["\0\0 a@b.cc"] + ["naïve k 5"] * 9
