@@ -119,25 +119,66 @@ pub(crate) unsafe fn utf8_of(d: &FkPyStrs, n: usize, first: usize) -> Result<(Ve
 }
 
 /// Append the UTF-8 of the characters in `raw`, `width` bytes each in native byte order;
-/// Err(the code point) for a surrogate or a value past U+10FFFF.
+/// Err(the code point) for a surrogate (Python strs may hold lone ones; UTF-8 cannot) or a
+/// value past U+10FFFF.
+///
+/// 1- and 2-byte characters go through encoding_rs's converters (word-at-a-time ASCII runs:
+/// a per-character loop cost ~3 ns per character, three times the kernel's own time on
+/// lines of CJK text); 2-byte ones are first checked for surrogates, which encoding_rs would
+/// pair or replace where Python refuses them.
 fn push_utf8(out: &mut Vec<u8>, raw: &[u8], width: usize) -> std::result::Result<(), u32> {
-    out.reserve(raw.len() / width * 4);
-    let mut buf = [0u8; 4];
-    for unit in raw.chunks_exact(width) {
-        let c = match *unit {
-            [b] => u32::from(b),
-            [a, b] => u32::from(u16::from_ne_bytes([a, b])),
-            [a, b, c, d] => u32::from_ne_bytes([a, b, c, d]),
-            _ => unreachable!("width is 1, 2 or 4"),
-        };
-        if c < 0x80 {
-            out.push(c as u8);
-        } else {
-            let ch = char::from_u32(c).ok_or(c)?;
-            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    let n = raw.len() >> width.trailing_zeros(); // width is 1, 2 or 4: no division per str
+    let start = out.len();
+    // Zeroed room for the longest UTF-8 (2 bytes per Latin-1 character, 3 per 2-byte one,
+    // 4 per 4-byte one; encoding_rs asks for no more), cut back to what was written.
+    out.resize(start + n * if width == 1 { 2 } else { width + 1 }, 0);
+    let dst = &mut out[start..];
+    let written = match width {
+        1 => encoding_rs::mem::convert_latin1_to_utf8(raw, dst),
+        2 => {
+            let units = u16_units(raw);
+            if units.iter().fold(false, |any, &u| any | (u & 0xF800 == 0xD800)) {
+                let u = units.iter().find(|&&u| u & 0xF800 == 0xD800).copied();
+                out.truncate(start);
+                return Err(u.map_or(0xD800, u32::from));
+            }
+            encoding_rs::mem::convert_utf16_to_utf8(&units, dst)
         }
-    }
+        _ => {
+            let mut w = 0;
+            for unit in raw.chunks_exact(4) {
+                let c = u32::from_ne_bytes([unit[0], unit[1], unit[2], unit[3]]);
+                if c < 0x80 {
+                    dst[w] = c as u8;
+                    w += 1;
+                } else {
+                    let Some(ch) = char::from_u32(c) else {
+                        out.truncate(start);
+                        return Err(c);
+                    };
+                    w += ch.encode_utf8(&mut dst[w..]).len();
+                }
+            }
+            w
+        }
+    };
+    out.truncate(start + written);
     Ok(())
+}
+
+/// `raw` as 2-byte units in native byte order: borrowed where it is aligned for `u16` (a
+/// CPython str's characters always are), else copied.
+fn u16_units(raw: &[u8]) -> std::borrow::Cow<'_, [u16]> {
+    // SAFETY: every bit pattern is a valid u16, and `align_to` puts only whole, aligned
+    // u16s in the middle part.
+    match unsafe { raw.align_to::<u16>() } {
+        ([], units, []) => std::borrow::Cow::Borrowed(units),
+        _ => std::borrow::Cow::Owned(
+            raw.chunks_exact(2)
+                .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+                .collect(),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -232,6 +273,53 @@ mod tests {
             want.push(want.last().unwrap() + t.len());
         }
         assert_eq!(offs, want);
+    }
+
+    #[test]
+    fn long_mixed_characters_of_every_width_aligned_or_not() {
+        // Runs of ASCII (the converters' word-at-a-time paths) between wider characters,
+        // at every length to 70, from aligned and unaligned 2-byte units.
+        let alphabet: Vec<char> = "ab \u{7f}\u{80}\u{e9}\u{ff}\u{100}\u{7ff}\u{800}\u{7528}\u{fffd}\u{ffff}\u{10000}\u{1F600}\u{10FFFF}"
+            .chars()
+            .collect();
+        let mut x = 0x9E37_79B9u32;
+        for len in 0..70 {
+            for width in [1usize, 2, 4] {
+                let cs: Vec<char> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 17;
+                        x ^= x << 5;
+                        let c = alphabet[x as usize % alphabet.len()];
+                        let fits = (u32::from(c) < 0x100 && width == 1)
+                            || (u32::from(c) < 0x10000 && width == 2)
+                            || width == 4;
+                        if x % 3 != 0 && fits {
+                            c
+                        } else {
+                            'a'
+                        }
+                    })
+                    .collect();
+                let mut raw = vec![0u8]; // one byte first: the units start unaligned
+                for &c in &cs {
+                    let c = u32::from(c);
+                    match width {
+                        1 => raw.push(c as u8),
+                        2 => raw.extend_from_slice(&(c as u16).to_ne_bytes()),
+                        _ => raw.extend_from_slice(&c.to_ne_bytes()),
+                    }
+                }
+                let want: String = cs.iter().collect();
+                // A fresh Vec is aligned for u16; one byte into `raw` is not.
+                let aligned = raw[1..].to_vec();
+                for src in [&aligned[..], &raw[1..]] {
+                    let mut out = b"kept".to_vec();
+                    push_utf8(&mut out, src, width).unwrap();
+                    assert_eq!(&out[4..], want.as_bytes(), "{len} {width}");
+                }
+            }
+        }
     }
 
     #[test]
