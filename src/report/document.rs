@@ -640,6 +640,26 @@ mod tests {
         assert_eq!(with.emails_total, 1);
     }
 
+    /// xorshift64: a reproducible stream of numbers below `n`.
+    fn rng(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        }
+    }
+
+    /// kv values: short, Unicode digits, `i64::MAX`, past it, leading zeros.
+    const NUMS: [&str; 6] = [
+        "1",
+        "0",
+        "٣٤",
+        "9223372036854775807",
+        "99999999999999999999",
+        "007",
+    ];
+
     /// The kv part of a tally and the per-document lines as the path before scratch reuse
     /// and hash-once tallying computed them: a per-document `Aggregate` (first-seen order,
     /// exact sums), then one `KvMap::add` per distinct key with one document.
@@ -700,22 +720,8 @@ mod tests {
             ..Config::default()
         };
         let words = ["a", "b", "价格", "k_1", "Ünï", "x9", "a"];
-        let nums = [
-            "1",
-            "0",
-            "٣٤",
-            "9223372036854775807",
-            "99999999999999999999",
-            "007",
-            "1".repeat(31).leak(),
-        ];
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let long = "1".repeat(31);
+        let mut next = rng(0x2545_F491_4F6C_DD1D);
         let mut docs: Vec<Vec<u8>> = Vec::new();
         for _ in 0..3000 {
             let mut d = String::new();
@@ -723,7 +729,11 @@ mod tests {
                 d.push_str(words[next(words.len())]);
                 d.push_str([" ", "  ", "\t", "-"][next(4)]);
                 // Mostly short numbers: the 31-digit one (invalid) in few documents.
-                let n = if next(200) == 0 { nums[6] } else { nums[next(6)] };
+                let n = if next(200) == 0 {
+                    long.as_str()
+                } else {
+                    NUMS[next(NUMS.len())]
+                };
                 d.push_str(n);
                 d.push(' ');
             }
@@ -835,22 +845,8 @@ mod tests {
     /// numbers over max_digits and invalid UTF-8 (invalid documents), CRLF, empty lines.
     #[test]
     fn deferred_keys_equal_the_documents_one_by_one() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = rng(0x9E37_79B9_7F4A_7C15);
         let words = ["a", "b", "価格", "k_1", "Ünï", "x9", "user", "tag"];
-        let nums = [
-            "1",
-            "0",
-            "٣٤",
-            "9223372036854775807",
-            "99999999999999999999",
-            "007",
-        ];
         let mails = ["Bob@X.org", "bob@x.org", "u1@x2.com", "Z@Q.IO", "e.f@g.hi"];
         let plain = Config {
             max_digits: 25,
@@ -878,7 +874,7 @@ mod tests {
                     d.push_str(if next(300) == 0 {
                         "1234567890123456789012345678"
                     } else {
-                        nums[next(nums.len())]
+                        NUMS[next(NUMS.len())]
                     });
                     d.push(' ');
                     if next(4) == 0 {
