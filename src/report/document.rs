@@ -25,6 +25,45 @@ pub struct Processor<'c> {
     cls: PyClasses,
     per_doc: bool,
     scratch: Scratch,
+    /// Inside [`Processor::lines`] without per-document output: documents' kv keys and
+    /// emails go into [`Deferred`] and reach the chunk's maps a block of documents later.
+    defer: bool,
+    deferred: Deferred,
+}
+
+/// The kv keys and emails of the last few documents of a chunk, hashed, their buckets in
+/// the chunk's maps prefetched, not yet added (see [`Processor::lines`]).
+///
+/// At high key cardinality almost every key is new to the chunk's map, so its bucket is a
+/// cache miss (the chunk's tables, 512 KiB each at 2 MiB chunks, do not stay in a core's
+/// cache; the tally was last cleared on the merging thread). Prefetching within one
+/// document, as `apply` does, starts each load only a few keys before it is needed: the
+/// load of the bucket was still a third of the per-document path's samples (issue 9,
+/// eighth round). Here the loads of a whole block of documents are in flight while the
+/// block is read, and the keys are added after it, in the same order as one by one.
+#[derive(Default)]
+struct Deferred {
+    /// The block's kv keys and emails, back to back (copied: a text unescaped from JSON
+    /// lives only as long as its document).
+    bytes: Vec<u8>,
+    /// Per kv pair: the key's range in `bytes`, its [`hash_key`], the value.
+    kv: Vec<(usize, usize, u32, PyInt)>,
+    /// Per email: its range in `bytes` and its [`hash_key`].
+    emails: Vec<(usize, usize, u32)>,
+    /// Per valid document: the end of its pairs in `kv` and of its emails in `emails`.
+    docs: Vec<(usize, usize)>,
+}
+
+impl Deferred {
+    /// Documents per block: enough that a block's loads cover a memory latency, few
+    /// enough that its prefetched lines are still in L1 when the block is added.
+    const DOCS: usize = 16;
+    /// Keys per block (a block also ends here, for documents with many keys).
+    const KEYS: usize = 128;
+
+    fn full(&self) -> bool {
+        self.docs.len() >= Self::DOCS || self.kv.len() + self.emails.len() >= Self::KEYS
+    }
 }
 
 /// Buffers reused from one document to the next (cleared, never shrunk).
@@ -66,6 +105,8 @@ impl<'c> Processor<'c> {
             cls: PyClasses::new(),
             per_doc,
             scratch: Scratch::default(),
+            defer: false,
+            deferred: Deferred::default(),
         }
     }
 
@@ -79,7 +120,12 @@ impl<'c> Processor<'c> {
     /// the per-document path on issue 8's corpus). A chunk with an invalid byte anywhere
     /// has its lines checked one by one, as before, so an invalid line is found and worded
     /// exactly as it was.
+    ///
+    /// Without per-document output the documents' kv keys and emails are added to `t` a
+    /// block of documents after they are read ([`Deferred`]), in the same order; all of
+    /// them before this call returns.
     pub fn lines(&mut self, t: &mut Tally, out: &mut Vec<u8>, source: &str, base: u64, data: &[u8]) {
+        self.defer = !self.per_doc;
         let valid = simdutf8::basic::from_utf8(data).is_ok();
         let n = data.len();
         // (end of the line's content, start of the next line): each '\n', then the end of
@@ -95,6 +141,8 @@ impl<'c> Processor<'c> {
             self.doc_in(t, out, source, pos, line, (next - start) as u64, valid);
             start = next;
         }
+        self.add_deferred(t);
+        self.defer = false;
     }
 
     /// One input line ('\n' already removed; `raw_len` counts it) at `pos` of `source`.
@@ -210,6 +258,9 @@ impl<'c> Processor<'c> {
 
     /// Add a valid document's findings to `t` and, with per-document output, write them.
     fn apply(&mut self, t: &mut Tally, out: &mut Vec<u8>, text: &str) {
+        if self.defer {
+            return self.defer_doc(t, text);
+        }
         t.documents += 1;
         let sc = &mut self.scratch;
         t.kv_pairs += sc.pairs.len() as u64;
@@ -297,6 +348,76 @@ impl<'c> Processor<'c> {
             line.close(b'}');
         }
         line.finish();
+    }
+}
+
+impl Processor<'_> {
+    /// [`Processor::apply`] without per-document output, inside [`Processor::lines`]: the
+    /// document's kv keys and emails are hashed, their buckets prefetched, and kept in
+    /// [`Deferred`]; the block is added to `t` when full. Counters and patterns are
+    /// applied now (the pattern maps are not deferred; each map still sees its keys in
+    /// document order).
+    fn defer_doc(&mut self, t: &mut Tally, text: &str) {
+        t.documents += 1;
+        let (sc, d) = (&mut self.scratch, &mut self.deferred);
+        t.kv_pairs += sc.pairs.len() as u64;
+        if self.cfg.emails {
+            let before = d.emails.len();
+            let (bytes, emails) = (&mut d.bytes, &mut d.emails);
+            for_each_email(text, |e| {
+                let h = hash_key(e.as_bytes());
+                t.emails.prefetch(h);
+                let from = bytes.len();
+                bytes.extend_from_slice(e.as_bytes());
+                emails.push((from, bytes.len(), h));
+            });
+            t.emails_total += (d.emails.len() - before) as u64;
+        }
+        for (from, to, v) in sc.pairs.drain(..) {
+            let k = &text.as_bytes()[from..to];
+            let h = hash_key(k);
+            t.kv.prefetch(h);
+            let at = d.bytes.len();
+            d.bytes.extend_from_slice(k);
+            d.kv.push((at, d.bytes.len(), h, v));
+        }
+        d.docs.push((d.kv.len(), d.emails.len()));
+        if !self.cfg.patterns.is_empty() {
+            let mut line = DocLine::new(None);
+            for (p, pt) in self.cfg.patterns.iter().zip(t.patterns.iter_mut()) {
+                apply_pattern(p, pt, text, &mut line);
+            }
+        }
+        if d.full() {
+            self.add_deferred(t);
+        }
+    }
+
+    /// Add the deferred documents to `t`, each as [`Processor::apply`] adds one: its kv
+    /// keys in order (a key's document count once per document), then its emails.
+    fn add_deferred(&mut self, t: &mut Tally) {
+        let (sc, d) = (&mut self.scratch, &mut self.deferred);
+        let (mut k0, mut e0) = (0, 0);
+        for &(k1, e1) in &d.docs {
+            sc.doc_no += 1;
+            for (from, to, h, v) in &d.kv[k0..k1] {
+                let i = t.kv.intern(&d.bytes[*from..*to], *h);
+                if i >= sc.seen.len() {
+                    sc.seen.resize(i + 1, 0);
+                }
+                let first = sc.seen[i] != sc.doc_no;
+                sc.seen[i] = sc.doc_no;
+                t.kv.add_at(i, v, first as u64);
+            }
+            for &(from, to, h) in &d.emails[e0..e1] {
+                t.emails.add_hashed(&d.bytes[from..to], h, 1);
+            }
+            (k0, e0) = (k1, e1);
+        }
+        d.bytes.clear();
+        d.kv.clear();
+        d.emails.clear();
+        d.docs.clear();
     }
 }
 
@@ -519,6 +640,26 @@ mod tests {
         assert_eq!(with.emails_total, 1);
     }
 
+    /// xorshift64: a reproducible stream of numbers below `n`.
+    fn rng(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        }
+    }
+
+    /// kv values: short, Unicode digits, `i64::MAX`, past it, leading zeros.
+    const NUMS: [&str; 6] = [
+        "1",
+        "0",
+        "٣٤",
+        "9223372036854775807",
+        "99999999999999999999",
+        "007",
+    ];
+
     /// The kv part of a tally and the per-document lines as the path before scratch reuse
     /// and hash-once tallying computed them: a per-document `Aggregate` (first-seen order,
     /// exact sums), then one `KvMap::add` per distinct key with one document.
@@ -579,22 +720,8 @@ mod tests {
             ..Config::default()
         };
         let words = ["a", "b", "价格", "k_1", "Ünï", "x9", "a"];
-        let nums = [
-            "1",
-            "0",
-            "٣٤",
-            "9223372036854775807",
-            "99999999999999999999",
-            "007",
-            "1".repeat(31).leak(),
-        ];
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let long = "1".repeat(31);
+        let mut next = rng(0x2545_F491_4F6C_DD1D);
         let mut docs: Vec<Vec<u8>> = Vec::new();
         for _ in 0..3000 {
             let mut d = String::new();
@@ -602,7 +729,11 @@ mod tests {
                 d.push_str(words[next(words.len())]);
                 d.push_str([" ", "  ", "\t", "-"][next(4)]);
                 // Mostly short numbers: the 31-digit one (invalid) in few documents.
-                let n = if next(200) == 0 { nums[6] } else { nums[next(6)] };
+                let n = if next(200) == 0 {
+                    long.as_str()
+                } else {
+                    NUMS[next(NUMS.len())]
+                };
                 d.push_str(n);
                 d.push(' ');
             }
@@ -702,6 +833,115 @@ mod tests {
                 assert_eq!(o1, o2, "{:?}", String::from_utf8_lossy(data));
             }
         }
+    }
+
+    /// The deferred path (`Processor::lines` without per-document output: keys hashed and
+    /// prefetched, added a block of documents later) gives exactly what the documents
+    /// give one by one: the same counts, document counts and exact totals, the same
+    /// invalid-line samples, and every map's keys in the same insertion order. Random
+    /// chunks of plain and JSON lines: keys repeating within a document and across blocks,
+    /// documents with more keys than a block holds, upper-case emails (lowercased copies),
+    /// JSON escapes (a text that lives only as long as its document), sums past i64,
+    /// numbers over max_digits and invalid UTF-8 (invalid documents), CRLF, empty lines.
+    #[test]
+    fn deferred_keys_equal_the_documents_one_by_one() {
+        let mut next = rng(0x9E37_79B9_7F4A_7C15);
+        let words = ["a", "b", "価格", "k_1", "Ünï", "x9", "user", "tag"];
+        let mails = ["Bob@X.org", "bob@x.org", "u1@x2.com", "Z@Q.IO", "e.f@g.hi"];
+        let plain = Config {
+            max_digits: 25,
+            ..cfg()
+        };
+        let json = Config {
+            text_field: Some("t".to_string()),
+            ..plain.clone()
+        };
+        let (mut seen_invalid, mut seen_big, mut seen_repeat) = (false, false, false);
+        for round in 0..60 {
+            let c = if round % 3 == 2 { &json } else { &plain };
+            let mut data = Vec::new();
+            for _ in 0..next(120) {
+                let mut d = String::new();
+                // Now and then a document with more kv pairs than a block holds.
+                let pairs = if next(30) == 0 { 300 } else { next(8) };
+                for _ in 0..pairs {
+                    d.push_str(words[next(words.len())]);
+                    // A fresh key now and then, so that the maps keep growing.
+                    if next(3) == 0 {
+                        d.push_str(&next(100_000).to_string());
+                    }
+                    d.push(' ');
+                    d.push_str(if next(300) == 0 {
+                        "1234567890123456789012345678"
+                    } else {
+                        NUMS[next(NUMS.len())]
+                    });
+                    d.push(' ');
+                    if next(4) == 0 {
+                        d.push_str(mails[next(mails.len())]);
+                        d.push(' ');
+                    }
+                    if next(6) == 0 {
+                        d.push_str(&format!("U{}@X{}.COM ", next(1000), next(9)));
+                    }
+                }
+                if c.text_field.is_some() {
+                    // Escapes in some texts: unescaped into a buffer the next one reuses.
+                    let body = serde_json::to_string(&d).unwrap();
+                    let body = if next(2) == 0 {
+                        body.replace('a', "\\u0061")
+                    } else {
+                        body
+                    };
+                    data.extend_from_slice(format!("{{\"t\": {body}}}").as_bytes());
+                } else {
+                    data.extend_from_slice(d.as_bytes());
+                }
+                match next(20) {
+                    0 => data.extend_from_slice(b"\xff bad 1"),
+                    1 => data.push(b'\r'),
+                    _ => {}
+                }
+                data.push(b'\n');
+            }
+            let (mut t1, mut o1) = (Tally::new(c), Vec::new());
+            Processor::new(c, false).lines(&mut t1, &mut o1, "<f>", 0, &data);
+            let (mut t2, mut o2) = (Tally::new(c), Vec::new());
+            let mut p = Processor::new(c, false);
+            let mut start = 0;
+            for l in data.split_inclusive(|&b| b == b'\n') {
+                let content = l.strip_suffix(b"\n").unwrap_or(l);
+                p.line(
+                    &mut t2,
+                    &mut o2,
+                    "<f>",
+                    Pos::Offset(start as u64),
+                    content,
+                    l.len() as u64,
+                );
+                start += l.len();
+            }
+            assert_eq!(t1, t2, "round {round}");
+            assert!(o1.is_empty() && o2.is_empty());
+            let order = |t: &Tally| {
+                let kv: Vec<(String, String, u64)> =
+                    t.kv.iter()
+                        .map(|(k, s)| (k.to_string(), s.total.to_decimal(), s.docs))
+                        .collect();
+                let em: Vec<(String, u64)> = t.emails.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+                let pt: Vec<Vec<(String, u64)>> = t
+                    .patterns
+                    .iter()
+                    .map(|p| p.counts.iter().map(|(k, n)| (k.to_string(), *n)).collect())
+                    .collect();
+                (kv, em, pt)
+            };
+            assert_eq!(order(&t1), order(&t2), "round {round}");
+            seen_invalid |= t1.invalid_count > 0;
+            seen_big |= t1.kv.iter().any(|(_, s)| !matches!(s.total, PyInt::Small(_)));
+            seen_repeat |= t1.kv.iter().any(|(_, s)| s.docs > 1) && t1.emails.values().any(|&n| n > 1);
+        }
+        assert!(seen_invalid && seen_big && seen_repeat);
     }
 
     #[test]
