@@ -294,7 +294,7 @@ mod tests {
                         let fits = (u32::from(c) < 0x100 && width == 1)
                             || (u32::from(c) < 0x10000 && width == 2)
                             || width == 4;
-                        if x % 3 != 0 && fits {
+                        if !x.is_multiple_of(3) && fits {
                             c
                         } else {
                             'a'

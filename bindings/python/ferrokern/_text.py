@@ -376,46 +376,45 @@ def _batches(
         # The slice's first 16 strs decide the layout and the first step, unencoded.
         per_text = _chars_per_text(texts[i : min(i + 16, end)], i)
         by_chars = i < end and per_text < _SHORT_TEXT_CHARS
+        batch: _Batch | None = None  # a separated slice (either way), else None
         if by_chars and separated and in_place:
             # The library reads the strs themselves, in the job (`_PY_STRS`): this thread
             # only takes the slice, sized from its first strs as a first step is.
-            stop = min(end, start + max(1, limit // per_text))
-            objects = _Batch.from_str_objects(cast("list[str]", texts[start:stop]), start)
-            objects.redo = partial(_by_lengths, texts, start, stop)
-            yield objects
-            start = stop
-            if start >= n:
-                return
-            continue
-        cap = _SHORT_STEP if by_chars else _ENCODE_STEP
-        step = max(1, min(cap, limit // per_text)) if by_chars else 16
-        while i < end and size < limit:
-            chunk = texts[i : min(i + step, end)]
-            lens: Iterable[int]
+            i = min(end, start + max(1, limit // per_text))
+            batch = _Batch.from_str_objects(cast("list[str]", texts[start:i]), start)
+        else:
+            cap = _SHORT_STEP if by_chars else _ENCODE_STEP
+            step = max(1, min(cap, limit // per_text)) if by_chars else 16
+            while i < end and size < limit:
+                chunk = texts[i : min(i + step, end)]
+                lens: Iterable[int]
+                if by_chars and separated:
+                    data, join_first = _encode_separated(chunk, i, join_first, owned)
+                    lens = ()
+                elif by_chars:
+                    data, lens, join_first = _encode_joined(chunk, i, join_first)
+                else:
+                    data, lens = _encode_each(chunk, i)
+                join_first = join_first and _JOIN_FIRST
+                parts.append(data)
+                lengths.append(lens)
+                size += len(data)
+                i += len(chunk)
+                # Size the next step from the bytes per text seen so far, so a slice of big
+                # documents stays near its limit instead of overshooting by a whole step.
+                per_text = max(len(data) // len(chunk), 1)
+                step = max(1, min(cap, (limit - size) // per_text))
             if by_chars and separated:
-                data, join_first = _encode_separated(chunk, i, join_first, owned)
-                lens = ()
-            elif by_chars:
-                data, lens, join_first = _encode_joined(chunk, i, join_first)
-            else:
-                data, lens = _encode_each(chunk, i)
-            join_first = join_first and _JOIN_FIRST
-            parts.append(data)
-            lengths.append(lens)
-            size += len(data)
-            i += len(chunk)
-            # Size the next step from the bytes per text seen so far, so a slice of big
-            # documents stays near its limit instead of overshooting by a whole step.
-            per_text = max(len(data) // len(chunk), 1)
-            step = max(1, min(cap, (limit - size) // per_text))
-        if by_chars and separated:
-            if len(parts) == 1:
-                data = parts[0]
-            else:
-                data = b"\0".join([p.encode("latin-1") if isinstance(p, str) else p for p in parts])
-            sep_batch = _Batch.from_separated(data, i - start, start)
-            sep_batch.redo = partial(_by_lengths, texts, start, i)
-            yield sep_batch
+                if len(parts) == 1:
+                    data = parts[0]
+                else:
+                    data = b"\0".join([p.encode("latin-1") if isinstance(p, str) else p for p in parts])
+                batch = _Batch.from_separated(data, i - start, start)
+        if batch is not None:
+            # The library may refuse the slice (a text holding NUL, an object it does not
+            # read): `_job_take` then runs the same texts with lengths.
+            batch.redo = partial(_by_lengths, texts, start, i)
+            yield batch
             start = i
             if start >= n:
                 return
