@@ -131,7 +131,12 @@ fn push_utf8(out: &mut Vec<u8>, raw: &[u8], width: usize) -> std::result::Result
     let start = out.len();
     // Zeroed room for the longest UTF-8 (2 bytes per Latin-1 character, 3 per 2-byte one,
     // 4 per 4-byte one; encoding_rs asks for no more), cut back to what was written.
-    out.resize(start + n * if width == 1 { 2 } else { width + 1 }, 0);
+    let most = match width {
+        1 => 2,
+        2 => 3,
+        _ => 4,
+    };
+    out.resize(start + n * most, 0);
     let dst = &mut out[start..];
     let written = match width {
         1 => encoding_rs::mem::convert_latin1_to_utf8(raw, dst),

@@ -107,7 +107,7 @@ def _bad_text(chunk: Sequence[str], first_index: int) -> NoReturn:
     raise TypeError("texts must be a sequence of str")
 
 
-#: Whether the library reads a list's strs in place where `_PY_STRS` allows it (False: they
+#: Whether the library reads the strs of a list or tuple in place where `_PY_STRS` allows it (False: they
 #: are encoded here, to measure what that saves; bench/bench_tiny.py --encode-here).
 _STRS_IN_PLACE = True
 
@@ -152,10 +152,11 @@ def _str_data(s: str) -> Any:
     return ffi.cast("char *", id(s) + _STR_DATA[0 if s.isascii() else 1])
 
 
-def _py_strs_layout() -> tuple[dict[str, Any], int, int] | None:
+def _py_strs_layout() -> tuple[dict[str, Any], int] | None:
     """Where CPython keeps a str's type, length, state bits and characters, for the library
-    to read the strs of a list or tuple in place (FK_OFFSETS_PY_STRS), where a list keeps
-    the address of its item array and where a tuple keeps its items; None where that
+    to read the strs of a list or tuple in place (FK_OFFSETS_PY_STRS), and where after an
+    object's address a list keeps the address of its item array, and a tuple its items
+    (the same offset: the end of the variable-size object head); None where that
     cannot be confirmed (another Python, a free-threaded build, another layout), and then
     texts are encoded here as before.
 
@@ -190,11 +191,11 @@ def _py_strs_layout() -> tuple[dict[str, Any], int, int] | None:
         state = ffi.cast("uint32_t *", at + layout["state_offset"])[0]
         head = layout["ascii_data_offset" if s.isascii() else "compact_data_offset"]
         if (
-            ffi.cast("void **", at + word)[0] != layout["str_type"]
-            or ffi.cast("intptr_t *", at + 2 * word)[0] != len(s)
-            or (state >> 2) & 7 != kind
-            or not (state >> 5) & 1
-            or (state >> 6) & 1 != s.isascii()
+            ffi.cast("void **", at + layout["type_offset"])[0] != layout["str_type"]
+            or ffi.cast("intptr_t *", at + layout["length_offset"])[0] != len(s)
+            or (state >> layout["kind_shift"]) & 7 != kind
+            or not (state >> layout["compact_shift"]) & 1
+            or (state >> layout["ascii_shift"]) & 1 != s.isascii()
             or ffi.buffer(ffi.cast("char *", at + head), kind * len(s))[:] != s.encode(utf[kind])
         ):
             return None
@@ -208,7 +209,7 @@ def _py_strs_layout() -> tuple[dict[str, Any], int, int] | None:
     ):
         if [int(ffi.cast("uintptr_t", items[i])) for i in range(len(probes))] != list(map(id, probes)):
             return None
-    return layout, items_offset, items_offset
+    return layout, items_offset
 
 
 #: See `_py_strs_layout`.
@@ -533,16 +534,16 @@ class _Batch:
         library reads it) or a tuple, read in place by the library (FK_OFFSETS_PY_STRS,
         `_PY_STRS`)."""
         assert _PY_STRS is not None
-        layout, list_items, tuple_items = _PY_STRS
+        layout, items_offset = _PY_STRS
         self = cls.__new__(cls)
         self.redo = None
         self.n = len(chunk)
         strs = ffi.new("FkPyStrs*", layout)
         if type(chunk) is tuple:
-            strs.objects = ffi.cast("void **", id(chunk) + tuple_items)
+            strs.objects = ffi.cast("void **", id(chunk) + items_offset)
         else:
             assert type(chunk) is list
-            strs.objects = ffi.cast("void **", id(chunk) + list_items)[0]
+            strs.objects = ffi.cast("void **", id(chunk) + items_offset)[0]
         self.keep = (chunk, strs)
         self.ptr = ffi.new(
             "FkTexts*",
