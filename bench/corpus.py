@@ -8,6 +8,9 @@
 * ``mixed`` — plain lines (one document per line): the older benchmark's English/Chinese
   mix with key/value pairs, emails, URLs, long CJK runs without spaces and a few invalid
   lines.
+* ``escaped``, ``long``, ``short``, ``english``, ``cjk``, ``digits`` — variants of ``social``
+  (same metadata fields, other ``content``): every line escaped, 2–8 kB posts, 1–3 words,
+  ASCII only, Chinese only, dense key/number pairs.
 
 ``python bench/corpus.py SHAPE MB OUT`` writes about MB megabytes to OUT (for the Rust
 stage profile, ``examples/report_stages.rs``)."""
@@ -110,9 +113,80 @@ def mixed_block(seed: int, size: int) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
-SHAPES = {"social": social_block, "mixed": mixed_block}
+def _post(rng: random.Random, content: str) -> dict:
+    """The social shape's metadata around `content` (fewer random draws: the variants)."""
+    handle = f"{rng.choice(NAMES)}{rng.randrange(10000)}"
+    return {"id": 10 ** 17 + rng.randrange(10 ** 17),
+            "user": {"handle": handle, "followers": rng.randrange(10 ** 6)},
+            "created_at": "2026-01-01T00:00:00Z", "lang": rng.choice(["zh", "en", "und"]),
+            "content": content, "likes": rng.randrange(10000), "reposts": rng.randrange(1000),
+            "tags": ["at", "post"]}
+
+
+def _variant(content, ascii_share: float = 0.3):
+    """A block maker for the social shape's metadata around `content(rng) -> str`, a share
+    of the lines written with `ensure_ascii=True`. The variants below check that no
+    document length, script, escape density or number density falls off the fast paths
+    (issue 8: figures are re-measured on data the project has not seen)."""
+    def block(seed: int, size: int) -> bytes:
+        rng = random.Random(seed)
+        out, n = [], 0
+        while n < size:
+            b = json.dumps(_post(rng, content(rng)), ensure_ascii=rng.random() < ascii_share).encode()
+            out.append(b)
+            n += len(b) + 1
+        return b"\n".join(out) + b"\n"
+    return block
+
+
+def _long(rng: random.Random) -> str:
+    return " ".join(_content(rng) for _ in range(rng.randrange(20, 80)))
+
+
+def _short(rng: random.Random) -> str:
+    words = [rng.choice(EN + ZH) for _ in range(rng.randrange(1, 4))]
+    return " ".join(words + ([str(rng.randrange(1000))] if rng.random() < 0.3 else []))
+
+
+def _english(rng: random.Random) -> str:
+    parts = []
+    for _ in range(rng.randrange(5, 30)):
+        x = rng.random()
+        if x < 0.7:
+            parts.append(rng.choice(EN))
+        elif x < 0.9:
+            parts.append(f"{rng.choice(EN)} {rng.randrange(10 ** 5)}")
+        else:
+            parts.append(f"{rng.choice(NAMES)}{rng.randrange(100)}@{rng.choice(DOMAINS)}")
+    return " ".join(parts)
+
+
+def _cjk(rng: random.Random) -> str:
+    return "".join(rng.choice(ZH) for _ in range(rng.randrange(10, 80)))
+
+
+def _digits(rng: random.Random) -> str:
+    return " ".join(f"k{rng.randrange(50)} {rng.randrange(10 ** 9)}" for _ in range(rng.randrange(5, 40)))
+
+
+SHAPES = {
+    "social": social_block,
+    "mixed": mixed_block,
+    # Every line `ensure_ascii=True`: all CJK and emoji as \uXXXX escapes (surrogate pairs).
+    "escaped": _variant(_content, 1.0),
+    # Posts of 20-80 social contents (~2-8 kB): many keys and emails per document.
+    "long": _variant(_long),
+    # One to three words (a number in 30 %): the per-line costs dominate.
+    "short": _variant(_short),
+    # ASCII only, 10 % emails: where Python's `re` is at its fastest.
+    "english": _variant(_english),
+    # Chinese runs without spaces, UTF-8 in the file: no key or email at all.
+    "cjk": _variant(_cjk, 0.0),
+    # 5-40 "key number" pairs per post, numbers up to 9 digits: kv-bound.
+    "digits": _variant(_digits),
+}
 # The JSON-lines field each shape's documents are in (None: plain lines).
-TEXT_FIELD = {"social": "content", "mixed": None}
+TEXT_FIELD = {shape: "content" for shape in SHAPES} | {"mixed": None}
 
 
 def generate(shape: str, path: str, total: int, block_size: int = 8 << 20) -> int:
