@@ -857,9 +857,11 @@ mod tests {
             ..plain.clone()
         };
         let (mut seen_invalid, mut seen_big, mut seen_repeat) = (false, false, false);
+        let mut seen_long_doc = false;
         for round in 0..60 {
             let c = if round % 3 == 2 { &json } else { &plain };
             let mut data = Vec::new();
+            let mut docs = Vec::new();
             for _ in 0..next(120) {
                 let mut d = String::new();
                 // Now and then a document with more kv pairs than a block holds.
@@ -903,26 +905,49 @@ mod tests {
                     _ => {}
                 }
                 data.push(b'\n');
+                docs.push(d);
             }
+            let one_by_one = |per_doc: bool| {
+                let (mut t, mut o) = (Tally::new(c), Vec::new());
+                let mut p = Processor::new(c, per_doc);
+                let mut start = 0;
+                for l in data.split_inclusive(|&b| b == b'\n') {
+                    let content = l.strip_suffix(b"\n").unwrap_or(l);
+                    p.line(
+                        &mut t,
+                        &mut o,
+                        "<f>",
+                        Pos::Offset(start as u64),
+                        content,
+                        l.len() as u64,
+                    );
+                    start += l.len();
+                }
+                (t, o)
+            };
             let (mut t1, mut o1) = (Tally::new(c), Vec::new());
             Processor::new(c, false).lines(&mut t1, &mut o1, "<f>", 0, &data);
-            let (mut t2, mut o2) = (Tally::new(c), Vec::new());
-            let mut p = Processor::new(c, false);
-            let mut start = 0;
-            for l in data.split_inclusive(|&b| b == b'\n') {
-                let content = l.strip_suffix(b"\n").unwrap_or(l);
-                p.line(
-                    &mut t2,
-                    &mut o2,
-                    "<f>",
-                    Pos::Offset(start as u64),
-                    content,
-                    l.len() as u64,
-                );
-                start += l.len();
-            }
+            let (t2, o2) = one_by_one(false);
             assert_eq!(t1, t2, "round {round}");
             assert!(o1.is_empty() && o2.is_empty());
+            // With per-document output: the same tally through `lines` and one by one, the
+            // same lines, and each valid document's line starts with the kv sums and emails
+            // of a naive first-occurrence aggregation of its pairs.
+            let (mut t3, mut o3) = (Tally::new(c), Vec::new());
+            Processor::new(c, true).lines(&mut t3, &mut o3, "<f>", 0, &data);
+            let (t4, o4) = one_by_one(true);
+            assert_eq!(t3, t1, "round {round}");
+            assert_eq!(t4, t1, "round {round}");
+            assert_eq!(o3, o4, "round {round}");
+            let out = String::from_utf8(o3).unwrap();
+            assert_eq!(out.lines().count(), docs.len());
+            for (i, (line, d)) in out.lines().zip(&docs).enumerate() {
+                if !line.starts_with(r#"{"invalid":"#) {
+                    let want = naive_kv_and_emails(d, c.max_digits);
+                    assert!(line.starts_with(&want), "round {round}, line {i}");
+                    seen_long_doc |= d.len() > 1000;
+                }
+            }
             let order = |t: &Tally| {
                 let kv: Vec<(String, String, u64)> =
                     t.kv.iter()
@@ -941,7 +966,29 @@ mod tests {
             seen_big |= t1.kv.iter().any(|(_, s)| !matches!(s.total, PyInt::Small(_)));
             seen_repeat |= t1.kv.iter().any(|(_, s)| s.docs > 1) && t1.emails.values().any(|&n| n > 1);
         }
-        assert!(seen_invalid && seen_big && seen_repeat);
+        assert!(seen_invalid && seen_big && seen_repeat && seen_long_doc);
+    }
+
+    /// The start of a valid document's per-document line, by the plainest means: its kv
+    /// pairs summed per key in first-occurrence order (a linear search), then its emails.
+    fn naive_kv_and_emails(text: &str, max_digits: usize) -> String {
+        let mut keys: Vec<(&str, PyInt)> = Vec::new();
+        for_each_kv(&PyClasses::new(), text, |k, digits| {
+            let v = PyInt::from_digits(digits, max_digits).expect("a valid document");
+            match keys.iter_mut().find(|(x, _)| *x == k) {
+                Some((_, sum)) => sum.add_assign(&v),
+                None => keys.push((k, v)),
+            }
+            Ok(())
+        })
+        .unwrap();
+        let kv: Vec<String> = keys
+            .iter()
+            .map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), v.to_decimal()))
+            .collect();
+        let mut emails = Vec::new();
+        for_each_email(text, |e| emails.push(serde_json::to_string(e).unwrap()));
+        format!("{{\"kv\":{{{}}},\"emails\":[{}]", kv.join(","), emails.join(","))
     }
 
     #[test]
