@@ -275,20 +275,29 @@ fn filter_direct<A: Real>(row: &[A], p: &Plan<A>, edge: &mut [A], t: &mut [A]) {
     filter_padded(p, row, &mut t[lo..hi]);
     for (x0, x1) in [(0, lo), (hi, w)] {
         let e = &mut edge[..x1 - x0 + 2 * rx];
-        for (i, v) in e.iter_mut().enumerate() {
-            // The image column of padded column x0 + i.
-            let c = (x0 + i) as isize - rx as isize;
-            let from = if c < 0 {
-                p.left[(c + rx as isize) as usize]
-            } else if c as usize >= w {
-                p.right[c as usize - w]
-            } else {
-                Some(c as usize)
-            };
-            *v = from.map_or(p.cval, |c| row[c]);
+        for (v, c) in e.iter_mut().zip(padded_columns(x0, w, rx, &p.left, &p.right)) {
+            *v = c.map_or(p.cval, |c| row[c]);
         }
         filter_padded(p, e, &mut t[x0..x1]);
     }
+}
+
+/// The image column standing for each padded column from `x0` on (padded column x is image
+/// column x - rx; `left`/`right`: the columns standing for the `rx` padded columns beyond
+/// each end, None for the constant), for the edges of a row read in place.
+#[inline(always)]
+pub(super) fn padded_columns<'a>(
+    x0: usize,
+    w: usize,
+    rx: usize,
+    left: &'a [Option<usize>],
+    right: &'a [Option<usize>],
+) -> impl Iterator<Item = Option<usize>> + 'a {
+    (x0..).map(move |x| match x.checked_sub(rx) {
+        None => left[x],
+        Some(c) if c >= w => right[c - w],
+        Some(c) => Some(c),
+    })
 }
 
 /// `t[x] = ((k0·r0[x] + k1·r1[x]) + k2·r2[x]) + …`: the taps in their order, so the float
@@ -878,7 +887,7 @@ mod tests {
             };
             let big = Array2::from_shape_fn((h + 3, 2 * w + 5), |_| value());
             let flat = big.slice(ndarray::s![..h, ..w]).to_owned();
-            let t = big.slice(ndarray::s![..w, ..h]).to_owned();
+            let t = Array2::from_shape_fn((w, h), |(x, y)| flat[[y, x]]);
             let (big32, flat32, t32) = (
                 big.mapv(|v| v as f32),
                 flat.mapv(|v| v as f32),
