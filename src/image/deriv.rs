@@ -3,11 +3,14 @@
 //! rounded and saturated as OpenCV's `saturate_cast` does (half to even).
 //!
 //! Like the 3×3 magnitude, a pass over row bands in parallel: each input row a band needs
-//! is loaded once (border columns added), filtered horizontally into a ring of `ky.len()`
-//! rows, and every output row is the vertical combination of the ring, finished as
-//! `s·scale + delta` and converted. Kernel taps are small integers and zero taps are
-//! skipped (OpenCV skips the centre tap of its odd kernels too). The taps of an axis are
-//! applied in one pass per row, in the kernel's order.
+//! is filtered horizontally once into a ring of `ky.len()` rows, and every output row is
+//! the vertical combination of the ring, finished as `s·scale + delta` and converted in the
+//! same loop ([`finish_row`]). A row the image holds in place in the filtering type has its
+//! interior filtered straight from the image ([`filter_direct`]); only the columns within
+//! `rx` of each end, and rows of another type or layout, go through a padded copy (border
+//! columns added). Kernel taps are small integers and zero taps are skipped (OpenCV skips
+//! the centre tap of its odd kernels too). The taps of an axis are applied in one pass per
+//! row, in the kernel's order, whichever way a row is read (the same bits: tested).
 //!
 //! u8 images take the integer path ([`super::deriv_int`], [`sobel_deriv_u8`]): 16-bit
 //! lanes as OpenCV's own, the same exact sums as filtering in f32, hence the same results.
@@ -210,15 +213,26 @@ struct Plan<A> {
     right: Vec<Option<usize>>,
     cval: A,
     border: Border,
-    scale: f64,
-    delta: f64,
+    finish: Finish,
+    /// Filter the interior of each row the source holds in place straight from it
+    /// ([`filter_direct`]); false: every row through the padded copy (the tests compare the two).
+    direct: bool,
 }
+
+/// At most this many taps per axis (ksize 7).
+const MAX_TAPS: usize = 7;
 
 /// Input row `yy` (may lie outside the image) filtered horizontally into `t`.
 #[inline(always)]
 fn filter_row<A: Real, S: RowSource<A>>(src: &S, p: &Plan<A>, yy: isize, pad: &mut [A], t: &mut [A]) {
     let (h, w, rx) = (src.height(), src.width(), p.rx);
-    match interpolate(yy, h, p.border) {
+    let y = interpolate(yy, h, p.border);
+    if p.direct && w > 2 * rx {
+        if let Some(row) = y.and_then(|y| src.row(y)) {
+            return filter_direct(row, p, pad, t);
+        }
+    }
+    match y {
         None => pad.fill(p.cval),
         Some(y) => {
             src.load(y, &mut pad[rx..rx + w]);
@@ -230,9 +244,60 @@ fn filter_row<A: Real, S: RowSource<A>>(src: &S, p: &Plan<A>, yy: isize, pad: &m
             }
         }
     }
-    let rows: Vec<&[A]> = p.kx.iter().map(|&(o, _)| &pad[o..o + w]).collect();
-    let ks: Vec<A> = p.kx.iter().map(|&(_, k)| k).collect();
-    taps(t, &rows, &ks);
+    filter_padded(p, pad, t);
+}
+
+/// `t[x] = Σ k·pad[x + o]` over the horizontal taps (o, k) in their order: `pad` holds the
+/// padded columns from the one standing for `t[0]`'s leftmost tap on.
+#[inline(always)]
+fn filter_padded<A: Real>(p: &Plan<A>, pad: &[A], t: &mut [A]) {
+    let n = t.len();
+    let mut rows: [&[A]; MAX_TAPS] = [&[]; MAX_TAPS];
+    let mut ks = [A::default(); MAX_TAPS];
+    for (j, &(o, k)) in p.kx.iter().enumerate() {
+        rows[j] = &pad[o..o + n];
+        ks[j] = k;
+    }
+    let m = p.kx.len();
+    taps(t, &rows[..m], &ks[..m]);
+}
+
+/// [`filter_row`] of an image row read in place (`row.len() > 2·rx`): the interior columns
+/// `rx .. w - rx`, whose taps all fall inside the image, straight from `row`; only the `rx`
+/// columns at each end from a short padded copy (`edge`, at least `3·rx` long). The same
+/// taps in the same order on the same values as the padded row gives, so the same bits,
+/// without first copying the whole row.
+#[inline(always)]
+fn filter_direct<A: Real>(row: &[A], p: &Plan<A>, edge: &mut [A], t: &mut [A]) {
+    let (w, rx) = (row.len(), p.rx);
+    let (lo, hi) = (rx, w - rx);
+    // Padded column x + o is image column x + o - rx: for x ≥ rx, row[x - rx + o].
+    filter_padded(p, row, &mut t[lo..hi]);
+    for (x0, x1) in [(0, lo), (hi, w)] {
+        let e = &mut edge[..x1 - x0 + 2 * rx];
+        for (v, c) in e.iter_mut().zip(padded_columns(x0, w, rx, &p.left, &p.right)) {
+            *v = c.map_or(p.cval, |c| row[c]);
+        }
+        filter_padded(p, e, &mut t[x0..x1]);
+    }
+}
+
+/// The image column standing for each padded column from `x0` on (padded column x is image
+/// column x - rx; `left`/`right`: the columns standing for the `rx` padded columns beyond
+/// each end, None for the constant), for the edges of a row read in place.
+#[inline(always)]
+pub(super) fn padded_columns<'a>(
+    x0: usize,
+    w: usize,
+    rx: usize,
+    left: &'a [Option<usize>],
+    right: &'a [Option<usize>],
+) -> impl Iterator<Item = Option<usize>> + 'a {
+    (x0..).map(move |x| match x.checked_sub(rx) {
+        None => left[x],
+        Some(c) if c >= w => right[c - w],
+        Some(c) => Some(c),
+    })
 }
 
 /// `t[x] = ((k0·r0[x] + k1·r1[x]) + k2·r2[x]) + …`: the taps in their order, so the float
@@ -275,22 +340,50 @@ fn taps_passes<A: Real>(t: &mut [A], rows: &[&[A]], ks: &[A]) {
     }
 }
 
-/// Finish one row of sums: `out[x] = O::finish(S·scale + delta)`, straight into `out` when
-/// it is contiguous, else into the scratch row `fin` and copied. With `unit` (scale 1, delta
-/// +0.0, and sums exact in f32: the caller's guarantee) the finish stays in f32, eight lanes
-/// per vector ([`DerivOut::finish_f32`]: the same values), through `unit_f32(S)`, which must
-/// be `S + 0` in f32 (`s + -0.0` would keep a -0; `+0.0` makes it +0, as in f64). Both the
-/// float path ([`band`]) and the integer path (`deriv_int::band`) finish through here, so
-/// their results are the same function of the same sums.
+/// How a row of sums is finished: `O::finish(S·scale + delta)`, or with `unit` (scale 1,
+/// delta +0.0, and sums exact in f32 or filtered in f32: the caller's guarantee) in f32,
+/// eight lanes per vector ([`DerivOut::finish_f32`]: the same values) through
+/// [`Sum::unit_f32`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Finish {
+    pub unit: bool,
+    pub scale: f64,
+    pub delta: f64,
+}
+
+/// A filtered sum: an f32/f64 of the float path or an integer lane of `deriv_int`.
+pub(super) trait Sum: Copy {
+    /// `S + 0` in f32 when the sum is an f32 (or an integer exact in f32): `s + -0.0` would
+    /// keep a -0; `+0.0` makes it +0, as `s·1 + 0` does in f64.
+    fn unit_f32(self) -> f32;
+    fn to_f64(self) -> f64;
+}
+/// The float path's sums. `A` is f32 when `unit` holds, so the round trip through f64 is
+/// exact and folds away.
+impl<A: Real> Sum for A {
+    #[inline(always)]
+    fn unit_f32(self) -> f32 {
+        (self + A::default()).to_f64() as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        Real::to_f64(self)
+    }
+}
+
+/// Finish one row of `n` sums, `sum(x)` for column x: `out[x] = O::finish(S·scale + delta)`
+/// (or the `unit` f32 route, [`Finish`]), straight into `out` when it is contiguous, else
+/// into the scratch row `fin` and copied. `sum` is computed in the same loop, so a row of
+/// sums need not be stored and read back. Both the float path ([`band`]) and the integer
+/// path (`deriv_int::band`) finish through here, so their results are the same function of
+/// the same sums.
 #[inline(always)]
-pub(super) fn finish_row<S: Copy, O: DerivOut>(
+pub(super) fn finish_row<S: Sum, O: DerivOut>(
     mut out: ArrayViewMut1<O>,
     fin: &mut [O],
-    acc: &[S],
-    unit: bool,
-    (scale, delta): (f64, f64),
-    unit_f32: impl Fn(S) -> f32,
-    to_f64: impl Fn(S) -> f64,
+    f: Finish,
+    n: usize,
+    sum: impl Fn(usize) -> S,
 ) {
     let mut copy = false;
     let dst: &mut [O] = match out.as_slice_mut() {
@@ -300,17 +393,60 @@ pub(super) fn finish_row<S: Copy, O: DerivOut>(
             fin
         }
     };
-    if unit {
-        dst.iter_mut()
-            .zip(acc)
-            .for_each(|(o, &s)| *o = O::finish_f32(unit_f32(s)));
+    let dst = &mut dst[..n];
+    if f.unit {
+        for (x, o) in dst.iter_mut().enumerate() {
+            *o = O::finish_f32(sum(x).unit_f32());
+        }
     } else {
-        dst.iter_mut()
-            .zip(acc)
-            .for_each(|(o, &s)| *o = O::finish(to_f64(s) * scale + delta));
+        for (x, o) in dst.iter_mut().enumerate() {
+            *o = O::finish(sum(x).to_f64() * f.scale + f.delta);
+        }
     }
     if copy {
         out.iter_mut().zip(&*fin).for_each(|(o, &v)| *o = v);
+    }
+}
+
+/// The vertical taps finished in the same pass: [`finish_row`] of `Σ ks[j]·rows[j][x]`,
+/// summed as [`taps`] sums (the taps in their order).
+#[inline(always)]
+fn finish_taps<A: Real, O: DerivOut>(
+    out: ArrayViewMut1<O>,
+    fin: &mut [O],
+    acc: &mut [A],
+    f: Finish,
+    rows: &[&[A]],
+    ks: &[A],
+) {
+    let n = acc.len();
+    match ks.len() {
+        1 => finish_row(out, fin, f, n, sum_n::<A, 1>(rows, ks, n)),
+        2 => finish_row(out, fin, f, n, sum_n::<A, 2>(rows, ks, n)),
+        3 => finish_row(out, fin, f, n, sum_n::<A, 3>(rows, ks, n)),
+        4 => finish_row(out, fin, f, n, sum_n::<A, 4>(rows, ks, n)),
+        5 => finish_row(out, fin, f, n, sum_n::<A, 5>(rows, ks, n)),
+        6 => finish_row(out, fin, f, n, sum_n::<A, 6>(rows, ks, n)),
+        7 => finish_row(out, fin, f, n, sum_n::<A, 7>(rows, ks, n)),
+        _ => {
+            taps_passes(acc, rows, ks);
+            let acc = &*acc;
+            finish_row(out, fin, f, n, |x| acc[x]);
+        }
+    }
+}
+
+/// `x ↦ ((k0·r0[x] + k1·r1[x]) + k2·r2[x]) + …` for x < n, as [`taps_n`] sums.
+#[inline(always)]
+fn sum_n<'r, A: Real, const N: usize>(rows: &[&'r [A]], ks: &[A], n: usize) -> impl Fn(usize) -> A + 'r {
+    let r: [&[A]; N] = std::array::from_fn(|j| &rows[j][..n]);
+    let k: [A; N] = std::array::from_fn(|j| ks[j]);
+    move |x| {
+        let mut s = k[0] * r[0][x];
+        for j in 1..N {
+            s = s + k[j] * r[j][x];
+        }
+        s
     }
 }
 
@@ -323,9 +459,6 @@ fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, 
     let mut ring: Vec<Vec<A>> = (0..p.ky.len()).map(|_| vec![A::default(); w]).collect();
     let mut acc = vec![A::default(); w];
     let mut fin = vec![O::finish(0.0); w];
-    let unit_f32 = p.scale == 1.0
-        && p.delta.to_bits() == 0
-        && std::any::TypeId::of::<A>() == std::any::TypeId::of::<f32>();
     for dy in 0..out.nrows() {
         let y = (y0 + dy) as isize;
         if dy == 0 {
@@ -339,26 +472,66 @@ fn band<A: Real, O: DerivOut, S: RowSource<A>>(src: &S, p: &Plan<A>, y0: usize, 
         }
         // The first tap always, then the non-zero ones (the vertical kernels' end taps are
         // ±1, never 0).
-        let (mut rows, mut ks) = (Vec::with_capacity(ring.len()), Vec::with_capacity(ring.len()));
+        let mut rows: [&[A]; MAX_TAPS] = [&[]; MAX_TAPS];
+        let mut ks = [A::default(); MAX_TAPS];
+        let mut m = 0;
         for (j, (k, row)) in p.ky.iter().zip(&ring).enumerate() {
             if j == 0 || *k != A::default() {
-                rows.push(&row[..]);
-                ks.push(*k);
+                rows[m] = &row[..];
+                ks[m] = *k;
+                m += 1;
             }
         }
-        taps(&mut acc, &rows, &ks);
-        finish_row(
-            out.row_mut(dy),
-            &mut fin,
-            &acc,
-            unit_f32,
-            (p.scale, p.delta),
-            // `A` is f32 when `unit_f32` holds, so the round trip through f64 is exact and
-            // folds away; `s + 0` turns -0 into +0, as `s·1 + 0` does in f64.
-            |s| (s + A::default()).to_f64() as f32,
-            |s| s.to_f64(),
-        );
+        // The next row's input (when read in place) and output are requested while this
+        // row is finished, a block at a time, so that they arrive before they are needed:
+        // without it, the first read of each input row and the first store into each output
+        // row waited on memory (about half of the samples, perf), and those waits do not
+        // overlap the arithmetic.
+        let next_in = interpolate(y + ry as isize + 1, src.height(), p.border).and_then(|yy| src.row(yy));
+        let next_out = (dy + 1 < out.nrows())
+            .then(|| out.row(dy + 1).as_slice().map(|s| s.as_ptr()))
+            .flatten();
+        let mut row = out.row_mut(dy);
+        let mut a = 0;
+        while a < w {
+            let b = (a + PREFETCH_BLOCK).min(w);
+            if let Some(r) = next_in {
+                prefetch(r[a..b].as_ptr().cast(), (b - a) * std::mem::size_of::<A>());
+            }
+            if let Some(o) = next_out {
+                prefetch(o.wrapping_add(a).cast(), (b - a) * std::mem::size_of::<O>());
+            }
+            let rs: [&[A]; MAX_TAPS] = std::array::from_fn(|j| if j < m { &rows[j][a..b] } else { &[][..] });
+            finish_taps(
+                row.slice_mut(ndarray::s![a..b]),
+                &mut fin[a..b],
+                &mut acc[a..b],
+                p.finish,
+                &rs[..m],
+                &ks[..m],
+            );
+            a = b;
+        }
     }
+}
+
+/// Columns finished per block, before which the next rows' lines for those columns are
+/// requested: 256 was the fastest of 128/256/512/1024 (float32, ksize 3–7, one thread).
+const PREFETCH_BLOCK: usize = 256;
+
+/// Ask the CPU to start loading the `bytes` from `p` (one request per 64-byte line) into
+/// the cache, for a row the next step reads or writes: it arrives while this step computes.
+#[inline(always)]
+fn prefetch(p: *const u8, bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for off in (0..bytes).step_by(64) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: SSE is part of x86-64's baseline; a prefetch is a hint that reads nothing
+        // architecturally and cannot fault, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off).cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, bytes);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -435,6 +608,18 @@ pub fn sobel_deriv<A: Real, O: DerivOut, S: RowSource<A>>(
     border: Border,
     out: ArrayViewMut2<O>,
 ) -> Result<()> {
+    sobel_deriv_as(src, d, border, out, true)
+}
+
+/// [`sobel_deriv`], with `direct` false reading every row through the padded copy (the
+/// tests compare the two).
+fn sobel_deriv_as<A: Real, O: DerivOut, S: RowSource<A>>(
+    src: &S,
+    d: Deriv,
+    border: Border,
+    out: ArrayViewMut2<O>,
+    direct: bool,
+) -> Result<()> {
     let (h, w) = (src.height(), src.width());
     check(h, w, out.dim(), border)?;
     let (kx, ky) = deriv_kernels(d.dx, d.dy, d.ksize)?;
@@ -464,8 +649,14 @@ pub fn sobel_deriv<A: Real, O: DerivOut, S: RowSource<A>>(
             _ => 0.0,
         }),
         border,
-        scale: d.scale,
-        delta: d.delta,
+        finish: Finish {
+            unit: d.scale == 1.0
+                && d.delta.to_bits() == 0
+                && std::any::TypeId::of::<A>() == std::any::TypeId::of::<f32>(),
+            scale: d.scale,
+            delta: d.delta,
+        },
+        direct,
     };
     #[cfg(target_arch = "x86_64")]
     let avx2 = std::is_x86_feature_detected!("avx2");
@@ -656,6 +847,116 @@ mod tests {
             taps_passes(&mut b, &rows, &ks[..n]);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&a), bits(&b), "{n} taps");
+        }
+    }
+
+    /// Rows read in place ([`filter_direct`]) give the padded path's bits: random shapes
+    /// (widths below, at and just above the kernel's), every ksize, order and border, f32 and
+    /// f64 images filtered in their own type (the only ones read in place) into float and
+    /// integer outputs, unit and non-unit finishes, and layouts read in place (contiguous,
+    /// rows reversed, a window of a wider array) or not (columns reversed, transposed, every
+    /// other column), into contiguous and strided outputs.
+    #[test]
+    fn direct_rows_match_padded() {
+        let mut x = 0x2545_f491u32;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let borders = [
+            Border::Replicate,
+            Border::Reflect101,
+            Border::Reflect,
+            Border::Wrap,
+            Border::Constant(-1.5),
+        ];
+        let mut shapes = vec![(1, 1), (3, 2), (3, 6), (2, 7), (9, 8), (5, 15), (4, 16)];
+        for _ in 0..8 {
+            shapes.push((1 + next() as usize % 24, 1 + next() as usize % 70));
+        }
+        let mut direct_rows = 0;
+        for (h, w) in shapes {
+            // Values of every sign and scale, exact zeros of both signs among them.
+            let mut value = || match next() % 16 {
+                0 => -0.0,
+                1 => 0.0,
+                2 => (next() % 1000) as f64 * 1e30,
+                _ => (next() as f64 / u32::MAX as f64 - 0.5) * 2f64.powi((next() % 40) as i32 - 20),
+            };
+            let big = Array2::from_shape_fn((h + 3, 2 * w + 5), |_| value());
+            let flat = big.slice(ndarray::s![..h, ..w]).to_owned();
+            let t = Array2::from_shape_fn((w, h), |(x, y)| flat[[y, x]]);
+            let (big32, flat32, t32) = (
+                big.mapv(|v| v as f32),
+                flat.mapv(|v| v as f32),
+                t.mapv(|v| v as f32),
+            );
+            macro_rules! views {
+                ($big:expr, $flat:expr, $t:expr) => {
+                    [
+                        $flat.view(),
+                        $flat.slice(ndarray::s![..;-1, ..]),
+                        $big.slice(ndarray::s![1..h + 1, 3..w + 3]),
+                        $flat.slice(ndarray::s![.., ..;-1]),
+                        $t.t(),
+                        $big.slice(ndarray::s![2..h + 2, ..2 * w;2]),
+                    ]
+                };
+            }
+            for (v, v32) in views!(big, flat, t).into_iter().zip(views!(big32, flat32, t32)) {
+                direct_rows += usize::from(v.row(0).as_slice().is_some());
+                for ksize in KSIZES {
+                    for (dx, dy) in [(1, 0), (0, 1), (1, 1), (2, 0), (0, 2), (3, 1), (1, 4)] {
+                        if deriv_kernels(dx, dy, ksize).is_err() {
+                            continue;
+                        }
+                        for (scale, delta) in [(1.0, 0.0), (0.3, -7.25)] {
+                            let d = Deriv {
+                                dx,
+                                dy,
+                                ksize,
+                                scale,
+                                delta,
+                            };
+                            for border in borders {
+                                same::<f64, f64, _>(&Gray(v), d, border);
+                                same::<f64, i16, _>(&Gray(v), d, border);
+                                same::<f32, f32, _>(&Gray(v32), d, border);
+                                same::<f32, u8, _>(&Gray(v32), d, border);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(direct_rows >= 3 * 14, "{direct_rows}");
+    }
+
+    /// `sobel_deriv_as` with rows read in place and through the padded copy, into a
+    /// contiguous and a strided output: the same bits.
+    fn same<A: Real, O: DerivOut + std::fmt::Debug, S: RowSource<A>>(src: &S, d: Deriv, border: Border) {
+        let (h, w) = (src.height(), src.width());
+        let run = |direct: bool, strided: bool| {
+            let mut big = Array2::from_elem((h, 2 * w), O::finish(1.0));
+            let out = if strided {
+                big.slice_mut(ndarray::s![.., ..;2])
+            } else {
+                big.slice_mut(ndarray::s![.., ..w])
+            };
+            let mut out = out;
+            sobel_deriv_as(src, d, border, out.view_mut(), direct).unwrap();
+            // Debug tells -0.0 from +0.0, and tells apart any two floats but NaNs (none here).
+            out.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>()
+        };
+        let want = run(false, false);
+        for strided in [false, true] {
+            assert_eq!(
+                run(true, strided),
+                want,
+                "{h}×{w} {d:?} {border:?} strided {strided}"
+            );
         }
     }
 

@@ -187,6 +187,13 @@ pub trait RowSource<A>: Sync {
     fn width(&self) -> usize;
     /// Write row `y` into `dst` (`dst.len() == width`).
     fn load(&self, y: usize, dst: &mut [A]);
+    /// Row `y` in place, when the image holds it as contiguous values of `A` itself (what
+    /// `load` would copy unchanged): the derivatives filter a row's interior straight from
+    /// it instead of a padded copy. None: read it through `load`.
+    fn row(&self, y: usize) -> Option<&[A]> {
+        let _ = y;
+        None
+    }
 }
 
 /// A single-channel image.
@@ -211,6 +218,16 @@ impl<P: Pixel, A: Real> RowSource<A> for Gray<'_, P> {
                 .zip(row.iter())
                 .for_each(|(d, &p)| *d = A::from_pixel(p)),
         }
+    }
+    #[inline]
+    fn row(&self, y: usize) -> Option<&[A]> {
+        if std::any::TypeId::of::<P>() != std::any::TypeId::of::<A>() {
+            return None;
+        }
+        let s = self.0.row(y).to_slice()?;
+        // SAFETY: `P` is `A` (the TypeId check above), so the slice's elements are `A`s: same
+        // size, alignment and validity; the borrow of the view is kept.
+        Some(unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<A>(), s.len()) })
     }
 }
 
