@@ -52,7 +52,7 @@ lint-rust:
 	cargo clippy --all-targets --release -- -D warnings
 	@# test-fuzz builds fuzz/ with --locked: a dependency added to the crate must reach
 	@# fuzz/Cargo.lock too (`cd fuzz && cargo update -w`), which this catches in seconds.
-	cd fuzz && cargo metadata --locked --format-version 1 > /dev/null
+	cd fuzz && cargo metadata --locked --format-version 1 > ../target/fuzz-metadata.json
 
 # The committed header must be what the build generates (build.rs rewrote it just now).
 test-header: build

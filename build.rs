@@ -19,11 +19,9 @@ fn write_if_changed(path: &Path, text: &str) {
 
 fn render(crate_dir: &str, config: cbindgen::Config) -> String {
     let mut buf = Vec::new();
-    // The crate's own sources from src/lib.rs (and the modules it declares), not `with_crate`:
-    // that ran `cargo metadata` from inside this build, a nested cargo whose rustc probe
-    // sometimes read another process's error text as its input (seen twice in one local
-    // clean-clone run: test-fuzz and the wheel). The header never reads dependencies
-    // (`parse_deps = false`), so the crate's metadata is not needed.
+    // The crate's own sources from src/lib.rs (and the modules it declares), not `with_crate`,
+    // which runs `cargo metadata` from inside this build: one nested cargo fewer. The header
+    // never reads dependencies (`parse_deps = false`), so the crate's metadata is not needed.
     cbindgen::Builder::new()
         .with_src(Path::new(crate_dir).join("src/lib.rs"))
         .with_config(config)
