@@ -170,35 +170,56 @@ pub struct Report {
     feed_threads: usize,
 }
 
-/// Chunk tallies waiting to be reused. At high key cardinality a fresh tally per chunk
-/// spent a third of the run zeroing new pages and regrowing hash tables; a cleared one
-/// keeps its memory. Only tallies of a modest size are kept, at most a few.
+/// What finished chunks leave for the next ones: their tallies and their per-document
+/// output buffers, cleared, their memory kept. At high key cardinality a fresh tally per
+/// chunk spent a third of the run zeroing new pages and regrowing hash tables; with
+/// per-document output a fresh buffer per chunk did the same (8 % of a per-document run's
+/// samples in the kernel's `clear_page_erms` under the allocator, against 1 % without the
+/// output, issue 8). Only ones of a modest size are kept, at most a few of each.
 #[derive(Default)]
-struct Spare(Mutex<Vec<Tally>>);
+struct Spare {
+    tallies: Mutex<Vec<Tally>>,
+    outputs: Mutex<Vec<Vec<u8>>>,
+}
 
 impl Spare {
-    fn take(&self, cfg: &Config) -> Tally {
-        let t = self.0.lock().ok().and_then(|mut v| v.pop());
-        t.unwrap_or_else(|| Tally::new(cfg))
+    /// A cleared tally and an empty output buffer, reused when there are some.
+    fn take(&self, cfg: &Config) -> (Tally, Vec<u8>) {
+        let t = self.tallies.lock().ok().and_then(|mut v| v.pop());
+        let out = self.outputs.lock().ok().and_then(|mut v| v.pop());
+        (t.unwrap_or_else(|| Tally::new(cfg)), out.unwrap_or_default())
     }
 
-    fn give(&self, mut t: Tally, cfg: &Config, threads: usize) {
-        // A chunk's tally is about the size of its chunk; a much larger one (a huge
-        // chunk) is freed rather than kept.
-        if t.heap_bytes() > 4 * cfg.chunk_bytes + (1 << 20) {
-            return;
+    fn give(&self, mut t: Tally, mut out: Vec<u8>, cfg: &Config, threads: usize) {
+        // A chunk's tally and output are about the size of its chunk; a much larger one (a
+        // huge chunk) is freed rather than kept.
+        let modest = 4 * cfg.chunk_bytes + (1 << 20);
+        let keep = 2 * threads + 2;
+        if t.heap_bytes() <= modest {
+            t.clear();
+            push_upto(&self.tallies, t, keep);
         }
-        t.clear();
-        if let Ok(mut v) = self.0.lock() {
-            if v.len() < 2 * threads + 2 {
-                v.push(t);
-            }
+        if out.capacity() > 0 && out.capacity() <= modest {
+            out.clear();
+            push_upto(&self.outputs, out, keep);
         }
     }
 
     fn clear(&self) {
-        if let Ok(mut v) = self.0.lock() {
+        if let Ok(mut v) = self.tallies.lock() {
             v.clear();
+        }
+        if let Ok(mut v) = self.outputs.lock() {
+            v.clear();
+        }
+    }
+}
+
+/// Push `x` onto the pool unless it already holds `keep` items.
+fn push_upto<T>(pool: &Mutex<Vec<T>>, x: T, keep: usize) {
+    if let Ok(mut v) = pool.lock() {
+        if v.len() < keep {
+            v.push(x);
         }
     }
 }
@@ -460,17 +481,18 @@ impl Report {
         Ok(())
     }
 
-    fn absorb(&mut self, t: Tally, per_doc: &[u8]) -> Result<()> {
+    /// Merge a chunk's tally and write its per-document output, then keep both for reuse.
+    fn absorb(&mut self, t: Tally, per_doc: Vec<u8>) -> Result<()> {
         self.make_room(&t)?;
         self.tally.merge_from(&t);
-        self.spare.give(t, &self.config, self.threads());
         // Past the budget only when the maps were empty before (one chunk's maps are larger
         // than the whole budget): spilled now, as any state over the budget.
-        self.enforce_budget()?;
-        if let Some(pd) = &mut self.per_doc {
-            pd.write(per_doc)?;
-        }
-        Ok(())
+        let r = self.enforce_budget().and_then(|()| match &mut self.per_doc {
+            Some(pd) => pd.write(&per_doc),
+            None => Ok(()),
+        });
+        self.spare.give(t, per_doc, &self.config, self.threads());
+        r
     }
 
     /// Feed every text of `batch` as one document (as one line of JSON when the report
@@ -488,8 +510,7 @@ impl Report {
                 .into_par_iter()
                 .map(|r| {
                     let mut p = Processor::new(&cfg, per_doc);
-                    let mut t = spare.take(&cfg);
-                    let mut out = Vec::new();
+                    let (mut t, mut out) = spare.take(&cfg);
                     for i in r {
                         let b = batch.bytes(i);
                         p.doc(
@@ -507,7 +528,7 @@ impl Report {
         })?;
         self.texts_fed += batch.len() as u64;
         for (t, out) in parts {
-            self.absorb(t, &out).map_err(|e| self.fail(e))?;
+            self.absorb(t, out).map_err(|e| self.fail(e))?;
         }
         self.flush_per_doc().map_err(|e| self.fail(e))
     }
@@ -523,13 +544,15 @@ impl Report {
         for i in 0..n {
             p.null(&mut t, &mut out, TEXTS_SOURCE, Pos::Index(self.texts_fed + i));
             if out.len() >= 1 << 20 {
-                self.absorb(std::mem::replace(&mut t, Tally::new(&cfg)), &out)
-                    .map_err(|e| self.fail(e))?;
-                out.clear();
+                self.absorb(
+                    std::mem::replace(&mut t, Tally::new(&cfg)),
+                    std::mem::take(&mut out),
+                )
+                .map_err(|e| self.fail(e))?;
             }
         }
         self.texts_fed += n;
-        self.absorb(t, &out).map_err(|e| self.fail(e))?;
+        self.absorb(t, out).map_err(|e| self.fail(e))?;
         self.flush_per_doc().map_err(|e| self.fail(e))
     }
 
@@ -662,7 +685,7 @@ impl Report {
                         format!("internal error while processing a chunk: {what}"),
                     )
                 })?;
-                self.absorb(t, &out)?;
+                self.absorb(t, out)?;
                 if !progress(pos, total) {
                     return Err(Error::new(
                         ErrorKind::Cancelled,
@@ -761,9 +784,14 @@ impl Drop for Report {
     }
 }
 
-fn process_item(cfg: &Config, source: &str, item: Item, per_doc: bool, mut t: Tally) -> (Tally, Vec<u8>) {
+fn process_item(
+    cfg: &Config,
+    source: &str,
+    item: Item,
+    per_doc: bool,
+    (mut t, mut out): (Tally, Vec<u8>),
+) -> (Tally, Vec<u8>) {
     let mut p = Processor::new(cfg, per_doc);
-    let mut out = Vec::new();
     match item {
         Item::Lines { data, base } => p.lines(&mut t, &mut out, source, base, &data),
         Item::Overlong {
