@@ -771,7 +771,7 @@ typedef struct FkReportConfig {
   size_t chunk_bytes;
   /**
    * Bytes of memory the report aims to stay under; past it the per-key state (kv keys,
-   * emails, pattern matches) spills, sorted and compressed, to a file in `spill_dir`
+   * emails, pattern matches) spills, sorted and front-coded, to a file in `spill_dir`
    * and is merged back exactly when the report is written. 0 = the default (200 MiB:
    * a whole run stays under 300 MB of RSS); the option `FK_REPORT_NO_MEMORY_LIMIT`:
    * never spill.
@@ -1834,7 +1834,7 @@ enum FkStatus fk_report_merge_state(struct FkReport *dst, const uint8_t *data, s
 
 /**
  * How much of the report's per-key state went to disk because of its memory budget:
- * `*bytes` written to its spill file (compressed) and `*spills` (times the state was
+ * `*bytes` written to its spill file (front-coded) and `*spills` (times the state was
  * written out). Both 0 when it stayed in memory. Either pointer may be NULL.
  *
  * # Safety

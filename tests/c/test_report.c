@@ -363,6 +363,106 @@ static void test_nothing_lost(void) {
     unlink(out);
 }
 
+/* Arrow/Parquet nulls: counted invalid, numbered among the texts, written per document. */
+static void test_nulls(void) {
+    const char *pd = path_of("nulls.jsonl");
+    FkReport *r = new_report(0);
+    CHECK_OK(fk_report_set_per_doc(r, P(pd)));
+    const char *first[] = {"a 1"}, *last[] = {"\xff", "b 2"};
+    Batch b;
+    FkTexts t = batch_texts(&b, first, 1);
+    CHECK_OK(fk_report_feed_texts(r, &t));
+    CHECK_OK(fk_report_feed_nulls(r, 2));
+    CHECK_OK(fk_report_feed_nulls(r, 0));
+    t = batch_texts(&b, last, 2);
+    CHECK_OK(fk_report_feed_texts(r, &t));
+    CHECK_ERR(fk_report_feed_nulls(NULL, 1), FK_STATUS_NULL_POINTER, "FkReport");
+    FkPattern *p = NULL;
+    CHECK_OK(fk_pattern_new(P("x"), 0, &p));
+    CHECK_ERR(fk_report_feed_nulls((FkReport *)p, 1), FK_STATUS_INVALID_HANDLE, "not live");
+    fk_pattern_free(p);
+    CHECK_OK(fk_report_set_per_doc(r, NULL, 0));
+    char *j = json_of(r, 0);
+    /* two nulls at rows 1 and 2, the invalid UTF-8 text after them at row 3 */
+    CHECK(j && strstr(j, "\"documents\":2") && strstr(j, "\"count\":3"));
+    CHECK(j && strstr(j, "\"index\":1,\"reason\":\"null value (no text)\""));
+    CHECK(j && strstr(j, "\"index\":2,\"reason\":\"null value (no text)\""));
+    CHECK(j && strstr(j, "\"index\":3,\"reason\":\"invalid UTF-8"));
+    free(j);
+    char got[512] = {0};
+    FILE *f = fopen(pd, "rb");
+    size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
+    if (f) fclose(f);
+    CHECK(n > 0);
+    static const char head[] = "{\"kv\":{\"a\":1},\"emails\":[]}\n{\"invalid\":\"null value (no text)\"}\n"
+                               "{\"invalid\":\"null value (no text)\"}\n{\"invalid\":\"invalid UTF-8";
+    CHECK(strncmp(got, head, sizeof head - 1) == 0);
+    CHECK(strstr(got, "\n{\"kv\":{\"b\":2},\"emails\":[]}\n") != NULL);
+    fk_report_free(r);
+    unlink(pd);
+}
+
+/* A report with many distinct keys. */
+static void write_distinct_keys(const char *path, int lines) {
+    FILE *f = fopen(path, "wb");
+    for (int i = 0; i < lines; i++) fprintf(f, "key%05d %d mail u%05d@x%d.com tag%d 1\n", i * 7919 % 100000, i, i, i % 7, i % 3);
+    fclose(f);
+}
+
+/* The memory budget: a tiny one spills (fk_report_spill_stats says how much) and the
+ * report is exactly the in-memory one; an unusable spill directory is an IO error that
+ * names it and leaves the report incomplete. */
+static void test_spill(void) {
+    const char *in = path_of("keys.txt");
+    write_distinct_keys(in, 3000);
+    FkReportConfig c;
+    CHECK_OK(fk_report_config_default(&c));
+    c.chunk_bytes = 4096;
+    FkReport *mem = NULL, *spilled = NULL, *broken = NULL;
+    CHECK_OK(fk_report_new(&c, &mem));
+    c.memory_budget = 1; /* below the input pipeline's share: spill after every chunk */
+    c.spill_dir = (const uint8_t *)g_dir;
+    c.spill_dir_len = strlen(g_dir);
+    CHECK_OK(fk_report_new(&c, &spilled));
+    CHECK_OK(fk_report_feed_file(mem, P(in), NULL, NULL));
+    CHECK_OK(fk_report_feed_file(spilled, P(in), NULL, NULL));
+
+    uint64_t bytes = 99, spills = 99;
+    CHECK_OK(fk_report_spill_stats(mem, &bytes, &spills));
+    CHECK(bytes == 0 && spills == 0);
+    CHECK_OK(fk_report_spill_stats(spilled, &bytes, &spills));
+    CHECK(bytes > 0 && spills > 1);
+    uint64_t only = 0;
+    CHECK_OK(fk_report_spill_stats(spilled, NULL, &only));
+    CHECK(only == spills);
+    CHECK_OK(fk_report_spill_stats(spilled, NULL, NULL));
+    CHECK_ERR(fk_report_spill_stats(NULL, &bytes, &spills), FK_STATUS_NULL_POINTER, "FkReport");
+    FkPattern *p = NULL;
+    CHECK_OK(fk_pattern_new(P("x"), 0, &p));
+    CHECK_ERR(fk_report_spill_stats((const FkReport *)p, &bytes, &spills), FK_STATUS_INVALID_HANDLE, "not live");
+    fk_pattern_free(p);
+
+    char *a = json_of(mem, FK_REPORT_JSON_FULL), *b = json_of(spilled, FK_REPORT_JSON_FULL);
+    CHECK(a && b && strcmp(a, b) == 0);
+    CHECK(a && strstr(a, "\"complete\":true"));
+    free(a);
+    free(b);
+
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/no-such-dir", g_dir);
+    c.spill_dir = (const uint8_t *)missing;
+    c.spill_dir_len = strlen(missing);
+    CHECK_OK(fk_report_new(&c, &broken));
+    CHECK_ERR(fk_report_feed_file(broken, P(in), NULL, NULL), FK_STATUS_IO, "no-such-dir");
+    char *j = json_of(broken, 0);
+    CHECK(j && strstr(j, "\"complete\":false") && strstr(j, "no-such-dir"));
+    free(j);
+    fk_report_free(mem);
+    fk_report_free(spilled);
+    fk_report_free(broken);
+    unlink(in);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/fk-test-report-%d", (int)getpid());
     char cmd[128];
@@ -374,6 +474,8 @@ int main(void) {
     test_bad_files_and_gzip();
     test_per_doc_and_jsonl();
     test_nothing_lost();
+    test_nulls();
+    test_spill();
     rmdir(g_dir);
     return finish("test_report");
 }

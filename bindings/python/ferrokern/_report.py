@@ -487,7 +487,7 @@ class Report(Mapping[str, Any]):
 
     @property
     def spilled_bytes(self) -> int:
-        """Bytes of per-key state this report wrote to its spill file (compressed) because
+        """Bytes of per-key state this report wrote to its spill file (front-coded) because
         of its memory budget; 0 when everything stayed in memory."""
         n = ffi.new("uint64_t*")
         check(self._h.call(lib.fk_report_spill_stats, n, ffi.NULL))
