@@ -1,4 +1,4 @@
-"""Benchmark of the report at high key cardinality (issue 9), one run, one machine.
+"""Benchmark of the report at high key cardinality (issue 9), one machine.
 
 Generates on demand (bench/gen_cardinality.py) a corpus where every line brings a new kv
 key and a new email (`user<random> <n> mail u<random>@x<k>.com tag<i%1000> 5`), and the
@@ -14,7 +14,10 @@ subprocess (peak RSS is that job's own ru_maxrss):
   identical full reports required.
 
 Usage: PYTHONPATH=bindings/python python bench/bench_report_spill.py [--lines 2000000] [--dask-only]
-       [--dask] [--dask-lines 1150000] [--dir /tmp] [--corpus-dir DIR]
+       [--dask] [--dask-lines 1150000] [--dir /tmp] [--corpus-dir DIR] [--rounds 3]
+Each job runs --rounds times, the three one after another in every round; the table gives
+medians and every round's figure, and the ratios are taken within each round (a shared
+machine moves one run's throughput by a third: single runs of the ratio ranged 38-55 %).
 The issue's size is --lines 20000000 (20 M distinct keys + 20 M distinct emails, ~1.2 GB).
 --corpus-dir keeps the corpora (DIR/hi-LINES.txt, DIR/lo-LINES.txt) and reuses them when
 they exist, so repeated runs at 20 M lines do not spend minutes generating them again;
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -100,7 +104,15 @@ def main() -> None:
     )
     ap.add_argument("--dir", default=None)
     ap.add_argument("--corpus-dir", default=None)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times each job runs (medians; on a shared machine one run's throughput moves by a third)",
+    )
     a = ap.parse_args()
+    if a.rounds < 1:
+        ap.error("--rounds must be at least 1")
     if a.dask_only:
         with tempfile.TemporaryDirectory(dir=a.dir) as d:
             dask_compare(a, d)
@@ -117,32 +129,45 @@ def main() -> None:
             if keep is None or not path.exists():
                 generate(str(path), a.lines, low=low)
         size = hi.stat().st_size
-        rows = []
-        for name, path, budget in (
+        jobs = (
             ("low cardinality, default budget", lo, "default"),
             ("high cardinality, default budget (200 MiB)", hi, "default"),
             ("high cardinality, no limit (in memory)", hi, "0"),
-        ):
-            m = run(JOB, str(path), budget, out)
-            rows.append((name, m))
-        print(f"\n{a.lines:,} lines, {size / 1e6:,.0f} MB; {os.cpu_count()} cores\n")
+        )
+        # rounds[r][j]: job j's result in round r. The three jobs run one after another in
+        # every round, so a ratio of two jobs of one round compares runs seconds apart.
+        rounds = [[run(JOB, str(path), budget, out) for _, path, budget in jobs] for _ in range(a.rounds)]
+        rows = [(name, [r[j] for r in rounds]) for j, (name, _, _) in enumerate(jobs)]
+        print(f"\n{a.lines:,} lines, {size / 1e6:,.0f} MB; {os.cpu_count()} cores; {a.rounds} rounds\n")
         print(
-            "| run | peak RSS | spilled | feed MB/s | top-20 summary | distinct keys / emails |"
+            "| run | peak RSS | spilled | feed MB/s, median (each round) | top-20 summary | distinct keys / emails |"
         )
         print("|---|---|---|---|---|---|")
-        for name, m in rows:
+        for name, ms in rows:
+            m = ms[0]
+            each = ", ".join(f"{size / 1e6 / x['feed_s']:,.0f}" for x in ms)
             print(
-                f"| {name} | {m['rss_mb']:,.0f} MB | {m['spilled'] / 1e6:,.1f} MB | {size / 1e6 / m['feed_s']:,.1f} "
-                f"| {m['summary_s']:.2f} s | {m['distinct']:,} / {m['emails']:,} |"
+                f"| {name} | {max(x['rss_mb'] for x in ms):,.0f} MB | {m['spilled'] / 1e6:,.1f} MB "
+                f"| {size / 1e6 / median([x['feed_s'] for x in ms]):,.1f} ({each}) "
+                f"| {median([x['summary_s'] for x in ms]):.2f} s | {m['distinct']:,} / {m['emails']:,} |"
             )
-        base = size / rows[0][1]["feed_s"]
+
+        def ratios(j: int) -> list[float]:
+            # high-cardinality throughput / low-cardinality throughput, round by round
+            return [r[0]["feed_s"] / r[j]["feed_s"] for r in rounds]
+
+        print()
+        for j, what in ((1, "default budget"), (2, "in memory")):
+            rs = ratios(j)
+            print(
+                f"high cardinality throughput / low, {what}: median {median(rs):.0%} "
+                f"(rounds: {', '.join(f'{x:.0%}' for x in rs)})"
+            )
+        shas = {x["sha"] for _, ms in rows[1:] for x in ms}
+        same = len(shas) == 1
+        rows = [(name, ms[0]) for name, ms in rows]
         print(
-            f"\nhigh cardinality throughput / low: default budget {size / rows[1][1]['feed_s'] / base:.0%}, "
-            f"in memory {size / rows[2][1]['feed_s'] / base:.0%}"
-        )
-        same = rows[1][1]["sha"] == rows[2][1]["sha"]
-        print(
-            f"full reports, default budget vs in memory: {'identical' if same else 'DIFFERENT'} "
+            f"full reports, default budget vs in memory, every round: {'identical' if same else 'DIFFERENT'} "
             f"(sha256 {rows[1][1]['sha'][:16]}…)"
         )
         if keep is None:
