@@ -1,4 +1,4 @@
-"""Benchmark of the streaming report (issues 4 and 8), one run, one machine.
+"""Benchmark of the streaming report (issues 4 and 8), one machine.
 
 Generates deterministic corpora in /tmp, deletes them afterwards, and measures each run in
 its own subprocess (so peak RSS is that job's own VmHWM). Optional: the --big-gb corpus
@@ -12,7 +12,11 @@ streaming pipeline (same run, ratios): plain (all threads, 1 thread, with --per-
 gzip -1 and -6, BGZF (parallel inflate), and DuckDB when it is installed.
 
 Usage: PYTHONPATH=bindings/python python bench/bench_report.py [--mb 400] [--shapes social,mixed]
-       [--big-gb 4] [--keys]
+       [--big-gb 4] [--keys] [--rounds 3]
+Each job runs --rounds times (every job once per round, one after another): a row gives the
+median throughput and the median of its per-round ratios, then each round's ratio. A single
+run's ratio moved by a third on the shared 2-core machine (the reference alone ran at 7.2-10.7
+MB/s on different days).
 Writes the markdown table to bench/out/report.md and prints it."""
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -214,62 +219,101 @@ def job_main(name: str, args: list) -> None:
 # ---------------------------------------------------------------------------------------
 
 def shape_rows(shape: str, a: argparse.Namespace, work: Path) -> list[tuple[str, ...]]:
-    """The throughput rows of one corpus shape, each beside the Python reference."""
+    """The throughput rows of one corpus shape, each beside the Python reference.
+
+    Every job runs `a.rounds` times: in each round the reference and every ferrokern run one
+    after another, so a ratio compares runs seconds apart; a row gives the median
+    throughput, the median of its per-round ratios and, with more than one round, each
+    round's ratio (this machine moves one run by a third)."""
     field = TEXT_FIELD[shape] or "-"
     plain = work / f"{shape}.txt"
     t = time.perf_counter()
     size = generate(plain, int(a.mb * 1e6), shape)
     print(f"{shape}: generated {size / MB:,.0f} MB in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    gz1, gz6 = work / f"{shape}.1.gz", work / f"{shape}.6.gz"
+    gz1, gz6, bgz = work / f"{shape}.1.gz", work / f"{shape}.6.gz", work / f"{shape}.bgz"
     for gz, level in ((gz1, "-1"), (gz6, "-6")):
         with open(gz, "wb") as f:
             subprocess.run(["gzip", "-c", level, str(plain)], stdout=f, check=True)
-
-    def mbps(r):
-        return r["bytes"] / r["seconds"] / MB
-
-    ref = run_job("reference", plain, a.ref_mb * 1_000_000, field)
-    ref_rate = mbps(ref)
-    rows = [(f"{shape}: Python reference (line by line: json.loads, re, int)", f"{ref['bytes'] / MB:,.0f} MB slice",
-             f"{ref_rate:,.1f}", "1.0×", f"{ref['maxrss_mb']:,.0f}", "the baseline of every ratio")]
-
-    def fk_row(label, path, note="", **kw):
-        r = run_job("ferrokern", path, field, kw.get("threads", 0), kw.get("per_doc", "-"))
-        rows.append((f"{shape}: {label}", f"{r['bytes'] / MB:,.0f} MB", f"**{mbps(r):,.1f}**",
-                     f"**{mbps(r) / ref_rate:,.1f}×**", f"{r['maxrss_mb']:,.0f}",
-                     note or f"{r['documents']:,} docs, {r['distinct_keys']:,} distinct keys"))
-        print(rows[-1], file=sys.stderr)
-        return r
-
-    base = fk_row("ferrokern.report, plain", plain)
-    fk_row("ferrokern.report, plain, 1 thread", plain, "", threads=1)
-    pd = work / "per_doc.jsonl"
-    with_pd = fk_row("ferrokern.report, plain, --per-doc", plain, "", per_doc=str(pd))
-    rows[-1] = rows[-1][:5] + (f"per-doc cost: {base['seconds'] and with_pd['seconds'] / base['seconds'] - 1:+.0%} "
-                               f"on top of the report",)
-    pd.unlink(missing_ok=True)
-    fk_row("ferrokern.report, gzip -1", gz1, "MB/s of decompressed text")
-    fk_row("ferrokern.report, gzip -6", gz6, "MB/s of decompressed text")
-    bgz = work / f"{shape}.bgz"
     write_bgzf(plain, bgz)
-    bg = fk_row("ferrokern.report, BGZF (bgzip's level 6)", bgz)
-    rows[-1] = rows[-1][:5] + (f"MB/s of decompressed text; {mbps(bg) / mbps(base):.0%} of plain",)
-    t = time.perf_counter()
-    subprocess.run(f"gzip -dc {gz6} > /dev/null", shell=True, check=True)
-    rows.append((f"{shape}: gzip -dc > /dev/null (decompression alone)", f"{size / MB:,.0f} MB",
-                 f"{size / (time.perf_counter() - t) / MB:,.1f}", "", "", "single-threaded"))
+    pd = work / "per_doc.jsonl"
     try:
         import duckdb  # noqa: F401
 
-        dk = run_job("duckdb", plain, a.duck_mb * 1_000_000, field)
-        rows.append((f"{shape}: DuckDB, the two aggregations as two queries", f"{dk['bytes'] / MB:,.0f} MB slice",
-                     f"{mbps(dk):,.1f}", f"{mbps(dk) / ref_rate:,.1f}×", f"{dk['maxrss_mb']:,.0f}",
-                     f"RE2 classes, answers differ; ferrokern/DuckDB = {mbps(base) / mbps(dk):,.1f}×"))
+        have_duckdb = True
     except ImportError:
+        have_duckdb = False
+
+    # (key, label, path, threads, per-doc output, note)
+    fk_runs = [
+        ("plain", "ferrokern.report, plain", plain, 0, "-", ""),
+        ("1t", "ferrokern.report, plain, 1 thread", plain, 1, "-", ""),
+        ("pd", "ferrokern.report, plain, --per-doc", plain, 0, str(pd), ""),
+        ("gz1", "ferrokern.report, gzip -1", gz1, 0, "-", "MB/s of decompressed text"),
+        ("gz6", "ferrokern.report, gzip -6", gz6, 0, "-", "MB/s of decompressed text"),
+        ("bgzf", "ferrokern.report, BGZF (bgzip's level 6)", bgz, 0, "-", "MB/s of decompressed text"),
+    ]
+    rounds: list[dict] = []
+    for i in range(a.rounds):
+        r = {"ref": run_job("reference", plain, a.ref_mb * 1_000_000, field)}
+        for key, label, path, threads, per_doc, _ in fk_runs:
+            r[key] = run_job("ferrokern", path, field, threads, per_doc)
+            pd.unlink(missing_ok=True)
+            print(f"{shape} round {i + 1}: {label}: {mbps(r[key]):,.1f} MB/s", file=sys.stderr)
+        t = time.perf_counter()
+        subprocess.run(f"gzip -dc {gz6} > /dev/null", shell=True, check=True)
+        r["gunzip_s"] = time.perf_counter() - t
+        if have_duckdb:
+            r["duck"] = run_job("duckdb", plain, a.duck_mb * 1_000_000, field)
+        rounds.append(r)
+
+    def each(values: list[float], fmt: str) -> str:
+        return "" if len(values) < 2 else "rounds: " + ", ".join(fmt.format(v) for v in values)
+
+    def col(key: str) -> list[dict]:
+        return [r[key] for r in rounds]
+
+    ref_rates = [mbps(x) for x in col("ref")]
+    ref = rounds[0]["ref"]
+    rows = [(f"{shape}: Python reference (line by line: json.loads, re, int)", f"{ref['bytes'] / MB:,.0f} MB slice",
+             f"{median(ref_rates):,.1f}", "1.0×", f"{max(x['maxrss_mb'] for x in col('ref')):,.0f}",
+             "; ".join(filter(None, ["the baseline of every ratio", each(ref_rates, "{:,.1f}")])))]
+    for key, label, _path, _threads, _per_doc, note in fk_runs:
+        runs = col(key)
+        ratios = [mbps(x) / mbps(r["ref"]) for x, r in zip(runs, rounds)]
+        if key == "pd":
+            costs = [x["seconds"] / r["plain"]["seconds"] - 1 for x, r in zip(runs, rounds)]
+            note = f"per-doc cost: {median(costs):+.0%} on top of the report" + (
+                f" ({', '.join(f'{c:+.0%}' for c in costs)})" if len(costs) > 1 else "")
+        elif key == "bgzf":
+            shares = [mbps(x) / mbps(r["plain"]) for x, r in zip(runs, rounds)]
+            note += f"; {median(shares):.0%} of plain" + (
+                f" ({', '.join(f'{v:.0%}' for v in shares)})" if len(shares) > 1 else "")
+        x = runs[0]
+        rows.append((f"{shape}: {label}", f"{x['bytes'] / MB:,.0f} MB",
+                     f"**{median([mbps(y) for y in runs]):,.1f}**", f"**{median(ratios):,.1f}×**",
+                     f"{max(y['maxrss_mb'] for y in runs):,.0f}",
+                     "; ".join(filter(None, [note or f"{x['documents']:,} docs, {x['distinct_keys']:,} distinct keys",
+                                             each(ratios, "{:,.1f}×")]))))
+    rows.append((f"{shape}: gzip -dc > /dev/null (decompression alone)", f"{size / MB:,.0f} MB",
+                 f"{size / median([r['gunzip_s'] for r in rounds]) / MB:,.1f}", "", "", "single-threaded"))
+    if have_duckdb:
+        dk = col("duck")
+        over = [mbps(r["plain"]) / mbps(d) for d, r in zip(dk, rounds)]
+        rows.append((f"{shape}: DuckDB, the two aggregations as two queries", f"{dk[0]['bytes'] / MB:,.0f} MB slice",
+                     f"{median([mbps(d) for d in dk]):,.1f}",
+                     f"{median([mbps(d) / mbps(r['ref']) for d, r in zip(dk, rounds)]):,.1f}×",
+                     f"{max(d['maxrss_mb'] for d in dk):,.0f}",
+                     f"RE2 classes, answers differ; ferrokern/DuckDB = {median(over):,.1f}×"
+                     + (f" ({', '.join(f'{v:,.1f}×' for v in over)})" if len(over) > 1 else "")))
+    else:
         rows.append((f"{shape}: DuckDB", "", "", "", "", "not installed (pip install duckdb)"))
     for p in (plain, gz1, gz6, bgz):
         p.unlink()
     return rows
+
+
+def mbps(r: dict) -> float:
+    return r["bytes"] / r["seconds"] / MB
 
 
 def main() -> None:
@@ -281,7 +325,11 @@ def main() -> None:
     ap.add_argument("--duck-mb", type=int, default=128, help="slice for DuckDB")
     ap.add_argument("--keys", action="store_true", help="also measure the memory cost of a distinct key")
     ap.add_argument("--dir", default="/tmp/ferrokern-bench-report")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="times each job runs (medians; ratios taken within each round)")
     a = ap.parse_args()
+    if a.rounds < 1:
+        ap.error("--rounds must be at least 1")
 
     import ferrokern
 
@@ -321,8 +369,10 @@ def main() -> None:
             "|---|---|---:|---:|---:|---|\n")
     table = head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
     info = (f"ferrokern {ferrokern.library_version}, {ferrokern.threads()} threads, {os.cpu_count()} CPUs, "
-            f"Python {sys.version.split()[0]}; one run; command: "
-            f"`PYTHONPATH=bindings/python {Path(PY).name} bench/bench_report.py --mb {a.mb:g} --shapes {a.shapes}`")
+            f"Python {sys.version.split()[0]}; {a.rounds} round{'s' * (a.rounds > 1)} (medians; each ratio "
+            f"taken within a round, then the median); command: "
+            f"`PYTHONPATH=bindings/python {Path(PY).name} bench/bench_report.py --mb {a.mb:g} --shapes {a.shapes} "
+            f"--ref-mb {a.ref_mb} --duck-mb {a.duck_mb} --rounds {a.rounds}`")
     text = f"{table}\n\n{info}\n"
     out = HERE / "out"
     out.mkdir(exist_ok=True)
