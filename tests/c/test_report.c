@@ -23,6 +23,15 @@ static void write_file(const char *path, const void *data, size_t len) {
     fclose(f);
 }
 
+/* The file at `path` (at most `cap - 1` bytes of it) into `buf`, NUL-terminated; bytes read. */
+static size_t read_file(const char *path, char *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = 0;
+    return n;
+}
+
 /* The report's JSON as a NUL-terminated malloc'ed string. */
 static char *json_of(const FkReport *r, uint32_t flags) {
     FkBytes *b = NULL;
@@ -297,11 +306,8 @@ static void test_per_doc_and_jsonl(void) {
     CHECK_OK(fk_report_feed_file(r, P(in), NULL, NULL));
     CHECK_OK(fk_report_set_per_doc(r, NULL, 0));
     CHECK_ERR(fk_report_set_per_doc(r, P("/nonexistent-dir/x.jsonl")), FK_STATUS_IO, "per-document");
-    char got[512] = {0};
-    FILE *f = fopen(out, "rb");
-    size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
-    if (f) fclose(f);
-    CHECK(n > 0);
+    char got[512];
+    CHECK(read_file(out, got, sizeof got) > 0);
     CHECK(strcmp(got, "{\"kv\":{\"a\":1},\"emails\":[\"a@b.com\"]}\n{\"invalid\":\"missing field \\\"text\\\"\"}\n"
                       "{\"kv\":{\"b\":2},\"emails\":[]}\n") == 0);
     fk_report_free(r);
@@ -389,11 +395,8 @@ static void test_nulls(void) {
     CHECK(j && strstr(j, "\"index\":2,\"reason\":\"null value (no text)\""));
     CHECK(j && strstr(j, "\"index\":3,\"reason\":\"invalid UTF-8"));
     free(j);
-    char got[512] = {0};
-    FILE *f = fopen(pd, "rb");
-    size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
-    if (f) fclose(f);
-    CHECK(n > 0);
+    char got[512];
+    CHECK(read_file(pd, got, sizeof got) > 0);
     static const char head[] = "{\"kv\":{\"a\":1},\"emails\":[]}\n{\"invalid\":\"null value (no text)\"}\n"
                                "{\"invalid\":\"null value (no text)\"}\n{\"invalid\":\"invalid UTF-8";
     CHECK(strncmp(got, head, sizeof head - 1) == 0);
