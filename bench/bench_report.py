@@ -266,8 +266,9 @@ def shape_rows(shape: str, a: argparse.Namespace, work: Path) -> list[tuple[str,
             r["duck"] = run_job("duckdb", plain, a.duck_mb * 1_000_000, field)
         rounds.append(r)
 
-    def each(values: list[float], fmt: str) -> str:
-        return "" if len(values) < 2 else "rounds: " + ", ".join(fmt.format(v) for v in values)
+    def each(values: list[float], fmt: str, form: str = "rounds: {}") -> str:
+        # every round's figure, written into `form`; nothing for a single round
+        return "" if len(values) < 2 else form.format(", ".join(fmt.format(v) for v in values))
 
     def col(key: str) -> list[dict]:
         return [r[key] for r in rounds]
@@ -282,12 +283,10 @@ def shape_rows(shape: str, a: argparse.Namespace, work: Path) -> list[tuple[str,
         ratios = [mbps(x) / mbps(r["ref"]) for x, r in zip(runs, rounds)]
         if key == "pd":
             costs = [x["seconds"] / r["plain"]["seconds"] - 1 for x, r in zip(runs, rounds)]
-            note = f"per-doc cost: {median(costs):+.0%} on top of the report" + (
-                f" ({', '.join(f'{c:+.0%}' for c in costs)})" if len(costs) > 1 else "")
+            note = f"per-doc cost: {median(costs):+.0%} on top of the report" + each(costs, "{:+.0%}", " ({})")
         elif key == "bgzf":
             shares = [mbps(x) / mbps(r["plain"]) for x, r in zip(runs, rounds)]
-            note += f"; {median(shares):.0%} of plain" + (
-                f" ({', '.join(f'{v:.0%}' for v in shares)})" if len(shares) > 1 else "")
+            note += f"; {median(shares):.0%} of plain" + each(shares, "{:.0%}", " ({})")
         x = runs[0]
         rows.append((f"{shape}: {label}", f"{x['bytes'] / MB:,.0f} MB",
                      f"**{median([mbps(y) for y in runs]):,.1f}**", f"**{median(ratios):,.1f}×**",
@@ -304,7 +303,7 @@ def shape_rows(shape: str, a: argparse.Namespace, work: Path) -> list[tuple[str,
                      f"{median([mbps(d) / mbps(r['ref']) for d, r in zip(dk, rounds)]):,.1f}×",
                      f"{max(d['maxrss_mb'] for d in dk):,.0f}",
                      f"RE2 classes, answers differ; ferrokern/DuckDB = {median(over):,.1f}×"
-                     + (f" ({', '.join(f'{v:,.1f}×' for v in over)})" if len(over) > 1 else "")))
+                     + each(over, "{:,.1f}×", " ({})")))
     else:
         rows.append((f"{shape}: DuckDB", "", "", "", "", "not installed (pip install duckdb)"))
     for p in (plain, gz1, gz6, bgz):

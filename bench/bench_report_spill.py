@@ -165,10 +165,9 @@ def main() -> None:
             )
         shas = {x["sha"] for _, ms in rows[1:] for x in ms}
         same = len(shas) == 1
-        rows = [(name, ms[0]) for name, ms in rows]
         print(
             f"full reports, default budget vs in memory, every round: {'identical' if same else 'DIFFERENT'} "
-            f"(sha256 {rows[1][1]['sha'][:16]}…)"
+            f"(sha256 {rounds[0][1]['sha'][:16]}…)"
         )
         if keep is None:
             hi.unlink()
