@@ -9,17 +9,20 @@ subprocess (peak RSS is that job's own ru_maxrss):
 * high cardinality with the default memory budget (spills) and with no limit (in memory):
   peak RSS, spill volume, throughput, and whether the two full reports are identical
   (SHA-256 of the full JSON, written to a file by write_json);
+* middle cardinality (--mid, 200 K distinct users and emails by default, each on about ten
+  lines spread over the file: keys that repeat across chunks but are too many for the
+  cache), default budget;
 * with --dask: ferrokern.dask.report on a LocalCluster of 2 worker processes against
   ferrokern.report in one process, on --dask-lines lines (1.15 M distinct keys by default),
   identical full reports required.
 
 Usage: PYTHONPATH=bindings/python python bench/bench_report_spill.py [--lines 2000000] [--dask-only]
-       [--dask] [--dask-lines 1150000] [--dir /tmp] [--corpus-dir DIR] [--rounds 3]
-Each job runs --rounds times, the three one after another in every round; the table gives
+       [--dask] [--dask-lines 1150000] [--dir /tmp] [--corpus-dir DIR] [--rounds 3] [--mid 200000]
+Each job runs --rounds times, one after another in every round; the table gives
 medians and every round's figure, and the ratios are taken within each round (a shared
 machine moves one run's throughput by a third: single runs of the ratio ranged 38-55 %).
 The issue's size is --lines 20000000 (20 M distinct keys + 20 M distinct emails, ~1.2 GB).
---corpus-dir keeps the corpora (DIR/hi-LINES.txt, DIR/lo-LINES.txt) and reuses them when
+--corpus-dir keeps the corpora (DIR/hi-LINES.txt, DIR/lo-LINES.txt, DIR/midN-LINES.txt) and reuses them when
 they exist, so repeated runs at 20 M lines do not spend minutes generating them again;
 delete them yourself afterwards.
 Prints a markdown table (figures are of this run, on this machine)."""
@@ -100,10 +103,18 @@ def main() -> None:
     ap.add_argument("--dask", action="store_true")
     ap.add_argument("--dask-lines", type=int, default=1_150_000)
     ap.add_argument(
-        "--dask-only", action="store_true", help="only the Dask comparison (implies --dask)"
+        "--dask-only",
+        action="store_true",
+        help="only the Dask comparison (implies --dask)",
     )
     ap.add_argument("--dir", default=None)
     ap.add_argument("--corpus-dir", default=None)
+    ap.add_argument(
+        "--mid",
+        type=int,
+        default=200_000,
+        help="distinct users and emails of the middle-cardinality corpus (0: no such run)",
+    )
     ap.add_argument(
         "--rounds",
         type=int,
@@ -120,25 +131,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=a.dir) as d:
         keep = Path(a.corpus_dir) if a.corpus_dir else None
         base = keep or Path(d)
-        hi, lo, out = (
+        hi, lo, mid, out = (
             base / f"hi-{a.lines}.txt",
             base / f"lo-{a.lines}.txt",
+            base / f"mid{a.mid}-{a.lines}.txt",
             str(Path(d) / "out.json"),
         )
-        for path, low in ((hi, False), (lo, True)):
+        corpora = [(hi, None), (lo, 1000)] + ([(mid, a.mid)] if a.mid else [])
+        for path, distinct in corpora:
             if keep is None or not path.exists():
-                generate(str(path), a.lines, low=low)
+                generate(str(path), a.lines, distinct=distinct)
         size = hi.stat().st_size
         jobs = (
             ("low cardinality, default budget", lo, "default"),
             ("high cardinality, default budget (200 MiB)", hi, "default"),
             ("high cardinality, no limit (in memory)", hi, "0"),
-        )
-        # rounds[r][j]: job j's result in round r. The three jobs run one after another in
-        # every round, so a ratio of two jobs of one round compares runs seconds apart.
-        rounds = [[run(JOB, str(path), budget, out) for _, path, budget in jobs] for _ in range(a.rounds)]
+        ) + (
+            (
+                f"middle cardinality ({a.mid:,} distinct), default budget",
+                mid,
+                "default",
+            ),
+        ) * bool(a.mid)
+        # rounds[r][j]: job j's result in round r. The jobs run one after another in every
+        # round, so a ratio of two jobs of one round compares runs seconds apart.
+        rounds = [
+            [run(JOB, str(path), budget, out) for _, path, budget in jobs]
+            for _ in range(a.rounds)
+        ]
         rows = [(name, [r[j] for r in rounds]) for j, (name, _, _) in enumerate(jobs)]
-        print(f"\n{a.lines:,} lines, {size / 1e6:,.0f} MB; {os.cpu_count()} cores; {a.rounds} rounds\n")
+        print(
+            f"\n{a.lines:,} lines, {size / 1e6:,.0f} MB; {os.cpu_count()} cores; {a.rounds} rounds\n"
+        )
         print(
             "| run | peak RSS | spilled | feed MB/s, median (each round) | top-20 summary | distinct keys / emails |"
         )
@@ -153,25 +177,29 @@ def main() -> None:
             )
 
         def ratios(j: int) -> list[float]:
-            # high-cardinality throughput / low-cardinality throughput, round by round
+            # job j's throughput / low-cardinality throughput, round by round
             return [r[0]["feed_s"] / r[j]["feed_s"] for r in rounds]
 
         print()
-        for j, what in ((1, "default budget"), (2, "in memory")):
+        for j, what in (
+            (1, "high cardinality, default budget"),
+            (2, "high cardinality, in memory"),
+            (3, "middle cardinality, default budget"),
+        )[: len(jobs) - 1]:
             rs = ratios(j)
             print(
-                f"high cardinality throughput / low, {what}: median {median(rs):.0%} "
+                f"{what} throughput / low: median {median(rs):.0%} "
                 f"(rounds: {', '.join(f'{x:.0%}' for x in rs)})"
             )
-        shas = {x["sha"] for _, ms in rows[1:] for x in ms}
+        shas = {x["sha"] for _, ms in rows[1:3] for x in ms}
         same = len(shas) == 1
         print(
             f"full reports, default budget vs in memory, every round: {'identical' if same else 'DIFFERENT'} "
             f"(sha256 {rounds[0][1]['sha'][:16]}…)"
         )
         if keep is None:
-            hi.unlink()
-            lo.unlink()
+            for path, _ in corpora:
+                path.unlink()
         if a.dask:
             dask_compare(a, d)
         if not same:

@@ -4,8 +4,9 @@
 
 so every line brings a new kv key (``user…``) and a new email, while ``tag…`` keys repeat.
 Deterministic for a given seed. Usage: python bench/gen_cardinality.py OUT LINES [--seed S]
-[--low]  (``--low``: the same line shape with 1000 distinct users and emails, the
-low-cardinality baseline of the same size)."""
+[--low | --distinct N]  (``--low``: the same line shape with 1000 distinct users and emails,
+the low-cardinality baseline of the same size; ``--distinct N``: N of them, each repeated
+about LINES / N times across the file)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ import argparse
 import random
 
 
-def generate(path: str, lines: int, seed: int = 1, low: bool = False) -> int:
-    """Write `lines` lines to `path`; returns the bytes written."""
+def generate(
+    path: str, lines: int, seed: int = 1, low: bool = False, distinct: int | None = None
+) -> int:
+    """Write `lines` lines to `path`; returns the bytes written. Users (and their emails)
+    are drawn from `distinct` ids (1000 with `low`), else all random."""
+    if low:
+        distinct = 1000
     rng = random.Random(seed)
     written = 0
     batch = 100_000
@@ -24,8 +30,8 @@ def generate(path: str, lines: int, seed: int = 1, low: bool = False) -> int:
             # 48 random bits per line (12 hex digits, zero-padded so both variants have
             # the same size): among 20 M lines ~0.7 pairs collide, which only makes a key
             # less distinct, never a result wrong (the bench compares reports, not counts).
-            if low:
-                ids = [rng.randrange(1000) for _ in range(n)]
+            if distinct:
+                ids = [rng.randrange(distinct) for _ in range(n)]
             else:
                 ids = [rng.getrandbits(48) for _ in range(n)]
             out = [
@@ -44,8 +50,9 @@ def main() -> None:
     ap.add_argument("lines", type=int)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--low", action="store_true")
+    ap.add_argument("--distinct", type=int, default=None)
     a = ap.parse_args()
-    print(generate(a.out, a.lines, a.seed, a.low))
+    print(generate(a.out, a.lines, a.seed, a.low, a.distinct))
 
 
 if __name__ == "__main__":
