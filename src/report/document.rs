@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use super::config::{Config, NamedPattern, PatternMode};
 use super::jsonl::json_text_field_in;
-use super::keys::hash_key;
+use super::keys::{hash_key, prefetch};
 use super::tally::{PatternTally, Pos, Tally};
 use crate::error::Error;
 use crate::shared::pyint::PyInt;
@@ -52,6 +52,9 @@ struct Deferred {
     emails: Vec<(usize, usize, u32)>,
     /// Per valid document: the end of its pairs in `kv` and of its emails in `emails`.
     docs: Vec<(usize, usize)>,
+    /// Whether the next block's found keys are prefetched in stages: at least half
+    /// of the last block's keys were already in the chunk's maps.
+    stage: bool,
 }
 
 impl Deferred {
@@ -60,6 +63,9 @@ impl Deferred {
     const DOCS: usize = 16;
     /// Keys per block (a block also ends here, for documents with many keys).
     const KEYS: usize = 128;
+    /// Keys in the chunk's maps from which a block's found keys are prefetched in stages
+    /// ([`Processor::add_deferred`]): smaller maps stay in the core's cache.
+    const STAGE_FROM: usize = 8192;
 
     fn full(&self) -> bool {
         self.docs.len() >= Self::DOCS || self.kv.len() + self.emails.len() >= Self::KEYS
@@ -397,6 +403,32 @@ impl Processor<'_> {
     /// keys in order (a key's document count once per document), then its emails.
     fn add_deferred(&mut self, t: &mut Tally) {
         let (sc, d) = (&mut self.scratch, &mut self.deferred);
+        let held = t.kv.len() + t.emails.len();
+        if d.stage && held >= Deferred::STAGE_FROM {
+            // Each key's bucket was prefetched when the key was found. A key the chunk's
+            // map already holds costs two more dependent misses, its slot and then its key
+            // bytes (compared) and value; so the slots of the whole block are prefetched,
+            // then the key bytes behind them, before the block is added (as a report's
+            // merge does, `KeyMap::merge_into`). Only while the last block found keys:
+            // at high cardinality they are new, and the probes would find nothing.
+            for &(_, _, h, _) in &d.kv {
+                if let Some(i) = t.kv.map.prefetch_found_slot(h) {
+                    // The key's last document number, read when it is added.
+                    if let Some(x) = sc.seen.get(i) {
+                        prefetch(x);
+                    }
+                }
+            }
+            for &(_, _, h) in &d.emails {
+                let _ = t.emails.prefetch_found_slot(h);
+            }
+            for &(_, _, h, _) in &d.kv {
+                t.kv.map.prefetch_found_key(h);
+            }
+            for &(_, _, h) in &d.emails {
+                t.emails.prefetch_found_key(h);
+            }
+        }
         let (mut k0, mut e0) = (0, 0);
         for &(k1, e1) in &d.docs {
             sc.doc_no += 1;
@@ -414,6 +446,8 @@ impl Processor<'_> {
             }
             (k0, e0) = (k1, e1);
         }
+        let (keys, added) = (d.kv.len() + d.emails.len(), t.kv.len() + t.emails.len() - held);
+        d.stage = keys.saturating_sub(added) * 2 >= keys;
         d.bytes.clear();
         d.kv.clear();
         d.emails.clear();
@@ -857,12 +891,20 @@ mod tests {
             ..plain.clone()
         };
         let (mut seen_invalid, mut seen_big, mut seen_repeat) = (false, false, false);
-        let mut seen_long_doc = false;
+        let (mut seen_long_doc, mut seen_staged) = (false, false);
         for round in 0..60 {
             let c = if round % 3 == 2 { &json } else { &plain };
             let mut data = Vec::new();
             let mut docs = Vec::new();
-            for _ in 0..next(120) {
+            // Every tenth chunk is large enough for its maps to pass `Deferred::STAGE_FROM`
+            // (blocks prefetched in stages), with fresh keys drawn from fewer, so that many
+            // repeat.
+            let (ndocs, fresh) = if round % 10 == 9 {
+                (6000, 5000)
+            } else {
+                (next(120), 100_000)
+            };
+            for _ in 0..ndocs {
                 let mut d = String::new();
                 // Now and then a document with more kv pairs than a block holds.
                 let pairs = if next(30) == 0 { 300 } else { next(8) };
@@ -870,7 +912,7 @@ mod tests {
                     d.push_str(words[next(words.len())]);
                     // A fresh key now and then, so that the maps keep growing.
                     if next(3) == 0 {
-                        d.push_str(&next(100_000).to_string());
+                        d.push_str(&next(fresh).to_string());
                     }
                     d.push(' ');
                     d.push_str(if next(300) == 0 {
@@ -962,11 +1004,12 @@ mod tests {
                 (kv, em, pt)
             };
             assert_eq!(order(&t1), order(&t2), "round {round}");
+            seen_staged |= t1.kv.len() + t1.emails.len() >= Deferred::STAGE_FROM;
             seen_invalid |= t1.invalid_count > 0;
             seen_big |= t1.kv.iter().any(|(_, s)| !matches!(s.total, PyInt::Small(_)));
             seen_repeat |= t1.kv.iter().any(|(_, s)| s.docs > 1) && t1.emails.values().any(|&n| n > 1);
         }
-        assert!(seen_invalid && seen_big && seen_repeat && seen_long_doc);
+        assert!(seen_invalid && seen_big && seen_repeat && seen_long_doc && seen_staged);
     }
 
     /// The start of a valid document's per-document line, by the plainest means: its kv

@@ -51,7 +51,7 @@ fn spread(h: u32) -> u64 {
 /// Ask the CPU to start loading the cache line at `p` (a hint: no effect on results).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn prefetch<T>(p: *const T) {
+pub(crate) fn prefetch<T>(p: *const T) {
     // SAFETY: a prefetch never faults and has no architectural effect, whatever the
     // address; SSE, the feature it needs, is part of the x86_64 baseline.
     unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8) }
@@ -59,7 +59,7 @@ fn prefetch<T>(p: *const T) {
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn prefetch<T>(_p: *const T) {}
+pub(crate) fn prefetch<T>(_p: *const T) {}
 
 /// An entry of the key sort ([`KeyMap::sort_entries`]): 16 key bytes from some depth on as
 /// two big-endian words (zero-padded), then `real bytes << 32 | index`.
@@ -326,22 +326,11 @@ impl<V> KeyMap<V> {
                 if let Some(s) = other.slots.get(j + Self::AHEAD * 3 / 2) {
                     self.table.prefetch(s.hash);
                 }
-                if let Some(i) = other
-                    .slots
-                    .get(j + Self::AHEAD)
-                    .and_then(|s| self.table.peek(s.hash))
-                {
-                    self.prefetch_slot(i);
-                    if i < self.vals.len() {
-                        prefetch(self.vals.as_ptr().wrapping_add(i));
-                    }
+                if let Some(s) = other.slots.get(j + Self::AHEAD) {
+                    let _ = self.prefetch_found_slot(s.hash);
                 }
-                if let Some(i) = other
-                    .slots
-                    .get(j + Self::AHEAD / 2)
-                    .and_then(|s| self.table.peek(s.hash))
-                {
-                    self.prefetch_whole_key(i);
+                if let Some(s) = other.slots.get(j + Self::AHEAD / 2) {
+                    self.prefetch_found_key(s.hash);
                 }
             } else if let Some(s) = other.slots.get(j + Self::AHEAD) {
                 self.table.prefetch(s.hash);
@@ -486,6 +475,29 @@ impl<V> KeyMap<V> {
     fn prefetch_key(&self, i: usize, depth: usize) {
         if let Some(s) = self.slots.get(i) {
             prefetch(self.arena.as_ptr().wrapping_add(s.off as usize + depth));
+        }
+    }
+
+    /// The second stage of prefetching a key this map may hold, once its bucket has been
+    /// prefetched (see [`Self::merge_into`]): start loading the slot and value that the
+    /// bucket names ([`Table::peek`]; nothing when it names none). Returns that guess at
+    /// the key's index, for the caller's own per-index data.
+    #[inline]
+    pub(crate) fn prefetch_found_slot(&self, hash: u32) -> Option<usize> {
+        let i = self.table.peek(hash)?;
+        self.prefetch_slot(i);
+        if i < self.vals.len() {
+            prefetch(self.vals.as_ptr().wrapping_add(i));
+        }
+        Some(i)
+    }
+
+    /// The third stage, once the slot has arrived: start loading the key bytes it points
+    /// to (compared when the key is looked up).
+    #[inline]
+    pub(crate) fn prefetch_found_key(&self, hash: u32) {
+        if let Some(i) = self.table.peek(hash) {
+            self.prefetch_whole_key(i);
         }
     }
 
