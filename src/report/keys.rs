@@ -131,21 +131,10 @@ impl Table {
     /// The slot index of the first entry on `hash`'s probe path whose stored hash is
     /// `hash`, without comparing keys: a guess at where that key lives, for prefetching
     /// only (another key with the same 32-bit hash may come first, and the key may be
-    /// absent).
+    /// absent). [`Self::find`]'s probe, accepting the first hash that matches.
     #[inline]
     fn peek(&self, hash: u32) -> Option<usize> {
-        let mask = self.buckets.len().checked_sub(1)?;
-        let mut b = self.home(hash);
-        loop {
-            let e = *self.buckets.get(b)?;
-            if e == EMPTY {
-                return None;
-            }
-            if (e >> 32) as u32 == hash {
-                return Some(e as u32 as usize);
-            }
-            b = (b + 1) & mask;
-        }
+        self.find(hash, |_| true).ok()
     }
 
     /// Room for `more` entries beyond the current ones, growing (by doubling at least) if
