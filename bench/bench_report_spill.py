@@ -142,17 +142,19 @@ def main() -> None:
             if keep is None or not path.exists():
                 generate(str(path), a.lines, distinct=distinct)
         size = hi.stat().st_size
-        jobs = (
+        jobs = [
             ("low cardinality, default budget", lo, "default"),
             ("high cardinality, default budget (200 MiB)", hi, "default"),
             ("high cardinality, no limit (in memory)", hi, "0"),
-        ) + (
-            (
-                f"middle cardinality ({a.mid:,} distinct), default budget",
-                mid,
-                "default",
-            ),
-        ) * bool(a.mid)
+        ]
+        if a.mid:
+            jobs.append(
+                (
+                    f"middle cardinality ({a.mid:,} distinct), default budget",
+                    mid,
+                    "default",
+                )
+            )
         # rounds[r][j]: job j's result in round r. The jobs run one after another in every
         # round, so a ratio of two jobs of one round compares runs seconds apart.
         rounds = [
@@ -181,14 +183,10 @@ def main() -> None:
             return [r[0]["feed_s"] / r[j]["feed_s"] for r in rounds]
 
         print()
-        for j, what in (
-            (1, "high cardinality, default budget"),
-            (2, "high cardinality, in memory"),
-            (3, "middle cardinality, default budget"),
-        )[: len(jobs) - 1]:
+        for j, (name, _, _) in enumerate(jobs[1:], 1):
             rs = ratios(j)
             print(
-                f"{what} throughput / low: median {median(rs):.0%} "
+                f"{name}: throughput / low: median {median(rs):.0%} "
                 f"(rounds: {', '.join(f'{x:.0%}' for x in rs)})"
             )
         shas = {x["sha"] for _, ms in rows[1:3] for x in ms}
