@@ -81,9 +81,10 @@ impl Maps {
         }
     }
 
-    /// Write every map of `cfg` as a run of `spill`, then empty the maps, keeping their
-    /// memory for the keys that follow.
-    fn spill_into(&mut self, cfg: &Config, spill: &mut Spill) -> Result<()> {
+    /// Write every map of `cfg` as a run of `spill` (on two threads with `two_threads`,
+    /// see [`Spill::spill_maps`]), then empty the maps, keeping their memory for the keys
+    /// that follow.
+    fn spill_into(&mut self, cfg: &Config, spill: &mut Spill, two_threads: bool) -> Result<()> {
         let mut v = Vec::new();
         if cfg.kv {
             v.push((MapId::Kv, MemMap::Kv(&self.kv)));
@@ -96,8 +97,7 @@ impl Maps {
                 v.push((MapId::Pattern(i), MemMap::Counts(m)));
             }
         }
-        let r = v.into_iter().try_for_each(|(id, m)| spill.spill_map(id, m));
-        spill.spills += 1;
+        let r = spill.spill_maps(v, two_threads);
         self.kv.clear();
         self.emails.clear();
         self.patterns.iter_mut().for_each(CountMap::clear);
@@ -349,14 +349,9 @@ impl Report {
         }
     }
 
-    fn spill_file(&mut self) -> Result<&mut Spill> {
-        if self.spill.is_none() {
-            let s = Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len())?;
-            self.spill = Some(s);
-        }
-        self.spill
-            .as_mut()
-            .ok_or_else(|| Error::new(ErrorKind::Internal, "no spill file"))
+    fn spill_file(&mut self) -> &mut Spill {
+        let (dir, maps) = (self.config.spill_dir.as_deref(), 2 + self.config.patterns.len());
+        self.spill.get_or_insert_with(|| Spill::new(dir, maps))
     }
 
     /// Spill the per-key state when it passes the budget, freeing its memory (after a
@@ -401,13 +396,15 @@ impl Report {
     /// place. On the merging thread a spill (sort, front-coding, LZ4) was three quarters
     /// of its time at high cardinality, the chunk workers idle meanwhile (issue 9).
     /// A previous helper spill still running is waited for first. An earlier attempt that
-    /// spilled kv and emails on two threads held both compressed runs in memory and passed
-    /// 300 MB of RSS; here nothing but the maps themselves is doubled, and they are halved.
+    /// spilled kv and emails on two threads into one file held both compressed runs in
+    /// memory and passed 300 MB of RSS; here nothing but the maps themselves is doubled,
+    /// and they are halved. The helper writes kv while a second thread writes the other
+    /// maps, each map to a file of its own ([`Spill::spill_maps`]).
     fn spill_behind(&mut self) -> Result<()> {
         self.finish_behind()?;
         let mut spill = match self.spill.take() {
             Some(s) => s,
-            None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len())?,
+            None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len()),
         };
         // The first time, the second set starts at the first one's size, which it would
         // reach anyway: the maps of the set being spilled were within its half.
@@ -417,10 +414,11 @@ impl Report {
         };
         maps.swap_with(&mut self.tally);
         let cfg = self.config.clone();
+        let two_threads = self.threads() > 1;
         let h = std::thread::Builder::new()
             .name("ferrokern-spill".into())
             .spawn(move || {
-                let r = maps.spill_into(&cfg, &mut spill);
+                let r = maps.spill_into(&cfg, &mut spill, two_threads);
                 (spill, maps, r)
             })
             .map_err(|e| {
@@ -455,13 +453,9 @@ impl Report {
         self.finish_behind()?;
         let mut spill = match self.spill.take() {
             Some(s) => s,
-            None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len())?,
+            None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len()),
         };
-        let r = self
-            .maps()
-            .into_iter()
-            .try_for_each(|(id, m)| spill.spill_map(id, m));
-        spill.spills += 1;
+        let r = spill.spill_maps(self.maps(), self.threads() > 1);
         self.spill = Some(spill);
         r?;
         let t = &mut self.tally;
@@ -484,7 +478,7 @@ impl Report {
     /// Merge a chunk's tally and write its per-document output, then keep both for reuse.
     fn absorb(&mut self, t: Tally, per_doc: Vec<u8>) -> Result<()> {
         self.make_room(&t)?;
-        self.tally.merge_from(&t);
+        self.tally.merge_from(&t, self.threads() > 1);
         // Past the budget only when the maps were empty before (one chunk's maps are larger
         // than the whole budget): spilled now, as any state over the budget.
         let r = self.enforce_budget().and_then(|()| match &mut self.per_doc {
@@ -735,7 +729,7 @@ impl Report {
             for p in &mut maps_only.patterns {
                 p.counts = Default::default();
             }
-            let spill = self.spill_file()?;
+            let spill = self.spill_file();
             for (id, m) in other.maps() {
                 // Without runs of its own, `other`'s map is its merged map: its length is
                 // the count (a counting pass sorted and walked it once more, issue 9).
@@ -753,7 +747,7 @@ impl Report {
             }
             self.tally.merge(maps_only);
         } else {
-            self.tally.merge_from(&other.tally);
+            self.tally.merge_from(&other.tally, self.threads() > 1);
             self.enforce_budget()?;
         }
         self.errors.extend(other.errors.iter().cloned());

@@ -7,8 +7,10 @@
 //!   name (elsewhere one unlinked right after creation), so it is gone when the report is
 //!   freed, when a feed fails or is cancelled, and even when the process is killed: nothing
 //!   is ever left behind in the temporary directory.
-//! * One file per report; a run of one map is a segment of it: the front-coded entries of
-//!   `state.rs` ([`EntryWriter`]) preceded by their number, as they are. Runs were LZ4
+//! * One file per map of a report (created at the map's first run), so that the maps of a
+//!   tally spill on two threads at once ([`Spill::spill_maps`]); a run of one map is a
+//!   segment of its file: the front-coded entries of `state.rs` ([`EntryWriter`])
+//!   preceded by their number, as they are. Runs were LZ4
 //!   frames until issue 9's seventh round: LZ4 was a fifth of the spill thread's time (5 %
 //!   of a spilling feed's CPU) for runs only 10–20 % smaller, front-coding having already
 //!   taken the keys' shared prefixes; the file is private to the process and read back
@@ -23,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use super::keys::{CountMap, KvMap, SortEntry};
 use super::state::EntryWriter;
-use crate::error::{Error, ErrorKind, Result};
+use super::tally::SPLIT_KEYS;
+use crate::error::{panic_message, Error, ErrorKind, Result};
 use crate::shared::pyint::PyInt;
 
 /// What a run is written through: a buffered handle of the spill file.
@@ -60,13 +63,24 @@ struct Seg {
 /// The spilled runs of one report.
 #[derive(Debug)]
 pub struct Spill {
-    file: File,
     dir: PathBuf,
-    end: u64,
-    /// Runs per map: index 0 is kv, 1 emails, 2 + i pattern i.
-    runs: Vec<Vec<Seg>>,
+    /// Per map (index 0 is kv, 1 emails, 2 + i pattern i): its file and runs.
+    maps: Vec<MapRuns>,
     /// Spill events (each writes one run per non-empty map).
     pub spills: u64,
+    /// Tests: the file every map writes to instead of a temporary file of its own.
+    #[cfg(test)]
+    over: Option<File>,
+}
+
+/// One map's spilled runs, in a file of its own: two maps spilled at once on two threads
+/// each append to their own file, with nothing buffered in memory.
+#[derive(Debug, Default)]
+struct MapRuns {
+    /// Created at the map's first run.
+    file: Option<File>,
+    end: u64,
+    runs: Vec<Seg>,
     /// The sort buffer of the last spill, kept for the next: allocated afresh, its pages
     /// were faulted in and zeroed again at every spill (1 % of a spilling feed).
     scratch: Vec<SortEntry>,
@@ -76,9 +90,9 @@ pub struct Spill {
     /// allocator's new pages in a spilling feed, issue 9 seventh round).
     run_buf: Vec<u8>,
     /// The thread whose write of a run failed last (tests: a full disk during a spill on
-    /// the helper thread must fail the feed, not vanish with the thread).
+    /// a helper thread must fail the feed, not vanish with the thread).
     #[cfg(test)]
-    pub(crate) failed_on: Option<String>,
+    failed_on: Option<String>,
 }
 
 /// What receives the entries of a run being written, one call per key in order (key
@@ -286,57 +300,65 @@ impl Run<'_> {
 }
 
 impl Spill {
-    /// A spill file in `dir` (the configured directory, else `TMPDIR`, else /tmp).
-    pub fn new(dir: Option<&Path>, maps: usize) -> Result<Spill> {
-        let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
-        let file = tempfile::tempfile_in(&dir).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot create a spill file in '{}': {e}", dir.display()),
-            )
-        })?;
-        Ok(Spill {
-            file,
-            dir,
-            end: 0,
-            runs: vec![Vec::new(); maps],
-            spills: 0,
-            scratch: Vec::new(),
-            run_buf: Vec::new(),
-            #[cfg(test)]
-            failed_on: None,
-        })
-    }
-
-    /// A spill writing to `file` (tests: `/dev/full`, where every write fails with
-    /// `ENOSPC` as on a full disk).
-    #[cfg(test)]
-    pub(crate) fn over(file: File, dir: &Path, maps: usize) -> Spill {
+    /// The spill of a report, its files in `dir` (the configured directory, else `TMPDIR`,
+    /// else /tmp) once a map has a run to write.
+    pub fn new(dir: Option<&Path>, maps: usize) -> Spill {
         Spill {
-            file,
-            dir: dir.to_path_buf(),
-            end: 0,
-            runs: vec![Vec::new(); maps],
+            dir: dir.map_or_else(std::env::temp_dir, Path::to_path_buf),
+            maps: std::iter::repeat_with(MapRuns::default).take(maps).collect(),
             spills: 0,
-            scratch: Vec::new(),
-            run_buf: Vec::new(),
-            failed_on: None,
+            #[cfg(test)]
+            over: None,
         }
     }
 
-    /// Bytes written to the spill file so far.
-    pub fn bytes(&self) -> u64 {
-        self.end
+    /// A spill whose maps all write to `file` (tests: `/dev/full`, where every write fails
+    /// with `ENOSPC` as on a full disk).
+    #[cfg(test)]
+    pub(crate) fn over(file: File, dir: &Path, maps: usize) -> Spill {
+        Spill {
+            over: Some(file),
+            ..Spill::new(Some(dir), maps)
+        }
     }
 
-    fn io_write(&self, e: std::io::Error) -> Error {
-        Error::new(
-            ErrorKind::Io,
-            format!(
-                "cannot spill the report's state to '{}' (its memory budget is exceeded): {e}",
-                self.dir.display()
-            ),
-        )
+    /// Bytes written to the spill files so far.
+    pub fn bytes(&self) -> u64 {
+        self.maps.iter().map(|m| m.end).sum()
+    }
+
+    /// The runs of map `id`, made room for.
+    fn map_mut(&mut self, id: MapId) -> &mut MapRuns {
+        let i = id.index();
+        if self.maps.len() <= i {
+            self.maps.resize_with(i + 1, MapRuns::default);
+        }
+        &mut self.maps[i]
+    }
+
+    fn map(&self, id: MapId) -> Option<&MapRuns> {
+        self.maps.get(id.index())
+    }
+
+    /// The file map `id` writes to, created at its first run.
+    fn file_of(&mut self, id: MapId) -> Result<()> {
+        #[cfg(test)]
+        if let Some(f) = &self.over {
+            let f = f.try_clone().map_err(|e| io_write(&self.dir, e))?;
+            self.map_mut(id).file.get_or_insert(f);
+            return Ok(());
+        }
+        let dir = self.dir.clone();
+        let m = self.map_mut(id);
+        if m.file.is_none() {
+            m.file = Some(tempfile::tempfile_in(&dir).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot create a spill file in '{}': {e}", dir.display()),
+                )
+            })?);
+        }
+        Ok(())
     }
 
     /// Write `entries` (sorted, distinct keys; `n` of them) as a run of map `id`.
@@ -349,7 +371,9 @@ impl Spill {
         if n == 0 {
             return Ok(());
         }
-        self.append_run(id, |enc| {
+        self.file_of(id)?;
+        let dir = self.dir.clone();
+        self.map_mut(id).append_run(&dir, |enc| {
             let mut w = EntryWriter::default();
             super::state::put_varint(&mut w.buf, n);
             let mut err: Option<std::io::Error> = None;
@@ -375,82 +399,163 @@ impl Spill {
     /// order, already checked (a section of a report state) — as a run of map `id`,
     /// without decoding them.
     pub fn write_raw_run(&mut self, id: MapId, entries: &[u8]) -> Result<()> {
-        self.append_run(id, |enc| Ok(enc.write_all(entries)))
+        self.file_of(id)?;
+        let dir = self.dir.clone();
+        self.map_mut(id)
+            .append_run(&dir, |enc| Ok(enc.write_all(entries)))
     }
 
+    /// How many runs each map has (to undo a merge that fails half-way).
+    pub fn run_marks(&self) -> Vec<usize> {
+        self.maps.iter().map(|m| m.runs.len()).collect()
+    }
+
+    /// Forget the runs written since [`Self::run_marks`] gave `marks` (their bytes stay in
+    /// the files, unread, until the report is freed).
+    pub fn truncate_runs(&mut self, marks: &[usize]) {
+        for (i, m) in self.maps.iter_mut().enumerate() {
+            m.runs.truncate(marks.get(i).copied().unwrap_or(0));
+        }
+    }
+
+    /// Write each of `maps` as a run (see [`MapRuns::spill_map`]) and count one spill.
+    ///
+    /// With `two_threads`, when the kv map and the others each hold at least
+    /// [`SPLIT_KEYS`] keys, the others are written on a second thread meanwhile: a
+    /// spill (sort, then a walk in key order) was the busiest thread of a feed at high
+    /// cardinality, and its maps are independent, each with its own file (issue 9). The
+    /// runs are the same either way. A thread that cannot be started leaves them to this
+    /// one. On failure the first map's error is returned.
+    pub fn spill_maps(&mut self, maps: Vec<(MapId, MemMap)>, two_threads: bool) -> Result<()> {
+        self.spills += 1;
+        for &(id, _) in &maps {
+            self.file_of(id)?;
+        }
+        let dir = self.dir.as_path();
+        // One `&mut MapRuns` per map of the list, so that two threads can hold theirs.
+        let mut slots: Vec<Option<&mut MapRuns>> = self.maps.iter_mut().map(Some).collect();
+        let mut jobs = Vec::with_capacity(maps.len());
+        for (id, m) in maps {
+            let runs = slots
+                .get_mut(id.index())
+                .and_then(Option::take)
+                .ok_or_else(|| Error::new(ErrorKind::Internal, "a map was listed twice in one spill"))?;
+            jobs.push((runs, m));
+        }
+        let write = |jobs: Vec<(&mut MapRuns, MemMap)>| -> Result<()> {
+            jobs.into_iter().try_for_each(|(runs, m)| runs.spill_map(dir, m))
+        };
+        let rest = if jobs.len() > 1 {
+            jobs.split_off(1)
+        } else {
+            Vec::new()
+        };
+        let split = two_threads
+            && jobs.iter().map(|(_, m)| m.len()).sum::<usize>() >= SPLIT_KEYS
+            && rest.iter().map(|(_, m)| m.len()).sum::<usize>() >= SPLIT_KEYS;
+        if !split {
+            return write(jobs).and(write(rest));
+        }
+        let mut rest = Some(rest);
+        let (first, second) = std::thread::scope(|s| {
+            let helper = std::thread::Builder::new()
+                .name("ferrokern-spill2".into())
+                .spawn_scoped(s, || write(rest.take().unwrap_or_default()));
+            let first = write(jobs);
+            let second = helper.map(|h| {
+                h.join().unwrap_or_else(|p| {
+                    Err(Error::new(
+                        ErrorKind::Internal,
+                        format!("internal error while spilling: {}", panic_message(&*p)),
+                    ))
+                })
+            });
+            (first, second)
+        });
+        // `rest` is still here only when the helper could not be started.
+        let second = match second {
+            Ok(r) => r,
+            Err(_) => write(rest.take().unwrap_or_default()),
+        };
+        first.and(second)
+    }
+
+    pub fn has_runs(&self, id: MapId) -> bool {
+        self.map(id).is_some_and(|m| !m.runs.is_empty())
+    }
+
+    /// The thread whose write of a run of map `id` failed last.
+    #[cfg(test)]
+    pub(crate) fn failed_on(&self, id: MapId) -> Option<&str> {
+        self.map(id)?.failed_on.as_deref()
+    }
+}
+
+fn io_write(dir: &Path, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!(
+            "cannot spill the report's state to '{}' (its memory budget is exceeded): {e}",
+            dir.display()
+        ),
+    )
+}
+
+impl MapRuns {
     /// Append one run, its content written by `fill`, at the end of the file and
-    /// record it as a run of map `id`. `fill`'s own error is returned as is; a write error
-    /// (from `fill` or the frame's end) becomes the spill error that names the directory.
+    /// record it. `fill`'s own error is returned as is; a write error (from `fill` or the
+    /// frame's end) becomes the spill error that names the directory `dir`.
     fn append_run(
         &mut self,
-        id: MapId,
+        dir: &Path,
         fill: impl FnOnce(&mut RunWriter<'_>) -> Result<std::io::Result<()>>,
     ) -> Result<()> {
+        let Some(file) = &self.file else {
+            return Err(Error::new(ErrorKind::Internal, "a spill run without its file"));
+        };
         let start = self.end;
         // Runs are written at the file's cursor: put it where the last good run ended. A
         // failed run (a full disk) leaves part of its bytes behind the cursor, and the next
         // run, recorded as starting at `start`, would otherwise be written after them and
         // read back from the garbage.
-        (&self.file)
-            .seek(SeekFrom::Start(start))
-            .map_err(|e| self.io_write(e))?;
-        let mut enc = BufWriter::with_capacity(1 << 16, &self.file);
+        let mut f = file;
+        f.seek(SeekFrom::Start(start)).map_err(|e| io_write(dir, e))?;
+        let mut enc = BufWriter::with_capacity(1 << 16, file);
         // Every path is done with the writer before the file is cut back to `start`, which
         // gives the partial run's space back (best effort: the disk may be full); what a
         // failed run left in its buffer is discarded, not written once more by a drop.
         let done = match fill(&mut enc) {
             Err(e) => {
                 let _ = enc.into_parts();
-                let _ = self.file.set_len(start);
+                let _ = file.set_len(start);
                 return Err(e);
             }
             Ok(r) => r.and_then(|_| enc.flush()),
         };
         let _ = enc.into_parts();
         if let Err(e) = done {
-            let _ = self.file.set_len(start);
+            let _ = file.set_len(start);
             #[cfg(test)]
             {
                 self.failed_on = std::thread::current().name().map(str::to_owned);
             }
-            return Err(self.io_write(e));
+            return Err(io_write(dir, e));
         }
         // Where this run ended (the file may be longer: the tail of an earlier failed run).
-        let end = (&self.file).stream_position().map_err(|e| self.io_write(e))?;
+        let end = f.stream_position().map_err(|e| io_write(dir, e))?;
         self.end = end;
-        self.push_run(id, start, end);
-        Ok(())
-    }
-
-    fn push_run(&mut self, id: MapId, start: u64, end: u64) {
-        let i = id.index();
-        if self.runs.len() <= i {
-            self.runs.resize(i + 1, Vec::new());
-        }
-        self.runs[i].push(Seg {
+        self.runs.push(Seg {
             off: start,
             len: end - start,
         });
-    }
-
-    /// How many runs each map has (to undo a merge that fails half-way).
-    pub fn run_marks(&self) -> Vec<usize> {
-        self.runs.iter().map(Vec::len).collect()
-    }
-
-    /// Forget the runs written since [`Self::run_marks`] gave `marks` (their bytes stay in
-    /// the file, unread, until the report is freed).
-    pub fn truncate_runs(&mut self, marks: &[usize]) {
-        for (i, r) in self.runs.iter_mut().enumerate() {
-            r.truncate(marks.get(i).copied().unwrap_or(0));
-        }
+        Ok(())
     }
 
     /// Write an in-memory map as a run: sorted, then front-coded straight from the map's
-    /// key bytes and values (not through [`Self::write_run`]'s per-entry [`Val`]: each key
+    /// key bytes and values (not through [`Spill::write_run`]'s per-entry [`Val`]: each key
     /// is compared with the previous one in place, where the generic writer copied it as
     /// the previous key, and no value is cloned), in 64 KiB writes.
-    pub fn spill_map(&mut self, id: MapId, m: MemMap) -> Result<()> {
+    fn spill_map(&mut self, dir: &Path, m: MemMap) -> Result<()> {
         let mut order = std::mem::take(&mut self.scratch);
         m.sort_into(&mut order);
         let mut w = EntryWriter::with_buf(std::mem::take(&mut self.run_buf));
@@ -458,7 +563,7 @@ impl Spill {
         let r = if order.is_empty() {
             Ok(())
         } else {
-            self.append_run(id, |out| {
+            self.append_run(dir, |out| {
                 super::state::put_varint(&mut w.buf, order.len() as u64);
                 let mut prev: &[u8] = &[];
                 for (j, e) in order.iter().enumerate() {
@@ -488,10 +593,6 @@ impl Spill {
         self.run_buf = w.buf;
         r
     }
-
-    pub fn has_runs(&self, id: MapId) -> bool {
-        self.runs.get(id.index()).is_some_and(|r| !r.is_empty())
-    }
 }
 
 /// Call `f` with every entry of map `id`, merged over the runs of `spill` and the map in
@@ -505,10 +606,19 @@ pub fn for_each_merged(
 ) -> Result<()> {
     let kv = matches!(mem, MemMap::Kv(_));
     let mut runs: Vec<Run> = Vec::new();
-    if let Some(s) = spill {
-        for seg in s.runs.get(id.index()).into_iter().flatten() {
+    // A map without a file has no runs.
+    if let Some((
+        s,
+        MapRuns {
+            file: Some(file),
+            runs: segs,
+            ..
+        },
+    )) = spill.and_then(|s| Some((s, s.map(id)?)))
+    {
+        for seg in segs {
             let rd = SegReader {
-                file: &s.file,
+                file,
                 pos: seg.off,
                 end: seg.off + seg.len,
             };

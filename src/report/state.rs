@@ -548,7 +548,7 @@ pub fn read_state(data: &[u8]) -> Result<Report> {
         report.enforce_budget()?;
     } else {
         // Too big to decode within the budget: its maps become runs as they are.
-        let spill = report.spill_file()?;
+        let spill = report.spill_file();
         for s in sections.iter().filter(|s| s.n > 0) {
             spill.write_raw_run(s.id, &raw[s.start..s.end])?;
         }
@@ -593,7 +593,7 @@ impl Report {
         if let Some(why) = self.tally.merge_overflow(&p.report.tally) {
             return Err(Error::invalid(format!("cannot merge these reports: {why}")));
         }
-        let spill = self.spill_file()?;
+        let spill = self.spill_file();
         let marks = spill.run_marks();
         for s in &p.sections {
             if s.n == 0 {

@@ -447,6 +447,19 @@ fn spilling_ahead_keeps_the_state_within_the_budget_and_exact() {
     std::fs::remove_file(&p).unwrap();
 }
 
+/// `/dev/full`, where every write fails with `ENOSPC` as on a full disk; None (the test
+/// skipped, and says so) on a system without it.
+fn dev_full() -> Option<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .open("/dev/full");
+    if f.is_err() {
+        eprintln!("no /dev/full here: skipped");
+    }
+    f.ok()
+}
+
 /// A full disk while the helper thread spills (the path of every spill of a file's feed
 /// within its budget, [`Report::spill_behind`]): the error comes back from the helper
 /// thread, fails the feed with the spill directory's message, and leaves the report
@@ -466,12 +479,7 @@ fn a_full_disk_while_the_helper_thread_spills_fails_the_feed() {
         memory_budget: (5 * parallel::threads() + 2) * chunk + 2 * state_budget,
         ..cfg(chunk)
     };
-    let Ok(full) = std::fs::OpenOptions::new()
-        .write(true)
-        .read(true)
-        .open("/dev/full")
-    else {
-        eprintln!("no /dev/full here: skipped");
+    let Some(full) = dev_full() else {
         parallel::set_local_threads(0).unwrap();
         return;
     };
@@ -495,7 +503,109 @@ fn a_full_disk_while_the_helper_thread_spills_fails_the_feed() {
     assert_eq!(r.errors, vec![e.message.clone()]);
     // The failed write was the helper thread's, and nothing of it was kept as a run.
     let spill = r.spill.as_ref().expect("the spill file is back from the helper");
-    assert_eq!(spill.failed_on.as_deref(), Some("ferrokern-spill"));
+    assert_eq!(spill.failed_on(MapId::Kv), Some("ferrokern-spill"));
     assert_eq!(spill.bytes(), 0);
     assert!(r.behind.is_none(), "no spill runs on after the feed returned");
+}
+
+/// A report over the documents numbered `numbers`, in order, of high-cardinality lines
+/// (every number a new kv key and a new email, and a findall pattern with as many distinct
+/// matches), fed on this thread alone.
+fn many_keys(numbers: impl IntoIterator<Item = usize>) -> Report {
+    let mut buf = Vec::new();
+    let mut offs = vec![0i64];
+    for i in numbers {
+        buf.extend_from_slice(
+            format!("user{i:x} {i} mail u{i}@x{}.com k{i} tag{} 5", i % 7, i % 50).as_bytes(),
+        );
+        offs.push(buf.len() as i64);
+    }
+    let b = TextBatch::new(&buf, crate::text::Offsets::I64(&offs)).unwrap();
+    parallel::set_local_threads(1).unwrap();
+    let mut r = Report::new(cfg(1 << 20)).unwrap();
+    r.feed_texts(&b).unwrap();
+    parallel::set_local_threads(0).unwrap();
+    r
+}
+
+/// Merging a tally's kv map on this thread and its counting maps on a second one (what
+/// the report does for large chunk tallies with more than one thread) gives exactly the
+/// tally merged on one thread, and the report of all the documents fed at once.
+#[test]
+fn a_tally_merged_on_two_threads_equals_one_merged_on_one() {
+    // Overlapping numbers: the second tally brings keys the first holds, and new ones.
+    let (a, b) = (many_keys(0..9000), many_keys(6000..15000));
+    let counted = b.tally.emails.len() + b.tally.patterns.iter().map(|p| p.counts.len()).sum::<usize>();
+    // Both halves are large enough for the split.
+    assert!(b.tally.kv.len() >= tally::SPLIT_KEYS && counted >= tally::SPLIT_KEYS);
+    let mut two = a.tally.clone();
+    two.merge_from(&b.tally, true);
+    let mut one = a.tally.clone();
+    one.merge_from(&b.tally, false);
+    assert!(two == one, "the tallies differ");
+    let all = many_keys((0..9000).chain(6000..15000));
+    let mut merged = a;
+    merged.tally = two;
+    merged.texts_fed = all.texts_fed;
+    assert!(json(&merged) == json(&all), "the reports differ");
+}
+
+/// Every entry of map `id`, merged over `spill`'s runs and `mem`, as text.
+fn entries(spill: Option<&Spill>, id: MapId, mem: MemMap) -> Vec<String> {
+    let mut v = Vec::new();
+    for_each_merged(spill, id, mem, &mut |k, val| {
+        v.push(format!("{k} {val:?}"));
+        Ok(())
+    })
+    .unwrap();
+    v
+}
+
+/// A spill that writes the kv map on this thread and the others on a second one writes
+/// the same runs as one that writes them all here, and reads back as the maps; a full
+/// disk under the second thread fails the spill with the directory's message.
+#[test]
+fn maps_spilled_on_two_threads_equal_maps_spilled_on_one() {
+    let r = many_keys(0..9000);
+    let maps = r.maps();
+    assert!(maps.len() >= 3, "kv, emails and a findall pattern");
+    assert!(maps.iter().all(|(_, m)| m.len() >= tally::SPLIT_KEYS));
+    let dir = std::env::temp_dir();
+    let spill = |two_threads: bool, times: usize| {
+        let mut s = Spill::new(Some(&dir), 3);
+        for _ in 0..times {
+            s.spill_maps(r.maps(), two_threads).unwrap();
+        }
+        assert_eq!(s.spills, times as u64);
+        s
+    };
+    let single = spill(true, 1);
+    // Twice: each map's second run follows its first in its file.
+    let (one, two) = (spill(false, 2), spill(true, 2));
+    assert_eq!(one.bytes(), two.bytes());
+    assert_eq!(2 * single.bytes(), two.bytes());
+    let (kv, counts) = (KvMap::default(), CountMap::default());
+    for (id, m) in r.maps() {
+        let none = || match id {
+            MapId::Kv => MemMap::Kv(&kv),
+            _ => MemMap::Counts(&counts),
+        };
+        let want = entries(None, id, m.same());
+        assert!(entries(Some(&single), id, none()) == want, "{id:?} differs");
+        assert!(
+            entries(Some(&two), id, none()) == entries(Some(&one), id, none()),
+            "{id:?} differs"
+        );
+    }
+    let Some(full) = dev_full() else {
+        return;
+    };
+    let mut bad = Spill::over(full, &dir, 3);
+    let e = bad.spill_maps(r.maps(), true).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Io, "{}", e.message);
+    assert!(e.message.contains("No space left on device"), "{}", e.message);
+    // Each half failed on its own thread, the second on the helper.
+    assert_eq!(bad.failed_on(MapId::Emails), Some("ferrokern-spill2"));
+    assert_ne!(bad.failed_on(MapId::Kv), Some("ferrokern-spill2"));
+    assert_eq!(bad.bytes(), 0);
 }

@@ -183,13 +183,16 @@ import resource, signal, sys
 import ferrokern as fk
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG instead of a kill, as on a full disk
 a, b, spill = sys.argv[1:4]
-want = fk.report([a, b], progress=False, memory_budget=0).to_json(full=True)
-state = fk.report(b, progress=False, memory_budget=0).to_bytes()
-dst = fk.Report(memory_budget=1, chunk_size=4096, spill_dir=spill)
+# One map, so one spill file (each map spills to its own), and spilled_bytes is its size.
+kv = ("kv",)
+want = fk.report([a, b], progress=False, memory_budget=0, extractors=kv).to_json(full=True)
+state = fk.report(b, progress=False, memory_budget=0, extractors=kv).to_bytes()
+dst = fk.Report(memory_budget=1, chunk_size=4096, spill_dir=spill, extractors=kv)
 dst.feed_file(a)
 before = dst.to_json(full=True)
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-# Room for a few bytes more than the spill file holds: the state's runs cannot fit.
+# Room for a few bytes more than the spill file holds: the state's run cannot fit, and
+# part of it is written before the error.
 resource.setrlimit(resource.RLIMIT_FSIZE, (dst.spilled_bytes + 64, hard))
 try:
     dst.merge_bytes(state)
