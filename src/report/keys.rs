@@ -62,8 +62,32 @@ pub(crate) fn prefetch<T>(p: *const T) {
 pub(crate) fn prefetch<T>(_p: *const T) {}
 
 /// An entry of the key sort ([`KeyMap::sort_entries`]): 16 key bytes from some depth on as
-/// two big-endian words (zero-padded), then `real bytes << 32 | index`.
+/// two big-endian words (zero-padded), then [`DEEPER`] when that depth is not 0,
+/// `real bytes << 32` (17 when more than 16 bytes remain) and the index.
 pub(crate) type SortEntry = [u64; 3];
+
+/// Set in a [`SortEntry`] re-read at a depth past 0 (it no longer holds the key's start).
+const DEEPER: u64 = 1 << 63;
+
+/// The real-byte count of a sort entry: 0–16, or 17 when the key goes on past the digit.
+#[inline]
+fn real_bytes(e: &SortEntry) -> u64 {
+    (e[2] >> 32) & 0xff
+}
+
+/// The whole key of a sorted entry when the entry holds all of it (a key of at most 16
+/// bytes, never re-read deeper), written to `buf`: its length. A walk in key order (a
+/// spill) then needs neither the key's slot nor its bytes, two cache misses of three.
+#[inline]
+pub(crate) fn whole_key(e: &SortEntry, buf: &mut [u8; 16]) -> Option<usize> {
+    let n = real_bytes(e);
+    if e[2] & DEEPER != 0 || n > 16 {
+        return None;
+    }
+    buf[..8].copy_from_slice(&e[0].to_be_bytes());
+    buf[8..].copy_from_slice(&e[1].to_be_bytes());
+    Some(n as usize)
+}
 
 /// An empty bucket (no entry has it: a slot index is below `u32::MAX`).
 const EMPTY: u64 = u64::MAX;
@@ -371,9 +395,9 @@ impl<V> KeyMap<V> {
     /// an MSD sort on 16-byte digits instead: each entry holds the next 16 key bytes
     /// (zero-padded, big-endian, as two words), how many of them are real, and the index,
     /// so an integer comparison orders it, and only groups sharing all 16 bytes are sorted
-    /// again on the next 16. Zero padding plus the real-byte count is exactly
-    /// lexicographic order (a key that ends sorts before any longer key with the same
-    /// bytes). 24 bytes per key while sorting. The digit was 8 bytes before: the issue 9
+    /// again on the next 16. Zero padding plus the real-byte count (17 for "more than 16")
+    /// is exactly lexicographic order (a key that ends sorts before any longer key with the
+    /// same bytes). 24 bytes per key while sorting. The digit was 8 bytes before: the issue 9
     /// corpus's kv keys (`user` + 12 hex digits) then all shared their first digit with
     /// about ten others and went a level down, reading slot and key bytes again at random
     /// (the second level was most of a spill's sort, 5 % of a spilling feed).
@@ -394,7 +418,8 @@ impl<V> KeyMap<V> {
             Some(c) => {
                 let (x, y) = c.split_at(8);
                 let word = |s: &[u8]| u64::from_be_bytes(s.try_into().unwrap_or([0; 8]));
-                (word(x), word(y), 16)
+                // 17: the key goes on, so it sorts after one that ends with these bytes.
+                (word(x), word(y), if rest.len() > 16 { 17 } else { 16 })
             }
             None => {
                 let mut b = [0u8; 16];
@@ -406,7 +431,8 @@ impl<V> KeyMap<V> {
                 (word(x), word(y), rest.len())
             }
         };
-        [a, b, ((n as u64) << 32) | i as u64]
+        let deeper = if depth > 0 { DEEPER } else { 0 };
+        [a, b, deeper | ((n as u64) << 32) | i as u64]
     }
 
     /// Sort `v` (entries at byte 0), then each group agreeing on 16 real bytes on the next
@@ -435,14 +461,15 @@ impl<V> KeyMap<V> {
             // Lexicographic on the words: the tuple compiles to three integer compares
             // (an array's `Ord` goes through a slice comparison).
             part.sort_unstable_by_key(|e| (e[0], e[1], e[2]));
-            // Entries that agree on 16 real bytes are ordered only by their index so far.
+            // Entries that agree on 16 bytes and go on past them are ordered only by their
+            // index so far.
             let mut start = 0;
             while start < part.len() {
                 let mut end = start + 1;
                 while end < part.len() && same(&part[start], &part[end]) {
                     end += 1;
                 }
-                if end - start > 1 && part[start][2] >> 32 == 16 {
+                if end - start > 1 && real_bytes(&part[start]) == 17 {
                     todo.push((lo + start, lo + end, depth + 16));
                 }
                 start = end;
@@ -498,6 +525,14 @@ impl<V> KeyMap<V> {
             let at = self.arena.as_ptr().wrapping_add(s.off as usize);
             prefetch(at);
             prefetch(at.wrapping_add((s.len as usize).saturating_sub(1)));
+        }
+    }
+
+    /// Start loading the value of entry `i` (a hint, like [`Self::prefetch_entry`]).
+    #[inline]
+    pub(crate) fn prefetch_value(&self, i: usize) {
+        if i < self.vals.len() {
+            prefetch(self.vals.as_ptr().wrapping_add(i));
         }
     }
 
@@ -952,6 +987,44 @@ mod tests {
                     &w.as_bytes()[w.len().saturating_sub(24)..]
                 );
             }
+            // A sort entry holds its whole key exactly when the key has at most 16 bytes.
+            let mut v = Vec::new();
+            m.sort_entries(&mut v);
+            for e in &v {
+                let k = m.key_bytes(e[2] as u32 as usize);
+                let mut buf = [0u8; 16];
+                match whole_key(e, &mut buf) {
+                    Some(n) => assert_eq!(&buf[..n], k),
+                    None => assert!(k.len() > 16, "{k:?} is held whole"),
+                }
+            }
+            // Spilled (the walk takes short keys from the sort entries) and read back: the
+            // same keys in the same order, with their counts.
+            let mut spill = crate::report::spill::Spill::new(None, 2);
+            use crate::report::spill::{for_each_merged, MapId, MemMap};
+            spill
+                .spill_maps(vec![(MapId::Emails, MemMap::Counts(&m))], false)
+                .unwrap();
+            let empty = CountMap::default();
+            let mut back = Vec::new();
+            for_each_merged(
+                Some(&spill),
+                MapId::Emails,
+                MemMap::Counts(&empty),
+                &mut |k, v| {
+                    back.push((k.to_owned(), format!("{v:?}")));
+                    Ok(())
+                },
+            )
+            .unwrap();
+            let mut mem = Vec::new();
+            for_each_merged(None, MapId::Emails, MemMap::Counts(&m), &mut |k, v| {
+                mem.push((k.to_owned(), format!("{v:?}")));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(back.len(), want.len());
+            assert!(back == mem, "the spilled run reads back other keys or counts");
         }
     }
 

@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::keys::{CountMap, KvMap, SortEntry};
+use super::keys::{whole_key, CountMap, KvMap, SortEntry};
 use super::state::EntryWriter;
 use super::tally::SPLIT_KEYS;
 use crate::error::{panic_message, Error, ErrorKind, Result};
@@ -183,6 +183,29 @@ impl<'a> MemMap<'a> {
             match self {
                 MemMap::Kv(m) => m.map.prefetch_entry(i as usize),
                 MemMap::Counts(m) => m.prefetch_entry(i as usize),
+            }
+        }
+    }
+
+    /// Prefetch for a walk over sorted entries that is at position `j`: as
+    /// [`Self::prefetch`], but an entry that holds its whole key ([`whole_key`]) needs
+    /// only its value.
+    #[inline]
+    fn prefetch_sorted(&self, order: &[SortEntry], j: usize) {
+        let idx = |e: &SortEntry| e[2] as u32 as usize;
+        let whole = |e: &SortEntry| whole_key(e, &mut [0; 16]).is_some();
+        if let Some(e) = order.get(j + 2 * PREFETCH_AHEAD).filter(|e| !whole(e)) {
+            match self {
+                MemMap::Kv(m) => m.map.prefetch_slot(idx(e)),
+                MemMap::Counts(m) => m.prefetch_slot(idx(e)),
+            }
+        }
+        if let Some(e) = order.get(j + PREFETCH_AHEAD) {
+            match (self, whole(e)) {
+                (MemMap::Kv(m), true) => m.map.prefetch_value(idx(e)),
+                (MemMap::Kv(m), false) => m.map.prefetch_entry(idx(e)),
+                (MemMap::Counts(m), true) => m.prefetch_value(idx(e)),
+                (MemMap::Counts(m), false) => m.prefetch_entry(idx(e)),
             }
         }
     }
@@ -565,16 +588,24 @@ impl MapRuns {
         } else {
             self.append_run(dir, |out| {
                 super::state::put_varint(&mut w.buf, order.len() as u64);
-                let mut prev: &[u8] = &[];
+                // The previous key: in the map, or (None) the first `last_n` bytes of `last`
+                // when its sort entry held all of it.
+                let mut prev: Option<&[u8]> = Some(&[]);
+                let (mut last, mut last_n) = ([0u8; 16], 0);
                 for (j, e) in order.iter().enumerate() {
-                    m.prefetch_ahead(
-                        order.get(j + 2 * PREFETCH_AHEAD).map(idx),
-                        order.get(j + PREFETCH_AHEAD).map(idx),
-                    );
+                    m.prefetch_sorted(&order, j);
                     let i = idx(e) as usize;
-                    let k = m.key_bytes(i);
-                    w.key_after(prev, k);
-                    prev = k;
+                    let mut cur = [0u8; 16];
+                    let whole = whole_key(e, &mut cur);
+                    let k = match whole {
+                        Some(n) => &cur[..n],
+                        None => m.key_bytes(i),
+                    };
+                    w.key_after(prev.unwrap_or(&last[..last_n]), k);
+                    match whole {
+                        Some(n) => (last, last_n, prev) = (cur, n, None),
+                        None => prev = Some(m.key_bytes(i)),
+                    }
                     match &m {
                         MemMap::Kv(kv) => w.kv(&kv.total(i), kv.docs(i)),
                         MemMap::Counts(c) => w.count(*c.value(i)),
