@@ -363,8 +363,8 @@ impl Spill {
         self.maps.get(id.index())
     }
 
-    /// The file map `id` writes to, created at its first run.
-    fn file_of(&mut self, id: MapId) -> Result<()> {
+    /// Create the file map `id` writes its runs to, unless it has one.
+    fn ensure_file(&mut self, id: MapId) -> Result<()> {
         #[cfg(test)]
         if let Some(f) = &self.over {
             let f = f.try_clone().map_err(|e| io_write(&self.dir, e))?;
@@ -394,7 +394,7 @@ impl Spill {
         if n == 0 {
             return Ok(());
         }
-        self.file_of(id)?;
+        self.ensure_file(id)?;
         let dir = self.dir.clone();
         self.map_mut(id).append_run(&dir, |enc| {
             let mut w = EntryWriter::default();
@@ -422,7 +422,7 @@ impl Spill {
     /// order, already checked (a section of a report state) — as a run of map `id`,
     /// without decoding them.
     pub fn write_raw_run(&mut self, id: MapId, entries: &[u8]) -> Result<()> {
-        self.file_of(id)?;
+        self.ensure_file(id)?;
         let dir = self.dir.clone();
         self.map_mut(id)
             .append_run(&dir, |enc| Ok(enc.write_all(entries)))
@@ -451,8 +451,11 @@ impl Spill {
     /// one. On failure the first map's error is returned.
     pub fn spill_maps(&mut self, maps: Vec<(MapId, MemMap)>, two_threads: bool) -> Result<()> {
         self.spills += 1;
-        for &(id, _) in &maps {
-            self.file_of(id)?;
+        // An empty map writes no run, and needs no file.
+        for (id, m) in &maps {
+            if !m.is_empty() {
+                self.ensure_file(*id)?;
+            }
         }
         let dir = self.dir.as_path();
         // One `&mut MapRuns` per map of the list, so that two threads can hold theirs.
@@ -477,7 +480,7 @@ impl Spill {
             && jobs.iter().map(|(_, m)| m.len()).sum::<usize>() >= SPLIT_KEYS
             && rest.iter().map(|(_, m)| m.len()).sum::<usize>() >= SPLIT_KEYS;
         if !split {
-            return write(jobs).and(write(rest));
+            return write(jobs).and_then(|()| write(rest));
         }
         let mut rest = Some(rest);
         let (first, second) = std::thread::scope(|s| {
