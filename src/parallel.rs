@@ -177,6 +177,35 @@ pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
     Ok(pool.install(f))
 }
 
+/// Run `a` on the calling thread and `b` on a scoped helper thread named `name`, at once,
+/// and return both results (`b`'s panic, if it panicked, as the error). A helper that
+/// cannot be started leaves `b` to the calling thread, after `a`. For two independent
+/// halves of one job outside the pool (the report's kv map and its counting maps), whose
+/// caller is itself a single thread that the pool's workers do not wait for.
+pub fn on_two_threads<A, B: Send>(
+    name: &str,
+    a: impl FnOnce() -> A,
+    b: impl FnOnce() -> B + Send,
+) -> (A, std::thread::Result<B>) {
+    // `b` is taken by the helper when it runs; still here when it could not start.
+    let mut b = Some(b);
+    let (a, helper) = std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name(name.into())
+            .spawn_scoped(s, || b.take().map(|f| f()));
+        (a(), helper.map(|h| h.join()))
+    });
+    let b = match helper {
+        Ok(Ok(Some(v))) => Ok(v),
+        Ok(Err(panic)) => Err(panic),
+        Ok(Ok(None)) | Err(_) => match b.take() {
+            Some(f) => Ok(f()),
+            None => Err(Box::new("the helper thread's work was lost") as Box<dyn std::any::Any + Send>),
+        },
+    };
+    (a, b)
+}
+
 /// How often [`run_polled`] calls its poll function on the calling thread. Kernels check
 /// the stop flag far more often (every segment or block, well under a millisecond of work),
 /// so a cancellation takes effect within about this interval.
@@ -296,6 +325,17 @@ pub fn chunk_target(total: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn on_two_threads_runs_both_and_returns_the_helpers_panic() {
+        let name = || std::thread::current().name().map(str::to_owned);
+        let (a, b) = on_two_threads("fk-test-helper", name, name);
+        assert_eq!(b.unwrap().as_deref(), Some("fk-test-helper"));
+        assert_ne!(a.as_deref(), Some("fk-test-helper"));
+        let (a, b) = on_two_threads("fk-test-helper", || 1, || -> u8 { panic!("lost") });
+        assert_eq!(a, 1);
+        assert_eq!(crate::error::panic_message(&*b.unwrap_err()), "lost");
+    }
 
     #[test]
     fn a_local_limit_holds_for_its_own_thread_only() {

@@ -447,8 +447,8 @@ impl Spill {
     /// [`SPLIT_KEYS`] keys, the others are written on a second thread meanwhile: a
     /// spill (sort, then a walk in key order) was the busiest thread of a feed at high
     /// cardinality, and its maps are independent, each with its own file (issue 9). The
-    /// runs are the same either way. A thread that cannot be started leaves them to this
-    /// one. On failure the first map's error is returned.
+    /// runs are the same either way ([`crate::parallel::on_two_threads`]). On failure the
+    /// first map's error is returned.
     pub fn spill_maps(&mut self, maps: Vec<(MapId, MemMap)>, two_threads: bool) -> Result<()> {
         self.spills += 1;
         // An empty map writes no run, and needs no file.
@@ -482,28 +482,14 @@ impl Spill {
         if !split {
             return write(jobs).and_then(|()| write(rest));
         }
-        let mut rest = Some(rest);
-        let (first, second) = std::thread::scope(|s| {
-            let helper = std::thread::Builder::new()
-                .name("ferrokern-spill2".into())
-                .spawn_scoped(s, || write(rest.take().unwrap_or_default()));
-            let first = write(jobs);
-            let second = helper.map(|h| {
-                h.join().unwrap_or_else(|p| {
-                    Err(Error::new(
-                        ErrorKind::Internal,
-                        format!("internal error while spilling: {}", panic_message(&*p)),
-                    ))
-                })
-            });
-            (first, second)
-        });
-        // `rest` is still here only when the helper could not be started.
-        let second = match second {
-            Ok(r) => r,
-            Err(_) => write(rest.take().unwrap_or_default()),
-        };
-        first.and(second)
+        let (first, second) =
+            crate::parallel::on_two_threads("ferrokern-spill2", || write(jobs), || write(rest));
+        first.and(second.unwrap_or_else(|p| {
+            Err(Error::new(
+                ErrorKind::Internal,
+                format!("internal error while spilling: {}", panic_message(&*p)),
+            ))
+        }))
     }
 
     pub fn has_runs(&self, id: MapId) -> bool {

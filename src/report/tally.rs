@@ -154,8 +154,7 @@ impl Tally {
     /// report merges its chunks' tallies on one thread, in order, which at high
     /// cardinality is the pipeline's bottleneck when the state stays in memory (the
     /// merging thread busy all the time, the chunk workers idle half of it; issue 9).
-    /// The result is the same either way. A thread that cannot be started leaves the
-    /// merge to this one.
+    /// The result is the same either way ([`crate::parallel::on_two_threads`]).
     pub fn merge_from(&mut self, other: &Tally, two_threads: bool) {
         self.lines += other.lines;
         self.documents += other.documents;
@@ -173,21 +172,16 @@ impl Tally {
         let Tally {
             kv, emails, patterns, ..
         } = self;
-        if split {
-            let started = std::thread::scope(|s| {
-                let helper = std::thread::Builder::new()
-                    .name("ferrokern-merge".into())
-                    .spawn_scoped(s, || merge_counts(emails, patterns, other));
-                kv.merge_from(&other.kv);
-                helper.is_ok()
-            });
-            if started {
-                return;
-            }
-        } else {
-            kv.merge_from(&other.kv);
+        let mut merge_kv = || kv.merge_from(&other.kv);
+        let mut merge_counted = || merge_counts(emails, patterns, other);
+        if !split {
+            merge_kv();
+            merge_counted();
+        } else if let (_, Err(panic)) =
+            crate::parallel::on_two_threads("ferrokern-merge", merge_kv, merge_counted)
+        {
+            std::panic::resume_unwind(panic);
         }
-        merge_counts(emails, patterns, other);
     }
 
     /// Back to an empty tally, keeping the memory of its maps.

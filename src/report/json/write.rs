@@ -185,7 +185,7 @@ struct Passes {
 /// emails' and the patterns' (when both sides have runs and the report may use more than
 /// one thread): each pass is a k-way merge of one map's runs, independent of the others,
 /// and at 20 M distinct keys the kv and emails passes took 11.5 s one after the other (issue
-/// 9's summary of a spilled report). A thread that cannot be started leaves the work here.
+/// 9's summary of a spilled report; [`crate::parallel::on_two_threads`]).
 fn spilled_passes(r: &Report) -> Result<Passes> {
     let cfg = r.config();
     let top = cfg.top;
@@ -214,25 +214,17 @@ fn spilled_passes(r: &Report) -> Result<Passes> {
     let (kv, others) = if !split {
         (kv(), others())
     } else {
-        std::thread::scope(|s| {
-            let helper = std::thread::Builder::new()
-                .name("ferrokern-pass".into())
-                .spawn_scoped(s, others);
-            let kv = kv();
-            let others = match helper {
-                Ok(h) => h.join().unwrap_or_else(|p| {
-                    Err(Error::new(
-                        ErrorKind::Internal,
-                        format!(
-                            "internal error while merging spilled runs: {}",
-                            crate::error::panic_message(&*p)
-                        ),
-                    ))
-                }),
-                Err(_) => others(),
-            };
-            (kv, others)
-        })
+        let (kv, others) = crate::parallel::on_two_threads("ferrokern-pass", kv, others);
+        let others = others.unwrap_or_else(|p| {
+            Err(Error::new(
+                ErrorKind::Internal,
+                format!(
+                    "internal error while merging spilled runs: {}",
+                    crate::error::panic_message(&*p)
+                ),
+            ))
+        });
+        (kv, others)
     };
     let kv = kv?;
     let (emails, patterns) = others?;
