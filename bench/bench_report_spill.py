@@ -12,45 +12,48 @@ subprocess (peak RSS is that job's own ru_maxrss):
 * middle cardinality (--mid, 200 K distinct users and emails by default, each on about ten
   lines spread over the file: keys that repeat across chunks but are too many for the
   cache), default budget;
+* with --shapes: the same jobs on other key shapes (gen_cardinality.py's `--shape`:
+  `prefix` keys sharing 35 bytes, `short` handles, `cjk` words in JSON lines with `\\u`
+  escapes), each against its own low-cardinality corpus;
 * with --dask: ferrokern.dask.report on a LocalCluster of 2 worker processes against
   ferrokern.report in one process, on --dask-lines lines (1.15 M distinct keys by default),
   identical full reports required.
 
 Usage: PYTHONPATH=bindings/python python bench/bench_report_spill.py [--lines 2000000] [--dask-only]
        [--dask] [--dask-lines 1150000] [--dir /tmp] [--corpus-dir DIR] [--rounds 3] [--mid 200000]
+       [--shapes hex,prefix,short,cjk]
 Each job runs --rounds times, one after another in every round; the table gives
 medians and every round's figure, and the ratios are taken within each round (a shared
 machine moves one run's throughput by a third: single runs of the ratio ranged 38-55 %).
 The issue's size is --lines 20000000 (20 M distinct keys + 20 M distinct emails, ~1.2 GB).
---corpus-dir keeps the corpora (DIR/hi-LINES.txt, DIR/lo-LINES.txt, DIR/midN-LINES.txt) and reuses them when
-they exist, so repeated runs at 20 M lines do not spend minutes generating them again;
-delete them yourself afterwards.
-Prints a markdown table (figures are of this run, on this machine)."""
+--corpus-dir keeps the corpora (DIR/hi-LINES.txt, DIR/lo-LINES.txt, DIR/midN-LINES.txt; another
+shape's names start with `SHAPE-`) and reuses them when they exist, so repeated runs at 20 M
+lines do not spend minutes generating them again; delete them yourself afterwards.
+Prints a markdown table per shape (figures are of this run, on this machine) and writes them
+to bench/out/report-spill.md."""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from statistics import median
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from gen_cardinality import generate  # noqa: E402
+from gen_cardinality import SHAPES, generate  # noqa: E402
 
 JOB = r"""
 import hashlib, json, resource, sys, time
 import ferrokern as fk
-path, budget, out = sys.argv[1], sys.argv[2], sys.argv[3]
+path, budget, out, field = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] or None
 budget = None if budget == "default" else int(budget)
 t = time.perf_counter()
-r = fk.report(path, progress=False, memory_budget=budget)
+r = fk.report(path, progress=False, memory_budget=budget, text_field=field)
 feed = time.perf_counter() - t
 t = time.perf_counter()
 top = r.to_json()
@@ -116,6 +119,11 @@ def main() -> None:
         help="distinct users and emails of the middle-cardinality corpus (0: no such run)",
     )
     ap.add_argument(
+        "--shapes",
+        default="hex",
+        help=f"comma-separated corpus shapes, of {', '.join(SHAPES)} (gen_cardinality.py)",
+    )
+    ap.add_argument(
         "--rounds",
         type=int,
         default=3,
@@ -128,80 +136,100 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=a.dir) as d:
             dask_compare(a, d)
         return
+    shapes = a.shapes.split(",")
+    for shape in shapes:
+        if shape not in SHAPES:
+            ap.error(f"unknown shape {shape!r} (one of {', '.join(SHAPES)})")
     with tempfile.TemporaryDirectory(dir=a.dir) as d:
-        keep = Path(a.corpus_dir) if a.corpus_dir else None
-        base = keep or Path(d)
-        hi, lo, mid, out = (
-            base / f"hi-{a.lines}.txt",
-            base / f"lo-{a.lines}.txt",
-            base / f"mid{a.mid}-{a.lines}.txt",
-            str(Path(d) / "out.json"),
-        )
-        corpora = [(hi, None), (lo, 1000)] + ([(mid, a.mid)] if a.mid else [])
-        for path, distinct in corpora:
-            if keep is None or not path.exists():
-                generate(str(path), a.lines, distinct=distinct)
-        size = hi.stat().st_size
-        jobs = [
-            ("low cardinality, default budget", lo, "default"),
-            ("high cardinality, default budget (200 MiB)", hi, "default"),
-            ("high cardinality, no limit (in memory)", hi, "0"),
-        ]
-        if a.mid:
-            jobs.append(
-                (
-                    f"middle cardinality ({a.mid:,} distinct), default budget",
-                    mid,
-                    "default",
-                )
-            )
-        # rounds[r][j]: job j's result in round r. The jobs run one after another in every
-        # round, so a ratio of two jobs of one round compares runs seconds apart.
-        rounds = [
-            [run(JOB, str(path), budget, out) for _, path, budget in jobs]
-            for _ in range(a.rounds)
-        ]
-        rows = [(name, [r[j] for r in rounds]) for j, (name, _, _) in enumerate(jobs)]
-        print(
-            f"\n{a.lines:,} lines, {size / 1e6:,.0f} MB; {os.cpu_count()} cores; {a.rounds} rounds\n"
-        )
-        print(
-            "| run | peak RSS | spilled | feed MB/s, median (each round) | top-20 summary | distinct keys / emails |"
-        )
-        print("|---|---|---|---|---|---|")
-        for name, ms in rows:
-            m = ms[0]
-            each = ", ".join(f"{size / 1e6 / x['feed_s']:,.0f}" for x in ms)
-            print(
-                f"| {name} | {max(x['rss_mb'] for x in ms):,.0f} MB | {m['spilled'] / 1e6:,.1f} MB "
-                f"| {size / 1e6 / median([x['feed_s'] for x in ms]):,.1f} ({each}) "
-                f"| {median([x['summary_s'] for x in ms]):.2f} s | {m['distinct']:,} / {m['emails']:,} |"
-            )
-
-        def ratios(j: int) -> list[float]:
-            # job j's throughput / low-cardinality throughput, round by round
-            return [r[0]["feed_s"] / r[j]["feed_s"] for r in rounds]
-
-        print()
-        for j, (name, _, _) in enumerate(jobs[1:], 1):
-            rs = ratios(j)
-            print(
-                f"{name}: throughput / low: median {median(rs):.0%} "
-                f"(rounds: {', '.join(f'{x:.0%}' for x in rs)})"
-            )
-        shas = {x["sha"] for _, ms in rows[1:3] for x in ms}
-        same = len(shas) == 1
-        print(
-            f"full reports, default budget vs in memory, every round: {'identical' if same else 'DIFFERENT'} "
-            f"(sha256 {rounds[0][1]['sha'][:16]}…)"
-        )
-        if keep is None:
-            for path, _ in corpora:
-                path.unlink()
+        tables, same = [], True
+        for shape in shapes:
+            table, ok = run_shape(a, shape, d)
+            print(table)
+            tables.append(table)
+            same = same and ok
+        out = HERE / "out" / "report-spill.md"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text("".join(tables))
+        print(f"\nwrote {out}")
         if a.dask:
             dask_compare(a, d)
         if not same:
             raise SystemExit(1)
+
+
+def run_shape(a: argparse.Namespace, shape: str, d: str) -> tuple[str, bool]:
+    """Run the jobs on the corpora of `shape` (generated in `d` or --corpus-dir): the
+    markdown table, and whether the full reports of the spilling and in-memory runs were
+    identical in every round."""
+    keep = Path(a.corpus_dir) if a.corpus_dir else None
+    base = keep or Path(d)
+    name = "" if shape == "hex" else f"{shape}-"
+    hi, lo, mid, out = (
+        base / f"{name}hi-{a.lines}.txt",
+        base / f"{name}lo-{a.lines}.txt",
+        base / f"{name}mid{a.mid}-{a.lines}.txt",
+        str(Path(d) / "out.json"),
+    )
+    field = "text" if shape == "cjk" else ""
+    corpora = [(hi, None), (lo, 1000)] + ([(mid, a.mid)] if a.mid else [])
+    for path, distinct in corpora:
+        if keep is None or not path.exists():
+            generate(str(path), a.lines, distinct=distinct, shape=shape)
+    size = hi.stat().st_size
+    jobs = [
+        ("low cardinality, default budget", lo, "default"),
+        ("high cardinality, default budget (200 MiB)", hi, "default"),
+        ("high cardinality, no limit (in memory)", hi, "0"),
+    ]
+    if a.mid:
+        jobs.append(
+            (
+                f"middle cardinality ({a.mid:,} distinct), default budget",
+                mid,
+                "default",
+            )
+        )
+    # rounds[r][j]: job j's result in round r. The jobs run one after another in every
+    # round, so a ratio of two jobs of one round compares runs seconds apart.
+    rounds = [
+        [run(JOB, str(path), budget, out, field) for _, path, budget in jobs]
+        for _ in range(a.rounds)
+    ]
+    rows = [(name, [r[j] for r in rounds]) for j, (name, _, _) in enumerate(jobs)]
+    lines = [
+        (
+            f"\nshape `{shape}`: {a.lines:,} lines, {size / 1e6:,.0f} MB; {os.cpu_count()} cores; "
+            f"{a.rounds} rounds\n"
+        ),
+        "| run | peak RSS | spilled | feed MB/s, median (each round) | top-20 summary | distinct keys / emails |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, ms in rows:
+        m = ms[0]
+        each = ", ".join(f"{size / 1e6 / x['feed_s']:,.0f}" for x in ms)
+        lines.append(
+            f"| {name} | {max(x['rss_mb'] for x in ms):,.0f} MB | {m['spilled'] / 1e6:,.1f} MB "
+            f"| {size / 1e6 / median([x['feed_s'] for x in ms]):,.1f} ({each}) "
+            f"| {median([x['summary_s'] for x in ms]):.2f} s | {m['distinct']:,} / {m['emails']:,} |"
+        )
+    lines.append("")
+    for j, (name, _, _) in enumerate(jobs[1:], 1):
+        # job j's throughput / low-cardinality throughput, round by round
+        rs = [r[0]["feed_s"] / r[j]["feed_s"] for r in rounds]
+        lines.append(
+            f"{name}: throughput / low: median {median(rs):.0%} "
+            f"(rounds: {', '.join(f'{x:.0%}' for x in rs)})"
+        )
+    shas = {x["sha"] for _, ms in rows[1:3] for x in ms}
+    same = len(shas) == 1
+    lines.append(
+        f"full reports, default budget vs in memory, every round: {'identical' if same else 'DIFFERENT'} "
+        f"(sha256 {rounds[0][1]['sha'][:16]}…)"
+    )
+    if keep is None:
+        for path, _ in corpora:
+            path.unlink()
+    return "\n".join(lines) + "\n", same
 
 
 def dask_compare(a: argparse.Namespace, d: str) -> None:
