@@ -230,6 +230,12 @@ pub type ProgressFn<'a> = dyn FnMut(u64, u64) -> bool + 'a;
 
 type ChunkResult = std::thread::Result<(Tally, Vec<u8>)>;
 
+/// A spill for the maps of a report with `config` (a [`MapId`] each for kv, emails and
+/// every pattern), its files in the configured directory.
+fn new_spill(config: &Config) -> Spill {
+    Spill::new(config.spill_dir.as_deref(), 2 + config.patterns.len())
+}
+
 impl Report {
     pub fn new(config: Config) -> Result<Report> {
         config.validate()?;
@@ -350,8 +356,7 @@ impl Report {
     }
 
     fn spill_file(&mut self) -> &mut Spill {
-        let (dir, maps) = (self.config.spill_dir.as_deref(), 2 + self.config.patterns.len());
-        self.spill.get_or_insert_with(|| Spill::new(dir, maps))
+        self.spill.get_or_insert_with(|| new_spill(&self.config))
     }
 
     /// Spill the per-key state when it passes the budget, freeing its memory (after a
@@ -402,10 +407,7 @@ impl Report {
     /// maps, each map to a file of its own ([`Spill::spill_maps`]).
     fn spill_behind(&mut self) -> Result<()> {
         self.finish_behind()?;
-        let mut spill = match self.spill.take() {
-            Some(s) => s,
-            None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len()),
-        };
+        let mut spill = self.spill.take().unwrap_or_else(|| new_spill(&self.config));
         // The first time, the second set starts at the first one's size, which it would
         // reach anyway: the maps of the set being spilled were within its half.
         let mut maps = match self.spare_maps.take() {
@@ -451,10 +453,7 @@ impl Report {
     /// reuse (`keep`), or freed.
     fn spill_now(&mut self, keep: bool) -> Result<()> {
         self.finish_behind()?;
-        let mut spill = match self.spill.take() {
-            Some(s) => s,
-            None => Spill::new(self.config.spill_dir.as_deref(), 2 + self.config.patterns.len()),
-        };
+        let mut spill = self.spill.take().unwrap_or_else(|| new_spill(&self.config));
         let r = spill.spill_maps(self.maps(), self.threads() > 1);
         self.spill = Some(spill);
         r?;
