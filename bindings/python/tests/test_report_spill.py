@@ -3,6 +3,7 @@ back exactly. Tiny budgets make every chunk spill, so these run in a second."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -11,7 +12,7 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_report import write_corpus
+from test_report import comparable, reference_report, write_corpus
 
 import ferrokern as fk
 
@@ -41,6 +42,56 @@ def test_spilled_equals_in_memory(tmp_path_factory, seed, lines, chunk):
             assert sp.spilled_bytes > 0
         # The spill file has no name: nothing is ever left in the directory.
         assert sorted(os.listdir(d)) == ["a.txt"]
+
+
+# Key starts that make the spill's key sort look past its first 16 and 32 bytes (ASCII, and
+# 3-byte ideographs that straddle those byte boundaries) and keys that are prefixes of one
+# another; the email local parts share long starts the same way.
+PREFIXES = [
+    "",
+    "x" * 15,
+    "x" * 16,
+    "x" * 31,
+    "session_2026_11_29_cluster_eu_west_",
+    "数据集合名称前缀的长度超过十六个字节",
+]
+TAILS = ["", "a", "b", "ab", "é", "中", "_", "0", "a" * 17, "中文"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), lines=st.integers(1, 300), chunk=st.sampled_from([256, 4096]))
+def test_spilled_long_and_cjk_keys_equal_the_reference(tmp_path_factory, seed, lines, chunk):
+    """Keys sharing long prefixes, CJK keys and JSON lines with \\u escapes, spilled on every
+    chunk: the report equals the pure-Python reference (not only the in-memory report)."""
+    rng = random.Random(seed)
+    d = tmp_path_factory.mktemp("spill-keys")
+    p = d / "a.jsonl"
+    out = []
+    for _ in range(lines):
+        words = []
+        for _ in range(rng.randrange(1, 5)):
+            key = rng.choice(PREFIXES) + rng.choice(TAILS) + rng.choice(TAILS)
+            if key:
+                words.append(f"{key} {rng.randrange(1000)}")
+            local = rng.choice(["noreply+", "a" * 20, "li.wang"]) + rng.choice(["", "1", "12", "x" * 9])
+            words.append(f"{local}@{rng.choice(['mail.example.com', 'q.io'])}")
+        text = " ".join(words)
+        out.append(json.dumps({"text": text}, ensure_ascii=rng.random() < 0.3))
+    p.write_text("\n".join(out) + "\n", encoding="utf-8")
+    want = reference_report([p], text_field="text", top=5)
+    with fk.report(
+        p,
+        text_field="text",
+        totals=True,
+        top=5,
+        progress=False,
+        memory_budget=1,
+        chunk_size=chunk,
+        spill_dir=d,
+    ) as sp:
+        assert comparable(sp) == want
+        if lines > 100:
+            assert sp.spilled_bytes > 0
 
 
 def test_merges_of_spilled_reports_over_byte_ranges(tmp_path):
