@@ -410,29 +410,40 @@ impl<V> KeyMap<V> {
     /// The sort entry of key `i` at byte `depth` (see [`Self::sort_entries`]).
     #[inline]
     fn digit(&self, i: u32, depth: usize) -> SortEntry {
-        let k = self.key_bytes(i as usize);
-        let rest = k.get(depth..).unwrap_or(&[]);
-        // Whole 8-byte loads where there are 16 bytes: copying a slice of variable length
-        // was a `memcpy` call per key and level (3 % of a spilling feed).
-        let (a, b, n) = match rest.first_chunk::<16>() {
+        let s = self.slots[i as usize];
+        let (off, len) = (s.off as usize, s.len as usize);
+        let start = off + depth.min(len);
+        let rest = len.saturating_sub(depth);
+        // One 16-byte load wherever the arena holds 16 bytes from here (past a short key's
+        // end they are the next keys' bytes, masked off): copying a slice of variable
+        // length byte by byte was 2 % of a spilling feed of short keys, and a `memcpy`
+        // call per key and level before that.
+        let word = match self
+            .arena
+            .get(start..start + 16)
+            .and_then(|c| c.first_chunk::<16>())
+        {
             Some(c) => {
-                let (x, y) = c.split_at(8);
-                let word = |s: &[u8]| u64::from_be_bytes(s.try_into().unwrap_or([0; 8]));
-                // 17: the key goes on, so it sorts after one that ends with these bytes.
-                (word(x), word(y), if rest.len() > 16 { 17 } else { 16 })
+                let keep = if rest >= 16 { !0 } else { !(!0u128 >> (8 * rest)) };
+                u128::from_be_bytes(*c) & keep
             }
             None => {
+                // The last keys of the arena: zero-padded copy.
                 let mut b = [0u8; 16];
-                for (d, s) in b.iter_mut().zip(rest) {
+                for (d, s) in b.iter_mut().zip(&self.arena[start..off + len]) {
                     *d = *s;
                 }
-                let (x, y) = b.split_at(8);
-                let word = |s: &[u8]| u64::from_be_bytes(s.try_into().unwrap_or([0; 8]));
-                (word(x), word(y), rest.len())
+                u128::from_be_bytes(b)
             }
         };
+        // 17: the key goes on, so it sorts after one that ends with these bytes.
+        let n = if rest > 16 { 17 } else { rest };
         let deeper = if depth > 0 { DEEPER } else { 0 };
-        [a, b, deeper | ((n as u64) << 32) | i as u64]
+        [
+            (word >> 64) as u64,
+            word as u64,
+            deeper | ((n as u64) << 32) | i as u64,
+        ]
     }
 
     /// Sort `v` (entries at byte 0), then each group agreeing on 16 real bytes on the next
