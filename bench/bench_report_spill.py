@@ -191,15 +191,19 @@ def run_shape(a: argparse.Namespace, shape: str, d: str) -> tuple[str, bool]:
         )
     # rounds[r][j]: job j's result in round r. The jobs run one after another in every
     # round, so a ratio of two jobs of one round compares runs seconds apart.
+    load_before = os.getloadavg()[0]
     rounds = [
         [run(JOB, str(path), budget, out, field) for _, path, budget in jobs]
         for _ in range(a.rounds)
     ]
+    # The machine's load before and after: a shared machine's other tenants move every
+    # figure (the ratios, taken within each round, less so).
+    load = f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f}"
     rows = [(name, [r[j] for r in rounds]) for j, (name, _, _) in enumerate(jobs)]
     lines = [
         (
             f"\nshape `{shape}`: {a.lines:,} lines, {size / 1e6:,.0f} MB; {os.cpu_count()} cores; "
-            f"{a.rounds} rounds\n"
+            f"{a.rounds} rounds; {load}\n"
         ),
         "| run | peak RSS | spilled | feed MB/s, median (each round) | top-20 summary | distinct keys / emails |",
         "|---|---|---|---|---|---|",
