@@ -76,3 +76,13 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
 }
+
+/// The error for a panic caught on one of the library's own threads while `doing` something
+/// (`"spilling"`): an internal error with the panic's message, returned to the caller like
+/// any other error rather than re-raised.
+pub fn panic_error(doing: &str, payload: &(dyn std::any::Any + Send)) -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        format!("internal error while {doing}: {}", panic_message(payload)),
+    )
+}

@@ -44,7 +44,7 @@ use rayon::prelude::*;
 pub use config::{Config, NamedPattern, PatternMode};
 pub use tally::{InvalidLine, KeyStat, Pos, Tally};
 
-use crate::error::{panic_message, Error, ErrorKind, Result};
+use crate::error::{panic_error, Error, ErrorKind, Result};
 use crate::parallel;
 use crate::shared::files::{AtomicFile, FileId};
 use crate::text::{Pattern, TextBatch};
@@ -438,12 +438,7 @@ impl Report {
         let Some(h) = self.behind.take() else {
             return Ok(());
         };
-        let (spill, maps, r) = h.join().map_err(|p| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("internal error while spilling: {}", panic_message(&*p)),
-            )
-        })?;
+        let (spill, maps, r) = h.join().map_err(|p| panic_error("spilling", &*p))?;
         self.spill = Some(spill);
         self.spare_maps = Some(maps);
         r
@@ -671,13 +666,7 @@ impl Report {
             pending.insert(seq, (r, pos));
             while let Some((r, pos)) = pending.remove(&next_merge) {
                 next_merge += 1;
-                let (t, out) = r.map_err(|p| {
-                    let what = panic_message(&*p);
-                    Error::new(
-                        ErrorKind::Internal,
-                        format!("internal error while processing a chunk: {what}"),
-                    )
-                })?;
+                let (t, out) = r.map_err(|p| panic_error("processing a chunk", &*p))?;
                 self.absorb(t, out)?;
                 if !progress(pos, total) {
                     return Err(Error::new(

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use super::keys::{whole_key, CountMap, KvMap, SortEntry};
 use super::state::EntryWriter;
 use super::tally::SPLIT_KEYS;
-use crate::error::{panic_message, Error, ErrorKind, Result};
+use crate::error::{panic_error, Error, ErrorKind, Result};
 use crate::shared::pyint::PyInt;
 
 /// What a run is written through: a buffered handle of the spill file.
@@ -484,12 +484,7 @@ impl Spill {
         }
         let (first, second) =
             crate::parallel::on_two_threads("ferrokern-spill2", || write(jobs), || write(rest));
-        first.and(second.unwrap_or_else(|p| {
-            Err(Error::new(
-                ErrorKind::Internal,
-                format!("internal error while spilling: {}", panic_message(&*p)),
-            ))
-        }))
+        first.and(second.unwrap_or_else(|p| Err(panic_error("spilling", &*p))))
     }
 
     pub fn has_runs(&self, id: MapId) -> bool {

@@ -8,7 +8,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use super::{InvalidOut, PatternCfg, FORMAT, VERSION};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{panic_error, Error, ErrorKind, Result};
 use crate::report::config::{Config, PatternMode};
 use std::borrow::Cow;
 use std::collections::BinaryHeap;
@@ -215,15 +215,7 @@ fn spilled_passes(r: &Report) -> Result<Passes> {
         (kv(), others())
     } else {
         let (kv, others) = crate::parallel::on_two_threads("ferrokern-pass", kv, others);
-        let others = others.unwrap_or_else(|p| {
-            Err(Error::new(
-                ErrorKind::Internal,
-                format!(
-                    "internal error while merging spilled runs: {}",
-                    crate::error::panic_message(&*p)
-                ),
-            ))
-        });
+        let others = others.unwrap_or_else(|p| Err(panic_error("merging spilled runs", &*p)));
         (kv, others)
     };
     let kv = kv?;
