@@ -194,8 +194,22 @@ JOBS = {"ferrokern": job_ferrokern, "import": job_import, "reference": job_refer
         "zlib": job_zlib, "keys": job_keys, "duckdb": job_duckdb}
 
 
+def warm(path: Path, limit: int = -1) -> None:
+    """Read `path` (its first `limit` bytes) into the page cache before a timed job, so that
+    every job reads its input from memory. This machine's kernel pages out page cache that
+    has been idle for about a minute (DAMON reclaim, `kdamond`), and a read of evicted pages
+    cost the report's reader thread ~1.7 ns of CPU per byte (`_copy_to_iter`: a third of a
+    plain run's samples), which takes a core from the workers: a job whose input went cold
+    during a long round measured the machine's disk, not the code."""
+    left = limit
+    with open(path, "rb") as f:
+        while left != 0 and (block := f.read(1 << 20 if left < 0 else min(1 << 20, left))):
+            left -= len(block) if left > 0 else 0
+
+
 def run_job(name: str, *args) -> dict:
-    p = subprocess.run([PY, __file__, "--job", name, *map(str, args)], capture_output=True, text=True,
+    # check=False: a failed job raises below with its stderr.
+    p = subprocess.run([PY, __file__, "--job", name, *map(str, args)], check=False, capture_output=True, text=True,
                        env=dict(os.environ, PYTHONPATH=str(ROOT / "bindings" / "python")))
     if p.returncode != 0:
         raise RuntimeError(f"job {name} failed:\n{p.stderr}")
@@ -254,15 +268,19 @@ def shape_rows(shape: str, a: argparse.Namespace, work: Path) -> list[tuple[str,
     ]
     rounds: list[dict] = []
     for i in range(a.rounds):
+        warm(plain, a.ref_mb * 1_000_000)
         r = {"ref": run_job("reference", plain, a.ref_mb * 1_000_000, field)}
         for key, label, path, threads, per_doc, _ in fk_runs:
+            warm(path)
             r[key] = run_job("ferrokern", path, field, threads, per_doc)
             pd.unlink(missing_ok=True)
             print(f"{shape} round {i + 1}: {label}: {mbps(r[key]):,.1f} MB/s", file=sys.stderr)
+        warm(gz6)
         t = time.perf_counter()
         subprocess.run(f"gzip -dc {gz6} > /dev/null", shell=True, check=True)
         r["gunzip_s"] = time.perf_counter() - t
         if have_duckdb:
+            warm(plain, a.duck_mb * 1_000_000)
             r["duck"] = run_job("duckdb", plain, a.duck_mb * 1_000_000, field)
         rounds.append(r)
 

@@ -88,10 +88,21 @@ print(json.dumps({"local_s": local, "dask_s": dask_s, "identical": got == want})
 """
 
 
+def warm(path: Path) -> None:
+    """Read `path` into the page cache before a timed job (bench_report.warm says why: this
+    machine pages out page cache idle for about a minute, and a round at 20 M lines is
+    longer than that, so the low-cardinality corpus read first in a round went cold by the
+    next and its slower feed inflated the ratio)."""
+    with open(path, "rb") as f:
+        while f.read(1 << 20):
+            pass
+
+
 def run(code: str, *args: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(HERE.parent / "bindings" / "python"))
+    # check=False: a failed job exits below with its stderr.
     r = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env
+        [sys.executable, "-c", code, *args], check=False, capture_output=True, text=True, env=env
     )
     if r.returncode:
         raise SystemExit(r.stderr)
@@ -192,10 +203,11 @@ def run_shape(a: argparse.Namespace, shape: str, d: str) -> tuple[str, bool]:
     # rounds[r][j]: job j's result in round r. The jobs run one after another in every
     # round, so a ratio of two jobs of one round compares runs seconds apart.
     load_before = os.getloadavg()[0]
-    rounds = [
-        [run(JOB, str(path), budget, out, field) for _, path, budget in jobs]
-        for _ in range(a.rounds)
-    ]
+    def job(path: Path, budget: str) -> dict:
+        warm(path)
+        return run(JOB, str(path), budget, out, field)
+
+    rounds = [[job(path, budget) for _, path, budget in jobs] for _ in range(a.rounds)]
     # The machine's load before and after: a shared machine's other tenants move every
     # figure (the ratios, taken within each round, less so).
     load = f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f}"
@@ -241,6 +253,7 @@ def dask_compare(a: argparse.Namespace, d: str) -> None:
     dk = (keep or Path(d)) / f"dask-{a.dask_lines}.txt"
     if keep is None or not dk.exists():
         generate(str(dk), a.dask_lines, seed=7)
+    warm(dk)
     m = run(DASK_JOB, str(dk))
     print(
         f"\nDask, {a.dask_lines:,} distinct keys, 2 workers: {m['dask_s']:.1f} s vs one process "
