@@ -319,6 +319,65 @@ fn a_spilled_report_equals_the_in_memory_one_and_merges() {
     std::fs::remove_file(&p).unwrap();
 }
 
+/// The merge of spilled runs orders them by their keys' first 16 bytes and reads the keys
+/// only when those are equal (`spill::run_less`): keys that share 16 bytes or more, keys
+/// that end inside the first 16 bytes of a longer one, and the same keys in many runs
+/// (every chunk spills) must come out as the in-memory report has them.
+#[test]
+fn spilled_keys_sharing_their_first_16_bytes_merge_in_order() {
+    let stems = [
+        "session_2026_11_29_eu_",
+        "session_2026_11_29_eu",
+        "abcdefghijklmnop",
+        "abcdefghijklmno",
+        "abcdefghijklmnopq",
+        "abc",
+        "abcd",
+        "ab",
+        "a",
+        "用户用户用户用户",
+        "用户用户用户用户用",
+    ];
+    let mut s = String::new();
+    for i in 0..4000usize {
+        let stem = stems[i % stems.len()];
+        let tail = match i % 5 {
+            0 => String::new(),
+            1 => format!("{}", i % 7),
+            2 => format!("x{}", i % 13),
+            3 => "_".repeat(i % 4),
+            _ => format!("{}z", i % 3),
+        };
+        s.push_str(&format!("{stem}{tail} {i} mail {stem}{tail}@h{}.com\n", i % 4));
+    }
+    let p = tmp("spill16.txt", s.as_bytes());
+    let want = run_file(
+        Config {
+            memory_budget: 0,
+            ..cfg(1000)
+        },
+        &p,
+        None,
+    );
+    for chunk in [256, 4096] {
+        let got = run_file(
+            Config {
+                memory_budget: 1,
+                ..cfg(chunk)
+            },
+            &p,
+            None,
+        );
+        assert!(got.spill_stats().1 > 1, "every chunk spills");
+        assert_eq!(json(&got), json(&want));
+        assert_eq!(
+            state::write_state(&got).unwrap(),
+            state::write_state(&want).unwrap()
+        );
+    }
+    std::fs::remove_file(&p).unwrap();
+}
+
 #[test]
 fn merging_states_from_bytes_equals_merging_reports() {
     // `merge_state` decodes a state into the destination's maps while it fits the budget
