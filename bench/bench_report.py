@@ -194,17 +194,21 @@ JOBS = {"ferrokern": job_ferrokern, "import": job_import, "reference": job_refer
         "zlib": job_zlib, "keys": job_keys, "duckdb": job_duckdb}
 
 
-def warm(path: Path, limit: int = -1) -> None:
+def warm(path: Path, limit: int | None = None) -> None:
     """Read `path` (its first `limit` bytes) into the page cache before a timed job, so that
     every job reads its input from memory. This machine's kernel pages out page cache that
     has been idle for about a minute (DAMON reclaim, `kdamond`), and a read of evicted pages
-    cost the report's reader thread ~1.7 ns of CPU per byte (`_copy_to_iter`: a third of a
-    plain run's samples), which takes a core from the workers: a job whose input went cold
-    during a long round measured the machine's disk, not the code."""
+    cost the report's reader thread ~1-1.7 ns of CPU per byte (`_copy_to_iter`: a third of
+    a plain run's samples), which takes a core from the workers: a job whose input went
+    cold during a long round measured the machine's disk, not the code."""
     left = limit
     with open(path, "rb") as f:
-        while left != 0 and (block := f.read(1 << 20 if left < 0 else min(1 << 20, left))):
-            left -= len(block) if left > 0 else 0
+        while left is None or left > 0:
+            block = f.read(1 << 20 if left is None else min(1 << 20, left))
+            if not block:
+                return
+            if left is not None:
+                left -= len(block)
 
 
 def run_job(name: str, *args) -> dict:

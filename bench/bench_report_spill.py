@@ -45,6 +45,7 @@ from statistics import median
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench_report import warm  # reads a job's input into the page cache
 from gen_cardinality import SHAPES, generate  # noqa: E402
 
 JOB = r"""
@@ -86,16 +87,6 @@ with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_a
     dask_s = time.perf_counter() - t
 print(json.dumps({"local_s": local, "dask_s": dask_s, "identical": got == want}))
 """
-
-
-def warm(path: Path) -> None:
-    """Read `path` into the page cache before a timed job (bench_report.warm says why: this
-    machine pages out page cache idle for about a minute, and a round at 20 M lines is
-    longer than that, so the low-cardinality corpus read first in a round went cold by the
-    next and its slower feed inflated the ratio)."""
-    with open(path, "rb") as f:
-        while f.read(1 << 20):
-            pass
 
 
 def run(code: str, *args: str) -> dict:
