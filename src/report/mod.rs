@@ -233,7 +233,12 @@ type ChunkResult = std::thread::Result<(Tally, Vec<u8>)>;
 /// A spill for the maps of a report with `config` (a [`MapId`] each for kv, emails and
 /// every pattern), its files in the configured directory.
 fn new_spill(config: &Config) -> Spill {
+    // A partition added up in memory takes about three times its bytes in the file (the
+    // key, its slot, its table bucket and value, against the key and a few bytes): an
+    // eighth of the state's budget keeps it well within the other half.
+    let budget = config.state_budget(crate::parallel::threads()) as u64;
     Spill::new(config.spill_dir.as_deref(), 2 + config.patterns.len())
+        .with_leaf_bytes((budget / 8).clamp(1 << 20, 256 << 20))
 }
 
 impl Report {

@@ -1,30 +1,45 @@
 //! External aggregation: when a report's per-key state passes its memory budget, every map
-//! is written, sorted by key, as a compressed run to a temporary file and emptied; outputs
-//! merge the runs and what is in memory k-way, adding the values of equal keys, so the
-//! result is exactly what an unbounded report gives (as DuckDB and Spark aggregate).
+//! is written to a temporary file and emptied; outputs read it back and add the values of
+//! equal keys, so the result is exactly what an unbounded report gives (as DuckDB and Spark
+//! aggregate).
 //!
+//! * A spill scatters a map's entries by hash into [`PARTS`] partitions, in the order the
+//!   map holds them, unsorted (hash-partitioned aggregation). It wrote sorted runs until
+//!   issue 9's sixteenth round: the sort and the walk in key order were most of a spilling
+//!   feed's extra CPU (84–99 ns a key against 13–15 for the scatter,
+//!   `bench/spill_partition.rs`), for an order that only some outputs need.
+//! * What needs no order (a summary's top-N, distinct counts and domains) adds up one
+//!   partition at a time in a hash map ([`for_each_unordered`]); what does (the full
+//!   output, the binary state) sorts each partition into a run of a scratch file and merges
+//!   those runs k-way with the map in memory ([`for_each_merged`]). A partition too big to
+//!   add up within the budget is scattered again by the hash's next bits first, so memory
+//!   stays bounded whatever the number of keys.
+//! * Sorted runs remain for what arrives sorted: another report's merged entries
+//!   ([`Spill::write_run`]) and a binary state's sections, kept as they are
+//!   ([`Spill::write_raw_run`]); the k-way merge reads them with the partitions' runs.
 //! * The file is created with `tempfile::tempfile_in`: on Linux an `O_TMPFILE` inode with no
 //!   name (elsewhere one unlinked right after creation), so it is gone when the report is
 //!   freed, when a feed fails or is cancelled, and even when the process is killed: nothing
-//!   is ever left behind in the temporary directory.
-//! * One file per map of a report (created at the map's first run), so that the maps of a
-//!   tally spill on two threads at once ([`Spill::spill_maps`]); a run of one map is a
-//!   segment of its file: the front-coded entries of `state.rs` ([`EntryWriter`])
-//!   preceded by their number, as they are. Runs were LZ4
-//!   frames until issue 9's seventh round: LZ4 was a fifth of the spill thread's time (5 %
-//!   of a spilling feed's CPU) for runs only 10–20 % smaller, front-coding having already
-//!   taken the keys' shared prefixes; the file is private to the process and read back
-//!   once per output, so the bytes saved on disk were not worth the CPU.
+//!   is ever left behind in the temporary directory. Scratch files of outputs likewise.
+//! * One file per map of a report (created at the map's first spill), so that the maps of a
+//!   tally spill on two threads at once ([`Spill::spill_maps`]). Entries are encoded as in
+//!   `state.rs` ([`EntryWriter`]): a sorted run is its entries' number and the entries
+//!   front-coded; a partition's segment is entries whose keys share nothing with the one
+//!   before. Runs were LZ4 frames until issue 9's seventh round: LZ4 was a fifth of the
+//!   spill thread's time (5 % of a spilling feed's CPU) for runs only 10–20 % smaller; the
+//!   file is private to the process and read back once per output, so the bytes saved on
+//!   disk were not worth the CPU.
 //! * A write error (a full disk) is an `IO` error naming the directory; the feed that
-//!   needed the spill fails and the report is marked incomplete.
+//!   needed the spill fails and the report is marked incomplete. Nothing of a spill that
+//!   failed half-way is recorded.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::keys::{whole_key, CountMap, KvMap, SortEntry};
-use super::state::EntryWriter;
+use super::keys::{hash_key, whole_key, CountMap, KvMap, SortEntry};
+use super::state::{EntryReader, EntryWriter};
 use super::tally::SPLIT_KEYS;
 use crate::error::{panic_error, Error, ErrorKind, Result};
 use crate::shared::pyint::PyInt;
@@ -54,10 +69,49 @@ impl Val {
     }
 }
 
+/// Append `v` to `w` (the value of the entry whose key was just written).
+fn put_val(w: &mut EntryWriter, v: &Val) {
+    match v {
+        Val::Count(c) => w.count(*c),
+        Val::Kv(t, d) => w.kv(t, *d),
+    }
+}
+
+/// The error of adding to `key`'s values past a 64-bit counter.
+fn overflow(key: &[u8]) -> Error {
+    Error::invalid(format!(
+        "the count of {:?} would overflow a 64-bit counter",
+        String::from_utf8_lossy(key)
+    ))
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Seg {
     off: u64,
     len: u64,
+}
+
+/// Bits of a key's hash ([`hash_key`]) that choose its partition, at each level.
+const PART_BITS: u32 = 6;
+/// Partitions a spill scatters each map's entries into.
+pub(crate) const PARTS: usize = 1 << PART_BITS;
+/// Levels of partitioning the 32-bit hash allows: a partition at the last one is added up
+/// whatever its size.
+const LEVELS: u32 = 32 / PART_BITS;
+/// A partition's buffer is written to the file, as a segment of it, once it holds this
+/// many bytes (so a spill buffers at most `PARTS` × 32 KiB per map).
+const SEGMENT_BYTES: usize = 32 << 10;
+/// What a partition that is added up in memory may hold, at most, in the file, unless the
+/// report sets it ([`Spill::with_leaf_bytes`]).
+const LEAF_BYTES: u64 = 16 << 20;
+
+/// The partition of a key whose [`hash_key`] is `hash`, at `level`: bits `6 level` to
+/// `6 level + 5` of it. A map that adds up one partition holds keys that share those
+/// bits; its table finds buckets by a multiplication that mixes all 32
+/// (`keys::spread`), so they still spread.
+#[inline]
+fn part_of(hash: u32, level: u32) -> usize {
+    (hash >> (PART_BITS * level)) as usize & (PARTS - 1)
 }
 
 /// The spilled runs of one report.
@@ -68,6 +122,9 @@ pub struct Spill {
     maps: Vec<MapRuns>,
     /// Spill events (each writes one run per non-empty map).
     pub spills: u64,
+    /// What a partition added up in memory may hold in the file, at most: a bigger one is
+    /// partitioned again ([`visit_parts`]).
+    leaf_bytes: u64,
     /// Tests: the file every map writes to instead of a temporary file of its own.
     #[cfg(test)]
     over: Option<File>,
@@ -80,15 +137,20 @@ struct MapRuns {
     /// Created at the map's first run.
     file: Option<File>,
     end: u64,
+    /// Sorted runs.
     runs: Vec<Seg>,
-    /// The sort buffer of the last spill, kept for the next: allocated afresh, its pages
-    /// were faulted in and zeroed again at every spill (1 % of a spilling feed).
+    /// Per partition (none, or [`PARTS`] of them), its segments.
+    parts: Vec<Vec<Seg>>,
+    /// The sort buffer of the last sorted run written from a map, kept for the next:
+    /// allocated afresh, its pages were faulted in and zeroed again at every run.
     scratch: Vec<SortEntry>,
-    /// The encoding buffer of the last run written from memory, kept for the next: the
-    /// helper thread that spills is a new thread each time, whose allocator heap starts
-    /// empty, so a buffer grown afresh for every run took fresh pages (a third of the
-    /// allocator's new pages in a spilling feed, issue 9 seventh round).
+    /// The encoding buffer of the last sorted run written from a map, kept for the next.
     run_buf: Vec<u8>,
+    /// The partitions' encoding buffers of the last spill, kept for the next: the helper
+    /// thread that spills is a new thread each time, whose allocator heap starts empty, so
+    /// buffers grown afresh for every spill took fresh pages (a third of the allocator's
+    /// new pages in a spilling feed, issue 9 seventh round).
+    part_bufs: Vec<Vec<u8>>,
     /// The thread whose write of a run failed last (tests: a full disk during a spill on
     /// a helper thread must fail the feed, not vanish with the thread).
     #[cfg(test)]
@@ -157,6 +219,22 @@ impl<'a> MemMap<'a> {
         match self {
             MemMap::Kv(m) => m.map.key_bytes(i),
             MemMap::Counts(m) => m.key_bytes(i),
+        }
+    }
+
+    /// The `i`-th key (in insertion order).
+    fn key(&self, i: usize) -> &str {
+        match self {
+            MemMap::Kv(m) => m.key(i),
+            MemMap::Counts(m) => m.key(i),
+        }
+    }
+
+    /// The stored [`hash_key`] of entry `i`.
+    fn hash_at(&self, i: usize) -> u32 {
+        match self {
+            MemMap::Kv(m) => m.map.hash_at(i),
+            MemMap::Counts(m) => m.hash_at(i),
         }
     }
     /// Prefetch for a walk in `order` that is at position `j`: the slot of the entry
@@ -370,6 +448,7 @@ impl Spill {
             dir: dir.map_or_else(std::env::temp_dir, Path::to_path_buf),
             maps: std::iter::repeat_with(MapRuns::default).take(maps).collect(),
             spills: 0,
+            leaf_bytes: LEAF_BYTES,
             #[cfg(test)]
             over: None,
         }
@@ -383,6 +462,21 @@ impl Spill {
             over: Some(file),
             ..Spill::new(Some(dir), maps)
         }
+    }
+
+    fn part_cx(&self, kv: bool) -> PartCx<'_> {
+        PartCx {
+            dir: &self.dir,
+            leaf_bytes: self.leaf_bytes,
+            kv,
+        }
+    }
+
+    /// A partition that is added up in memory holds at most `n` bytes of the file (the
+    /// report derives it from its budget; tests make it tiny).
+    pub fn with_leaf_bytes(mut self, n: u64) -> Spill {
+        self.leaf_bytes = n.max(1);
+        self
     }
 
     /// Bytes written to the spill files so far.
@@ -442,10 +536,7 @@ impl Spill {
             let mut err: Option<std::io::Error> = None;
             each(&mut |k, v| {
                 w.key(k);
-                match v {
-                    Val::Count(c) => w.count(*c),
-                    Val::Kv(t, d) => w.kv(t, *d),
-                }
+                put_val(&mut w, v);
                 if w.buf.len() >= 1 << 16 {
                     if let Err(e) = enc.write_all(&w.buf) {
                         err.get_or_insert(e);
@@ -468,7 +559,8 @@ impl Spill {
             .append_run(&dir, |enc| Ok(enc.write_all(entries)))
     }
 
-    /// How many runs each map has (to undo a merge that fails half-way).
+    /// How many sorted runs each map has (to undo a merge that fails half-way; a merge
+    /// writes no partitions).
     pub fn run_marks(&self) -> Vec<usize> {
         self.maps.iter().map(|m| m.runs.len()).collect()
     }
@@ -527,8 +619,9 @@ impl Spill {
         first.and(second.unwrap_or_else(|p| Err(panic_error("spilling", &*p))))
     }
 
+    /// Whether map `id` has anything spilled.
     pub fn has_runs(&self, id: MapId) -> bool {
-        self.map(id).is_some_and(|m| !m.runs.is_empty())
+        self.map(id).is_some_and(|m| !m.runs.is_empty() || m.has_parts())
     }
 
     /// The thread whose write of a run of map `id` failed last.
@@ -546,6 +639,50 @@ fn io_write(dir: &Path, e: std::io::Error) -> Error {
             dir.display()
         ),
     )
+}
+
+/// Entries being scattered into partitions ([`MapRuns::scatter`]): a buffer per
+/// partition, written at the end of the file as a segment of its partition when full.
+struct Scatter<'a> {
+    file: &'a File,
+    dir: &'a Path,
+    level: u32,
+    parts: Vec<EntryWriter>,
+    /// Where the next segment goes.
+    end: u64,
+    /// The segments written, per partition.
+    segs: Vec<Vec<Seg>>,
+}
+
+impl Scatter<'_> {
+    /// Add the entry of `key`, whose [`hash_key`] is `hash`, its value written by `val`.
+    #[inline]
+    fn push(&mut self, hash: u32, key: &[u8], val: impl FnOnce(&mut EntryWriter)) -> Result<()> {
+        let p = part_of(hash, self.level);
+        let w = &mut self.parts[p];
+        w.key_after(&[], key);
+        val(w);
+        if w.buf.len() >= SEGMENT_BYTES {
+            self.flush(p)?;
+        }
+        Ok(())
+    }
+
+    /// Write partition `p`'s buffer as a segment (positioned: no cursor to keep).
+    fn flush(&mut self, p: usize) -> Result<()> {
+        let buf = &mut self.parts[p].buf;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all_at(buf, self.end)
+            .map_err(|e| io_write(self.dir, e))?;
+        let len = buf.len() as u64;
+        self.segs[p].push(Seg { off: self.end, len });
+        self.end += len;
+        buf.clear();
+        Ok(())
+    }
 }
 
 impl MapRuns {
@@ -598,11 +735,90 @@ impl MapRuns {
         Ok(())
     }
 
-    /// Write an in-memory map as a run: sorted, then front-coded straight from the map's
-    /// key bytes and values (not through [`Spill::write_run`]'s per-entry [`Val`]: each key
-    /// is compared with the previous one in place, where the generic writer copied it as
-    /// the previous key, and no value is cloned), in 64 KiB writes.
+    /// A map's runs in a scratch file of its own, created in `dir` (an output's sorted
+    /// partitions, or a partition being partitioned again).
+    fn scratch_in(dir: &Path) -> Result<MapRuns> {
+        let file = tempfile::tempfile_in(dir).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot create a scratch file in '{}': {e}", dir.display()),
+            )
+        })?;
+        Ok(MapRuns {
+            file: Some(file),
+            ..MapRuns::default()
+        })
+    }
+
+    fn has_parts(&self) -> bool {
+        self.parts.iter().any(|p| !p.is_empty())
+    }
+
+    /// Scatter the entries `fill` gives (to [`Scatter::push`]) into this map's partitions
+    /// at `level`, appended to its file. The new segments are recorded only when every
+    /// byte is written: on any error the file is cut back to where it ended, and nothing
+    /// of the failed scatter is ever read.
+    fn scatter(
+        &mut self,
+        dir: &Path,
+        level: u32,
+        fill: impl FnOnce(&mut Scatter<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let Some(file) = &self.file else {
+            return Err(Error::new(ErrorKind::Internal, "a spill without its file"));
+        };
+        let mut bufs = std::mem::take(&mut self.part_bufs);
+        bufs.resize_with(PARTS, Vec::new);
+        let mut s = Scatter {
+            file,
+            dir,
+            level,
+            parts: bufs.into_iter().map(EntryWriter::with_buf).collect(),
+            end: self.end,
+            segs: vec![Vec::new(); PARTS],
+        };
+        let r = fill(&mut s).and_then(|()| (0..PARTS).try_for_each(|p| s.flush(p)));
+        let Scatter { parts, end, segs, .. } = s;
+        self.part_bufs = parts.into_iter().map(|w| w.buf).collect();
+        if let Err(e) = r {
+            let _ = file.set_len(self.end);
+            #[cfg(test)]
+            {
+                self.failed_on = std::thread::current().name().map(str::to_owned);
+            }
+            return Err(e);
+        }
+        self.end = end;
+        self.parts.resize_with(PARTS, Vec::new);
+        for (all, new) in self.parts.iter_mut().zip(segs) {
+            all.extend(new);
+        }
+        Ok(())
+    }
+
+    /// Write an in-memory map into the partitions, in the order it holds its entries
+    /// (the arena and the values read front to back), each key by its stored hash.
     fn spill_map(&mut self, dir: &Path, m: MemMap) -> Result<()> {
+        if m.is_empty() {
+            return Ok(());
+        }
+        self.scatter(dir, 0, |s| match &m {
+            MemMap::Kv(kv) => (0..kv.len()).try_for_each(|i| {
+                s.push(kv.map.hash_at(i), kv.map.key_bytes(i), |w| {
+                    w.kv(&kv.total(i), kv.docs(i))
+                })
+            }),
+            MemMap::Counts(c) => {
+                (0..c.len()).try_for_each(|i| s.push(c.hash_at(i), c.key_bytes(i), |w| w.count(*c.value(i))))
+            }
+        })
+    }
+
+    /// Write an in-memory map as a sorted run: sorted, then front-coded straight from the
+    /// map's key bytes and values (not through [`Spill::write_run`]'s per-entry [`Val`]:
+    /// each key is compared with the previous one in place, where the generic writer
+    /// copied it as the previous key, and no value is cloned), in 64 KiB writes.
+    fn write_sorted(&mut self, dir: &Path, m: MemMap) -> Result<()> {
         let mut order = std::mem::take(&mut self.scratch);
         m.sort_into(&mut order);
         let mut w = EntryWriter::with_buf(std::mem::take(&mut self.run_buf));
@@ -650,9 +866,217 @@ impl MapRuns {
     }
 }
 
-/// Call `f` with every entry of map `id`, merged over the runs of `spill` and the map in
-/// memory, keys in code point order, values of equal keys added. An overflowing counter
-/// or an unreadable run is an error.
+/// A partition's entries added up ([`visit_parts`]), in a map like a tally's.
+enum Agg {
+    Kv(KvMap),
+    Counts(CountMap),
+}
+
+impl Agg {
+    fn new(kv: bool) -> Agg {
+        if kv {
+            Agg::Kv(KvMap::default())
+        } else {
+            Agg::Counts(CountMap::default())
+        }
+    }
+
+    fn view(&self) -> MemMap<'_> {
+        match self {
+            Agg::Kv(m) => MemMap::Kv(m),
+            Agg::Counts(m) => MemMap::Counts(m),
+        }
+    }
+
+    /// Empty it, its memory kept for the next partition.
+    fn clear(&mut self) {
+        match self {
+            Agg::Kv(m) => m.clear(),
+            Agg::Counts(m) => m.clear(),
+        }
+    }
+
+    /// Add `v` to the entry of `key`, whose [`hash_key`] is `hash`; an error when a 64-bit
+    /// counter would overflow.
+    fn add(&mut self, key: &[u8], hash: u32, v: &Val) -> Result<()> {
+        let added = match (self, v) {
+            (Agg::Kv(m), Val::Kv(t, d)) => {
+                let i = m.intern(key, hash);
+                m.docs(i).checked_add(*d).map(|_| m.add_at(i, t, *d))
+            }
+            (Agg::Counts(m), Val::Count(n)) => {
+                let (i, _) = m.entry(key, hash, || 0);
+                let c = m.value_mut(i);
+                c.checked_add(*n).map(|sum| *c = sum)
+            }
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    "a spilled value of the wrong kind",
+                ))
+            }
+        };
+        added.ok_or_else(|| overflow(key))
+    }
+}
+
+/// Call `f` with every entry of `m`, in the order it holds them.
+fn for_each_in(m: &MemMap, f: &mut dyn FnMut(&str, &Val) -> Result<()>) -> Result<()> {
+    (0..m.len()).try_for_each(|i| f(m.key(i), &m.val(i)))
+}
+
+/// Call `f` with every entry of the partition segments `segs` of `file`, their keys
+/// checked as UTF-8 (only this process writes the file, but a disk can fail).
+fn read_segments(
+    cx: &PartCx,
+    file: &File,
+    segs: &[Seg],
+    buf: &mut Vec<u8>,
+    f: &mut dyn FnMut(&[u8], &Val) -> Result<()>,
+) -> Result<()> {
+    let bad = |_: Error| io_read(cx.dir, std::io::ErrorKind::InvalidData.into());
+    for seg in segs {
+        buf.resize(seg.len as usize, 0);
+        file.read_exact_at(buf, seg.off).map_err(|e| io_read(cx.dir, e))?;
+        let mut rd = EntryReader::new(buf);
+        while !rd.at_end() {
+            let key = rd.unordered_key().map_err(bad)?;
+            simdutf8::basic::from_utf8(key)
+                .map_err(|_| io_read(cx.dir, std::io::ErrorKind::InvalidData.into()))?;
+            let v = if cx.kv {
+                let (t, d) = rd.kv().map_err(bad)?;
+                Val::Kv(t, d)
+            } else {
+                Val::Count(rd.varint().map_err(bad)?)
+            };
+            f(key, &v)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where an output reads one map's partitions: the spill's directory (scratch files,
+/// errors), the most a partition added up in memory may hold in the file, and whether
+/// the values are kv's.
+struct PartCx<'a> {
+    dir: &'a Path,
+    leaf_bytes: u64,
+    kv: bool,
+}
+
+/// The indices `idx` of entries of `mem`, grouped by their partition at `level`; and the
+/// bounds of each partition's group (`PARTS + 1` of them).
+fn group_by_part(mem: &MemMap, idx: &[u32], level: u32) -> (Vec<u32>, Vec<usize>) {
+    let part = |i: u32| part_of(mem.hash_at(i as usize), level);
+    let mut bounds = vec![0usize; PARTS + 1];
+    for &i in idx {
+        bounds[part(i) + 1] += 1;
+    }
+    for p in 0..PARTS {
+        bounds[p + 1] += bounds[p];
+    }
+    let mut next = bounds.clone();
+    let mut out = vec![0u32; idx.len()];
+    for &i in idx {
+        let p = part(i);
+        out[next[p]] = i;
+        next[p] += 1;
+    }
+    (out, bounds)
+}
+
+/// Add up each partition of `parts` (segments of `file`, split at `level`) with the
+/// entries of `mem` listed in its index list (None: the map in memory is left out) in
+/// `agg`, and call `leaf` with it. A partition holding more than `cx.leaf_bytes` of the
+/// file is first scattered by the next level's bits to a scratch file, whose pieces are
+/// visited in turn (the file is gone once they are): what is in memory at once stays
+/// bounded whatever the number of keys.
+fn visit_parts(
+    cx: &PartCx,
+    file: &File,
+    parts: &[Vec<Seg>],
+    level: u32,
+    mem: Option<(&MemMap, &[u32])>,
+    agg: &mut Agg,
+    leaf: &mut dyn FnMut(&Agg) -> Result<()>,
+) -> Result<()> {
+    let groups = mem.map(|(m, idx)| (m, group_by_part(m, idx, level)));
+    let mut buf = Vec::new();
+    for p in 0..PARTS {
+        let segs = parts.get(p).map_or(&[][..], Vec::as_slice);
+        let mem_p = groups.as_ref().map(|(m, (idx, b))| (*m, &idx[b[p]..b[p + 1]]));
+        if segs.iter().map(|s| s.len).sum::<u64>() > cx.leaf_bytes && level + 1 < LEVELS {
+            let mut sub = MapRuns::scratch_in(cx.dir)?;
+            sub.scatter(cx.dir, level + 1, |s| {
+                read_segments(cx, file, segs, &mut buf, &mut |k, v| {
+                    s.push(hash_key(k), k, |w| put_val(w, v))
+                })
+            })?;
+            if let Some(sub_file) = &sub.file {
+                visit_parts(cx, sub_file, &sub.parts, level + 1, mem_p, agg, leaf)?;
+            }
+            continue;
+        }
+        if segs.is_empty() && mem_p.is_none_or(|(_, idx)| idx.is_empty()) {
+            continue;
+        }
+        agg.clear();
+        read_segments(cx, file, segs, &mut buf, &mut |k, v| agg.add(k, hash_key(k), v))?;
+        if let Some((m, idx)) = mem_p {
+            for &i in idx {
+                let i = i as usize;
+                agg.add(m.key_bytes(i), m.hash_at(i), &m.val(i))?;
+            }
+        }
+        leaf(agg)?;
+    }
+    Ok(())
+}
+
+/// Call `f` with every entry of map `id`, the values of its spill and of the map in
+/// memory added up, in no particular order: what a summary needs (distinct keys, a
+/// top-N, domains) without the sort that key order costs. The partitions are added up
+/// one at a time ([`visit_parts`]); a map with sorted runs (merged or loaded reports) is
+/// merged in key order instead ([`for_each_merged`]). An overflowing counter or an
+/// unreadable spill is an error.
+pub fn for_each_unordered(
+    spill: Option<&Spill>,
+    id: MapId,
+    mem: MemMap,
+    f: &mut dyn FnMut(&str, &Val) -> Result<()>,
+) -> Result<()> {
+    let kv = matches!(mem, MemMap::Kv(_));
+    match spill.and_then(|s| Some((s, s.map(id)?))) {
+        Some((_, m)) if !m.runs.is_empty() => for_each_merged(spill, id, mem, f),
+        Some((
+            s,
+            MapRuns {
+                file: Some(file),
+                parts,
+                ..
+            },
+        )) if !parts.is_empty() => {
+            let all: Vec<u32> = (0..mem.len() as u32).collect();
+            let mut agg = Agg::new(kv);
+            visit_parts(
+                &s.part_cx(kv),
+                file,
+                parts,
+                0,
+                Some((&mem, &all)),
+                &mut agg,
+                &mut |a| for_each_in(&a.view(), f),
+            )
+        }
+        _ => for_each_in(&mem, f),
+    }
+}
+
+/// Call `f` with every entry of map `id`, merged over the spill of `spill` and the map in
+/// memory, keys in code point order, values of equal keys added: each partition is added
+/// up and sorted into a run of a scratch file ([`visit_parts`]), and those runs, the
+/// sorted runs and the map in memory are merged k-way. An overflowing counter or an
+/// unreadable run is an error.
 pub fn for_each_merged(
     spill: Option<&Spill>,
     id: MapId,
@@ -660,25 +1084,58 @@ pub fn for_each_merged(
     f: &mut dyn FnMut(&str, &Val) -> Result<()>,
 ) -> Result<()> {
     let kv = matches!(mem, MemMap::Kv(_));
-    let mut runs: Vec<Run> = Vec::new();
-    // A map without a file has no runs.
+    let spilled = spill.and_then(|s| Some((s, s.map(id)?)));
+    let mut sorted_parts = None;
     if let Some((
         s,
         MapRuns {
             file: Some(file),
-            runs: segs,
+            parts,
             ..
         },
-    )) = spill.and_then(|s| Some((s, s.map(id)?)))
+    )) = spilled.filter(|(_, m)| m.has_parts())
     {
+        let mut out = MapRuns::scratch_in(&s.dir)?;
+        let mut agg = Agg::new(kv);
+        visit_parts(&s.part_cx(kv), file, parts, 0, None, &mut agg, &mut |a| {
+            out.write_sorted(&s.dir, a.view())
+        })?;
+        sorted_parts = Some(out);
+    }
+    let mut sources: Vec<(&File, &[Seg])> = Vec::new();
+    if let Some((
+        _,
+        MapRuns {
+            file: Some(file),
+            runs,
+            ..
+        },
+    )) = spilled
+    {
+        sources.push((file, runs));
+    }
+    if let Some(MapRuns {
+        file: Some(file),
+        runs,
+        ..
+    }) = &sorted_parts
+    {
+        sources.push((file, runs));
+    }
+    // 64 KiB of buffer a run, less when there are many (partitions partitioned again).
+    let n: usize = sources.iter().map(|(_, r)| r.len()).sum();
+    let cap = ((8usize << 20) / n.max(1)).clamp(4 << 10, 1 << 16);
+    let mut runs: Vec<Run> = Vec::new();
+    for (file, segs) in sources {
         for seg in segs {
             let rd = SegReader {
                 file,
                 pos: seg.off,
                 end: seg.off + seg.len,
             };
-            let mut r = BufReader::with_capacity(1 << 16, rd);
-            let left = varint(&mut r).map_err(|e| io_read(&s.dir, e))?;
+            let mut r = BufReader::with_capacity(cap, rd);
+            let dir = spill.map(|s| s.dir.as_path()).unwrap_or(Path::new(""));
+            let left = varint(&mut r).map_err(|e| io_read(dir, e))?;
             let mut run = Run {
                 r,
                 left,
@@ -687,7 +1144,7 @@ pub fn for_each_merged(
                 val: Val::Count(0),
                 kv,
             };
-            if run.advance().map_err(|e| io_read(&s.dir, e))? {
+            if run.advance().map_err(|e| io_read(dir, e))? {
                 runs.push(run);
             }
         }
@@ -726,16 +1183,10 @@ pub fn for_each_merged(
         key.clear();
         key.extend_from_slice(best);
         let mut acc: Option<Val> = None;
-        let overflow = || {
-            Error::invalid(format!(
-                "the count of {:?} would overflow a 64-bit counter",
-                String::from_utf8_lossy(&key)
-            ))
-        };
         let add = |v: &Val, acc: &mut Option<Val>| -> Result<()> {
             match acc {
                 None => *acc = Some(v.clone()),
-                Some(a) => a.add(v).ok_or_else(overflow)?,
+                Some(a) => a.add(v).ok_or_else(|| overflow(&key))?,
             }
             Ok(())
         };
@@ -787,10 +1238,10 @@ fn sift_down(heap: &mut [usize], runs: &[Run<'_>], mut i: usize) {
     }
 }
 
-/// The number of distinct keys of map `id`, merged (one pass).
+/// The number of distinct keys of map `id`, merged (one pass, in no order).
 pub fn count_merged(spill: Option<&Spill>, id: MapId, mem: MemMap) -> Result<u64> {
     let mut n = 0u64;
-    for_each_merged(spill, id, mem, &mut |_, _| {
+    for_each_unordered(spill, id, mem, &mut |_, _| {
         n += 1;
         Ok(())
     })?;

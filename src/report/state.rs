@@ -216,6 +216,17 @@ impl<'a> EntryReader<'a> {
         Ok(s)
     }
 
+    /// The next key of entries in no particular order (a spill's partitions,
+    /// `spill.rs`), not front-coded: it shares nothing with the one before, and is
+    /// borrowed from the data. UTF-8 is the caller's to check.
+    pub(crate) fn unordered_key(&mut self) -> Result<&'a [u8]> {
+        if self.varint()? != 0 {
+            return Err(bad("an unordered key shares bytes with the one before"));
+        }
+        let len = self.varint()?;
+        self.bytes(len)
+    }
+
     /// The next key; keys must be strictly increasing (a repeat or a step back is corrupt).
     #[cfg(test)]
     pub(crate) fn key(&mut self) -> Result<&str> {

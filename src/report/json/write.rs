@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::collections::BinaryHeap;
 
 use crate::report::keys::CountMap;
-use crate::report::spill::{for_each_merged, MapId, Val};
+use crate::report::spill::{for_each_merged, for_each_unordered, MapId, Val};
 use crate::report::Report;
 use crate::shared::counts::{top_n, ByCount};
 use crate::shared::files::AtomicFile;
@@ -136,9 +136,10 @@ fn ranked<C: Ord>(heap: BinaryHeap<Ranked<C>>) -> Vec<(Cow<'static, str>, C)> {
         .collect()
 }
 
-/// What a summary needs of a spilled map, in one pass over its merged entries: the number
-/// of distinct keys, the top `n` (by total for kv, else by count) and, for emails, the
-/// count per domain.
+/// What a summary needs of a spilled map, in one pass over its entries in no particular
+/// order ([`for_each_unordered`]: nothing here depends on it, the top list ranking ties by
+/// key): the number of distinct keys, the top `n` (by total for kv, else by count) and,
+/// for emails, the count per domain.
 struct Pass {
     distinct: u64,
     top_kv: BinaryHeap<Ranked<PyInt>>,
@@ -158,7 +159,7 @@ fn spilled_pass(r: &Report, id: MapId, n: usize, domains: bool) -> Result<Option
         top: BinaryHeap::new(),
         domains: CountMap::default(),
     };
-    for_each_merged(Some(spill), id, mem, &mut |k, v| {
+    for_each_unordered(Some(spill), id, mem, &mut |k, v| {
         p.distinct += 1;
         match v {
             Val::Kv(t, _) => push_top(&mut p.top_kv, n, k, t.clone()),
