@@ -620,6 +620,133 @@ fn entries(spill: Option<&Spill>, id: MapId, mem: MemMap) -> Vec<String> {
     v
 }
 
+/// Every entry of map `id` in no particular order ([`spill::for_each_unordered`]), as
+/// text, sorted.
+fn entries_unordered(spill: Option<&Spill>, id: MapId, mem: MemMap) -> Vec<String> {
+    let mut v = Vec::new();
+    spill::for_each_unordered(spill, id, mem, &mut |k, val| {
+        v.push(format!("{k} {val:?}"));
+        Ok(())
+    })
+    .unwrap();
+    v.sort();
+    v
+}
+
+/// A partition bigger than the spill's limit is scattered again by the hash's next bits
+/// (with a limit of one byte, down to the last level), and the map in memory's entries
+/// follow their keys into the pieces: the merged and the unordered reads of partitions,
+/// sorted runs and a map in memory, overlapping, give the entries of one map holding
+/// everything, whatever the limit.
+#[test]
+fn partitions_partitioned_again_read_back_as_one_map_in_memory() {
+    let (spilled, sorted, mem) = (many_keys(0..6000), many_keys(5000..7000), many_keys(3000..9000));
+    let mut want = many_keys(0..6000);
+    want.tally.merge_from(&sorted.tally, false);
+    want.tally.merge_from(&mem.tally, false);
+    let dir = std::env::temp_dir();
+    for leaf in [1, 2000, 1 << 30] {
+        let mut s = Spill::new(Some(&dir), 3).with_leaf_bytes(leaf);
+        s.spill_maps(spilled.maps(), false).unwrap();
+        for (id, m) in sorted.maps() {
+            let n = m.len() as u64;
+            s.write_run(id, n, &mut |put| {
+                spill::for_each_merged(None, id, m.same(), &mut |k, v| put(k.as_bytes(), v))
+            })
+            .unwrap();
+        }
+        for ((id, m), (_, w)) in mem.maps().into_iter().zip(want.maps()) {
+            let all = entries(None, id, w.same());
+            assert!(
+                entries(Some(&s), id, m.same()) == all,
+                "{id:?}, limit {leaf}: merged"
+            );
+            let mut sorted_all = all.clone();
+            sorted_all.sort();
+            assert!(
+                entries_unordered(Some(&s), id, m.same()) == sorted_all,
+                "{id:?}, limit {leaf}: unordered, with sorted runs"
+            );
+        }
+        // Without the sorted runs, the unordered read adds up the partitions themselves.
+        let mut s = Spill::new(Some(&dir), 3).with_leaf_bytes(leaf);
+        s.spill_maps(spilled.maps(), false).unwrap();
+        let mut want = many_keys(0..6000);
+        want.tally.merge_from(&mem.tally, false);
+        for ((id, m), (_, w)) in mem.maps().into_iter().zip(want.maps()) {
+            let mut all = entries(None, id, w.same());
+            assert!(
+                entries(Some(&s), id, m.same()) == all,
+                "{id:?}, limit {leaf}: merged"
+            );
+            all.sort();
+            assert!(
+                entries_unordered(Some(&s), id, m.same()) == all,
+                "{id:?}, limit {leaf}: unordered"
+            );
+        }
+    }
+}
+
+/// Counts that add up past 64 bits in a partition (two spills of one key) or with the map
+/// in memory are an error of either read, never a wrapped count.
+#[test]
+fn partitions_adding_past_64_bits_are_an_error() {
+    let dir = std::env::temp_dir();
+    let mut counts = CountMap::default();
+    counts.add("x@y.org", u64::MAX - 1);
+    counts.add("a@b.org", 1);
+    let mut kv = KvMap::default();
+    let stat = |docs| tally::KeyStat {
+        total: crate::shared::pyint::PyInt::Small(1),
+        docs,
+    };
+    kv.add("k", stat(u64::MAX));
+    let small = |m: &CountMap| m.iter().map(|(k, _)| (k, 2)).collect::<CountMap>();
+    let (small_counts, mut small_kv) = (small(&counts), KvMap::default());
+    small_kv.add("k", stat(1));
+    for twice in [false, true] {
+        let mut s = Spill::new(Some(&dir), 2);
+        s.spill_maps(vec![(MapId::Emails, MemMap::Counts(&counts))], false)
+            .unwrap();
+        s.spill_maps(vec![(MapId::Kv, MemMap::Kv(&kv))], false).unwrap();
+        if twice {
+            s.spill_maps(vec![(MapId::Emails, MemMap::Counts(&counts))], false)
+                .unwrap();
+            s.spill_maps(vec![(MapId::Kv, MemMap::Kv(&kv))], false).unwrap();
+        }
+        let (none_c, none_kv) = (CountMap::default(), KvMap::default());
+        let reads = [
+            (
+                MapId::Emails,
+                MemMap::Counts(if twice { &none_c } else { &small_counts }),
+            ),
+            (MapId::Kv, MemMap::Kv(if twice { &none_kv } else { &small_kv })),
+        ];
+        for (id, mem) in reads {
+            for ordered in [false, true] {
+                let mut n = 0;
+                let mut f = |_: &str, _: &spill::Val| {
+                    n += 1;
+                    Ok(())
+                };
+                let e = if ordered {
+                    for_each_merged(Some(&s), id, mem.same(), &mut f)
+                } else {
+                    spill::for_each_unordered(Some(&s), id, mem.same(), &mut f)
+                }
+                .unwrap_err();
+                assert_eq!(e.kind, ErrorKind::InvalidArgument, "{}", e.message);
+                assert!(
+                    e.message.contains("would overflow a 64-bit counter"),
+                    "{}",
+                    e.message
+                );
+            }
+        }
+    }
+}
+
 /// A spill that writes the kv map on this thread and the others on a second one writes
 /// the same runs as one that writes them all here, and reads back as the maps; a full
 /// disk under the second thread fails the spill with the directory's message.
