@@ -37,6 +37,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError};
 
 use super::keys::{hash_key, whole_key, CountMap, KvMap, SortEntry};
 use super::state::{EntryReader, EntryWriter};
@@ -141,6 +142,11 @@ struct MapRuns {
     runs: Vec<Seg>,
     /// Per partition (none, or [`PARTS`] of them), its segments.
     parts: Vec<Vec<Seg>>,
+    /// The partitions as sorted runs ([`sorted_parts`]), kept from the first ordered
+    /// output for the next until the map spills again: a full report reads kv twice
+    /// (totals, then document counts), and a state follows a full report. Their scratch
+    /// files take as much disk again as the partitions, until the report is freed.
+    sorted: std::sync::Mutex<Option<Arc<Vec<MapRuns>>>>,
     /// The sort buffer of the last sorted run written from a map, kept for the next:
     /// allocated afresh, its pages were faulted in and zeroed again at every run.
     scratch: Vec<SortEntry>,
@@ -334,11 +340,13 @@ struct Run<'f> {
     r: RunStream<'f>,
     left: u64,
     key: Vec<u8>,
-    /// The first 16 bytes of `key` ([`head`]), so that the merge's heap orders runs by an
+    /// The first 16 bytes of `key` ([`head`]), so that the merge's tree orders runs by an
     /// integer comparison and reads the keys only when two heads are equal.
     head: u128,
     val: Val,
     kv: bool,
+    /// Past its last entry.
+    done: bool,
 }
 
 /// The first 16 bytes of `key` as a big-endian integer, zero-padded. Two keys whose heads
@@ -371,10 +379,14 @@ fn key_order(a_head: u128, a: &[u8], b_head: u128, b: &[u8]) -> std::cmp::Orderi
     }
 }
 
-/// Whether run `a`'s current key sorts before run `b`'s ([`key_order`]).
+/// Whether run `a`'s current key sorts before run `b`'s ([`key_order`]), an exhausted run
+/// after every other.
 #[inline]
 fn run_less(a: &Run<'_>, b: &Run<'_>) -> bool {
-    key_order(a.head, &a.key, b.head, &b.key).is_lt()
+    match (a.done, b.done) {
+        (false, false) => key_order(a.head, &a.key, b.head, &b.key).is_lt(),
+        (a_done, b_done) => !a_done && b_done,
+    }
 }
 
 fn io_read(dir: &Path, e: std::io::Error) -> Error {
@@ -789,6 +801,7 @@ impl MapRuns {
             return Err(e);
         }
         self.end = end;
+        *self.sorted.get_mut().unwrap_or_else(PoisonError::into_inner) = None;
         self.parts.resize_with(PARTS, Vec::new);
         for (all, new) in self.parts.iter_mut().zip(segs) {
             all.extend(new);
@@ -1072,6 +1085,49 @@ pub fn for_each_unordered(
     }
 }
 
+/// The partitions of `m`, a map of `s`, each added up and sorted into a run of a scratch
+/// file: what an ordered output does before its first key, once until the map spills
+/// again ([`MapRuns::sorted`]). When the report may use more than one thread, the two
+/// halves of the partitions are done at once on two threads (into a scratch file each):
+/// on two cores that halves the wait.
+fn sorted_parts(s: &Spill, m: &MapRuns, kv: bool) -> Result<Arc<Vec<MapRuns>>> {
+    let mut kept = m.sorted.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(done) = &*kept {
+        return Ok(done.clone());
+    }
+    let done = Arc::new(sort_parts(s, m, kv)?);
+    *kept = Some(done.clone());
+    Ok(done)
+}
+
+/// What [`sorted_parts`] keeps.
+fn sort_parts(s: &Spill, m: &MapRuns, kv: bool) -> Result<Vec<MapRuns>> {
+    let Some(file) = &m.file else {
+        return Ok(Vec::new());
+    };
+    let sort = |from: usize, to: usize| -> Result<MapRuns> {
+        let mut out = MapRuns::scratch_in(&s.dir)?;
+        let mut agg = Agg::new(kv);
+        let parts: Vec<Vec<Seg>> = (0..PARTS)
+            .map(|p| match m.parts.get(p) {
+                Some(segs) if (from..to).contains(&p) => segs.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        visit_parts(&s.part_cx(kv), file, &parts, 0, None, &mut agg, &mut |a| {
+            out.write_sorted(&s.dir, a.view())
+        })?;
+        Ok(out)
+    };
+    if crate::parallel::threads() < 2 {
+        return Ok(vec![sort(0, PARTS)?]);
+    }
+    let (a, b) =
+        crate::parallel::on_two_threads("ferrokern-sort", || sort(0, PARTS / 2), || sort(PARTS / 2, PARTS));
+    let b = b.unwrap_or_else(|p| Err(panic_error("sorting spilled partitions", &*p)));
+    Ok(vec![a?, b?])
+}
+
 /// Call `f` with every entry of map `id`, merged over the spill of `spill` and the map in
 /// memory, keys in code point order, values of equal keys added: each partition is added
 /// up and sorted into a run of a scratch file ([`visit_parts`]), and those runs, the
@@ -1085,23 +1141,10 @@ pub fn for_each_merged(
 ) -> Result<()> {
     let kv = matches!(mem, MemMap::Kv(_));
     let spilled = spill.and_then(|s| Some((s, s.map(id)?)));
-    let mut sorted_parts = None;
-    if let Some((
-        s,
-        MapRuns {
-            file: Some(file),
-            parts,
-            ..
-        },
-    )) = spilled.filter(|(_, m)| m.has_parts())
-    {
-        let mut out = MapRuns::scratch_in(&s.dir)?;
-        let mut agg = Agg::new(kv);
-        visit_parts(&s.part_cx(kv), file, parts, 0, None, &mut agg, &mut |a| {
-            out.write_sorted(&s.dir, a.view())
-        })?;
-        sorted_parts = Some(out);
-    }
+    let sorted_parts = match spilled {
+        Some((s, m)) if m.has_parts() => sorted_parts(s, m, kv)?,
+        _ => Arc::default(),
+    };
     let mut sources: Vec<(&File, &[Seg])> = Vec::new();
     if let Some((
         _,
@@ -1114,13 +1157,10 @@ pub fn for_each_merged(
     {
         sources.push((file, runs));
     }
-    if let Some(MapRuns {
-        file: Some(file),
-        runs,
-        ..
-    }) = &sorted_parts
-    {
-        sources.push((file, runs));
+    for o in sorted_parts.iter() {
+        if let Some(file) = &o.file {
+            sources.push((file, &o.runs[..]));
+        }
     }
     // 64 KiB of buffer a run, less when there are many (partitions partitioned again).
     let n: usize = sources.iter().map(|(_, r)| r.len()).sum();
@@ -1143,6 +1183,7 @@ pub fn for_each_merged(
                 head: 0,
                 val: Val::Count(0),
                 kv,
+                done: false,
             };
             if run.advance().map_err(|e| io_read(dir, e))? {
                 runs.push(run);
@@ -1152,17 +1193,14 @@ pub fn for_each_merged(
     let dir = spill.map(|s| s.dir.clone()).unwrap_or_default();
     let order = mem.order();
     let mut mi = 0usize;
-    // A binary min-heap of run indices by current key: a 20 M-key report spills dozens of
-    // runs per map, and a linear scan for the smallest key cost a comparison per run per
-    // key (most of a minute for the summary alone).
-    let mut heap: Vec<usize> = (0..runs.len()).collect();
-    for i in (0..heap.len() / 2).rev() {
-        sift_down(&mut heap, &runs, i);
-    }
+    // A tree of losers finds the run with the smallest key: a 20 M-key report has dozens
+    // of runs per map, and a linear scan for the smallest key cost a comparison per run
+    // per key (most of a minute for the summary alone).
+    let mut losers = Losers::new(&runs);
     let mut key: Vec<u8> = Vec::new();
     loop {
         mem.prefetch(&order, mi);
-        let top = heap.first().map(|&t| &runs[t]);
+        let top = losers.winner().map(|t| &runs[t]).filter(|r| !r.done);
         let mem_key = order.get(mi).map(|&i| mem.key_bytes(i as usize));
         // Which of the smallest run key and the next key in memory comes first (both when
         // equal), and that key's head.
@@ -1194,24 +1232,19 @@ pub fn for_each_merged(
             add(&mem.val(order[mi] as usize), &mut acc)?;
             mi += 1;
         }
-        // Every run whose current key is this one sits at the top in turn (keys within a
-        // run are distinct and ascending).
-        while let Some(&t) = heap.first().filter(|_| from_runs) {
-            if key_order(runs[t].head, &runs[t].key, key_head, &key).is_ne() {
+        // Every run whose current key is this one wins in turn (keys within a run are
+        // distinct and ascending).
+        while let Some(t) = losers.winner().filter(|_| from_runs) {
+            let r = &mut runs[t];
+            if r.done || key_order(r.head, &r.key, key_head, &key).is_ne() {
                 break;
             }
-            add(&runs[t].val, &mut acc)?;
-            if !runs[t].advance().map_err(|e| io_read(&dir, e))? {
-                let last = heap.pop().expect("the heap is not empty");
-                if heap.is_empty() {
-                    break;
-                }
-                heap[0] = last;
-            }
-            sift_down(&mut heap, &runs, 0);
+            add(&r.val, &mut acc)?;
+            r.done = !r.advance().map_err(|e| io_read(&dir, e))?;
+            losers.replay(&runs);
         }
-        let k =
-            std::str::from_utf8(&key).map_err(|_| io_read(&dir, std::io::ErrorKind::InvalidData.into()))?;
+        let k = simdutf8::basic::from_utf8(&key)
+            .map_err(|_| io_read(&dir, std::io::ErrorKind::InvalidData.into()))?;
         if let Some(v) = acc {
             f(k, &v)?;
         }
@@ -1219,22 +1252,77 @@ pub fn for_each_merged(
     Ok(())
 }
 
-/// Restore the min-heap order of `heap` (run indices, by the run's current key) below `i`.
-fn sift_down(heap: &mut [usize], runs: &[Run<'_>], mut i: usize) {
-    loop {
-        let (l, r) = (2 * i + 1, 2 * i + 2);
-        let mut m = i;
-        if l < heap.len() && run_less(&runs[heap[l]], &runs[heap[m]]) {
-            m = l;
+/// A tree of losers over runs (a tournament, as in Knuth's replacement selection): the
+/// run with the smallest current key wins; after it advances, one game per level of the
+/// tree finds the next winner, log2(runs) comparisons where a binary heap's sift-down made
+/// two per level. Node `i` of `tree` (1 ≤ i < runs) holds the loser of the game between
+/// its children `2i` and `2i + 1`, a node `runs + j` being run `j`; `tree[0]` holds the
+/// winner. The games compare the runs' [`head`]s, kept side by side in `heads` (an
+/// exhausted run's is `u128::MAX`, above any UTF-8 key's: no UTF-8 byte is 0xff), and read
+/// the runs only when two heads are equal: with the partitions of a spill, 64 runs of
+/// interleaved keys, the games were a sixth of writing a full report.
+struct Losers {
+    tree: Vec<usize>,
+    heads: Vec<u128>,
+}
+
+impl Losers {
+    fn new(runs: &[Run<'_>]) -> Losers {
+        let mut l = Losers {
+            tree: vec![0; runs.len()],
+            heads: runs.iter().map(Losers::head_of).collect(),
+        };
+        if !runs.is_empty() {
+            l.tree[0] = l.play(runs, 1);
         }
-        if r < heap.len() && run_less(&runs[heap[r]], &runs[heap[m]]) {
-            m = r;
+        l
+    }
+
+    fn head_of(r: &Run<'_>) -> u128 {
+        if r.done {
+            u128::MAX
+        } else {
+            r.head
         }
-        if m == i {
-            return;
+    }
+
+    /// Whether run `a` sorts before run `b`.
+    #[inline]
+    fn less(&self, runs: &[Run<'_>], a: usize, b: usize) -> bool {
+        let (ha, hb) = (self.heads[a], self.heads[b]);
+        ha < hb || (ha == hb && run_less(&runs[a], &runs[b]))
+    }
+
+    /// Play the games below `node`, recording their losers; the winner.
+    fn play(&mut self, runs: &[Run<'_>], node: usize) -> usize {
+        if node >= runs.len() {
+            return node - runs.len();
         }
-        heap.swap(i, m);
-        i = m;
+        let (a, b) = (self.play(runs, 2 * node), self.play(runs, 2 * node + 1));
+        let (win, lose) = if self.less(runs, b, a) { (b, a) } else { (a, b) };
+        self.tree[node] = lose;
+        win
+    }
+
+    /// The run with the smallest current key (an exhausted one when all are).
+    fn winner(&self) -> Option<usize> {
+        self.tree.first().copied()
+    }
+
+    /// Find the winner again after the last one advanced: its games, from its leaf up.
+    fn replay(&mut self, runs: &[Run<'_>]) {
+        let mut win = self.tree[0];
+        self.heads[win] = Losers::head_of(&runs[win]);
+        let mut node = (win + runs.len()) / 2;
+        while node > 0 {
+            let other = self.tree[node];
+            if self.less(runs, other, win) {
+                self.tree[node] = win;
+                win = other;
+            }
+            node /= 2;
+        }
+        self.tree[0] = win;
     }
 }
 

@@ -688,6 +688,34 @@ fn partitions_partitioned_again_read_back_as_one_map_in_memory() {
     }
 }
 
+/// An ordered read keeps the partitions sorted for the next one, until the map spills
+/// again: a read after a second spill has the second spill's entries.
+#[test]
+fn sorted_partitions_are_kept_until_the_map_spills_again() {
+    let (a, b) = (many_keys(0..3000), many_keys(2000..5000));
+    let mut both = many_keys(0..3000);
+    both.tally.merge_from(&b.tally, false);
+    let mut s = Spill::new(Some(&std::env::temp_dir()), 3);
+    let (kv, counts) = (KvMap::default(), CountMap::default());
+    let none = |id| match id {
+        MapId::Kv => MemMap::Kv(&kv),
+        _ => MemMap::Counts(&counts),
+    };
+    s.spill_maps(a.maps(), false).unwrap();
+    for (id, m) in a.maps() {
+        let want = entries(None, id, m);
+        assert!(entries(Some(&s), id, none(id)) == want, "{id:?}: first read");
+        assert!(entries(Some(&s), id, none(id)) == want, "{id:?}: read again");
+    }
+    s.spill_maps(b.maps(), false).unwrap();
+    for (id, m) in both.maps() {
+        assert!(
+            entries(Some(&s), id, none(id)) == entries(None, id, m),
+            "{id:?}: after a spill"
+        );
+    }
+}
+
 /// Counts that add up past 64 bits in a partition (two spills of one key) or with the map
 /// in memory are an error of either read, never a wrapped count.
 #[test]
