@@ -771,7 +771,7 @@ typedef struct FkReportConfig {
   size_t chunk_bytes;
   /**
    * Bytes of memory the report aims to stay under; past it the per-key state (kv keys,
-   * emails, pattern matches) spills, sorted and front-coded, to a file in `spill_dir`
+   * emails, pattern matches) spills, partitioned by hash, to a file in `spill_dir`
    * and is merged back exactly when the report is written. 0 = the default (200 MiB:
    * a whole run stays under 300 MB of RSS); the option `FK_REPORT_NO_MEMORY_LIMIT`:
    * never spill.

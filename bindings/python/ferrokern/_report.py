@@ -522,7 +522,7 @@ class Report(Mapping[str, Any]):
     def merge_bytes(self, data: bytes | bytearray | memoryview) -> Report:
         """Add the report whose `to_bytes` output is `data`, as ``merge(from_bytes(data))``
         would, without building the second report (its maps go straight into this one's,
-        or, past the memory budget, to its spill file still sorted). Raises ValueError for
+        or, past the memory budget, to its spill file as sorted runs). Raises ValueError for
         a corrupt state or a mismatched config, leaving this report unchanged. Returns
         self."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
