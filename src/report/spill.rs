@@ -1316,10 +1316,15 @@ impl Losers {
         let mut node = (win + runs.len()) / 2;
         while node > 0 {
             let other = self.tree[node];
-            if self.less(runs, other, win) {
-                self.tree[node] = win;
-                win = other;
-            }
+            // A select, not a branch: which run wins is a coin toss for interleaved runs,
+            // and a mispredicted branch per level was most of a merge's time.
+            let (w, l) = if self.less(runs, other, win) {
+                (other, win)
+            } else {
+                (win, other)
+            };
+            self.tree[node] = l;
+            win = w;
             node /= 2;
         }
         self.tree[0] = win;
