@@ -95,7 +95,7 @@ struct Seg {
 /// Bits of a key's hash ([`hash_key`]) that choose its partition, at each level.
 const PART_BITS: u32 = 6;
 /// Partitions a spill scatters each map's entries into.
-pub(crate) const PARTS: usize = 1 << PART_BITS;
+const PARTS: usize = 1 << PART_BITS;
 /// Levels of partitioning the 32-bit hash allows: a partition at the last one is added up
 /// whatever its size.
 const LEVELS: u32 = 32 / PART_BITS;
@@ -1061,20 +1061,13 @@ pub fn for_each_unordered(
     let kv = matches!(mem, MemMap::Kv(_));
     match spill.and_then(|s| Some((s, s.map(id)?))) {
         Some((_, m)) if !m.runs.is_empty() => for_each_merged(spill, id, mem, f),
-        Some((
-            s,
-            MapRuns {
-                file: Some(file),
-                parts,
-                ..
-            },
-        )) if !parts.is_empty() => {
+        Some((s, m @ MapRuns { file: Some(file), .. })) if m.has_parts() => {
             let all: Vec<u32> = (0..mem.len() as u32).collect();
             let mut agg = Agg::new(kv);
             visit_parts(
                 &s.part_cx(kv),
                 file,
-                parts,
+                &m.parts,
                 0,
                 Some((&mem, &all)),
                 &mut agg,
@@ -1165,6 +1158,7 @@ pub fn for_each_merged(
     // 64 KiB of buffer a run, less when there are many (partitions partitioned again).
     let n: usize = sources.iter().map(|(_, r)| r.len()).sum();
     let cap = ((8usize << 20) / n.max(1)).clamp(4 << 10, 1 << 16);
+    let dir = spill.map_or(Path::new(""), |s| s.dir.as_path());
     let mut runs: Vec<Run> = Vec::new();
     for (file, segs) in sources {
         for seg in segs {
@@ -1174,7 +1168,6 @@ pub fn for_each_merged(
                 end: seg.off + seg.len,
             };
             let mut r = BufReader::with_capacity(cap, rd);
-            let dir = spill.map(|s| s.dir.as_path()).unwrap_or(Path::new(""));
             let left = varint(&mut r).map_err(|e| io_read(dir, e))?;
             let mut run = Run {
                 r,
@@ -1190,7 +1183,6 @@ pub fn for_each_merged(
             }
         }
     }
-    let dir = spill.map(|s| s.dir.clone()).unwrap_or_default();
     let order = mem.order();
     let mut mi = 0usize;
     // A tree of losers finds the run with the smallest key: a 20 M-key report has dozens
@@ -1240,11 +1232,11 @@ pub fn for_each_merged(
                 break;
             }
             add(&r.val, &mut acc)?;
-            r.done = !r.advance().map_err(|e| io_read(&dir, e))?;
+            r.done = !r.advance().map_err(|e| io_read(dir, e))?;
             losers.replay(&runs);
         }
         let k = simdutf8::basic::from_utf8(&key)
-            .map_err(|_| io_read(&dir, std::io::ErrorKind::InvalidData.into()))?;
+            .map_err(|_| io_read(dir, std::io::ErrorKind::InvalidData.into()))?;
         if let Some(v) = acc {
             f(k, &v)?;
         }
