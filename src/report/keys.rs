@@ -324,16 +324,18 @@ impl<V> KeyMap<V> {
     /// ahead (its slot cached by now). While keys are mostly new (high cardinality) the
     /// two peeks would find nothing, so they are skipped: whether to stage is decided
     /// every [`Self::WINDOW`] keys from how many of the last window were found.
+    ///
+    /// Returns how many keys of `other` `self` already held.
     fn merge_into<W>(
         &mut self,
         other: &KeyMap<W>,
         mut init: impl FnMut() -> V,
         mut add: impl FnMut(&mut Self, usize, usize),
-    ) {
+    ) -> usize {
         self.reserve(other.len());
         self.arena.reserve(other.arena.len());
         let n = other.len();
-        let (mut staged, mut found) = (false, 0);
+        let (mut staged, mut found, mut held) = (false, 0, 0);
         for j in 0..n {
             if staged {
                 if let Some(s) = other.slots.get(j + Self::AHEAD * 3 / 2) {
@@ -353,9 +355,11 @@ impl<V> KeyMap<V> {
             found += usize::from(!new);
             if j % Self::WINDOW == Self::WINDOW - 1 {
                 staged = found >= Self::WINDOW / 8;
+                held += found;
                 found = 0;
             }
         }
+        held + found
     }
 
     /// See [`Self::merge_into`].
@@ -671,9 +675,9 @@ impl KeyMap<u64> {
         self.merge_from(&other);
     }
 
-    /// Add every count of `other`, leaving it as it is.
-    pub fn merge_from(&mut self, other: &KeyMap<u64>) {
-        self.merge_into(other, || 0, |m, i, j| m.vals[i] += other.vals[j]);
+    /// Add every count of `other`, leaving it as it is; how many of its keys were here.
+    pub fn merge_from(&mut self, other: &KeyMap<u64>) -> usize {
+        self.merge_into(other, || 0, |m, i, j| m.vals[i] += other.vals[j])
     }
 }
 
@@ -835,11 +839,11 @@ impl KvMap {
         }
     }
 
-    /// Add every entry of `other`, leaving it as it is.
-    pub fn merge_from(&mut self, other: &KvMap) {
+    /// Add every entry of `other`, leaving it as it is; how many of its keys were here.
+    pub fn merge_from(&mut self, other: &KvMap) -> usize {
         let mut map = std::mem::take(&mut self.map);
         let big = &mut self.big;
-        map.merge_into(&other.map, KvVal::default, |m, i, j| {
+        let held = map.merge_into(&other.map, KvVal::default, |m, i, j| {
             let o = other.map.vals[j];
             if o.small == IN_BIG {
                 add_at(&mut m.vals, big, i, &other.big[&(j as u32)], o.docs);
@@ -848,6 +852,7 @@ impl KvMap {
             }
         });
         self.map = map;
+        held
     }
 
     pub fn reserve(&mut self, n: usize) {

@@ -51,7 +51,7 @@ use crate::text::{Pattern, TextBatch};
 use document::Processor;
 use keys::{CountMap, KvMap};
 use reader::{Item, Progress, Source};
-use spill::{for_each_merged, MapId, MemMap, Spill};
+use spill::{for_each_merged, MapId, MemMap, Pending, Spill};
 
 /// The per-key maps of a tally, moved out of it to be spilled on a helper thread.
 #[derive(Default)]
@@ -85,19 +85,12 @@ impl Maps {
     /// see [`Spill::spill_maps`]), then empty the maps, keeping their memory for the keys
     /// that follow.
     fn spill_into(&mut self, cfg: &Config, spill: &mut Spill, two_threads: bool) -> Result<()> {
-        let mut v = Vec::new();
-        if cfg.kv {
-            v.push((MapId::Kv, MemMap::Kv(&self.kv)));
-        }
-        if cfg.emails {
-            v.push((MapId::Emails, MemMap::Counts(&self.emails)));
-        }
-        for (i, (p, m)) in cfg.patterns.iter().zip(&self.patterns).enumerate() {
-            if p.mode == PatternMode::Findall {
-                v.push((MapId::Pattern(i), MemMap::Counts(m)));
-            }
-        }
-        let r = spill.spill_maps(v, two_threads);
+        let map = |id| match id {
+            MapId::Kv => MemMap::Kv(&self.kv),
+            MapId::Emails => MemMap::Counts(&self.emails),
+            MapId::Pattern(i) => MemMap::Counts(&self.patterns[i]),
+        };
+        let r = spill.spill_maps(map_ids(cfg).map(|id| (id, map(id))).collect(), two_threads);
         self.kv.clear();
         self.emails.clear();
         self.patterns.iter_mut().for_each(CountMap::clear);
@@ -108,6 +101,24 @@ impl Maps {
 /// A spill running on a helper thread (see [`Report::spill_behind`]): it owns the spill
 /// file and the maps it writes, and gives both back, the maps emptied, when joined.
 type Behind = std::thread::JoinHandle<(Spill, Maps, Result<()>)>;
+
+/// How the chunk maps of one of a report's maps reach it while a file is fed, once the
+/// report has spilled (see [`Report::route`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct Route {
+    /// Scattered into the spill's partitions ([`Pending`]), not merged.
+    direct: bool,
+    /// Chunk maps routed since a merge last taught something ([`Report::learn`]).
+    routed: u32,
+}
+
+/// Keys a chunk map must hold to be routed: a smaller one costs little to merge, and its
+/// merge says too little of whether keys repeat.
+const ROUTE_MIN_KEYS: usize = 1024;
+
+/// After this many chunk maps routed to the spill, the next is merged anyway (and the
+/// next again, until one teaches something), to learn whether its keys repeat now.
+const ROUTE_PROBE_EVERY: u32 = 16;
 
 /// Source name of documents fed from memory, in invalid-line samples.
 pub(crate) const TEXTS_SOURCE: &str = "<texts>";
@@ -168,6 +179,13 @@ pub struct Report {
     /// at every chunk — `parallel::threads()` reads the environment and the CPU count
     /// (cgroup files), 0.6 % of a spilling feed's samples on the merging thread (issue 9).
     feed_threads: usize,
+    /// Per map (by [`MapId`] index): how its chunk maps are taken in during a feed.
+    routes: Vec<Route>,
+    /// Per map (by [`MapId`] index): chunk entries routed to the spill, not yet written.
+    /// Empty whenever no file is being fed.
+    pending: Vec<Pending>,
+    /// Chunk maps routed to the spill so far.
+    pub routed: u64,
 }
 
 /// What finished chunks leave for the next ones: their tallies and their per-document
@@ -230,6 +248,18 @@ pub type ProgressFn<'a> = dyn FnMut(u64, u64) -> bool + 'a;
 
 type ChunkResult = std::thread::Result<(Tally, Vec<u8>)>;
 
+/// The maps a report with `config` keeps: kv, emails, each findall pattern's.
+fn map_ids(config: &Config) -> impl Iterator<Item = MapId> + '_ {
+    let patterns = config.patterns.iter().enumerate();
+    (config.kv.then_some(MapId::Kv).into_iter())
+        .chain(config.emails.then_some(MapId::Emails))
+        .chain(
+            patterns
+                .filter(|(_, p)| p.mode == PatternMode::Findall)
+                .map(|(i, _)| MapId::Pattern(i)),
+        )
+}
+
 /// A spill for the maps of a report with `config` (a [`MapId`] each for kv, emails and
 /// every pattern), its files in the configured directory.
 fn new_spill(config: &Config) -> Spill {
@@ -259,6 +289,9 @@ impl Report {
             behind: None,
             spare_maps: None,
             feed_threads: 0,
+            routes: Vec::new(),
+            pending: Vec::new(),
+            routed: 0,
         })
     }
 
@@ -326,20 +359,11 @@ impl Report {
 
     /// The maps of this report's config: (which, the map in memory).
     pub(crate) fn maps(&self) -> Vec<(MapId, MemMap<'_>)> {
-        let (cfg, t) = (&self.config, &self.tally);
-        let mut v = Vec::new();
-        if cfg.kv {
-            v.push((MapId::Kv, MemMap::Kv(&t.kv)));
-        }
-        if cfg.emails {
-            v.push((MapId::Emails, MemMap::Counts(&t.emails)));
-        }
-        for (i, (p, pt)) in cfg.patterns.iter().zip(&t.patterns).enumerate() {
-            if p.mode == PatternMode::Findall {
-                v.push((MapId::Pattern(i), MemMap::Counts(&pt.counts)));
-            }
-        }
-        v
+        debug_assert!(
+            self.pending.iter().all(|p| p.bytes() == 0),
+            "routed entries not written"
+        );
+        map_ids(&self.config).map(|id| (id, self.tally.map(id))).collect()
     }
 
     /// Whether part of the per-key state is on disk.
@@ -398,6 +422,101 @@ impl Report {
             return self.spill_behind();
         }
         self.spill_now(keep)
+    }
+
+    /// Whether chunk maps may be routed to the spill: while a file is fed, once the
+    /// report has spilled.
+    fn routing(&self) -> bool {
+        self.behind_ok && (self.spill.is_some() || self.behind.is_some())
+    }
+
+    /// Route the maps of chunk tally `t` that are taken in directly ([`Route::direct`]) to
+    /// the spill: their entries scattered into the partitions in memory ([`Pending`]),
+    /// written out now and then, the maps emptied before the rest of `t` is merged. At
+    /// high cardinality nearly every key of a chunk is new to the report's maps, which
+    /// spill again and again: merging a key there (a cache miss into a table of half the
+    /// budget) only for the next spill to write it was the merging threads' whole work,
+    /// about a sixth of a spilling feed's CPU, where scattering it from the chunk's small
+    /// map reads memory in order (issue 9, seventeenth round). After
+    /// [`ROUTE_PROBE_EVERY`] chunks routed, a map's chunk map is merged anyway, so that
+    /// [`Self::learn`] sees whether its keys repeat now. The result is the same either
+    /// way: outputs add up the spill and the maps in memory.
+    fn route(&mut self, t: &mut Tally) -> Result<()> {
+        if !self.routing() {
+            return Ok(());
+        }
+        let n = self.tally.map_lens().len();
+        self.routes.resize(n, Route::default());
+        self.pending.resize_with(n, Pending::default);
+        for id in map_ids(&self.config) {
+            let (r, p) = (&mut self.routes[id.index()], &mut self.pending[id.index()]);
+            if !r.direct || r.routed >= ROUTE_PROBE_EVERY {
+                continue;
+            }
+            r.routed += 1;
+            p.add(&t.map(id));
+            t.clear_map(id);
+            self.routed += 1;
+        }
+        let (bytes, limit) = (
+            self.pending.iter().map(Pending::bytes).sum::<usize>(),
+            self.pending_limit(),
+        );
+        if bytes >= limit {
+            // While a helper spill runs, the entries wait (up to twice the limit) rather
+            // than the feed for it.
+            self.write_pending(bytes >= 2 * limit)?;
+        }
+        Ok(())
+    }
+
+    /// Learn from the merge of chunk tally `t` (`held[i]` of the keys of its map `i` were
+    /// in the report's map, which held `before[i]` keys) whether each map's keys are
+    /// mostly new: then its next chunk maps are routed to the spill ([`Self::route`]).
+    /// A merge into a map that held fewer keys than the chunk's (just spilled, or kept
+    /// small by routing) says nothing: every key is new to an empty map.
+    fn learn(&mut self, t: &Tally, before: &[usize], held: &[usize]) {
+        if !self.routing() {
+            return;
+        }
+        for (i, n) in t.map_lens().into_iter().enumerate() {
+            if n > 0 && before[i] >= n {
+                if let Some(r) = self.routes.get_mut(i) {
+                    // Fewer than a quarter of its keys were there to add to.
+                    r.direct = n >= ROUTE_MIN_KEYS && held[i] * 4 < n;
+                    r.routed = 0;
+                }
+            }
+        }
+    }
+
+    /// What the routed entries in memory may reach before they are written: a 64th of
+    /// the state's budget, between 4 KiB and 4 MiB (segments of up to 64 KiB). They are
+    /// held besides the maps (the maps' half budgets keep their capacity, so counting
+    /// these against them would spill the maps at every chunk merged, and routing would
+    /// never learn): up to twice that while a helper spill runs, so at most a 32nd of the
+    /// budget, and 8 MiB, more.
+    fn pending_limit(&self) -> usize {
+        (self.config.state_budget(self.threads()) / 64).clamp(4 << 10, 4 << 20)
+    }
+
+    /// Write the routed entries held in memory to the spill. With `wait` false, not while
+    /// a helper spill is running.
+    fn write_pending(&mut self, wait: bool) -> Result<()> {
+        if self.pending.iter().all(|p| p.bytes() == 0) {
+            return Ok(());
+        }
+        if !wait && self.behind.as_ref().is_some_and(|h| !h.is_finished()) {
+            return Ok(());
+        }
+        self.finish_behind()?;
+        let spill = self.spill.get_or_insert_with(|| new_spill(&self.config));
+        for id in map_ids(&self.config) {
+            if let Some(p) = self.pending.get_mut(id.index()) {
+                spill.write_pending(id, p)?;
+            }
+        }
+        Ok(())
     }
 
     /// Hand the maps to a helper thread that writes them as runs, and go on with the maps
@@ -475,9 +594,12 @@ impl Report {
     }
 
     /// Merge a chunk's tally and write its per-document output, then keep both for reuse.
-    fn absorb(&mut self, t: Tally, per_doc: Vec<u8>) -> Result<()> {
+    fn absorb(&mut self, mut t: Tally, per_doc: Vec<u8>) -> Result<()> {
+        self.route(&mut t)?;
         self.make_room(&t)?;
-        self.tally.merge_from(&t, self.threads() > 1);
+        let before = self.tally.map_lens();
+        let held = self.tally.merge_from(&t, self.threads() > 1);
+        self.learn(&t, &before, &held);
         // Past the budget only when the maps were empty before (one chunk's maps are larger
         // than the whole budget): spilled now, as any state over the budget.
         let r = self.enforce_budget().and_then(|()| match &mut self.per_doc {
@@ -574,14 +696,17 @@ impl Report {
         let r = self
             .open_input(path, range)
             .and_then(|src| self.feed_source(src, progress));
-        // Whatever happened, no spill runs on once the call returns: every output and
-        // merge reads the spill file and the maps in place. The maps set aside for the
-        // next helper spill are freed.
+        // Whatever happened, no spill runs on once the call returns and every routed entry
+        // is written: every output and merge reads the spill file and the maps in place.
+        // The maps set aside for the next helper spill are freed.
+        let done = self.finish_behind();
+        let routed = self.write_pending(true);
         self.behind_ok = false;
         self.feed_threads = 0;
-        let done = self.finish_behind();
+        self.routes.clear();
+        self.pending.clear();
         self.spare_maps = None;
-        let r = r.and(done).and_then(|()| self.flush_per_doc());
+        let r = r.and(done).and(routed).and_then(|()| self.flush_per_doc());
         r.map_err(|e| self.fail(e))
     }
 

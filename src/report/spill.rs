@@ -177,7 +177,7 @@ pub enum MapId {
 }
 
 impl MapId {
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             MapId::Kv => 0,
             MapId::Emails => 1,
@@ -299,6 +299,22 @@ impl<'a> MemMap<'a> {
         match self {
             MemMap::Kv(m) => m.sort_entries(v),
             MemMap::Counts(m) => m.sort_entries(v),
+        }
+    }
+
+    /// Write entry `i` as a partition's segment holds it: its key (sharing nothing with
+    /// the entry before), then its value.
+    #[inline]
+    fn put_entry(&self, w: &mut EntryWriter, i: usize) {
+        match self {
+            MemMap::Kv(m) => {
+                w.key_after(&[], m.map.key_bytes(i));
+                w.kv(&m.total(i), m.docs(i));
+            }
+            MemMap::Counts(m) => {
+                w.key_after(&[], m.key_bytes(i));
+                w.count(*m.value(i));
+            }
         }
     }
 
@@ -631,6 +647,37 @@ impl Spill {
         first.and(second.unwrap_or_else(|p| Err(panic_error("spilling", &*p))))
     }
 
+    /// Write the entries `pending` holds as segments of map `id`'s partitions, and empty
+    /// it (its buffers' memory kept). As a scatter: recorded only when every byte is
+    /// written, the file cut back on an error (the entries are then lost with the feed,
+    /// which fails).
+    pub(crate) fn write_pending(&mut self, id: MapId, pending: &mut Pending) -> Result<()> {
+        if pending.bytes == 0 {
+            return Ok(());
+        }
+        self.ensure_file(id)?;
+        let dir = self.dir.as_path();
+        let runs = self
+            .maps
+            .get_mut(id.index())
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "a spill without the map"))?;
+        pending.bytes = 0;
+        let r = runs.scatter(dir, 0, |s| {
+            (0..PARTS).try_for_each(|p| {
+                // The pending buffer goes through the scatter's own flush and comes back
+                // emptied.
+                std::mem::swap(&mut s.parts[p].buf, &mut pending.parts[p].buf);
+                let r = s.flush(p);
+                std::mem::swap(&mut s.parts[p].buf, &mut pending.parts[p].buf);
+                r
+            })
+        });
+        if r.is_err() {
+            pending.parts.iter_mut().for_each(|w| w.buf.clear());
+        }
+        r
+    }
+
     /// Whether map `id` has anything spilled.
     pub fn has_runs(&self, id: MapId) -> bool {
         self.map(id).is_some_and(|m| !m.runs.is_empty() || m.has_parts())
@@ -667,13 +714,13 @@ struct Scatter<'a> {
 }
 
 impl Scatter<'_> {
-    /// Add the entry of `key`, whose [`hash_key`] is `hash`, its value written by `val`.
+    /// Add an entry whose key's [`hash_key`] is `hash`, written (key, then value) by
+    /// `entry`.
     #[inline]
-    fn push(&mut self, hash: u32, key: &[u8], val: impl FnOnce(&mut EntryWriter)) -> Result<()> {
+    fn push(&mut self, hash: u32, entry: impl FnOnce(&mut EntryWriter)) -> Result<()> {
         let p = part_of(hash, self.level);
         let w = &mut self.parts[p];
-        w.key_after(&[], key);
-        val(w);
+        entry(w);
         if w.buf.len() >= SEGMENT_BYTES {
             self.flush(p)?;
         }
@@ -694,6 +741,37 @@ impl Scatter<'_> {
         self.end += len;
         buf.clear();
         Ok(())
+    }
+}
+
+/// Entries of chunk maps scattered into a map's partitions (of level 0) in memory, not
+/// yet written ([`Spill::write_pending`]): at high cardinality a chunk's keys are nearly
+/// all new to the report's maps, and merging them there only to spill them again was the
+/// merging threads' whole work (issue 9, seventeenth round; see `Report::route`).
+#[derive(Default)]
+pub(crate) struct Pending {
+    parts: Vec<EntryWriter>,
+    /// Bytes the buffers hold.
+    bytes: usize,
+}
+
+impl Pending {
+    /// Add every entry of `m`, in the order it holds them.
+    pub(crate) fn add(&mut self, m: &MemMap) {
+        if self.parts.is_empty() {
+            self.parts = (0..PARTS).map(|_| EntryWriter::with_buf(Vec::new())).collect();
+        }
+        for i in 0..m.len() {
+            let w = &mut self.parts[part_of(m.hash_at(i), 0)];
+            let before = w.buf.len();
+            m.put_entry(w, i);
+            self.bytes += w.buf.len() - before;
+        }
+    }
+
+    /// Bytes held, written or not.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
@@ -815,15 +893,8 @@ impl MapRuns {
         if m.is_empty() {
             return Ok(());
         }
-        self.scatter(dir, 0, |s| match &m {
-            MemMap::Kv(kv) => (0..kv.len()).try_for_each(|i| {
-                s.push(kv.map.hash_at(i), kv.map.key_bytes(i), |w| {
-                    w.kv(&kv.total(i), kv.docs(i))
-                })
-            }),
-            MemMap::Counts(c) => {
-                (0..c.len()).try_for_each(|i| s.push(c.hash_at(i), c.key_bytes(i), |w| w.count(*c.value(i))))
-            }
+        self.scatter(dir, 0, |s| {
+            (0..m.len()).try_for_each(|i| s.push(m.hash_at(i), |w| m.put_entry(w, i)))
         })
     }
 
@@ -1022,7 +1093,10 @@ fn visit_parts(
             let mut sub = MapRuns::scratch_in(cx.dir)?;
             sub.scatter(cx.dir, level + 1, |s| {
                 read_segments(cx, file, segs, &mut buf, &mut |k, v| {
-                    s.push(hash_key(k), k, |w| put_val(w, v))
+                    s.push(hash_key(k), |w| {
+                        w.key_after(&[], k);
+                        put_val(w, v);
+                    })
                 })
             })?;
             if let Some(sub_file) = &sub.file {

@@ -7,6 +7,7 @@
 
 use super::config::{Config, INVALID_SAMPLES, PREVIEW_CHARS};
 pub use super::keys::{CountMap, KvMap};
+use super::spill::{MapId, MemMap};
 use crate::shared::pyint::PyInt;
 
 /// A key's total over all documents and the number of documents it appears in.
@@ -66,11 +67,12 @@ pub struct Tally {
 pub(crate) const SPLIT_KEYS: usize = 4096;
 
 /// Add the counts of `other`'s counting maps (emails, and each pattern's) to `emails` and
-/// `patterns` (the other half of [`Tally::merge_from`]).
-fn merge_counts(emails: &mut CountMap, patterns: &mut [PatternTally], other: &Tally) {
-    emails.merge_from(&other.emails);
-    for (d, s) in patterns.iter_mut().zip(&other.patterns) {
-        d.counts.merge_from(&s.counts);
+/// `patterns` (the other half of [`Tally::merge_from`]); how many of each map's keys were
+/// there already, into `held` (emails, then the patterns').
+fn merge_counts(emails: &mut CountMap, patterns: &mut [PatternTally], other: &Tally, held: &mut [usize]) {
+    held[0] = emails.merge_from(&other.emails);
+    for ((d, s), h) in patterns.iter_mut().zip(&other.patterns).zip(&mut held[1..]) {
+        *h = d.counts.merge_from(&s.counts);
     }
 }
 
@@ -155,7 +157,10 @@ impl Tally {
     /// cardinality is the pipeline's bottleneck when the state stays in memory (the
     /// merging thread busy all the time, the chunk workers idle half of it; issue 9).
     /// The result is the same either way ([`crate::parallel::on_two_threads`]).
-    pub fn merge_from(&mut self, other: &Tally, two_threads: bool) {
+    ///
+    /// Returns how many keys of each of `other`'s maps this tally already held, by
+    /// [`super::spill::MapId`] index (kv, emails, then each pattern).
+    pub fn merge_from(&mut self, other: &Tally, two_threads: bool) -> Vec<usize> {
         self.lines += other.lines;
         self.documents += other.documents;
         self.bytes += other.bytes;
@@ -172,8 +177,10 @@ impl Tally {
         let Tally {
             kv, emails, patterns, ..
         } = self;
-        let mut merge_kv = || kv.merge_from(&other.kv);
-        let mut merge_counted = || merge_counts(emails, patterns, other);
+        let mut held = vec![0; 2 + patterns.len()];
+        let (held_kv, held_counted) = held.split_at_mut(1);
+        let mut merge_kv = || held_kv[0] = kv.merge_from(&other.kv);
+        let mut merge_counted = || merge_counts(emails, patterns, other, held_counted);
         if !split {
             merge_kv();
             merge_counted();
@@ -182,6 +189,7 @@ impl Tally {
         {
             std::panic::resume_unwind(panic);
         }
+        held
     }
 
     /// Back to an empty tally, keeping the memory of its maps.
@@ -233,6 +241,32 @@ impl Tally {
                         .heap_bytes_after(b.counts.len(), b.counts.key_bytes_len())
                 })
                 .sum::<usize>()
+    }
+
+    /// The number of keys of each map, by [`MapId`] index (kv, emails, each pattern's).
+    pub fn map_lens(&self) -> Vec<usize> {
+        [self.kv.len(), self.emails.len()]
+            .into_iter()
+            .chain(self.patterns.iter().map(|p| p.counts.len()))
+            .collect()
+    }
+
+    /// Map `id`.
+    pub fn map(&self, id: MapId) -> MemMap<'_> {
+        match id {
+            MapId::Kv => MemMap::Kv(&self.kv),
+            MapId::Emails => MemMap::Counts(&self.emails),
+            MapId::Pattern(i) => MemMap::Counts(&self.patterns[i].counts),
+        }
+    }
+
+    /// Empty map `id`, keeping its memory.
+    pub fn clear_map(&mut self, id: MapId) {
+        match id {
+            MapId::Kv => self.kv.clear(),
+            MapId::Emails => self.emails.clear(),
+            MapId::Pattern(i) => self.patterns[i].counts.clear(),
+        }
     }
 
     /// Whether every map is empty.

@@ -506,6 +506,66 @@ fn spilling_ahead_keeps_the_state_within_the_budget_and_exact() {
     std::fs::remove_file(&p).unwrap();
 }
 
+/// Lines numbered `from..to`, each with a kv key, an email and a findall match of its own
+/// (`every` = 1), or one of `every` keys of each.
+fn keyed_lines(from: usize, to: usize, every: usize) -> Vec<u8> {
+    let mut s = Vec::new();
+    for i in from..to {
+        let k = if every == 1 { i } else { i % every };
+        s.extend_from_slice(
+            format!("user{k:x} {i} mail u{k}@x{}.com k{k} tag{} 5\n", k % 7, i % 50).as_bytes(),
+        );
+    }
+    s
+}
+
+/// Once a file's feed has spilled, chunk maps whose keys are nearly all new are scattered
+/// into the spill's partitions instead of being merged ([`Report::route`]), for kv, emails
+/// and a findall pattern; when keys start to repeat, a probe merge sees it and chunk maps
+/// are merged again. Either way the report equals the in-memory one, to the byte.
+#[test]
+fn chunk_maps_of_new_keys_go_to_the_spill_until_keys_repeat() {
+    let distinct = keyed_lines(0, 60_000, 1);
+    let mut mixed = distinct.clone();
+    mixed.extend(keyed_lines(60_000, 120_000, 100));
+    // One thread (see `spilling_ahead_keeps_the_state_within_the_budget_and_exact`), chunks
+    // holding more keys than ROUTE_MIN_KEYS, a state budget a tenth of the keys'.
+    parallel::set_local_threads(1).unwrap();
+    let (chunk, state_budget) = (64 << 10, 1 << 20);
+    let c = |budget| Config {
+        memory_budget: budget,
+        ..cfg(chunk)
+    };
+    let budget = (5 * parallel::threads() + 2) * chunk + 2 * state_budget;
+    assert_eq!(c(budget).state_budget(parallel::threads()), state_budget);
+    let mut routed = Vec::new();
+    for (name, data) in [("routed-distinct.txt", &distinct), ("routed-mixed.txt", &mixed)] {
+        let p = tmp(name, data);
+        let want = run_file(c(0), &p, None);
+        let got = run_file(c(budget), &p, None);
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(want.routed, 0, "nothing is routed in memory");
+        assert!(got.spill_stats().0 > 0);
+        assert_eq!(json(&got), json(&want));
+        assert_eq!(
+            state::write_state(&got).unwrap(),
+            state::write_state(&want).unwrap()
+        );
+        routed.push(got.routed);
+    }
+    parallel::set_local_threads(0).unwrap();
+    let chunks = distinct.len().div_ceil(chunk) as u64;
+    // kv, emails and the pattern, routed for most of the distinct file's chunks.
+    assert!(routed[0] > 3 * chunks / 2, "{routed:?} of 3 × {chunks}");
+    // The repeated keys of the mixed file's second half are routed until each map's
+    // next probe at most (and one more that may have been merged into a map just
+    // spilled, which teaches nothing).
+    assert!(
+        routed[1] <= routed[0] + 3 * u64::from(ROUTE_PROBE_EVERY + 1),
+        "{routed:?}"
+    );
+}
+
 /// `/dev/full`, where every write fails with `ENOSPC` as on a full disk; None (the test
 /// skipped, and says so) on a system without it.
 fn dev_full() -> Option<std::fs::File> {
