@@ -39,7 +39,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError};
 
-use super::keys::{hash_key, whole_key, CountMap, KvMap, SortEntry};
+use super::keys::{hash_key, key_str, whole_key, CountMap, KvMap, SortEntry};
 use super::state::{EntryReader, EntryWriter};
 use super::tally::SPLIT_KEYS;
 use crate::error::{panic_error, Error, ErrorKind, Result};
@@ -1025,8 +1025,7 @@ fn read_segments(
         let mut rd = EntryReader::new(buf);
         while !rd.at_end() {
             let key = rd.unordered_key().map_err(bad)?;
-            simdutf8::basic::from_utf8(key)
-                .map_err(|_| io_read(cx.dir, std::io::ErrorKind::InvalidData.into()))?;
+            key_str(key).ok_or_else(|| io_read(cx.dir, std::io::ErrorKind::InvalidData.into()))?;
             let v = if cx.kv {
                 let (t, d) = rd.kv().map_err(bad)?;
                 Val::Kv(t, d)
@@ -1309,8 +1308,7 @@ pub fn for_each_merged(
             r.done = !r.advance().map_err(|e| io_read(dir, e))?;
             losers.replay(&runs);
         }
-        let k = simdutf8::basic::from_utf8(&key)
-            .map_err(|_| io_read(dir, std::io::ErrorKind::InvalidData.into()))?;
+        let k = key_str(&key).ok_or_else(|| io_read(dir, std::io::ErrorKind::InvalidData.into()))?;
         if let Some(v) = acc {
             f(k, &v)?;
         }

@@ -26,6 +26,7 @@ use std::io::{Read, Write};
 use serde::{Deserialize, Serialize};
 
 use super::json::{check_counters, config_from, config_out, ConfigIn, ConfigOut, InvalidOut};
+use super::keys::key_str;
 use super::spill::{count_merged, for_each_merged, MapId, MemMap, Val};
 use super::tally::Tally;
 use super::{PatternMode, Report};
@@ -187,7 +188,7 @@ impl<'a> EntryReader<'a> {
     pub(crate) fn entry<T>(&mut self, val: impl FnOnce(&mut Self) -> Result<T>) -> Result<(&str, T)> {
         self.next_key()?;
         let v = val(self)?;
-        let k = simdutf8::basic::from_utf8(&self.key).map_err(|_| bad("a key is not UTF-8"))?;
+        let k = key_str(&self.key).ok_or_else(|| bad("a key is not UTF-8"))?;
         Ok((k, v))
     }
 
@@ -231,7 +232,7 @@ impl<'a> EntryReader<'a> {
     #[cfg(test)]
     pub(crate) fn key(&mut self) -> Result<&str> {
         self.next_key()?;
-        simdutf8::basic::from_utf8(&self.key).map_err(|_| bad("a key is not UTF-8"))
+        key_str(&self.key).ok_or_else(|| bad("a key is not UTF-8"))
     }
 
     fn next_key(&mut self) -> Result<()> {
