@@ -14,6 +14,11 @@
 //!   those runs k-way with the map in memory ([`for_each_merged`]). A partition too big to
 //!   add up within the budget is scattered again by the hash's next bits first, so memory
 //!   stays bounded whatever the number of keys.
+//! * A feed may also route chunk maps here without merging them (`Report::route`): their
+//!   entries are scattered the same way into `Pending` buffers in memory and written as
+//!   segments of the same partitions (`Spill::write_pending`); a partition does not care
+//!   whether an entry came from the report's map or from a chunk's, nor how often its key
+//!   repeats.
 //! * Sorted runs remain for what arrives sorted: another report's merged entries
 //!   ([`Spill::write_run`]) and a binary state's sections, kept as they are
 //!   ([`Spill::write_raw_run`]); the k-way merge reads them with the partitions' runs.
