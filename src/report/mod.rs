@@ -441,7 +441,8 @@ impl Report {
         if !self.routing() {
             return Ok(());
         }
-        let n = self.tally.map_lens().len();
+        // A route and a buffer per map of a tally, by MapId index.
+        let n = 2 + self.config.patterns.len();
         self.routes.resize(n, Route::default());
         self.pending.resize_with(n, Pending::default);
         for id in map_ids(&self.config) {

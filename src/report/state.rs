@@ -274,10 +274,6 @@ impl<'a> EntryReader<'a> {
     }
 }
 
-/// A map with no spilled runs, in key order, straight from its arena: the merging walk
-/// copied every key, checked it as UTF-8 and cloned every value on the way, and
-/// `EntryWriter` copied it once more as the previous key — most of a Dask split's
-/// `to_bytes` (issue 9 profile: `memmove` 27 %, of which these copies).
 /// A state's entries, compressed as they are written: the raw state of a big report used to
 /// be built whole before its compression, and the frame then copied behind its header
 /// (`to_bytes()` of a 20 M-key report peaked at 2.1 GB of RSS for a 488 MB state).
@@ -287,17 +283,50 @@ struct Packer {
 }
 
 impl Packer {
+    /// The frame is written behind room for the header, filled in by [`Self::finish`].
+    fn new() -> Packer {
+        Packer {
+            w: EntryWriter::default(),
+            enc: lz4_flex::frame::FrameEncoder::new(vec![0; HEADER_BYTES]),
+        }
+    }
+
     /// Hand the encoded entries to the compressor once they pass 1 MiB.
     #[inline]
     fn pass_on(&mut self) {
         if self.w.buf.len() >= 1 << 20 {
-            // Writing into a Vec cannot fail.
-            let _ = self.enc.write_all(&self.w.buf);
-            self.w.buf.clear();
+            self.compress();
         }
+    }
+
+    fn compress(&mut self) {
+        // Writing into a Vec cannot fail.
+        let _ = self.enc.write_all(&self.w.buf);
+        self.w.buf.clear();
+    }
+
+    /// The state: its header (magic, version, the frame's length and CRC-32), then the frame.
+    fn finish(mut self) -> Result<Vec<u8>> {
+        self.compress();
+        let mut out = self
+            .enc
+            .finish()
+            .map_err(|e| Error::invalid(format!("cannot compress the state: {e}")))?;
+        let payload = &out[HEADER_BYTES..];
+        let (len, crc) = (
+            (payload.len() as u64).to_le_bytes(),
+            crc32fast::hash(payload).to_le_bytes(),
+        );
+        let head = [MAGIC, &STATE_VERSION.to_le_bytes()[..], &len, &crc].concat();
+        out[..HEADER_BYTES].copy_from_slice(&head);
+        Ok(out)
     }
 }
 
+/// A map with no spilled runs, in key order, straight from its arena: the merging walk
+/// copied every key, checked it as UTF-8 and cloned every value on the way, and
+/// `EntryWriter` copied it once more as the previous key — most of a Dask split's
+/// `to_bytes` (issue 9 profile: `memmove` 27 %, of which these copies).
 fn write_mem_map(p: &mut Packer, mem: &MemMap) -> Result<()> {
     let order = mem.order();
     put_varint(&mut p.w.buf, order.len() as u64);
@@ -358,30 +387,13 @@ pub fn write_state(r: &Report) -> Result<Vec<u8>> {
         texts_fed: r.texts_fed,
     };
     let head = serde_json::to_vec(&head).map_err(|e| Error::invalid(e.to_string()))?;
-    // The frame is written behind room for the header, which is filled in at the end.
-    let mut p = Packer {
-        w: EntryWriter::default(),
-        enc: lz4_flex::frame::FrameEncoder::new(vec![0; HEADER_BYTES]),
-    };
+    let mut p = Packer::new();
     put_varint(&mut p.w.buf, head.len() as u64);
     p.w.buf.extend_from_slice(&head);
     for (id, m) in r.maps() {
         write_map(&mut p, r, id, m)?;
     }
-    // Writing into a Vec cannot fail.
-    let _ = p.enc.write_all(&p.w.buf);
-    let mut out = p
-        .enc
-        .finish()
-        .map_err(|e| Error::invalid(format!("cannot compress the state: {e}")))?;
-    let payload = &out[HEADER_BYTES..];
-    let (len, crc) = (
-        (payload.len() as u64).to_le_bytes(),
-        crc32fast::hash(payload).to_le_bytes(),
-    );
-    let head = [MAGIC, &STATE_VERSION.to_le_bytes()[..], &len, &crc].concat();
-    out[..HEADER_BYTES].copy_from_slice(&head);
-    Ok(out)
+    p.finish()
 }
 
 /// One map's entries in a checked state: `raw[start..end]` is `varint n` and the `n`
